@@ -1,0 +1,209 @@
+"""One Settings object, nested sections with ``__``, secrets as SecretStr.
+
+Built once in ``main()`` and passed down; nothing reads the environment elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.core.models import Account, Platform
+
+_TELEGRAM_TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+# Values people leave in a copied .env; a bot must not start on them.
+_PLACEHOLDERS = re.compile(
+    r"(your|change.?me|placeholder|example|xxxx|<|>|token.?here|secret.?here|"
+    r"^123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11$)",
+    re.IGNORECASE,
+)
+
+
+class SettingsError(ValueError):
+    """A setting is present but unusable; the message is one line for the operator."""
+
+
+def _refuse_placeholder(name: str, value: SecretStr | None) -> None:
+    if value is not None and _PLACEHOLDERS.search(value.get_secret_value()):
+        raise SettingsError(f"{name} looks like a placeholder: put the real value in .env")
+
+
+class TelegramSettings(BaseModel):
+    token: SecretStr | None = None
+    api_url: str | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        _refuse_placeholder("TELEGRAM__TOKEN", value)
+        if not _TELEGRAM_TOKEN.match(value.get_secret_value()):
+            raise SettingsError(
+                "TELEGRAM__TOKEN is malformed: expected <digits>:<35 characters> from @BotFather"
+            )
+        return value
+
+
+class ZaloSettings(BaseModel):
+    token: SecretStr | None = None
+    api_url: str = "https://bot-api.zaloplatforms.com"
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        _refuse_placeholder("ZALO__TOKEN", value)
+        if re.search(r"\s", value.get_secret_value()) or len(value.get_secret_value()) < 20:
+            raise SettingsError("ZALO__TOKEN is malformed: paste the whole token, no spaces")
+        return value
+
+
+class WebhookSettings(BaseModel):
+    url: str | None = None
+    secret: SecretStr | None = None
+    listen: str = "127.0.0.1:8080"
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        _refuse_placeholder("WEBHOOK__SECRET", value)
+        if not re.fullmatch(r"[A-Za-z0-9_-]{8,256}", value.get_secret_value()):
+            raise SettingsError("WEBHOOK__SECRET must be 8-256 characters of A-Z a-z 0-9 _ -")
+        return value
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host or "127.0.0.1", int(port)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    telegram: TelegramSettings = TelegramSettings()
+    zalo: ZaloSettings = ZaloSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    bot_token: SecretStr | None = Field(default=None, alias="BOT_TOKEN")
+    zalo_token: SecretStr | None = Field(default=None, alias="ZALO_TOKEN")
+    database_url: str = "sqlite+aiosqlite:///./data/thidua.db"
+    redis_url: str | None = None
+    ballot_secret: SecretStr | None = None
+    audit_key: SecretStr | None = None
+    admin_ids: Annotated[list[str], NoDecode] = []
+    files_dir: Path = Path("./data/files")
+    keys_dir: Path = Path("./.keys")
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_admins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in re.split(r"[,\s]+", value) if v.strip()]
+        return value
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _admin_shape(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            platform, _, ident = entry.partition(":")
+            if platform not in {p.value for p in Platform} or not ident:
+                raise SettingsError(
+                    f"ADMIN_IDS entry {entry!r} must look like telegram:123456 or zalo:abc"
+                )
+        return value
+
+    @field_validator("audit_key", "ballot_secret")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        _refuse_placeholder("a secret", value)
+        if len(value.get_secret_value()) < 16:
+            raise SettingsError("AUDIT_KEY and BALLOT_SECRET need at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _aliases(self) -> Settings:
+        # BOT_TOKEN and ZALO_TOKEN are the short spellings of the nested tokens.
+        if self.telegram.token is None and self.bot_token is not None:
+            self.telegram = TelegramSettings(token=self.bot_token, api_url=self.telegram.api_url)
+        if self.zalo.token is None and self.zalo_token is not None:
+            self.zalo = self.zalo.model_copy(
+                update={"token": ZaloSettings(token=self.zalo_token).token}
+            )
+        return self
+
+    @property
+    def admins(self) -> frozenset[Account]:
+        return frozenset(
+            Account(Platform(e.partition(":")[0]), e.partition(":")[2]) for e in self.admin_ids
+        )
+
+    @property
+    def has_token(self) -> bool:
+        return self.telegram.token is not None or self.zalo.token is not None
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres", "postgresql"))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (and .env); raise SettingsError with a one-line reason."""
+    try:
+        return Settings(**overrides)
+    except SettingsError:
+        raise
+    except ValueError as exc:
+        first = _first_error(exc)
+        raise SettingsError(first) from exc
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        for err in errors():
+            ctx_error = err.get("ctx", {}).get("error")
+            if isinstance(ctx_error, SettingsError):
+                return str(ctx_error)
+            loc = "__".join(str(p) for p in err.get("loc", ())).upper()
+            return f"{loc}: {err.get('msg', 'invalid value')}"
+    return str(exc).splitlines()[0]
+
+
+def secret_key(settings: Settings, name: str) -> bytes:
+    """AUDIT_KEY / BALLOT_SECRET as bytes.
+
+    On PostgreSQL a missing secret refuses start. On SQLite the bot creates a key file under
+    KEYS_DIR (outside ./data/, mode 0600), so a copy of the data directory alone lacks it.
+    """
+    value: SecretStr | None = getattr(settings, name)
+    if value is not None:
+        return value.get_secret_value().encode()
+    env_name = name.upper()
+    if settings.is_postgres:
+        raise SettingsError(f"{env_name} is required with PostgreSQL: set it in the environment")
+    path = settings.keys_dir / f"{name}.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()

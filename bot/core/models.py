@@ -1,0 +1,100 @@
+"""Plain domain values: blocs, units, identities, memberships and invites.
+
+Frozen dataclasses only; storage maps its rows onto these and nothing else leaves it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Platform(enum.StrEnum):
+    TELEGRAM = "telegram"
+    ZALO = "zalo"
+
+
+class Role(enum.StrEnum):
+    """What a member may do in one bloc."""
+
+    SECRETARIAT = "secretariat"
+    REPRESENTATIVE = "representative"
+    OBSERVER = "observer"
+
+
+class BlocKind(enum.StrEnum):
+    """Khối groups units of one kind; Cụm groups territorial units."""
+
+    KHOI = "khoi"
+    CUM = "cum"
+
+
+class Locale(enum.StrEnum):
+    VI = "vi"
+    EN = "en"
+
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+@dataclass(frozen=True, slots=True)
+class Bloc:
+    id: int
+    name: str
+    kind: BlocKind
+    year: int
+    code: str
+    timezone: str
+    leader_unit_id: int | None = None
+    deputy_unit_id: int | None = None
+    group_chat_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    id: int
+    bloc_id: int
+    name: str
+    short_name: str
+    contact: str = ""
+    rotation_order: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    platform: Platform
+    external_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    id: int
+    display_name: str
+    locale: Locale
+    current_bloc_id: int | None = None
+    accounts: tuple[Account, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    identity_id: int
+    bloc_id: int
+    unit_id: int | None
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+    def has(self, role: Role) -> bool:
+        """Whether this membership carries the role."""
+        return role in self.roles
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    id: int
+    bloc_id: int
+    unit_id: int | None
+    role: Role
+    max_uses: int
+    uses: int
+    expires_at: datetime
+    revoked_at: datetime | None = None

@@ -1,0 +1,42 @@
+"""Ports the domain needs from the outside world; adapters live elsewhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.core.models import Platform
+
+
+class Clock(Protocol):
+    """Where the current time comes from (real in production, fake in tests and the demo)."""
+
+    def now(self) -> datetime:
+        """The current UTC-aware time."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    callback_data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message to one chat, already rendered in the recipient's locale."""
+
+    platform: Platform
+    chat_id: str
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+class Notifier(Protocol):
+    """Sends messages the bot decides to send on its own (not direct replies)."""
+
+    async def send(self, message: OutgoingMessage) -> bool:
+        """Send one message; False when the chat cannot be reached."""
+        ...

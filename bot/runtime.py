@@ -1,0 +1,137 @@
+"""Composition helpers shared by `python -m bot run` and the demo: build, wire, serve."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import suppress
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.config import Settings
+from bot.core.models import Locale
+from bot.core.ports import Clock, Notifier
+from bot.render import Renderer
+from bot.services.app import Services
+from storage.db import create_engine
+from storage.migrate import migrate
+from storage.uow import Database
+
+log = logging.getLogger(__name__)
+PUBLIC_COMMANDS = ("start", "help", "me", "lang", "bloc", "units", "invite")
+
+
+class RedactingFilter(logging.Filter):
+    """Tokens and secrets never reach a log line, even inside URLs or exception text."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    secrets = [
+        s.get_secret_value()
+        for s in (
+            settings.telegram.token,
+            settings.zalo.token,
+            settings.webhook.secret,
+            settings.audit_key,
+            settings.ballot_secret,
+        )
+        if s is not None
+    ]
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter(secrets))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+
+
+async def open_database(settings: Settings) -> Database:
+    """Engine plus migrations to head (once, under an advisory lock on PostgreSQL)."""
+    engine = create_engine(settings.database_url)
+    await migrate(engine)
+    return Database(engine)
+
+
+def make_bot(token: str, api_url: str | None) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else None
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+async def set_commands(bot: Bot, renderer: Renderer) -> None:
+    """Command descriptions in Vietnamese by default and in English for English clients."""
+    for locale, language in ((Locale.VI, None), (Locale.EN, "en")):
+        commands = [
+            BotCommand(command=c, description=renderer.t(locale, f"command.{c}"))
+            for c in PUBLIC_COMMANDS
+        ]
+        await bot.set_my_commands(
+            commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
+        )
+
+
+def build_services(
+    db: Database, clock: Clock, notifier: Notifier, settings: Settings, audit_key: bytes
+) -> Services:
+    return Services(
+        db=db,
+        clock=clock,
+        notifier=notifier,
+        renderer=Renderer(),
+        audit_key=audit_key,
+        admins=settings.admins,
+    )
+
+
+async def serve_telegram(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
+    """Long polling, or a webhook server when WEBHOOK__URL is set; stops on SIGINT/SIGTERM."""
+    if settings.webhook.url:
+        await _serve_webhook(bot, dp, settings)
+        return
+    await bot.delete_webhook(drop_pending_updates=False)
+    await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
+
+
+async def _serve_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
+    url = settings.webhook.url or ""
+    path = urlparse(url).path or "/webhook"
+    secret = settings.webhook.secret.get_secret_value() if settings.webhook.secret else None
+    app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
+    setup_application(app, dp, bot=bot)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, port = settings.webhook.host_port
+    await web.TCPSite(runner, host, port).start()
+    await bot.set_webhook(url, secret_token=secret, allowed_updates=dp.resolve_used_update_types())
+    log.info("webhook listening on %s:%s%s", host, port, path)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

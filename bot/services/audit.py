@@ -1,0 +1,54 @@
+"""Audit log use cases: append inside a use case's transaction; verify every chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.audit import ChainBreak, verify_chain
+from bot.services.app import Services
+from storage.uow import Database, UnitOfWork
+
+
+async def record(
+    uow: UnitOfWork,
+    services: Services,
+    *,
+    bloc_id: int,
+    actor_identity_id: int | None,
+    action: str,
+    unit_id: int | None = None,
+    **details: Any,
+) -> str:
+    """Append one audit row for a change of state (never a secret choice)."""
+    return await uow.audit.append(
+        services.audit_key,
+        bloc_id=bloc_id,
+        at=services.clock.now(),
+        actor_identity_id=actor_identity_id,
+        unit_id=unit_id,
+        action=action,
+        details=details,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    bloc_id: int
+    rows: int
+    head: str
+    broken: ChainBreak | None
+
+
+async def verify_all(db: Database, key: bytes) -> list[ChainReport]:
+    """Check every bloc's chain with the key; a row altered or re-chained without it fails."""
+    reports: list[ChainReport] = []
+    async with db.uow() as uow:
+        for bloc_id in await uow.audit.bloc_ids():
+            rows = await uow.audit.chain(bloc_id)
+            seq, head = await uow.audit.head(bloc_id)
+            broken = verify_chain(key, rows)
+            if broken is None and rows and (rows[-1][0].seq != seq or rows[-1][2] != head):
+                broken = ChainBreak(bloc_id, rows[-1][0].seq, "head")
+            reports.append(ChainReport(bloc_id, len(rows), head, broken))
+    return reports

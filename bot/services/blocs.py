@@ -1,0 +1,289 @@
+"""Bloc set-up: create, choose, show, officers and rotation, link the group."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.core.models import Bloc, BlocKind, Membership, Role, Unit
+from bot.core.text import clean, fold_diacritics
+from bot.core.units import find_unit, rotation_proposal
+from bot.services.actors import Actor, secretariat_bloc
+from bot.services.app import Services
+from bot.services.audit import record
+from bot.services.outcomes import Reason, Rejected
+
+_CODE_RE = re.compile(r"^[0-9A-ZĐÀ-Ỹ]{2,20}$")
+_KIND_WORDS = {
+    "khoi": BlocKind.KHOI,
+    "cum": BlocKind.CUM,
+    "bloc": BlocKind.KHOI,
+    "cluster": BlocKind.CUM,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BlocDraft:
+    name: str
+    kind: BlocKind
+    year: int
+    code: str
+    timezone: str
+
+
+def parse_kind(text: str) -> BlocKind | None:
+    """ "Khối"/"khoi"/"bloc" or "Cụm"/"cum"/"cluster"."""
+    return _KIND_WORDS.get(fold_diacritics(text))
+
+
+def check_draft(
+    name: str, kind: str, year: str, code: str, timezone: str, *, current_year: int
+) -> BlocDraft | Rejected:
+    """Validate the fields of a new bloc as typed in chat."""
+    name = clean(name)
+    if not name or len(name) > 200:
+        return Rejected(Reason.NAME_MISSING)
+    parsed_kind = parse_kind(kind)
+    if parsed_kind is None:
+        return Rejected(Reason.BAD_KIND, {"value": clean(kind)})
+    if not clean(year).isdigit() or not current_year - 1 <= int(clean(year)) <= current_year + 1:
+        return Rejected(Reason.BAD_YEAR, {"value": clean(year), "year": current_year})
+    code = clean(code).upper().replace(" ", "")
+    if not _CODE_RE.match(code):
+        return Rejected(Reason.BAD_CODE, {"value": code})
+    tz = clean(timezone) or "Asia/Ho_Chi_Minh"
+    if not _valid_tz(tz):
+        return Rejected(Reason.BAD_TIMEZONE, {"value": tz})
+    return BlocDraft(name, parsed_kind, int(clean(year)), code, tz)
+
+
+def _valid_tz(tz: str) -> bool:
+    if tz not in available_timezones():
+        return False
+    try:
+        ZoneInfo(tz)
+    except ZoneInfoNotFoundError:
+        return False
+    return True
+
+
+async def create_bloc(services: Services, actor: Actor, draft: BlocDraft) -> Bloc | Rejected:
+    """A secretariat member (or bootstrap admin) creates a bloc and joins its secretariat."""
+    if not actor.can_create_blocs:
+        return Rejected(Reason.NOT_ALLOWED_CREATE)
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.create(
+            name=draft.name,
+            kind=draft.kind,
+            year=draft.year,
+            code=draft.code,
+            timezone=draft.timezone,
+            now=now,
+        )
+        await uow.identities.put_membership(
+            Membership(actor.identity.id, bloc.id, None, frozenset({Role.SECRETARIAT})), now
+        )
+        await uow.identities.set_current_bloc(actor.identity.id, bloc.id)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc.id,
+            actor_identity_id=actor.identity.id,
+            action="bloc.created",
+            name=bloc.name,
+            kind=bloc.kind.value,
+            year=bloc.year,
+            code=bloc.code,
+            timezone=bloc.timezone,
+        )
+        await uow.commit()
+    return bloc
+
+
+@dataclass(frozen=True, slots=True)
+class BlocView:
+    bloc: Bloc
+    units: tuple[Unit, ...]
+    leader: Unit | None
+    deputy: Unit | None
+    rotation: tuple[Unit, ...]
+    next_leader: Unit | None
+    representatives: int
+    units_with_representative: int
+    is_secretariat: bool
+
+
+async def bloc_view(
+    services: Services, actor: Actor, bloc_id: int | None = None
+) -> BlocView | Rejected:
+    """The bloc as its members see it: officers, rotation, how many units have joined."""
+    target = bloc_id if bloc_id is not None else actor.current_bloc_id
+    if target is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    if actor.membership(target) is None:
+        return Rejected(Reason.NOT_MEMBER)
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.get(target)
+        if bloc is None:
+            return Rejected(Reason.UNKNOWN_BLOC)
+        units = await uow.blocs.units(target)
+        members = await uow.identities.members_of_bloc(target)
+    by_id = {u.id: u for u in units}
+    reps = [m for m, _ in members if m.has(Role.REPRESENTATIVE) and m.unit_id is not None]
+    rotation = tuple(
+        sorted(
+            (u for u in units if u.rotation_order is not None), key=lambda u: u.rotation_order or 0
+        )
+    )
+    return BlocView(
+        bloc=bloc,
+        units=tuple(units),
+        leader=by_id.get(bloc.leader_unit_id or -1),
+        deputy=by_id.get(bloc.deputy_unit_id or -1),
+        rotation=rotation,
+        next_leader=rotation_proposal(units, bloc.leader_unit_id),
+        representatives=len(reps),
+        units_with_representative=len({m.unit_id for m in reps}),
+        is_secretariat=actor.is_secretariat(target),
+    )
+
+
+async def my_blocs(services: Services, actor: Actor) -> list[Bloc]:
+    async with services.db.uow() as uow:
+        return await uow.blocs.many([m.bloc_id for m in actor.memberships])
+
+
+async def use_bloc(services: Services, actor: Actor, ref: str) -> Bloc | Rejected:
+    """Choose which of one's blocs the commands act on (by code or number in /bloc list)."""
+    blocs = await my_blocs(services, actor)
+    ref = clean(ref)
+    chosen: Bloc | None = None
+    if ref.isdigit() and 1 <= int(ref) <= len(blocs):
+        chosen = blocs[int(ref) - 1]
+    else:
+        chosen = next((b for b in blocs if b.code.casefold() == ref.casefold()), None)
+    if chosen is None:
+        return Rejected(Reason.UNKNOWN_BLOC, {"value": ref})
+    async with services.db.uow() as uow:
+        await uow.identities.set_current_bloc(actor.identity.id, chosen.id)
+        await uow.commit()
+    return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class OfficersSet:
+    bloc: Bloc
+    leader: Unit | None
+    deputy: Unit | None
+
+
+async def set_officers(
+    services: Services, actor: Actor, *, leader_ref: str | None, deputy_ref: str | None
+) -> OfficersSet | Rejected:
+    """Record this year's leader (Trưởng khối) and deputy (Phó trưởng khối) units."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.get(bloc_id)
+        if bloc is None:
+            return Rejected(Reason.UNKNOWN_BLOC)
+        units = await uow.blocs.units(bloc_id)
+        leader = _resolve(units, leader_ref, bloc.leader_unit_id)
+        deputy = _resolve(units, deputy_ref, bloc.deputy_unit_id)
+        for ref, found in ((leader_ref, leader), (deputy_ref, deputy)):
+            if ref is not None and found is None:
+                return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(ref)})
+        if leader is not None and deputy is not None and leader.id == deputy.id:
+            return Rejected(Reason.LEADER_IS_DEPUTY)
+        await uow.blocs.set_officers(
+            bloc_id,
+            leader_unit_id=leader.id if leader else None,
+            deputy_unit_id=deputy.id if deputy else None,
+        )
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="bloc.officers",
+            leader=leader.id if leader else None,
+            deputy=deputy.id if deputy else None,
+        )
+        await uow.commit()
+        bloc = await uow.blocs.get(bloc_id)
+    assert bloc is not None
+    return OfficersSet(bloc, leader, deputy)
+
+
+def _resolve(units: list[Unit], ref: str | None, current: int | None) -> Unit | None:
+    if ref is None:
+        return next((u for u in units if u.id == current), None)
+    return find_unit(units, ref)
+
+
+async def set_rotation(services: Services, actor: Actor, refs: list[str]) -> list[Unit] | Rejected:
+    """The order in which units take their turn as leader (luân phiên)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        units = await uow.blocs.units(bloc_id)
+        if not units:
+            return Rejected(Reason.NO_UNITS)
+        ordered: list[Unit] = []
+        for ref in refs:
+            unit = find_unit(units, ref)
+            if unit is None:
+                return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(ref)})
+            if unit not in ordered:
+                ordered.append(unit)
+        if len(ordered) != len(units):
+            missing = [u.short_name for u in units if u not in ordered]
+            return Rejected(Reason.ROTATION_INCOMPLETE, {"missing": missing})
+        await uow.blocs.set_rotation(bloc_id, [u.id for u in ordered])
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="bloc.rotation",
+            order=[u.id for u in ordered],
+        )
+        await uow.commit()
+    return ordered
+
+
+async def link_group(
+    services: Services, actor: Actor, *, chat_id: int, is_group: bool
+) -> Bloc | Rejected:
+    """`/bloc link` sent in a group by a secretariat member makes it the bloc's group."""
+    if not is_group:
+        return Rejected(Reason.GROUP_ONLY)
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        other = await uow.blocs.by_group_chat(chat_id)
+        if other is not None and other.id != bloc_id:
+            return Rejected(Reason.GROUP_TAKEN, {"bloc": other.name})
+        await uow.blocs.set_group(bloc_id, chat_id)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="bloc.group_linked",
+            chat_id=chat_id,
+        )
+        await uow.commit()
+        bloc = await uow.blocs.get(bloc_id)
+    assert bloc is not None
+    return bloc
+
+
+async def group_bloc(services: Services, chat_id: int) -> Bloc | None:
+    async with services.db.uow() as uow:
+        return await uow.blocs.by_group_chat(chat_id)

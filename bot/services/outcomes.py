@@ -1,0 +1,47 @@
+"""What services return: a value per outcome; refusals carry a reason enum.
+
+Every Reason has a message template ``refused_<reason>`` in each locale (a test checks it).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Reason(enum.StrEnum):
+    NOT_SECRETARIAT = "not_secretariat"
+    NOT_ALLOWED_CREATE = "not_allowed_create"
+    NO_BLOC = "no_bloc"
+    NOT_MEMBER = "not_member"
+    UNKNOWN_UNIT = "unknown_unit"
+    UNKNOWN_BLOC = "unknown_bloc"
+    UNKNOWN_MEMBER = "unknown_member"
+    BAD_TIMEZONE = "bad_timezone"
+    BAD_YEAR = "bad_year"
+    BAD_KIND = "bad_kind"
+    BAD_CODE = "bad_code"
+    NAME_MISSING = "name_missing"
+    BAD_MAX_USES = "bad_max_uses"
+    GROUP_TAKEN = "group_taken"
+    GROUP_ONLY = "group_only"
+    NO_PENDING = "no_pending"
+    ROTATION_INCOMPLETE = "rotation_incomplete"
+    LEADER_IS_DEPUTY = "leader_is_deputy"
+    NO_UNITS = "no_units"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: Reason
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message the bot sends on its own to some identities, rendered in each one's locale."""
+
+    identity_ids: tuple[int, ...]
+    template: str
+    context: dict[str, Any]

@@ -1,0 +1,205 @@
+"""Member units: add in chat, import from a file, list with representatives, remove members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.models import Identity, Role, Unit
+from bot.core.text import name_key
+from bot.core.units import BadRow, RowProblem, check_one, check_rows, find_unit
+from bot.services.actors import Actor, secretariat_bloc
+from bot.services.app import Services
+from bot.services.audit import record
+from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.tabular import Unreadable, read_table
+
+
+@dataclass(frozen=True, slots=True)
+class UnitAdded:
+    unit: Unit
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRefused:
+    problem: RowProblem
+
+
+async def add_unit(
+    services: Services, actor: Actor, *, name: str, short_name: str, contact: str = ""
+) -> UnitAdded | UnitRefused | Rejected:
+    """Add one member unit typed in chat."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        units = await uow.blocs.units(bloc_id)
+        checked = check_one(
+            name,
+            short_name,
+            contact,
+            existing_names={name_key(u.name) for u in units},
+            existing_shorts={name_key(u.short_name) for u in units},
+        )
+        if isinstance(checked, RowProblem):
+            return UnitRefused(checked)
+        (unit,) = await uow.blocs.add_units(bloc_id, [checked], services.clock.now())
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            unit_id=unit.id,
+            action="unit.added",
+            name=unit.name,
+            short_name=unit.short_name,
+        )
+        await uow.commit()
+    return UnitAdded(unit, len(units) + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    units: tuple[Unit, ...]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRefused:
+    bad_rows: tuple[BadRow, ...] = ()
+    unreadable: str | None = None
+    too_many: bool = False
+
+
+async def import_units(
+    services: Services, actor: Actor, *, filename: str, data: bytes
+) -> Imported | ImportRefused | Rejected:
+    """Import units from CSV/XLSX: every row good, or nothing is imported."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    rows = read_table(filename, data)
+    if isinstance(rows, Unreadable):
+        return ImportRefused(unreadable=rows.why)
+    async with services.db.uow() as uow:
+        units = await uow.blocs.units(bloc_id)
+        check = check_rows(
+            rows,
+            existing_names={name_key(u.name) for u in units},
+            existing_shorts={name_key(u.short_name) for u in units},
+        )
+        if not check.ok:
+            if not check.units and not check.bad_rows:
+                return ImportRefused(unreadable="empty")
+            return ImportRefused(bad_rows=check.bad_rows, too_many=check.too_many)
+        added = await uow.blocs.add_units(bloc_id, list(check.units), services.clock.now())
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="units.imported",
+            filename=filename[:100],
+            count=len(added),
+            unit_ids=[u.id for u in added],
+        )
+        await uow.commit()
+    return Imported(tuple(added), len(units) + len(added))
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    identity: Identity
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitView:
+    number: int
+    unit: Unit
+    representatives: tuple[Identity, ...]
+    open_invites: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnitsView:
+    bloc_name: str
+    units: tuple[UnitView, ...]
+    staff: tuple[MemberView, ...]  # secretariat and observers without a unit
+
+
+async def list_units(services: Services, actor: Actor) -> UnitsView | Rejected:
+    """Every unit with its joined representatives, for the secretariat."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.get(bloc_id)
+        units = await uow.blocs.units(bloc_id)
+        members = await uow.identities.members_of_bloc(bloc_id)
+        invites = await uow.invites.active(bloc_id, services.clock.now())
+    assert bloc is not None
+    views = tuple(
+        UnitView(
+            number=i + 1,
+            unit=u,
+            representatives=tuple(
+                ident for m, ident in members if m.unit_id == u.id and m.has(Role.REPRESENTATIVE)
+            ),
+            open_invites=sum(1 for inv in invites if inv.unit_id == u.id),
+        )
+        for i, u in enumerate(units)
+    )
+    staff = tuple(MemberView(ident, m.roles) for m, ident in members if m.unit_id is None)
+    return UnitsView(bloc.name, views, staff)
+
+
+async def unit_detail(services: Services, actor: Actor, ref: str) -> UnitView | Rejected:
+    listing = await list_units(services, actor)
+    if isinstance(listing, Rejected):
+        return listing
+    unit = find_unit([v.unit for v in listing.units], ref)
+    if unit is None:
+        return Rejected(Reason.UNKNOWN_UNIT, {"value": ref})
+    return next(v for v in listing.units if v.unit.id == unit.id)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved:
+    identity: Identity
+    unit: Unit | None
+    notices: tuple[Notice, ...]
+
+
+async def remove_member(
+    services: Services, actor: Actor, *, identity_id: int
+) -> MemberRemoved | Rejected:
+    """The secretariat removes a person from the bloc (their unit stays)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        membership = await uow.identities.membership(identity_id, bloc_id)
+        if membership is None:
+            return Rejected(Reason.UNKNOWN_MEMBER)
+        bloc = await uow.blocs.get(bloc_id)
+        assert bloc is not None
+        unit = await uow.blocs.unit(membership.unit_id) if membership.unit_id else None
+        person = await uow.identities.get(identity_id)
+        await uow.identities.remove_membership(identity_id, bloc_id)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            unit_id=membership.unit_id,
+            action="member.removed",
+            identity=identity_id,
+        )
+        await uow.commit()
+    notice = Notice(
+        (identity_id,),
+        "member_removed_you",
+        {"bloc": bloc.name, "unit": unit.name if unit else None},
+    )
+    return MemberRemoved(person, unit, (notice,))

@@ -1,0 +1,33 @@
+"""Telegram handlers: one Router per feature, gathered here onto a Dispatcher."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher, Router
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+
+from bot.services.app import Services
+from handlers.telegram import bloc, common, fallback, group, start, units
+from handlers.telegram.middlewares import ActorMiddleware, NfcMiddleware
+
+
+def make_routers() -> list[Router]:
+    """Fresh routers (a Router attaches to one Dispatcher only); the fallback comes last."""
+    return [
+        start.make_router(),
+        common.make_router(),
+        bloc.make_router(),
+        units.make_router(),
+        group.make_router(),
+        fallback.make_router(),
+    ]
+
+
+def create_dispatcher(services: Services, storage: BaseStorage | None = None) -> Dispatcher:
+    dp = Dispatcher(storage=storage or MemoryStorage(), services=services)
+    dp.update.outer_middleware(NfcMiddleware())
+    actor = ActorMiddleware(services)
+    dp.message.outer_middleware(actor)
+    dp.callback_query.outer_middleware(actor)
+    dp.include_routers(*make_routers())
+    return dp

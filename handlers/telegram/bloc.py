@@ -1,0 +1,284 @@
+"""/bloc: create (wizard or one line), show, choose, officers, rotation, link the group."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from bot.core.models import BlocKind
+from bot.services.actors import Actor
+from bot.services.app import Services
+from bot.services.blocs import (
+    BlocView,
+    OfficersSet,
+    bloc_view,
+    check_draft,
+    create_bloc,
+    link_group,
+    my_blocs,
+    parse_kind,
+    set_officers,
+    set_rotation,
+    use_bloc,
+)
+from bot.services.outcomes import Reason, Rejected
+from handlers.telegram.ui import KindCb, Ui, keyboard
+
+
+class NewBloc(StatesGroup):
+    name = State()
+    kind = State()
+    year = State()
+    code = State()
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(cmd_bloc_link, Command("bloc", magic=F.args.regexp(r"^\s*link\s*$")))
+    private = Router(name=__name__ + ".private")
+    private.message.filter(F.chat.type == "private")
+    private.message.register(cmd_bloc, Command("bloc"))
+    private.message.register(on_name, StateFilter(NewBloc.name), F.text)
+    private.message.register(on_kind_typed, StateFilter(NewBloc.kind), F.text)
+    private.callback_query.register(on_kind, StateFilter(NewBloc.kind), KindCb.filter())
+    private.message.register(on_year, StateFilter(NewBloc.year), F.text)
+    private.message.register(on_code, StateFilter(NewBloc.code), F.text)
+    router.include_router(private)
+    return router
+
+
+def _year(services: Services) -> int:
+    return services.clock.now().astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).year
+
+
+async def cmd_bloc(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    services: Services,
+    ui: Ui,
+    state: FSMContext,
+) -> None:
+    sub, _, rest = (command.args or "").strip().partition(" ")
+    sub = sub.casefold()
+    if sub in {"new", "moi", "mới", "tao", "tạo"}:
+        await _start_new(message, rest, actor, services, ui, state)
+    elif sub in {"use", "chon", "chọn"}:
+        chosen = await use_bloc(services, actor, rest)
+        await message.answer(
+            ui.refusal(chosen)
+            if isinstance(chosen, Rejected)
+            else ui.text("bloc_chosen", bloc=chosen.name, code=chosen.code)
+        )
+    elif sub in {"leader", "truong", "trưởng"}:
+        await _officers(message, services, actor, ui, leader_ref=rest, deputy_ref=None)
+    elif sub in {"deputy", "pho", "phó"}:
+        await _officers(message, services, actor, ui, leader_ref=None, deputy_ref=rest)
+    elif sub in {"rotation", "luanphien", "luân_phiên"}:
+        refs = [r for r in rest.replace(";", ",").split(",") if r.strip()]
+        done = await set_rotation(services, actor, refs)
+        await message.answer(
+            ui.refusal(done)
+            if isinstance(done, Rejected)
+            else ui.text("bloc_rotation_set", units=[u.name for u in done])
+        )
+    elif sub == "link":
+        await message.answer(ui.refusal(Rejected(Reason.GROUP_ONLY)))
+    elif sub:
+        await message.answer(ui.text("bloc_usage"))
+    else:
+        await _show(message, actor, services, ui)
+
+
+async def _show(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
+    view = await bloc_view(services, actor)
+    blocs = await my_blocs(services, actor)
+    if isinstance(view, Rejected):
+        if view.reason is Reason.NO_BLOC and blocs:
+            await message.answer(ui.text("bloc_pick", blocs=[(b.name, b.code) for b in blocs]))
+        elif actor.can_create_blocs:
+            await message.answer(ui.text("bloc_none_admin"))
+        else:
+            await message.answer(ui.refusal(view))
+        return
+    await message.answer(_view_text(ui, view, others=len(blocs) - 1))
+
+
+def _view_text(ui: Ui, view: BlocView, *, others: int) -> str:
+    return ui.text(
+        "bloc_view",
+        bloc=view.bloc,
+        kind=view.bloc.kind.value,
+        units=len(view.units),
+        leader=view.leader.name if view.leader else None,
+        deputy=view.deputy.name if view.deputy else None,
+        rotation=[u.short_name for u in view.rotation],
+        next_leader=view.next_leader.name if view.next_leader else None,
+        representatives=view.representatives,
+        joined_units=view.units_with_representative,
+        group_linked=view.bloc.group_chat_id is not None,
+        secretariat=view.is_secretariat,
+        others=others,
+    )
+
+
+async def _officers(
+    message: Message,
+    services: Services,
+    actor: Actor,
+    ui: Ui,
+    *,
+    leader_ref: str | None,
+    deputy_ref: str | None,
+) -> None:
+    if (leader_ref is not None and not leader_ref.strip()) or (
+        deputy_ref is not None and not deputy_ref.strip()
+    ):
+        await message.answer(ui.text("bloc_usage"))
+        return
+    done = await set_officers(services, actor, leader_ref=leader_ref, deputy_ref=deputy_ref)
+    if isinstance(done, OfficersSet):
+        await message.answer(
+            ui.text(
+                "bloc_officers_set",
+                bloc=done.bloc.name,
+                leader=done.leader.name if done.leader else None,
+                deputy=done.deputy.name if done.deputy else None,
+            )
+        )
+    else:
+        await message.answer(ui.refusal(done))
+
+
+async def _start_new(
+    message: Message, rest: str, actor: Actor, services: Services, ui: Ui, state: FSMContext
+) -> None:
+    if not actor.can_create_blocs:
+        await message.answer(ui.refusal(Rejected(Reason.NOT_ALLOWED_CREATE)))
+        return
+    if rest.strip():
+        parts = [p.strip() for p in rest.split(";")]
+        if len(parts) not in (4, 5):
+            await message.answer(ui.text("bloc_new_usage"))
+            return
+        tz = parts[4] if len(parts) == 5 else ""
+        await _create(message, actor, services, ui, parts[0], parts[1], parts[2], parts[3], tz)
+        return
+    await state.set_state(NewBloc.name)
+    await message.answer(ui.text("bloc_new_ask_name"))
+
+
+async def on_name(message: Message, ui: Ui, state: FSMContext) -> None:
+    text = (message.text or "").strip()
+    if text.startswith("/"):
+        await state.clear()
+        await message.answer(ui.text("wizard_cancelled"))
+        return
+    if not text or len(text) > 200:
+        await message.answer(ui.refusal(Rejected(Reason.NAME_MISSING)))
+        return
+    await state.update_data(name=text)
+    await state.set_state(NewBloc.kind)
+    await message.answer(
+        ui.text("bloc_new_ask_kind"),
+        reply_markup=keyboard(
+            [
+                [
+                    (ui.t("kind.khoi"), KindCb(kind=BlocKind.KHOI.value)),
+                    (ui.t("kind.cum"), KindCb(kind=BlocKind.CUM.value)),
+                ]
+            ]
+        ),
+    )
+
+
+async def on_kind(
+    query: CallbackQuery, callback_data: KindCb, services: Services, ui: Ui, state: FSMContext
+) -> None:
+    await query.answer()
+    await state.update_data(kind=callback_data.kind)
+    await state.set_state(NewBloc.year)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(ui.text("bloc_new_kind_chosen", kind=callback_data.kind))
+        await query.message.answer(ui.text("bloc_new_ask_year", year=_year(services)))
+
+
+async def on_kind_typed(message: Message, services: Services, ui: Ui, state: FSMContext) -> None:
+    kind = parse_kind(message.text or "")
+    if kind is None:
+        await message.answer(ui.refusal(Rejected(Reason.BAD_KIND, {"value": message.text})))
+        return
+    await state.update_data(kind=kind.value)
+    await state.set_state(NewBloc.year)
+    await message.answer(ui.text("bloc_new_ask_year", year=_year(services)))
+
+
+async def on_year(message: Message, services: Services, ui: Ui, state: FSMContext) -> None:
+    year = (message.text or "").strip()
+    current = _year(services)
+    if not year.isdigit() or not current - 1 <= int(year) <= current + 1:
+        await message.answer(
+            ui.refusal(Rejected(Reason.BAD_YEAR, {"value": year, "year": current}))
+        )
+        return
+    await state.update_data(year=year)
+    await state.set_state(NewBloc.code)
+    await message.answer(ui.text("bloc_new_ask_code"))
+
+
+async def on_code(
+    message: Message, actor: Actor, services: Services, ui: Ui, state: FSMContext
+) -> None:
+    data = await state.get_data()
+    created = await _create(
+        message,
+        actor,
+        services,
+        ui,
+        str(data["name"]),
+        str(data["kind"]),
+        str(data["year"]),
+        message.text or "",
+        "",
+    )
+    if created:
+        await state.clear()
+
+
+async def _create(
+    message: Message,
+    actor: Actor,
+    services: Services,
+    ui: Ui,
+    name: str,
+    kind: str,
+    year: str,
+    code: str,
+    tz: str,
+) -> bool:
+    draft = check_draft(name, kind, year, code, tz, current_year=_year(services))
+    if isinstance(draft, Rejected):
+        await message.answer(ui.refusal(draft))
+        return False
+    bloc = await create_bloc(services, actor, draft)
+    if isinstance(bloc, Rejected):
+        await message.answer(ui.refusal(bloc))
+        return False
+    await message.answer(ui.text("bloc_created", bloc=bloc, kind=bloc.kind.value))
+    return True
+
+
+async def cmd_bloc_link(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
+    linked = await link_group(
+        services, actor, chat_id=message.chat.id, is_group=message.chat.type != "private"
+    )
+    await message.answer(
+        ui.refusal(linked)
+        if isinstance(linked, Rejected)
+        else ui.text("bloc_linked", bloc=linked.name)
+    )

@@ -1,0 +1,64 @@
+"""Outer middlewares: normalise text to NFC, then resolve the sender to an Actor."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+
+from bot.core.models import Platform
+from bot.core.text import nfc
+from bot.services.actors import resolve_actor
+from bot.services.app import Services
+from handlers.telegram.ui import Ui
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def _nfc_message(message: Message | None) -> Message | None:
+    if message is None:
+        return None
+    changes: dict[str, str] = {}
+    if message.text is not None and nfc(message.text) != message.text:
+        changes["text"] = nfc(message.text)
+    if message.caption is not None and nfc(message.caption) != message.caption:
+        changes["caption"] = nfc(message.caption)
+    return message.model_copy(update=changes) if changes else message
+
+
+class NfcMiddleware(BaseMiddleware):
+    """Vietnamese typed in decomposed form must match what the secretariat typed composed."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, Update) and event.message is not None:
+            fixed = _nfc_message(event.message)
+            if fixed is not event.message:
+                event = event.model_copy(update={"message": fixed})
+        return await handler(event, data)
+
+
+class ActorMiddleware(BaseMiddleware):
+    """Puts `actor` (identity, memberships) and `ui` (its locale) into the handler data."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = None
+        if isinstance(event, Message | CallbackQuery):
+            user = event.from_user
+        if user is None or user.is_bot:
+            return None
+        actor = await resolve_actor(
+            self.services,
+            platform=Platform.TELEGRAM,
+            external_id=str(user.id),
+            display_name=user.full_name,
+            username=user.username,
+        )
+        data["actor"] = actor
+        data["services"] = self.services
+        data["ui"] = Ui(self.services.renderer, actor.locale)
+        return await handler(event, data)

@@ -1,0 +1,108 @@
+"""Joining: /start with an invite code (deep link or typed), a bare code, a move confirmation."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.types import CallbackQuery, Message
+
+from bot.core.invites import CANDIDATE_RE
+from bot.services.actors import Actor
+from bot.services.app import Services
+from bot.services.invites import (
+    AlreadyMember,
+    Joined,
+    JoinRefused,
+    MoveNeeded,
+    confirm_move,
+    join,
+)
+from bot.services.notify import deliver
+from bot.services.outcomes import Rejected
+from handlers.telegram.ui import MoveCb, Ui, keyboard
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(cmd_start, CommandStart())
+    router.message.register(cmd_start, Command("join"))
+    router.message.register(on_bare_code, StateFilter(None), F.text.regexp(CANDIDATE_RE.pattern))
+    router.callback_query.register(on_move, MoveCb.filter())
+    return router
+
+
+async def cmd_start(
+    message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
+) -> None:
+    if not command.args:
+        await message.answer(
+            ui.text("welcome", name=actor.identity.display_name, member=bool(actor.memberships))
+        )
+        return
+    await _join(message, command.args, actor, services, ui)
+
+
+async def on_bare_code(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
+    await _join(message, message.text or "", actor, services, ui)
+
+
+async def _join(message: Message, code: str, actor: Actor, services: Services, ui: Ui) -> None:
+    outcome = await join(services, actor, code, in_group=False)
+    if isinstance(outcome, MoveNeeded):
+        await message.answer(
+            ui.text(
+                "join_move_confirm",
+                current=outcome.current.name,
+                target=outcome.target.name,
+                bloc=outcome.bloc.name,
+            ),
+            reply_markup=keyboard(
+                [
+                    [
+                        (ui.t("button.move_yes"), MoveCb(accept=True)),
+                        (ui.t("button.move_no"), MoveCb(accept=False)),
+                    ]
+                ]
+            ),
+        )
+        return
+    await message.answer(_join_text(ui, outcome))
+    if isinstance(outcome, Joined):
+        await deliver(services, list(outcome.notices))
+
+
+def _join_text(ui: Ui, outcome: Joined | JoinRefused | AlreadyMember | Rejected) -> str:
+    if isinstance(outcome, Joined):
+        return ui.text(
+            "joined",
+            bloc=outcome.bloc.name,
+            unit=outcome.unit.name if outcome.unit else None,
+            role=outcome.role.value,
+            moved_from=outcome.moved_from.name if outcome.moved_from else None,
+        )
+    if isinstance(outcome, AlreadyMember):
+        return ui.text(
+            "join_already",
+            bloc=outcome.bloc.name,
+            unit=outcome.unit.name if outcome.unit else None,
+            role=outcome.role.value,
+        )
+    if isinstance(outcome, JoinRefused):
+        minutes = max(1, -(-int(outcome.retry_after.total_seconds()) // 60))
+        return ui.text(f"join_{outcome.reason.value}", minutes=minutes)
+    return ui.refusal(outcome)
+
+
+async def on_move(
+    query: CallbackQuery, callback_data: MoveCb, actor: Actor, services: Services, ui: Ui
+) -> None:
+    outcome = await confirm_move(services, actor, accept=callback_data.accept)
+    await query.answer()
+    text = _join_text(ui, outcome)
+    if isinstance(outcome, Rejected) and outcome.detail.get("cancelled"):
+        text = ui.text("join_move_cancelled")
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text)
+    if isinstance(outcome, Joined):
+        await deliver(services, list(outcome.notices))

@@ -1,0 +1,66 @@
+"""What handlers need to speak: templates in the member's locale and typed keyboards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.core.models import Locale
+from bot.render import Renderer
+from bot.services.outcomes import Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Ui:
+    renderer: Renderer
+    locale: Locale
+
+    def text(self, template: str, /, **context: Any) -> str:
+        return self.renderer.render(self.locale, template, **context)
+
+    def t(self, key: str) -> str:
+        return self.renderer.t(self.locale, key)
+
+    def refusal(self, rejected: Rejected) -> str:
+        return self.text(f"refused_{rejected.reason.value}", **rejected.detail)
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, CallbackData | str]]]) -> InlineKeyboardMarkup:
+    """Rows of (label, callback data or URL) into an inline keyboard."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=label, url=target)
+                if isinstance(target, str)
+                else InlineKeyboardButton(text=label, callback_data=target.pack())
+                for label, target in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+class LangCb(CallbackData, prefix="lang"):
+    code: str
+
+
+class MoveCb(CallbackData, prefix="mv"):
+    accept: bool
+
+
+class KindCb(CallbackData, prefix="kind"):
+    kind: str
+
+
+class UnitCb(CallbackData, prefix="u"):
+    action: str  # "invite" | "revoke"
+    unit_id: int
+
+
+class MemberCb(CallbackData, prefix="m"):
+    action: str  # "rm" | "rmok"
+    identity_id: int

@@ -1,0 +1,546 @@
+"""Repositories: queries over the tables, returning core values. They never commit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.audit import GENESIS, AuditEntry, chain_hash
+from bot.core.models import (
+    Account,
+    Bloc,
+    BlocKind,
+    Identity,
+    Invite,
+    Locale,
+    Membership,
+    Platform,
+    Role,
+    Unit,
+)
+from bot.core.text import name_key
+from bot.core.units import UnitDraft
+from storage.tables import (
+    AccountRow,
+    AuditHeadRow,
+    AuditRow,
+    BlocRow,
+    FailedCodeRow,
+    IdentityRow,
+    InviteRow,
+    MembershipRow,
+    PendingJoinRow,
+    UnitRow,
+)
+
+
+def _id(value: int | None) -> int:
+    if value is None:
+        raise RuntimeError("row has no id yet: flush before reading it")
+    return value
+
+
+def _bloc(row: BlocRow) -> Bloc:
+    return Bloc(
+        id=_id(row.id),
+        name=row.name,
+        kind=BlocKind(row.kind),
+        year=row.year,
+        code=row.code,
+        timezone=row.timezone,
+        leader_unit_id=row.leader_unit_id,
+        deputy_unit_id=row.deputy_unit_id,
+        group_chat_id=row.group_chat_id,
+    )
+
+
+def _unit(row: UnitRow) -> Unit:
+    return Unit(
+        id=_id(row.id),
+        bloc_id=row.bloc_id,
+        name=row.name,
+        short_name=row.short_name,
+        contact=row.contact,
+        rotation_order=row.rotation_order,
+    )
+
+
+def _membership(row: MembershipRow) -> Membership:
+    roles = {
+        Role.SECRETARIAT: row.is_secretariat,
+        Role.REPRESENTATIVE: row.is_representative,
+        Role.OBSERVER: row.is_observer,
+    }
+    return Membership(
+        identity_id=row.identity_id,
+        bloc_id=row.bloc_id,
+        unit_id=row.unit_id,
+        roles=frozenset(r for r, on in roles.items() if on),
+    )
+
+
+def _invite(row: InviteRow) -> Invite:
+    return Invite(
+        id=_id(row.id),
+        bloc_id=row.bloc_id,
+        unit_id=row.unit_id,
+        role=Role(row.role),
+        max_uses=row.max_uses,
+        uses=row.uses,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class IdentityRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def by_account(self, platform: Platform, external_id: str) -> Identity | None:
+        row = (
+            await self.s.exec(
+                select(AccountRow).where(
+                    AccountRow.platform == platform.value,
+                    AccountRow.external_id == external_id,
+                )
+            )
+        ).first()
+        return None if row is None else await self.get(row.identity_id)
+
+    async def create(
+        self,
+        *,
+        platform: Platform,
+        external_id: str,
+        display_name: str,
+        username: str | None,
+        locale: Locale,
+        now: datetime,
+    ) -> Identity:
+        ident = IdentityRow(display_name=display_name, locale=locale.value, created_at=now)
+        self.s.add(ident)
+        await self.s.flush()
+        self.s.add(
+            AccountRow(
+                identity_id=_id(ident.id),
+                platform=platform.value,
+                external_id=external_id,
+                username=username,
+            )
+        )
+        await self.s.flush()
+        return await self.get(_id(ident.id))
+
+    async def refresh_profile(
+        self, platform: Platform, external_id: str, display_name: str, username: str | None
+    ) -> None:
+        acc = (
+            await self.s.exec(
+                select(AccountRow).where(
+                    AccountRow.platform == platform.value,
+                    AccountRow.external_id == external_id,
+                )
+            )
+        ).one()
+        ident = await self.s.get_one(IdentityRow, acc.identity_id)
+        if ident.display_name != display_name:
+            ident.display_name = display_name
+        if acc.username != username:
+            acc.username = username
+        if acc.unreachable:
+            acc.unreachable = False  # they wrote to us, so they can be reached again
+
+    async def get(self, identity_id: int) -> Identity:
+        row = await self.s.get_one(IdentityRow, identity_id)
+        accounts = (
+            await self.s.exec(
+                select(AccountRow)
+                .where(AccountRow.identity_id == identity_id)
+                .order_by(col(AccountRow.id))
+            )
+        ).all()
+        return Identity(
+            id=identity_id,
+            display_name=row.display_name,
+            locale=Locale(row.locale),
+            current_bloc_id=row.current_bloc_id,
+            accounts=tuple(Account(Platform(a.platform), a.external_id) for a in accounts),
+        )
+
+    async def many(self, identity_ids: Iterable[int]) -> list[Identity]:
+        return [await self.get(i) for i in sorted(set(identity_ids))]
+
+    async def reachable_accounts(self, identity_id: int) -> list[Account]:
+        rows = (
+            await self.s.exec(
+                select(AccountRow).where(
+                    AccountRow.identity_id == identity_id,
+                    col(AccountRow.unreachable).is_(False),
+                )
+            )
+        ).all()
+        return [Account(Platform(a.platform), a.external_id) for a in rows]
+
+    async def mark_unreachable(self, platform: Platform, external_id: str) -> None:
+        row = (
+            await self.s.exec(
+                select(AccountRow).where(
+                    AccountRow.platform == platform.value,
+                    AccountRow.external_id == external_id,
+                )
+            )
+        ).first()
+        if row is not None:
+            row.unreachable = True
+
+    async def set_locale(self, identity_id: int, locale: Locale) -> None:
+        row = await self.s.get_one(IdentityRow, identity_id)
+        row.locale = locale.value
+
+    async def set_current_bloc(self, identity_id: int, bloc_id: int | None) -> None:
+        row = await self.s.get_one(IdentityRow, identity_id)
+        row.current_bloc_id = bloc_id
+
+    async def memberships(self, identity_id: int) -> list[Membership]:
+        rows = (
+            await self.s.exec(
+                select(MembershipRow)
+                .where(MembershipRow.identity_id == identity_id)
+                .order_by(col(MembershipRow.bloc_id))
+            )
+        ).all()
+        return [_membership(r) for r in rows]
+
+    async def membership(self, identity_id: int, bloc_id: int) -> Membership | None:
+        row = await self._membership_row(identity_id, bloc_id)
+        return None if row is None else _membership(row)
+
+    async def _membership_row(self, identity_id: int, bloc_id: int) -> MembershipRow | None:
+        return (
+            await self.s.exec(
+                select(MembershipRow).where(
+                    MembershipRow.identity_id == identity_id, MembershipRow.bloc_id == bloc_id
+                )
+            )
+        ).first()
+
+    async def put_membership(self, membership: Membership, now: datetime) -> None:
+        """Create or replace one identity's membership in a bloc."""
+        row = await self._membership_row(membership.identity_id, membership.bloc_id)
+        if row is None:
+            row = MembershipRow(
+                identity_id=membership.identity_id, bloc_id=membership.bloc_id, joined_at=now
+            )
+            self.s.add(row)
+        row.unit_id = membership.unit_id
+        row.is_secretariat = Role.SECRETARIAT in membership.roles
+        row.is_representative = Role.REPRESENTATIVE in membership.roles
+        row.is_observer = Role.OBSERVER in membership.roles
+        await self.s.flush()
+
+    async def remove_membership(self, identity_id: int, bloc_id: int) -> None:
+        await self.s.exec(
+            delete(MembershipRow).where(
+                col(MembershipRow.identity_id) == identity_id,
+                col(MembershipRow.bloc_id) == bloc_id,
+            )
+        )
+
+    async def members_of_bloc(self, bloc_id: int) -> list[tuple[Membership, Identity]]:
+        rows = (
+            await self.s.exec(
+                select(MembershipRow)
+                .where(MembershipRow.bloc_id == bloc_id)
+                .order_by(col(MembershipRow.joined_at), col(MembershipRow.id))
+            )
+        ).all()
+        return [(_membership(r), await self.get(r.identity_id)) for r in rows]
+
+
+class BlocRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def create(
+        self, *, name: str, kind: BlocKind, year: int, code: str, timezone: str, now: datetime
+    ) -> Bloc:
+        row = BlocRow(
+            name=name, kind=kind.value, year=year, code=code, timezone=timezone, created_at=now
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return _bloc(row)
+
+    async def get(self, bloc_id: int) -> Bloc | None:
+        row = await self.s.get(BlocRow, bloc_id)
+        return None if row is None else _bloc(row)
+
+    async def by_group_chat(self, chat_id: int) -> Bloc | None:
+        row = (await self.s.exec(select(BlocRow).where(BlocRow.group_chat_id == chat_id))).first()
+        return None if row is None else _bloc(row)
+
+    async def many(self, bloc_ids: Sequence[int]) -> list[Bloc]:
+        rows = (
+            await self.s.exec(
+                select(BlocRow).where(col(BlocRow.id).in_(bloc_ids)).order_by(col(BlocRow.id))
+            )
+        ).all()
+        return [_bloc(r) for r in rows]
+
+    async def all(self) -> list[Bloc]:
+        return [_bloc(r) for r in (await self.s.exec(select(BlocRow).order_by(col(BlocRow.id))))]
+
+    async def set_group(self, bloc_id: int, chat_id: int | None) -> None:
+        row = await self.s.get_one(BlocRow, bloc_id)
+        row.group_chat_id = chat_id
+
+    async def set_officers(
+        self, bloc_id: int, *, leader_unit_id: int | None, deputy_unit_id: int | None
+    ) -> None:
+        row = await self.s.get_one(BlocRow, bloc_id)
+        row.leader_unit_id = leader_unit_id
+        row.deputy_unit_id = deputy_unit_id
+
+    async def units(self, bloc_id: int) -> list[Unit]:
+        rows = (
+            await self.s.exec(
+                select(UnitRow).where(UnitRow.bloc_id == bloc_id).order_by(col(UnitRow.id))
+            )
+        ).all()
+        return [_unit(r) for r in rows]
+
+    async def unit(self, unit_id: int) -> Unit | None:
+        row = await self.s.get(UnitRow, unit_id)
+        return None if row is None else _unit(row)
+
+    async def add_units(
+        self, bloc_id: int, drafts: Sequence[UnitDraft], now: datetime
+    ) -> list[Unit]:
+        rows = [
+            UnitRow(
+                bloc_id=bloc_id,
+                name=d.name,
+                name_key=name_key(d.name),
+                short_name=d.short_name,
+                short_key=name_key(d.short_name),
+                contact=d.contact,
+                created_at=now,
+            )
+            for d in drafts
+        ]
+        self.s.add_all(rows)
+        await self.s.flush()
+        return [_unit(r) for r in rows]
+
+    async def set_rotation(self, bloc_id: int, unit_ids: Sequence[int]) -> None:
+        rows = (await self.s.exec(select(UnitRow).where(UnitRow.bloc_id == bloc_id))).all()
+        order = {uid: i + 1 for i, uid in enumerate(unit_ids)}
+        for row in rows:
+            row.rotation_order = order.get(_id(row.id))
+
+
+class InviteRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(
+        self,
+        *,
+        bloc_id: int,
+        unit_id: int | None,
+        role: Role,
+        code_hash: str,
+        max_uses: int,
+        created_by: int | None,
+        now: datetime,
+        expires_at: datetime,
+    ) -> Invite:
+        row = InviteRow(
+            bloc_id=bloc_id,
+            unit_id=unit_id,
+            role=role.value,
+            code_hash=code_hash,
+            max_uses=max_uses,
+            created_by=created_by,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return _invite(row)
+
+    async def by_hash(self, code_hash: str) -> Invite | None:
+        """The invite for a hash, locked for update so two joins cannot both use its last use."""
+        row = (
+            await self.s.exec(
+                select(InviteRow).where(InviteRow.code_hash == code_hash).with_for_update()
+            )
+        ).first()
+        return None if row is None else _invite(row)
+
+    async def get(self, invite_id: int) -> Invite | None:
+        row = (
+            await self.s.exec(select(InviteRow).where(InviteRow.id == invite_id).with_for_update())
+        ).first()
+        return None if row is None else _invite(row)
+
+    async def creator(self, invite_id: int) -> int | None:
+        return (await self.s.get_one(InviteRow, invite_id)).created_by
+
+    async def use(self, invite_id: int) -> None:
+        row = await self.s.get_one(InviteRow, invite_id)
+        row.uses += 1
+
+    async def revoke(self, invite_id: int, now: datetime, reason: str) -> None:
+        row = await self.s.get_one(InviteRow, invite_id)
+        if row.revoked_at is None:
+            row.revoked_at = now
+            row.revoked_reason = reason
+
+    async def active(self, bloc_id: int, now: datetime) -> list[Invite]:
+        rows = (
+            await self.s.exec(
+                select(InviteRow)
+                .where(
+                    InviteRow.bloc_id == bloc_id,
+                    col(InviteRow.revoked_at).is_(None),
+                    col(InviteRow.expires_at) > now,
+                    col(InviteRow.uses) < col(InviteRow.max_uses),
+                )
+                .order_by(col(InviteRow.id))
+            )
+        ).all()
+        return [_invite(r) for r in rows]
+
+    async def add_failure(self, platform: Platform, external_id: str, now: datetime) -> None:
+        self.s.add(FailedCodeRow(platform=platform.value, external_id=external_id, at=now))
+        await self.s.flush()
+
+    async def failures_since(
+        self, platform: Platform, external_id: str, since: datetime
+    ) -> list[datetime]:
+        rows = (
+            await self.s.exec(
+                select(FailedCodeRow.at).where(
+                    FailedCodeRow.platform == platform.value,
+                    FailedCodeRow.external_id == external_id,
+                    col(FailedCodeRow.at) > since,
+                )
+            )
+        ).all()
+        return list(rows)
+
+    async def set_pending(self, identity_id: int, invite_id: int, now: datetime) -> None:
+        row = await self.s.get(PendingJoinRow, identity_id)
+        if row is None:
+            self.s.add(
+                PendingJoinRow(identity_id=identity_id, invite_id=invite_id, created_at=now)
+            )
+        else:
+            row.invite_id = invite_id
+            row.created_at = now
+        await self.s.flush()
+
+    async def pop_pending(self, identity_id: int) -> int | None:
+        row = await self.s.get(PendingJoinRow, identity_id)
+        if row is None:
+            return None
+        invite_id = row.invite_id
+        await self.s.delete(row)
+        await self.s.flush()
+        return invite_id
+
+
+class AuditRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def append(
+        self,
+        key: bytes,
+        *,
+        bloc_id: int,
+        at: datetime,
+        actor_identity_id: int | None,
+        unit_id: int | None,
+        action: str,
+        details: dict[str, object],
+    ) -> str:
+        """Append one chained row under the bloc's head lock; returns the new head hash."""
+        head = (
+            await self.s.exec(
+                select(AuditHeadRow).where(AuditHeadRow.bloc_id == bloc_id).with_for_update()
+            )
+        ).first()
+        if head is None:
+            head = AuditHeadRow(bloc_id=bloc_id, seq=0, head_hash=GENESIS)
+            self.s.add(head)
+        entry = AuditEntry(
+            bloc_id=bloc_id,
+            seq=head.seq + 1,
+            at=at,
+            actor_identity_id=actor_identity_id,
+            unit_id=unit_id,
+            action=action,
+            details=json.loads(json.dumps(details, ensure_ascii=False, sort_keys=True)),
+        )
+        row_hash = chain_hash(key, head.head_hash, entry)
+        self.s.add(
+            AuditRow(
+                bloc_id=bloc_id,
+                seq=entry.seq,
+                at=at,
+                actor_identity_id=actor_identity_id,
+                unit_id=unit_id,
+                action=action,
+                details=json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+                prev_hash=head.head_hash,
+                row_hash=row_hash,
+            )
+        )
+        head.seq = entry.seq
+        head.head_hash = row_hash
+        await self.s.flush()
+        return row_hash
+
+    async def chain(self, bloc_id: int) -> list[tuple[AuditEntry, str, str]]:
+        rows = (
+            await self.s.exec(
+                select(AuditRow).where(AuditRow.bloc_id == bloc_id).order_by(col(AuditRow.seq))
+            )
+        ).all()
+        return [
+            (
+                AuditEntry(
+                    bloc_id=r.bloc_id,
+                    seq=r.seq,
+                    at=r.at,
+                    actor_identity_id=r.actor_identity_id,
+                    unit_id=r.unit_id,
+                    action=r.action,
+                    details=json.loads(r.details),
+                ),
+                r.prev_hash,
+                r.row_hash,
+            )
+            for r in rows
+        ]
+
+    async def head(self, bloc_id: int) -> tuple[int, str]:
+        row = await self.s.get(AuditHeadRow, bloc_id)
+        return (0, GENESIS) if row is None else (row.seq, row.head_hash)
+
+    async def bloc_ids(self) -> list[int]:
+        rows = await self.s.exec(select(AuditHeadRow.bloc_id).order_by(col(AuditHeadRow.bloc_id)))
+        return list(rows.all())
+
+    async def count(self, bloc_id: int) -> int:
+        result = await self.s.exec(
+            select(func.count()).select_from(AuditRow).where(AuditRow.bloc_id == bloc_id)
+        )
+        return int(result.one())

@@ -1,0 +1,156 @@
+"""SQLModel tables. Rows never leave `storage/`: repositories map them to core values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UtcDateTime
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> Column[datetime]:
+    return Column(UtcDateTime(), nullable=nullable, index=index)
+
+
+class IdentityRow(SQLModel, table=True):
+    __tablename__ = "identity"
+
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str = Field(max_length=200)
+    locale: str = Field(default="vi", max_length=8)
+    current_bloc_id: int | None = Field(default=None, foreign_key="bloc.id", ondelete="SET NULL")
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class AccountRow(SQLModel, table=True):
+    """A chat account (Telegram or Zalo) through which an identity acts."""
+
+    __tablename__ = "account"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    username: str | None = Field(default=None, max_length=64)
+    unreachable: bool = Field(default=False)
+
+
+class BlocRow(SQLModel, table=True):
+    __tablename__ = "bloc"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=8)
+    year: int
+    code: str = Field(max_length=40)
+    timezone: str = Field(max_length=64)
+    leader_unit_id: int | None = Field(default=None)
+    deputy_unit_id: int | None = Field(default=None)
+    group_chat_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True, unique=True)
+    )
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class UnitRow(SQLModel, table=True):
+    __tablename__ = "unit"
+    __table_args__ = (
+        UniqueConstraint("bloc_id", "name_key"),
+        UniqueConstraint("bloc_id", "short_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200)
+    short_name: str = Field(max_length=40)
+    short_key: str = Field(max_length=40)
+    contact: str = Field(default="", max_length=200)
+    rotation_order: int | None = Field(default=None)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class MembershipRow(SQLModel, table=True):
+    """One identity's place in one bloc: at most one unit, any set of roles."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("identity_id", "bloc_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    is_secretariat: bool = Field(default=False)
+    is_representative: bool = Field(default=False)
+    is_observer: bool = Field(default=False)
+    joined_at: datetime = Field(sa_column=_ts())
+
+
+class InviteRow(SQLModel, table=True):
+    __tablename__ = "invite"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    role: str = Field(max_length=16)
+    code_hash: str = Field(max_length=64, unique=True)
+    max_uses: int = Field(default=1)
+    uses: int = Field(default=0)
+    created_by: int | None = Field(default=None, foreign_key="identity.id")
+    created_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_reason: str | None = Field(default=None, max_length=32)
+
+
+class PendingJoinRow(SQLModel, table=True):
+    """A valid invite held while its user confirms leaving another unit of the same bloc."""
+
+    __tablename__ = "pending_join"
+
+    identity_id: int = Field(primary_key=True, foreign_key="identity.id")
+    invite_id: int = Field(foreign_key="invite.id")
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class FailedCodeRow(SQLModel, table=True):
+    """A wrong invite code, kept to rate-limit guessing per sender."""
+
+    __tablename__ = "failed_code"
+    __table_args__ = (Index("ix_failed_code_sender_at", "platform", "external_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    at: datetime = Field(sa_column=_ts())
+
+
+class AuditRow(SQLModel, table=True):
+    """Append-only, chained per bloc (design decision 13)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("bloc_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    seq: int
+    at: datetime = Field(sa_column=_ts())
+    actor_identity_id: int | None = Field(default=None)
+    unit_id: int | None = Field(default=None)
+    action: str = Field(max_length=64)
+    details: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    row_hash: str = Field(max_length=64)
+
+
+class AuditHeadRow(SQLModel, table=True):
+    """The per-bloc lock row and latest hash; appending locks it first."""
+
+    __tablename__ = "audit_head"
+
+    bloc_id: int = Field(primary_key=True, foreign_key="bloc.id")
+    seq: int = Field(default=0)
+    head_hash: str = Field(max_length=64)

@@ -1,0 +1,119 @@
+"""Shared fixtures: databases on SQLite and PostgreSQL, services, a fake clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.core.models import Account, Platform
+from bot.fakes.clock import FakeClock
+from bot.fakes.notifier import RecordingNotifier
+from bot.render import Renderer
+from bot.services.app import Services
+from storage.db import create_engine
+from storage.migrate import migrate
+from storage.uow import Database
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+START = datetime(2024, 11, 25, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
+AUDIT_KEY = b"test-audit-key-0123456789abcdef"
+ADMIN = Account(Platform.TELEGRAM, "1000")
+
+
+def _unavailable(what: str, exc: BaseException) -> None:
+    message = f"{what} is not reachable ({exc.__class__.__name__}: {exc})"
+    if IN_CI:
+        pytest.fail(f"{message}: CI must run the PostgreSQL/Redis suite", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    """A fresh schema in the `test` database, migrated once for the whole session."""
+    import asyncio
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+
+    async def setup() -> None:
+        admin = create_async_engine(PG_URL)
+        try:
+            async with admin.begin() as conn:
+                await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        finally:
+            await admin.dispose()
+        engine = pg_engine(schema)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    async def teardown() -> None:
+        admin = create_async_engine(PG_URL)
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+    try:
+        asyncio.run(setup())
+    except (OSError, ConnectionError) as exc:
+        _unavailable("PostgreSQL", exc)
+    except Exception as exc:
+        if "connect" in str(exc).lower() or "refused" in str(exc).lower():
+            _unavailable("PostgreSQL", exc)
+        raise
+    yield schema
+    asyncio.run(teardown())
+
+
+def pg_engine(schema: str) -> AsyncEngine:
+    return create_async_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database; each test runs inside one transaction that is rolled back."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+        await migrate(engine)
+    else:
+        schema = request.getfixturevalue("pg_schema")
+        engine = pg_engine(schema)
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        yield Database(engine, bind=conn)
+        await outer.rollback()
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier()
+
+
+@pytest.fixture
+def services(db: Database, clock: FakeClock, notifier: RecordingNotifier) -> Services:
+    counter = iter(range(1, 10_000))
+    return Services(
+        db=db,
+        clock=clock,
+        notifier=notifier,
+        renderer=Renderer(),
+        audit_key=AUDIT_KEY,
+        admins=frozenset({ADMIN}),
+        bot_username="thidua_test_bot",
+        token_bytes=lambda n: next(counter).to_bytes(n, "big"),
+    )
