@@ -57,6 +57,8 @@ def _demo(out: Path) -> int:
 
 
 async def _run(settings: Settings) -> int:
+    from aiogram.fsm.storage.redis import RedisStorage
+
     from bot.runtime import build_services, make_bot, open_database, serve_telegram, set_commands
     from bot.services.clock import SystemClock
     from handlers.telegram import create_dispatcher
@@ -72,7 +74,8 @@ async def _run(settings: Settings) -> int:
         me = await bot.get_me()
         services.bot_username = me.username or ""
         await set_commands(bot, services.renderer)
-        dp = create_dispatcher(services)
+        storage = RedisStorage.from_url(settings.redis_url) if settings.redis_url else None
+        dp = create_dispatcher(services, storage=storage)
         log.info("bot @%s starting", services.bot_username)
         await serve_telegram(bot, dp, settings)
     finally:

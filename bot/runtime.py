@@ -30,21 +30,18 @@ log = logging.getLogger(__name__)
 PUBLIC_COMMANDS = ("start", "help", "me", "lang", "bloc", "units", "invite")
 
 
-class RedactingFilter(logging.Filter):
-    """Tokens and secrets never reach a log line, even inside URLs or exception text."""
+class RedactingFormatter(logging.Formatter):
+    """Tokens and secrets never reach a log line, even inside URLs or tracebacks."""
 
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
+    def __init__(self, fmt: str, secrets: list[str]) -> None:
+        super().__init__(fmt)
+        self.secrets = sorted((s for s in secrets if s), key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = message
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
         for secret in self.secrets:
-            redacted = redacted.replace(secret, "***")
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+            text = text.replace(secret, "***")
+        return text
 
 
 def setup_logging(settings: Settings) -> None:
@@ -59,9 +56,12 @@ def setup_logging(settings: Settings) -> None:
         )
         if s is not None
     ]
+    # The part of a Telegram token after the colon is the secret half; redact it alone too.
+    secrets += [s.split(":", 1)[1] for s in secrets if ":" in s]
     handler = logging.StreamHandler()
-    handler.addFilter(RedactingFilter(secrets))
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

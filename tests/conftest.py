@@ -79,14 +79,23 @@ def pg_engine(schema: str) -> AsyncEngine:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated database; each test runs inside one transaction that is rolled back."""
+def backend(request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite, else the PostgreSQL schema; resolved here, outside the event loop
+    (pg_schema runs asyncio.run, which cannot run inside the async `db` fixture)."""
     if request.param == "sqlite":
+        return None
+    schema: str = request.getfixturevalue("pg_schema")
+    return schema
+
+
+@pytest.fixture
+async def db(backend: str | None, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database; each test runs inside one transaction that is rolled back."""
+    if backend is None:
         engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
         await migrate(engine)
     else:
-        schema = request.getfixturevalue("pg_schema")
-        engine = pg_engine(schema)
+        engine = pg_engine(backend)
     async with engine.connect() as conn:
         outer = await conn.begin()
         yield Database(engine, bind=conn)
@@ -117,3 +126,41 @@ def services(db: Database, clock: FakeClock, notifier: RecordingNotifier) -> Ser
         bot_username="thidua_test_bot",
         token_bytes=lambda n: next(counter).to_bytes(n, "big"),
     )
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """A reachable Redis (database 15, flushed before and after); CI fails when it is down."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:  # any failure means "not reachable"
+        await client.aclose()
+        _unavailable("Redis", exc)
+    await client.flushdb()
+    yield REDIS_URL
+    await client.flushdb()
+    await client.aclose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran on each storage backend, so a silent skip cannot hide."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if getattr(report, "when", "call") not in ("call", "setup"):
+                continue
+            if outcome == "passed" and report.when != "call":
+                continue
+            for backend in ("sqlite", "postgresql"):
+                if f"[{backend}" in nodeid or f"-{backend}]" in nodeid or f"-{backend}-" in nodeid:
+                    counts.setdefault(backend, {}).setdefault(outcome, 0)
+                    counts[backend][outcome] += 1
+    if counts:
+        terminalreporter.section("storage backends")
+        for backend, by_outcome in sorted(counts.items()):
+            parts = ", ".join(f"{n} {o}" for o, n in sorted(by_outcome.items()))
+            terminalreporter.write_line(f"[{backend}] {parts}")

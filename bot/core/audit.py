@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 GENESIS = "0" * 64
@@ -28,10 +28,12 @@ class AuditEntry:
 
 def canonical(entry: AuditEntry) -> bytes:
     """The exact bytes that are hashed for a row: stable key order, UTC ISO time."""
+    if entry.at.utcoffset() is None:
+        raise ValueError("audit times must be timezone-aware")
     payload = {
         "bloc": entry.bloc_id,
         "seq": entry.seq,
-        "at": entry.at.isoformat(),
+        "at": entry.at.astimezone(UTC).isoformat(),
         "actor": entry.actor_identity_id,
         "unit": entry.unit_id,
         "action": entry.action,

@@ -7,7 +7,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.services.app import Services
-from handlers.telegram import bloc, common, fallback, group, start, units
+from handlers.telegram import bloc, common, errors, fallback, group, start, units
 from handlers.telegram.middlewares import ActorMiddleware, NfcMiddleware
 
 
@@ -29,5 +29,5 @@ def create_dispatcher(services: Services, storage: BaseStorage | None = None) ->
     actor = ActorMiddleware(services)
     dp.message.outer_middleware(actor)
     dp.callback_query.outer_middleware(actor)
-    dp.include_routers(*make_routers())
+    dp.include_routers(*make_routers(), errors.make_router(services))
     return dp

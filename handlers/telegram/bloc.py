@@ -200,11 +200,15 @@ async def on_name(message: Message, ui: Ui, state: FSMContext) -> None:
 async def on_kind(
     query: CallbackQuery, callback_data: KindCb, services: Services, ui: Ui, state: FSMContext
 ) -> None:
+    kind = parse_kind(callback_data.kind)
+    if kind is None:  # a forged button: only "khoi" and "cum" are ever sent
+        await query.answer(ui.text("stale_button"), show_alert=True)
+        return
     await query.answer()
-    await state.update_data(kind=callback_data.kind)
+    await state.update_data(kind=kind.value)
     await state.set_state(NewBloc.year)
     if isinstance(query.message, Message):
-        await query.message.edit_text(ui.text("bloc_new_kind_chosen", kind=callback_data.kind))
+        await query.message.edit_text(ui.text("bloc_new_kind_chosen", kind=kind.value))
         await query.message.answer(ui.text("bloc_new_ask_year", year=_year(services)))
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import Chat, InlineKeyboardMarkup, User
 from teremok import MockBot, MockCallbackQuery, MockMessageDocument, MockMessageText
@@ -99,7 +101,8 @@ class Harness:
 @pytest.fixture
 def tg(services: Services) -> Harness:
     dp = create_dispatcher(services)
-    bot = MockBot(dp)
+    # As in production (bot/runtime.py): HTML, so teremok checks every reply's markup.
+    bot = MockBot(dp, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     services.notifier = TelegramNotifier(bot)
     return Harness(bot, services)
 

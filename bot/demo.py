@@ -1,0 +1,280 @@
+"""The offline demo: the real bot, against the fake Bot API, on a fake clock, from a fixed seed.
+
+It plays a secretariat and the representatives of a sample bloc modelled on the Khối thi đua
+Văn hóa - Xã hội of Điện Biên province, and writes a readable transcript. Same seed, same
+clock: the same transcript byte for byte on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import html
+import io
+import logging
+import random
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.core.models import Account, Platform
+from bot.fakes.clock import FakeClock
+from bot.fakes.telegram import FakeTelegram, FakeUser, SentMessage
+from bot.render import Renderer
+from bot.services.app import Services
+from storage.db import create_engine
+from storage.migrate import migrate
+from storage.uow import Database
+
+DEMO_TOKEN = "5000000001:AAHdemoDEMOdemo0demoDEMOdemo0demo12"
+DEMO_AUDIT_KEY = b"demo-audit-key-not-for-production"
+SEED = 2022
+START = datetime(2022, 11, 21, 1, 30, tzinfo=UTC)  # Monday 08:30 in Điện Biên
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+GROUP_ID = -1001500000001
+
+SECRETARY = FakeUser(1001, "Lò Thị", "Hương", username="huong_skhcn")
+UNITS: list[tuple[str, str, str]] = [
+    ("Sở Khoa học và Công nghệ", "SKHCN", "Văn phòng Sở"),
+    ("Đài Phát thanh - Truyền hình tỉnh", "ĐPTTH", "Phòng Tổ chức - Hành chính"),
+    ("Sở Văn hóa, Thể thao và Du lịch", "SVHTTDL", ""),
+    ("Sở Y tế", "SYT", ""),
+    ("Sở Giáo dục và Đào tạo", "SGDĐT", ""),
+    ("Sở Lao động - Thương binh và Xã hội", "SLĐTBXH", ""),
+    ("Sở Thông tin và Truyền thông", "STTTT", ""),
+    ("Báo Điện Biên Phủ", "BĐBP", ""),
+    ("Trường Cao đẳng Y tế Điện Biên", "CĐYT", ""),
+    ("Trường Cao đẳng Sư phạm Điện Biên", "CĐSP", ""),
+]
+REPRESENTATIVES: dict[str, FakeUser] = {
+    "SKHCN": FakeUser(2001, "Nguyễn Văn", "Thành"),
+    "ĐPTTH": FakeUser(2002, "Quàng Thị", "Mai"),
+    "SVHTTDL": FakeUser(2003, "Trần Đức", "Long"),
+    "SYT": FakeUser(2004, "Lê Thị", "Hoa"),
+    "SGDĐT": FakeUser(2005, "Vì Văn", "Bình"),
+    "SLĐTBXH": FakeUser(2006, "Phạm Thị", "Thu"),
+    "STTTT": FakeUser(2007, "Hoàng Văn", "Nam"),
+    "BĐBP": FakeUser(2008, "Đỗ Thị", "Yến"),
+}
+SECOND_SYT = FakeUser(2104, "Bùi Văn", "Khánh")
+LATE_CDYT = FakeUser(2009, "Lường Văn", "Tú")
+
+
+def _csv(rows: list[tuple[str, str, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["Tên đơn vị", "Tên viết tắt", "Liên hệ"])
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _plain(text: str) -> str:
+    """Chat HTML as a person reads it."""
+    return html.unescape(re.sub(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>", "", text))
+
+
+@dataclass
+class Transcript:
+    fake: FakeTelegram
+    clock: FakeClock
+    lines: list[str]
+    names: dict[int, str]
+
+    def when(self) -> str:
+        return self.clock.now().astimezone(TZ).strftime("%H:%M %d/%m/%Y")
+
+    def section(self, title: str) -> None:
+        self.lines += ["", f"=== {title} ===", ""]
+
+    def note(self, text: str) -> None:
+        self.lines.append(f"    ({text})")
+
+    def record(self, who: str, what: str) -> None:
+        self.lines.append(f"[{self.when()}] {who}: {what}")
+
+    def bot_messages(self, sent: list[SentMessage]) -> None:
+        for m in sent:
+            if m.kind == "callback_answer":
+                if m.text:
+                    where = self.names.get(m.chat_id, str(m.chat_id))
+                    self.lines.append(f"[{self.when()}] bot → {where} (thông báo): {m.text}")
+                continue
+            where = self.names.get(m.chat_id, str(m.chat_id))
+            label = "sửa tin" if m.kind == "edit" else "bot"
+            body = _plain(m.text or "").replace("\n", "\n        ")
+            self.lines.append(f"[{self.when()}] {label} → {where}:\n        {body}")
+            for row in m.buttons:
+                self.lines.append("        " + " ".join(f"[{text}]" for text, _ in row))
+
+
+class DemoRunner:
+    def __init__(self, fake: FakeTelegram, transcript: Transcript) -> None:
+        self.fake = fake
+        self.t = transcript
+
+    async def _run(self, update_id: int) -> list[SentMessage]:
+        mark = self.fake.mark()
+        await self.fake.wait_processed(update_id, timeout=30)
+        sent = self.fake.sent_since(mark)
+        self.t.bot_messages(sent)
+        return sent
+
+    async def say(self, user: FakeUser, text: str, *, group: bool = False) -> list[SentMessage]:
+        where = " (trong nhóm)" if group else ""
+        self.t.record(f"{self.t.names[user.id]}{where}", text)
+        update = await self.fake.send_text(user, text, chat_id=GROUP_ID if group else None)
+        return await self._run(update)
+
+    async def upload(
+        self, user: FakeUser, name: str, data: bytes, caption: str
+    ) -> list[SentMessage]:
+        self.t.record(self.t.names[user.id], f"[tệp {name}] {caption}")
+        update = await self.fake.send_document(user, name, data, caption=caption)
+        return await self._run(update)
+
+    async def tap(self, user: FakeUser, message: SentMessage, button: str) -> list[SentMessage]:
+        self.t.record(self.t.names[user.id], f"[bấm «{button}»]")
+        update = await self.fake.tap_button(user, message, button)
+        return await self._run(update)
+
+
+def _link_of(message: SentMessage) -> str:
+    match = re.search(r"https://t\.me/\S+\?start=(\w+)", message.text or "")
+    if match is None:
+        raise RuntimeError(f"no invite link in: {message.text}")
+    return match.group(1)
+
+
+async def run_demo(out: Path) -> Path:
+    """Run the whole scripted demo; returns the transcript's path."""
+    from bot.runtime import make_bot, set_commands
+    from handlers.telegram import create_dispatcher
+    from handlers.telegram.notifier import TelegramNotifier
+
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    clock = FakeClock(START)
+    rng = random.Random(SEED)
+    with tempfile.TemporaryDirectory(prefix="thidua-demo-") as tmp:
+        engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}")
+        await migrate(engine)
+        db = Database(engine)
+        async with FakeTelegram(DEMO_TOKEN, bot_username="thidua_demo_bot", now=clock.now) as fake:
+            fake.group(GROUP_ID, "Khối thi đua VHXH Điện Biên")
+            bot = make_bot(DEMO_TOKEN, fake.url)
+            services = Services(
+                db=db,
+                clock=clock,
+                notifier=TelegramNotifier(bot),
+                renderer=Renderer(),
+                audit_key=DEMO_AUDIT_KEY,
+                admins=frozenset({Account(Platform.TELEGRAM, str(SECRETARY.id))}),
+                token_bytes=rng.randbytes,
+            )
+            services.bot_username = (await bot.get_me()).username or ""
+            await set_commands(bot, services.renderer)
+            dp = create_dispatcher(services)
+            polling = asyncio.create_task(
+                dp.start_polling(
+                    bot,
+                    handle_as_tasks=False,
+                    polling_timeout=1,
+                    handle_signals=False,
+                    close_bot_session=False,
+                )
+            )
+            names = {SECRETARY.id: "Thường trực (Lò Thị Hương)", GROUP_ID: "Nhóm của khối"}
+            for user in [*REPRESENTATIVES.values(), SECOND_SYT, LATE_CDYT]:
+                names[user.id] = f"{user.first_name} {user.last_name}"
+            transcript = Transcript(fake, clock, [], names)
+            try:
+                await _script(DemoRunner(fake, transcript), clock)
+            finally:
+                await dp.stop_polling()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await polling
+                await bot.session.close()
+        await db.dispose()
+    path = out / "transcript.txt"
+    header = [
+        "thidua-bot — bản ghi hội thoại mô phỏng (demo ngoại tuyến)",
+        "Khối thi đua Văn hóa - Xã hội tỉnh Điện Biên, năm 2022",
+        f"Đồng hồ giả lập bắt đầu: {START.astimezone(TZ).strftime('%H:%M %d/%m/%Y')}",
+    ]
+    text = "\n".join(header + transcript.lines) + "\n"
+    await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+    return path
+
+
+async def _script(run: DemoRunner, clock: FakeClock) -> None:
+    t = run.t
+    minute = timedelta(minutes=1)
+
+    t.section("1. Thường trực tạo khối")
+    await run.say(SECRETARY, "/start")
+    clock.advance(minute)
+    await run.say(SECRETARY, "/bloc new Khối thi đua Văn hóa - Xã hội; Khối; 2022; KTĐVHXH")
+
+    t.section("2. Nhập danh sách đơn vị từ tệp CSV")
+    bad = [*UNITS[:3], ("Sở Y tế", "", ""), UNITS[2]]
+    clock.advance(minute)
+    await run.upload(SECRETARY, "don-vi-khoi-vhxh.csv", _csv(bad), "/units import")
+    t.note("tệp có dòng lỗi bị từ chối toàn bộ; thường trực sửa tệp và gửi lại")
+    clock.advance(3 * minute)
+    await run.upload(SECRETARY, "don-vi-khoi-vhxh.csv", _csv(UNITS), "/units import")
+    clock.advance(minute)
+    await run.say(SECRETARY, "/bloc leader SKHCN")
+    await run.say(SECRETARY, "/bloc deputy ĐPTTH")
+    await run.say(
+        SECRETARY,
+        "/bloc rotation SKHCN, ĐPTTH, SVHTTDL, SYT, SGDĐT, SLĐTBXH, STTTT, BĐBP, CĐYT, CĐSP",
+    )
+
+    t.section("3. Liên kết nhóm của khối")
+    clock.advance(minute)
+    await run.say(SECRETARY, "/bloc link", group=True)
+
+    t.section("4. Cấp mã mời cho các đơn vị")
+    clock.advance(minute)
+    sent = await run.say(SECRETARY, "/invite all")
+    codes = {}
+    for message in sent[1:]:
+        unit = next(s for n, s, _ in UNITS if n in (message.text or ""))
+        codes[unit] = _link_of(message)
+
+    t.section("5. Đại diện các đơn vị tham gia bằng liên kết mời")
+    for short, user in REPRESENTATIVES.items():
+        clock.advance(timedelta(minutes=7))
+        await run.say(user, f"/start {codes[short]}")
+
+    t.section("6. Mã mời bị gửi nhầm vào nhóm")
+    clock.advance(timedelta(minutes=20))
+    await run.say(REPRESENTATIVES["SYT"], f"Mã của trường CĐSP đây: {codes['CĐSP']}", group=True)
+    clock.advance(timedelta(minutes=5))
+    sent = await run.say(SECRETARY, "/invite CĐSP")
+    codes["CĐSP"] = _link_of(sent[-1])
+
+    t.section("7. Một đơn vị có hai đại diện")
+    clock.advance(timedelta(hours=1))
+    sent = await run.say(SECRETARY, "/invite SYT 2")
+    clock.advance(timedelta(minutes=10))
+    await run.say(SECOND_SYT, f"/start {_link_of(sent[-1])}")
+
+    t.section("8. Mã mời hết hạn sau 14 ngày")
+    clock.advance(timedelta(days=15))
+    await run.say(LATE_CDYT, f"/start {codes['CĐYT']}")
+    t.note("thường trực cấp lại mã mới cho đơn vị")
+    clock.advance(timedelta(minutes=30))
+    sent = await run.say(SECRETARY, "/invite CĐYT")
+    clock.advance(timedelta(minutes=12))
+    await run.say(LATE_CDYT, _link_of(sent[-1]))
+
+    t.section("9. Tình hình của khối")
+    clock.advance(minute)
+    await run.say(SECRETARY, "/units")
+    await run.say(SECRETARY, "/bloc")
+    await run.say(REPRESENTATIVES["SYT"], "/me")
