@@ -59,9 +59,10 @@ def _demo(out: Path) -> int:
 async def _run(settings: Settings) -> int:
     from aiogram.fsm.storage.redis import RedisStorage
 
-    from bot.runtime import build_services, make_bot, open_database, serve_telegram, set_commands
+    from bot.runtime import build_services, make_bot, open_database, serve_telegram
     from bot.services.clock import SystemClock
     from handlers.telegram import create_dispatcher
+    from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
 
     audit_key = secret_key(settings, "audit_key")
@@ -73,7 +74,7 @@ async def _run(settings: Settings) -> int:
         services = build_services(db, SystemClock(), TelegramNotifier(bot), settings, audit_key)
         me = await bot.get_me()
         services.bot_username = me.username or ""
-        await set_commands(bot, services.renderer)
+        await set_default_menus(bot, services.renderer)
         storage = RedisStorage.from_url(settings.redis_url) if settings.redis_url else None
         dp = create_dispatcher(services, storage=storage)
         log.info("bot @%s starting", services.bot_username)

@@ -151,8 +151,9 @@ def _link_of(message: SentMessage) -> str:
 
 async def run_demo(out: Path) -> Path:
     """Run the whole scripted demo; returns the transcript's path."""
-    from bot.runtime import make_bot, set_commands
+    from bot.runtime import make_bot
     from handlers.telegram import create_dispatcher
+    from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
 
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
@@ -176,7 +177,7 @@ async def run_demo(out: Path) -> Path:
                 token_bytes=rng.randbytes,
             )
             services.bot_username = (await bot.get_me()).username or ""
-            await set_commands(bot, services.renderer)
+            await set_default_menus(bot, services.renderer)
             dp = create_dispatcher(services)
             polling = asyncio.create_task(
                 dp.start_polling(

@@ -13,12 +13,10 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from bot.config import Settings
-from bot.core.models import Locale
 from bot.core.ports import Clock, Notifier
 from bot.render import Renderer
 from bot.services.app import Services
@@ -27,7 +25,6 @@ from storage.migrate import migrate
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
-PUBLIC_COMMANDS = ("start", "help", "me", "lang", "bloc", "units", "invite")
 
 
 class RedactingFormatter(logging.Formatter):
@@ -77,18 +74,6 @@ async def open_database(settings: Settings) -> Database:
 def make_bot(token: str, api_url: str | None) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else None
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-
-
-async def set_commands(bot: Bot, renderer: Renderer) -> None:
-    """Command descriptions in Vietnamese by default and in English for English clients."""
-    for locale, language in ((Locale.VI, None), (Locale.EN, "en")):
-        commands = [
-            BotCommand(command=c, description=renderer.t(locale, f"command.{c}"))
-            for c in PUBLIC_COMMANDS
-        ]
-        await bot.set_my_commands(
-            commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
-        )
 
 
 def build_services(

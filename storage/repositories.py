@@ -536,8 +536,10 @@ class AuditRepo:
         return (0, GENESIS) if row is None else (row.seq, row.head_hash)
 
     async def bloc_ids(self) -> list[int]:
-        rows = await self.s.exec(select(AuditHeadRow.bloc_id).order_by(col(AuditHeadRow.bloc_id)))
-        return list(rows.all())
+        """Every bloc with a head or with rows: rows whose head was deleted are still checked."""
+        heads = await self.s.exec(select(AuditHeadRow.bloc_id))
+        logged = await self.s.exec(select(AuditRow.bloc_id).distinct())
+        return sorted({*heads.all(), *logged.all()})
 
     async def count(self, bloc_id: int) -> int:
         result = await self.s.exec(

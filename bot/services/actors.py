@@ -106,8 +106,9 @@ def secretariat_bloc(actor: Actor, bloc_id: int | None = None) -> int | Rejected
     """The bloc a secretariat command acts on, or why it may not act."""
     target = bloc_id if bloc_id is not None else actor.current_bloc_id
     if target is None:
-        if not actor.memberships and not actor.is_admin:
-            return Rejected(Reason.NOT_SECRETARIAT)
+        if not actor.memberships:
+            # A bootstrap admin before the first bloc: not "several blocs", but none yet.
+            return Rejected(Reason.NO_BLOC_YET if actor.is_admin else Reason.NOT_SECRETARIAT)
         return Rejected(Reason.NO_BLOC)
     if not actor.is_secretariat(target):
         return Rejected(Reason.NOT_SECRETARIAT)

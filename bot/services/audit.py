@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.audit import ChainBreak, verify_chain
+from bot.core.audit import GENESIS, ChainBreak, verify_chain
 from bot.services.app import Services
 from storage.uow import Database, UnitOfWork
 
@@ -48,7 +48,8 @@ async def verify_all(db: Database, key: bytes) -> list[ChainReport]:
             rows = await uow.audit.chain(bloc_id)
             seq, head = await uow.audit.head(bloc_id)
             broken = verify_chain(key, rows)
-            if broken is None and rows and (rows[-1][0].seq != seq or rows[-1][2] != head):
-                broken = ChainBreak(bloc_id, rows[-1][0].seq, "head")
+            last_seq, last_hash = (rows[-1][0].seq, rows[-1][2]) if rows else (0, GENESIS)
+            if broken is None and (last_seq != seq or last_hash != head):
+                broken = ChainBreak(bloc_id, last_seq, "head")
             reports.append(ChainReport(bloc_id, len(rows), head, broken))
     return reports

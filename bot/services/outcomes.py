@@ -14,6 +14,7 @@ class Reason(enum.StrEnum):
     NOT_SECRETARIAT = "not_secretariat"
     NOT_ALLOWED_CREATE = "not_allowed_create"
     NO_BLOC = "no_bloc"
+    NO_BLOC_YET = "no_bloc_yet"
     NOT_MEMBER = "not_member"
     UNKNOWN_UNIT = "unknown_unit"
     UNKNOWN_BLOC = "unknown_bloc"

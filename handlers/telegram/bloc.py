@@ -27,6 +27,7 @@ from bot.services.blocs import (
     use_bloc,
 )
 from bot.services.outcomes import Reason, Rejected
+from handlers.telegram.menus import set_secretariat_menu
 from handlers.telegram.ui import KindCb, Ui, keyboard
 
 
@@ -274,6 +275,8 @@ async def _create(
         await message.answer(ui.refusal(bloc))
         return False
     await message.answer(ui.text("bloc_created", bloc=bloc, kind=bloc.kind.value))
+    if message.bot is not None:
+        await set_secretariat_menu(message.bot, services.renderer, message.chat.id, ui.locale)
     return True
 
 

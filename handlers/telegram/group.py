@@ -12,7 +12,7 @@ from aiogram.types import Message
 
 from bot.services.actors import Actor
 from bot.services.app import Services
-from bot.services.invites import guard_group_text, join
+from bot.services.invites import guard_group_text
 from bot.services.notify import deliver
 from handlers.telegram.ui import Ui
 
@@ -32,9 +32,10 @@ async def cmd_start_in_group(
     message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
 ) -> None:
     if command.args:
-        await join(services, actor, command.args, in_group=True)
-        await _hide(message)
-        await message.answer(ui.text("join_in_group"))
+        # Same as a code pasted in the group: revoke it and tell whoever issued it.
+        if not await _guard(message, actor, services, ui):
+            await _hide(message)
+            await message.answer(ui.text("join_in_group"))
         return
     await message.answer(ui.text("private_only_group"))
 

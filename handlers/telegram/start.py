@@ -7,6 +7,7 @@ from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.types import CallbackQuery, Message
 
 from bot.core.invites import CANDIDATE_RE
+from bot.core.models import Role
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.invites import (
@@ -19,6 +20,7 @@ from bot.services.invites import (
 )
 from bot.services.notify import deliver
 from bot.services.outcomes import Rejected
+from handlers.telegram.menus import set_secretariat_menu
 from handlers.telegram.ui import MoveCb, Ui, keyboard
 
 
@@ -70,6 +72,8 @@ async def _join(message: Message, code: str, actor: Actor, services: Services, u
     await message.answer(_join_text(ui, outcome))
     if isinstance(outcome, Joined):
         await deliver(services, list(outcome.notices))
+        if outcome.role is Role.SECRETARIAT and message.bot is not None:
+            await set_secretariat_menu(message.bot, services.renderer, message.chat.id, ui.locale)
 
 
 def _join_text(ui: Ui, outcome: Joined | JoinRefused | AlreadyMember | Rejected) -> str:

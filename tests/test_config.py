@@ -1,0 +1,108 @@
+"""Settings refuse bad values with one line; logs never carry a token or a secret."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.config import SettingsError, load_settings, secret_key
+from bot.runtime import RedactingFormatter
+
+TOKEN = "5000000003:AAHconfCONFconf0confCONFconf0conf12"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in (
+        "TELEGRAM__TOKEN",
+        "BOT_TOKEN",
+        "ZALO__TOKEN",
+        "ZALO_TOKEN",
+        "ADMIN_IDS",
+        "DATABASE_URL",
+        "AUDIT_KEY",
+        "WEBHOOK__SECRET",
+        "KEYS_DIR",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"BOT_TOKEN": "your-token-here"},
+            "TELEGRAM__TOKEN looks like a placeholder: put the real value in .env",
+        ),
+        (
+            {"TELEGRAM__TOKEN": "12345"},
+            "TELEGRAM__TOKEN is malformed: expected <digits>:<35 characters> from @BotFather",
+        ),
+        (
+            {"ADMIN_IDS": "telegram:1,whatsapp:2"},
+            "ADMIN_IDS entry 'whatsapp:2' must look like telegram:123456 or zalo:abc",
+        ),
+        (
+            {"WEBHOOK__SECRET": "a b"},
+            "WEBHOOK__SECRET must be 8-256 characters of A-Z a-z 0-9 _ -",
+        ),
+        ({"AUDIT_KEY": "short"}, "AUDIT_KEY and BALLOT_SECRET need at least 16 characters"),
+    ],
+)
+def test_bad_settings_are_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value) == message
+
+
+def test_aliases_and_nested_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("ADMIN_IDS", "telegram:1001, zalo:abc")
+    monkeypatch.setenv("WEBHOOK__LISTEN", "0.0.0.0:9000")
+    settings = load_settings()
+    assert settings.telegram.token is not None
+    assert settings.telegram.token.get_secret_value() == TOKEN
+    assert TOKEN not in repr(settings)
+    assert [
+        f"{a.platform.value}:{a.external_id}"
+        for a in sorted(settings.admins, key=lambda a: a.platform.value)
+    ] == ["telegram:1001", "zalo:abc"]
+    assert settings.webhook.host_port == ("0.0.0.0", 9000)
+
+
+def test_sqlite_key_file_is_created_once_with_mode_0600(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KEYS_DIR", str(tmp_path / "keys"))
+    settings = load_settings()
+    first = secret_key(settings, "audit_key")
+    assert secret_key(settings, "audit_key") == first
+    path = tmp_path / "keys" / "audit_key.key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert len(first) >= 32
+
+
+def test_postgres_without_audit_key_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
+    with pytest.raises(SettingsError, match="AUDIT_KEY is required with PostgreSQL"):
+        secret_key(load_settings(), "audit_key")
+
+
+def test_logs_redact_tokens_even_in_tracebacks() -> None:
+    formatter = RedactingFormatter("%(message)s", [TOKEN, TOKEN.split(":")[1]])
+    try:
+        raise RuntimeError(f"GET https://api.telegram.org/bot{TOKEN}/getMe failed")
+    except RuntimeError as exc:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token %s", (TOKEN,), None)
+        record.exc_info = (type(exc), exc, exc.__traceback__)
+        text = formatter.format(record)
+    assert TOKEN.split(":")[1] not in text
+    assert "token ***" in text
+    assert "/bot***/getMe" in text
