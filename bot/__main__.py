@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"thidua-bot: {exc}", file=sys.stderr)  # noqa: T201 (the operator's one line)
         return 2
-    from bot.runtime import setup_logging
+    from bot.startup import setup_logging
 
     setup_logging(settings)
     try:
@@ -59,8 +59,9 @@ def _demo(out: Path) -> int:
 async def _run(settings: Settings) -> int:
     from aiogram.fsm.storage.redis import RedisStorage
 
-    from bot.runtime import build_services, make_bot, open_database, serve_telegram
+    from bot.runtime import build_services, make_bot, serve_telegram
     from bot.services.clock import SystemClock
+    from bot.startup import open_database
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
@@ -86,7 +87,7 @@ async def _run(settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    from bot.runtime import open_database
+    from bot.startup import open_database
 
     db = await open_database(settings)
     await db.dispose()
@@ -95,8 +96,8 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _audit_verify(settings: Settings) -> int:
-    from bot.runtime import open_database
     from bot.services.audit import verify_all
+    from bot.startup import open_database
 
     db = await open_database(settings)
     try:

@@ -20,55 +20,9 @@ from bot.config import Settings
 from bot.core.ports import Clock, Notifier
 from bot.render import Renderer
 from bot.services.app import Services
-from storage.db import create_engine
-from storage.migrate import migrate
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
-
-
-class RedactingFormatter(logging.Formatter):
-    """Tokens and secrets never reach a log line, even inside URLs or tracebacks."""
-
-    def __init__(self, fmt: str, secrets: list[str]) -> None:
-        super().__init__(fmt)
-        self.secrets = sorted((s for s in secrets if s), key=len, reverse=True)
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-
-def setup_logging(settings: Settings) -> None:
-    secrets = [
-        s.get_secret_value()
-        for s in (
-            settings.telegram.token,
-            settings.zalo.token,
-            settings.webhook.secret,
-            settings.audit_key,
-            settings.ballot_secret,
-        )
-        if s is not None
-    ]
-    # The part of a Telegram token after the colon is the secret half; redact it alone too.
-    secrets += [s.split(":", 1)[1] for s in secrets if ":" in s]
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
-
-
-async def open_database(settings: Settings) -> Database:
-    """Engine plus migrations to head (once, under an advisory lock on PostgreSQL)."""
-    engine = create_engine(settings.database_url)
-    await migrate(engine)
-    return Database(engine)
 
 
 def make_bot(token: str, api_url: str | None) -> Bot:

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -472,14 +474,19 @@ class AuditRepo:
         details: dict[str, object],
     ) -> str:
         """Append one chained row under the bloc's head lock; returns the new head hash."""
-        head = (
-            await self.s.exec(
-                select(AuditHeadRow).where(AuditHeadRow.bloc_id == bloc_id).with_for_update()
-            )
-        ).first()
+        head = await self._locked_head(bloc_id)
         if head is None:
-            head = AuditHeadRow(bloc_id=bloc_id, seq=0, head_hash=GENESIS)
-            self.s.add(head)
+            # Concurrent first appends would each find no row to lock and each INSERT one;
+            # ON CONFLICT DO NOTHING waits for the other insert, then the lock is taken.
+            insert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
+            await self.s.exec(
+                insert(AuditHeadRow)
+                .values(bloc_id=bloc_id, seq=0, head_hash=GENESIS)
+                .on_conflict_do_nothing(index_elements=["bloc_id"])
+            )
+            head = await self._locked_head(bloc_id)
+            if head is None:
+                raise RuntimeError(f"audit head for bloc {bloc_id} vanished")
         entry = AuditEntry(
             bloc_id=bloc_id,
             seq=head.seq + 1,
@@ -507,6 +514,17 @@ class AuditRepo:
         head.head_hash = row_hash
         await self.s.flush()
         return row_hash
+
+    async def _locked_head(self, bloc_id: int) -> AuditHeadRow | None:
+        """The head row, locked; read afresh (not from the session) once the lock is held."""
+        return (
+            await self.s.exec(
+                select(AuditHeadRow)
+                .where(AuditHeadRow.bloc_id == bloc_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).first()
 
     async def chain(self, bloc_id: int) -> list[tuple[AuditEntry, str, str]]:
         rows = (

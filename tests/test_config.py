@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import SettingsError, load_settings, secret_key
-from bot.runtime import RedactingFormatter
+from bot.startup import RedactingFormatter
 
 TOKEN = "5000000003:AAHconfCONFconf0confCONFconf0conf12"
 

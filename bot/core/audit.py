@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 GENESIS = "0" * 64
@@ -33,7 +33,7 @@ def canonical(entry: AuditEntry) -> bytes:
     payload = {
         "bloc": entry.bloc_id,
         "seq": entry.seq,
-        "at": entry.at.isoformat(),
+        "at": entry.at.astimezone(UTC).isoformat(),
         "actor": entry.actor_identity_id,
         "unit": entry.unit_id,
         "action": entry.action,

@@ -53,7 +53,9 @@ def test_core_module_imports_no_framework(path: Path) -> None:
         ("import os, httpx\n", ["httpx"]),
         ("def f() -> None:\n    import jinja2\n", ["jinja2"]),
         (
-            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from sqlmodel import Field\n",
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n"
+            "    from sqlmodel import Field\n",
             ["sqlmodel"],
         ),
         ("from apscheduler.triggers.cron import CronTrigger\n", ["apscheduler.triggers.cron"]),
