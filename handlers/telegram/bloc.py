@@ -28,7 +28,7 @@ from bot.services.blocs import (
 )
 from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.menus import set_secretariat_menu
-from handlers.telegram.ui import KindCb, Ui, keyboard
+from handlers.telegram.ui import KindCb, Ui, answer_long, keyboard
 
 
 class NewBloc(StatesGroup):
@@ -83,10 +83,11 @@ async def cmd_bloc(
     elif sub in {"rotation", "luanphien", "luân_phiên"}:
         refs = [r for r in rest.replace(";", ",").split(",") if r.strip()]
         done = await set_rotation(services, actor, refs)
-        await message.answer(
+        await answer_long(
+            message,
             ui.refusal(done)
             if isinstance(done, Rejected)
-            else ui.text("bloc_rotation_set", units=[u.name for u in done])
+            else ui.text("bloc_rotation_set", units=[u.name for u in done]),
         )
     elif sub == "link":
         await message.answer(ui.refusal(Rejected(Reason.GROUP_ONLY)))

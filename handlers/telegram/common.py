@@ -15,7 +15,8 @@ from handlers.telegram.ui import LangCb, Ui, keyboard
 
 def make_router() -> Router:
     router = Router(name=__name__)
-    router.message.register(cmd_help, Command("help"))
+    # In groups /help is answered by the group router, after its invite-code guard.
+    router.message.register(cmd_help, Command("help"), F.chat.type == "private")
     router.message.register(cmd_me, Command("me"), F.chat.type == "private")
     router.message.register(cmd_lang, Command("lang"), F.chat.type == "private")
     router.callback_query.register(on_lang, LangCb.filter())

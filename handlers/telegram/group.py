@@ -7,13 +7,14 @@ from contextlib import suppress
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.invites import guard_group_text
 from bot.services.notify import deliver
+from handlers.telegram.common import cmd_help
 from handlers.telegram.ui import Ui
 
 COMMAND_RE = re.compile(r"^/[A-Za-z_]+(?:@([A-Za-z0-9_]+))?")
@@ -23,6 +24,7 @@ def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type.in_({"group", "supergroup"}))
     router.message.register(cmd_start_in_group, CommandStart())
+    router.message.register(cmd_help_in_group, Command("help"))
     router.message.register(on_group_command, F.text.regexp(COMMAND_RE.pattern))
     router.message.register(on_group_text, F.text | F.caption)
     return router
@@ -38,6 +40,11 @@ async def cmd_start_in_group(
             await message.answer(ui.text("join_in_group"))
         return
     await message.answer(ui.text("private_only_group"))
+
+
+async def cmd_help_in_group(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
+    if not await _guard(message, actor, services, ui):
+        await cmd_help(message, actor, ui)
 
 
 async def on_group_command(message: Message, actor: Actor, services: Services, ui: Ui) -> None:

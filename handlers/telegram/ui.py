@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.core.models import Locale
 from bot.render import Renderer
@@ -27,6 +27,31 @@ class Ui:
 
     def refusal(self, rejected: Rejected) -> str:
         return self.text(f"refused_{rejected.reason.value}", **rejected.detail)
+
+
+MAX_MESSAGE = 4096  # Telegram's limit per message, in UTF-16 code units
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Cut a long text (a bloc of 200 units) between lines into parts Telegram accepts.
+
+    No template opens a tag on one line and closes it on another, so every part is valid HTML.
+    """
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if current and len(candidate.encode("utf-16-le")) // 2 > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    parts.append(current)
+    return parts
+
+
+async def answer_long(message: Message, text: str) -> None:
+    for part in split_message(text):
+        await message.answer(part)
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, CallbackData | str]]]) -> InlineKeyboardMarkup:

@@ -20,7 +20,7 @@ from bot.services.invites import (
     revoke_unit_invites,
 )
 from bot.services.notify import deliver
-from bot.services.outcomes import Rejected
+from bot.services.outcomes import Reason, Rejected
 from bot.services.tabular import MAX_FILE_BYTES
 from bot.services.units import (
     Imported,
@@ -33,7 +33,7 @@ from bot.services.units import (
     remove_member,
     unit_detail,
 )
-from handlers.telegram.ui import MemberCb, Ui, UnitCb, keyboard
+from handlers.telegram.ui import MemberCb, Ui, UnitCb, answer_long, keyboard
 
 
 class ImportUnits(StatesGroup):
@@ -64,10 +64,11 @@ async def cmd_units(
     sub, _, rest = (command.args or "").strip().partition(" ")
     if not sub:
         listing = await list_units(services, actor)
-        await message.answer(
+        await answer_long(
+            message,
             ui.refusal(listing)
             if isinstance(listing, Rejected)
-            else ui.text("units_list", view=listing)
+            else ui.text("units_list", view=listing),
         )
     elif sub.casefold() in {"add", "them", "thêm"}:
         parts = [p.strip() for p in rest.split(";")]
@@ -137,8 +138,9 @@ async def on_import_file(
     )
     if isinstance(result, Imported):
         await state.clear()
-        await message.answer(
-            ui.text("units_imported", units=[u.name for u in result.units], total=result.total)
+        await answer_long(
+            message,
+            ui.text("units_imported", units=[u.name for u in result.units], total=result.total),
         )
     elif isinstance(result, ImportRefused):
         # The state stays: the secretariat can fix the file and send it again.
@@ -185,11 +187,17 @@ async def cmd_invite(
             else ui.text("invites_revoked", unit=done.unit.name, count=done.count)
         )
         return
-    max_uses = 1
-    if len(args) > 1 and args[-1].isdigit():
-        max_uses = int(args[-1])
-        args = args[:-1]
-    result = await issue_invite(services, actor, target=" ".join(args), max_uses=max_uses)
+    # "/invite Phường 12" names a unit; "/invite SYT 3" is a unit and a number of uses.
+    result = await issue_invite(services, actor, target=" ".join(args))
+    if (
+        isinstance(result, Rejected)
+        and result.reason is Reason.UNKNOWN_UNIT
+        and len(args) > 1
+        and args[-1].isdigit()
+    ):
+        result = await issue_invite(
+            services, actor, target=" ".join(args[:-1]), max_uses=int(args[-1])
+        )
     if isinstance(result, Rejected):
         await message.answer(ui.refusal(result))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 
 from aiogram.types import User
 from openpyxl import Workbook
@@ -53,18 +54,18 @@ def joined_text(unit: str, moved_from: str | None = None) -> str:
     return text + "Gõ /help để xem các lệnh."
 
 
-def csv_bytes(rows: list[list[str]] | list[tuple[str, str]]) -> bytes:
+def csv_bytes(rows: Sequence[Sequence[str]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     return buffer.getvalue().encode()
 
 
-def xlsx_bytes(rows: list[list[str | None]]) -> bytes:
+def xlsx_bytes(rows: Sequence[Sequence[str | None]]) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
     for row in rows:
-        sheet.append(row)
+        sheet.append(list(row))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

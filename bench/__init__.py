@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (throughput, fan-out, memory) arrive with their issues."""
