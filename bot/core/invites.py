@@ -24,6 +24,9 @@ CANDIDATE_RE = re.compile(
     r"(?<![0-9A-Za-z])(?:[0-9A-Za-z]{4}[-\s]?){3}[0-9A-Za-z]{4}(?![0-9A-Za-z])"
 )
 
+_START_LINK = re.compile(r"\?start=([0-9A-Za-z_-]+)")
+_DASHED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Za-z]{4}-){3}[0-9A-Za-z]{4}(?![0-9A-Za-z-])")
+
 REPRESENTATIVE_TTL = timedelta(days=14)
 STAFF_TTL = timedelta(hours=48)
 FAILED_ATTEMPTS_LIMIT = 5
@@ -53,6 +56,27 @@ def normalise_code(typed: str) -> str | None:
     return squeezed if _CODE_RE.match(squeezed) else None
 
 
+def find_codes(text: str) -> set[str]:
+    """Every well-formed code in a text (a pasted or forwarded invite, a group message)."""
+    return {c for m in CANDIDATE_RE.finditer(text) if (c := normalise_code(m.group(0)))}
+
+
+def code_in_message(text: str) -> str | None:
+    """The code someone means when they send a whole message to the bot in private.
+
+    The message itself, a deep link's ``start=`` value, or a ``XXXX-XXXX-XXXX-XXXX`` group
+    inside a forwarded invite; prose that merely has a 16-letter word is not a code.
+    """
+    stripped = text.strip()
+    if CANDIDATE_RE.fullmatch(stripped):
+        return stripped
+    link = _START_LINK.search(text)
+    if link:
+        return link.group(1)
+    dashed = _DASHED.search(text)
+    return dashed.group(0) if dashed else None
+
+
 def hash_code(code: str) -> str:
     """What the database keeps instead of the code."""
     return hashlib.sha256(code.encode("ascii")).hexdigest()
@@ -70,7 +94,6 @@ class InviteRejection(enum.StrEnum):
     REVOKED = "revoked"
     USED = "used"
     RATE_LIMITED = "rate_limited"
-    IN_GROUP = "in_group"
 
 
 def check_invite(invite: Invite, now: datetime) -> InviteRejection | None:

@@ -26,6 +26,7 @@ class RowProblem(enum.StrEnum):
     SHORT_DUPLICATE_IN_FILE = "short_duplicate_in_file"
     ALREADY_IN_BLOC = "already_in_bloc"
     SHORT_ALREADY_IN_BLOC = "short_already_in_bloc"
+    BLOC_FULL = "bloc_full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,8 @@ def check_one(
     cells = [clean(name), clean(short_name), clean(contact)]
     while cells and not cells[-1]:
         cells.pop()
+    if len(existing_names) >= MAX_UNITS_PER_BLOC:
+        return RowProblem.BLOC_FULL
     problem = _row_problem(cells, set(), set(), existing_names, existing_shorts)
     if problem is not None:
         return problem

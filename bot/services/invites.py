@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.invites import (
-    CANDIDATE_RE,
     CODE_BYTES,
     FAILED_ATTEMPTS_WINDOW,
     InviteRejection,
@@ -14,6 +13,7 @@ from bot.core.invites import (
     check_invite,
     display_code,
     encode_code,
+    find_codes,
     hash_code,
     normalise_code,
     ttl_for,
@@ -222,7 +222,7 @@ class MoveNeeded:
 
 
 async def join(
-    services: Services, actor: Actor, code_text: str, *, in_group: bool
+    services: Services, actor: Actor, code_text: str
 ) -> Joined | MoveNeeded | AlreadyMember | JoinRefused:
     """Use an invite code: join its unit (or the secretariat / observers) of its bloc."""
     now = services.clock.now()
@@ -236,12 +236,6 @@ async def join(
             return JoinRefused(InviteRejection.RATE_LIMITED, budget.retry_after)
         code = normalise_code(code_text)
         invite = await uow.invites.by_hash(hash_code(code)) if code else None
-        if in_group:
-            if invite is not None and check_invite(invite, now) is None:
-                await _revoke_posted(uow, services, actor, invite)
-                await uow.commit()
-                return JoinRefused(InviteRejection.IN_GROUP)
-            return JoinRefused(InviteRejection.IN_GROUP)
         if invite is None:
             await uow.invites.add_failure(account.platform, account.external_id, now)
             await uow.commit()
@@ -389,7 +383,7 @@ class CodesLeaked:
 
 async def guard_group_text(services: Services, actor: Actor, text: str) -> CodesLeaked | None:
     """Any live invite code seen in a group is revoked; its issuer is told to re-issue."""
-    candidates = {c for m in CANDIDATE_RE.finditer(text) if (c := normalise_code(m.group(0)))}
+    candidates = find_codes(text)
     if not candidates:
         return None
     now = services.clock.now()

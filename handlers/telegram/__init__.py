@@ -28,6 +28,7 @@ def create_dispatcher(services: Services, storage: BaseStorage | None = None) ->
     dp.update.outer_middleware(NfcMiddleware())
     actor = ActorMiddleware(services)
     dp.message.outer_middleware(actor)
+    dp.edited_message.outer_middleware(actor)
     dp.callback_query.outer_middleware(actor)
     dp.include_routers(*make_routers(), errors.make_router(services))
     return dp

@@ -27,6 +27,9 @@ def make_router() -> Router:
     router.message.register(cmd_help_in_group, Command("help"))
     router.message.register(on_group_command, F.text.regexp(COMMAND_RE.pattern))
     router.message.register(on_group_text, F.text | F.caption)
+    # A code added by editing a message is just as public.
+    router.edited_message.filter(F.chat.type.in_({"group", "supergroup"}))
+    router.edited_message.register(on_group_text, F.text | F.caption)
     return router
 
 

@@ -32,10 +32,15 @@ class NfcMiddleware(BaseMiddleware):
     """Vietnamese typed in decomposed form must match what the secretariat typed composed."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        if isinstance(event, Update) and event.message is not None:
-            fixed = _nfc_message(event.message)
-            if fixed is not event.message:
-                event = event.model_copy(update={"message": fixed})
+        if isinstance(event, Update):
+            changes = {}
+            for field in ("message", "edited_message"):
+                original = getattr(event, field)
+                fixed = _nfc_message(original)
+                if fixed is not original:
+                    changes[field] = fixed
+            if changes:
+                event = event.model_copy(update=changes)
         return await handler(event, data)
 
 

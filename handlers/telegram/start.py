@@ -6,7 +6,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.types import CallbackQuery, Message
 
-from bot.core.invites import CANDIDATE_RE
+from bot.core.invites import code_in_message
 from bot.core.models import Role
 from bot.services.actors import Actor
 from bot.services.app import Services
@@ -29,7 +29,7 @@ def make_router() -> Router:
     router.message.filter(F.chat.type == "private")
     router.message.register(cmd_start, CommandStart())
     router.message.register(cmd_start, Command("join"))
-    router.message.register(on_bare_code, StateFilter(None), F.text.regexp(CANDIDATE_RE.pattern))
+    router.message.register(on_bare_code, StateFilter(None), _has_code)
     router.callback_query.register(on_move, MoveCb.filter())
     return router
 
@@ -45,12 +45,20 @@ async def cmd_start(
     await _join(message, command.args, actor, services, ui)
 
 
-async def on_bare_code(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
-    await _join(message, message.text or "", actor, services, ui)
+async def _has_code(message: Message) -> dict[str, str] | bool:
+    code = code_in_message(message.text) if message.text else None
+    return {"code": code} if code else False
+
+
+async def on_bare_code(
+    message: Message, code: str, actor: Actor, services: Services, ui: Ui
+) -> None:
+    """A code typed alone, or a whole invite message forwarded to the bot."""
+    await _join(message, code, actor, services, ui)
 
 
 async def _join(message: Message, code: str, actor: Actor, services: Services, ui: Ui) -> None:
-    outcome = await join(services, actor, code, in_group=False)
+    outcome = await join(services, actor, code)
     if isinstance(outcome, MoveNeeded):
         await message.answer(
             ui.text(

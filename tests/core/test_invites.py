@@ -15,8 +15,10 @@ from bot.core.invites import (
     InviteRejection,
     attempt_budget,
     check_invite,
+    code_in_message,
     display_code,
     encode_code,
+    find_codes,
     hash_code,
     normalise_code,
     ttl_for,
@@ -199,3 +201,26 @@ def test_encode_code_property(random_bytes: bytes) -> None:
 def test_distinct_bytes_give_distinct_codes(first: bytes, second: bytes) -> None:
     assume(first != second)
     assert encode_code(first) != encode_code(second)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1EG1H2210QV4JKKH", "1EG1H2210QV4JKKH"),
+        ("  1eg1-h221-0qv4-jkkh ", "1eg1-h221-0qv4-jkkh"),
+        (
+            "Liên kết: https://t.me/thidua_bot?start=1EG1H2210QV4JKKH\nMã: 1EG1-H221-0QV4-JKKH",
+            "1EG1H2210QV4JKKH",
+        ),
+        ("Mã của đơn vị: 1EG1-H221-0QV4-JKKH nhé", "1EG1-H221-0QV4-JKKH"),
+        ("Internationalize giúp tôi mẫu báo cáo", None),
+        ("Xin chào", None),
+    ],
+)
+def test_code_in_a_private_message(text: str, expected: str | None) -> None:
+    assert code_in_message(text) == expected
+
+
+def test_find_codes_in_group_text() -> None:
+    text = "mã 1eg1-h221-0qv4-jkkh và 9BRVD2X6NDFMZYWN, còn ABCDEFGHIJKLMNOPQ thì không"
+    assert find_codes(text) == {"1EG1H2210QV4JKKH", "9BRVD2X6NDFMZYWN"}
