@@ -27,6 +27,7 @@ from bot.fakes.telegram import FakeTelegram, FakeUser, SentMessage
 from bot.render import Renderer
 from bot.services.app import Services
 from storage.db import create_engine
+from storage.files import FileStore
 from storage.migrate import migrate
 from storage.uow import Database
 
@@ -173,6 +174,7 @@ async def run_demo(out: Path) -> Path:
                 notifier=TelegramNotifier(bot),
                 renderer=Renderer(),
                 audit_key=DEMO_AUDIT_KEY,
+                files=FileStore(Path(tmp) / "files"),
                 admins=frozenset({Account(Platform.TELEGRAM, str(SECRETARY.id))}),
                 token_bytes=rng.randbytes,
             )

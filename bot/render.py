@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from bot.core.models import Locale
+from bot.core.scoring import format_points
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LOCALES = (Locale.VI, Locale.EN)
@@ -28,6 +29,12 @@ def format_dt(value: datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
 
 def format_date(value: datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
     return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y")
+
+
+def points(cp: int, locale: str = "vi") -> str:
+    """Hundredths of a point as written: "9,5" in Vietnamese, "9.5" in English."""
+    text = format_points(cp)
+    return text if locale == "vi" else text.replace(",", ".")
 
 
 def pad2(value: int) -> str:
@@ -50,7 +57,9 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        self.env.filters.update(dt=format_dt, date=format_date, pad2=pad2, thousands=thousands)
+        self.env.filters.update(
+            dt=format_dt, date=format_date, pad2=pad2, thousands=thousands, pts=points
+        )
         self._dir = templates_dir
 
     def render(self, locale: Locale | str, name: str, /, **context: Any) -> str:

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.core.ports import Clock, Notifier
 from bot.render import Renderer
 from bot.services.app import Services
+from storage.files import FileStore
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def build_services(
         notifier=notifier,
         renderer=Renderer(),
         audit_key=audit_key,
+        files=FileStore(settings.files_dir),
         admins=settings.admins,
     )
 

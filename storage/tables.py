@@ -154,3 +154,105 @@ class AuditHeadRow(SQLModel, table=True):
     bloc_id: int = Field(primary_key=True, foreign_key="bloc.id")
     seq: int = Field(default=0)
     head_hash: str = Field(max_length=64)
+
+
+class ScoringTableRow(SQLModel, table=True):
+    """One version of a bloc's scoring table for a year; a period keeps the one it opened with."""
+
+    __tablename__ = "scoring_table"
+    __table_args__ = (UniqueConstraint("bloc_id", "year", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    year: int
+    version: int
+    title: str = Field(max_length=300)
+    items: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of items
+    bonus_cap_cp: int
+    penalty_cap_cp: int
+    created_by: int | None = Field(default=None, foreign_key="identity.id")
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class PeriodRow(SQLModel, table=True):
+    """A report period (kỳ báo cáo): mid-year review or year-end, with its deadline."""
+
+    __tablename__ = "period"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    kind: str = Field(max_length=16)
+    title: str = Field(max_length=300)
+    deadline: datetime = Field(sa_column=_ts())
+    late_policy: str = Field(max_length=16)
+    max_bytes: int
+    accepted_types: str = Field(max_length=200)
+    table_id: int = Field(foreign_key="scoring_table.id")
+    created_by: int | None = Field(default=None, foreign_key="identity.id")
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class ReportDraftRow(SQLModel, table=True):
+    """A submission being prepared by one person for one unit: its file, then its scores."""
+
+    __tablename__ = "report_draft"
+    __table_args__ = (UniqueConstraint("period_id", "unit_id", "identity_id", "purpose"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    identity_id: int = Field(foreign_key="identity.id")
+    purpose: str = Field(default="submit", max_length=16)  # submit | review
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    on_behalf: bool = Field(default=False)
+    file_sha256: str | None = Field(default=None, max_length=64)
+    file_name: str | None = Field(default=None, max_length=255)
+    file_size: int | None = Field(default=None)
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class SubmissionRow(SQLModel, table=True):
+    """One version of a unit's report for a period; the latest version counts."""
+
+    __tablename__ = "submission"
+    __table_args__ = (UniqueConstraint("period_id", "unit_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    version: int
+    submitted_by: int = Field(foreign_key="identity.id")
+    uploaded_by: int = Field(foreign_key="identity.id")
+    on_behalf: bool = Field(default=False)
+    file_sha256: str = Field(max_length=64)
+    file_name: str = Field(max_length=255)
+    file_size: int
+    late: bool = Field(default=False)
+    submitted_at: datetime = Field(sa_column=_ts())
+    self_total_cp: int
+    reviewed_total_cp: int | None = Field(default=None)
+    reviewed_by: int | None = Field(default=None, foreign_key="identity.id")
+    reviewed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    returned_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    return_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    resubmit_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ScoreEntryRow(SQLModel, table=True):
+    """One item's points: a draft answer, a submitted self-score or a reviewed score."""
+
+    __tablename__ = "score_entry"
+    __table_args__ = (
+        UniqueConstraint("draft_id", "code"),
+        UniqueConstraint("submission_id", "kind", "code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int | None = Field(
+        default=None, foreign_key="report_draft.id", index=True, ondelete="CASCADE"
+    )
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    kind: str = Field(max_length=16)  # draft | self | reviewed
+    code: str = Field(max_length=40)
+    value_cp: int

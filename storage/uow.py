@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import session_factory
+from storage.report_repos import ReportRepo, ScoringRepo
 from storage.repositories import AuditRepo, BlocRepo, IdentityRepo, InviteRepo
 
 
@@ -20,6 +21,8 @@ class UnitOfWork:
         self.blocs = BlocRepo(session)
         self.invites = InviteRepo(session)
         self.audit = AuditRepo(session)
+        self.tables = ScoringRepo(session)
+        self.reports = ReportRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()

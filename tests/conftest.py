@@ -18,6 +18,7 @@ from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services.app import Services
 from storage.db import create_engine
+from storage.files import FileStore
 from storage.migrate import migrate
 from storage.uow import Database
 
@@ -114,7 +115,9 @@ def notifier() -> RecordingNotifier:
 
 
 @pytest.fixture
-def services(db: Database, clock: FakeClock, notifier: RecordingNotifier) -> Services:
+def services(
+    db: Database, clock: FakeClock, notifier: RecordingNotifier, tmp_path: Path
+) -> Services:
     counter = iter(range(1, 10_000))
     return Services(
         db=db,
@@ -122,6 +125,7 @@ def services(db: Database, clock: FakeClock, notifier: RecordingNotifier) -> Ser
         notifier=notifier,
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
+        files=FileStore(tmp_path / "files"),
         admins=frozenset({ADMIN}),
         bot_username="thidua_test_bot",
         token_bytes=lambda n: next(counter).to_bytes(n, "big"),

@@ -8,9 +8,29 @@ from typing import Any
 import pytest
 
 from bot.core.models import Bloc, BlocKind, Identity, Locale, Role, Unit
+from bot.core.reports import Draft, LatePolicy, Period, PeriodKind, Submission, UnitStatus
+from bot.core.scoring import (
+    Item,
+    ItemKind,
+    ScoringTable,
+    TableProblem,
+    TableRowProblem,
+    Totals,
+    ValueProblem,
+)
 from bot.core.units import BadRow, RowProblem
 from bot.render import LOCALES, Renderer
+from bot.services.exports import ScoreSheet
 from bot.services.outcomes import Reason
+from bot.services.reports import (
+    AskItem,
+    ChoosePeriod,
+    PeriodStatus,
+    PeriodView,
+    Returned,
+    UnitLine,
+    WalkContext,
+)
 from bot.services.units import UnitsView, UnitView
 
 HOSTILE = "<b>Sở & Ban</b>"
@@ -28,7 +48,95 @@ JOIN = {
     "moved_from": HOSTILE,
 }
 
+TABLE = ScoringTable(
+    title=HOSTILE,
+    items=(
+        Item("1.1", HOSTILE, 2000, ItemKind.CRITERION, HOSTILE),
+        Item("T1", "Thưởng", 300, ItemKind.BONUS),
+        Item("P1", "Trừ", 500, ItemKind.PENALTY),
+    ),
+    bonus_cap_cp=200,
+    penalty_cap_cp=500,
+)
+WHEN = datetime(2022, 12, 15, 10, 0, tzinfo=UTC)
+PERIOD = Period(
+    1, 1, PeriodKind.YEAR_END, HOSTILE, WHEN, LatePolicy.ACCEPT, 20 * 1048576, ("pdf", "docx"), 1
+)
+PVIEW = PeriodView(PERIOD, 1, 2, "Asia/Ho_Chi_Minh", 3, 10)
+SUBMISSION = Submission(
+    1, 1, 1, 2, 1, 1, True, "ab" * 32, HOSTILE, 123456, True, WHEN, 9550, 9000, WHEN, HOSTILE, WHEN
+)
+DRAFT = Draft(
+    1, 1, 1, 1, "submit", True, None, "ab" * 32, HOSTILE, 10, {"1.1": 1950, "T1": 300, "P1": 100}
+)
+CTX = WalkContext(BLOC, PERIOD, UNIT, TABLE, 2, DRAFT, SUBMISSION, {"1.1": 2000})
+SUMS = Totals(1950, 200, 100, 2050, True)
+STATUS = PeriodStatus(
+    PVIEW,
+    (UnitLine(1, UNIT, UnitStatus.LATE, SUBMISSION), UnitLine(2, UNIT, UnitStatus.MISSING, None)),
+)
+TZ = "Asia/Ho_Chi_Minh"
+
 SAMPLES: dict[str, dict[str, Any]] = {
+    "criteria_view": {"table": TABLE, "version": 2, "year": 2022},
+    "table_imported": {"table": TABLE, "version": 2, "year": 2022},
+    "table_unreadable": {"why": "yaml"},
+    "table_refused": {"problems": [TableRowProblem(3, TableProblem.MAX_INVALID, HOSTILE)] * 22},
+    "period_opened": {"view": PVIEW},
+    "period_extended": {"view": PVIEW, "old": WHEN},
+    "period_list": {"views": [PVIEW]},
+    "period_opened_notice": {"bloc": HOSTILE, "title": HOSTILE, "deadline": WHEN, "tz": TZ},
+    "period_extended_notice": {"bloc": HOSTILE, "title": HOSTILE, "deadline": WHEN, "tz": TZ},
+    "report_choose_period": {"choose": ChoosePeriod((PVIEW,), UNIT, True)},
+    "report_ask_file": {"ctx": CTX, "timing": "late", "tz": TZ},
+    "report_ask_item": {
+        "step": AskItem(CTX, 0, ValueProblem.ABOVE_MAX),
+        "item": TABLE.items[0],
+        "total": 3,
+        "current": 1950,
+        "self_value": 2000,
+        "review": True,
+        "problem": "above_max",
+    },
+    "report_summary": {"ctx": CTX, "totals": SUMS, "review": False},
+    "report_receipt": {"ctx": CTX, "submission": SUBMISSION, "totals": SUMS, "tz": TZ},
+    "review_saved": {"ctx": CTX, "totals": SUMS},
+    "report_submitted_notice": {
+        "person": HOSTILE,
+        "unit": HOSTILE,
+        "title": HOSTILE,
+        "version": 2,
+        "total_cp": 9550,
+        "late": True,
+        "on_behalf": True,
+    },
+    "report_reviewed_notice": {
+        "unit": HOSTILE,
+        "title": HOSTILE,
+        "version": 2,
+        "self_cp": 9550,
+        "reviewed_cp": 9000,
+    },
+    "report_returned_notice": {
+        "unit": HOSTILE,
+        "title": HOSTILE,
+        "version": 2,
+        "comment": HOSTILE,
+        "until": WHEN,
+        "tz": TZ,
+    },
+    "report_returned": {"done": Returned(UNIT, SUBMISSION, WHEN, TZ, HOSTILE, ())},
+    "status_view": {"status": STATUS, "tz": TZ},
+    "archive_caption": {"part": 1, "parts": 2, "files": 9},
+    "export_caption": {"sheet": ScoreSheet(HOSTILE, HOSTILE, TABLE, ())},
+    "refused_unknown_period": {"value": HOSTILE},
+    "refused_bad_date": {"value": HOSTILE},
+    "refused_deadline_past": {"value": HOSTILE},
+    "refused_bad_period_kind": {"value": HOSTILE},
+    "refused_bad_policy": {"value": HOSTILE},
+    "refused_late_refused": {"deadline": WHEN, "tz": TZ, "title": HOSTILE},
+    "refused_wrong_type": {"types": "PDF, DOCX", "max_mb": 20},
+    "refused_too_large": {"types": "PDF, DOCX", "max_mb": 20},
     "welcome": {"name": HOSTILE, "member": False},
     "joined": {"bloc": HOSTILE, "unit": HOSTILE, "role": "representative", "moved_from": HOSTILE},
     "join_already": {"bloc": HOSTILE, "unit": None, "role": "observer"},
@@ -147,6 +255,14 @@ def test_catalog_names_every_role_kind_and_problem(locale: Locale) -> None:
         assert renderer.t(locale, f"kind.{kind.value}")
     for problem in RowProblem:
         assert renderer.t(locale, f"problem.{problem.value}")
+    for table_problem in TableProblem:
+        assert renderer.t(locale, f"table_problem.{table_problem.value}")
+    for value_problem in ValueProblem:
+        assert renderer.t(locale, f"value_problem.{value_problem.value}")
+    for period_kind in PeriodKind:
+        assert renderer.t(locale, f"period_kind.{period_kind.value}")
+    for policy in LatePolicy:
+        assert renderer.t(locale, f"late_policy.{policy.value}")
 
 
 def test_hostile_name_is_escaped_exactly() -> None:

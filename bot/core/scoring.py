@@ -234,6 +234,8 @@ def build_table(title: str, rows: list[TableRow]) -> ScoringTable | list[TableRo
             problem = TableProblem.DUPLICATE_CODE
         if problem is not None or kind is None or isinstance(value, ValueProblem):
             problems.append(TableRowProblem(row.line, problem or TableProblem.MAX_INVALID, text))
+            if code:  # a bad row still claims its code, so a later duplicate is named too
+                seen.add(code.casefold())
             continue
         seen.add(code.casefold())
         items.append(Item(code, clean(row.title), value, kind, clean(row.group)))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.core.models import Account
 from bot.core.ports import Clock, Notifier
 from bot.render import Renderer
+from storage.files import FileStore
 from storage.uow import Database
 
 
@@ -19,6 +20,7 @@ class Services:
     notifier: Notifier
     renderer: Renderer
     audit_key: bytes
+    files: FileStore
     admins: frozenset[Account] = frozenset()
     bot_username: str = ""
     # Invite codes come from here; the demo passes a seeded source to stay reproducible.

@@ -6,12 +6,33 @@ data. Text cells that a spreadsheet would read as a formula are escaped (design 
 
 from __future__ import annotations
 
+import re
+import shutil
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from io import BytesIO
 from pathlib import Path
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
-from bot.core.scoring import ScoringTable
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+from bot.core.models import Locale
+from bot.core.scoring import ItemKind, ScoringTable, format_points
+from bot.render import Renderer
 
 ZIP_PART_LIMIT = 45 * 1024 * 1024  # Telegram accepts uploads up to 50 MB; keep a margin
+FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # default stamp: the same input, the same bytes
+HEADER_ROW = 3  # rows 1 and 2: the bloc's name and the period's title
+FIRST_DATA_ROW = HEADER_ROW + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +69,256 @@ class ArchiveEntry:
 
 
 def escape_cell(text: str) -> str:
-    """A text cell starting with = + - @ would be a formula in Excel: make it plain text."""
-    raise NotImplementedError
+    """A text cell starting with = + - @ would be a formula in Excel: make it plain text.
+
+    Per the OWASP advice on CSV injection, such text (also after leading white space, or
+    starting with a tab or carriage return) gets a leading single quote. The workbook writer
+    additionally stores every text cell as a string (data type "s"), never as a formula.
+    """
+    if text[:1] in _CONTROL_STARTS or text.lstrip()[:1] in _FORMULA_STARTS:
+        return "'" + text
+    return text
 
 
-def score_xlsx(sheet: ScoreSheet, *, locale: str) -> bytes:
-    """Units × items, self and reviewed values, totals and rank, as an XLSX workbook."""
-    raise NotImplementedError
+def score_xlsx(sheet: ScoreSheet, *, locale: str, when: datetime = FIXED_TIME) -> bytes:
+    """Units × items, self and reviewed values, totals and rank, as an XLSX workbook.
+
+    Row 1 holds the bloc's name, row 2 the period's title, row 3 the header (frozen with the
+    number, name and short name columns), one row per unit below. Points are numbers
+    (centipoints / 100, exact); a missing value is an empty cell. ``when`` stamps the file's
+    properties and ZIP members, so the same sheet always gives the same bytes.
+    """
+    loc = Locale(locale)
+
+    def t(key: str) -> str:
+        return _renderer().t(loc, f"xlsx.{key}")
+
+    def points(cp: int) -> str:
+        text = format_points(cp)
+        return text if loc is Locale.VI else text.replace(",", ".")
+
+    wb = Workbook()
+    ws = wb.active
+    if not isinstance(ws, Worksheet):  # a new workbook has one worksheet
+        raise TypeError("openpyxl did not create a worksheet")
+    ws.title = t("sheet")
+    widths: dict[int, int] = {}
+
+    def put(row: int, column: int, value: str | int | Decimal | None) -> Cell:
+        cell = ws.cell(row=row, column=column)
+        if not isinstance(cell, Cell):  # nothing is merged on this sheet
+            raise TypeError(f"merged cell at row {row}, column {column}")
+        if isinstance(value, str):
+            text = escape_cell(_xml_safe(value))
+            cell.value = text
+            cell.data_type = "s"  # plain text, whatever it starts with
+            longest = max((len(line) for line in text.splitlines()), default=0)
+        elif value is not None:
+            cell.value = value
+            longest = len(str(value))
+        else:
+            longest = 0
+        if row >= HEADER_ROW:
+            widths[column] = max(widths.get(column, 0), longest)
+        return cell
+
+    title = put(1, 1, sheet.bloc_name)
+    title.font = Font(bold=True, size=14)
+    put(2, 1, sheet.period_title).font = Font(italic=True)
+
+    kind_word = {ItemKind.BONUS: t("bonus"), ItemKind.PENALTY: t("penalty")}
+    header = [t("number"), t("unit"), t("short"), t("status"), t("version")]
+    for item in sheet.table.items:
+        limit = f"{t('max')} {points(item.max_cp)}"
+        if item.kind in kind_word:
+            limit = f"{kind_word[item.kind]}, {limit}"
+        header += [
+            f"{item.code} {t('self')}\n({limit})",
+            f"{item.code} {t('reviewed')}\n({limit})",
+        ]
+    best = f"\n({t('max')} {points(sheet.table.max_total_cp)})"
+    header += [t("self_total") + best, t("reviewed_total") + best, t("total") + best, t("rank")]
+    bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    for column, text in enumerate(header, start=1):
+        cell = put(HEADER_ROW, column, text)
+        cell.font = bold
+        cell.alignment = wrap
+
+    for offset, unit in enumerate(sheet.rows):
+        row = FIRST_DATA_ROW + offset
+        values: list[str | int | Decimal | None] = [
+            unit.number,
+            unit.name,
+            unit.short_name,
+            _status(t, unit.status),
+            unit.version,
+        ]
+        for item in sheet.table.items:
+            values += [
+                _cp(unit.self_values.get(item.code)),
+                _cp(unit.reviewed_values.get(item.code)),
+            ]
+        values += [
+            _cp(unit.self_total_cp),
+            _cp(unit.reviewed_total_cp),
+            _cp(unit.total_cp),
+            unit.rank,
+        ]
+        for column, value in enumerate(values, start=1):
+            put(row, column, value)
+
+    ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=4).coordinate
+    ws.row_dimensions[HEADER_ROW].height = 45
+    for column, longest in widths.items():
+        cap = _NAME_WIDTH if column == 2 else _COLUMN_WIDTH
+        ws.column_dimensions[get_column_letter(column)].width = min(max(longest + 2, 6), cap)
+
+    stamp = when.astimezone(UTC).replace(tzinfo=None)
+    wb.properties.created = wb.properties.modified = stamp
+    raw = BytesIO()
+    with ZipFile(raw, "w", ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()  # unlike Workbook.save, keeps `modified` as set
+    return _restamp(raw.getvalue(), when)
 
 
 def archive_parts(
-    entries: list[ArchiveEntry], *, limit: int = ZIP_PART_LIMIT
+    entries: list[ArchiveEntry], *, limit: int = ZIP_PART_LIMIT, when: datetime = FIXED_TIME
 ) -> list[tuple[str, bytes]]:
-    """ZIP parts (name, bytes) each under `limit`, holding every entry once."""
-    raise NotImplementedError
+    """ZIP parts (name, bytes) each under `limit`, holding every entry once.
+
+    Entries keep their order and are packed greedily. Each is named
+    ``NN-<SHORT>-vV.<ext>`` from the unit's number, its short name folded to ASCII, the
+    version and the original file's extension: the name the user sent is never used as a
+    path. A part is sized by an upper bound of what deflate can produce (incompressible data
+    grows slightly), so it stays under ``limit`` whatever the files hold.
+    """
+    if not entries:
+        return []
+    width = max(2, len(str(max(e.unit_number for e in entries))))
+    taken: set[str] = set()
+    named: list[tuple[str, ArchiveEntry, int]] = []
+    for entry in entries:
+        name = _unique(_entry_name(entry, width), taken)
+        size = entry.path.stat().st_size
+        cost = _entry_bound(name, size)
+        if cost + _END_RECORD >= limit:
+            raise ValueError(
+                f"{entry.original_name!r} ({size} bytes) does not fit in a {limit}-byte part"
+            )
+        named.append((name, entry, cost))
+
+    groups: list[list[tuple[str, ArchiveEntry, int]]] = [[]]
+    used = _END_RECORD
+    for item in named:
+        if groups[-1] and used + item[2] >= limit:
+            groups.append([])
+            used = _END_RECORD
+        groups[-1].append(item)
+        used += item[2]
+
+    parts: list[tuple[str, bytes]] = []
+    for number, group in enumerate(groups, start=1):
+        raw = BytesIO()
+        with ZipFile(raw, "w", ZIP_DEFLATED) as archive:
+            for name, entry, _ in group:
+                with entry.path.open("rb") as source, archive.open(_info(name, when), "w") as out:
+                    shutil.copyfileobj(source, out, _CHUNK)
+        data = raw.getvalue()
+        if len(data) >= limit:  # the bound above rules this out; never send an oversized part
+            raise RuntimeError(f"part {number} is {len(data)} bytes, over {limit}")
+        parts.append((f"bao-cao-phan-{number}.zip", data))
+    return parts
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+_FORMULA_STARTS = frozenset("=+-@＝＋－＠")  # the full-width forms too: some Excels accept them
+_CONTROL_STARTS = frozenset("\t\r\n")
+_EXCEL_TEXT_LIMIT = 32_767
+_NAME_WIDTH = 45
+_COLUMN_WIDTH = 24
+_CHUNK = 1024 * 1024
+_LOCAL_HEADER = 30  # fixed part of a ZIP local file header, before the name
+_CENTRAL_HEADER = 46  # fixed part of a central directory entry, before the name
+_END_RECORD = 22  # end of central directory record, no comment
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_NOT_EXT = re.compile(r"[^a-z0-9]+")
+
+
+@cache
+def _renderer() -> Renderer:
+    return Renderer()
+
+
+def _status(t: Callable[[str], str], status: str) -> str:
+    try:
+        return t(f"status_{status}")
+    except KeyError:
+        return status
+
+
+def _cp(value: int | None) -> Decimal | None:
+    """Centipoints as an exact decimal number of points (1250 → 12.5)."""
+    return None if value is None else Decimal(value) / 100
+
+
+def _xml_safe(text: str) -> str:
+    """Control characters cannot be stored in XLSX; Excel refuses over-long cells."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text)[:_EXCEL_TEXT_LIMIT]
+
+
+def _info(name: str, when: datetime) -> ZipInfo:
+    info = ZipInfo(name, date_time=when.timetuple()[:6])
+    info.compress_type = ZIP_DEFLATED
+    info.create_system = 3  # Unix, whatever system built it: same bytes everywhere
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _restamp(data: bytes, when: datetime) -> bytes:
+    """The same ZIP with every member dated `when` (ZipFile.writestr stamps the clock)."""
+    raw = BytesIO()
+    with ZipFile(BytesIO(data)) as source, ZipFile(raw, "w", ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            target.writestr(_info(member.filename, when), source.read(member))
+    return raw.getvalue()
+
+
+def ascii_short(short: str) -> str:
+    """A short name as ASCII letters, digits, _ and -: "Sở GD&ĐT" → "So_GD_DT"."""
+    decomposed = unicodedata.normalize("NFKD", short.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SAFE.sub("_", plain).strip("_")[:40] or "unit"
+
+
+def file_extension(original_name: str) -> str:
+    """The extension of a sent file's name, lower-case [a-z0-9], at most 5 characters."""
+    base = original_name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    stem, dot, ext = base.rpartition(".")
+    if not dot or not stem.strip("."):
+        return ""
+    return _NOT_EXT.sub("", ext.lower())[:5]
+
+
+def _entry_name(entry: ArchiveEntry, width: int) -> str:
+    ext = file_extension(entry.original_name)
+    name = f"{entry.unit_number:0{width}d}-{ascii_short(entry.unit_short)}-v{entry.version}"
+    return f"{name}.{ext}" if ext else name
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    stem, dot, ext = name.partition(".")
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}{dot}{ext}"
+    taken.add(candidate)
+    return candidate
+
+
+def _entry_bound(name: str, size: int) -> int:
+    """Most bytes an entry can take in a ZIP: headers plus zlib's deflateBound, plus slack."""
+    deflated = size + (size >> 12) + (size >> 14) + (size >> 25) + 13
+    encoded = len(name.encode())
+    return _LOCAL_HEADER + _CENTRAL_HEADER + 2 * encoded + deflated + 64

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from bot.services.blocs import BlocDraft, create_bloc
 from bot.services.outcomes import Rejected
 from bot.services.units import UnitAdded, add_unit
 from storage.db import create_engine
+from storage.files import FileStore
 from storage.tables import AuditHeadRow, AuditRow
 from storage.uow import Database
 from tests.conftest import PG_URL, START, _unavailable
@@ -132,6 +134,7 @@ async def write_audit_rows(database_url: str) -> None:
         notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY.encode(),
+        files=FileStore(Path(tempfile.gettempdir()) / "thidua-audit-cli-files"),
         admins=frozenset({ADMIN}),
     )
 

@@ -1,0 +1,964 @@
+"""Reports and self-scoring: scoring tables, periods, the submission walk, review, returns.
+
+A representative's submission is prepared in a draft kept in the database (its file, then one
+answer per item), so a pause or a restart resumes at the first unanswered item. Confirming
+turns the draft into a new version; the latest version counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.core.models import Bloc, Role, Unit
+from bot.core.reports import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TYPES,
+    Draft,
+    FileProblem,
+    LatePolicy,
+    Period,
+    Submission,
+    Timing,
+    UnitStatus,
+    check_file,
+    parse_kind,
+    parse_local_datetime,
+    parse_policy,
+    timing,
+    unit_status,
+)
+from bot.core.scoring import (
+    Item,
+    ScoringTable,
+    Totals,
+    ValueProblem,
+    check_value,
+    competition_ranks,
+    first_unanswered,
+    totals,
+)
+from bot.core.text import clean
+from bot.core.units import find_unit
+from bot.services.actors import Actor, secretariat_bloc
+from bot.services.app import Services
+from bot.services.audit import record
+from bot.services.exports import ArchiveEntry, ScoreSheet, UnitScoreRow
+from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.scoring_files import TableRefused, read_scoring_table
+from storage.uow import UnitOfWork
+
+SUBMIT = "submit"
+REVIEW = "review"
+_FILE_REASONS = {
+    FileProblem.WRONG_TYPE: Reason.WRONG_TYPE,
+    FileProblem.TOO_LARGE: Reason.TOO_LARGE,
+    FileProblem.EMPTY: Reason.EMPTY_FILE,
+}
+
+
+def local_to_utc(text: str, tz: str) -> datetime | None:
+    """A deadline typed in the bloc's timezone, as a UTC-aware instant."""
+    parsed = parse_local_datetime(text)
+    if parsed is None:
+        return None
+    local = datetime(
+        parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, tzinfo=ZoneInfo(tz)
+    )
+    return local.astimezone(UTC)
+
+
+# --- scoring tables ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TableImported:
+    version: int
+    year: int
+    table: ScoringTable
+
+
+async def import_table(
+    services: Services, actor: Actor, *, filename: str, data: bytes
+) -> TableImported | TableRefused | Rejected:
+    """A new version of the bloc's scoring table for its year; a bad table is refused whole."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    table = read_scoring_table(filename, data)
+    if isinstance(table, TableRefused):
+        return table
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        table_id, version = await uow.tables.add(
+            bloc_id=bloc_id,
+            year=bloc.year,
+            table=table,
+            created_by=actor.identity.id,
+            now=services.clock.now(),
+        )
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="scoring_table.imported",
+            table=table_id,
+            version=version,
+            items=len(table.items),
+            max_total_cp=table.max_total_cp,
+        )
+        await uow.commit()
+    return TableImported(version, bloc.year, table)
+
+
+async def current_table(services: Services, actor: Actor) -> TableImported | Rejected:
+    bloc_id = actor.current_bloc_id
+    if bloc_id is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        latest = await uow.tables.latest(bloc_id, bloc.year)
+    if latest is None:
+        return Rejected(Reason.NO_TABLE)
+    return TableImported(latest[1], bloc.year, latest[2])
+
+
+async def _bloc(uow: UnitOfWork, bloc_id: int) -> Bloc:
+    bloc = await uow.blocs.get(bloc_id)
+    if bloc is None:
+        raise LookupError(f"bloc {bloc_id} vanished")
+    return bloc
+
+
+# --- periods -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodView:
+    period: Period
+    number: int  # position in the bloc's list of periods
+    table_version: int
+    timezone: str
+    submitted: int = 0
+    units: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodOpened:
+    view: PeriodView
+    notices: tuple[Notice, ...]
+
+
+async def open_period(
+    services: Services,
+    actor: Actor,
+    *,
+    kind_text: str,
+    title: str,
+    deadline_text: str,
+    policy_text: str = "",
+) -> PeriodOpened | Rejected:
+    """Open a report period on the bloc's current scoring table; every representative is told."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    kind = parse_kind(kind_text)
+    if kind is None:
+        return Rejected(Reason.BAD_PERIOD_KIND, {"value": clean(kind_text)})
+    policy = parse_policy(policy_text) if policy_text.strip() else LatePolicy.ACCEPT
+    if policy is None:
+        return Rejected(Reason.BAD_POLICY, {"value": clean(policy_text)})
+    title = clean(title)
+    if not title or len(title) > 300:
+        return Rejected(Reason.NAME_MISSING)
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        deadline = local_to_utc(deadline_text, bloc.timezone)
+        if deadline is None:
+            return Rejected(Reason.BAD_DATE, {"value": clean(deadline_text)})
+        if deadline <= now:
+            return Rejected(Reason.DEADLINE_PAST, {"value": clean(deadline_text)})
+        latest = await uow.tables.latest(bloc_id, bloc.year)
+        if latest is None:
+            return Rejected(Reason.NO_TABLE)
+        table_id, version, _ = latest
+        period = await uow.reports.add_period(
+            bloc_id=bloc_id,
+            kind=kind,
+            title=title,
+            deadline=deadline,
+            late_policy=policy,
+            max_bytes=DEFAULT_MAX_BYTES,
+            accepted_types=DEFAULT_TYPES,
+            table_id=table_id,
+            created_by=actor.identity.id,
+            now=now,
+        )
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="period.opened",
+            period=period.id,
+            kind=kind.value,
+            title=title,
+            deadline=deadline.isoformat(),
+            late_policy=policy.value,
+            table=table_id,
+        )
+        number = len(await uow.reports.periods(bloc_id))
+        reps = await _representatives(uow, bloc_id)
+        await uow.commit()
+    view = PeriodView(period, number, version, bloc.timezone)
+    notice = Notice(
+        reps,
+        "period_opened_notice",
+        {"bloc": bloc.name, "title": title, "deadline": deadline, "tz": bloc.timezone},
+    )
+    return PeriodOpened(view, (notice,) if reps else ())
+
+
+async def _representatives(
+    uow: UnitOfWork, bloc_id: int, unit_id: int | None = None
+) -> tuple[int, ...]:
+    members = await uow.identities.members_of_bloc(bloc_id)
+    return tuple(
+        ident.id
+        for m, ident in members
+        if m.has(Role.REPRESENTATIVE) and (unit_id is None or m.unit_id == unit_id)
+    )
+
+
+async def list_periods(services: Services, actor: Actor) -> list[PeriodView] | Rejected:
+    bloc_id = actor.current_bloc_id
+    if bloc_id is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        units = await uow.blocs.units(bloc_id)
+        views = []
+        for number, period in enumerate(await uow.reports.periods(bloc_id), start=1):
+            version, _ = await uow.tables.get(period.table_id)
+            latest = await uow.reports.latest_by_unit(period.id)
+            views.append(
+                PeriodView(period, number, version, bloc.timezone, len(latest), len(units))
+            )
+    return views
+
+
+def _pick_period(periods: list[Period], ref: str | None) -> Period | None:
+    """A period by its number in /period, or the latest one when none is named."""
+    if not periods:
+        return None
+    if ref is None or not ref.strip():
+        return periods[-1]
+    ref = ref.strip().lstrip("#")
+    if ref.isdigit() and 1 <= int(ref) <= len(periods):
+        return periods[int(ref) - 1]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodExtended:
+    view: PeriodView
+    old_deadline: datetime
+    notices: tuple[Notice, ...]
+
+
+async def extend_period(
+    services: Services, actor: Actor, *, period_ref: str, deadline_text: str
+) -> PeriodExtended | Rejected:
+    """Gia hạn: a later deadline for a period; every representative is told."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        periods = await uow.reports.periods(bloc_id)
+        period = _pick_period(periods, period_ref)
+        if period is None:
+            return Rejected(Reason.UNKNOWN_PERIOD, {"value": clean(period_ref)})
+        deadline = local_to_utc(deadline_text, bloc.timezone)
+        if deadline is None:
+            return Rejected(Reason.BAD_DATE, {"value": clean(deadline_text)})
+        if deadline <= now or deadline <= period.deadline:
+            return Rejected(Reason.DEADLINE_PAST, {"value": clean(deadline_text)})
+        await uow.reports.set_deadline(period.id, deadline)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="period.extended",
+            period=period.id,
+            old=period.deadline.isoformat(),
+            new=deadline.isoformat(),
+        )
+        reps = await _representatives(uow, bloc_id)
+        version, _ = await uow.tables.get(period.table_id)
+        await uow.commit()
+    updated = replace(period, deadline=deadline)
+    view = PeriodView(updated, periods.index(period) + 1, version, bloc.timezone)
+    notice = Notice(
+        reps,
+        "period_extended_notice",
+        {"bloc": bloc.name, "title": period.title, "deadline": deadline, "tz": bloc.timezone},
+    )
+    return PeriodExtended(view, period.deadline, (notice,) if reps else ())
+
+
+# --- the submission walk -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WalkContext:
+    bloc: Bloc
+    period: Period
+    unit: Unit
+    table: ScoringTable
+    table_version: int
+    draft: Draft
+    latest: Submission | None
+    self_values: dict[str, int]  # review walks: the unit's own scores, shown beside each item
+
+
+@dataclass(frozen=True, slots=True)
+class ChoosePeriod:
+    periods: tuple[PeriodView, ...]
+    unit: Unit
+    on_behalf: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AskFile:
+    ctx: WalkContext
+    timing: Timing
+
+
+@dataclass(frozen=True, slots=True)
+class AskItem:
+    ctx: WalkContext
+    index: int
+    problem: ValueProblem | None = None
+
+    @property
+    def item(self) -> Item:
+        return self.ctx.table.items[self.index]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    ctx: WalkContext
+    totals: Totals
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    ctx: WalkContext
+    submission: Submission
+    totals: Totals
+    notices: tuple[Notice, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewed:
+    ctx: WalkContext
+    totals: Totals
+    notices: tuple[Notice, ...]
+
+
+Step = AskFile | AskItem | Summary
+
+
+async def start_report(
+    services: Services,
+    actor: Actor,
+    *,
+    unit_ref: str = "",
+    unit_id: int | None = None,
+    period_id: int | None = None,
+) -> ChoosePeriod | AskFile | AskItem | Summary | Rejected:
+    """/report: a representative's own unit, or (secretariat) a unit named on whose behalf."""
+    bloc_id = actor.current_bloc_id
+    if bloc_id is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    membership = actor.membership(bloc_id)
+    assert membership is not None
+    async with services.db.uow() as uow:
+        units = await uow.blocs.units(bloc_id)
+        on_behalf = bool(unit_ref.strip()) or unit_id is not None
+        if on_behalf:
+            if not membership.has(Role.SECRETARIAT):
+                return Rejected(Reason.NOT_SECRETARIAT)
+            if unit_id is not None:
+                unit = next((u for u in units if u.id == unit_id), None)
+            else:
+                unit = find_unit(units, unit_ref)
+            if unit is None:
+                return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(unit_ref)})
+        else:
+            if membership.unit_id is None or not membership.has(Role.REPRESENTATIVE):
+                if membership.has(Role.OBSERVER) and not membership.has(Role.SECRETARIAT):
+                    return Rejected(Reason.OBSERVER_NO_REPORT)
+                return Rejected(
+                    Reason.NOT_REPRESENTATIVE, {"secretariat": membership.has(Role.SECRETARIAT)}
+                )
+            unit = next(u for u in units if u.id == membership.unit_id)
+        periods = await uow.reports.periods(bloc_id)
+        if not periods:
+            return Rejected(Reason.NO_PERIOD)
+        if period_id is None:
+            if len(periods) > 1:
+                bloc = await _bloc(uow, bloc_id)
+                views = []
+                for number, p in enumerate(periods, start=1):
+                    version, _ = await uow.tables.get(p.table_id)
+                    views.append(PeriodView(p, number, version, bloc.timezone))
+                return ChoosePeriod(tuple(views), unit, on_behalf)
+            period = periods[0]
+        else:
+            found = next((p for p in periods if p.id == period_id), None)
+            if found is None:
+                return Rejected(Reason.UNKNOWN_PERIOD, {"value": str(period_id)})
+            period = found
+        draft = await uow.reports.draft(
+            period_id=period.id, unit_id=unit.id, identity_id=actor.identity.id, purpose=SUBMIT
+        )
+        if draft is None:
+            draft = await uow.reports.start_draft(
+                period_id=period.id,
+                unit_id=unit.id,
+                identity_id=actor.identity.id,
+                purpose=SUBMIT,
+                on_behalf=on_behalf,
+                submission_id=None,
+                now=services.clock.now(),
+            )
+        ctx = await _context(uow, draft)
+        await uow.commit()
+    return _next_step(ctx, services.clock.now())
+
+
+async def _context(uow: UnitOfWork, draft: Draft) -> WalkContext:
+    period = await uow.reports.period(draft.period_id)
+    assert period is not None
+    bloc = await _bloc(uow, period.bloc_id)
+    unit = await uow.blocs.unit(draft.unit_id)
+    assert unit is not None
+    version, table = await uow.tables.get(period.table_id)
+    versions = await uow.reports.versions(period.id, unit.id)
+    latest = versions[-1] if versions else None
+    self_values: dict[str, int] = {}
+    if draft.submission_id is not None:
+        self_values = await uow.reports.entries(draft.submission_id, "self")
+    return WalkContext(bloc, period, unit, table, version, draft, latest, self_values)
+
+
+def _next_step(ctx: WalkContext, now: datetime) -> Step:
+    if ctx.draft.purpose == SUBMIT and ctx.draft.file_sha256 is None:
+        resubmit_until = ctx.latest.resubmit_until if ctx.latest else None
+        return AskFile(ctx, timing(ctx.period, now, resubmit_until))
+    index = first_unanswered(ctx.table, ctx.draft.values)
+    if index is not None:
+        return AskItem(ctx, index)
+    return Summary(ctx, totals(ctx.table, ctx.draft.values))
+
+
+async def _own_draft(uow: UnitOfWork, actor: Actor, draft_id: int) -> Draft | Rejected:
+    """A draft is only ever touched by the person who started it (ids in buttons are checked)."""
+    draft = await uow.reports.draft_by_id(draft_id)
+    if draft is None:
+        return Rejected(Reason.NOT_YOUR_DRAFT)
+    if draft.identity_id != actor.identity.id:
+        return Rejected(Reason.NOT_YOUR_DRAFT)
+    return draft
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    ctx: WalkContext
+
+
+async def check_upload(
+    services: Services, actor: Actor, *, draft_id: int, filename: str, size: int | None
+) -> FileCheck | Rejected:
+    """Before downloading: the file's type and size, and whether the period still takes it."""
+    async with services.db.uow() as uow:
+        draft = await _own_draft(uow, actor, draft_id)
+        if isinstance(draft, Rejected):
+            return draft
+        ctx = await _context(uow, draft)
+    resubmit_until = ctx.latest.resubmit_until if ctx.latest else None
+    if timing(ctx.period, services.clock.now(), resubmit_until) is Timing.REFUSED:
+        return Rejected(Reason.LATE_REFUSED, _deadline_detail(ctx))
+    problem = check_file(ctx.period, filename, size)
+    if problem is not None:
+        return Rejected(_FILE_REASONS[problem], _file_detail(ctx.period))
+    return FileCheck(ctx)
+
+
+def _deadline_detail(ctx: WalkContext) -> dict[str, object]:
+    return {"deadline": ctx.period.deadline, "tz": ctx.bloc.timezone, "title": ctx.period.title}
+
+
+def _file_detail(period: Period) -> dict[str, object]:
+    return {
+        "types": ", ".join(t.upper() for t in period.accepted_types),
+        "max_mb": period.max_bytes // (1024 * 1024),
+    }
+
+
+async def attach_file(
+    services: Services, actor: Actor, *, draft_id: int, filename: str, data: bytes
+) -> Step | Rejected:
+    """Store the report file by content and move the walk to the first unanswered item."""
+    checked = await check_upload(
+        services, actor, draft_id=draft_id, filename=filename, size=len(data)
+    )
+    if isinstance(checked, Rejected):
+        return checked
+    digest = services.files.put(data)
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        await uow.reports.set_draft_file(
+            draft_id, sha256=digest, name=clean(filename)[:255], size=len(data), now=now
+        )
+        draft = await uow.reports.draft_by_id(draft_id)
+        assert draft is not None
+        ctx = await _context(uow, draft)
+        await uow.commit()
+    return _next_step(ctx, now)
+
+
+async def answer(
+    services: Services, actor: Actor, *, draft_id: int, index: int, text: str
+) -> Step | Rejected:
+    """One item's points, typed or from a button; a bad value asks the same item again."""
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        draft = await _own_draft(uow, actor, draft_id)
+        if isinstance(draft, Rejected):
+            return draft
+        ctx = await _context(uow, draft)
+        if draft.purpose == SUBMIT and draft.file_sha256 is None:
+            return AskFile(ctx, timing(ctx.period, now))
+        if not 0 <= index < len(ctx.table.items):
+            return Rejected(Reason.NOT_YOUR_DRAFT)
+        value = check_value(ctx.table.items[index], text)
+        if isinstance(value, ValueProblem):
+            return AskItem(ctx, index, value)
+        await uow.reports.set_draft_value(draft_id, ctx.table.items[index].code, value, now)
+        updated = await uow.reports.draft_by_id(draft_id)
+        assert updated is not None
+        ctx = await _context(uow, updated)
+        await uow.commit()
+    following = _after(ctx.table, ctx.draft.values, index)
+    if following is not None:
+        return AskItem(ctx, following)
+    return _next_step(ctx, now)
+
+
+def _after(table: ScoringTable, values: dict[str, int], index: int) -> int | None:
+    """The next unanswered item after `index` (answers given out of order are kept)."""
+    for i in range(index + 1, len(table.items)):
+        if table.items[i].code not in values:
+            return i
+    return None
+
+
+async def go_back(
+    services: Services, actor: Actor, *, draft_id: int, index: int
+) -> Step | Rejected:
+    """Show the item before `index` again (index = number of items: back from the summary)."""
+    async with services.db.uow() as uow:
+        draft = await _own_draft(uow, actor, draft_id)
+        if isinstance(draft, Rejected):
+            return draft
+        ctx = await _context(uow, draft)
+    return AskItem(ctx, max(0, min(index, len(ctx.table.items)) - 1))
+
+
+async def show_step(services: Services, actor: Actor, *, draft_id: int) -> Step | Rejected:
+    async with services.db.uow() as uow:
+        draft = await _own_draft(uow, actor, draft_id)
+        if isinstance(draft, Rejected):
+            return draft
+        ctx = await _context(uow, draft)
+    return _next_step(ctx, services.clock.now())
+
+
+async def confirm(
+    services: Services, actor: Actor, *, draft_id: int
+) -> Receipt | Reviewed | Step | Rejected:
+    """Submit the draft as the unit's next version (or save the secretariat's review)."""
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        draft = await _own_draft(uow, actor, draft_id)
+        if isinstance(draft, Rejected):
+            return draft
+        ctx = await _context(uow, draft)
+        if first_unanswered(ctx.table, draft.values) is not None:
+            return _next_step(ctx, now)
+        if draft.purpose == REVIEW:
+            outcome: Receipt | Reviewed | Rejected = await _save_review(uow, services, actor, ctx)
+        else:
+            outcome = await _save_submission(uow, services, actor, ctx)
+        if isinstance(outcome, Rejected):
+            return outcome
+        await uow.commit()
+    return outcome
+
+
+async def _save_submission(
+    uow: UnitOfWork, services: Services, actor: Actor, ctx: WalkContext
+) -> Receipt | Rejected:
+    now = services.clock.now()
+    draft = ctx.draft
+    if draft.file_sha256 is None or draft.file_name is None or draft.file_size is None:
+        return Rejected(Reason.NO_FILE_YET)
+    await uow.reports.lock_unit(ctx.unit.id)
+    versions = await uow.reports.versions(ctx.period.id, ctx.unit.id)
+    latest = versions[-1] if versions else None
+    when = timing(ctx.period, now, latest.resubmit_until if latest else None)
+    if when is Timing.REFUSED and not draft.on_behalf:
+        return Rejected(Reason.LATE_REFUSED, _deadline_detail(ctx))
+    sums = totals(ctx.table, draft.values)
+    submission = await uow.reports.add_submission(
+        period_id=ctx.period.id,
+        unit_id=ctx.unit.id,
+        submitted_by=actor.identity.id,
+        uploaded_by=actor.identity.id,
+        on_behalf=draft.on_behalf,
+        file_sha256=draft.file_sha256,
+        file_name=draft.file_name,
+        file_size=draft.file_size,
+        late=when is Timing.LATE,
+        now=now,
+        values=draft.values,
+        self_total_cp=sums.total_cp,
+    )
+    await uow.reports.delete_draft(draft.id)
+    await record(
+        uow,
+        services,
+        bloc_id=ctx.bloc.id,
+        actor_identity_id=actor.identity.id,
+        unit_id=ctx.unit.id,
+        action="report.submitted",
+        period=ctx.period.id,
+        version=submission.version,
+        sha256=submission.file_sha256,
+        total_cp=sums.total_cp,
+        late=submission.late,
+        on_behalf=draft.on_behalf,
+    )
+    colleagues = tuple(
+        i for i in await _representatives(uow, ctx.bloc.id, ctx.unit.id) if i != actor.identity.id
+    )
+    context = {
+        "person": actor.identity.display_name,
+        "unit": ctx.unit.name,
+        "title": ctx.period.title,
+        "version": submission.version,
+        "total_cp": sums.total_cp,
+        "late": submission.late,
+        "on_behalf": draft.on_behalf,
+    }
+    notices = (Notice(colleagues, "report_submitted_notice", context),) if colleagues else ()
+    return Receipt(ctx, submission, sums, notices)
+
+
+async def _save_review(
+    uow: UnitOfWork, services: Services, actor: Actor, ctx: WalkContext
+) -> Reviewed | Rejected:
+    draft = ctx.draft
+    if draft.submission_id is None:
+        return Rejected(Reason.NO_SUBMISSION)
+    latest = ctx.latest
+    if latest is None or latest.id != draft.submission_id:
+        # A newer version arrived while the secretariat was reviewing: review that one instead.
+        await uow.reports.delete_draft(draft.id)
+        await uow.commit()
+        return Rejected(Reason.NO_SUBMISSION, {"newer": True})
+    sums = totals(ctx.table, draft.values)
+    await uow.reports.set_reviewed(
+        draft.submission_id,
+        draft.values,
+        total_cp=sums.total_cp,
+        reviewer=actor.identity.id,
+        now=services.clock.now(),
+    )
+    await uow.reports.delete_draft(draft.id)
+    await record(
+        uow,
+        services,
+        bloc_id=ctx.bloc.id,
+        actor_identity_id=actor.identity.id,
+        unit_id=ctx.unit.id,
+        action="report.reviewed",
+        period=ctx.period.id,
+        version=latest.version,
+        self_total_cp=latest.self_total_cp,
+        reviewed_total_cp=sums.total_cp,
+    )
+    reps = await _representatives(uow, ctx.bloc.id, ctx.unit.id)
+    context = {
+        "unit": ctx.unit.name,
+        "title": ctx.period.title,
+        "version": latest.version,
+        "self_cp": latest.self_total_cp,
+        "reviewed_cp": sums.total_cp,
+    }
+    notices = (Notice(reps, "report_reviewed_notice", context),) if reps else ()
+    return Reviewed(ctx, sums, notices)
+
+
+async def cancel_draft(services: Services, actor: Actor, *, draft_id: int) -> bool:
+    async with services.db.uow() as uow:
+        draft = await _own_draft(uow, actor, draft_id)
+        if isinstance(draft, Rejected):
+            return False
+        await uow.reports.delete_draft(draft.id)
+        await uow.commit()
+    return True
+
+
+# --- the secretariat: status, review, return, export ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitLine:
+    number: int
+    unit: Unit
+    status: UnitStatus
+    latest: Submission | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodStatus:
+    view: PeriodView
+    lines: tuple[UnitLine, ...]
+
+    def count(self, status: UnitStatus) -> int:
+        return sum(1 for line in self.lines if line.status is status)
+
+
+async def period_status(
+    services: Services, actor: Actor, *, period_ref: str = ""
+) -> PeriodStatus | Rejected:
+    """Submitted / missing / late / returned per unit, with the total that counts."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        periods = await uow.reports.periods(bloc_id)
+        period = _pick_period(periods, period_ref)
+        if period is None:
+            if not periods:
+                return Rejected(Reason.NO_PERIOD)
+            return Rejected(Reason.UNKNOWN_PERIOD, {"value": clean(period_ref)})
+        units = await uow.blocs.units(bloc_id)
+        latest = await uow.reports.latest_by_unit(period.id)
+        version, _ = await uow.tables.get(period.table_id)
+    lines = tuple(
+        UnitLine(i + 1, u, unit_status(latest.get(u.id)), latest.get(u.id))
+        for i, u in enumerate(units)
+    )
+    view = PeriodView(
+        period, periods.index(period) + 1, version, bloc.timezone, len(latest), len(units)
+    )
+    return PeriodStatus(view, lines)
+
+
+async def start_review(
+    services: Services, actor: Actor, *, unit_ref: str, period_ref: str = ""
+) -> AskItem | Summary | Rejected:
+    """The secretariat reviews a unit's latest submission item by item (thẩm định)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        periods = await uow.reports.periods(bloc_id)
+        period = _pick_period(periods, period_ref)
+        if period is None:
+            return Rejected(
+                Reason.NO_PERIOD if not periods else Reason.UNKNOWN_PERIOD,
+                {"value": clean(period_ref)},
+            )
+        unit = find_unit(await uow.blocs.units(bloc_id), unit_ref)
+        if unit is None:
+            return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(unit_ref)})
+        versions = await uow.reports.versions(period.id, unit.id)
+        if not versions:
+            return Rejected(Reason.NO_SUBMISSION, {"unit": unit.name})
+        latest = versions[-1]
+        draft = await uow.reports.draft(
+            period_id=period.id, unit_id=unit.id, identity_id=actor.identity.id, purpose=REVIEW
+        )
+        if draft is not None and draft.submission_id != latest.id:
+            await uow.reports.delete_draft(draft.id)
+            draft = None
+        if draft is None:
+            draft = await uow.reports.start_draft(
+                period_id=period.id,
+                unit_id=unit.id,
+                identity_id=actor.identity.id,
+                purpose=REVIEW,
+                on_behalf=False,
+                submission_id=latest.id,
+                now=services.clock.now(),
+            )
+        ctx = await _context(uow, draft)
+        await uow.commit()
+    step = _next_step(ctx, services.clock.now())
+    assert not isinstance(step, AskFile)
+    return step
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    unit: Unit
+    submission: Submission
+    until: datetime
+    timezone: str
+    comment: str
+    notices: tuple[Notice, ...]
+
+
+async def return_report(
+    services: Services,
+    actor: Actor,
+    *,
+    unit_ref: str,
+    until_text: str,
+    comment: str,
+    period_ref: str = "",
+) -> Returned | Rejected:
+    """Trả lại để sửa: the unit may resubmit until a new date; it is told why."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    comment = clean(comment)
+    if not comment:
+        return Rejected(Reason.COMMENT_MISSING)
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        periods = await uow.reports.periods(bloc_id)
+        period = _pick_period(periods, period_ref)
+        if period is None:
+            return Rejected(Reason.NO_PERIOD)
+        unit = find_unit(await uow.blocs.units(bloc_id), unit_ref)
+        if unit is None:
+            return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(unit_ref)})
+        until = local_to_utc(until_text, bloc.timezone)
+        if until is None:
+            return Rejected(Reason.BAD_DATE, {"value": clean(until_text)})
+        if until <= now:
+            return Rejected(Reason.DEADLINE_PAST, {"value": clean(until_text)})
+        versions = await uow.reports.versions(period.id, unit.id)
+        if not versions:
+            return Rejected(Reason.NO_SUBMISSION, {"unit": unit.name})
+        latest = versions[-1]
+        await uow.reports.set_returned(latest.id, comment=comment[:2000], until=until, now=now)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            unit_id=unit.id,
+            action="report.returned",
+            period=period.id,
+            version=latest.version,
+            until=until.isoformat(),
+            comment=comment[:2000],
+        )
+        reps = await _representatives(uow, bloc_id, unit.id)
+        await uow.commit()
+    context = {
+        "unit": unit.name,
+        "title": period.title,
+        "version": latest.version,
+        "comment": comment,
+        "until": until,
+        "tz": bloc.timezone,
+    }
+    notices = (Notice(reps, "report_returned_notice", context),) if reps else ()
+    return Returned(unit, latest, until, bloc.timezone, comment, notices)
+
+
+async def score_sheet(
+    services: Services, actor: Actor, *, period_ref: str = ""
+) -> ScoreSheet | Rejected:
+    """The data of the XLSX export: units × items, self and reviewed, totals and rank."""
+    status = await period_status(services, actor, period_ref=period_ref)
+    if isinstance(status, Rejected):
+        return status
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, status.view.period.bloc_id)
+        _, table = await uow.tables.get(status.view.period.table_id)
+        values: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
+        for line in status.lines:
+            if line.latest is not None:
+                values[line.unit.id] = (
+                    await uow.reports.entries(line.latest.id, "self"),
+                    await uow.reports.entries(line.latest.id, "reviewed"),
+                )
+    counted = {
+        line.unit.id: line.latest.total_cp for line in status.lines if line.latest is not None
+    }
+    ranks = competition_ranks(counted)
+    rows = tuple(
+        UnitScoreRow(
+            number=line.number,
+            name=line.unit.name,
+            short_name=line.unit.short_name,
+            status=line.status.value,
+            version=line.latest.version if line.latest else None,
+            self_values=values.get(line.unit.id, ({}, {}))[0],
+            reviewed_values=values.get(line.unit.id, ({}, {}))[1],
+            self_total_cp=line.latest.self_total_cp if line.latest else None,
+            reviewed_total_cp=line.latest.reviewed_total_cp if line.latest else None,
+            total_cp=line.latest.total_cp if line.latest else None,
+            rank=ranks.get(line.unit.id),
+        )
+        for line in status.lines
+    )
+    return ScoreSheet(bloc.name, status.view.period.title, table, rows)
+
+
+async def archive_entries(
+    services: Services, actor: Actor | None, *, period_ref: str = "", period_id: int | None = None
+) -> list[ArchiveEntry] | Rejected:
+    """The latest version of every unit's report, for the ZIP archive (or the server CLI)."""
+    async with services.db.uow() as uow:
+        if actor is not None:
+            status = await period_status(services, actor, period_ref=period_ref)
+            if isinstance(status, Rejected):
+                return status
+            period = status.view.period
+        else:
+            found = await uow.reports.period(period_id or 0)
+            if found is None:
+                return Rejected(Reason.UNKNOWN_PERIOD, {"value": str(period_id)})
+            period = found
+        units = await uow.blocs.units(period.bloc_id)
+        latest = await uow.reports.latest_by_unit(period.id)
+    return [
+        ArchiveEntry(
+            unit_number=number,
+            unit_short=unit.short_name,
+            version=latest[unit.id].version,
+            original_name=latest[unit.id].file_name,
+            path=services.files.path(latest[unit.id].file_sha256),
+            size=latest[unit.id].file_size,
+        )
+        for number, unit in enumerate(units, start=1)
+        if unit.id in latest
+    ]
