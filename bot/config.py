@@ -150,6 +150,13 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        # Without a secret anyone who learns the URL could post updates as any user.
+        if self.webhook.url and self.webhook.secret is None:
+            raise SettingsError("WEBHOOK__SECRET is required when WEBHOOK__URL is set")
+        return self
+
     @property
     def admins(self) -> frozenset[Account]:
         return frozenset(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from bot.config import Settings
 from storage.db import create_engine
@@ -31,11 +32,16 @@ def setup_logging(settings: Settings) -> None:
             settings.telegram.token,
             settings.zalo.token,
             settings.webhook.secret,
+            settings.zalo.webhook_secret,
             settings.audit_key,
             settings.ballot_secret,
         )
         if s is not None
     ]
+    for url in (settings.database_url, settings.redis_url or ""):
+        password = re.search(r"://[^:/@]+:([^@]+)@", url)
+        if password:
+            secrets.append(password.group(1))
     # The part of a Telegram token after the colon is the secret half; redact it alone too.
     secrets += [s.split(":", 1)[1] for s in secrets if ":" in s]
     handler = logging.StreamHandler()

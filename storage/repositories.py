@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
@@ -418,6 +418,17 @@ class InviteRepo:
             )
         ).all()
         return [_invite(r) for r in rows]
+
+    async def lock_sender(self, platform: Platform, external_id: str) -> None:
+        """Serialise one sender's code attempts so concurrent guesses cannot pass the limit.
+
+        SQLite already serialises every transaction (BEGIN IMMEDIATE).
+        """
+        if self.s.get_bind().dialect.name == "postgresql":
+            await self.s.exec(
+                text("SELECT pg_advisory_xact_lock(hashtext(:k))"),  # type: ignore[call-overload]
+                params={"k": f"code:{platform.value}:{external_id}"},
+            )
 
     async def add_failure(self, platform: Platform, external_id: str, now: datetime) -> None:
         self.s.add(FailedCodeRow(platform=platform.value, external_id=external_id, at=now))

@@ -168,3 +168,50 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for backend, by_outcome in sorted(counts.items()):
             parts = ", ".join(f"{n} {o}" for o, n in sorted(by_outcome.items()))
             terminalreporter.write_line(f"[{backend}] {parts}")
+
+
+COMMITTED_POOL = 30
+
+
+async def _fresh_pg_schema() -> tuple[AsyncEngine, str]:
+    schema = f"c_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(PG_URL)
+    try:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except (OSError, ConnectionError) as exc:
+        _unavailable("PostgreSQL", exc)
+    except Exception as exc:
+        if "connect" in str(exc).lower() or "refused" in str(exc).lower():
+            _unavailable("PostgreSQL", exc)
+        raise
+    finally:
+        await admin.dispose()
+    engine = create_async_engine(
+        PG_URL,
+        connect_args={"server_settings": {"search_path": schema}},
+        pool_size=COMMITTED_POOL,
+        max_overflow=0,
+    )
+    return engine, schema
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def committed_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database whose units of work really commit (no outer transaction)."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
+        await migrate(engine)
+        yield Database(engine)
+        await engine.dispose()
+        return
+    engine, schema = await _fresh_pg_schema()
+    try:
+        await migrate(engine)
+        yield Database(engine)
+    finally:
+        await engine.dispose()
+        admin = create_async_engine(PG_URL)
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()

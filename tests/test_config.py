@@ -25,6 +25,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "DATABASE_URL",
         "AUDIT_KEY",
         "WEBHOOK__SECRET",
+        "WEBHOOK__URL",
         "KEYS_DIR",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -50,6 +51,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "WEBHOOK__SECRET must be 8-256 characters of A-Z a-z 0-9 _ -",
         ),
         ({"AUDIT_KEY": "short"}, "AUDIT_KEY and BALLOT_SECRET need at least 16 characters"),
+        (
+            {"WEBHOOK__URL": "https://bot.example.gov.vn/tg"},
+            "WEBHOOK__SECRET is required when WEBHOOK__URL is set",
+        ),
     ],
 )
 def test_bad_settings_are_refused_in_one_line(

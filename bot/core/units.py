@@ -148,7 +148,7 @@ def find_unit(units: list[Unit], ref: str) -> Unit | None:
     ref = clean(ref)
     if not ref:
         return None
-    if ref.isdigit():
+    if ref.isdecimal():
         index = int(ref) - 1
         return units[index] if 0 <= index < len(units) else None
     key = name_key(ref)

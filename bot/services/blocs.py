@@ -47,7 +47,7 @@ def check_draft(
     parsed_kind = parse_kind(kind)
     if parsed_kind is None:
         return Rejected(Reason.BAD_KIND, {"value": clean(kind)})
-    if not clean(year).isdigit() or not current_year - 1 <= int(clean(year)) <= current_year + 1:
+    if not clean(year).isdecimal() or not current_year - 1 <= int(clean(year)) <= current_year + 1:
         return Rejected(Reason.BAD_YEAR, {"value": clean(year), "year": current_year})
     code = clean(code).upper().replace(" ", "")
     if not _CODE_RE.match(code):
@@ -155,12 +155,35 @@ async def my_blocs(services: Services, actor: Actor) -> list[Bloc]:
         return await uow.blocs.many([m.bloc_id for m in actor.memberships])
 
 
+@dataclass(frozen=True, slots=True)
+class MembershipView:
+    bloc: Bloc
+    unit: Unit | None
+    roles: tuple[Role, ...]
+    current: bool
+
+
+async def my_memberships(services: Services, actor: Actor) -> list[MembershipView]:
+    """/me: every bloc the person belongs to, with their unit and roles."""
+    async with services.db.uow() as uow:
+        blocs = {b.id: b for b in await uow.blocs.many([m.bloc_id for m in actor.memberships])}
+        return [
+            MembershipView(
+                bloc=blocs[m.bloc_id],
+                unit=await uow.blocs.unit(m.unit_id) if m.unit_id else None,
+                roles=tuple(sorted(m.roles)),
+                current=m.bloc_id == actor.current_bloc_id,
+            )
+            for m in actor.memberships
+        ]
+
+
 async def use_bloc(services: Services, actor: Actor, ref: str) -> Bloc | Rejected:
     """Choose which of one's blocs the commands act on (by code or number in /bloc list)."""
     blocs = await my_blocs(services, actor)
     ref = clean(ref)
     chosen: Bloc | None = None
-    if ref.isdigit() and 1 <= int(ref) <= len(blocs):
+    if ref.isdecimal() and 1 <= int(ref) <= len(blocs):
         chosen = blocs[int(ref) - 1]
     else:
         chosen = next((b for b in blocs if b.code.casefold() == ref.casefold()), None)
@@ -224,7 +247,15 @@ def _resolve(units: list[Unit], ref: str | None, current: int | None) -> Unit | 
     return find_unit(units, ref)
 
 
-async def set_rotation(services: Services, actor: Actor, refs: list[str]) -> list[Unit] | Rejected:
+@dataclass(frozen=True, slots=True)
+class RotationSet:
+    kind: BlocKind
+    units: tuple[Unit, ...]
+
+
+async def set_rotation(
+    services: Services, actor: Actor, refs: list[str]
+) -> RotationSet | Rejected:
     """The order in which units take their turn as leader (luân phiên)."""
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
@@ -233,6 +264,8 @@ async def set_rotation(services: Services, actor: Actor, refs: list[str]) -> lis
         units = await uow.blocs.units(bloc_id)
         if not units:
             return Rejected(Reason.NO_UNITS)
+        current = await uow.blocs.get(bloc_id)
+        kind = current.kind if current else BlocKind.KHOI
         ordered: list[Unit] = []
         for ref in refs:
             unit = find_unit(units, ref)
@@ -253,7 +286,7 @@ async def set_rotation(services: Services, actor: Actor, refs: list[str]) -> lis
             order=[u.id for u in ordered],
         )
         await uow.commit()
-    return ordered
+    return RotationSet(kind, tuple(ordered))
 
 
 async def link_group(

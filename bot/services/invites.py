@@ -38,6 +38,7 @@ class IssuedInvite:
     expires_at: datetime
     max_uses: int
     revoked_before: int
+    timezone: str
 
     @property
     def display(self) -> str:
@@ -90,7 +91,9 @@ async def _issue(
         expires_at=invite.expires_at.isoformat(),
         replaced=revoked,
     )
-    return IssuedInvite(unit, role, code, invite.expires_at, max_uses, revoked)
+    bloc = await uow.blocs.get(bloc_id)
+    tz = bloc.timezone if bloc else "Asia/Ho_Chi_Minh"
+    return IssuedInvite(unit, role, code, invite.expires_at, max_uses, revoked, tz)
 
 
 async def issue_invite(
@@ -121,7 +124,15 @@ def _staff_role(target: str) -> Role | None:
     word = clean(target).casefold()
     if word in {"secretariat", "thuong truc", "thường trực", "thư ký", "thu ky"}:
         return Role.SECRETARIAT
-    if word in {"observer", "quan sat", "quan sát", "giám sát", "giam sat"}:
+    if word in {
+        "observer",
+        "quan sat",
+        "quan sát",
+        "giám sát",
+        "giam sat",
+        "theo dõi",
+        "theo doi",
+    }:
         return Role.OBSERVER
     return None
 
@@ -228,6 +239,7 @@ async def join(
     now = services.clock.now()
     account = actor.account
     async with services.db.uow() as uow:
+        await uow.invites.lock_sender(account.platform, account.external_id)
         failures = await uow.invites.failures_since(
             account.platform, account.external_id, now - FAILED_ATTEMPTS_WINDOW
         )
@@ -359,19 +371,18 @@ async def _join_notices(
     return tuple(notices)
 
 
-async def _revoke_posted(
-    uow: UnitOfWork, services: Services, actor: Actor, invite: Invite
-) -> None:
+async def _revoke_posted(uow: UnitOfWork, services: Services, poster: str, invite: Invite) -> None:
     await uow.invites.revoke(invite.id, services.clock.now(), "posted_in_group")
     await record(
         uow,
         services,
         bloc_id=invite.bloc_id,
-        actor_identity_id=actor.identity.id,
+        actor_identity_id=None,
         unit_id=invite.unit_id,
         action="invite.revoked",
         invite=invite.id,
         reason="posted_in_group",
+        posted_by=poster,
     )
 
 
@@ -381,8 +392,12 @@ class CodesLeaked:
     notices: tuple[Notice, ...]
 
 
-async def guard_group_text(services: Services, actor: Actor, text: str) -> CodesLeaked | None:
-    """Any live invite code seen in a group is revoked; its issuer is told to re-issue."""
+async def guard_group_text(services: Services, poster: str, text: str) -> CodesLeaked | None:
+    """Any live invite code seen in a group is revoked; its issuer is told to re-issue.
+
+    `poster` names the chat account that posted it (an anonymous admin or a channel too),
+    for the audit log; no identity is created for people who merely write in a group.
+    """
     candidates = find_codes(text)
     if not candidates:
         return None
@@ -393,7 +408,7 @@ async def guard_group_text(services: Services, actor: Actor, text: str) -> Codes
             invite = await uow.invites.by_hash(hash_code(code))
             if invite is None or check_invite(invite, now) is not None:
                 continue
-            await _revoke_posted(uow, services, actor, invite)
+            await _revoke_posted(uow, services, poster, invite)
             bloc = await uow.blocs.get(invite.bloc_id)
             assert bloc is not None
             unit = await uow.blocs.unit(invite.unit_id) if invite.unit_id else None

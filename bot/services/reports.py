@@ -257,7 +257,7 @@ def _pick_period(periods: list[Period], ref: str | None) -> Period | None:
     if ref is None or not ref.strip():
         return periods[-1]
     ref = ref.strip().lstrip("#")
-    if ref.isdigit() and 1 <= int(ref) <= len(periods):
+    if ref.isdecimal() and 1 <= int(ref) <= len(periods):
         return periods[int(ref) - 1]
     return None
 

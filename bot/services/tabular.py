@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from dataclasses import dataclass
 
 from openpyxl import load_workbook
@@ -62,9 +61,11 @@ def _csv(data: bytes) -> list[tuple[int, list[str]]] | Unreadable:
 
 
 def _xlsx(data: bytes) -> list[tuple[int, list[str]]] | Unreadable:
+    # A damaged workbook can fail in many ways inside openpyxl (zip, XML, missing parts);
+    # whatever the cause, the user is told the file is broken and nothing is imported.
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+    except Exception:
         return Unreadable("broken")
     try:
         sheet = workbook.worksheets[0]
@@ -73,9 +74,11 @@ def _xlsx(data: bytes) -> list[tuple[int, list[str]]] | Unreadable:
             if number > MAX_ROWS + 1:
                 break
             rows.append((number, [_cell(v) for v in values]))
-        return rows
+    except Exception:
+        return Unreadable("broken")
     finally:
         workbook.close()
+    return rows
 
 
 def _cell(value: object) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.models import Identity, Role, Unit
+from bot.core.models import Identity, Membership, Role, Unit
 from bot.core.text import name_key
 from bot.core.units import BadRow, RowProblem, check_one, check_rows, find_unit
 from bot.services.actors import Actor, secretariat_bloc
@@ -172,29 +172,44 @@ class MemberRemoved:
 
 
 async def remove_member(
-    services: Services, actor: Actor, *, identity_id: int
+    services: Services, actor: Actor, *, bloc_id: int, unit_id: int, identity_id: int
 ) -> MemberRemoved | Rejected:
-    """The secretariat removes a person from the bloc (their unit stays)."""
-    bloc_id = secretariat_bloc(actor)
-    if isinstance(bloc_id, Rejected):
-        return bloc_id
+    """The secretariat takes a representative off a unit; other roles in the bloc stay.
+
+    The bloc and unit come from the card the button was on, so a stale button acts on the
+    bloc it was shown for, never on the actor's current bloc.
+    """
+    allowed = secretariat_bloc(actor, bloc_id)
+    if isinstance(allowed, Rejected):
+        return allowed
     async with services.db.uow() as uow:
         membership = await uow.identities.membership(identity_id, bloc_id)
-        if membership is None:
+        if (
+            membership is None
+            or membership.unit_id != unit_id
+            or not membership.has(Role.REPRESENTATIVE)
+        ):
             return Rejected(Reason.UNKNOWN_MEMBER)
         bloc = await uow.blocs.get(bloc_id)
         assert bloc is not None
-        unit = await uow.blocs.unit(membership.unit_id) if membership.unit_id else None
+        unit = await uow.blocs.unit(unit_id)
         person = await uow.identities.get(identity_id)
-        await uow.identities.remove_membership(identity_id, bloc_id)
+        remaining = membership.roles - {Role.REPRESENTATIVE}
+        if remaining:
+            await uow.identities.put_membership(
+                Membership(identity_id, bloc_id, None, remaining), services.clock.now()
+            )
+        else:
+            await uow.identities.remove_membership(identity_id, bloc_id)
         await record(
             uow,
             services,
             bloc_id=bloc_id,
             actor_identity_id=actor.identity.id,
-            unit_id=membership.unit_id,
+            unit_id=unit_id,
             action="member.removed",
             identity=identity_id,
+            kept_roles=sorted(r.value for r in remaining),
         )
         await uow.commit()
     notice = Notice(

@@ -14,6 +14,7 @@ from handlers.telegram.middlewares import ActorMiddleware, NfcMiddleware
 def make_routers() -> list[Router]:
     """Fresh routers (a Router attaches to one Dispatcher only); the fallback comes last."""
     return [
+        group.make_guard_router(),
         start.make_router(),
         common.make_router(),
         bloc.make_router(),

@@ -87,7 +87,9 @@ async def cmd_bloc(
             message,
             ui.refusal(done)
             if isinstance(done, Rejected)
-            else ui.text("bloc_rotation_set", units=[u.name for u in done]),
+            else ui.text(
+                "bloc_rotation_set", units=[u.name for u in done.units], kind=done.kind.value
+            ),
         )
     elif sub == "link":
         await message.answer(ui.refusal(Rejected(Reason.GROUP_ONLY)))
@@ -108,7 +110,7 @@ async def _show(message: Message, actor: Actor, services: Services, ui: Ui) -> N
         else:
             await message.answer(ui.refusal(view))
         return
-    await message.answer(_view_text(ui, view, others=len(blocs) - 1))
+    await answer_long(message, _view_text(ui, view, others=len(blocs) - 1))
 
 
 def _view_text(ui: Ui, view: BlocView, *, others: int) -> str:
@@ -149,6 +151,7 @@ async def _officers(
             ui.text(
                 "bloc_officers_set",
                 bloc=done.bloc.name,
+                kind=done.bloc.kind.value,
                 leader=done.leader.name if done.leader else None,
                 deputy=done.deputy.name if done.deputy else None,
             )
@@ -227,7 +230,7 @@ async def on_kind_typed(message: Message, services: Services, ui: Ui, state: FSM
 async def on_year(message: Message, services: Services, ui: Ui, state: FSMContext) -> None:
     year = (message.text or "").strip()
     current = _year(services)
-    if not year.isdigit() or not current - 1 <= int(year) <= current + 1:
+    if not year.isdecimal() or not current - 1 <= int(year) <= current + 1:
         await message.answer(
             ui.refusal(Rejected(Reason.BAD_YEAR, {"value": year, "year": current}))
         )

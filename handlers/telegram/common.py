@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.core.models import Locale, Role
 from bot.services.actors import Actor, set_locale
 from bot.services.app import Services
-from bot.services.blocs import my_blocs
+from bot.services.blocs import my_memberships
 from handlers.telegram.ui import LangCb, Ui, keyboard
 
 
@@ -38,20 +38,16 @@ async def cmd_help(message: Message, actor: Actor, ui: Ui) -> None:
 
 
 async def cmd_me(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
-    blocs = {b.id: b for b in await my_blocs(services, actor)}
-    rows = []
-    async with services.db.uow() as uow:
-        for m in actor.memberships:
-            unit = await uow.blocs.unit(m.unit_id) if m.unit_id else None
-            rows.append(
-                {
-                    "bloc": blocs[m.bloc_id].name,
-                    "code": blocs[m.bloc_id].code,
-                    "current": m.bloc_id == actor.current_bloc_id,
-                    "unit": unit.name if unit else None,
-                    "roles": [r.value for r in sorted(m.roles)],
-                }
-            )
+    rows = [
+        {
+            "bloc": view.bloc.name,
+            "code": view.bloc.code,
+            "current": view.current,
+            "unit": view.unit.name if view.unit else None,
+            "roles": [r.value for r in view.roles],
+        }
+        for view in await my_memberships(services, actor)
+    ]
     await message.answer(
         ui.text("me", name=actor.identity.display_name, memberships=rows, admin=actor.is_admin)
     )

@@ -1,4 +1,8 @@
-"""Groups: only public commands; invite codes posted there are refused and revoked."""
+"""Groups: only public commands; invite codes posted there are refused and revoked.
+
+Plain group messages are only scanned for codes: nobody is registered for writing in a group.
+Anonymous admins and channels (sender_chat set) are scanned too.
+"""
 
 from __future__ import annotations
 
@@ -18,41 +22,72 @@ from handlers.telegram.common import cmd_help
 from handlers.telegram.ui import Ui
 
 COMMAND_RE = re.compile(r"^/[A-Za-z_]+(?:@([A-Za-z0-9_]+))?")
+GROUPS = {"group", "supergroup"}
 
 
-def make_router() -> Router:
-    router = Router(name=__name__)
-    router.message.filter(F.chat.type.in_({"group", "supergroup"}))
-    router.message.register(cmd_start_in_group, CommandStart())
-    router.message.register(cmd_help_in_group, Command("help"))
-    router.message.register(on_group_command, F.text.regexp(COMMAND_RE.pattern))
-    router.message.register(on_group_text, F.text | F.caption)
-    # A code added by editing a message is just as public.
-    router.edited_message.filter(F.chat.type.in_({"group", "supergroup"}))
-    router.edited_message.register(on_group_text, F.text | F.caption)
+def is_anonymous(message: Message) -> bool:
+    """Posted as the group itself (anonymous admin), as a channel, or by another bot."""
+    user = message.from_user
+    return message.sender_chat is not None or user is None or user.is_bot
+
+
+def is_group_command(message: Message) -> bool:
+    return message.chat.type in GROUPS and COMMAND_RE.match(message.text or "") is not None
+
+
+def make_guard_router() -> Router:
+    """First of all routers: group messages that carry no command, and anonymous posts."""
+    router = Router(name=__name__ + ".guard")
+    router.message.filter(F.chat.type.in_(GROUPS))
+    router.edited_message.filter(F.chat.type.in_(GROUPS))
+    for observer in (router.message, router.edited_message):
+        observer.register(on_group_text, is_anonymous)
+        observer.register(on_group_text, ~F.text.regexp(COMMAND_RE.pattern))
     return router
 
 
+def make_router() -> Router:
+    """Commands sent in a group by a person (after the feature routers had their turn)."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type.in_(GROUPS))
+    router.message.register(cmd_start_in_group, CommandStart())
+    router.message.register(cmd_help_in_group, Command("help"))
+    router.message.register(on_group_command, F.text.regexp(COMMAND_RE.pattern))
+    return router
+
+
+def _poster(message: Message) -> str:
+    if message.sender_chat is not None:
+        return f"telegram-chat:{message.sender_chat.id}"
+    return f"telegram:{message.from_user.id}" if message.from_user else "telegram:unknown"
+
+
+async def on_group_text(message: Message, services: Services, ui: Ui) -> None:
+    await _guard(message, services, ui)
+
+
 async def cmd_start_in_group(
-    message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
+    message: Message, command: CommandObject, services: Services, ui: Ui
 ) -> None:
+    # A code here is handled like a pasted one: revoked, and whoever issued it is told.
+    if await _guard(message, services, ui):
+        return
     if command.args:
-        # Same as a code pasted in the group: revoke it and tell whoever issued it.
-        if not await _guard(message, actor, services, ui):
-            await _hide(message)
-            await message.answer(ui.text("join_in_group"))
+        # Dead or unknown: refused all the same, without saying which.
+        await _hide(message)
+        await message.answer(ui.text("join_in_group"))
         return
     await message.answer(ui.text("private_only_group"))
 
 
 async def cmd_help_in_group(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
-    if not await _guard(message, actor, services, ui):
+    if not await _guard(message, services, ui):
         await cmd_help(message, actor, ui)
 
 
-async def on_group_command(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
+async def on_group_command(message: Message, services: Services, ui: Ui) -> None:
     """A command that is not public: point to the private chat (after guarding codes)."""
-    if await _guard(message, actor, services, ui):
+    if await _guard(message, services, ui):
         return
     match = COMMAND_RE.match(message.text or "")
     mention = match.group(1) if match else None
@@ -61,12 +96,10 @@ async def on_group_command(message: Message, actor: Actor, services: Services, u
     await message.answer(ui.text("private_only_group"))
 
 
-async def on_group_text(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
-    await _guard(message, actor, services, ui)
-
-
-async def _guard(message: Message, actor: Actor, services: Services, ui: Ui) -> bool:
-    leaked = await guard_group_text(services, actor, message.text or message.caption or "")
+async def _guard(message: Message, services: Services, ui: Ui) -> bool:
+    leaked = await guard_group_text(
+        services, _poster(message), message.text or message.caption or ""
+    )
     if leaked is None:
         return False
     await _hide(message)

@@ -8,10 +8,11 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
-from bot.core.models import Platform
+from bot.core.models import Locale, Platform
 from bot.core.text import nfc
 from bot.services.actors import resolve_actor
 from bot.services.app import Services
+from handlers.telegram.group import GROUPS, is_anonymous, is_group_command
 from handlers.telegram.ui import Ui
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -51,6 +52,15 @@ class ActorMiddleware(BaseMiddleware):
         self.services = services
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        data["services"] = self.services
+        if (
+            isinstance(event, Message)
+            and event.chat.type in GROUPS
+            and (is_anonymous(event) or not is_group_command(event))
+        ):
+            # Group chatter is only scanned for invite codes: no identity is made for it.
+            data["ui"] = Ui(self.services.renderer, Locale.VI)
+            return await handler(event, data)
         user: User | None = None
         if isinstance(event, Message | CallbackQuery):
             user = event.from_user
@@ -64,6 +74,5 @@ class ActorMiddleware(BaseMiddleware):
             username=user.username,
         )
         data["actor"] = actor
-        data["services"] = self.services
         data["ui"] = Ui(self.services.renderer, actor.locale)
         return await handler(event, data)

@@ -554,4 +554,3 @@ async def _send_xlsx(message: Message, actor: Actor, services: Services, ui: Ui,
         ),
         caption=ui.text("export_caption", sheet=sheet),
     )
-

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -54,6 +56,22 @@ async def answer_long(message: Message, text: str) -> None:
         await message.answer(part)
 
 
+async def answer_paced(message: Message, texts: Sequence[str], *, attempts: int = 5) -> None:
+    """Several messages in a row (one invite per unit): wait out Telegram's flood limit.
+
+    Each invite code exists only in its message, so a 429 must delay it, never drop it.
+    """
+    for text in texts:
+        for attempt in range(attempts):
+            try:
+                await message.answer(text)
+                break
+            except TelegramRetryAfter as exc:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+
+
 def keyboard(rows: Sequence[Sequence[tuple[str, CallbackData | str]]]) -> InlineKeyboardMarkup:
     """Rows of (label, callback data or URL) into an inline keyboard."""
     return InlineKeyboardMarkup(
@@ -89,3 +107,5 @@ class UnitCb(CallbackData, prefix="u"):
 class MemberCb(CallbackData, prefix="m"):
     action: str  # "rm" | "rmok"
     identity_id: int
+    unit_id: int
+    bloc_id: int

@@ -33,7 +33,7 @@ from bot.services.units import (
     remove_member,
     unit_detail,
 )
-from handlers.telegram.ui import MemberCb, Ui, UnitCb, answer_long, keyboard
+from handlers.telegram.ui import MemberCb, Ui, UnitCb, answer_long, answer_paced, keyboard
 
 
 class ImportUnits(StatesGroup):
@@ -114,7 +114,12 @@ async def _send_detail(message: Message, ui: Ui, detail: UnitView) -> None:
         [
             (
                 ui.t("button.remove") + " " + rep.display_name,
-                MemberCb(action="rm", identity_id=rep.id),
+                MemberCb(
+                    action="rm",
+                    identity_id=rep.id,
+                    unit_id=detail.unit.id,
+                    bloc_id=detail.unit.bloc_id,
+                ),
             )
         ]
         for rep in detail.representatives
@@ -176,8 +181,7 @@ async def cmd_invite(
             await message.answer(ui.refusal(issued))
             return
         await message.answer(ui.text("invites_all_header", count=len(issued)))
-        for item in issued:
-            await message.answer(_invite_text(ui, services, item, actor))
+        await answer_paced(message, [_invite_text(ui, services, item, actor) for item in issued])
         return
     if args[0].casefold() in {"revoke", "thuhoi", "thu_hồi"}:
         done = await revoke_unit_invites(services, actor, target=" ".join(args[1:]))
@@ -193,7 +197,7 @@ async def cmd_invite(
         isinstance(result, Rejected)
         and result.reason is Reason.UNKNOWN_UNIT
         and len(args) > 1
-        and args[-1].isdigit()
+        and args[-1].isdecimal()
     ):
         result = await issue_invite(
             services, actor, target=" ".join(args[:-1]), max_uses=int(args[-1])
@@ -205,7 +209,7 @@ async def cmd_invite(
 
 
 def _invite_text(ui: Ui, services: Services, item: IssuedInvite, actor: Actor) -> str:
-    tz = "Asia/Ho_Chi_Minh"
+    tz = item.timezone
     return ui.text(
         "invite_issued",
         unit=item.unit.name if item.unit else None,
@@ -230,7 +234,7 @@ async def on_unit_action(
     else:
         # The unit id in the payload is only honoured if it is a unit of the actor's bloc.
         view = next((v for v in listing.units if v.unit.id == callback_data.unit_id), None)
-        if view is None:
+        if view is None or callback_data.action not in {"invite", "revoke"}:
             text = ui.text("stale_button")
         elif callback_data.action == "invite":
             result = await issue_invite(services, actor, target=str(view.number))
@@ -256,16 +260,23 @@ async def on_member_action(
     await query.answer()
     if not isinstance(query.message, Message):
         return
-    target = callback_data.identity_id
     if callback_data.action == "rm":
+        confirm = callback_data.model_copy(update={"action": "rmok"})
         await query.message.answer(
             ui.text("member_remove_confirm"),
-            reply_markup=keyboard(
-                [[(ui.t("button.confirm_remove"), MemberCb(action="rmok", identity_id=target))]]
-            ),
+            reply_markup=keyboard([[(ui.t("button.confirm_remove"), confirm)]]),
         )
         return
-    removed = await remove_member(services, actor, identity_id=target)
+    if callback_data.action != "rmok":
+        await query.message.answer(ui.text("stale_button"))
+        return
+    removed = await remove_member(
+        services,
+        actor,
+        bloc_id=callback_data.bloc_id,
+        unit_id=callback_data.unit_id,
+        identity_id=callback_data.identity_id,
+    )
     if isinstance(removed, Rejected):
         await query.message.edit_text(ui.refusal(removed))
         return

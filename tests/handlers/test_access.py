@@ -85,7 +85,7 @@ async def test_members_who_are_not_the_secretariat_are_refused(
             UnitCb(action="revoke", unit_id=syt.id),
         ):
             assert plain(await tg.tap(user, payload.pack())) == [(user.id, NOT_SECRETARIAT)]
-        rmok = MemberCb(action="rmok", identity_id=an.id).pack()
+        rmok = MemberCb(action="rmok", identity_id=an.id, unit_id=syt.id, bloc_id=bloc.id).pack()
         assert plain(await tg.tap(user, rmok)) == [(user.id, NOT_SECRETARIAT)]
 
     assert await snapshot(services, bloc) == before
@@ -118,10 +118,8 @@ async def test_a_secretariat_cannot_reach_into_another_bloc(
         (CUONG.id, "Không tìm thấy khối «2» trong các khối của bạn.")
     ]
     assert (await identity(services, CUONG)).current_bloc_id == khoi.id
-    rmok = MemberCb(action="rmok", identity_id=binh.id).pack()
-    assert plain(await tg.tap(CUONG, rmok)) == [
-        (CUONG.id, "Người này không còn là thành viên của khối.")
-    ]
+    rmok = MemberCb(action="rmok", identity_id=binh.id, unit_id=dong_anh.id, bloc_id=cum.id).pack()
+    assert plain(await tg.tap(CUONG, rmok)) == [(CUONG.id, NOT_SECRETARIAT)]
     for payload in (
         UnitCb(action="invite", unit_id=dong_anh.id),
         UnitCb(action="revoke", unit_id=gia_lam.id),
@@ -148,10 +146,13 @@ async def test_a_secretariat_cannot_reach_into_another_bloc(
         (DUNG.id, issued("đại diện <b>Ủy ban nhân dân huyện Đông Anh</b>", 5))
     ]
     assert plain(await tg.tap(DUNG, rmok)) == [
-        (DUNG.id, "Đã đưa Lê Thị Bình ra khỏi khối (đại diện Ủy ban nhân dân huyện Đông Anh)."),
+        (
+            DUNG.id,
+            "Đã đưa Lê Thị Bình ra khỏi danh sách đại diện của Ủy ban nhân dân huyện Đông Anh.",
+        ),
         (
             BINH.id,
-            f"Thường trực đã đưa bạn ra khỏi <b>{CUM}</b> (đại diện Ủy ban nhân dân huyện "
-            "Đông Anh). Nếu có nhầm lẫn, hãy liên hệ thường trực khối.",
+            "Thường trực đã đưa bạn ra khỏi danh sách đại diện của Ủy ban nhân dân huyện Đông Anh "
+            f"({CUM}). Nếu có nhầm lẫn, hãy liên hệ thường trực khối.",
         ),
     ]

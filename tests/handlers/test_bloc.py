@@ -291,7 +291,7 @@ async def test_bloc_use_switches_between_ones_own_blocs(tg: Harness, services: S
             S,
             "<b>Cụm thi đua các huyện</b> — 0 đơn vị thành viên\n"
             "Chưa có đơn vị nào. Dùng /units import hoặc /units add.\n"
-            "Thường trực, giám sát: Nguyễn Thị Lan\n"
+            "Thường trực, theo dõi: Nguyễn Thị Lan\n"
             "Xem chi tiết, cấp mã hoặc xóa thành viên: /units SỐ",
         )
     ]

@@ -33,7 +33,9 @@ HELP_REPRESENTATIVE = (
     "\n\n<b>Đại diện đơn vị</b>\n"
     "Các chức năng báo cáo, biểu quyết và ký giao ước sẽ xuất hiện tại đây khi khối mở."
 )
-HELP_OBSERVER = "\n\n<b>Giám sát</b>\nBạn được xem tình hình của khối, không tham gia biểu quyết."
+HELP_OBSERVER = (
+    "\n\n<b>Thành viên theo dõi</b>\nBạn được xem tình hình của khối, không tham gia biểu quyết."
+)
 HELP_SECRETARIAT = (
     "\n\n<b>Thường trực khối</b>\n"
     "/bloc — thông tin khối; /bloc new — tạo khối mới\n"
@@ -45,7 +47,7 @@ HELP_SECRETARIAT = (
     "/units add Tên; Tên viết tắt; Liên hệ — thêm đơn vị\n"
     "/units import — nhập đơn vị từ tệp CSV/XLSX\n"
     "/invite ĐƠN_VỊ [số lần] — cấp mã mời; /invite all — cho mọi đơn vị chưa có đại diện\n"
-    "/invite secretariat, /invite observer — mời thường trực, giám sát\n"
+    "/invite secretariat, /invite observer — mời thường trực, thành viên theo dõi\n"
     "/invite revoke ĐƠN_VỊ — thu hồi mã mời"
 )
 GROUP_HELP = (
@@ -93,7 +95,7 @@ async def test_me_lists_memberships_and_roles(tg: Harness) -> None:
             f"• {BLOC} [{BLOC_CODE}]\n"
             "   Đơn vị: Sở Y tế; Vai trò: đại diện đơn vị, thường trực\n"
             "• Cụm thi đua các huyện [CTĐH] ← đang làm việc\n"
-            "   Vai trò: giám sát",
+            "   Vai trò: thành viên theo dõi",
         )
     ]
     assert plain(await tg.say(SECRETARY, "/me")) == [

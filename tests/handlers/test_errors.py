@@ -18,8 +18,8 @@ async def test_crash_in_a_service_answers_the_user(
     monkeypatch.setattr("handlers.telegram.bloc.create_bloc", broken)
     replies = await tg.say(SECRETARY, "/bloc new Khối A; Khối; 2024; KA")
     assert [r.text for r in replies] == [
-        "⚠️ Bot gặp lỗi khi xử lý yêu cầu này; không có thay đổi nào được lưu. Vui lòng thử lại "
-        "sau ít phút, hoặc báo thường trực khối nếu lỗi lặp lại."
+        "⚠️ Bot gặp lỗi khi xử lý yêu cầu này nên thao tác có thể chưa hoàn tất. Hãy kiểm tra lại "
+        "(ví dụ bằng /me) rồi thử lại sau ít phút; nếu lỗi lặp lại, hãy báo thường trực khối."
     ]
     async with services.db.uow() as uow:
         assert await uow.blocs.all() == []

@@ -96,7 +96,7 @@ async def test_staff_codes_in_a_photo_caption_or_a_group_command(
     replies = tg._replies((await tg.bot.dispatch(photo)).requests.all)
     assert plain(replies) == [(G, REFUSED_IN_GROUP), (S, leaked("thường trực"))]
     replies = await tg.say(AN, f"/help {observer}", chat=GROUP)
-    assert plain(replies) == [(G, REFUSED_IN_GROUP), (S, leaked("giám sát"))]
+    assert plain(replies) == [(G, REFUSED_IN_GROUP), (S, leaked("thành viên theo dõi"))]
     assert (await invite(services, secretariat)).revoked_at is not None
     assert (await invite(services, observer)).revoked_at is not None
 

@@ -99,7 +99,7 @@ async def test_invite_refusals(tg: Harness, services: Services) -> None:
             "tên đơn vị)\n"
             "/invite all — mã mời cho mọi đơn vị chưa có đại diện\n"
             "/invite secretariat — mời thêm thường trực (48 giờ)\n"
-            "/invite observer — mời giám sát (48 giờ)\n"
+            "/invite observer — mời thành viên theo dõi (48 giờ)\n"
             "/invite revoke ĐƠN_VỊ — thu hồi mã mời của đơn vị"
         ),
         "/invite 2": "Không tìm thấy đơn vị «2» trong khối. Xem danh sách: /units",
@@ -145,7 +145,7 @@ async def test_staff_invites_for_secretariat_and_observer(tg: Harness, services:
         (S, issued("thường trực", 1, expires=staff_expiry))
     ]
     assert plain(await tg.say(SECRETARY, "/invite observer")) == [
-        (S, issued("giám sát", 2, expires=staff_expiry))
+        (S, issued("thành viên theo dõi", 2, expires=staff_expiry))
     ]
     assert plain(await tg.say(CUONG, "/start 0000000000000001")) == [
         (
@@ -159,10 +159,11 @@ async def test_staff_invites_for_secretariat_and_observer(tg: Harness, services:
     assert plain(await tg.say(STRANGER, "/start 0000000000000002")) == [
         (
             STRANGER.id,
-            f"✅ Bạn đã tham gia <b>{BLOC}</b> với vai trò giám sát.\nGõ /help để xem các lệnh.",
+            f"✅ Bạn đã tham gia <b>{BLOC}</b> với vai trò thành viên theo dõi.\n"
+            "Gõ /help để xem các lệnh.",
         ),
-        (S, f"👤 Hoàng Minh đã tham gia <b>{BLOC}</b>: giám sát."),
-        (CUONG.id, f"👤 Hoàng Minh đã tham gia <b>{BLOC}</b>: giám sát."),
+        (S, f"👤 Hoàng Minh đã tham gia <b>{BLOC}</b>: thành viên theo dõi."),
+        (CUONG.id, f"👤 Hoàng Minh đã tham gia <b>{BLOC}</b>: thành viên theo dõi."),
     ]
     assert await members(services, bloc) == [
         ("Nguyễn Thị Lan", None, ["secretariat"]),
@@ -172,7 +173,7 @@ async def test_staff_invites_for_secretariat_and_observer(tg: Harness, services:
     # A second secretariat code for someone who already is one stays unused.
     code = await tg.invite_code("secretariat")
     assert plain(await tg.say(CUONG, code)) == [
-        (CUONG.id, f"Bạn đã là thường trực trong <b>{BLOC}</b>. Mã mời chưa bị dùng.")
+        (CUONG.id, f"Bạn đã là thường trực trong <b>{BLOC}</b>. Mã mời chưa được sử dụng.")
     ]
     assert (await invite(services, code)).uses == 0
 
@@ -252,7 +253,7 @@ async def test_start_without_a_code_greets(tg: Harness) -> None:
     assert plain(await tg.say(STRANGER, "/start")) == [
         (
             STRANGER.id,
-            "Xin chào Hoàng Minh! Đây là trợ lý thi đua của Khối/Cụm thi đua.\n"
+            "Xin chào Hoàng Minh! Đây là trợ lý công tác thi đua của Khối/Cụm thi đua.\n"
             "Để tham gia, hãy mở liên kết mời mà thường trực khối gửi cho đơn vị bạn, hoặc gửi "
             "mã mời (ví dụ <code>ABCD-EFGH-JKMN-PQRS</code>).",
         )
@@ -260,7 +261,7 @@ async def test_start_without_a_code_greets(tg: Harness) -> None:
     assert plain(await tg.say(AN, "/start")) == [
         (
             AN.id,
-            "Xin chào Trần Văn An! Đây là trợ lý thi đua của Khối/Cụm thi đua.\n"
+            "Xin chào Trần Văn An! Đây là trợ lý công tác thi đua của Khối/Cụm thi đua.\n"
             "Gõ /help để xem các lệnh của bạn.",
         )
     ]
@@ -356,7 +357,7 @@ async def test_a_representative_opening_another_units_code_is_asked_to_move(
 
     assert await tg.say(AN, f"/start {code}") == [confirm]
     assert plain(await tg.tap(AN, MoveCb(accept=False).pack())) == [
-        (AN.id, "Đã hủy. Bạn vẫn là đại diện của đơn vị cũ; mã mời chưa bị dùng.")
+        (AN.id, "Đã hủy. Bạn vẫn là đại diện của đơn vị cũ; mã mời chưa được sử dụng.")
     ]
     kept = await membership(services, AN, bloc)
     assert kept is not None
@@ -384,7 +385,11 @@ async def test_opening_ones_own_units_code_again(tg: Harness, services: Services
     await join(tg, AN, "1")
     code = await tg.invite_code("1")
     assert plain(await tg.say(AN, code)) == [
-        (AN.id, f"Bạn đã là đại diện của <b>Sở Y tế</b> trong <b>{BLOC}</b>. Mã mời chưa bị dùng.")
+        (
+            AN.id,
+            f"Bạn đã là đại diện của <b>Sở Y tế</b> trong <b>{BLOC}</b>. "
+            "Mã mời chưa được sử dụng.",
+        )
     ]
     assert (await invite(services, code)).uses == 0
 

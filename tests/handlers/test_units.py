@@ -234,7 +234,7 @@ async def test_the_list_shows_representatives_and_staff(tg: Harness) -> None:
             "2. Sở Giáo dục và Đào tạo (SGDĐT) — chưa có đại diện (đã gửi mã mời)\n"
             "3. Sở Văn hóa, Thể thao và Du lịch (SVHTTDL) — chưa có đại diện\n"
             "4. Sở Lao động - Thương binh &amp; Xã hội (SLĐTB&amp;XH) — chưa có đại diện\n"
-            "Thường trực, giám sát: Nguyễn Thị Lan\n"
+            "Thường trực, theo dõi: Nguyễn Thị Lan\n"
             f"{LIST_FOOTER}",
         )
     ]
@@ -254,13 +254,13 @@ async def test_a_unit_card_and_its_buttons(tg: Harness, services: Services) -> N
             "<b>1. Sở Y tế</b> (SYT)\nĐại diện: Trần Văn An, Lê Thị Bình\nMã mời còn hiệu lực: 0",
             buttons=[
                 ["🔑 Cấp mã mời", "⛔ Thu hồi mã"],
-                ["✖ Xóa Trần Văn An"],
-                ["✖ Xóa Lê Thị Bình"],
+                ["✖ Đưa ra khỏi đơn vị: Trần Văn An"],
+                ["✖ Đưa ra khỏi đơn vị: Lê Thị Bình"],
             ],
             callback_data=[
                 [f"u:invite:{syt.id}", f"u:revoke:{syt.id}"],
-                [f"m:rm:{an.id}"],
-                [f"m:rm:{binh.id}"],
+                [f"m:rm:{an.id}:{syt.id}:{syt.bloc_id}"],
+                [f"m:rm:{binh.id}:{syt.id}:{syt.bloc_id}"],
             ],
         )
     ]
@@ -293,24 +293,28 @@ async def test_removing_a_member_with_the_buttons(tg: Harness, services: Service
     await join(tg, BINH, "1")
     bloc = await bloc_by_code(services, BLOC_CODE)
     an = await identity(services, AN)
+    syt = (await units_of(services, bloc))[0]
+    rm = MemberCb(action="rm", identity_id=an.id, unit_id=syt.id, bloc_id=bloc.id)
+    rmok = rm.model_copy(update={"action": "rmok"}).pack()
 
-    assert await tg.tap(SECRETARY, MemberCb(action="rm", identity_id=an.id).pack()) == [
+    assert await tg.tap(SECRETARY, rm.pack()) == [
         Reply(
             S,
-            "Đưa người này ra khỏi khối? Đơn vị của họ vẫn giữ nguyên.",
-            buttons=[["Xác nhận xóa"]],
-            callback_data=[[f"m:rmok:{an.id}"]],
+            "Đưa người này ra khỏi danh sách đại diện của đơn vị? Đơn vị vẫn giữ nguyên; các "
+            "vai trò khác của họ trong khối (nếu có) không thay đổi.",
+            buttons=[["Xác nhận"]],
+            callback_data=[[f"m:rmok:{an.id}:{syt.id}:{bloc.id}"]],
         )
     ]
     assert await membership(services, AN, bloc) is not None  # asking removes nobody
 
-    replies = await tg.tap(SECRETARY, MemberCb(action="rmok", identity_id=an.id).pack())
+    replies = await tg.tap(SECRETARY, rmok)
 
     assert plain(replies) == [
-        (S, "Đã đưa Trần Văn An ra khỏi khối (đại diện Sở Y tế)."),
+        (S, "Đã đưa Trần Văn An ra khỏi danh sách đại diện của Sở Y tế."),
         (
             AN.id,
-            f"Thường trực đã đưa bạn ra khỏi <b>{BLOC}</b> (đại diện Sở Y tế). "
+            f"Thường trực đã đưa bạn ra khỏi danh sách đại diện của Sở Y tế ({BLOC}). "
             "Nếu có nhầm lẫn, hãy liên hệ thường trực khối.",
         ),
     ]
@@ -324,7 +328,7 @@ async def test_removing_a_member_with_the_buttons(tg: Harness, services: Service
         (AN.id, "Chỉ thường trực khối mới dùng được lệnh này.")
     ]
     # The same confirmation pressed again: nothing left to remove.
-    assert plain(await tg.tap(SECRETARY, MemberCb(action="rmok", identity_id=an.id).pack())) == [
+    assert plain(await tg.tap(SECRETARY, rmok)) == [
         (S, "Người này không còn là thành viên của khối.")
     ]
 
@@ -359,7 +363,7 @@ async def test_a_bloc_of_200_units_is_listed_in_several_messages(
                 f"{i}. Ủy ban nhân dân xã Phú Xuân Thượng số {i} (UBNDX{i}) — chưa có đại diện"
                 for i in range(1, 201)
             ),
-            "Thường trực, giám sát: Nguyễn Thị Lan",
+            "Thường trực, theo dõi: Nguyễn Thị Lan",
             LIST_FOOTER,
         ]
     )

@@ -3,69 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.core.models import BlocKind
 from bot.services.audit import verify_all
-from storage.db import create_engine
-from storage.migrate import migrate
 from storage.tables import AuditHeadRow
 from storage.uow import Database
-from tests.conftest import PG_URL, START, _unavailable
+from tests.conftest import START
 
 KEY = b"concurrency-audit-key-0123456789"
-WRITERS = 20
-
-
-async def _fresh_pg_schema() -> tuple[AsyncEngine, str]:
-    schema = f"c_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(PG_URL)
-    try:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except (OSError, ConnectionError) as exc:
-        _unavailable("PostgreSQL", exc)
-    except Exception as exc:
-        if "connect" in str(exc).lower() or "refused" in str(exc).lower():
-            _unavailable("PostgreSQL", exc)
-        raise
-    finally:
-        await admin.dispose()
-    engine = create_async_engine(
-        PG_URL,
-        connect_args={"server_settings": {"search_path": schema}},
-        pool_size=WRITERS + 2,
-        max_overflow=0,
-    )
-    return engine, schema
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def committed_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated database whose units of work really commit (no outer transaction)."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
-        await migrate(engine)
-        yield Database(engine)
-        await engine.dispose()
-        return
-    engine, schema = await _fresh_pg_schema()
-    try:
-        await migrate(engine)
-        yield Database(engine)
-    finally:
-        await engine.dispose()
-        admin = create_async_engine(PG_URL)
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+WRITERS = 20  # fits the committed_db pool (see tests/conftest.py)
 
 
 async def test_concurrent_first_appends_leave_a_gapless_chain(committed_db: Database) -> None:
