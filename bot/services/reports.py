@@ -744,8 +744,9 @@ class PeriodStatus:
     view: PeriodView
     lines: tuple[UnitLine, ...]
 
-    def count(self, status: UnitStatus) -> int:
-        return sum(1 for line in self.lines if line.status is status)
+    def count(self, status: UnitStatus | str) -> int:
+        wanted = UnitStatus(status)
+        return sum(1 for line in self.lines if line.status is wanted)
 
 
 async def period_status(
