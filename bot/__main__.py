@@ -22,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations")
     audit = sub.add_parser("audit", help="audit log tools")
     audit.add_argument("action", choices=["verify"])
+    files = sub.add_parser(
+        "export-files", help="copy the latest report of every unit of a period into DIR"
+    )
+    files.add_argument("--period", type=int, required=True, help="the period's id")
+    files.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
 
     try:
@@ -42,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args.out)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.command == "export-files":
+            return asyncio.run(_export_files(settings, args.period, args.directory))
         return asyncio.run(_audit_verify(settings))
     except SettingsError as exc:
         print(f"thidua-bot: {exc}", file=sys.stderr)  # noqa: T201
@@ -92,6 +99,40 @@ async def _migrate(settings: Settings) -> int:
     db = await open_database(settings)
     await db.dispose()
     print("migrations applied")  # noqa: T201
+    return 0
+
+
+async def _export_files(settings: Settings, period_id: int, directory: Path) -> int:
+    from bot.fakes.notifier import RecordingNotifier
+    from bot.render import Renderer
+    from bot.services.app import Services
+    from bot.services.clock import SystemClock
+    from bot.services.exports import export_files
+    from bot.services.outcomes import Rejected
+    from bot.services.reports import archive_entries
+    from bot.startup import open_database
+    from storage.files import FileStore
+
+    db = await open_database(settings)
+    try:
+        services = Services(
+            db=db,
+            clock=SystemClock(),
+            notifier=RecordingNotifier(),  # nothing is sent from the command line
+            renderer=Renderer(),
+            audit_key=secret_key(settings, "audit_key"),
+            files=FileStore(settings.files_dir),
+        )
+        entries = await archive_entries(services, None, period_id=period_id)
+    finally:
+        await db.dispose()
+    if isinstance(entries, Rejected):
+        print(f"no period with id {period_id}", file=sys.stderr)  # noqa: T201
+        return 1
+    written = await asyncio.to_thread(export_files, entries, directory)
+    for path in written:
+        print(path)  # noqa: T201
+    print(f"{len(written)} files written to {directory}")  # noqa: T201
     return 0
 
 

@@ -62,6 +62,40 @@ REPRESENTATIVES: dict[str, FakeUser] = {
     "BĐBP": FakeUser(2008, "Đỗ Thị", "Yến"),
 }
 SECOND_SYT = FakeUser(2104, "Bùi Văn", "Khánh")
+SCORING_TABLE = """\
+title: Bảng chấm điểm thi đua năm 2022 - Khối thi đua Văn hóa - Xã hội
+groups:
+  - title: "I. Thực hiện nhiệm vụ chính trị được giao"
+    criteria:
+      - {code: "1.1", title: "Hoàn thành các chỉ tiêu, nhiệm vụ chuyên môn năm 2022", max: 40}
+      - {code: "1.2", title: "Cải cách hành chính, chuyển đổi số", max: 15}
+  - title: "II. Công tác thi đua, khen thưởng"
+    criteria:
+      - {code: "2.1", title: "Tổ chức phong trào thi đua, nhân rộng điển hình", max: 20}
+      - {code: "2.2", title: "Tham gia hoạt động của Khối; báo cáo đúng hạn", max: 10}
+  - title: "III. Xây dựng Đảng, đoàn thể"
+    criteria:
+      - {code: "3.1", title: "Xây dựng tổ chức Đảng, đoàn thể trong sạch, vững mạnh", max: 15}
+bonus:
+  cap: 5
+  items:
+    - {code: "T1", title: "Sáng kiến, mô hình mới được công nhận", max: 5}
+penalty:
+  cap: 5
+  items:
+    - {code: "P1", title: "Chậm gửi báo cáo, hồ sơ theo yêu cầu của Khối", max: 5}
+"""
+# Self-scores, item by item (1.1, 1.2, 2.1, 2.2, 3.1, T1, P1), as the units would type them.
+SCORES: dict[str, list[str]] = {
+    "SKHCN": ["39", "14,5", "19", "10", "15", "3", "0"],
+    "ĐPTTH": ["40", "15", "19,5", "10", "15", "4", "0"],
+    "SVHTTDL": ["38", "14", "19", "9,5", "14,5", "2", "0"],
+    "SGDĐT": ["39,5", "14", "18,5", "10", "15", "3", "0"],
+    "STTTT": ["37", "15", "18", "9", "14", "2,5", "1"],
+    "BĐBP": ["38,5", "13,5", "19", "10", "14,5", "1", "0"],
+    "SLĐTBXH": ["38", "14", "18", "9,5", "15", "2", "0"],
+    "CĐSP": ["37,5", "13", "18,5", "9", "14", "0", "0"],
+}
 LATE_CDYT = FakeUser(2009, "Lường Văn", "Tú")
 
 
@@ -107,6 +141,8 @@ class Transcript:
             where = self.names.get(m.chat_id, str(m.chat_id))
             label = "sửa tin" if m.kind == "edit" else "bot"
             body = _plain(m.text or "").replace("\n", "\n        ")
+            if m.kind == "document":
+                body = f"[tệp {m.filename}] {body}"
             self.lines.append(f"[{self.when()}] {label} → {where}:\n        {body}")
             for row in m.buttons:
                 self.lines.append("        " + " ".join(f"[{text}]" for text, _ in row))
@@ -116,29 +152,35 @@ class DemoRunner:
     def __init__(self, fake: FakeTelegram, transcript: Transcript) -> None:
         self.fake = fake
         self.t = transcript
+        self.quiet = False  # steps still run through the bot; only the transcript skips them
+        self.exports: dict[str, bytes] = {}  # files the bot sent that the demo writes out
 
     async def _run(self, update_id: int) -> list[SentMessage]:
         mark = self.fake.mark()
         await self.fake.wait_processed(update_id, timeout=30)
         sent = self.fake.sent_since(mark)
-        self.t.bot_messages(sent)
+        if not self.quiet:
+            self.t.bot_messages(sent)
         return sent
 
     async def say(self, user: FakeUser, text: str, *, group: bool = False) -> list[SentMessage]:
         where = " (trong nhóm)" if group else ""
-        self.t.record(f"{self.t.names[user.id]}{where}", text)
+        if not self.quiet:
+            self.t.record(f"{self.t.names[user.id]}{where}", text)
         update = await self.fake.send_text(user, text, chat_id=GROUP_ID if group else None)
         return await self._run(update)
 
     async def upload(
         self, user: FakeUser, name: str, data: bytes, caption: str
     ) -> list[SentMessage]:
-        self.t.record(self.t.names[user.id], f"[tệp {name}] {caption}")
-        update = await self.fake.send_document(user, name, data, caption=caption)
+        if not self.quiet:
+            self.t.record(self.t.names[user.id], f"[tệp {name}] {caption}".rstrip())
+        update = await self.fake.send_document(user, name, data, caption=caption or None)
         return await self._run(update)
 
     async def tap(self, user: FakeUser, message: SentMessage, button: str) -> list[SentMessage]:
-        self.t.record(self.t.names[user.id], f"[bấm «{button}»]")
+        if not self.quiet:
+            self.t.record(self.t.names[user.id], f"[bấm «{button}»]")
         update = await self.fake.tap_button(user, message, button)
         return await self._run(update)
 
@@ -194,8 +236,9 @@ async def run_demo(out: Path) -> Path:
             for user in [*REPRESENTATIVES.values(), SECOND_SYT, LATE_CDYT]:
                 names[user.id] = f"{user.first_name} {user.last_name}"
             transcript = Transcript(fake, clock, [], names)
+            runner = DemoRunner(fake, transcript)
             try:
-                await _script(DemoRunner(fake, transcript), clock)
+                await _script(runner, clock)
             finally:
                 await dp.stop_polling()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -210,6 +253,8 @@ async def run_demo(out: Path) -> Path:
     ]
     text = "\n".join(header + transcript.lines) + "\n"
     await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+    for name, data in runner.exports.items():
+        await asyncio.to_thread((out / name).write_bytes, data)
     return path
 
 
@@ -281,3 +326,120 @@ async def _script(run: DemoRunner, clock: FakeClock) -> None:
     await run.say(SECRETARY, "/units")
     await run.say(SECRETARY, "/bloc")
     await run.say(REPRESENTATIVES["SYT"], "/me")
+
+    await _reports(run, clock)
+
+
+def _local(day: int, hour: int, minute: int) -> datetime:
+    """A December 2022 wall-clock time in Điện Biên, as the UTC instant the clock holds."""
+    return datetime(2022, 12, day, hour, minute, tzinfo=TZ).astimezone(UTC)
+
+
+def _report_file(short: str, version: int = 1) -> tuple[str, bytes]:
+    name = f"Bao cao tong ket 2022 - {short}.pdf"
+    body = f"%PDF-1.4\n% Báo cáo tổng kết năm 2022 của {short}, bản {version}\n%%EOF\n"
+    return name, body.encode()
+
+
+async def _walk(run: DemoRunner, user: FakeUser, values: list[str]) -> list[SentMessage]:
+    """Type one value per item, then confirm; returns the receipt."""
+    sent: list[SentMessage] = []
+    for value in values:
+        sent = await run.say(user, value)
+    summary = next(m for m in sent if m.chat_id == user.id)
+    return await run.tap(user, summary, "✅ Xác nhận nộp")
+
+
+async def _submit(
+    run: DemoRunner, user: FakeUser, short: str, *, command: str = "/report", version: int = 1
+) -> None:
+    """A whole submission run through the bot; the transcript keeps the command and receipt."""
+    run.t.record(run.t.names[user.id], f"{command} → gửi tệp, tự chấm {len(SCORES[short])} mục")
+    run.quiet = True
+    await run.say(user, command)
+    await run.upload(user, *_report_file(short, version), "")
+    receipt = await _walk(run, user, SCORES[short])
+    run.quiet = False
+    run.t.bot_messages(receipt)
+
+
+async def _reports(run: DemoRunner, clock: FakeClock) -> None:
+    t = run.t
+    minute = timedelta(minutes=1)
+    hoa = REPRESENTATIVES["SYT"]
+
+    t.section("10. Bảng chấm điểm")
+    clock.advance(timedelta(minutes=20))
+    await run.upload(SECRETARY, "bang-cham-diem-2022.yaml", SCORING_TABLE.encode(), "/criteria")
+
+    t.section("11. Mở kỳ báo cáo tổng kết năm")
+    clock.advance(minute)
+    await run.say(
+        SECRETARY,
+        "/period new tổng kết; Báo cáo tổng kết công tác thi đua, khen thưởng năm 2022; "
+        "14/12/2022 17:00",
+    )
+
+    t.section("12. Sở Y tế nộp báo cáo và tự chấm điểm")
+    clock.advance(timedelta(hours=2))
+    await run.say(hoa, "/report")
+    await run.upload(hoa, *_report_file("SYT"), "")
+    await run.say(hoa, "39")
+    await run.say(hoa, "16")
+    t.note("điểm vượt mức tối đa: bot hỏi lại đúng mục đó")
+    sent = await run.say(hoa, "15")
+    sent = await run.tap(hoa, sent[-1], "◀ Quay lại")
+    await run.say(hoa, "14,5")
+    for value in ("19,5", "10", "15", "4", "0"):
+        sent = await run.say(hoa, value)
+    await run.tap(hoa, sent[-1], "✅ Xác nhận nộp")
+
+    t.section("13. Các đơn vị khác nộp báo cáo")
+    t.note("mỗi đơn vị gửi tệp và chấm từng mục như trên; bản ghi chỉ giữ biên nhận")
+    office_hours = [  # when each unit sent its report, in Điện Biên time
+        (7, 9, 15),
+        (7, 10, 40),
+        (7, 14, 20),
+        (8, 8, 50),
+        (8, 15, 5),
+        (9, 9, 30),
+    ]
+    for short, (day, hour, minutes) in zip(
+        ("SKHCN", "ĐPTTH", "SVHTTDL", "SGDĐT", "STTTT", "BĐBP"), office_hours, strict=True
+    ):
+        clock.set(_local(day, hour, minutes))
+        await _submit(run, REPRESENTATIVES[short], short)
+
+    t.section("14. Thường trực nộp thay Trường Cao đẳng Sư phạm (gửi bản giấy)")
+    clock.set(_local(9, 16, 10))
+    await _submit(run, SECRETARY, "CĐSP", command="/report CĐSP")
+
+    t.section("15. Trả lại báo cáo để sửa, đơn vị nộp lại")
+    clock.set(_local(12, 8, 45))
+    await run.say(
+        SECRETARY, "/return STTTT; 16/12/2022 17:00; Đề nghị bổ sung phụ lục số liệu năm 2022"
+    )
+    clock.set(_local(13, 10, 20))
+    await _submit(run, REPRESENTATIVES["STTTT"], "STTTT", version=2)
+
+    t.section("16. Nộp sau hạn chót")
+    clock.set(_local(15, 9, 0))  # the morning after the deadline
+    await _submit(run, REPRESENTATIVES["SLĐTBXH"], "SLĐTBXH")
+
+    t.section("17. Thường trực thẩm định và xuất bảng điểm")
+    clock.advance(timedelta(hours=1))
+    run.t.record(run.t.names[SECRETARY.id], "/review SYT → giữ điểm tự chấm, sửa mục 1.2 thành 13")
+    run.quiet = True
+    sent = await run.say(SECRETARY, "/review SYT")
+    sent = await run.tap(SECRETARY, sent[-1], "39")
+    sent = await run.say(SECRETARY, "13")
+    for _ in range(5):
+        sent = await run.tap(SECRETARY, sent[-1], sent[-1].buttons[0][0][0])
+    run.quiet = False
+    done = await run.tap(SECRETARY, sent[-1], "✅ Lưu kết quả thẩm định")
+    assert done, "the review was not saved"
+    clock.advance(minute)
+    await run.say(SECRETARY, "/status")
+    sent = await run.say(SECRETARY, "/export")
+    document = next(m for m in sent if m.kind == "document")
+    run.exports["scores.xlsx"] = document.file_bytes or b""

@@ -231,6 +231,21 @@ def archive_parts(
     return parts
 
 
+def export_files(entries: list[ArchiveEntry], directory: Path) -> list[Path]:
+    """Copy every entry into `directory` under its archive name (the server-side export)."""
+    if not entries:
+        return []
+    directory.mkdir(parents=True, exist_ok=True)
+    width = max(2, len(str(max(e.unit_number for e in entries))))
+    taken: set[str] = set()
+    written: list[Path] = []
+    for entry in entries:
+        target = directory / _unique(_entry_name(entry, width), taken)
+        shutil.copyfile(entry.path, target)
+        written.append(target)
+    return written
+
+
 # --- helpers ---------------------------------------------------------------------------
 
 _FORMULA_STARTS = frozenset("=+-@＝＋－＠")  # the full-width forms too: some Excels accept them
