@@ -11,8 +11,10 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommand
 from bot.core.models import Locale
 from bot.render import Renderer
 
-COMMON = ("start", "help", "me", "lang")
-SECRETARIAT = (*COMMON, "bloc", "units", "invite")
+COMMON = ("start", "report", "criteria", "help", "me", "lang")
+SECRETARIAT = (
+    *COMMON, "bloc", "units", "invite", "period", "status", "review", "return", "export"
+)
 
 
 def _commands(renderer: Renderer, locale: Locale, names: tuple[str, ...]) -> list[BotCommand]:
