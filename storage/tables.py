@@ -196,7 +196,11 @@ class ReportDraftRow(SQLModel, table=True):
     """A submission being prepared by one person for one unit: its file, then its scores."""
 
     __tablename__ = "report_draft"
-    __table_args__ = (UniqueConstraint("period_id", "unit_id", "identity_id", "purpose"),)
+    # Draft ids travel in buttons: SQLite must not hand a deleted draft's id to a new one.
+    __table_args__ = (
+        UniqueConstraint("period_id", "unit_id", "identity_id", "purpose"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     period_id: int = Field(foreign_key="period.id", index=True)

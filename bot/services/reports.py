@@ -426,6 +426,17 @@ async def start_report(
             if found is None:
                 return Rejected(Reason.UNKNOWN_PERIOD, {"value": str(period_id)})
             period = found
+        if not on_behalf:
+            # Late under "refuse": say so before anything is stored (the secretariat may still
+            # submit a unit's report on its behalf, marked late).
+            versions = await uow.reports.versions(period.id, unit.id)
+            resubmit_until = versions[-1].resubmit_until if versions else None
+            if timing(period, services.clock.now(), resubmit_until) is Timing.REFUSED:
+                bloc = await _bloc(uow, bloc_id)
+                return Rejected(
+                    Reason.LATE_REFUSED,
+                    {"deadline": period.deadline, "tz": bloc.timezone, "title": period.title},
+                )
         draft = await uow.reports.draft(
             period_id=period.id, unit_id=unit.id, identity_id=actor.identity.id, purpose=SUBMIT
         )
@@ -494,7 +505,8 @@ async def check_upload(
             return draft
         ctx = await _context(uow, draft)
     resubmit_until = ctx.latest.resubmit_until if ctx.latest else None
-    if timing(ctx.period, services.clock.now(), resubmit_until) is Timing.REFUSED:
+    when = timing(ctx.period, services.clock.now(), resubmit_until)
+    if when is Timing.REFUSED and not ctx.draft.on_behalf:
         return Rejected(Reason.LATE_REFUSED, _deadline_detail(ctx))
     problem = check_file(ctx.period, filename, size)
     if problem is not None:
@@ -546,7 +558,7 @@ async def answer(
             return draft
         ctx = await _context(uow, draft)
         if draft.purpose == SUBMIT and draft.file_sha256 is None:
-            return AskFile(ctx, timing(ctx.period, now))
+            return _next_step(ctx, now)
         if not 0 <= index < len(ctx.table.items):
             return Rejected(Reason.NOT_YOUR_DRAFT)
         value = check_value(ctx.table.items[index], text)
@@ -637,7 +649,7 @@ async def _save_submission(
         file_sha256=draft.file_sha256,
         file_name=draft.file_name,
         file_size=draft.file_size,
-        late=when is Timing.LATE,
+        late=when is not Timing.ON_TIME,  # on the unit's behalf after a "refuse" deadline too
         now=now,
         values=draft.values,
         self_total_cp=sums.total_cp,

@@ -13,7 +13,15 @@ from bot.render import Renderer
 
 COMMON = ("start", "report", "criteria", "help", "me", "lang")
 SECRETARIAT = (
-    *COMMON, "bloc", "units", "invite", "period", "status", "review", "return", "export"
+    *COMMON,
+    "bloc",
+    "units",
+    "invite",
+    "period",
+    "status",
+    "review",
+    "return",
+    "export",
 )
 
 

@@ -13,6 +13,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message
 
 from bot.core.reports import Timing
 from bot.core.scoring import ItemKind, format_points
+from bot.render import points
 from bot.services import reports as svc
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
@@ -265,8 +266,9 @@ async def on_report_photo(message: Message, ui: Ui) -> None:
 
 async def on_waiting_text(message: Message, ui: Ui, state: FSMContext) -> None:
     if (message.text or "").startswith("/"):
+        # The draft is kept (as report_need_file promises): /report resumes it.
         await state.clear()
-        await message.answer(ui.text("wizard_cancelled"))
+        await message.answer(ui.text("report_paused"))
         return
     await message.answer(ui.text("report_need_file"))
 
@@ -444,7 +446,7 @@ def _item_buttons(ui: Ui, step: svc.AskItem) -> list[list[tuple[str, CallbackDat
         values += [0, item.max_cp]
     unique = list(dict.fromkeys(values))
     rows: list[list[tuple[str, CallbackData | str]]] = [
-        [(format_points(v), ScoreCb(d=d, i=i, v=v)) for v in unique]
+        [(points(v, ui.locale.value), ScoreCb(d=d, i=i, v=v)) for v in unique]
     ]
     nav: list[tuple[str, CallbackData | str]] = []
     if i > 0:

@@ -5,14 +5,29 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from aiogram.types import User
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.methods import GetFile, SendDocument, TelegramMethod
+from aiogram.types import BufferedInputFile, CallbackQuery, Chat, Document, Message, User
 from openpyxl import Workbook
+from sqlmodel import func, select
+from teremok import MockBot, MockCallbackQuery, MockMessageDocument, MockMessageText
 
 from bot.core.invites import hash_code, normalise_code
-from bot.core.models import Bloc, Identity, Invite, Membership, Platform, Unit
+from bot.core.models import Account, Bloc, Identity, Invite, Membership, Platform, Unit
+from bot.core.reports import Submission
+from bot.core.scoring import Item
+from bot.services import reports as svc
+from bot.services.actors import Actor, load_actor
 from bot.services.app import Services
-from tests.handlers.conftest import Harness, Reply, person
+from handlers.telegram import create_dispatcher
+from handlers.telegram.notifier import TelegramNotifier
+from storage.tables import ReportDraftRow
+from tests.handlers.conftest import SECRETARY, Harness, Reply, person
 
 BLOC = "Khối thi đua Văn hóa - Xã hội"
 BLOC_CODE = "KTĐVHXH"
@@ -130,3 +145,297 @@ async def members(services: Services, bloc: Bloc) -> list[tuple[str, int | None,
     async with services.db.uow() as uow:
         rows = await uow.identities.members_of_bloc(bloc.id)
     return [(ident.display_name, m.unit_id, sorted(r.value for r in m.roles)) for m, ident in rows]
+
+
+# --- reports: the scoring table, a period, the submission walk ------------------------
+
+TABLE_EXAMPLE = Path(__file__).resolve().parents[2] / "templates" / "scoring-table-example.yaml"
+PERIOD_TITLE = "Báo cáo tổng kết năm 2024"
+OPEN_PERIOD = f"/period new tổng kết; {PERIOD_TITLE}; 15/12/2024 17:00"
+# Sở Y tế's self-score, item by item (hundredths): criteria 98, bonus 5 (capped), penalty 1.
+SYT_VALUES = (1000, 2000, 1000, 800, 500, 1000, 1000, 1000, 1000, 500, 300, 250, 0, 100)
+SYT_TOTAL = "102"
+G1 = "I. Công tác chỉ đạo, điều hành và thực hiện nhiệm vụ chính trị"
+G2 = "II. Cải cách hành chính và chuyển đổi số"
+G3 = "III. Công tác thi đua, khen thưởng"
+G4 = "IV. Xây dựng Đảng, đoàn thể và công tác phòng, chống tham nhũng"
+# The example table's 14 items in the order of the walk: code, title, maximum, group.
+ITEMS = [
+    (
+        "1.1",
+        "Ban hành kịp thời chương trình, kế hoạch công tác năm; chỉ đạo, điều hành thực hiện "
+        "nghiêm các chỉ thị, nghị quyết của Tỉnh ủy, HĐND và UBND tỉnh",
+        "10",
+        G1,
+    ),
+    (
+        "1.2",
+        "Thực hiện nhiệm vụ chuyên môn: hoàn thành và vượt các chỉ tiêu, nhiệm vụ được UBND "
+        "tỉnh giao trong năm",
+        "20",
+        G1,
+    ),
+    (
+        "2.1",
+        "Công tác cải cách hành chính; kết quả Chỉ số cải cách hành chính (PAR Index) của đơn vị",
+        "10",
+        G2,
+    ),
+    (
+        "2.2",
+        "Giải quyết thủ tục hành chính đúng hạn; tiếp nhận và trả kết quả qua Cổng dịch vụ công "
+        "trực tuyến, không để hồ sơ quá hạn",
+        "10",
+        G2,
+    ),
+    (
+        "2.3",
+        "Ứng dụng công nghệ thông tin, chuyển đổi số và chữ ký số trong hoạt động của cơ quan",
+        "5",
+        G2,
+    ),
+    (
+        "3.1",
+        "Tổ chức phát động, triển khai các phong trào thi đua; sơ kết, tổng kết, phát hiện và "
+        "nhân rộng điển hình tiên tiến",
+        "10",
+        G3,
+    ),
+    (
+        "3.2",
+        "Tham gia đầy đủ các hoạt động của Khối; thực hiện chế độ thông tin, báo cáo đúng "
+        "thời hạn",
+        "10",
+        G3,
+    ),
+    (
+        "4.1",
+        "Xây dựng tổ chức Đảng trong sạch, vững mạnh; hoạt động của Công đoàn, Đoàn Thanh niên, "
+        "Hội Cựu chiến binh cơ quan",
+        "10",
+        G4,
+    ),
+    ("4.2", "Thực hành tiết kiệm, chống lãng phí; phòng, chống tham nhũng, tiêu cực", "10", G4),
+    (
+        "4.3",
+        "Thực hiện quy chế dân chủ ở cơ sở; chăm lo đời sống vật chất, tinh thần của cán bộ, "
+        "công chức, viên chức và người lao động",
+        "5",
+        G4,
+    ),
+    (
+        "T1",
+        "Có sáng kiến, mô hình mới, cách làm hay được cấp có thẩm quyền công nhận và nhân rộng",
+        "3",
+        "",
+    ),
+    (
+        "T2",
+        "Được Thủ tướng Chính phủ, bộ, ngành Trung ương hoặc UBND tỉnh khen thưởng đột xuất "
+        "trong năm",
+        "2,5",
+        "",
+    ),
+    (
+        "P1",
+        "Có cán bộ, công chức, viên chức bị xử lý kỷ luật từ hình thức khiển trách trở lên "
+        "(trừ 2 điểm mỗi trường hợp)",
+        "6",
+        "",
+    ),
+    (
+        "P2",
+        "Chậm gửi hoặc không gửi báo cáo, hồ sơ theo yêu cầu của Khối (trừ 1 điểm mỗi lần)",
+        "5",
+        "",
+    ),
+]
+
+
+async def report_setup(tg: Harness, *, policy: str = "", observer: User | None = None) -> None:
+    """The bloc, An and Bình representing Sở Y tế, Cường Sở GD&ĐT, the example table, a period.
+
+    `observer` (instead of Cường) joins as an observer; `policy` is the period's late policy.
+    """
+    await tg.admin_setup(units=UNITS)
+    await join(tg, AN, "1")
+    await join(tg, BINH, "1")
+    if observer is not None:
+        await join(tg, observer, "observer")
+    else:
+        await join(tg, CUONG, "2")
+    await tg.send_file(SECRETARY, "bang-cham-diem.yaml", TABLE_EXAMPLE.read_bytes(), "/criteria")
+    await tg.say(SECRETARY, OPEN_PERIOD + (f"; {policy}" if policy else ""))
+
+
+def draft_id(replies: list[Reply]) -> int:
+    """The draft id carried by the last reply's walk buttons (sc:D:… / wk:D:…)."""
+    for row in reversed(replies[-1].callback_data):
+        for data in row:
+            prefix, _, rest = data.partition(":")
+            if prefix in {"sc", "wk"}:
+                return int(rest.split(":")[0])
+    raise AssertionError(f"no walk button on {replies[-1].text!r}")
+
+
+async def score_all(
+    tg: Harness, user: User, draft: int, values: Sequence[int] = SYT_VALUES
+) -> list[Reply]:
+    """Tap one value per item, in order; returns what the last tap showed (the summary)."""
+    replies: list[Reply] = []
+    for index, value in enumerate(values):
+        replies = await tg.tap(user, f"sc:{draft}:{index}:{value}")
+    return replies
+
+
+async def actor_of(services: Services, user: User) -> Actor:
+    async with services.db.uow() as uow:
+        return await load_actor(uow, services, Account(Platform.TELEGRAM, str(user.id)))
+
+
+async def submitted(
+    services: Services,
+    user: User,
+    name: str = "Báo cáo SYT.pdf",
+    data: bytes = b"%PDF-1.7 bao cao Y te",
+    values: Sequence[int] = SYT_VALUES,
+    unit: str = "",
+) -> Submission:
+    """A submission made beforehand, straight through the services (no chat, no notices):
+    for tests about what the secretariat does with it. The walk itself is tested in chat."""
+    actor = await actor_of(services, user)
+    step = await svc.start_report(services, actor, unit_ref=unit)
+    assert isinstance(step, svc.AskFile), step
+    draft = step.ctx.draft.id
+    attached = await svc.attach_file(services, actor, draft_id=draft, filename=name, data=data)
+    assert isinstance(attached, svc.AskItem), attached
+    await _answer_all(services, draft, step.ctx.table.items, values)
+    done = await svc.confirm(services, actor, draft_id=draft)
+    assert isinstance(done, svc.Receipt), done
+    return done.submission
+
+
+async def _answer_all(
+    services: Services, draft: int, items: Sequence[Item], values: Sequence[int]
+) -> None:
+    """Every item's answer written to the draft at once (the walk is tested in chat)."""
+    async with services.db.uow() as uow:
+        for item, value in zip(items, values, strict=True):
+            await uow.reports.set_draft_value(draft, item.code, value, services.clock.now())
+        await uow.commit()
+
+
+async def reviewed(services: Services, user: User, unit: str, values: Sequence[int]) -> None:
+    """A review saved beforehand through the services (the review walk is tested in chat)."""
+    actor = await actor_of(services, user)
+    step = await svc.start_review(services, actor, unit_ref=unit)
+    assert isinstance(step, svc.AskItem), step
+    await _answer_all(services, step.ctx.draft.id, step.ctx.table.items, values)
+    done = await svc.confirm(services, actor, draft_id=step.ctx.draft.id)
+    assert isinstance(done, svc.Reviewed), done
+
+
+def restarted(tg: Harness) -> Harness:
+    """The bot after a restart: a new Dispatcher (empty memory storage) on the same services."""
+    dp = create_dispatcher(tg.services)
+    bot = MockBot(dp, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    tg.services.notifier = TelegramNotifier(bot)
+    return Harness(bot, tg.services)
+
+
+async def dispatch(tg: Harness, update: Message | CallbackQuery) -> list[TelegramMethod[Any]]:
+    """Every API request one update made (documents and file downloads included)."""
+    result = await tg.bot.dispatch(update)
+    return list(result.requests.all)
+
+
+async def send_sized(
+    tg: Harness, user: User, name: str, size: int, data: bytes = b""
+) -> list[TelegramMethod[Any]]:
+    """A document whose announced size is `size` (the Harness always says 2048 bytes)."""
+    file_id = f"sized{len(tg.bot.mock_session.files) + 1}"
+    tg.bot.add_file(file_id, data)
+    message = MockMessageDocument(file_id=file_id, file_name=name, user=user)
+    document = Document(
+        file_id=file_id, file_unique_id=f"u_{file_id}", file_name=name, file_size=size
+    )
+    return await dispatch(tg, message.model_copy(update={"document": document}))
+
+
+def replies_of(requests: list[TelegramMethod[Any]]) -> list[Reply]:
+    """The texts among raw requests, as Harness.say returns them."""
+    return Harness._replies(requests)
+
+
+def downloads(requests: list[TelegramMethod[Any]]) -> list[GetFile]:
+    return [m for m in requests if isinstance(m, GetFile)]
+
+
+@dataclass(frozen=True)
+class SentFile:
+    chat_id: int
+    name: str
+    caption: str
+    data: bytes
+
+
+def documents(requests: list[TelegramMethod[Any]]) -> list[SentFile]:
+    """The files the bot sent (BufferedInputFile: the bytes are at hand)."""
+    sent = []
+    for m in requests:
+        if isinstance(m, SendDocument):
+            assert isinstance(m.document, BufferedInputFile)
+            sent.append(
+                SentFile(
+                    int(m.chat_id), m.document.filename or "", m.caption or "", m.document.data
+                )
+            )
+    return sent
+
+
+async def raw_tap(tg: Harness, user: User, data: str) -> list[TelegramMethod[Any]]:
+    """Harness.tap, returning every request (documents too), not only the texts."""
+    bot_user = User(id=42, is_bot=True, first_name="Bot")
+    message = MockMessageText("…", user=bot_user, chat=Chat(id=user.id, type="private"))
+    return await dispatch(tg, MockCallbackQuery(data=data, user=user, message=message))
+
+
+async def raw_say(tg: Harness, user: User, text: str) -> list[TelegramMethod[Any]]:
+    """Harness.say, returning every request (documents too), not only the texts."""
+    return await dispatch(tg, MockMessageText(text, user=user))
+
+
+async def unit_ids(services: Services) -> dict[str, int]:
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    return {u.short_name: u.id for u in await units_of(services, bloc)}
+
+
+async def versions(services: Services, short: str) -> list[Submission]:
+    """Every stored version of a unit's report for the bloc's (first) period."""
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    unit = (await unit_ids(services))[short]
+    async with services.db.uow() as uow:
+        periods = await uow.reports.periods(bloc.id)
+        return await uow.reports.versions(periods[0].id, unit) if periods else []
+
+
+async def entries(services: Services, submission: Submission, kind: str) -> dict[str, int]:
+    async with services.db.uow() as uow:
+        return await uow.reports.entries(submission.id, kind)
+
+
+async def draft_count(services: Services) -> int:
+    async with services.db.uow() as uow:
+        return int(
+            (await uow.session.exec(select(func.count()).select_from(ReportDraftRow))).one()
+        )
+
+
+def stored_files(services: Services) -> list[str]:
+    """The content hashes in the file store (uploads in progress are dot-files)."""
+    root = services.files.root
+    return (
+        sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
+        if root.exists()
+        else []
+    )

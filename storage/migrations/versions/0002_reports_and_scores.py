@@ -156,6 +156,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("period_id", "unit_id", "identity_id", "purpose"),
+        # Draft ids travel in buttons; SQLite would hand a deleted draft's id to the next one.
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("report_draft", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_report_draft_period_id"), ["period_id"], unique=False)
