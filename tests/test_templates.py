@@ -134,6 +134,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_deadline_past": {"value": HOSTILE},
     "refused_bad_period_kind": {"value": HOSTILE},
     "refused_bad_policy": {"value": HOSTILE},
+    "refused_bad_max_size": {"value": HOSTILE},
+    "refused_bad_types": {"value": HOSTILE, "known": ("pdf", "docx")},
     "refused_late_refused": {"deadline": WHEN, "tz": TZ, "title": HOSTILE},
     "refused_wrong_type": {"types": "PDF, DOCX", "max_mb": 20},
     "refused_too_large": {"types": "PDF, DOCX", "max_mb": 20},

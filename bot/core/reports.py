@@ -162,6 +162,25 @@ def parse_policy(text: str) -> LatePolicy | None:
     return _POLICIES.get(fold_diacritics(text))
 
 
+KNOWN_TYPES = ("pdf", "doc", "docx", "xls", "xlsx", "odt", "ods", "zip", "rar", "jpg", "png")
+
+
+def parse_max_mb(text: str) -> int | None:
+    """ "10", "10 MB", "10mb": the largest report file, in bytes (1 to 20 MB, Telegram's limit)."""
+    match = re.fullmatch(r"\s*(\d{1,2})\s*(?:mb|MB|Mb)?\s*", text)
+    if match is None or not 1 <= int(match.group(1)) <= 20:
+        return None
+    return int(match.group(1)) * 1024 * 1024
+
+
+def parse_types(text: str) -> tuple[str, ...] | None:
+    """ "pdf, docx" or "pdf docx": accepted file types among those a report can be."""
+    words = tuple(dict.fromkeys(w.lstrip(".").lower() for w in re.split(r"[\s,;/]+", text) if w))
+    if not words or any(w not in KNOWN_TYPES for w in words):
+        return None
+    return words
+
+
 _DATE = re.compile(
     r"^\s*(?:(\d{1,2})[:hg](\d{2})?\s+)?(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})"
     r"(?:\s+(\d{1,2})[:hg](\d{2})?)?\s*$"

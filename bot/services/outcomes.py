@@ -38,6 +38,8 @@ class Reason(enum.StrEnum):
     DEADLINE_PAST = "deadline_past"
     BAD_PERIOD_KIND = "bad_period_kind"
     BAD_POLICY = "bad_policy"
+    BAD_MAX_SIZE = "bad_max_size"
+    BAD_TYPES = "bad_types"
     NOT_REPRESENTATIVE = "not_representative"
     OBSERVER_NO_REPORT = "observer_no_report"
     LATE_REFUSED = "late_refused"

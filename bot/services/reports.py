@@ -15,6 +15,7 @@ from bot.core.models import Bloc, Role, Unit
 from bot.core.reports import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TYPES,
+    KNOWN_TYPES,
     Draft,
     FileProblem,
     LatePolicy,
@@ -25,7 +26,9 @@ from bot.core.reports import (
     check_file,
     parse_kind,
     parse_local_datetime,
+    parse_max_mb,
     parse_policy,
+    parse_types,
     timing,
     unit_status,
 )
@@ -159,6 +162,8 @@ async def open_period(
     title: str,
     deadline_text: str,
     policy_text: str = "",
+    max_mb_text: str = "",
+    types_text: str = "",
 ) -> PeriodOpened | Rejected:
     """Open a report period on the bloc's current scoring table; every representative is told."""
     bloc_id = secretariat_bloc(actor)
@@ -173,6 +178,12 @@ async def open_period(
     title = clean(title)
     if not title or len(title) > 300:
         return Rejected(Reason.NAME_MISSING)
+    max_bytes = parse_max_mb(max_mb_text) if max_mb_text.strip() else DEFAULT_MAX_BYTES
+    if max_bytes is None:
+        return Rejected(Reason.BAD_MAX_SIZE, {"value": clean(max_mb_text)})
+    types = parse_types(types_text) if types_text.strip() else DEFAULT_TYPES
+    if types is None:
+        return Rejected(Reason.BAD_TYPES, {"value": clean(types_text), "known": KNOWN_TYPES})
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await _bloc(uow, bloc_id)
@@ -191,8 +202,8 @@ async def open_period(
             title=title,
             deadline=deadline,
             late_policy=policy,
-            max_bytes=DEFAULT_MAX_BYTES,
-            accepted_types=DEFAULT_TYPES,
+            max_bytes=max_bytes,
+            accepted_types=types,
             table_id=table_id,
             created_by=actor.identity.id,
             now=now,

@@ -153,16 +153,19 @@ async def cmd_period(
     sub, _, rest = (command.args or "").strip().partition(" ")
     parts = [p.strip() for p in rest.split(";")]
     if sub.casefold() in {"new", "mo", "mở"}:
-        if len(parts) not in (3, 4):
+        if not 3 <= len(parts) <= 6:
             await message.answer(ui.text("period_usage"))
             return
+        optional = [*parts[3:], "", "", ""]
         opened = await svc.open_period(
             services,
             actor,
             kind_text=parts[0],
             title=parts[1],
             deadline_text=parts[2],
-            policy_text=parts[3] if len(parts) == 4 else "",
+            policy_text=optional[0],
+            max_mb_text=optional[1],
+            types_text=optional[2],
         )
         if isinstance(opened, Rejected):
             await message.answer(ui.refusal(opened))

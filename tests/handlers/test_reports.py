@@ -458,9 +458,11 @@ async def test_period_refusals(tg: Harness, services: Services) -> None:
     await tg.send_file(SECRETARY, "bang.yaml", TABLE_EXAMPLE.read_bytes(), "/criteria")
     usage = (
         "Cách dùng:\n"
-        "<code>/period new Loại; Tiêu đề; Hạn chót[; nhận muộn|từ chối]</code>\n"
+        "<code>/period new Loại; Tiêu đề; Hạn chót[; nhận muộn|từ chối[; Dung lượng tối đa"
+        "[; Loại tệp]]]</code>\n"
         "Loại: «tổng kết» (cuối năm) hoặc «sơ kết» (6 tháng). Hạn chót theo giờ của khối, "
-        "ví dụ 15/12/2022 17:00.\n"
+        "ví dụ 15/12/2022 17:00. Mặc định: nhận muộn, tối đa 20 MB, tệp PDF, DOC, DOCX, XLS, "
+        "XLSX, ODT.\n"
         "Ví dụ: <code>/period new tổng kết; Báo cáo tổng kết năm 2022; 15/12/2022 17:00</code>\n"
         "<code>/period extend SỐ; Hạn mới</code> — gia hạn, ví dụ "
         "<code>/period extend 1; 20/12/2022 17:00</code>\n"
@@ -482,6 +484,13 @@ async def test_period_refusals(tg: Harness, services: Services) -> None:
         ),
         f"/period new tổng kết; {PERIOD_TITLE}; 15/12/2024; có lẽ": (
             "«có lẽ» không hợp lệ: gõ «nhận muộn» hoặc «từ chối»."
+        ),
+        f"/period new tổng kết; {PERIOD_TITLE}; 15/12/2024; nhận muộn; 25 MB": (
+            "Dung lượng tối đa «25 MB» không hợp lệ: nhập số MB từ 1 đến 20, ví dụ 10 MB."
+        ),
+        f"/period new tổng kết; {PERIOD_TITLE}; 15/12/2024; nhận muộn; 10; pdf, exe": (
+            "Loại tệp «pdf, exe» không hợp lệ. Chọn trong: pdf, doc, docx, xls, xlsx, odt, ods, "
+            "zip, rar, jpg, png."
         ),
         f"/period new tổng kết; {PERIOD_TITLE}": usage,
         "/period close 1": usage,
@@ -1006,3 +1015,20 @@ async def test_in_english_points_are_written_with_a_decimal_point(tg: Harness) -
         stored = await uow.reports.draft_by_id(draft)
     assert stored is not None
     assert stored.values["2.2"] == 725
+
+
+async def test_a_period_with_its_own_size_and_types(tg: Harness) -> None:
+    await tg.admin_setup(units=UNITS)
+    await join(tg, AN, "1")
+    await tg.send_file(SECRETARY, "bang.yaml", TABLE_EXAMPLE.read_bytes(), "/criteria")
+    opened = await tg.say(
+        SECRETARY, f"/period new tổng kết; {PERIOD_TITLE}; 15/12/2024 17:00; từ chối; 5 MB; pdf"
+    )
+    assert opened[0].text.split("\n")[1:3] == [
+        "Hạn chót: 17:00 15/12/2024; nộp muộn: không nhận",
+        "Bảng chấm điểm: phiên bản 1. Tệp nhận: PDF, tối đa 5 MB.",
+    ]
+    await tg.say(AN, "/report")
+    assert plain(await tg.send_file(AN, "bao-cao.docx", b"PK docx")) == [
+        (AN.id, "Loại tệp này không được nhận. Hãy gửi tệp PDF.")
+    ]
