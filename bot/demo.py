@@ -118,6 +118,7 @@ class Transcript:
     clock: FakeClock
     lines: list[str]
     names: dict[int, str]
+    only: set[int] | None = None  # when set, only these chats' messages are written
 
     def when(self) -> str:
         return self.clock.now().astimezone(TZ).strftime("%H:%M %d/%m/%Y")
@@ -133,6 +134,8 @@ class Transcript:
 
     def bot_messages(self, sent: list[SentMessage]) -> None:
         for m in sent:
+            if self.only is not None and m.chat_id not in self.only:
+                continue
             if m.kind == "callback_answer":
                 if m.text:
                     where = self.names.get(m.chat_id, str(m.chat_id))
@@ -443,3 +446,145 @@ async def _reports(run: DemoRunner, clock: FakeClock) -> None:
     sent = await run.say(SECRETARY, "/export")
     document = next(m for m in sent if m.kind == "document")
     run.exports["scores.xlsx"] = document.file_bytes or b""
+
+    await _conference(run, clock)
+
+
+CDSP = FakeUser(2010, "Cà Thị", "Ngọc")
+VOTERS = ("SKHCN", "ĐPTTH", "SVHTTDL", "SYT", "SGDĐT", "SLĐTBXH", "STTTT", "BĐBP", "CĐYT", "CĐSP")
+UNIT_NAMES = {short: name for name, short, _ in UNITS}
+
+
+def _voter(short: str) -> FakeUser:
+    return {"CĐYT": LATE_CDYT, "CĐSP": CDSP}.get(short) or REPRESENTATIVES[short]
+
+
+def _plan(
+    targets: dict[str, int], seats: int, candidates: tuple[str, ...] = VOTERS
+) -> dict[str, list[str]]:
+    """Who ticks whom so each candidate gets its target count, nobody ticking its own unit and
+    nobody more than `seats` names (deterministic: fullest candidates first, voters in order)."""
+    picks: dict[str, list[str]] = {v: [] for v in VOTERS}
+    for candidate, wanted in targets.items():
+        assert candidate in candidates
+        for voter in sorted(VOTERS, key=lambda v: (len(picks[v]), VOTERS.index(v))):
+            if wanted == 0:
+                break
+            if voter != candidate and len(picks[voter]) < seats:
+                picks[voter].append(candidate)
+                wanted -= 1
+        assert wanted == 0, f"cannot give {candidate} its votes"
+    return picks
+
+
+async def _vote(run: DemoRunner, user: FakeUser, names: list[str]) -> None:
+    """One representative votes through the buttons: open the ballot, tick, confirm."""
+    notice = _last_to(run, user)
+    card = _mine(await run.tap(user, notice, "🗳 Biểu quyết"), user)
+    multi = any(text.startswith("Xác nhận (") for row in card.buttons for text, _ in row)
+    if not names:
+        card = _mine(await run.tap(user, card, "Phiếu trắng"), user)
+    for name in names:
+        card = _mine(await run.tap(user, card, name), user)
+    if multi and names:
+        review = next(t for row in card.buttons for t, _ in row if t.startswith("Xác nhận ("))
+        card = _mine(await run.tap(user, card, review), user)
+    await run.tap(user, card, "✅ Xác nhận")
+
+
+def _mine(sent: list[SentMessage], user: FakeUser) -> SentMessage:
+    return next(m for m in reversed(sent) if m.chat_id == user.id)
+
+
+def _last_to(run: DemoRunner, user: FakeUser) -> SentMessage:
+    return run.fake.messages_to(user.id)[-1]
+
+
+async def _ballot_round(
+    run: DemoRunner,
+    number: int,
+    picks: dict[str, list[str]],
+    *,
+    shown: str | None = None,
+    labels: bool = False,
+) -> None:
+    """Open ballot `number`, let every unit vote as planned, then close and count it."""
+    watched = {SECRETARY.id, GROUP_ID} | ({_voter(shown).id} if shown else set())
+    run.t.only = watched
+    await run.say(SECRETARY, f"/ballot open {number}")
+    run.t.only = None
+    run.t.note("phiếu được gửi đến đại diện của từng đơn vị")
+    for short in VOTERS:
+        detailed = short == shown
+        run.quiet = not detailed
+        if detailed:
+            run.t.note(f"đại diện {UNIT_NAMES[short]} biểu quyết bằng các nút")
+        chosen = picks.get(short, [])
+        await _vote(run, _voter(short), chosen if labels else [UNIT_NAMES[c] for c in chosen])
+    run.quiet = False
+    run.t.note("các đơn vị khác biểu quyết tương tự")
+    await run.say(SECRETARY, "/ballot")
+    await run.say(SECRETARY, f"/ballot close {number}")
+
+
+async def _conference(run: DemoRunner, clock: FakeClock) -> None:
+    t = run.t
+
+    t.section("18. Thiết lập hội nghị tổng kết")
+    clock.set(_local(16, 9, 0))
+    sent = await run.say(SECRETARY, "/invite CĐSP")
+    run.t.names[CDSP.id] = f"{CDSP.first_name} {CDSP.last_name}"
+    await run.say(CDSP, f"/start {_link_of(sent[-1])}")
+    clock.advance(timedelta(minutes=30))
+    await run.say(
+        SECRETARY,
+        "/conference new 20/12/2022 08:00; Hội trường Sở Khoa học và Công nghệ; SKHCN; "
+        "Giám đốc Sở Khoa học và Công nghệ; Lò Thị Hương; "
+        "Quàng Thị Mai, Trần Đức Long, Đỗ Thị Yến; "
+        "Đồng chí Vừ A Bằng - Tỉnh ủy viên, Phó Chủ tịch UBND tỉnh; Điện Biên",
+    )
+    await run.say(SECRETARY, "/ballot defaults")
+
+    t.section("19. Điểm danh tại hội nghị")
+    clock.set(_local(20, 7, 45))
+    for short in VOTERS[:2]:
+        await run.say(_voter(short), "/checkin")
+    run.quiet = True
+    for short in VOTERS[2:]:
+        await run.say(_voter(short), "/checkin")
+    run.quiet = False
+    t.note("8 đơn vị khác điểm danh tương tự")
+    await run.say(SECRETARY, "/conference")
+
+    t.section("20. Biểu quyết thông qua dự thảo báo cáo tổng kết")
+    clock.set(_local(20, 8, 30))
+    report = {v: ["Đồng ý"] for v in VOTERS}
+    await _ballot_round(run, 1, report, shown="SYT", labels=True)
+
+    t.section("21. Bình xét, suy tôn: đề nghị khen thưởng")
+    clock.set(_local(20, 9, 15))
+    await _ballot_round(run, 2, _plan({"ĐPTTH": 9}, 1), shown="SYT")
+    clock.advance(timedelta(minutes=15))
+    await _ballot_round(run, 3, _plan({"SKHCN": 8, "SGDĐT": 7}, 2))
+    clock.advance(timedelta(minutes=15))
+    await _ballot_round(run, 4, _plan({"SVHTTDL": 8}, 1))
+    clock.advance(timedelta(minutes=15))
+    t.note("Bằng khen của Chủ tịch UBND tỉnh: ba đơn vị hòa phiếu ở vị trí cuối cùng")
+    await _ballot_round(run, 5, _plan({"BĐBP": 8, "SYT": 7, "SLĐTBXH": 7, "STTTT": 7}, 3))
+
+    t.section("22. Bỏ phiếu lại giữa các đơn vị hòa phiếu")
+    clock.advance(timedelta(minutes=15))
+    await _ballot_round(
+        run, 8, _plan({"SYT": 8, "STTTT": 6, "SLĐTBXH": 5}, 2, ("SYT", "STTTT", "SLĐTBXH"))
+    )
+    await run.say(SECRETARY, "/ballot record 5")
+    sent = await run.say(SECRETARY, "/ballot record 8")
+    document = next(m for m in sent if m.kind == "document")
+    run.exports["bien-ban-kiem-phieu.docx"] = document.file_bytes or b""
+
+    t.section("23. Bầu Trưởng khối, Phó trưởng khối năm 2023")
+    clock.advance(timedelta(minutes=20))
+    leader = {v: (["ĐPTTH"] if v != "ĐPTTH" else []) for v in VOTERS}
+    await _ballot_round(run, 6, leader)
+    clock.advance(timedelta(minutes=10))
+    await _ballot_round(run, 7, _plan({"SVHTTDL": 7, "SYT": 2}, 1), shown="SKHCN")

@@ -290,6 +290,16 @@ class ReportRepo:
         """Serialise version numbering for one unit (two representatives confirming at once)."""
         await self.s.exec(select(UnitRow.id).where(UnitRow.id == unit_id).with_for_update())
 
+    async def lock_draft(self, draft_id: int) -> bool:
+        """Whether the draft still exists, read from the database (not the session's copy)
+        and locked until the transaction ends: a second confirm of it finds it gone."""
+        found = (
+            await self.s.exec(
+                select(ReportDraftRow.id).where(ReportDraftRow.id == draft_id).with_for_update()
+            )
+        ).first()
+        return found is not None
+
     async def add_submission(
         self,
         *,

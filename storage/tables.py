@@ -260,3 +260,117 @@ class ScoreEntryRow(SQLModel, table=True):
     kind: str = Field(max_length=16)  # draft | self | reviewed
     code: str = Field(max_length=40)
     value_cp: int
+
+
+class ConferenceRow(SQLModel, table=True):
+    """The year-end conference (hội nghị tổng kết) where the bloc votes."""
+
+    __tablename__ = "conference"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    year: int
+    held_at: datetime = Field(sa_column=_ts())
+    place: str = Field(max_length=300)
+    locality: str = Field(default="", max_length=100)  # địa danh of the date line
+    chair_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    chair: str = Field(default="", max_length=200)
+    secretary: str = Field(default="", max_length=200)
+    counting_board: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    guests: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_by: int | None = Field(default=None, foreign_key="identity.id")
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class AttendanceRow(SQLModel, table=True):
+    """A unit checked in at the conference (điểm danh)."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("conference_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conference_id: int = Field(foreign_key="conference.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    identity_id: int = Field(foreign_key="identity.id")
+    checked_in_at: datetime = Field(sa_column=_ts())
+
+
+class BallotRow(SQLModel, table=True):
+    """One vote of the conference: its kind, rules (data, not code), times and state."""
+
+    __tablename__ = "ballot"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids travel in buttons
+
+    id: int | None = Field(default=None, primary_key=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    conference_id: int | None = Field(default=None, foreign_key="conference.id", index=True)
+    kind: str = Field(max_length=16)
+    title: str = Field(max_length=300)
+    tier: str | None = Field(default=None, max_length=32)  # award tier key
+    tier_order: int = Field(default=0)
+    quota: int = Field(default=1)
+    rules: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    status: str = Field(default="draft", max_length=16)
+    runoff_of: int | None = Field(default=None, foreign_key="ballot.id")
+    opens_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    closes_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    cancelled_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by: int | None = Field(default=None, foreign_key="identity.id")
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class BallotOptionRow(SQLModel, table=True):
+    __tablename__ = "ballot_option"
+    __table_args__ = (UniqueConstraint("ballot_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ballot_id: int = Field(foreign_key="ballot.id", index=True)
+    position: int
+    kind: str = Field(max_length=16)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    label: str = Field(default="", max_length=300)
+
+
+class OpenVoteRow(SQLModel, table=True):
+    """An open ballot (biểu quyết) cast for a unit: one row per unit, the last choice counts."""
+
+    __tablename__ = "open_vote"
+    __table_args__ = (UniqueConstraint("ballot_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ballot_id: int = Field(foreign_key="ballot.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    identity_id: int = Field(foreign_key="identity.id")
+    choice: str = Field(sa_column=Column(Text, nullable=False))  # JSON option positions
+    blank: bool = Field(default=False)
+    other_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    written: bool = Field(default=False)  # the secretariat recorded the unit's written vote
+    valid: bool = Field(default=True)
+    cast_at: datetime = Field(sa_column=_ts())
+
+
+class VoteDraftRow(SQLModel, table=True):
+    """A multi-select choice being built tap by tap, kept on the server (never in buttons)."""
+
+    __tablename__ = "vote_draft"
+    __table_args__ = (UniqueConstraint("ballot_id", "unit_id", "identity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ballot_id: int = Field(foreign_key="ballot.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    identity_id: int = Field(foreign_key="identity.id")
+    selection: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    version: int = Field(default=0)
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class BallotResultRow(SQLModel, table=True):
+    """The count of a closed ballot and how it was decided."""
+
+    __tablename__ = "ballot_result"
+
+    ballot_id: int = Field(primary_key=True, foreign_key="ballot.id")
+    result: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the tally
+    decided: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # unit ids
+    decided_by: str = Field(default="vote", max_length=16)  # vote | runoff | score | secretariat
+    computed_at: datetime = Field(sa_column=_ts())

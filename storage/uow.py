@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.db import session_factory
 from storage.report_repos import ReportRepo, ScoringRepo
 from storage.repositories import AuditRepo, BlocRepo, IdentityRepo, InviteRepo
+from storage.vote_repos import VoteRepo
 
 
 class UnitOfWork:
@@ -23,6 +24,7 @@ class UnitOfWork:
         self.audit = AuditRepo(session)
         self.tables = ScoringRepo(session)
         self.reports = ReportRepo(session)
+        self.votes = VoteRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -10,6 +10,7 @@ import pytest
 from bot.core.models import Bloc, BlocKind, Identity, Locale, Role, Unit
 from bot.core.reports import Draft, LatePolicy, Period, PeriodKind, Submission, UnitStatus
 from bot.core.scoring import (
+    GroupTotal,
     Item,
     ItemKind,
     ScoringTable,
@@ -19,6 +20,16 @@ from bot.core.scoring import (
     ValueProblem,
 )
 from bot.core.units import BadRow, RowProblem
+from bot.core.voting import (
+    Ballot,
+    BallotKind,
+    BallotStatus,
+    CastRejection,
+    Choice,
+    Option,
+    OptionKind,
+    default_rules,
+)
 from bot.render import LOCALES, Renderer
 from bot.services.exports import ScoreSheet
 from bot.services.outcomes import Reason
@@ -32,6 +43,8 @@ from bot.services.reports import (
     WalkContext,
 )
 from bot.services.units import UnitsView, UnitView
+from bot.services.voting import BallotLine, CheckedIn, ConferenceView, Decided, VoteView
+from storage.vote_repos import BallotInfo, Conference
 
 HOSTILE = "<b>Sở & Ban</b>"
 UNIT = Unit(id=1, bloc_id=1, name=HOSTILE, short_name="S&B", contact="<i>x</i>")
@@ -77,7 +90,99 @@ STATUS = PeriodStatus(
 )
 TZ = "Asia/Ho_Chi_Minh"
 
+UNIT2 = Unit(id=2, bloc_id=1, name="Sở Y tế", short_name="SYT")
+OPTIONS = (Option(0, OptionKind.UNIT, 1), Option(1, OptionKind.UNIT, 2))
+BALLOT = Ballot(
+    1,
+    BallotKind.AWARD,
+    OPTIONS,
+    default_rules(BallotKind.AWARD, quota=2),
+    WHEN,
+    WHEN,
+    BallotStatus.OPEN,
+)
+INFO = BallotInfo(BALLOT, 1, 1, "", "chair_cert", 4, 2, None, None)
+CONFERENCE = Conference(1, 1, 2024, WHEN, HOSTILE, 1, HOSTILE, HOSTILE, (HOSTILE,), HOSTILE)
+CONF_VIEW = ConferenceView(
+    BLOC, CONFERENCE, UNIT, (UNIT,), (UNIT2,), False, 1, (BallotLine(INFO, 1, 1, False),)
+)
+NAMES = {1: HOSTILE, 2: "Sở Y tế"}
+VOTE_VIEW = VoteView(
+    INFO, 1, BLOC, UNIT, NAMES, (0,), 1, Choice((1,)), 1, 2, Choice((0,), other_text=HOSTILE)
+)
+BALLOT_CTX = {**VOTE_VIEW.context, "reason": HOSTILE}
+RESULT = {
+    "ballot": VOTE_VIEW.context,
+    "issued": 12,
+    "returned": 11,
+    "valid": 10,
+    "invalid": 1,
+    "blank": 1,
+    "base_count": 12,
+    "rows": [
+        {
+            "index": 0,
+            "kind": "unit",
+            "unit": HOSTILE,
+            "label": "",
+            "votes": 9,
+            "percent_tenths": 750,
+            "passes": True,
+        }
+    ],
+    "decided": [HOSTILE],
+    "decided_by": "score",
+    "fewer_than_quota": True,
+    "quota": 2,
+    "approved": False,
+    "tie": [HOSTILE, "B"],
+    "runoff_number": 8,
+    "awaiting": [HOSTILE],
+}
+
 SAMPLES: dict[str, dict[str, Any]] = {
+    "conference_view": {"view": CONF_VIEW},
+    "ballot_list": {"view": CONF_VIEW},
+    "ballots_created": {"view": CONF_VIEW},
+    "ballot_created": {"number": 8},
+    "ballot_opened": {"ballot": BALLOT_CTX, "units": 12},
+    "ballot_opened_notice": {"ballot": BALLOT_CTX},
+    "ballot_group_opened": {"ballot": BALLOT_CTX, "units": 12},
+    "ballot_result": RESULT,
+    "ballot_extended": {"ballot": BALLOT_CTX},
+    "ballot_extended_notice": {"ballot": BALLOT_CTX},
+    "ballot_cancelled": {"ballot": BALLOT_CTX},
+    "ballot_cancelled_notice": {"ballot": BALLOT_CTX, "reason": HOSTILE},
+    "ballot_decided": {"decided": Decided(BALLOT_CTX, UNIT)},
+    "vote_written": {"view": VOTE_VIEW, "replaced": True},
+    "vote_list": {"views": [VOTE_VIEW]},
+    "vote_list_button": {"view": VOTE_VIEW},
+    "vote_ballot": {"view": VOTE_VIEW},
+    "vote_option_label": {"option": VOTE_VIEW.context["options"][0], "chosen": True},
+    "vote_review_button": {"count": 1, "max": 2},
+    "vote_confirm": {"view": VOTE_VIEW},
+    "vote_done": {"view": VOTE_VIEW, "replaced": True},
+    "vote_cast_colleague": {
+        "ballot": BALLOT_CTX,
+        "person": HOSTILE,
+        "unit": HOSTILE,
+        "replaced": True,
+        "choice": VOTE_VIEW.context["options"],
+    },
+    "checked_in": {"done": CheckedIn(CONF_VIEW, UNIT, True)},
+    "refused_unknown_ballot": {"value": HOSTILE},
+    "refused_ballot_not_draft": {"number": 3},
+    "refused_ballot_not_open": {"number": 3},
+    "refused_no_quorum": {"missing": 2, "present": 6, "units": 12},
+    "refused_no_candidates": {"number": 3},
+    "refused_cast": {"why": "too_many_choices", "max": 2},
+    "refused_nothing_to_decide": {"number": 3},
+    "refused_not_tied": {"value": HOSTILE},
+    "refused_bad_choice": {"value": HOSTILE},
+    "refused_ballot_not_closed": {"number": 3},
+    "record_caption": {"ballot": BALLOT_CTX},
+    "record_subject": {"ballot": BALLOT_CTX},
+    "record_conclusion": RESULT,
     "criteria_view": {"table": TABLE, "version": 2, "year": 2022},
     "table_imported": {"table": TABLE, "version": 2, "year": 2022},
     "table_unreadable": {"why": "yaml"},
@@ -98,7 +203,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "review": True,
         "problem": "above_max",
     },
-    "report_summary": {"ctx": CTX, "totals": SUMS, "review": False},
+    "report_summary": {
+        "ctx": CTX,
+        "totals": SUMS,
+        "groups": (GroupTotal(HOSTILE, 1950, 2000), GroupTotal("", 0, 100)),
+        "review": False,
+        "form": "groups",
+    },
+    "report_file_replaced": {"old": HOSTILE, "new": HOSTILE},
+    "report_photo": {"types": ("pdf", "docx")},
+    "refused_comment_too_long": {"max": 1000, "length": 1200},
     "report_receipt": {"ctx": CTX, "submission": SUBMISSION, "totals": SUMS, "tz": TZ},
     "review_saved": {"ctx": CTX, "totals": SUMS},
     "report_submitted_notice": {
@@ -265,6 +379,12 @@ def test_catalog_names_every_role_kind_and_problem(locale: Locale) -> None:
         assert renderer.t(locale, f"period_kind.{period_kind.value}")
     for policy in LatePolicy:
         assert renderer.t(locale, f"late_policy.{policy.value}")
+    for rejection in CastRejection:
+        assert renderer.t(locale, f"cast_rejection.{rejection.value}")
+    for status in BallotStatus:
+        assert renderer.t(locale, f"ballot_status.{status.value}")
+    for option_kind in OptionKind:
+        assert renderer.t(locale, f"option.{option_kind.value}")
 
 
 def test_hostile_name_is_escaped_exactly() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from bot.core.text import fold_diacritics
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # Telegram lets a bot download files up to 20 MB
 DEFAULT_TYPES = ("pdf", "doc", "docx", "xls", "xlsx", "odt")
+MAX_COMMENT = 1000  # a return comment; the notice that carries it must fit one message
 
 
 class PeriodKind(enum.StrEnum):
@@ -116,6 +118,16 @@ def timing(period: Period, now: datetime, resubmit_until: datetime | None = None
     return Timing.LATE if period.late_policy is LatePolicy.ACCEPT else Timing.REFUSED
 
 
+def resubmit_window(versions: Sequence[Submission]) -> datetime | None:
+    """Until when a unit may still resubmit on time after a return for correction.
+
+    The latest date the secretariat set on any version counts: a correction sent within the
+    window does not use it up, so the unit may correct again until that date.
+    """
+    dates = [v.resubmit_until for v in versions if v.resubmit_until is not None]
+    return max(dates) if dates else None
+
+
 class UnitStatus(enum.StrEnum):
     MISSING = "missing"
     SUBMITTED = "submitted"
@@ -187,6 +199,9 @@ _DATE = re.compile(
 )
 
 
+MIN_YEAR, MAX_YEAR = 2000, 2100  # a deadline outside these years is a typing mistake
+
+
 @dataclass(frozen=True, slots=True)
 class LocalDateTime:
     """A wall-clock time in the bloc's timezone, as typed (not yet attached to a zone)."""
@@ -199,7 +214,10 @@ class LocalDateTime:
 
 
 def parse_local_datetime(text: str, *, default_hour: int = 17) -> LocalDateTime | None:
-    """ "15/12/2022 17:00", "17h 15/12/2022", "15/12/2022" (17:00, end of office hours)."""
+    """ "15/12/2022 17:00", "17h 15/12/2022", "15/12/2022" (17:00, end of office hours).
+
+    Years run from 2000 to 2100: year 1 or 9999 would overflow when moved to UTC.
+    """
     match = _DATE.match(text)
     if match is None:
         return None
@@ -207,6 +225,8 @@ def parse_local_datetime(text: str, *, default_hour: int = 17) -> LocalDateTime 
     hour_text, minute_text = (h1, m1) if h1 is not None else (h2, m2)
     hour = int(hour_text) if hour_text is not None else default_hour
     minute = int(minute_text) if minute_text is not None else 0
+    if not MIN_YEAR <= int(year) <= MAX_YEAR:
+        return None
     try:
         datetime(int(year), int(month), int(day), hour, minute)  # noqa: DTZ001 (validation only)
     except ValueError:

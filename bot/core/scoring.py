@@ -16,6 +16,12 @@ from dataclasses import dataclass
 from bot.core.text import clean, fold_diacritics
 
 MAX_DECIMALS = 2
+# Lengths a table may use: a code is stored in VARCHAR(40), a table title in VARCHAR(300), and
+# an item's title and group go into one chat message with the question.
+MAX_CODE = 40
+MAX_ITEM_TITLE = 500
+MAX_GROUP_TITLE = 300
+MAX_TABLE_TITLE = 300
 _NUMBER = re.compile(r"^\s*(\d{1,6})(?:[.,](\d+))?\s*$")
 
 
@@ -48,10 +54,20 @@ class ScoringTable:
         return tuple(i for i in self.items if i.kind is ItemKind.CRITERION)
 
     @property
+    def criteria_max_cp(self) -> int:
+        """The scale of the table: every criterion at its maximum (bonus not included)."""
+        return sum(i.max_cp for i in self.criteria)
+
+    @property
+    def bonus_max_cp(self) -> int:
+        """The most bonus a unit can earn: the bonus items' sum, up to the cap."""
+        bonus = sum(i.max_cp for i in self.items if i.kind is ItemKind.BONUS)
+        return min(bonus, self.bonus_cap_cp)
+
+    @property
     def max_total_cp(self) -> int:
         """The best possible total: every criterion at its maximum plus the full bonus."""
-        bonus = sum(i.max_cp for i in self.items if i.kind is ItemKind.BONUS)
-        return sum(i.max_cp for i in self.criteria) + min(bonus, self.bonus_cap_cp)
+        return self.criteria_max_cp + self.bonus_max_cp
 
     def item(self, code: str) -> Item | None:
         return next((i for i in self.items if i.code == code), None)
@@ -133,6 +149,25 @@ def effective(self_values: Mapping[str, int], reviewed: Mapping[str, int]) -> di
     return merged
 
 
+@dataclass(frozen=True, slots=True)
+class GroupTotal:
+    title: str  # "" for criteria outside any group
+    value_cp: int
+    max_cp: int
+
+
+def group_totals(table: ScoringTable, values: Mapping[str, int]) -> tuple[GroupTotal, ...]:
+    """Per group of criteria, in the table's order: the points given and the group's maximum."""
+    return tuple(
+        GroupTotal(
+            group,
+            sum(values.get(i.code, 0) for i in table.criteria if i.group == group),
+            sum(i.max_cp for i in table.criteria if i.group == group),
+        )
+        for group in table.groups
+    )
+
+
 def first_unanswered(table: ScoringTable, values: Mapping[str, int]) -> int | None:
     """Where a paused walk resumes: the first item without a value."""
     for index, item in enumerate(table.items):
@@ -153,6 +188,10 @@ class TableProblem(enum.StrEnum):
     CAP_INVALID = "cap_invalid"
     NO_CRITERIA = "no_criteria"
     DUPLICATE_CAP = "duplicate_cap"
+    CODE_TOO_LONG = "code_too_long"
+    TITLE_TOO_LONG = "title_too_long"
+    GROUP_TOO_LONG = "group_too_long"
+    TABLE_TITLE_TOO_LONG = "table_title_too_long"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +265,14 @@ def build_table(title: str, rows: list[TableRow]) -> ScoringTable | list[TableRo
             problem = TableProblem.KIND_UNKNOWN
         elif not code:
             problem = TableProblem.CODE_MISSING
+        elif len(code) > MAX_CODE:
+            problem = TableProblem.CODE_TOO_LONG
         elif not clean(row.title):
             problem = TableProblem.TITLE_MISSING
+        elif len(clean(row.title)) > MAX_ITEM_TITLE:
+            problem = TableProblem.TITLE_TOO_LONG
+        elif len(clean(row.group)) > MAX_GROUP_TITLE:
+            problem = TableProblem.GROUP_TOO_LONG
         elif isinstance(value, ValueProblem) or value == 0:
             problem = TableProblem.MAX_INVALID
         elif code.casefold() in seen:
@@ -239,6 +284,8 @@ def build_table(title: str, rows: list[TableRow]) -> ScoringTable | list[TableRo
             continue
         seen.add(code.casefold())
         items.append(Item(code, clean(row.title), value, kind, clean(row.group)))
+    if len(clean(title)) > MAX_TABLE_TITLE:
+        problems.insert(0, TableRowProblem(0, TableProblem.TABLE_TITLE_TOO_LONG, clean(title)))
     if problems:
         return problems
     if not any(i.kind is ItemKind.CRITERION for i in items):

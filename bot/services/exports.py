@@ -1,7 +1,7 @@
 """What leaves the bot as files: the score table (XLSX) and the reports archive (ZIP parts).
 
 Both are built from plain view values, never from ORM rows, so they are tested with literal
-data. Text cells that a spreadsheet would read as a formula are escaped (design decision 12).
+data. Text cells that a spreadsheet would read as a formula stay text (design decision 12).
 """
 
 from __future__ import annotations
@@ -68,18 +68,6 @@ class ArchiveEntry:
     size: int
 
 
-def escape_cell(text: str) -> str:
-    """A text cell starting with = + - @ would be a formula in Excel: make it plain text.
-
-    Per the OWASP advice on CSV injection, such text (also after leading white space, or
-    starting with a tab or carriage return) gets a leading single quote. The workbook writer
-    additionally stores every text cell as a string (data type "s"), never as a formula.
-    """
-    if text[:1] in _CONTROL_STARTS or text.lstrip()[:1] in _FORMULA_STARTS:
-        return "'" + text
-    return text
-
-
 def score_xlsx(sheet: ScoreSheet, *, locale: str, when: datetime = FIXED_TIME) -> bytes:
     """Units × items, self and reviewed values, totals and rank, as an XLSX workbook.
 
@@ -109,9 +97,12 @@ def score_xlsx(sheet: ScoreSheet, *, locale: str, when: datetime = FIXED_TIME) -
         if not isinstance(cell, Cell):  # nothing is merged on this sheet
             raise TypeError(f"merged cell at row {row}, column {column}")
         if isinstance(value, str):
-            text = escape_cell(_xml_safe(value))
-            cell.value = text
-            cell.data_type = "s"  # plain text, whatever it starts with
+            text = _xml_safe(value)
+            cell.value = text  # openpyxl types text starting with "=" as a formula …
+            # … so store it as a string: written as an inline string (<is><t>), never as a
+            # formula (<f>), it shows exactly as typed, "=HYPERLINK(…)" included, and no
+            # spreadsheet evaluates it. (A leading apostrophe, the CSV advice, would show.)
+            cell.data_type = "s"
             longest = max((len(line) for line in text.splitlines()), default=0)
         elif value is not None:
             cell.value = value
@@ -179,13 +170,46 @@ def score_xlsx(sheet: ScoreSheet, *, locale: str, when: datetime = FIXED_TIME) -
     raw = BytesIO()
     with ZipFile(raw, "w", ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).save()  # unlike Workbook.save, keeps `modified` as set
-    return _restamp(raw.getvalue(), when)
+    return restamp(raw.getvalue(), when)
 
 
-def archive_parts(
+@dataclass(frozen=True, slots=True)
+class ArchivePart:
+    """One ZIP part, planned (its members and their names) but not built yet."""
+
+    number: int
+    members: tuple[tuple[str, ArchiveEntry], ...]  # (name in the archive, entry)
+    limit: int
+    when: datetime
+
+    @property
+    def name(self) -> str:
+        return f"bao-cao-phan-{self.number}.zip"
+
+    def build(self) -> bytes:
+        """The part's bytes: reads every member's file (blocking; run it off the event loop)."""
+        raw = BytesIO()
+        with ZipFile(raw, "w", ZIP_DEFLATED) as archive:
+            for name, entry in self.members:
+                with (
+                    entry.path.open("rb") as source,
+                    archive.open(_info(name, self.when), "w") as out,
+                ):
+                    shutil.copyfileobj(source, out, _CHUNK)
+        data = raw.getvalue()
+        if len(data) >= self.limit:  # the bound rules this out; never send an oversized part
+            raise RuntimeError(f"part {self.number} is {len(data)} bytes, over {self.limit}")
+        return data
+
+
+def archive_plan(
     entries: list[ArchiveEntry], *, limit: int = ZIP_PART_LIMIT, when: datetime = FIXED_TIME
-) -> list[tuple[str, bytes]]:
-    """ZIP parts (name, bytes) each under `limit`, holding every entry once.
+) -> list[ArchivePart]:
+    """How the entries split into ZIP parts each under `limit`, holding every entry once.
+
+    Only the files' sizes are read, so the number of parts is known before any is built;
+    each part is then built on its own (:meth:`ArchivePart.build`), so a sender holds one part
+    in memory at a time.
 
     Entries keep their order and are packed greedily. Each is named
     ``NN-<SHORT>-vV.<ext>`` from the unit's number, its short name folded to ASCII, the
@@ -208,27 +232,25 @@ def archive_parts(
             )
         named.append((name, entry, cost))
 
-    groups: list[list[tuple[str, ArchiveEntry, int]]] = [[]]
+    groups: list[list[tuple[str, ArchiveEntry]]] = [[]]
     used = _END_RECORD
-    for item in named:
-        if groups[-1] and used + item[2] >= limit:
+    for name, entry, cost in named:
+        if groups[-1] and used + cost >= limit:
             groups.append([])
             used = _END_RECORD
-        groups[-1].append(item)
-        used += item[2]
+        groups[-1].append((name, entry))
+        used += cost
+    return [
+        ArchivePart(number, tuple(group), limit, when)
+        for number, group in enumerate(groups, start=1)
+    ]
 
-    parts: list[tuple[str, bytes]] = []
-    for number, group in enumerate(groups, start=1):
-        raw = BytesIO()
-        with ZipFile(raw, "w", ZIP_DEFLATED) as archive:
-            for name, entry, _ in group:
-                with entry.path.open("rb") as source, archive.open(_info(name, when), "w") as out:
-                    shutil.copyfileobj(source, out, _CHUNK)
-        data = raw.getvalue()
-        if len(data) >= limit:  # the bound above rules this out; never send an oversized part
-            raise RuntimeError(f"part {number} is {len(data)} bytes, over {limit}")
-        parts.append((f"bao-cao-phan-{number}.zip", data))
-    return parts
+
+def archive_parts(
+    entries: list[ArchiveEntry], *, limit: int = ZIP_PART_LIMIT, when: datetime = FIXED_TIME
+) -> list[tuple[str, bytes]]:
+    """Every ZIP part (name, bytes) at once, as planned by :func:`archive_plan`."""
+    return [(part.name, part.build()) for part in archive_plan(entries, limit=limit, when=when)]
 
 
 def export_files(entries: list[ArchiveEntry], directory: Path) -> list[Path]:
@@ -248,8 +270,6 @@ def export_files(entries: list[ArchiveEntry], directory: Path) -> list[Path]:
 
 # --- helpers ---------------------------------------------------------------------------
 
-_FORMULA_STARTS = frozenset("=+-@＝＋－＠")  # the full-width forms too: some Excels accept them
-_CONTROL_STARTS = frozenset("\t\r\n")
 _EXCEL_TEXT_LIMIT = 32_767
 _NAME_WIDTH = 45
 _COLUMN_WIDTH = 24
@@ -291,7 +311,7 @@ def _info(name: str, when: datetime) -> ZipInfo:
     return info
 
 
-def _restamp(data: bytes, when: datetime) -> bytes:
+def restamp(data: bytes, when: datetime = FIXED_TIME) -> bytes:
     """The same ZIP with every member dated `when` (ZipFile.writestr stamps the clock)."""
     raw = BytesIO()
     with ZipFile(BytesIO(data)) as source, ZipFile(raw, "w", ZIP_DEFLATED) as target:

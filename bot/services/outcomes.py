@@ -38,6 +38,20 @@ class Reason(enum.StrEnum):
     DEADLINE_PAST = "deadline_past"
     BAD_PERIOD_KIND = "bad_period_kind"
     BAD_POLICY = "bad_policy"
+    NO_CONFERENCE = "no_conference"
+    BALLOTS_EXIST = "ballots_exist"
+    UNKNOWN_BALLOT = "unknown_ballot"
+    BALLOT_NOT_DRAFT = "ballot_not_draft"
+    BALLOT_NOT_OPEN = "ballot_not_open"
+    BALLOT_NOT_CLOSED = "ballot_not_closed"
+    NO_QUORUM = "no_quorum"
+    NO_CANDIDATES = "no_candidates"
+    OBSERVER_NO_VOTE = "observer_no_vote"
+    CAST = "cast"
+    NOTHING_TO_DECIDE = "nothing_to_decide"
+    NOT_TIED = "not_tied"
+    BAD_CHOICE = "bad_choice"
+    SECRET_NO_WRITTEN = "secret_no_written"
     BAD_MAX_SIZE = "bad_max_size"
     BAD_TYPES = "bad_types"
     NOT_REPRESENTATIVE = "not_representative"
@@ -51,6 +65,7 @@ class Reason(enum.StrEnum):
     INCOMPLETE = "incomplete"
     NO_SUBMISSION = "no_submission"
     COMMENT_MISSING = "comment_missing"
+    COMMENT_TOO_LONG = "comment_too_long"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +81,5 @@ class Notice:
     identity_ids: tuple[int, ...]
     template: str
     context: dict[str, Any]
+    # (label, callback data): a label "t:key" comes from the catalog in each one's locale
+    buttons: tuple[tuple[str, str], ...] = ()

@@ -16,6 +16,7 @@ from bot.core.reports import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TYPES,
     KNOWN_TYPES,
+    MAX_COMMENT,
     Draft,
     FileProblem,
     LatePolicy,
@@ -29,10 +30,12 @@ from bot.core.reports import (
     parse_max_mb,
     parse_policy,
     parse_types,
+    resubmit_window,
     timing,
     unit_status,
 )
 from bot.core.scoring import (
+    GroupTotal,
     Item,
     ScoringTable,
     Totals,
@@ -40,6 +43,7 @@ from bot.core.scoring import (
     check_value,
     competition_ranks,
     first_unanswered,
+    group_totals,
     totals,
 )
 from bot.core.text import clean
@@ -336,6 +340,7 @@ class WalkContext:
     draft: Draft
     latest: Submission | None
     self_values: dict[str, int]  # review walks: the unit's own scores, shown beside each item
+    window: datetime | None = None  # a return for correction: resubmit on time until then
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +372,11 @@ class Summary:
     ctx: WalkContext
     totals: Totals
 
+    @property
+    def groups(self) -> tuple[GroupTotal, ...]:
+        """Per criteria group: the points given and the group's maximum (long tables)."""
+        return group_totals(self.ctx.table, self.ctx.draft.values)
+
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
@@ -374,6 +384,9 @@ class Receipt:
     submission: Submission
     totals: Totals
     notices: tuple[Notice, ...]
+    # A second tap on «Xác nhận nộp» that found this draft already submitted by the first:
+    # the receipt is the one already shown, nothing new was stored.
+    repeated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +394,22 @@ class Reviewed:
     ctx: WalkContext
     totals: Totals
     notices: tuple[Notice, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FileReplaced:
+    """A new file sent while the draft already had one: it replaces the old, answers stay."""
+
+    step: AskItem | Summary
+    old_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class WalkClosed:
+    """The walk cannot go on (late under "refuse", a newer version to review, the right to
+    report lost): the conversation ends; ``rejected`` says why."""
+
+    rejected: Rejected
 
 
 Step = AskFile | AskItem | Summary
@@ -440,9 +469,8 @@ async def start_report(
         if not on_behalf:
             # Late under "refuse": say so before anything is stored (the secretariat may still
             # submit a unit's report on its behalf, marked late).
-            versions = await uow.reports.versions(period.id, unit.id)
-            resubmit_until = versions[-1].resubmit_until if versions else None
-            if timing(period, services.clock.now(), resubmit_until) is Timing.REFUSED:
+            window = resubmit_window(await uow.reports.versions(period.id, unit.id))
+            if timing(period, services.clock.now(), window) is Timing.REFUSED:
                 bloc = await _bloc(uow, bloc_id)
                 return Rejected(
                     Reason.LATE_REFUSED,
@@ -466,6 +494,19 @@ async def start_report(
     return _next_step(ctx, services.clock.now())
 
 
+async def accepted_types(services: Services, actor: Actor, *, draft_id: int) -> tuple[str, ...]:
+    """The file types a report may be sent as: the walk's period's, else the bloc's latest."""
+    async with services.db.uow() as uow:
+        draft = await _own_draft(uow, actor, draft_id) if draft_id else None
+        if isinstance(draft, Draft):
+            period = await uow.reports.period(draft.period_id)
+        else:
+            bloc_id = actor.current_bloc_id
+            periods = await uow.reports.periods(bloc_id) if bloc_id is not None else []
+            period = periods[-1] if periods else None
+    return period.accepted_types if period is not None else DEFAULT_TYPES
+
+
 async def _context(uow: UnitOfWork, draft: Draft) -> WalkContext:
     period = await uow.reports.period(draft.period_id)
     assert period is not None
@@ -478,13 +519,26 @@ async def _context(uow: UnitOfWork, draft: Draft) -> WalkContext:
     self_values: dict[str, int] = {}
     if draft.submission_id is not None:
         self_values = await uow.reports.entries(draft.submission_id, "self")
-    return WalkContext(bloc, period, unit, table, version, draft, latest, self_values)
+    return WalkContext(
+        bloc, period, unit, table, version, draft, latest, self_values, resubmit_window(versions)
+    )
 
 
-def _next_step(ctx: WalkContext, now: datetime) -> Step:
+def _next_step(ctx: WalkContext, now: datetime) -> Step | Rejected:
+    """Where the walk stands: the file first, then the first unanswered item, then the summary.
+
+    A representative past the deadline under "refuse" is told so instead of being asked for
+    a file (the secretariat may still submit on the unit's behalf, marked late).
+    """
     if ctx.draft.purpose == SUBMIT and ctx.draft.file_sha256 is None:
-        resubmit_until = ctx.latest.resubmit_until if ctx.latest else None
-        return AskFile(ctx, timing(ctx.period, now, resubmit_until))
+        when = timing(ctx.period, now, ctx.window)
+        if when is Timing.REFUSED and not ctx.draft.on_behalf:
+            return Rejected(Reason.LATE_REFUSED, _deadline_detail(ctx))
+        return AskFile(ctx, when)
+    return _scoring_step(ctx)
+
+
+def _scoring_step(ctx: WalkContext) -> AskItem | Summary:
     index = first_unanswered(ctx.table, ctx.draft.values)
     if index is not None:
         return AskItem(ctx, index)
@@ -501,6 +555,32 @@ async def _own_draft(uow: UnitOfWork, actor: Actor, draft_id: int) -> Draft | Re
     return draft
 
 
+async def _live_draft(
+    uow: UnitOfWork, actor: Actor, draft_id: int
+) -> WalkContext | WalkClosed | Rejected:
+    """The sender's own draft, which they may still finish (see :func:`may_finish`)."""
+    draft = await _own_draft(uow, actor, draft_id)
+    if isinstance(draft, Rejected):
+        return draft
+    ctx = await _context(uow, draft)
+    lost = may_finish(actor, draft, ctx.period)
+    return ctx if lost is None else WalkClosed(lost)
+
+
+def may_finish(actor: Actor, draft: Draft, period: Period) -> Rejected | None:
+    """A draft is finished only by someone who still holds the right it was started with:
+    a representative of the draft's unit, or the secretariat of the period's bloc for a
+    report on a unit's behalf and for a review. A member removed or moved meanwhile is not."""
+    membership = actor.membership(period.bloc_id)
+    if membership is None:
+        return Rejected(Reason.NOT_REPRESENTATIVE if actor.memberships else Reason.NOT_MEMBER)
+    if draft.purpose == REVIEW or draft.on_behalf:
+        return None if membership.has(Role.SECRETARIAT) else Rejected(Reason.NOT_SECRETARIAT)
+    if membership.unit_id == draft.unit_id and membership.has(Role.REPRESENTATIVE):
+        return None
+    return Rejected(Reason.NOT_REPRESENTATIVE, {"secretariat": membership.has(Role.SECRETARIAT)})
+
+
 @dataclass(frozen=True, slots=True)
 class FileCheck:
     ctx: WalkContext
@@ -508,15 +588,15 @@ class FileCheck:
 
 async def check_upload(
     services: Services, actor: Actor, *, draft_id: int, filename: str, size: int | None
-) -> FileCheck | Rejected:
+) -> FileCheck | WalkClosed | Rejected:
     """Before downloading: the file's type and size, and whether the period still takes it."""
     async with services.db.uow() as uow:
-        draft = await _own_draft(uow, actor, draft_id)
-        if isinstance(draft, Rejected):
-            return draft
-        ctx = await _context(uow, draft)
-    resubmit_until = ctx.latest.resubmit_until if ctx.latest else None
-    when = timing(ctx.period, services.clock.now(), resubmit_until)
+        ctx = await _live_draft(uow, actor, draft_id)
+    if not isinstance(ctx, WalkContext):
+        return ctx
+    if ctx.draft.purpose == REVIEW:  # a file sent during a review is no report
+        return Rejected(Reason.NOT_REPRESENTATIVE, {"secretariat": True})
+    when = timing(ctx.period, services.clock.now(), ctx.window)
     if when is Timing.REFUSED and not ctx.draft.on_behalf:
         return Rejected(Reason.LATE_REFUSED, _deadline_detail(ctx))
     problem = check_file(ctx.period, filename, size)
@@ -538,16 +618,23 @@ def _file_detail(period: Period) -> dict[str, object]:
 
 async def attach_file(
     services: Services, actor: Actor, *, draft_id: int, filename: str, data: bytes
-) -> Step | Rejected:
-    """Store the report file by content and move the walk to the first unanswered item."""
+) -> AskItem | Summary | FileReplaced | WalkClosed | Rejected:
+    """Store the report file by content and move the walk to the first unanswered item.
+
+    A draft that already has a file gets the new one instead (a corrected report): the
+    answers given so far are kept, and the person is told the file was replaced.
+    """
     checked = await check_upload(
         services, actor, draft_id=draft_id, filename=filename, size=len(data)
     )
-    if isinstance(checked, Rejected):
+    if not isinstance(checked, FileCheck):
         return checked
+    old_name = checked.ctx.draft.file_name
     digest = services.files.put(data)
     now = services.clock.now()
     async with services.db.uow() as uow:
+        if await uow.reports.draft_by_id(draft_id) is None:  # cancelled during the download
+            return Rejected(Reason.NOT_YOUR_DRAFT)
         await uow.reports.set_draft_file(
             draft_id, sha256=digest, name=clean(filename)[:255], size=len(data), now=now
         )
@@ -555,23 +642,27 @@ async def attach_file(
         assert draft is not None
         ctx = await _context(uow, draft)
         await uow.commit()
-    return _next_step(ctx, now)
+    step = _scoring_step(ctx)
+    return step if old_name is None else FileReplaced(step, old_name)
 
 
 async def answer(
     services: Services, actor: Actor, *, draft_id: int, index: int, text: str
-) -> Step | Rejected:
-    """One item's points, typed or from a button; a bad value asks the same item again."""
+) -> Step | WalkClosed | Rejected:
+    """One item's points, typed or from a button; a bad value asks the same item again.
+
+    Text typed at the summary (no item is being asked) shows the summary again.
+    """
     now = services.clock.now()
     async with services.db.uow() as uow:
-        draft = await _own_draft(uow, actor, draft_id)
-        if isinstance(draft, Rejected):
-            return draft
-        ctx = await _context(uow, draft)
+        ctx = await _live_draft(uow, actor, draft_id)
+        if not isinstance(ctx, WalkContext):
+            return ctx
+        draft = ctx.draft
         if draft.purpose == SUBMIT and draft.file_sha256 is None:
             return _next_step(ctx, now)
         if not 0 <= index < len(ctx.table.items):
-            return Rejected(Reason.NOT_YOUR_DRAFT)
+            return _next_step(ctx, now)
         value = check_value(ctx.table.items[index], text)
         if isinstance(value, ValueProblem):
             return AskItem(ctx, index, value)
@@ -583,7 +674,7 @@ async def answer(
     following = _after(ctx.table, ctx.draft.values, index)
     if following is not None:
         return AskItem(ctx, following)
-    return _next_step(ctx, now)
+    return _scoring_step(ctx)
 
 
 def _after(table: ScoringTable, values: dict[str, int], index: int) -> int | None:
@@ -596,60 +687,77 @@ def _after(table: ScoringTable, values: dict[str, int], index: int) -> int | Non
 
 async def go_back(
     services: Services, actor: Actor, *, draft_id: int, index: int
-) -> Step | Rejected:
+) -> Step | WalkClosed | Rejected:
     """Show the item before `index` again (index = number of items: back from the summary)."""
     async with services.db.uow() as uow:
-        draft = await _own_draft(uow, actor, draft_id)
-        if isinstance(draft, Rejected):
-            return draft
-        ctx = await _context(uow, draft)
+        ctx = await _live_draft(uow, actor, draft_id)
+    if not isinstance(ctx, WalkContext):
+        return ctx
     return AskItem(ctx, max(0, min(index, len(ctx.table.items)) - 1))
 
 
-async def show_step(services: Services, actor: Actor, *, draft_id: int) -> Step | Rejected:
+async def show_step(
+    services: Services, actor: Actor, *, draft_id: int
+) -> Step | WalkClosed | Rejected:
     async with services.db.uow() as uow:
-        draft = await _own_draft(uow, actor, draft_id)
-        if isinstance(draft, Rejected):
-            return draft
-        ctx = await _context(uow, draft)
+        ctx = await _live_draft(uow, actor, draft_id)
+    if not isinstance(ctx, WalkContext):
+        return ctx
     return _next_step(ctx, services.clock.now())
 
 
 async def confirm(
     services: Services, actor: Actor, *, draft_id: int
-) -> Receipt | Reviewed | Step | Rejected:
+) -> Receipt | Reviewed | Step | WalkClosed | Rejected:
     """Submit the draft as the unit's next version (or save the secretariat's review)."""
     now = services.clock.now()
     async with services.db.uow() as uow:
-        draft = await _own_draft(uow, actor, draft_id)
-        if isinstance(draft, Rejected):
-            return draft
-        ctx = await _context(uow, draft)
-        if first_unanswered(ctx.table, draft.values) is not None:
+        ctx = await _live_draft(uow, actor, draft_id)
+        if not isinstance(ctx, WalkContext):
+            return ctx
+        if first_unanswered(ctx.table, ctx.draft.values) is not None:
             return _next_step(ctx, now)
-        if draft.purpose == REVIEW:
-            outcome: Receipt | Reviewed | Rejected = await _save_review(uow, services, actor, ctx)
+        if ctx.draft.purpose == REVIEW:
+            outcome: Receipt | Reviewed | WalkClosed | Rejected = await _save_review(
+                uow, services, actor, ctx
+            )
         else:
             outcome = await _save_submission(uow, services, actor, ctx)
-        if isinstance(outcome, Rejected):
+        if isinstance(outcome, Rejected) or (isinstance(outcome, Receipt) and outcome.repeated):
             return outcome
-        await uow.commit()
+        await uow.commit()  # a WalkClosed has deleted the draft
     return outcome
 
 
 async def _save_submission(
     uow: UnitOfWork, services: Services, actor: Actor, ctx: WalkContext
-) -> Receipt | Rejected:
+) -> Receipt | WalkClosed | Rejected:
     now = services.clock.now()
     draft = ctx.draft
     if draft.file_sha256 is None or draft.file_name is None or draft.file_size is None:
         return Rejected(Reason.NO_FILE_YET)
     await uow.reports.lock_unit(ctx.unit.id)
     versions = await uow.reports.versions(ctx.period.id, ctx.unit.id)
-    latest = versions[-1] if versions else None
-    when = timing(ctx.period, now, latest.resubmit_until if latest else None)
+    # A second tap on «Xác nhận nộp» waited on the lock above while the first one turned this
+    # very draft into a version: read the draft afresh, and show that version's receipt.
+    if not await uow.reports.lock_draft(draft.id):
+        done = next(
+            (
+                v
+                for v in reversed(versions)
+                if v.submitted_by == actor.identity.id and v.file_sha256 == draft.file_sha256
+            ),
+            None,
+        )
+        if done is None:
+            return Rejected(Reason.NOT_YOUR_DRAFT)
+        return Receipt(ctx, done, totals(ctx.table, draft.values), (), repeated=True)
+    when = timing(ctx.period, now, resubmit_window(versions))
     if when is Timing.REFUSED and not draft.on_behalf:
-        return Rejected(Reason.LATE_REFUSED, _deadline_detail(ctx))
+        # Nothing is stored for a refused submission; the file may stay in the store, which
+        # is shared by content.
+        await uow.reports.delete_draft(draft.id)
+        return WalkClosed(Rejected(Reason.LATE_REFUSED, _deadline_detail(ctx)))
     sums = totals(ctx.table, draft.values)
     submission = await uow.reports.add_submission(
         period_id=ctx.period.id,
@@ -698,7 +806,7 @@ async def _save_submission(
 
 async def _save_review(
     uow: UnitOfWork, services: Services, actor: Actor, ctx: WalkContext
-) -> Reviewed | Rejected:
+) -> Reviewed | WalkClosed | Rejected:
     draft = ctx.draft
     if draft.submission_id is None:
         return Rejected(Reason.NO_SUBMISSION)
@@ -706,8 +814,7 @@ async def _save_review(
     if latest is None or latest.id != draft.submission_id:
         # A newer version arrived while the secretariat was reviewing: review that one instead.
         await uow.reports.delete_draft(draft.id)
-        await uow.commit()
-        return Rejected(Reason.NO_SUBMISSION, {"newer": True})
+        return WalkClosed(Rejected(Reason.NO_SUBMISSION, {"newer": True}))
     sums = totals(ctx.table, draft.values)
     await uow.reports.set_reviewed(
         draft.submission_id,
@@ -840,9 +947,7 @@ async def start_review(
             )
         ctx = await _context(uow, draft)
         await uow.commit()
-    step = _next_step(ctx, services.clock.now())
-    assert not isinstance(step, AskFile)
-    return step
+    return _scoring_step(ctx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -871,6 +976,9 @@ async def return_report(
     comment = clean(comment)
     if not comment:
         return Rejected(Reason.COMMENT_MISSING)
+    if len(comment) > MAX_COMMENT:
+        # The comment is stored and sent whole, so the unit reads exactly what was written.
+        return Rejected(Reason.COMMENT_TOO_LONG, {"max": MAX_COMMENT, "length": len(comment)})
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await _bloc(uow, bloc_id)
@@ -890,7 +998,7 @@ async def return_report(
         if not versions:
             return Rejected(Reason.NO_SUBMISSION, {"unit": unit.name})
         latest = versions[-1]
-        await uow.reports.set_returned(latest.id, comment=comment[:2000], until=until, now=now)
+        await uow.reports.set_returned(latest.id, comment=comment, until=until, now=now)
         await record(
             uow,
             services,
@@ -901,7 +1009,7 @@ async def return_report(
             period=period.id,
             version=latest.version,
             until=until.isoformat(),
-            comment=comment[:2000],
+            comment=comment,
         )
         reps = await _representatives(uow, bloc_id, unit.id)
         await uow.commit()

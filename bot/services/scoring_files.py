@@ -20,6 +20,7 @@ from bot.core.text import clean, fold_diacritics
 from bot.services.tabular import MAX_FILE_BYTES, MAX_ROWS, Unreadable, read_table
 
 _NULL_TAG = "tag:yaml.org,2002:null"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _HEADER_WORDS = frozenset({"loai", "kind"})
 _TITLE_WORDS = frozenset({"tieu de", "title"})
 _TOP_KEYS = frozenset({"title", "groups", "bonus", "penalty"})
@@ -33,8 +34,10 @@ class TableRefused:
     """Why a table file was not taken: its rows' problems, or why it could not be read.
 
     ``unreadable`` uses the vocabulary of :class:`bot.services.tabular.Unreadable` ("type",
-    "size", "encoding", "broken", "empty", "rows") plus "yaml" (a YAML syntax error) and
-    "shape" (YAML whose structure is not that of a scoring table).
+    "size", "encoding", "broken", "empty", "rows") plus "yaml" (a YAML syntax error or a
+    tag outside the plain types), "alias" (anchors and aliases or merge keys, refused
+    because they can expand without bound) and "shape" (YAML whose structure is not that
+    of a scoring table).
     """
 
     problems: tuple[TableRowProblem, ...] = ()
@@ -98,7 +101,45 @@ class _ShapeError(Exception):
 
 
 class _TooManyRowsError(Exception):
-    """Aliases can repeat a list many times over in a few bytes: stop early."""
+    """More rows (or YAML nodes) than any scoring table has: stop early."""
+
+
+class _AliasError(Exception):
+    """An alias (*x) or a merge key (<<): a few bytes can stand for millions of nodes."""
+
+
+class _TagError(Exception):
+    """A tag outside YAML's plain types (!!python/…, !!binary, !custom…)."""
+
+
+# The plain YAML types a table is written in; anything else is refused, not constructed.
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "value", "map", "seq")
+)
+# A table of MAX_ROWS items, each a mapping of three fields, takes about 7 nodes per row.
+MAX_NODES = 10 * MAX_ROWS
+
+
+class _TableLoader(yaml.SafeLoader):
+    """Composes nodes only (nothing is constructed), refusing aliases and counting nodes.
+
+    Composing keeps an alias as a second reference to one node, but anything that expands
+    the graph (constructing it, merge keys) can turn a few hundred bytes into gigabytes, so
+    an alias is refused as soon as it is met, and so is a document of too many nodes.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.nodes = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasError
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooManyRowsError
+        return super().compose_node(parent, index)
 
 
 def _yaml_rows(data: bytes) -> tuple[str, list[TableRow]] | TableRefused:
@@ -107,25 +148,39 @@ def _yaml_rows(data: bytes) -> tuple[str, list[TableRow]] | TableRefused:
     except UnicodeDecodeError:
         return TableRefused(unreadable="encoding")
     try:
-        loader = yaml.SafeLoader(text)  # checks for unprintable characters already
+        loader = _TableLoader(text)  # checks for unprintable characters already
     except yaml.YAMLError:
         return TableRefused(unreadable="yaml")
     try:
         root = loader.get_single_node()
         if root is None:
             return TableRefused(unreadable="empty")
-        # Construct with the safe constructor as yaml.safe_load would: refuses unsafe tags.
-        loader.construct_document(root)
-    except yaml.YAMLError:
-        return TableRefused(unreadable="yaml")
-    finally:
-        loader.dispose()
-    try:
+        _check_tags(root)
         return _table_from_nodes(root)
+    except (yaml.YAMLError, _TagError):
+        return TableRefused(unreadable="yaml")
+    except _AliasError:
+        return TableRefused(unreadable="alias")
     except _ShapeError:
         return TableRefused(unreadable="shape")
     except _TooManyRowsError:
         return TableRefused(unreadable="rows")
+    finally:
+        loader.dispose()
+
+
+def _check_tags(root: Node) -> None:
+    """Every node is a plain map, list or scalar; a merge key (<<) has its own tag."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.tag not in _PLAIN_TAGS:
+            raise _AliasError if node.tag == _MERGE_TAG else _TagError
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
 
 
 def _table_from_nodes(root: Node) -> tuple[str, list[TableRow]]:

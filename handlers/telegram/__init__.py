@@ -7,7 +7,17 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.services.app import Services
-from handlers.telegram import bloc, common, errors, fallback, group, reports, start, units
+from handlers.telegram import (
+    bloc,
+    common,
+    errors,
+    fallback,
+    group,
+    reports,
+    start,
+    units,
+    voting,
+)
 from handlers.telegram.middlewares import ActorMiddleware, NfcMiddleware
 
 
@@ -20,6 +30,7 @@ def make_routers() -> list[Router]:
         bloc.make_router(),
         units.make_router(),
         reports.make_router(),
+        voting.make_router(),
         group.make_router(),
         fallback.make_router(),
     ]

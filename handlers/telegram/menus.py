@@ -11,7 +11,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommand
 from bot.core.models import Locale
 from bot.render import Renderer
 
-COMMON = ("start", "report", "criteria", "help", "me", "lang")
+COMMON = ("start", "vote", "checkin", "report", "conference", "criteria", "help", "me", "lang")
 SECRETARIAT = (
     *COMMON,
     "bloc",
@@ -22,6 +22,7 @@ SECRETARIAT = (
     "review",
     "return",
     "export",
+    "ballot",
 )
 
 

@@ -6,6 +6,7 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core.models import Platform
 from bot.core.ports import OutgoingMessage
@@ -21,7 +22,24 @@ class TelegramNotifier:
         if message.platform is not Platform.TELEGRAM:
             return False
         try:
-            await self.bot.send_message(chat_id=int(message.chat_id), text=message.text)
+            markup = (
+                InlineKeyboardMarkup(
+                    inline_keyboard=[
+                        [
+                            InlineKeyboardButton(
+                                text=b.text, callback_data=b.callback_data, url=b.url
+                            )
+                            for b in row
+                        ]
+                        for row in message.buttons
+                    ]
+                )
+                if message.buttons
+                else None
+            )
+            await self.bot.send_message(
+                chat_id=int(message.chat_id), text=message.text, reply_markup=markup
+            )
         except TelegramForbiddenError:
             return False
         except TelegramBadRequest as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 from aiogram import Bot, F, Router
@@ -11,17 +12,19 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message
 
-from bot.core.reports import Timing
 from bot.core.scoring import ItemKind, format_points
 from bot.render import points
 from bot.services import reports as svc
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
-from bot.services.exports import archive_parts, score_xlsx
+from bot.services.exports import archive_plan, score_xlsx
 from bot.services.notify import deliver
-from bot.services.outcomes import Reason, Rejected
+from bot.services.outcomes import Rejected
 from bot.services.scoring_files import TableRefused
 from handlers.telegram.ui import Ui, answer_long, keyboard
+
+# Item by item; codes and values only; per group; totals only (always fits one message).
+SUMMARY_FORMS = ("items", "codes", "groups", "totals")
 
 
 class ReportFlow(StatesGroup):
@@ -67,8 +70,13 @@ def make_router() -> Router:
     router.message.register(cmd_review, Command("review"))
     router.message.register(cmd_return, Command("return"))
     router.message.register(cmd_export, Command("export"))
-    router.message.register(on_report_file, StateFilter(ReportFlow.waiting_file), F.document)
-    router.message.register(on_report_photo, StateFilter(ReportFlow.waiting_file), F.photo)
+    # A document while scoring too: a corrected file replaces the draft's, answers are kept.
+    router.message.register(
+        on_report_file, StateFilter(ReportFlow.waiting_file, ReportFlow.scoring), F.document
+    )
+    router.message.register(
+        on_report_photo, StateFilter(ReportFlow.waiting_file, ReportFlow.scoring), F.photo
+    )
     router.message.register(on_waiting_text, StateFilter(ReportFlow.waiting_file))
     router.message.register(on_typed_points, StateFilter(ReportFlow.scoring), F.text)
     router.message.register(on_loose_document, StateFilter(None), F.document)
@@ -231,10 +239,10 @@ async def on_period_chosen(
 async def on_loose_document(
     message: Message, bot: Bot, actor: Actor, services: Services, ui: Ui, state: FSMContext
 ) -> None:
-    """A file sent without /report: a representative surely means their report."""
+    """A file sent without /report: a representative surely means their report (a first
+    file, or a corrected one for a draft paused after its file was sent)."""
     step = await svc.start_report(services, actor)
-    if isinstance(step, svc.AskFile):
-        await state.set_state(ReportFlow.waiting_file)
+    if isinstance(step, svc.AskFile | svc.AskItem | svc.Summary):
         await state.update_data(draft_id=step.ctx.draft.id)
         await on_report_file(message, bot, actor, services, ui, state)
         return
@@ -252,8 +260,8 @@ async def on_report_file(
     checked = await svc.check_upload(
         services, actor, draft_id=draft_id, filename=name, size=document.file_size
     )
-    if isinstance(checked, Rejected):
-        await message.answer(ui.refusal(checked))
+    if not isinstance(checked, svc.FileCheck):
+        await _show(message, checked, ui, state, edit=False)
         return
     buffer = io.BytesIO()
     await bot.download(document, destination=buffer)
@@ -263,8 +271,12 @@ async def on_report_file(
     await _show(message, step, ui, state, edit=False)
 
 
-async def on_report_photo(message: Message, ui: Ui) -> None:
-    await message.answer(ui.text("report_photo"))
+async def on_report_photo(
+    message: Message, actor: Actor, services: Services, ui: Ui, state: FSMContext
+) -> None:
+    draft_id = int((await state.get_data()).get("draft_id", 0))
+    types = await svc.accepted_types(services, actor, draft_id=draft_id)
+    await message.answer(ui.text("report_photo", types=types))
 
 
 async def on_waiting_text(message: Message, ui: Ui, state: FSMContext) -> None:
@@ -341,8 +353,9 @@ async def on_walk(
         return
     if isinstance(done, svc.Receipt):
         await state.clear()
-        await message.edit_text(_receipt_text(ui, done))
-        await deliver(services, list(done.notices))
+        if not done.repeated:  # a double tap: the first tap shows this very receipt
+            await message.edit_text(_receipt_text(ui, done))
+            await deliver(services, list(done.notices))
     elif isinstance(done, svc.Reviewed):
         await state.clear()
         await message.edit_text(ui.text("review_saved", ctx=done.ctx, totals=done.totals))
@@ -363,34 +376,28 @@ def _receipt_text(ui: Ui, receipt: svc.Receipt) -> str:
 
 async def _show(
     message: Message,
-    step: svc.ChoosePeriod | svc.Step | Rejected,
+    step: svc.ChoosePeriod | svc.Step | svc.FileReplaced | svc.WalkClosed | Rejected,
     ui: Ui,
     state: FSMContext,
     *,
     edit: bool,
 ) -> None:
     """Render one step of the walk, set the conversation state it expects, send or edit."""
-    if isinstance(step, Rejected):
+    if isinstance(step, svc.FileReplaced):
+        await message.answer(
+            ui.text("report_file_replaced", old=step.old_name, new=step.step.ctx.draft.file_name)
+        )
+        step = step.step
+    if isinstance(step, svc.WalkClosed):
+        await state.clear()
+        text, markup = ui.refusal(step.rejected), None
+    elif isinstance(step, Rejected):
         text, markup = ui.refusal(step), None
     elif isinstance(step, svc.ChoosePeriod):
         u = step.unit.id if step.on_behalf else 0
         text = ui.text("report_choose_period", choose=step)
         markup = keyboard([[(v.period.title, PeriodCb(p=v.period.id, u=u))] for v in step.periods])
     elif isinstance(step, svc.AskFile):
-        if step.timing is Timing.REFUSED and not step.ctx.draft.on_behalf:
-            await message.answer(
-                ui.refusal(
-                    Rejected(
-                        Reason.LATE_REFUSED,
-                        {
-                            "deadline": step.ctx.period.deadline,
-                            "tz": step.ctx.bloc.timezone,
-                            "title": step.ctx.period.title,
-                        },
-                    )
-                )
-            )
-            return
         await state.set_state(ReportFlow.waiting_file)
         await state.update_data(draft_id=step.ctx.draft.id)
         text = ui.text(
@@ -414,10 +421,13 @@ async def _show(
     else:
         await state.set_state(ReportFlow.scoring)
         await state.update_data(draft_id=step.ctx.draft.id, index=len(step.ctx.table.items))
-        text = ui.text(
+        # One message with its buttons: a long table is summed up more briefly.
+        text = ui.fitting(
             "report_summary",
+            SUMMARY_FORMS,
             ctx=step.ctx,
             totals=step.totals,
+            groups=step.groups,
             review=step.ctx.draft.purpose == svc.REVIEW,
         )
         d = step.ctx.draft.id
@@ -539,11 +549,15 @@ async def on_export(
     if not entries:
         await query.message.answer(ui.text("archive_empty"))
         return
-    parts = archive_parts(entries)
-    for index, (name, data) in enumerate(parts, start=1):
+    # Up to 45 MB a part: each is built off the event loop and sent before the next is built.
+    plan = archive_plan(entries)
+    for part in plan:
+        data = await asyncio.to_thread(part.build)
         await query.message.answer_document(
-            BufferedInputFile(data, filename=name),
-            caption=ui.text("archive_caption", part=index, parts=len(parts), files=len(entries)),
+            BufferedInputFile(data, filename=part.name),
+            caption=ui.text(
+                "archive_caption", part=part.number, parts=len(plan), files=len(entries)
+            ),
         )
 
 
@@ -552,7 +566,7 @@ async def _send_xlsx(message: Message, actor: Actor, services: Services, ui: Ui,
     if isinstance(sheet, Rejected):
         await message.answer(ui.refusal(sheet))
         return
-    data = score_xlsx(sheet, locale=ui.locale.value)
+    data = await asyncio.to_thread(score_xlsx, sheet, locale=ui.locale.value)
     await message.answer_document(
         BufferedInputFile(
             data, filename="diem-thi-dua.xlsx" if ui.locale.value == "vi" else "scores.xlsx"

@@ -30,8 +30,22 @@ class Ui:
     def refusal(self, rejected: Rejected) -> str:
         return self.text(f"refused_{rejected.reason.value}", **rejected.detail)
 
+    def fitting(self, template: str, forms: Sequence[str], /, **context: Any) -> str:
+        """The first of a template's forms (``form`` in it) that fits one message, for a text
+        that must not be split (it carries buttons); the last form must always fit."""
+        for form in forms[:-1]:
+            text = self.text(template, form=form, **context)
+            if utf16_len(text) <= MAX_MESSAGE:
+                return text
+        return self.text(template, form=forms[-1], **context)
+
 
 MAX_MESSAGE = 4096  # Telegram's limit per message, in UTF-16 code units
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (markup included, so an upper bound)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
@@ -43,7 +57,7 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     current = ""
     for line in text.split("\n"):
         candidate = f"{current}\n{line}" if current else line
-        if current and len(candidate.encode("utf-16-le")) // 2 > limit:
+        if current and utf16_len(candidate) > limit:
             parts.append(current)
             candidate = line
         current = candidate

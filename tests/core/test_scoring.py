@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.scoring import (
+    GroupTotal,
     Item,
     ItemKind,
     ScoringTable,
@@ -23,6 +24,7 @@ from bot.core.scoring import (
     effective,
     first_unanswered,
     format_points,
+    group_totals,
     parse_points,
     totals,
 )
@@ -139,6 +141,7 @@ def test_table_properties() -> None:
     assert TABLE.criteria == (C1, C2, C3)
     assert TABLE.groups == ("I", "II")
     assert TABLE.max_total_cp == 2000 + 1000 + 950 + 500  # the bonus counts up to its cap
+    assert (TABLE.criteria_max_cp, TABLE.bonus_max_cp) == (3950, 500)  # shown apart
     assert TABLE.item("T2") is B2
     assert TABLE.item("nope") is None
 
@@ -185,6 +188,15 @@ def test_effective_prefers_the_reviewed_value_per_item() -> None:
     assert merged == {"1.1": 1500, "1.2": 900, "T1": 300, "P1": 200}
     assert self_values == {"1.1": 2000, "1.2": 900, "T1": 300}  # inputs untouched
     assert effective({}, {}) == {}
+
+
+def test_group_totals_sum_each_group_of_criteria() -> None:
+    values = {"1.1": 1500, "1.2": 1000, "2.1": 900, "T1": 300, "P1": 600}
+    assert group_totals(TABLE, values) == (
+        GroupTotal("I", 2500, 3000),
+        GroupTotal("II", 900, 950),
+    )
+    assert group_totals(TABLE, {}) == (GroupTotal("I", 0, 3000), GroupTotal("II", 0, 950))
 
 
 def test_first_unanswered() -> None:
@@ -333,12 +345,29 @@ def test_cap_words(kind: str, bonus_cap: int, penalty_cap: int) -> None:
         (row(9, "trần điểm thưởng", "", "", "năm"), TableProblem.CAP_INVALID),
         (row(9, "trần điểm trừ", "", "", "-1"), TableProblem.CAP_INVALID),
         (row(9, "trần điểm trừ", "", "", "10"), TableProblem.DUPLICATE_CAP),
+        # A code goes into a VARCHAR(40) column; a title and a group into one chat message.
+        (row(9, "tiêu chí", "X" * 41, "Mục", "1"), TableProblem.CODE_TOO_LONG),
+        (row(9, "tiêu chí", "X", "Mục " * 126, "1"), TableProblem.TITLE_TOO_LONG),
+        (row(9, "tiêu chí", "X", "Mục", "1", "Nhóm " * 61), TableProblem.GROUP_TOO_LONG),
     ],
 )
 def test_each_bad_row_is_named(bad: TableRow, problem: TableProblem) -> None:
     result = build_table("T", [*GOOD_ROWS, bad])
     assert isinstance(result, list)
     assert [(p.line, p.problem) for p in result] == [(9, problem)]
+
+
+def test_the_longest_code_title_and_group_are_taken() -> None:
+    longest = row(9, "tiêu chí", "X" * 40, "M" * 500, "1", "N" * 300)
+    result = build_table("T" * 300, [*GOOD_ROWS, longest])
+    assert isinstance(result, ScoringTable)
+    assert result.item("X" * 40) is not None
+
+
+def test_a_table_title_over_300_characters_is_refused() -> None:
+    result = build_table("Bảng " * 61, GOOD_ROWS)
+    assert isinstance(result, list)
+    assert [(p.line, p.problem) for p in result] == [(0, TableProblem.TABLE_TITLE_TOO_LONG)]
 
 
 def test_every_bad_row_is_named_with_its_text() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,19 +15,21 @@ from aiogram.enums import ParseMode
 from aiogram.methods import GetFile, SendDocument, TelegramMethod
 from aiogram.types import BufferedInputFile, CallbackQuery, Chat, Document, Message, User
 from openpyxl import Workbook
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 from teremok import MockBot, MockCallbackQuery, MockMessageDocument, MockMessageText
 
 from bot.core.invites import hash_code, normalise_code
 from bot.core.models import Account, Bloc, Identity, Invite, Membership, Platform, Unit
 from bot.core.reports import Submission
 from bot.core.scoring import Item
+from bot.core.voting import Choice
 from bot.services import reports as svc
+from bot.services import voting as voting_svc
 from bot.services.actors import Actor, load_actor
 from bot.services.app import Services
 from handlers.telegram import create_dispatcher
 from handlers.telegram.notifier import TelegramNotifier
-from storage.tables import ReportDraftRow
+from storage.tables import OpenVoteRow, ReportDraftRow
 from tests.handlers.conftest import SECRETARY, Harness, Reply, person
 
 BLOC = "Khối thi đua Văn hóa - Xã hội"
@@ -252,6 +255,25 @@ ITEMS = [
 ]
 
 
+ABOVE_MAX = "Điểm vượt quá mức tối đa"
+
+
+def problem_line(problem: str | None, top: str) -> str:
+    """A bad value's message; only a value above the maximum names the maximum."""
+    if problem is None:
+        return ""
+    return f"⚠️ {problem}" + (f" (tối đa {top})" if problem == ABOVE_MAX else "") + ".\n"
+
+
+def limit_line(code: str, top: str) -> str:
+    """An item's maximum: a criterion's, a bonus item's, a penalty item's (points deducted)."""
+    if code.startswith("T"):
+        return f"Điểm thưởng (tối đa {top})"
+    if code.startswith("P"):
+        return f"Điểm trừ (tối đa {top}) — nhập số điểm bị trừ"
+    return f"Điểm tối đa: {top}"
+
+
 async def report_setup(tg: Harness, *, policy: str = "", observer: User | None = None) -> None:
     """The bloc, An and Bình representing Sở Y tế, Cường Sở GD&ĐT, the example table, a period.
 
@@ -439,3 +461,165 @@ def stored_files(services: Services) -> list[str]:
         if root.exists()
         else []
     )
+
+
+# --- conference voting: a bloc of four, the conference, ballots and casts ----------------
+
+DUNG = person(2004, "Đỗ", "Thị Dung")  # will represent Sở Văn hóa, Thể thao và Du lịch
+GIANG = person(2005, "Vũ", "Văn Giang")  # will represent Sở Thông tin và Truyền thông
+VOTE_UNITS = [*UNITS, ("Sở Thông tin và Truyền thông", "STTTT")]
+# When, where, chairing unit, chair, secretary, counting board, guests, locality.
+CONFERENCE = (
+    "/conference new 20/12/2024 08:00; Hội trường Sở Y tế; SYT; Nguyễn Văn Thành; "
+    "Lò Thị Hương; Quàng Thị Mai, Trần Đức Long; Lãnh đạo UBND tỉnh; Hà Nội"
+)
+
+
+async def conference_setup(
+    tg: Harness,
+    *,
+    units: Sequence[tuple[str, str]] = VOTE_UNITS,
+    checked_in: Sequence[User] = (AN, CUONG, DUNG, GIANG),
+    defaults: bool = True,
+) -> None:
+    """The bloc (four units unless told), An and Bình for Sở Y tế, Cường, Dung and Giang for
+    the next units, the conference, the check-ins and (unless told) the default ballots."""
+    await tg.admin_setup(units=list(units))
+    for user, unit in ((AN, "1"), (BINH, "1"), (CUONG, "2"), (DUNG, "3"), (GIANG, "4")):
+        if int(unit) <= len(units):
+            await join(tg, user, unit)
+    await tg.say(SECRETARY, CONFERENCE)
+    for user in checked_in:
+        await tg.say(user, "/checkin")
+    if defaults:
+        await tg.say(SECRETARY, "/ballot defaults")
+
+
+async def ballot_ids(services: Services) -> list[int]:
+    """The database ids of the bloc's ballots, in their /ballot order (callback data)."""
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        return [b.ballot.id for b in await uow.votes.ballots(bloc.id)]
+
+
+@dataclass(frozen=True)
+class StoredVote:
+    unit: str  # short name
+    choice: list[int]
+    blank: bool
+    other_text: str
+    written: bool
+    by: int  # identity id
+
+
+async def open_votes(services: Services, ballot_id: int) -> list[StoredVote]:
+    """Every open_vote row of a ballot, by unit (what is recorded, nothing else)."""
+    names = {v: k for k, v in (await unit_ids(services)).items()}
+    async with services.db.uow() as uow:
+        rows = (
+            await uow.session.exec(
+                select(OpenVoteRow)
+                .where(OpenVoteRow.ballot_id == ballot_id)
+                .order_by(col(OpenVoteRow.unit_id))
+            )
+        ).all()
+        return [
+            StoredVote(
+                names[r.unit_id],
+                json.loads(r.choice),
+                r.blank,
+                r.other_text,
+                r.written,
+                r.identity_id,
+            )
+            for r in rows
+        ]
+
+
+async def all_open_votes(services: Services) -> int:
+    async with services.db.uow() as uow:
+        return int((await uow.session.exec(select(func.count()).select_from(OpenVoteRow))).one())
+
+
+async def audit_trail(services: Services) -> list[tuple[str, dict[str, Any]]]:
+    """(action, details) of the bloc's audit chain, in order."""
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        return [(entry.action, entry.details) for entry, _, _ in await uow.audit.chain(bloc.id)]
+
+
+async def cast(
+    tg: Harness, user: User, ballot: int, choice: int | list[int] | None
+) -> list[Reply]:
+    """Vote through the buttons: None the blank ballot, an index a single choice, a list the
+    candidates of a multi-choice ballot (toggled, reviewed); returns what the confirm showed."""
+    if choice is None:
+        await tg.tap(user, f"vt:{ballot}:blank:-1")
+        return await tg.tap(user, f"vt:{ballot}:ok:-1")
+    if isinstance(choice, int):
+        await tg.tap(user, f"vt:{ballot}:pick:{choice}")
+        return await tg.tap(user, f"vt:{ballot}:ok:{choice}")
+    for index in choice:
+        await tg.tap(user, f"vt:{ballot}:tog:{index}")
+    await tg.tap(user, f"vt:{ballot}:review:-2")
+    return await tg.tap(user, f"vt:{ballot}:ok:-2")
+
+
+SYT, SGD, SVH, STT = (name for name, _ in VOTE_UNITS)
+# The default ballots as the chat names them, and their rules in one line.
+REPORT = "Thông qua dự thảo báo cáo tổng kết"
+GOV = "Đề nghị tặng Cờ thi đua của Chính phủ"
+PROV = "Đề nghị tặng Cờ thi đua của UBND tỉnh"
+PM = "Đề nghị tặng Bằng khen của Thủ tướng Chính phủ"
+CHAIR = "Đề nghị tặng Bằng khen của Chủ tịch UBND tỉnh (tối đa 3 đơn vị)"
+LEADER = "Bầu Trưởng khối năm sau"
+DEPUTY = "Bầu Phó trưởng khối năm sau"
+OPEN_RULES = "Thông qua khi đạt &gt;50% tổng số đơn vị thành viên; biểu quyết công khai"
+AWARD_RULES = (
+    "Thông qua khi đạt ≥70% tổng số đơn vị thành viên; không chọn đơn vị mình; bỏ phiếu kín"
+)
+CHAIR_RULES = (
+    "Thông qua khi đạt ≥70% tổng số đơn vị thành viên; chọn tối đa 3 đơn vị; "
+    "không chọn đơn vị mình; bỏ phiếu kín"
+)
+ELECT_RULES = (
+    "Thông qua khi đạt &gt;50% tổng số đơn vị thành viên; không chọn đơn vị mình; bỏ phiếu kín"
+)
+CONFIRM = ["✅ Xác nhận"], ["↩ Chọn lại"]
+
+
+def confirm_buttons(ballot: int, index: int) -> tuple[list[list[str]], list[list[str]]]:
+    """(labels, callback data) of the confirm step."""
+    return [*CONFIRM], [[f"vt:{ballot}:ok:{index}"], [f"vt:{ballot}:back:0"]]
+
+
+def confirm_text(name: str, unit: str, choice: str, *, other: str = "", secret: bool) -> str:
+    text = f"🗳 <b>{name}</b> — {unit}\nLựa chọn của đơn vị: <b>{choice}</b>"
+    if other:
+        text += f" — «{other}»"
+    text += "\nXác nhận biểu quyết?"
+    return text + (" Sau khi xác nhận không thể thay đổi." if secret else "")
+
+
+def done_text(
+    unit: str, choice: str, name: str, turnout: int, *, units: int = 4, replaced: bool = False
+) -> str:
+    again = " (thay cho lựa chọn trước)" if replaced else ""
+    return (
+        f"✅ Đã ghi nhận biểu quyết của <b>{unit}</b>{again}: {choice}.\n"
+        f"{name}: {turnout}/{units} đơn vị đã biểu quyết."
+    )
+
+
+async def voted(
+    services: Services, user: User, ballot: int, choice: int | list[int] | None
+) -> None:
+    """A vote cast beforehand, straight through the services (no chat, no notices): for tests
+    about the count. Casting itself is tested in chat."""
+    actor = await actor_of(services, user)
+    if choice is None:
+        marked = Choice(blank=True)
+    else:
+        marked = Choice((choice,) if isinstance(choice, int) else tuple(choice))
+    done = await voting_svc.cast_vote(services, actor, ballot_id=ballot, choice=marked)
+    assert isinstance(done, voting_svc.Accepted), done

@@ -7,10 +7,20 @@ from datetime import timedelta
 
 from teremok import MockMessagePhoto
 
+from bot.core.models import Bloc, BlocKind, Locale, Unit
+from bot.core.reports import Draft, LatePolicy, Period, PeriodKind
+from bot.core.scoring import Item, ItemKind, ScoringTable, totals
 from bot.fakes.clock import FakeClock
+from bot.render import Renderer
+from bot.services import reports as svc
 from bot.services.app import Services
+from bot.services.reports import WalkContext
+from handlers.telegram.reports import SUMMARY_FORMS
+from handlers.telegram.ui import MemberCb, MoveCb, Ui
+from tests.conftest import START
 from tests.handlers.conftest import SECRETARY, Harness, Reply
 from tests.handlers.support import (
+    ABOVE_MAX,
     AN,
     BINH,
     BLOC,
@@ -37,7 +47,9 @@ from tests.handlers.support import (
     entries,
     identity,
     join,
+    limit_line,
     plain,
+    problem_line,
     replies_of,
     report_setup,
     restarted,
@@ -45,6 +57,7 @@ from tests.handlers.support import (
     send_sized,
     stored_files,
     submitted,
+    unit_ids,
     versions,
     xlsx_bytes,
 )
@@ -79,10 +92,9 @@ def pts(cp: int) -> str:
 def ask(index: int, *, problem: str | None = None, current: str | None = None) -> str:
     """The exact question for item `index` of the example table."""
     code, title, top, group = ITEMS[index]
-    kind = {"T": "Điểm thưởng", "P": "Điểm trừ"}.get(code[0], "Điểm tối đa")
-    text = f"⚠️ {problem} (tối đa {top}).\n" if problem else ""
+    text = problem_line(problem, top)
     text += f"Mục {index + 1}/14" + (f" · {group}" if group else "")
-    text += f"\n<b>{code}</b> {title}\n{kind}: {top}\n"
+    text += f"\n<b>{code}</b> {title}\n{limit_line(code, top)}\n"
     if current is not None:
         text += f"Đã nhập: {current}\n"
     return text + "Chọn hoặc gõ số điểm (ví dụ 9,5):"
@@ -198,13 +210,16 @@ PHOTO = (
     "(PDF, DOC, DOCX, XLS, XLSX, ODT): bấm 📎 → Tệp."
 )
 NEED_FILE = "Bot đang chờ tệp báo cáo. Gửi tệp đính kèm, hoặc gõ một lệnh để tạm dừng."
+UNKNOWN_MESSAGE = (
+    "Bot chưa hiểu tin nhắn này. Gõ /help để xem các lệnh, hoặc gửi mã mời để tham gia."
+)
 PAUSED = "Đã tạm dừng. Các mục đã nhập được lưu; gõ /report để tiếp tục từ mục còn thiếu."
 
 # --- the scoring table -----------------------------------------------------------------------
 
 TABLE_BODY = (
     f"<b>{TABLE_TITLE}</b> — năm 2024, phiên bản 1\n"
-    "Điểm tối đa: 105 (10 tiêu chí)\n"
+    "Thang điểm: 100 điểm (10 tiêu chí); điểm thưởng tối đa 5\n"
     f"\n<b>{G1}</b>\n"
     f"1.1. {ITEMS[0][1]} — 10 điểm\n"
     f"1.2. {ITEMS[1][1]} — 20 điểm\n"
@@ -243,7 +258,7 @@ def small_imported(version: int) -> str:
     return (
         "✅ Đã nhập bảng chấm điểm.\n\n"
         f"<b>Bảng chấm điểm rút gọn</b> — năm 2024, phiên bản {version}\n"
-        "Điểm tối đa: 102,5 (3 tiêu chí)\n"
+        "Thang điểm: 100 điểm (3 tiêu chí); điểm thưởng tối đa 2,5\n"
         "\n<b>I. Nhiệm vụ chính trị</b>\n"
         "1.1. Công tác chỉ đạo, điều hành — 40 điểm\n"
         "1.2. Nhiệm vụ chuyên môn — 50 điểm\n"
@@ -373,7 +388,7 @@ async def test_a_bad_table_is_refused_whole_naming_each_row(
 # --- periods ---------------------------------------------------------------------------------
 
 OPENED_NOTICE = (
-    f"📋 {BLOC} đã mở kỳ báo cáo <b>{PERIOD_TITLE}</b>. Hạn chót: 17:00 15/12/2024.\n"
+    f"📋 {BLOC} đã mở kỳ «{PERIOD_TITLE}». Hạn chót: 17:00 15/12/2024.\n"
     "Gõ /report để gửi báo cáo và tự chấm điểm cho đơn vị."
 )
 
@@ -475,6 +490,13 @@ async def test_period_refusals(tg: Harness, services: Services) -> None:
         f"/period new tổng kết; {PERIOD_TITLE}; ngày mai": (
             "Không hiểu thời hạn «ngày mai». Nhập theo dạng 15/12/2022 17:00."
         ),
+        # Year 1 would overflow when moved to UTC; years run from 2000 to 2100.
+        f"/period new tổng kết; {PERIOD_TITLE}; 01/01/0001 00:00": (
+            "Không hiểu thời hạn «01/01/0001 00:00». Nhập theo dạng 15/12/2022 17:00."
+        ),
+        f"/period new tổng kết; {PERIOD_TITLE}; 31/12/9999 23:59": (
+            "Không hiểu thời hạn «31/12/9999 23:59». Nhập theo dạng 15/12/2022 17:00."
+        ),
         # Now is 08:00 on 25/11/2024 in Hà Nội: earlier that morning is already past.
         f"/period new tổng kết; {PERIOD_TITLE}; 25/11/2024 07:59": (
             "Thời hạn «25/11/2024 07:59» đã qua hoặc không muộn hơn hạn hiện tại."
@@ -511,7 +533,7 @@ async def test_extending_a_period_tells_the_representatives(
 
     replies = await tg.say(SECRETARY, "/period extend 1; 22/12/2024 17:00")
 
-    notice = f"📋 Kỳ báo cáo <b>{PERIOD_TITLE}</b> ({BLOC}) được gia hạn đến 17:00 22/12/2024."
+    notice = f"📋 Kỳ «{PERIOD_TITLE}» ({BLOC}) được gia hạn đến 17:00 22/12/2024."
     assert plain(replies) == [
         (
             S,
@@ -556,7 +578,7 @@ async def test_the_whole_submission_walk(tg: Harness, services: Services) -> Non
         "mười": "Hãy nhập một số, ví dụ 18 hoặc 9,5",
         "9,555": "Chỉ nhập tối đa 2 chữ số thập phân",
         "-1": "Điểm không được âm",
-        "10,5": "Điểm vượt quá mức tối đa",
+        "10,5": ABOVE_MAX,
     }
     for text, problem in bad.items():
         asked(await tg.say(AN, text), draft, 0, problem=problem)
@@ -761,10 +783,17 @@ async def test_late_under_refuse_is_refused_and_nothing_is_stored(
     assert plain(await tg.tap(BINH, f"wk:{draft}:confirm:0")) == [(BINH.id, LATE_REFUSED)]
 
     assert await versions(services, "SYT") == []
-    assert await draft_count(services) == 1  # Bình's, kept in case the deadline is extended
+    # Bình's draft is gone and his walk is over: a number typed now is no answer. (The file
+    # may stay in the store, which is shared by content.)
+    assert await draft_count(services) == 0
     assert stored_files(services) == files_before
-    # Extended: Bình's draft counts again.
+    assert plain(await tg.say(BINH, "10")) == [(BINH.id, UNKNOWN_MESSAGE)]
+    # Extended: the old button finds no draft; Bình starts again.
     await tg.say(SECRETARY, "/period extend 1; 20/12/2024 17:00")
+    assert plain(await tg.tap(BINH, f"wk:{draft}:confirm:0")) == [(BINH.id, NOT_YOUR_DRAFT)]
+    draft = draft_id(await tg.say(BINH, "/report"))
+    await tg.send_file(BINH, "Báo cáo SYT.pdf", b"%PDF-1.7 Binh")
+    await score_all(tg, BINH, draft)
     replies = await tg.tap(BINH, f"wk:{draft}:confirm:0")
     assert replies[0].text.startswith("✅ <b>Biên nhận báo cáo</b>")
     assert [v.late for v in await versions(services, "SYT")] == [False]
@@ -1032,3 +1061,250 @@ async def test_a_period_with_its_own_size_and_types(tg: Harness) -> None:
     assert plain(await tg.send_file(AN, "bao-cao.docx", b"PK docx")) == [
         (AN.id, "Loại tệp này không được nhận. Hãy gửi tệp PDF.")
     ]
+    # A photo gets the period's own types, in the walk and outside it.
+    photo = (
+        "Ảnh chụp không được nhận làm báo cáo. Hãy gửi báo cáo dưới dạng <b>tệp</b> (PDF): "
+        "bấm 📎 → Tệp."
+    )
+    assert plain(replies_of(await dispatch(tg, MockMessagePhoto(user=AN)))) == [(AN.id, photo)]
+    await tg.say(AN, "/tamdung")
+    assert plain(replies_of(await dispatch(tg, MockMessagePhoto(user=AN)))) == [(AN.id, photo)]
+
+
+# --- review fixes ------------------------------------------------------------------------------
+
+
+async def test_a_removed_representative_can_no_longer_finish_a_draft(
+    tg: Harness, services: Services
+) -> None:
+    await report_setup(tg)
+    an_draft = draft_id(await tg.say(AN, "/report"))  # waiting for the file
+    binh_draft = draft_id(await tg.say(BINH, "/report"))
+    await tg.send_file(BINH, "Báo cáo SYT.pdf", b"%PDF-1.7 Binh")
+    await score_all(tg, BINH, binh_draft)  # at the summary
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    syt = (await unit_ids(services))["SYT"]
+    for user in (AN, BINH):
+        person = await identity(services, user)
+        remove = MemberCb(action="rmok", identity_id=person.id, unit_id=syt, bloc_id=bloc.id)
+        await tg.tap(SECRETARY, remove.pack())
+    files_before = stored_files(services)
+
+    # Their old messages' buttons and the file An was asked for are refused.
+    assert plain(await tg.tap(BINH, f"wk:{binh_draft}:confirm:0")) == [(BINH.id, NOT_MEMBER)]
+    assert plain(await tg.tap(BINH, f"sc:{binh_draft}:0:0")) == [(BINH.id, NOT_MEMBER)]
+    assert plain(await tg.tap(BINH, f"wk:{binh_draft}:back:14")) == [(BINH.id, NOT_MEMBER)]
+    assert plain(await tg.send_file(AN, "Báo cáo SYT.pdf", b"%PDF-1.7 An")) == [
+        (AN.id, NOT_MEMBER)
+    ]
+    assert plain(await tg.tap(AN, f"sc:{an_draft}:0:0")) == [(AN.id, NOT_MEMBER)]
+    # The walk is over: a number typed now is no answer.
+    assert plain(await tg.say(BINH, "10")) == [(BINH.id, UNKNOWN_MESSAGE)]
+
+    assert await versions(services, "SYT") == []
+    assert stored_files(services) == files_before
+    # Moved to another unit: the draft for the old unit is not theirs to submit either.
+    await join(tg, STRANGER, "1")
+    moved = draft_id(await tg.say(STRANGER, "/report"))
+    await tg.send_file(STRANGER, "Báo cáo SYT.pdf", b"%PDF-1.7 Minh")
+    await score_all(tg, STRANGER, moved)
+    code = await tg.invite_code("2")
+    await tg.say(STRANGER, f"/start {code}")
+    await tg.tap(STRANGER, MoveCb(accept=True).pack())  # yes, move to Sở GD&ĐT
+    assert plain(await tg.tap(STRANGER, f"wk:{moved}:confirm:0")) == [
+        (STRANGER.id, "Chỉ đại diện của đơn vị mới nộp được báo cáo.")
+    ]
+    assert await versions(services, "SYT") == []
+
+
+async def test_a_corrected_file_replaces_the_drafts_file(tg: Harness, services: Services) -> None:
+    await report_setup(tg)
+    draft = draft_id(await tg.say(AN, "/report"))
+    await tg.send_file(AN, "Báo cáo SYT.pdf", b"%PDF-1.7 ban dau")
+    for index in range(3):
+        await tg.tap(AN, f"sc:{draft}:{index}:{SYT_VALUES[index]}")
+
+    # Mid-walk, a corrected file: it replaces the first, the answers stay, the walk goes on.
+    replies = await tg.send_file(AN, "Báo cáo SYT (sửa).pdf", b"%PDF-1.7 da sua")
+
+    assert [r.text for r in replies] == [
+        "📎 Đã thay tệp báo cáo: «Báo cáo SYT.pdf» → «Báo cáo SYT (sửa).pdf». "
+        "Các điểm đã nhập được giữ nguyên.",
+        ask(3),
+    ]
+    assert replies[1].callback_data == ask_buttons(draft, 3)[1]
+    async with services.db.uow() as uow:
+        stored = await uow.reports.draft_by_id(draft)
+    assert stored is not None
+    assert (stored.file_name, stored.file_sha256) == (
+        "Báo cáo SYT (sửa).pdf",
+        hashlib.sha256(b"%PDF-1.7 da sua").hexdigest(),
+    )
+    assert stored.values == {"1.1": 1000, "1.2": 2000, "2.1": 1000}
+
+    # After a pause, a file sent without /report replaces it again.
+    assert plain(await tg.say(AN, "/tamdung")) == [(AN.id, PAUSED)]
+    data = b"%PDF-1.7 ban cuoi"
+    replies = await tg.send_file(AN, "Báo cáo SYT (bản cuối).pdf", data)
+    assert [r.text for r in replies] == [
+        "📎 Đã thay tệp báo cáo: «Báo cáo SYT (sửa).pdf» → «Báo cáo SYT (bản cuối).pdf». "
+        "Các điểm đã nhập được giữ nguyên.",
+        ask(3),
+    ]
+    await score_all(tg, AN, draft)
+    # At the summary, a file replaces it too and the summary shows again.
+    replies = await tg.send_file(AN, "Báo cáo SYT.pdf", b"%PDF-1.7 ban dau")
+    assert [r.text for r in replies][1] == SYT_SUMMARY
+    replies = await tg.send_file(AN, "Báo cáo SYT (bản cuối).pdf", data)
+    assert replies[1].callback_data == summary_buttons(draft)[1]
+    replies = await tg.tap(AN, f"wk:{draft}:confirm:0")
+    assert replies[0].text == receipt(1, "Báo cáo SYT (bản cuối).pdf", data, SYT_TOTAL)
+    # The review walk takes no file.
+    draft = draft_id(await tg.say(SECRETARY, "/review SYT"))
+    assert plain(await tg.send_file(SECRETARY, "bc.pdf", b"%PDF")) == [
+        (
+            S,
+            "Chỉ đại diện của đơn vị mới nộp được báo cáo. Thường trực nộp thay một đơn vị "
+            "bằng /report ĐƠN_VỊ.",
+        )
+    ]
+    assert [v.file_name for v in await versions(services, "SYT")] == ["Báo cáo SYT (bản cuối).pdf"]
+
+
+async def test_text_typed_at_the_summary_shows_the_summary_again(tg: Harness) -> None:
+    await report_setup(tg)
+    draft = draft_id(await tg.say(AN, "/report"))
+    await tg.send_file(AN, "Báo cáo SYT.pdf", b"%PDF-1.7 tom tat")
+    await score_all(tg, AN, draft)
+
+    replies = await tg.say(AN, "xong rồi")
+
+    assert [r.text for r in replies] == [SYT_SUMMARY]
+    assert (replies[0].buttons, replies[0].callback_data) == summary_buttons(draft)
+
+
+async def test_help_me_and_lang_mid_walk_leave_it_resumable(tg: Harness) -> None:
+    await report_setup(tg)
+    draft = draft_id(await tg.say(AN, "/report"))
+    await tg.send_file(AN, "Báo cáo SYT.pdf", b"%PDF-1.7 giua chung")
+    await tg.tap(AN, f"sc:{draft}:0:1000")
+
+    assert (await tg.say(AN, "/help"))[0].text.startswith("<b>Các lệnh của bạn</b>")
+    assert (await tg.say(AN, "/me"))[0].text.startswith("<b>Trần Văn An</b>")
+    assert [r.text for r in await tg.say(AN, "/lang")] == ["Chọn ngôn ngữ:"]
+
+    # The walk goes on where it was: the next value answers item 2.
+    asked(await tg.say(AN, "20"), draft, 2)
+
+
+LONG_TITLE = "Nội dung tiêu chí thi đua được mô tả khá dài để kiểm tra độ dài tin nhắn tổng hợp"
+
+
+def long_table(items: int, *, groups: int = 4, code: str = "{n}") -> bytes:
+    rows = [["Tiêu đề", "Bảng dài"], ["Loại", "Nhóm", "Mã", "Nội dung", "Điểm tối đa"]]
+    rows += [
+        ["tiêu chí", f"Nhóm {n % groups + 1}", code.format(n=n), f"{LONG_TITLE} {n}", "1"]
+        for n in range(1, items + 1)
+    ]
+    return csv_bytes(rows)
+
+
+async def test_a_long_table_is_summed_up_in_one_message(tg: Harness) -> None:
+    """80 items: the summary item by item would pass Telegram's 4096 characters; it is given
+    as codes and values, with its buttons, and the unit can confirm."""
+    await report_setup(tg)
+    await tg.send_file(SECRETARY, "bang-dai.csv", long_table(80), "/criteria")
+    await tg.say(SECRETARY, "/period new sơ kết; Sơ kết 6 tháng; 10/06/2025")
+    periods_ = await tg.say(AN, "/report")
+    second = periods_[0].callback_data[1][0]
+    draft = draft_id(await tg.tap(AN, second))
+    await tg.send_file(AN, "Báo cáo.pdf", b"%PDF-1.7 dai")
+    for index in range(79):
+        await tg.tap(AN, f"sc:{draft}:{index}:100")
+
+    replies = await tg.say(AN, "0")  # the last item
+
+    text = replies[0].text
+    assert len(text) <= 4096
+    assert text.splitlines()[:5] == [
+        "Kiểm tra lại trước khi nộp — <b>Sở Y tế</b>, Sơ kết 6 tháng",
+        "Tệp: Báo cáo.pdf",
+        "Bảng có 80 mục, chỉ ghi mã mục và điểm (xem lại từng mục: «Quay lại»):",
+        "1: 1",
+        "2: 1",
+    ]
+    assert text.splitlines()[-4:] == [
+        "80: 0",
+        "Tiêu chí: 79; thưởng: 0; trừ: 0",
+        "<b>Tổng: 79/80 điểm</b>",
+        "Bấm «Xác nhận nộp» để gửi; sau khi nộp vẫn có thể nộp lại trước hạn (phiên bản mới).",
+    ]
+    assert replies[0].callback_data[0] == [f"wk:{draft}:confirm:0"]
+    replies = await tg.tap(AN, f"wk:{draft}:confirm:0")
+    assert replies[0].text.startswith("✅ <b>Biên nhận báo cáo</b>")
+
+
+def test_the_summary_of_any_table_fits_one_message() -> None:
+    """Longer still: per group, and for 1000 groups the totals only, which always fit (names,
+    titles and file names are capped)."""
+    ui = Ui(Renderer(), Locale.VI)
+    unit = Unit(1, 1, "U" * 200, "S")
+    period = Period(1, 1, PeriodKind.YEAR_END, "P" * 300, START, LatePolicy.ACCEPT, 1, ("pdf",), 1)
+    bloc = Bloc(1, "B" * 200, BlocKind.KHOI, 2024, "B", "Asia/Ho_Chi_Minh")
+
+    def summary(groups: int) -> str:
+        items = tuple(
+            Item(f"{n:040d}", "T" * 500, 100, ItemKind.CRITERION, f"{n % groups:0300d}")
+            for n in range(1000)
+        )
+        table = ScoringTable("T" * 300, items)
+        values = {i.code: 100 for i in items}
+        draft = Draft(1, 1, 1, 1, "submit", False, None, "0" * 64, "F" * 255, 1, values)
+        ctx = WalkContext(bloc, period, unit, table, 1, draft, None, {})
+        step = svc.Summary(ctx, totals(table, values))
+        return ui.fitting(
+            "report_summary",
+            SUMMARY_FORMS,
+            ctx=ctx,
+            totals=step.totals,
+            groups=step.groups,
+            review=False,
+        )
+
+    by_group = summary(10)
+    assert len(by_group) <= 4096
+    assert "chỉ ghi điểm từng nhóm" in by_group
+    assert by_group.count(": 100/100\n") == 10
+    only_totals = summary(1000)
+    assert len(only_totals) <= 4096
+    assert "Bảng có 1000 mục, chỉ ghi tổng" in only_totals
+
+
+async def test_overlong_codes_titles_and_table_titles_are_refused_at_import(
+    tg: Harness, services: Services
+) -> None:
+    await tg.admin_setup(units=UNITS)
+    rows = [
+        ["Tiêu đề", "Bảng " * 61],
+        HEADER,
+        ["tiêu chí", "I", "1." + "1" * 39, "Mã dài 41 ký tự", "10"],
+        ["tiêu chí", "I", "1.2", "Nội dung " * 500, "10"],
+        ["tiêu chí", "I", "1.3", "Đủ ngắn", "10"],
+    ]
+
+    replies = await tg.send_file(SECRETARY, "bang.csv", csv_bytes(rows), "/criteria")
+
+    assert plain(replies) == [
+        (
+            S,
+            "❌ Bảng chấm điểm không được nhập vì 3 lỗi:\n"
+            "• tiêu đề bảng quá dài (tối đa 300 ký tự) — «Bảng Bảng Bảng Bảng Bảng Bảng Bảng "
+            "Bảng Bảng Bảng Bảng...»\n"
+            "• Dòng 3: mã mục quá dài (tối đa 40 ký tự) — «tiêu chí | I | 1.11111111111111111"
+            "1111111111111111111111...»\n"
+            "• Dòng 4: nội dung quá dài (tối đa 500 ký tự) — «tiêu chí | I | 1.2 | Nội dung "
+            "Nội dung Nội dung Nội dung...»\n"
+            "Sửa tệp rồi gửi lại.",
+        )
+    ]
+    assert await latest_table(services) is None

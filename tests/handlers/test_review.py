@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 import zipfile
 from datetime import timedelta
+from functools import partial
 
+import pytest
+from aiogram.methods import SendDocument
 from openpyxl import load_workbook
 
 from bot.fakes.clock import FakeClock
 from bot.services.app import Services
+from bot.services.exports import ArchivePart, archive_plan
+from handlers.telegram import reports as reports_handlers
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
     AN,
@@ -23,7 +29,9 @@ from tests.handlers.support import (
     documents,
     draft_id,
     entries,
+    limit_line,
     plain,
+    problem_line,
     raw_say,
     raw_tap,
     replies_of,
@@ -36,6 +44,9 @@ from tests.handlers.support import (
 
 S = SECRETARY.id
 NOT_SECRETARIAT = "Chỉ thường trực khối mới dùng được lệnh này."
+UNKNOWN_MESSAGE = (
+    "Bot chưa hiểu tin nhắn này. Gõ /help để xem các lệnh, hoặc gửi mã mời để tham gia."
+)
 ACTIONS = (
     "Thẩm định: /review ĐƠN_VỊ · Trả lại: /return ĐƠN_VỊ; hạn mới; ý kiến · "
     "Nộp thay: /report ĐƠN_VỊ"
@@ -106,10 +117,9 @@ def review_ask(
     index: int, self_value: str, *, problem: str | None = None, current: str | None = None
 ) -> str:
     code, title, top, group = ITEMS[index]
-    kind = {"T": "Điểm thưởng", "P": "Điểm trừ"}.get(code[0], "Điểm tối đa")
-    text = f"⚠️ {problem} (tối đa {top}).\n" if problem else ""
+    text = problem_line(problem, top)
     text += f"Thẩm định Sở Y tế — Mục {index + 1}/14" + (f" · {group}" if group else "")
-    text += f"\n<b>{code}</b> {title}\n{kind}: {top}\nĐơn vị tự chấm: {self_value}\n"
+    text += f"\n<b>{code}</b> {title}\n{limit_line(code, top)}\nĐơn vị tự chấm: {self_value}\n"
     if current is not None:
         text += f"Đã nhập: {current}\n"
     return text + "Chọn hoặc gõ số điểm (ví dụ 9,5):"
@@ -233,6 +243,8 @@ async def test_review_refusals_and_a_newer_version(tg: Harness, services: Servic
 
     assert plain(replies) == [(S, "Đơn vị vừa nộp phiên bản mới; hãy thẩm định lại bằng /review.")]
     assert [v.reviewed_total_cp for v in await versions(services, "SYT")] == [None, None]
+    # That review is over: a number typed now is no answer.
+    assert plain(await tg.say(SECRETARY, "10")) == [(S, UNKNOWN_MESSAGE)]
     # A new review is of version 2.
     replies = await tg.say(SECRETARY, "/review SYT")
     assert replies[0].text.startswith("Thẩm định Sở Y tế — Mục 1/14")
@@ -344,7 +356,52 @@ async def test_return_refusals(tg: Harness, services: Services) -> None:
     assert plain(await tg.say(AN, "/return SYT; 20/12/2024 17:00; Tự trả")) == [
         (AN.id, NOT_SECRETARIAT)
     ]
+    # A comment over 1000 characters is refused whole, never cut short.
+    long = "Thiếu phụ lục. " * 67  # 1004 characters once trimmed
+    assert plain(await tg.say(SECRETARY, f"/return SYT; 20/12/2024 17:00; {long}")) == [
+        (
+            S,
+            "Ý kiến dài 1.004 ký tự, quá mức 1.000 ký tự. Hãy viết ngắn gọn hơn (có thể gửi "
+            "tài liệu chi tiết riêng cho đơn vị).",
+        )
+    ]
     assert [v.returned_at for v in await versions(services, "SYT")] == [None]
+    # 1000 characters are stored and sent whole.
+    exact = ("x" * 99 + " ") * 9 + "y" * 100
+    replies = await tg.say(SECRETARY, f"/return SYT; 20/12/2024 17:00; {exact}")
+    assert [r.chat_id for r in replies] == [S, AN.id, BINH.id]
+    assert f"«{exact}»" in replies[1].text
+    assert [v.return_comment for v in await versions(services, "SYT")] == [exact]
+
+
+async def test_the_correction_window_outlasts_a_first_resubmission(
+    tg: Harness, services: Services, clock: FakeClock
+) -> None:
+    """Returned until the 20th: a correction sent on the 16th does not use the window up; a
+    second one on the 18th is still on time, under a period that refuses late reports."""
+    await report_setup(tg, policy="từ chối")
+    await submitted(services, AN)
+    clock.advance(timedelta(days=21))  # 08:00 on 16/12/2024: past the deadline
+    await tg.say(SECRETARY, "/return SYT; 20/12/2024 17:00; Thiếu phụ lục số liệu")
+    await submitted(services, AN, "v2.pdf", b"%PDF v2")
+    clock.advance(timedelta(days=2))  # 18/12
+
+    replies = await tg.say(BINH, "/report")
+
+    draft = draft_id(replies)
+    assert replies[0].text.startswith(f"📋 <b>{PERIOD_TITLE}</b> — Sở Y tế\n")
+    await tg.send_file(BINH, "v3.pdf", b"%PDF v3")
+    await score_all(tg, BINH, draft)
+    replies = await tg.tap(BINH, f"wk:{draft}:confirm:0")
+    assert replies[0].text.startswith("✅ <b>Biên nhận báo cáo</b>")
+    assert [(v.version, v.late) for v in await versions(services, "SYT")] == [
+        (1, False),
+        (2, False),
+        (3, False),
+    ]
+    # After the 20th the period's policy applies again.
+    clock.advance(timedelta(days=3))
+    assert plain(await tg.say(AN, "/report")) == [(AN.id, LATE_REFUSED)]
 
 
 # --- export and archive ----------------------------------------------------------------------
@@ -412,7 +469,7 @@ async def test_export_has_self_and_reviewed_scores_totals_and_rank(
         [1, "Sở Y tế", "SYT", "đã nộp", 1, *syt, 102, 96.5, 96.5, 2],
         [2, "Sở Giáo dục và Đào tạo", "SGDĐT", "nộp muộn", 1, *sgddt, 100, None, 100, 1],
         [3, "Sở Văn hóa, Thể thao và Du lịch", "SVHTTDL", "chưa nộp", None, *[None] * 32],
-        [4, '\'=HYPERLINK("x")', "HL", "chưa nộp", None, *[None] * 32],
+        [4, '=HYPERLINK("x")', "HL", "chưa nộp", None, *[None] * 32],
     ]
     assert sheet["B7"].data_type == "s"
     assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
@@ -452,3 +509,34 @@ async def test_the_archive_holds_the_latest_version_of_each_unit(
     requests = await raw_tap(tg, AN, "ex:1:zip")
     assert documents(requests) == []
     assert plain(replies_of(requests)) == [(AN.id, NOT_SECRETARIAT)]
+
+
+async def test_the_archive_is_built_part_by_part_off_the_event_loop(
+    tg: Harness, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ZIP part is built in a worker thread and sent before the next one is built, so
+    the bot keeps answering and holds one part in memory at a time."""
+    await report_setup(tg)
+    await submitted(services, AN, "syt.pdf", b"%PDF-1.7 syt " * 10)
+    await submitted(services, CUONG, "sgddt.pdf", b"%PDF-1.7 sgddt " * 10)
+    monkeypatch.setattr(reports_handlers, "archive_plan", partial(archive_plan, limit=400))
+    loop_thread = threading.get_ident()
+    built: list[tuple[int, bool, int]] = []
+    build = ArchivePart.build
+
+    def spy(part: ArchivePart) -> bytes:
+        sent = sum(isinstance(m, SendDocument) for m in tg.bot.mock_session.requests)
+        built.append((part.number, threading.get_ident() != loop_thread, sent))
+        return build(part)
+
+    monkeypatch.setattr(ArchivePart, "build", spy)
+    before = sum(isinstance(m, SendDocument) for m in tg.bot.mock_session.requests)
+
+    sent = documents(await raw_tap(tg, SECRETARY, "ex:1:zip"))
+
+    assert [(f.name, f.caption) for f in sent] == [
+        ("bao-cao-phan-1.zip", "Báo cáo các đơn vị (bản mới nhất), phần 1/2 — 2 tệp."),
+        ("bao-cao-phan-2.zip", "Báo cáo các đơn vị (bản mới nhất), phần 2/2 — 2 tệp."),
+    ]
+    # (part, built off the event loop's thread, documents sent before it was built)
+    assert built == [(1, True, before), (2, True, before + 1)]

@@ -22,8 +22,8 @@ from bot.services.exports import (
     ScoreSheet,
     UnitScoreRow,
     archive_parts,
+    archive_plan,
     ascii_short,
-    escape_cell,
     file_extension,
     score_xlsx,
 )
@@ -100,22 +100,6 @@ def _column(ws: Worksheet, header_start: str) -> int:
     raise AssertionError(header_start)
 
 
-# --- escape_cell -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text",
-    [*HOSTILE, " =1+1", "\t=1", "\r\n-1", "\tplain", "＝1+1", "-"],
-)
-def test_formula_like_text_gets_a_quote(text: str) -> None:
-    assert escape_cell(text) == "'" + text
-
-
-@pytest.mark.parametrize("text", ["", "UBND Quận 1", "Sở GD&ĐT", "1+1", "a=b", "'=x", " "])
-def test_plain_text_is_left_alone(text: str) -> None:
-    assert escape_cell(text) == text
-
-
 # --- score_xlsx --------------------------------------------------------------------------
 
 
@@ -171,15 +155,29 @@ def test_formula_like_names_stay_text() -> None:
     for cell in texts.values():
         assert cell.data_type == "s"
         assert isinstance(cell.value, str)
-        assert cell.value.startswith("'"), cell.value
-    assert ws["A1"].value == "'=cmd|' /C calc'!A0"
+    # Shown exactly as typed: no apostrophe in front (it would be visible in the cell).
+    assert ws["A1"].value == "=cmd|' /C calc'!A0"
     assert [ws.cell(FIRST_DATA_ROW, 2).value, ws.cell(FIRST_DATA_ROW, 3).value] == [
-        "'" + HOSTILE[0],
-        "'" + HOSTILE[1],
+        HOSTILE[0],
+        HOSTILE[1],
     ]
     assert not any(c.data_type == "f" for r in ws.iter_rows() for c in r)
     with zipfile.ZipFile(BytesIO(data)) as archive:
-        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    # Every text cell is an inline string; no cell carries a formula for a spreadsheet to run.
+    assert "<f>" not in xml
+    assert "<f " not in xml
+    assert '<c r="A1" s="1" t="inlineStr"><is><t>=cmd|\' /C calc\'!A0</t></is></c>' in xml
+    assert '<is><t>=HYPERLINK("x")</t></is>' in xml
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, " =1+1", "\t=1", "-", "＝1+1", "'=x", "UBND Quận 1"])
+def test_every_text_cell_is_a_string_shown_as_typed(text: str) -> None:
+    table = ScoringTable("T", (Item("A", "x", 100, ItemKind.CRITERION),))
+    row = UnitScoreRow(1, text, "s", "submitted", 1, {"A": 100}, {}, 100, None, 100, 1)
+    ws = _open(score_xlsx(ScoreSheet("b", "p", table, (row,)), locale="vi"))
+    cell = ws.cell(FIRST_DATA_ROW, 2)
+    assert (cell.value, cell.data_type) == (text, "s")
 
 
 def test_hostile_item_codes_and_control_characters() -> None:
@@ -189,8 +187,9 @@ def test_hostile_item_codes_and_control_characters() -> None:
     )
     ws = _open(score_xlsx(ScoreSheet("b", "p", table, (row,)), locale="en"))
     assert ws.title == "Scores"
-    assert ws.cell(HEADER_ROW, 6).value == "'=1+1 self\n(max 1)"
-    assert ws.cell(FIRST_DATA_ROW, 2).value == "'=evil"
+    assert ws.cell(HEADER_ROW, 6).value == "=1+1 self\n(max 1)"
+    assert ws.cell(FIRST_DATA_ROW, 2).value == "=evil"
+    assert not any(c.data_type == "f" for r in ws.iter_rows() for c in r)
     assert ws.cell(FIRST_DATA_ROW, 4).value == "submitted"
 
 
@@ -293,6 +292,20 @@ def test_large_files_split_into_parts(tmp_path: Path) -> None:
     # greedy, in order: two entries per part, the fifth alone
     counts = [len(zipfile.ZipFile(BytesIO(data)).namelist()) for _, data in parts]
     assert counts == [2, 2, 1]
+
+
+def test_a_plan_knows_its_parts_before_building_any(tmp_path: Path) -> None:
+    limit = 300_000
+    entries = [_entry(tmp_path, n, f"U{n}", f"r{n}.pdf", 120_000) for n in range(1, 6)]
+    plan = archive_plan(entries, limit=limit)
+    assert [(p.name, [name for name, _ in p.members]) for p in plan] == [
+        ("bao-cao-phan-1.zip", ["01-U1-v1.pdf", "02-U2-v1.pdf"]),
+        ("bao-cao-phan-2.zip", ["03-U3-v1.pdf", "04-U4-v1.pdf"]),
+        ("bao-cao-phan-3.zip", ["05-U5-v1.pdf"]),
+    ]
+    # Each part is built on its own, and the same as archive_parts builds it.
+    assert [(p.name, p.build()) for p in plan] == archive_parts(entries, limit=limit)
+    assert archive_plan([]) == []
 
 
 def test_an_entry_larger_than_a_part_is_refused(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from io import BytesIO
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 from bot.core.scoring import ItemKind, ScoringTable, TableProblem, totals
-from bot.services.scoring_files import TableRefused, read_scoring_table
+from bot.services.scoring_files import MAX_NODES, TableRefused, read_scoring_table
 from bot.services.tabular import MAX_FILE_BYTES, MAX_ROWS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "templates" / "scoring-table-example.yaml"
@@ -224,12 +225,44 @@ def test_yaml_too_big() -> None:
     assert unreadable(read_scoring_table("a.yaml", data)) == "size"
 
 
-def test_yaml_alias_bomb_is_stopped_by_the_row_limit() -> None:
+def test_yaml_aliases_are_refused() -> None:
     items = ", ".join(f"{{code: c{n}, title: t, max: 1}}" for n in range(40))
     groups = ", ".join(["{title: G, criteria: *items}"] * 40)
     text = f"groups: [{{title: G, criteria: &items [{items}]}}, {groups}]\n"
-    assert MAX_ROWS < 40 * 41
-    assert unreadable(yaml_table(text)) == "rows"
+    assert unreadable(yaml_table(text)) == "alias"
+    recursive = "groups: &g [{title: G, criteria: *g}]\n"
+    assert unreadable(yaml_table(recursive)) == "alias"
+
+
+def test_yaml_merge_key_bomb_is_refused_fast() -> None:
+    """`<<: [*x, *x]` doubles a mapping at each level: 23 levels are 8 million keys when
+    constructed. Only the composed nodes are read, and aliases and merge keys are refused."""
+    lines = ["a0: &a0 {code: A, title: t, max: 1}"]
+    lines += [f"a{n}: &a{n} {{<<: [*a{n - 1}, *a{n - 1}]}}" for n in range(1, 23)]
+    text = "\n".join(lines) + "\n"
+    assert len(text) < 1000
+    started = time.perf_counter()
+    assert unreadable(yaml_table(text)) == "alias"
+    assert time.perf_counter() - started < 1
+    # A merge key without any alias is refused too.
+    merged = "groups: [{title: G, criteria: [{<<: {code: A, title: t}, max: 1}]}]\n"
+    assert unreadable(yaml_table(merged)) == "alias"
+
+
+def test_yaml_with_too_many_nodes_is_refused() -> None:
+    many = ", ".join(["x"] * (MAX_NODES + 1))
+    assert unreadable(yaml_table(f"groups: []\ntitle: [{many}]\n")) == "rows"
+
+
+@pytest.mark.parametrize(
+    "tagged",
+    ["!!binary aGVsbG8=", "!custom x", "!!set {a}", "!!omap [a: 1]", "!!python/name:os.system"],
+)
+def test_yaml_tags_outside_the_plain_types_are_refused(tagged: str) -> None:
+    text = (
+        f"title: {tagged}\ngroups:\n  - title: I\n    criteria: [{{code: A, title: t, max: 1}}]\n"
+    )
+    assert unreadable(yaml_table(text)) == "yaml"
 
 
 # --- CSV -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from bot.render import Renderer
 from bot.services import reports as svc
 from bot.services.actors import Actor, load_actor
 from bot.services.app import Services
-from bot.services.outcomes import Rejected
+from bot.services.outcomes import Reason, Rejected
 from storage.files import FileStore
 from storage.tables import SubmissionRow
 from storage.uow import Database
@@ -330,3 +330,36 @@ async def test_two_representatives_confirming_at_once_make_two_intact_versions(
         [w.an.identity.id, w.binh.identity.id] * 2
     )
     assert leftover == []
+
+
+async def test_a_double_tap_on_confirm_stores_one_version(
+    committed_db: Database, tmp_path: Path
+) -> None:
+    """Two confirms of the same draft at once (a double tap): one version, one receipt shown
+    twice, and no draft left."""
+    services = committed_services(committed_db, tmp_path)
+    w = await world(services)
+    draft = await prepare(services, w.an, b"%PDF mot lan", AN_VALUES)
+
+    outcomes = await asyncio.gather(
+        svc.confirm(services, w.an, draft_id=draft),
+        svc.confirm(services, w.an, draft_id=draft),
+    )
+
+    async with services.db.uow() as uow:
+        kept = await uow.reports.versions(w.period, w.syt)
+        leftover = await uow.reports.drafts_of(w.an.identity.id)
+    assert [(v.version, v.self_total_cp) for v in kept] == [(1, 10200)]
+    assert leftover == []
+    fresh = [o for o in outcomes if isinstance(o, svc.Receipt) and not o.repeated]
+    assert len(fresh) == 1, outcomes
+    assert len(fresh[0].notices) == 1  # Bình is told once
+    # The other tap either saw the version made by the first (PostgreSQL: it waited on the
+    # unit's lock) or found the draft gone (SQLite: it waited to begin).
+    (other,) = [o for o in outcomes if o is not fresh[0]]
+    if isinstance(other, svc.Receipt):
+        assert other.repeated
+        assert other.submission.id == fresh[0].submission.id
+        assert other.notices == ()
+    else:
+        assert other == Rejected(Reason.NOT_YOUR_DRAFT)

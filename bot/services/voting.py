@@ -1,0 +1,1363 @@
+"""The conference and its votes: check-in, ballots, casting, turnout, closing, run-offs.
+
+Every ballot is counted by the bloc's rules (bot.core.voting) in exact integer arithmetic.
+Ballots are open (biểu quyết) here: one row per unit, re-cast until the close, the last
+choice counts. Secret ballots are sealed in a later issue; until then a ballot marked secret
+refuses a second cast but is stored like an open one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.core.models import Bloc, Role, Unit
+from bot.core.text import clean
+from bot.core.units import find_unit, rotation_proposal
+from bot.core.voting import (
+    BallotKind,
+    BallotStatus,
+    CastRejection,
+    Choice,
+    Option,
+    OptionKind,
+    TallyResult,
+    break_tie_by_score,
+    check_cast,
+    default_rules,
+    exclude_higher_tiers,
+    missing_for_quorum,
+    quorum_met,
+    reachable,
+    runoff_rules,
+    tally,
+)
+from bot.services.actors import Actor, secretariat_bloc
+from bot.services.app import Services
+from bot.services.audit import record
+from bot.services.documents import RecordRow, VoteRecord, vote_record_docx
+from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.reports import local_to_utc
+from storage.uow import UnitOfWork
+from storage.vote_repos import BallotInfo, Conference
+
+# Award tiers in their usual order (domain.md): key, quota rule. Names are in strings.toml.
+AWARD_TIERS: tuple[tuple[str, str], ...] = (
+    ("gov_flag", "one"),
+    ("province_flag", "fifth"),
+    ("pm_cert", "one"),
+    ("chair_cert", "three"),
+)
+
+
+def tier_quota(rule: str, units: int) -> int:
+    """Government flag 1; provincial flag max(1, ⌊20% of units⌋); PM's certificate 1;
+    chair's certificate 3."""
+    if rule == "fifth":
+        return max(1, units * 20 // 100)
+    return 3 if rule == "three" else 1
+
+
+# --- the conference ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BallotLine:
+    info: BallotInfo
+    number: int
+    cast: int
+    reachable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceView:
+    bloc: Bloc
+    conference: Conference
+    chair_unit: Unit | None
+    present: tuple[Unit, ...]
+    absent: tuple[Unit, ...]
+    quorum_met: bool
+    missing: int
+    ballots: tuple[BallotLine, ...] = ()
+
+    @property
+    def units(self) -> int:
+        return len(self.present) + len(self.absent)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """Each ballot as the templates describe it, with its state and turnout."""
+        names = {u.id: u.name for u in (*self.present, *self.absent)}
+        return [
+            {
+                **_ballot_context(line.info, line.number, names, self.bloc),
+                "status": line.info.ballot.status.value,
+                "cast": line.cast,
+                "reachable": line.reachable,
+            }
+            for line in self.ballots
+        ]
+
+
+async def setup_conference(
+    services: Services, actor: Actor, fields: list[str]
+) -> ConferenceView | Rejected:
+    """/conference new: date; place; chairing unit; chair; secretary; counting board; guests."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    padded = [clean(f) for f in fields] + [""] * 8
+    when_text, place, chair_unit_ref, chair, secretary, board, guests, locality = padded[:8]
+    if not place:
+        return Rejected(Reason.NAME_MISSING)
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        held_at = local_to_utc(when_text, bloc.timezone)
+        if held_at is None:
+            return Rejected(Reason.BAD_DATE, {"value": when_text})
+        units = await uow.blocs.units(bloc_id)
+        chair_unit = find_unit(units, chair_unit_ref) if chair_unit_ref else None
+        if chair_unit_ref and chair_unit is None:
+            return Rejected(Reason.UNKNOWN_UNIT, {"value": chair_unit_ref})
+        conference = await uow.votes.add_conference(
+            Conference(
+                id=0,
+                bloc_id=bloc_id,
+                year=bloc.year,
+                held_at=held_at,
+                place=place[:300],
+                chair_unit_id=chair_unit.id if chair_unit else None,
+                chair=chair[:200],
+                secretary=secretary[:200],
+                counting_board=tuple(n.strip() for n in board.split(",") if n.strip()),
+                guests=guests[:2000],
+                locality=locality[:100],
+            ),
+            created_by=actor.identity.id,
+            now=services.clock.now(),
+        )
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="conference.set_up",
+            conference=conference.id,
+            held_at=held_at.isoformat(),
+            place=conference.place,
+        )
+        view = await _conference_view(uow, bloc, conference)
+        await uow.commit()
+    return view
+
+
+async def conference_view(services: Services, actor: Actor) -> ConferenceView | Rejected:
+    bloc_id = actor.current_bloc_id
+    if bloc_id is None or actor.membership(bloc_id) is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        return await _conference_view(uow, bloc, conference)
+
+
+async def _conference_view(uow: UnitOfWork, bloc: Bloc, conference: Conference) -> ConferenceView:
+    units = await uow.blocs.units(bloc.id)
+    present_ids = await uow.votes.present(conference.id)
+    present = tuple(u for u in units if u.id in present_ids)
+    absent = tuple(u for u in units if u.id not in present_ids)
+    rules = default_rules(BallotKind.APPROVE_REPORT)
+    lines = []
+    for number, info in enumerate(await uow.votes.ballots(bloc.id, conference.id), start=1):
+        lines.append(
+            BallotLine(
+                info,
+                number,
+                await uow.votes.cast_count(info.ballot.id),
+                reachable(info.ballot, members=len(units), present=len(present)),
+            )
+        )
+    return ConferenceView(
+        bloc=bloc,
+        conference=conference,
+        chair_unit=next((u for u in units if u.id == conference.chair_unit_id), None),
+        present=present,
+        absent=absent,
+        quorum_met=quorum_met(rules, present=len(present), members=len(units)),
+        missing=missing_for_quorum(rules, present=len(present), members=len(units)),
+        ballots=tuple(lines),
+    )
+
+
+async def _bloc(uow: UnitOfWork, bloc_id: int) -> Bloc:
+    bloc = await uow.blocs.get(bloc_id)
+    if bloc is None:
+        raise LookupError(f"bloc {bloc_id} vanished")
+    return bloc
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedIn:
+    view: ConferenceView
+    unit: Unit
+    first: bool
+
+
+async def check_in(services: Services, actor: Actor) -> CheckedIn | Rejected:
+    """/checkin: a representative marks the unit present at the conference."""
+    bloc_id = actor.current_bloc_id
+    membership = actor.membership(bloc_id) if bloc_id is not None else None
+    if bloc_id is None or membership is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    if membership.unit_id is None or not membership.has(Role.REPRESENTATIVE):
+        # Not refused_not_representative: that message speaks of reports.
+        return Rejected(Reason.CAST, {"why": CastRejection.NO_UNIT.value})
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        first = await uow.votes.check_in(
+            conference.id, membership.unit_id, actor.identity.id, services.clock.now()
+        )
+        if first:
+            await record(
+                uow,
+                services,
+                bloc_id=bloc_id,
+                actor_identity_id=actor.identity.id,
+                unit_id=membership.unit_id,
+                action="conference.checked_in",
+                conference=conference.id,
+            )
+        view = await _conference_view(uow, bloc, conference)
+        await uow.commit()
+    unit = next(u for u in view.present if u.id == membership.unit_id)
+    return CheckedIn(view, unit, first)
+
+
+# --- creating ballots -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BallotsCreated:
+    view: ConferenceView
+    created: tuple[BallotLine, ...]
+
+
+async def create_conference_ballots(services: Services, actor: Actor) -> BallotsCreated | Rejected:
+    """The whole conference in one step from the bloc's defaults: the report, every award
+    tier, the leader (rotation proposal) and the deputy."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        if await uow.votes.ballots(bloc_id, conference.id):
+            return Rejected(Reason.BALLOTS_EXIST)
+        units = await uow.blocs.units(bloc_id)
+        if not units:
+            return Rejected(Reason.NO_UNITS)
+        every_unit = [Option(i, OptionKind.UNIT, u.id) for i, u in enumerate(units)]
+        plan: list[tuple[BallotKind, str | None, int, int, list[Option]]] = [
+            (
+                BallotKind.APPROVE_REPORT,
+                None,
+                0,
+                1,
+                [
+                    Option(0, OptionKind.AGREE),
+                    Option(1, OptionKind.DISAGREE),
+                    Option(2, OptionKind.OTHER),
+                ],
+            ),
+        ]
+        for order, (tier_key, rule) in enumerate(AWARD_TIERS, start=1):
+            quota = tier_quota(rule, len(units))
+            plan.append((BallotKind.AWARD, tier_key, order, quota, every_unit))
+        proposal = rotation_proposal(units, bloc.leader_unit_id)
+        leader_options = (
+            [Option(0, OptionKind.UNIT, proposal.id)] if proposal is not None else every_unit
+        )
+        plan.append((BallotKind.LEADER, None, 0, 1, leader_options))
+        plan.append((BallotKind.DEPUTY, None, 0, 1, every_unit))
+        for kind, tier, order, quota, options in plan:
+            info = await uow.votes.add_ballot(
+                bloc_id=bloc_id,
+                conference_id=conference.id,
+                kind=kind,
+                title="",
+                rules=default_rules(kind, quota=quota),
+                options=options,
+                tier=tier,
+                tier_order=order,
+                quota=quota,
+                runoff_of=None,
+                closes_at=None,
+                created_by=actor.identity.id,
+                now=now,
+            )
+            await record(
+                uow,
+                services,
+                bloc_id=bloc_id,
+                actor_identity_id=actor.identity.id,
+                action="ballot.created",
+                ballot=info.ballot.id,
+                kind=kind.value,
+                tier=tier,
+                quota=quota,
+                threshold=info.ballot.rules.threshold.label(),
+                base=info.ballot.rules.base.value,
+            )
+        view = await _conference_view(uow, bloc, conference)
+        await uow.commit()
+    return BallotsCreated(view, view.ballots)
+
+
+async def create_custom_ballot(
+    services: Services, actor: Actor, *, title: str
+) -> BallotLine | Rejected:
+    """A custom yes/no question put to the conference."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    title = clean(title)
+    if not title or len(title) > 300:
+        return Rejected(Reason.NAME_MISSING)
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        info = await uow.votes.add_ballot(
+            bloc_id=bloc_id,
+            conference_id=conference.id,
+            kind=BallotKind.YES_NO,
+            title=title,
+            rules=default_rules(BallotKind.YES_NO),
+            options=[Option(0, OptionKind.YES), Option(1, OptionKind.NO)],
+            tier=None,
+            tier_order=0,
+            quota=1,
+            runoff_of=None,
+            closes_at=None,
+            created_by=actor.identity.id,
+            now=services.clock.now(),
+        )
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="ballot.created",
+            ballot=info.ballot.id,
+            kind="yes_no",
+            title=title,
+        )
+        view = await _conference_view(uow, bloc, conference)
+        await uow.commit()
+    return next(line for line in view.ballots if line.info.ballot.id == info.ballot.id)
+
+
+# --- opening, extending, cancelling -------------------------------------------------------
+
+
+async def _pick(
+    uow: UnitOfWork, bloc_id: int, ref: str, *, lock: bool = False
+) -> tuple[BallotInfo, int] | Rejected:
+    """A ballot of this bloc by its number in /ballot (never by a raw id from the user)."""
+    ballots = await uow.votes.ballots(bloc_id)
+    ref = clean(ref).lstrip("#")
+    if not ref.isdecimal() or not 1 <= int(ref) <= len(ballots):
+        return Rejected(Reason.UNKNOWN_BALLOT, {"value": ref})
+    number = int(ref)
+    info = await uow.votes.ballot(ballots[number - 1].ballot.id, lock=lock)
+    assert info is not None
+    return info, number
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    line: BallotLine
+    bloc: Bloc
+    ballot: dict[str, Any]
+    units: int
+    notices: tuple[Notice, ...]
+
+
+async def open_ballot(
+    services: Services, actor: Actor, *, ref: str, closes_text: str = ""
+) -> Opened | Rejected:
+    """Open a ballot if the quorum is present; candidates are fixed now (a unit proposed at a
+    higher award tier, or the elected leader for the deputy ballot, is no longer one)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        picked = await _pick(uow, bloc_id, ref, lock=True)
+        if isinstance(picked, Rejected):
+            return picked
+        info, number = picked
+        if info.ballot.status is not BallotStatus.DRAFT:
+            return Rejected(Reason.BALLOT_NOT_DRAFT, {"number": number})
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        units = await uow.blocs.units(bloc_id)
+        present = await uow.votes.present(conference.id) if conference else set()
+        if not quorum_met(info.ballot.rules, present=len(present), members=len(units)):
+            missing = missing_for_quorum(
+                info.ballot.rules, present=len(present), members=len(units)
+            )
+            return Rejected(
+                Reason.NO_QUORUM,
+                {"missing": missing, "present": len(present), "units": len(units)},
+            )
+        closes_at = None
+        if closes_text.strip():
+            closes_at = local_to_utc(closes_text, bloc.timezone)
+            if closes_at is None:
+                return Rejected(Reason.BAD_DATE, {"value": clean(closes_text)})
+            if closes_at <= now:
+                return Rejected(Reason.DEADLINE_PAST, {"value": clean(closes_text)})
+        options = await _final_options(uow, bloc_id, info)
+        if not [o for o in options if o.kind is not OptionKind.OTHER]:
+            return Rejected(Reason.NO_CANDIDATES, {"number": number})
+        await uow.votes.set_options(info.ballot.id, options)
+        if closes_at is not None:
+            await uow.votes.set_closes_at(info.ballot.id, closes_at)
+        await uow.votes.set_status(info.ballot.id, BallotStatus.OPEN, now=now)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="ballot.opened",
+            ballot=info.ballot.id,
+            candidates=len(options),
+            present=len(present),
+            closes_at=closes_at.isoformat() if closes_at else None,
+        )
+        reps = await _representatives(uow, bloc_id)
+        opened = await uow.votes.ballot(info.ballot.id)
+        assert opened is not None
+        await uow.commit()
+    names = {u.id: u.name for u in units}
+    line = BallotLine(opened, number, 0)
+    context = _ballot_context(opened, number, names, bloc)
+    notice = Notice(
+        reps,
+        "ballot_opened_notice",
+        {"ballot": context},
+        buttons=(("t:button.vote_now", f"vt:{opened.ballot.id}:show:0"),),
+    )
+    return Opened(line, bloc, context, len(units), (notice,) if reps else ())
+
+
+async def _final_options(uow: UnitOfWork, bloc_id: int, info: BallotInfo) -> list[Option]:
+    options = list(info.ballot.options)
+    if info.ballot.kind is BallotKind.AWARD and info.runoff_of is None:
+        higher: list[int] = []
+        for other in await uow.votes.ballots(bloc_id, info.conference_id):
+            if other.ballot.kind is BallotKind.AWARD and other.tier_order < info.tier_order:
+                higher += await _decided_units(uow, other)
+        keep = exclude_higher_tiers([o.unit_id for o in options if o.unit_id], higher)
+        options = [o for o in options if o.unit_id in keep]
+    if info.ballot.kind is BallotKind.DEPUTY and info.runoff_of is None:
+        leaders: list[int] = []
+        for other in await uow.votes.ballots(bloc_id, info.conference_id):
+            if other.ballot.kind is BallotKind.LEADER:
+                leaders += await _decided_units(uow, other)
+        options = [o for o in options if o.unit_id not in leaders]
+    return [Option(i, o.kind, o.unit_id, o.label) for i, o in enumerate(options)]
+
+
+async def _decided_units(uow: UnitOfWork, info: BallotInfo) -> list[int]:
+    """Units a closed ballot (or the run-offs that followed it) decided."""
+    found: list[int] = []
+    stored = await uow.votes.result(info.ballot.id)
+    if stored is not None:
+        found += stored[1]
+    for other in await uow.votes.ballots(info.bloc_id, info.conference_id):
+        if other.runoff_of == info.ballot.id:
+            found += await _decided_units(uow, other)
+    return found
+
+
+async def _representatives(uow: UnitOfWork, bloc_id: int) -> tuple[int, ...]:
+    members = await uow.identities.members_of_bloc(bloc_id)
+    return tuple(i.id for m, i in members if m.has(Role.REPRESENTATIVE) and m.unit_id)
+
+
+def _ballot_context(
+    info: BallotInfo, number: int, names: dict[int, str], bloc: Bloc
+) -> dict[str, Any]:
+    """Plain values a template needs to describe a ballot (notices carry no objects)."""
+    return {
+        "number": number,
+        "kind": info.ballot.kind.value,
+        "tier": info.tier,
+        "title": info.title,
+        "quota": info.quota,
+        "runoff": info.runoff_of is not None,
+        "threshold": info.ballot.rules.threshold.label(),
+        "base": info.ballot.rules.base.value,
+        "self_vote": info.ballot.rules.self_vote,
+        "secret": info.ballot.rules.secret,
+        "max_choices": info.ballot.rules.max_choices,
+        "closes_at": info.ballot.closes_at,
+        "tz": bloc.timezone,
+        "bloc_kind": bloc.kind.value,
+        "options": [_option_label(o, names) for o in info.ballot.options],
+    }
+
+
+def _option_label(option: Option, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "index": option.index,
+        "kind": option.kind.value,
+        "unit": names.get(option.unit_id, "") if option.unit_id else "",
+        "label": option.label,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class BallotChanged:
+    line: BallotLine
+    ballot: dict[str, Any]
+    notices: tuple[Notice, ...]
+
+
+async def extend_ballot(
+    services: Services, actor: Actor, *, ref: str, closes_text: str
+) -> BallotChanged | Rejected:
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        picked = await _pick(uow, bloc_id, ref, lock=True)
+        if isinstance(picked, Rejected):
+            return picked
+        info, number = picked
+        if info.ballot.status is not BallotStatus.OPEN:
+            return Rejected(Reason.BALLOT_NOT_OPEN, {"number": number})
+        closes_at = local_to_utc(closes_text, bloc.timezone)
+        if closes_at is None:
+            return Rejected(Reason.BAD_DATE, {"value": clean(closes_text)})
+        if closes_at <= now or (info.ballot.closes_at and closes_at <= info.ballot.closes_at):
+            return Rejected(Reason.DEADLINE_PAST, {"value": clean(closes_text)})
+        await uow.votes.set_closes_at(info.ballot.id, closes_at)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="ballot.extended",
+            ballot=info.ballot.id,
+            closes_at=closes_at.isoformat(),
+        )
+        reps = await _representatives(uow, bloc_id)
+        names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
+        updated = await uow.votes.ballot(info.ballot.id)
+        assert updated is not None
+        count = await uow.votes.cast_count(info.ballot.id)
+        await uow.commit()
+    context = {"ballot": _ballot_context(updated, number, names, bloc)}
+    notice = Notice(reps, "ballot_extended_notice", context)
+    return BallotChanged(
+        BallotLine(updated, number, count), context["ballot"], (notice,) if reps else ()
+    )
+
+
+async def cancel_ballot(
+    services: Services, actor: Actor, *, ref: str, reason: str
+) -> BallotChanged | Rejected:
+    """Cancel a ballot with a reason; voters are told; a new one may be created."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    reason = clean(reason)
+    if not reason:
+        return Rejected(Reason.COMMENT_MISSING)
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        picked = await _pick(uow, bloc_id, ref, lock=True)
+        if isinstance(picked, Rejected):
+            return picked
+        info, number = picked
+        if info.ballot.status in (BallotStatus.CLOSED, BallotStatus.CANCELLED):
+            return Rejected(Reason.BALLOT_NOT_OPEN, {"number": number})
+        await uow.votes.set_status(
+            info.ballot.id, BallotStatus.CANCELLED, now=now, reason=reason[:1000]
+        )
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="ballot.cancelled",
+            ballot=info.ballot.id,
+            reason=reason[:1000],
+        )
+        reps = await _representatives(uow, bloc_id)
+        names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
+        updated = await uow.votes.ballot(info.ballot.id)
+        assert updated is not None
+        await uow.commit()
+    described = _ballot_context(updated, number, names, bloc)
+    context: dict[str, Any] = {"ballot": described, "reason": reason[:1000]}
+    notice = Notice(reps, "ballot_cancelled_notice", context)
+    was_open = info.ballot.status is BallotStatus.OPEN
+    return BallotChanged(
+        BallotLine(updated, number, 0),
+        {**described, "reason": reason[:1000]},
+        (notice,) if reps and was_open else (),
+    )
+
+
+# --- voting -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VoteView:
+    """What one representative sees of one ballot: candidates, their selection, their vote."""
+
+    info: BallotInfo
+    number: int
+    bloc: Bloc
+    unit: Unit
+    names: dict[int, str]
+    selection: tuple[int, ...]
+    version: int
+    current: Choice | None
+    turnout: int
+    units: int
+    pending: Choice | None = None  # a choice shown for confirmation, not cast yet
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return _ballot_context(self.info, self.number, self.names, self.bloc)
+
+
+async def _voter(
+    uow: UnitOfWork, actor: Actor, ballot_id: int
+) -> tuple[BallotInfo, int, Bloc, Unit, dict[int, str]] | Rejected:
+    info = await uow.votes.ballot(ballot_id)
+    if info is None:
+        return Rejected(Reason.UNKNOWN_BALLOT, {"value": str(ballot_id)})
+    membership = actor.membership(info.bloc_id)
+    if membership is None:
+        # Another bloc's ballot (a forged or foreign button): a member of some bloc is told
+        # it is not theirs, not that they belong to no bloc.
+        if actor.memberships:
+            return Rejected(Reason.CAST, {"why": CastRejection.NOT_ELIGIBLE.value})
+        return Rejected(Reason.NOT_MEMBER)
+    if membership.has(Role.OBSERVER) and not membership.has(Role.REPRESENTATIVE):
+        return Rejected(Reason.OBSERVER_NO_VOTE)
+    if membership.unit_id is None or not membership.has(Role.REPRESENTATIVE):
+        return Rejected(Reason.CAST, {"why": CastRejection.NO_UNIT.value})
+    bloc = await _bloc(uow, info.bloc_id)
+    units = await uow.blocs.units(info.bloc_id)
+    unit = next(u for u in units if u.id == membership.unit_id)
+    number = [b.ballot.id for b in await uow.votes.ballots(info.bloc_id)].index(ballot_id) + 1
+    return info, number, bloc, unit, {u.id: u.name for u in units}
+
+
+async def vote_view(services: Services, actor: Actor, *, ballot_id: int) -> VoteView | Rejected:
+    async with services.db.uow() as uow:
+        found = await _voter(uow, actor, ballot_id)
+        if isinstance(found, Rejected):
+            return found
+        return await _view(uow, actor, *found)
+
+
+async def _view(
+    uow: UnitOfWork,
+    actor: Actor,
+    info: BallotInfo,
+    number: int,
+    bloc: Bloc,
+    unit: Unit,
+    names: dict[int, str],
+    pending: Choice | None = None,
+) -> VoteView:
+    selection, version = await uow.votes.draft(info.ballot.id, unit.id, actor.identity.id)
+    cast = await uow.votes.open_vote(info.ballot.id, unit.id)
+    return VoteView(
+        info=info,
+        number=number,
+        bloc=bloc,
+        unit=unit,
+        names=names,
+        selection=selection,
+        version=version,
+        current=cast.choice if cast else None,
+        turnout=await uow.votes.cast_count(info.ballot.id),
+        units=len(names),
+        pending=pending,
+    )
+
+
+async def open_ballots_for(services: Services, actor: Actor) -> list[VoteView] | Rejected:
+    """/vote: the open ballots of the person's bloc and whether the unit has voted."""
+    bloc_id = actor.current_bloc_id
+    if bloc_id is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    async with services.db.uow() as uow:
+        views = []
+        now = services.clock.now()
+        for info in await uow.votes.ballots(bloc_id):
+            if _status_problem(info, now) is not None:
+                continue  # not open, or its closing time has passed (casting is refused)
+            found = await _voter(uow, actor, info.ballot.id)
+            if isinstance(found, Rejected):
+                return found
+            views.append(await _view(uow, actor, *found))
+    return views
+
+
+async def toggle(
+    services: Services, actor: Actor, *, ballot_id: int, index: int
+) -> VoteView | Rejected:
+    """A tap on a candidate of a multi-choice ballot: the selection lives on the server, so two
+    fast taps on the same (stale) keyboard keep both."""
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        found = await _voter(uow, actor, ballot_id)
+        if isinstance(found, Rejected):
+            return found
+        info, number, bloc, unit, names = found
+        option = info.ballot.option(index)
+        if option is None:
+            return Rejected(Reason.CAST, {"why": CastRejection.NOT_A_CANDIDATE.value})
+        problem = _status_problem(info, now)
+        if problem is None and not info.ballot.rules.self_vote and option.unit_id == unit.id:
+            problem = CastRejection.SELF_VOTE
+        if (
+            problem is None
+            and info.ballot.rules.secret
+            and await uow.votes.open_vote(ballot_id, unit.id) is not None
+        ):
+            problem = CastRejection.ALREADY_VOTED
+        if problem is not None:
+            return Rejected(Reason.CAST, {"why": problem.value})
+        selection, _ = await uow.votes.draft(ballot_id, unit.id, actor.identity.id, lock=True)
+        chosen = set(selection)
+        if index in chosen:
+            chosen.remove(index)
+        elif len(chosen) < info.ballot.rules.max_choices:
+            chosen.add(index)
+        else:
+            return Rejected(
+                Reason.CAST,
+                {
+                    "why": CastRejection.TOO_MANY_CHOICES.value,
+                    "max": info.ballot.rules.max_choices,
+                },
+            )
+        await uow.votes.put_draft(ballot_id, unit.id, actor.identity.id, tuple(chosen), now)
+        view = await _view(uow, actor, info, number, bloc, unit, names)
+        await uow.commit()
+    return view
+
+
+def _status_problem(info: BallotInfo, now: datetime) -> CastRejection | None:
+    if info.ballot.status is BallotStatus.CANCELLED:
+        return CastRejection.CANCELLED
+    closes = info.ballot.closes_at
+    if info.ballot.status is BallotStatus.CLOSED or (closes is not None and now >= closes):
+        return CastRejection.CLOSED
+    if info.ballot.status is not BallotStatus.OPEN:
+        return CastRejection.NOT_OPEN
+    return None
+
+
+async def preview(
+    services: Services, actor: Actor, *, ballot_id: int, choice: Choice | None
+) -> VoteView | Rejected:
+    """The confirm step: the choice (or the multi-select draft) shown once more."""
+    async with services.db.uow() as uow:
+        found = await _voter(uow, actor, ballot_id)
+        if isinstance(found, Rejected):
+            return found
+        info, number, bloc, unit, names = found
+        view = await _view(uow, actor, info, number, bloc, unit, names)
+    pending = choice if choice is not None else Choice(view.selection)
+    problem = _check(view, pending, services.clock.now())
+    if problem is not None:
+        return Rejected(Reason.CAST, {"why": problem.value, "max": info.ballot.rules.max_choices})
+    return VoteView(**{**_fields(view), "pending": pending})
+
+
+def _fields(view: VoteView) -> dict[str, Any]:
+    return {name: getattr(view, name) for name in VoteView.__slots__}
+
+
+def _check(view: VoteView, choice: Choice, now: datetime) -> CastRejection | None:
+    return check_cast(
+        view.info.ballot,
+        voter_unit_id=view.unit.id,
+        is_observer=False,
+        choice=choice,
+        now=now,
+        eligible_unit_ids=frozenset(view.names),
+        already_cast=view.current is not None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    view: VoteView
+    replaced: bool
+    notices: tuple[Notice, ...] = field(default_factory=tuple)
+
+
+async def cast_vote(
+    services: Services, actor: Actor, *, ballot_id: int, choice: Choice | None
+) -> Accepted | Rejected:
+    """One ballot per unit: an open ballot may be re-cast by any of the unit's representatives
+    until the close (the last choice counts; the others are told)."""
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        found = await _voter(uow, actor, ballot_id)
+        if isinstance(found, Rejected):
+            return found
+        info, number, bloc, unit, names = found
+        # Re-read under the ballot's lock: a cast racing a close either lands before the
+        # count or sees the ballot closed (never a vote stored after the tally).
+        locked = await uow.votes.ballot(ballot_id, lock=True)
+        assert locked is not None
+        info = locked
+        await uow.reports.lock_unit(unit.id)  # one unit's casts go one at a time
+        view = await _view(uow, actor, info, number, bloc, unit, names)
+        pending = choice if choice is not None else Choice(view.selection)
+        if not any(
+            (o := info.ballot.option(i)) is not None and o.kind is OptionKind.OTHER
+            for i in pending.options
+        ):
+            # A text typed for "ý kiến khác" belongs to no other choice.
+            pending = Choice(pending.options, pending.blank)
+        problem = _check(view, pending, now)
+        if problem is not None:
+            return Rejected(
+                Reason.CAST, {"why": problem.value, "max": info.ballot.rules.max_choices}
+            )
+        replaced = await uow.votes.put_open_vote(
+            ballot_id, unit.id, actor.identity.id, pending, now=now
+        )
+        await uow.votes.delete_drafts(ballot_id, unit.id)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc.id,
+            actor_identity_id=actor.identity.id,
+            unit_id=unit.id,
+            action="vote.recast" if replaced else "vote.cast",
+            ballot=ballot_id,
+            choice=None if info.ballot.rules.secret else list(pending.options),
+            blank=None if info.ballot.rules.secret else pending.blank,
+        )
+        members = await uow.identities.members_of_bloc(bloc.id)
+        colleagues = tuple(
+            i.id
+            for m, i in members
+            if m.unit_id == unit.id and m.has(Role.REPRESENTATIVE) and i.id != actor.identity.id
+        )
+        done = await _view(uow, actor, info, number, bloc, unit, names)
+        await uow.commit()
+    context = {
+        "ballot": done.context,
+        "person": actor.identity.display_name,
+        "unit": unit.name,
+        "replaced": replaced,
+        "choice": None if info.ballot.rules.secret else _choice_labels(done, pending),
+    }
+    notices = (Notice(colleagues, "vote_cast_colleague", context),) if colleagues else ()
+    return Accepted(done, replaced, notices)
+
+
+def _choice_labels(view: VoteView, choice: Choice) -> list[dict[str, Any]]:
+    return [
+        _option_label(o, view.names) for o in view.info.ballot.options if o.index in choice.options
+    ]
+
+
+# --- closing and counting -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    line: BallotLine
+    bloc: Bloc
+    result: TallyResult
+    decided: tuple[int, ...]
+    decided_by: str
+    runoff: BallotLine | None
+    awaiting_decision: tuple[int, ...]
+    names: dict[int, str]
+    notices: tuple[Notice, ...]
+    group_text_context: dict[str, Any]
+
+
+async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed | Rejected:
+    """Close and count: returned, valid, blank, votes and % per option against the base, who
+    passes; a tie at the quota boundary (or for leader) creates a run-off among the tied."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        picked = await _pick(uow, bloc_id, ref, lock=True)
+        if isinstance(picked, Rejected):
+            return picked
+        info, number = picked
+        if info.ballot.status is not BallotStatus.OPEN:
+            return Rejected(Reason.BALLOT_NOT_OPEN, {"number": number})
+        units = await uow.blocs.units(bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        present = await uow.votes.present(conference.id) if conference else set()
+        casts = await uow.votes.casts(info.ballot.id)
+        result = tally(
+            info.ballot, casts, members=len(units), present=len(present), quota=info.quota
+        )
+        decided = [o.unit_id for o in result.winners if o.unit_id is not None]
+        decided_by = "runoff" if info.runoff_of is not None else "vote"
+        runoff_line: BallotLine | None = None
+        awaiting: tuple[int, ...] = ()
+        tie, seats = _tie(info, result)
+        if tie:
+            tied_units = [o.unit_id for o in tie if o.unit_id is not None]
+            if info.runoff_of is None:
+                runoff_line = await _create_runoff(uow, services, actor, info, tie, seats, bloc_id)
+            else:
+                # Tied again: the score totals decide; tied again, the secretariat decides.
+                scores = await _score_totals(uow, bloc_id)
+                chosen, still = break_tie_by_score(tie, scores, seats)
+                decided += [o.unit_id for o in chosen if o.unit_id is not None]
+                decided_by = "score" if not still else "pending"
+                awaiting = tuple(o.unit_id for o in still if o.unit_id is not None)
+                await record(
+                    uow,
+                    services,
+                    bloc_id=bloc_id,
+                    actor_identity_id=actor.identity.id,
+                    action="ballot.tie_by_score",
+                    ballot=info.ballot.id,
+                    tied=tied_units,
+                    chosen=[o.unit_id for o in chosen],
+                    still_tied=list(awaiting),
+                )
+        await uow.votes.set_status(info.ballot.id, BallotStatus.CLOSED, now=now)
+        await uow.votes.put_result(
+            info.ballot.id,
+            {**_result_json(result), "awaiting": list(awaiting)},
+            decided,
+            decided_by,
+            now,
+        )
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="ballot.closed",
+            ballot=info.ballot.id,
+            issued=result.issued,
+            returned=result.returned,
+            valid=result.valid,
+            invalid=result.invalid,
+            decided=decided,
+            decided_by=decided_by,
+        )
+        members = await uow.identities.members_of_bloc(bloc_id)
+        closed = await uow.votes.ballot(info.ballot.id)
+        assert closed is not None
+        await uow.commit()
+    names = {u.id: u.name for u in units}
+    secretariat = tuple(i.id for m, i in members if m.has(Role.SECRETARIAT))
+    context = _result_context(
+        closed, number, names, bloc, result, decided, decided_by, runoff_line, awaiting, tie
+    )
+    others = tuple(x for x in secretariat if x != actor.identity.id)
+    notices = (Notice(others, "ballot_result", context),) if others else ()
+    return Closed(
+        BallotLine(closed, number, result.returned),
+        bloc,
+        result,
+        tuple(decided),
+        decided_by,
+        runoff_line,
+        awaiting,
+        names,
+        notices,
+        context,
+    )
+
+
+def _tie(info: BallotInfo, result: TallyResult) -> tuple[tuple[Option, ...], int]:
+    """Who runs off, for how many seats: a tie at the quota boundary, or (leader, deputy) no
+    majority with two or more units sharing the most votes."""
+    if result.tie:
+        return result.tie, result.runoff_seats
+    if result.winners or info.ballot.kind not in (BallotKind.LEADER, BallotKind.DEPUTY):
+        return (), 0
+    top = max((r.votes for r in result.options), default=0)
+    leaders = tuple(r.option for r in result.options if top > 0 and r.votes == top)
+    return (leaders, 1) if len(leaders) >= 2 else ((), 0)
+
+
+async def _create_runoff(
+    uow: UnitOfWork,
+    services: Services,
+    actor: Actor,
+    info: BallotInfo,
+    tie: tuple[Option, ...],
+    seats: int,
+    bloc_id: int,
+) -> BallotLine:
+    options = [Option(i, o.kind, o.unit_id, o.label) for i, o in enumerate(tie)]
+    runoff = await uow.votes.add_ballot(
+        bloc_id=bloc_id,
+        conference_id=info.conference_id,
+        kind=info.ballot.kind,
+        title=info.title,
+        rules=runoff_rules(info.ballot.rules, seats=seats),
+        options=options,
+        tier=info.tier,
+        tier_order=info.tier_order,
+        quota=seats,
+        runoff_of=info.ballot.id,
+        closes_at=None,
+        created_by=actor.identity.id,
+        now=services.clock.now(),
+    )
+    await record(
+        uow,
+        services,
+        bloc_id=bloc_id,
+        actor_identity_id=actor.identity.id,
+        action="ballot.runoff_created",
+        ballot=runoff.ballot.id,
+        of=info.ballot.id,
+        tied=[o.unit_id for o in tie],
+        seats=seats,
+    )
+    number = len(await uow.votes.ballots(bloc_id))
+    return BallotLine(runoff, number, 0)
+
+
+async def _score_totals(uow: UnitOfWork, bloc_id: int) -> dict[int, int]:
+    """The bloc's score total per unit from its latest report period (what counts)."""
+    periods = await uow.reports.periods(bloc_id)
+    if not periods:
+        return {}
+    latest = await uow.reports.latest_by_unit(periods[-1].id)
+    return {unit_id: s.total_cp for unit_id, s in latest.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    ballot: dict[str, Any]
+    unit: Unit
+
+
+async def decide(
+    services: Services, actor: Actor, *, ref: str, unit_ref: str
+) -> Decided | Rejected:
+    """Tied after the run-off and on score: the secretariat decides (audited, on the record)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        picked = await _pick(uow, bloc_id, ref, lock=True)
+        if isinstance(picked, Rejected):
+            return picked
+        info, number = picked
+        stored = await uow.votes.result(info.ballot.id)
+        if stored is None or stored[2] != "pending":
+            return Rejected(Reason.NOTHING_TO_DECIDE, {"number": number})
+        result, decided, _ = stored
+        tied = [int(u) for u in result.get("awaiting", [])]
+        units = await uow.blocs.units(bloc_id)
+        names = {u.id: u.name for u in units}
+        bloc = await _bloc(uow, bloc_id)
+        unit = find_unit(units, unit_ref)
+        if unit is None or unit.id not in tied:
+            return Rejected(Reason.NOT_TIED, {"value": clean(unit_ref)})
+        await uow.votes.put_result(
+            info.ballot.id,
+            {**result, "awaiting": []},
+            [*decided, unit.id],
+            "secretariat",
+            services.clock.now(),
+        )
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            unit_id=unit.id,
+            action="ballot.decided_by_secretariat",
+            ballot=info.ballot.id,
+            tied=tied,
+        )
+        await uow.commit()
+    return Decided(_ballot_context(info, number, names, bloc), unit)
+
+
+def _result_json(result: TallyResult) -> dict[str, Any]:
+    return {
+        "issued": result.issued,
+        "returned": result.returned,
+        "valid": result.valid,
+        "invalid": result.invalid,
+        "blank": result.blank,
+        "base": result.base.value,
+        "base_count": result.base_count,
+        "options": [
+            {
+                "index": r.option.index,
+                "unit": r.option.unit_id,
+                "kind": r.option.kind.value,
+                "votes": r.votes,
+                "percent_tenths": r.percent_tenths,
+                "passes": r.passes,
+            }
+            for r in result.options
+        ],
+        "winners": [o.index for o in result.winners],
+        "tie": [o.index for o in result.tie],
+        "fewer_than_quota": result.fewer_than_quota,
+    }
+
+
+def _result_context(
+    info: BallotInfo,
+    number: int,
+    names: dict[int, str],
+    bloc: Bloc,
+    result: TallyResult,
+    decided: list[int],
+    decided_by: str,
+    runoff: BallotLine | None,
+    awaiting: tuple[int, ...],
+    tie: tuple[Option, ...],
+) -> dict[str, Any]:
+    return {
+        "ballot": _ballot_context(info, number, names, bloc),
+        "issued": result.issued,
+        "returned": result.returned,
+        "valid": result.valid,
+        "invalid": result.invalid,
+        "blank": result.blank,
+        "base_count": result.base_count,
+        "rows": [
+            {
+                **_option_label(r.option, names),
+                "votes": r.votes,
+                "percent_tenths": r.percent_tenths,
+                "passes": r.passes,
+            }
+            for r in result.options
+        ],
+        "decided": [names.get(u, "") for u in decided],
+        "decided_by": decided_by,
+        "fewer_than_quota": result.fewer_than_quota,
+        "quota": info.quota,
+        "approved": bool(result.winners)
+        and info.ballot.kind in (BallotKind.APPROVE_REPORT, BallotKind.YES_NO),
+        "tie": [names.get(o.unit_id, "") for o in tie if o.unit_id],
+        "runoff_number": runoff.number if runoff else None,
+        "awaiting": [names.get(u, "") for u in awaiting],
+    }
+
+
+def parse_choice_text(text: str) -> Choice | None:
+    """A written vote typed by the secretariat: option numbers "1, 3" or "trắng" (blank)."""
+    words = clean(text).casefold()
+    if words in {"trắng", "trang", "blank", "phiếu trắng", "phieu trang"}:
+        return Choice(blank=True)
+    parts = [p for p in words.replace(";", ",").split(",") if p.strip()]
+    if not parts or not all(p.strip().isdecimal() for p in parts):
+        return None
+    return Choice(tuple(int(p) - 1 for p in parts))
+
+
+async def written_vote(
+    services: Services, actor: Actor, *, ref: str, unit_ref: str, choice_text: str
+) -> Accepted | Rejected:
+    """The secretariat records the written vote of a unit with no reachable representative
+    (open ballots only; audited and marked written)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    choice = parse_choice_text(choice_text)
+    if choice is None:
+        return Rejected(Reason.BAD_CHOICE, {"value": clean(choice_text)})
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        picked = await _pick(uow, bloc_id, ref, lock=True)
+        if isinstance(picked, Rejected):
+            return picked
+        info, number = picked
+        if info.ballot.rules.secret:
+            return Rejected(Reason.SECRET_NO_WRITTEN)
+        units = await uow.blocs.units(bloc_id)
+        unit = find_unit(units, unit_ref)
+        if unit is None:
+            return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(unit_ref)})
+        names = {u.id: u.name for u in units}
+        problem = check_cast(
+            info.ballot,
+            voter_unit_id=unit.id,
+            is_observer=False,
+            choice=choice,
+            now=now,
+            eligible_unit_ids=frozenset(names),
+            already_cast=False,
+        )
+        if problem is not None:
+            return Rejected(
+                Reason.CAST, {"why": problem.value, "max": info.ballot.rules.max_choices}
+            )
+        replaced = await uow.votes.put_open_vote(
+            info.ballot.id, unit.id, actor.identity.id, choice, now=now, written=True
+        )
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            unit_id=unit.id,
+            action="vote.written",
+            ballot=info.ballot.id,
+            choice=list(choice.options),
+            blank=choice.blank,
+            replaced=replaced,
+        )
+        view = await _view(uow, actor, info, number, bloc, unit, names, pending=choice)
+        await uow.commit()
+    return Accepted(view, replaced)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOut:
+    context: dict[str, Any]  # the result as the chat shows it
+    docx: bytes
+    filename: str
+
+
+async def vote_record(
+    services: Services, actor: Actor, *, ref: str, locale: str
+) -> RecordOut | Rejected:
+    """The biên bản kiểm phiếu of a counted ballot: text and DOCX, with the audit head."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await _bloc(uow, bloc_id)
+        picked = await _pick(uow, bloc_id, ref)
+        if isinstance(picked, Rejected):
+            return picked
+        info, number = picked
+        stored = await uow.votes.result(info.ballot.id)
+        if stored is None:
+            return Rejected(Reason.BALLOT_NOT_CLOSED, {"number": number})
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        units = await uow.blocs.units(bloc_id)
+        _, head = await uow.audit.head(bloc_id)
+        runoff_number = next(
+            (
+                n
+                for n, other in enumerate(await uow.votes.ballots(bloc_id), start=1)
+                if other.runoff_of == info.ballot.id
+            ),
+            None,
+        )
+    names = {u.id: u.name for u in units}
+    data, decided, decided_by = stored
+    rows = [
+        {
+            **_option_label(o, names),
+            "votes": r["votes"],
+            "percent_tenths": r["percent_tenths"],
+            "passes": r["passes"],
+        }
+        for r in data["options"]
+        for o in info.ballot.options
+        if o.index == r["index"]
+    ]
+    tie_units = [
+        names.get(o.unit_id, "")
+        for o in info.ballot.options
+        if o.index in data.get("tie", []) and o.unit_id
+    ]
+    context = {
+        "ballot": _ballot_context(info, number, names, bloc),
+        "issued": data["issued"],
+        "returned": data["returned"],
+        "valid": data["valid"],
+        "invalid": data["invalid"],
+        "blank": data["blank"],
+        "base_count": data["base_count"],
+        "rows": rows,
+        "decided": [names.get(u, "") for u in decided],
+        "decided_by": decided_by,
+        "fewer_than_quota": data["fewer_than_quota"],
+        "quota": info.quota,
+        "approved": bool(data["winners"])
+        and info.ballot.kind in (BallotKind.APPROVE_REPORT, BallotKind.YES_NO),
+        "tie": tie_units,
+        "runoff_number": runoff_number,
+        "awaiting": [names.get(int(u), "") for u in data.get("awaiting", [])],
+    }
+    render = services.renderer
+    record = VoteRecord(
+        issuer=bloc.name,
+        number=f"{number:02d}/BB-{bloc.code}",
+        locality=conference.locality if conference else "",
+        when=info.ballot.closes_at or services.clock.now(),
+        timezone=bloc.timezone,
+        subject=render.render(locale, "record_subject", ballot=context["ballot"]),
+        place=conference.place if conference else "",
+        counting_board=conference.counting_board if conference else (),
+        issued=data["issued"],
+        returned=data["returned"],
+        valid=data["valid"],
+        invalid=data["invalid"],
+        blank=data["blank"],
+        base_label=render.t(locale, f"base.{info.ballot.rules.base.value}"),
+        base_count=data["base_count"],
+        threshold=(
+            info.ballot.rules.threshold.label()
+            if info.runoff_of is None
+            else render.t(locale, "record.runoff_threshold")
+        ),
+        rows=tuple(
+            RecordRow(
+                r["unit"] if r["kind"] == "unit" else render.t(locale, f"option.{r['kind']}"),
+                r["votes"],
+                r["percent_tenths"],
+                r["passes"],
+            )
+            for r in rows
+        ),
+        conclusion=render.render(locale, "record_conclusion", **context),
+        audit_head=head,
+    )
+    docx = vote_record_docx(record, lambda key: render.t(locale, key))
+    filename = render.t(locale, "record.filename").format(number=f"{number:02d}")
+    return RecordOut(context, docx, filename)

@@ -1,0 +1,355 @@
+"""/conference, /checkin, /ballot, /vote: the conference and its votes in chat."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.core.voting import Choice, Option, OptionKind
+from bot.services import voting as svc
+from bot.services.actors import Actor
+from bot.services.app import Services
+from bot.services.notify import deliver, post_to_group
+from bot.services.outcomes import Rejected
+from handlers.telegram.ui import Ui, answer_long, keyboard
+
+BLANK = -1  # the blank ballot (Phiếu trắng) in callback data
+DRAFT = -2  # "the multi-choice selection kept on the server"
+
+
+class VoteCb(CallbackData, prefix="vt"):
+    b: int  # ballot id; the voter is always the sender, checked on the server
+    a: str  # show | pick | tog | blank | review | ok | back
+    i: int = 0  # option index, BLANK or DRAFT
+
+
+class VoteOther(StatesGroup):
+    text = State()
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(cmd_conference, Command("conference"))
+    router.message.register(cmd_checkin, Command("checkin"))
+    router.message.register(cmd_ballot, Command("ballot"))
+    router.message.register(cmd_vote, Command("vote"))
+    router.message.register(on_other_text, StateFilter(VoteOther.text), F.text)
+    router.callback_query.register(on_vote, VoteCb.filter())
+    return router
+
+
+# --- the conference -------------------------------------------------------------------------
+
+
+async def cmd_conference(
+    message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
+) -> None:
+    sub, _, rest = (command.args or "").strip().partition(" ")
+    if sub.casefold() in {"new", "moi", "mới"}:
+        fields = [p.strip() for p in rest.split(";")]
+        if len(fields) < 2:
+            await message.answer(ui.text("conference_usage"))
+            return
+        view = await svc.setup_conference(services, actor, fields)
+    elif sub:
+        await message.answer(ui.text("conference_usage"))
+        return
+    else:
+        view = await svc.conference_view(services, actor)
+    if isinstance(view, Rejected):
+        await message.answer(ui.refusal(view))
+        return
+    await answer_long(message, ui.text("conference_view", view=view))
+
+
+async def cmd_checkin(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
+    done = await svc.check_in(services, actor)
+    await message.answer(
+        ui.refusal(done) if isinstance(done, Rejected) else ui.text("checked_in", done=done)
+    )
+
+
+# --- the secretariat's /ballot ----------------------------------------------------------------
+
+
+async def cmd_ballot(
+    message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
+) -> None:
+    sub, _, rest = (command.args or "").strip().partition(" ")
+    word = sub.casefold()
+    parts = [p.strip() for p in rest.split(";")]
+    if not sub:
+        view = await svc.conference_view(services, actor)
+        text = (
+            ui.refusal(view) if isinstance(view, Rejected) else ui.text("ballot_list", view=view)
+        )
+        await answer_long(message, text)
+    elif word in {"defaults", "macdinh", "mặc_định", "all"}:
+        created = await svc.create_conference_ballots(services, actor)
+        await answer_long(
+            message,
+            ui.refusal(created)
+            if isinstance(created, Rejected)
+            else ui.text("ballots_created", view=created.view),
+        )
+    elif word in {"new", "moi", "mới"}:
+        line = await svc.create_custom_ballot(services, actor, title=rest)
+        await message.answer(
+            ui.refusal(line)
+            if isinstance(line, Rejected)
+            else ui.text("ballot_created", number=line.number)
+        )
+    elif word in {"open", "mo", "mở"}:
+        await _open(message, actor, services, ui, parts)
+    elif word in {"close", "dong", "đóng"}:
+        await _close(message, actor, services, ui, parts[0])
+    elif word in {"extend", "giahan", "gia"} and len(parts) == 2:
+        changed = await svc.extend_ballot(services, actor, ref=parts[0], closes_text=parts[1])
+        await _changed(message, services, ui, changed, "ballot_extended")
+    elif word in {"cancel", "huy", "hủy"} and len(parts) == 2:
+        changed = await svc.cancel_ballot(services, actor, ref=parts[0], reason=parts[1])
+        await _changed(message, services, ui, changed, "ballot_cancelled")
+    elif word in {"decide", "quyetdinh", "quyết_định"} and len(parts) == 2:
+        decided = await svc.decide(services, actor, ref=parts[0], unit_ref=parts[1])
+        await message.answer(
+            ui.refusal(decided)
+            if isinstance(decided, Rejected)
+            else ui.text("ballot_decided", decided=decided)
+        )
+    elif word in {"record", "bienban", "biên_bản"}:
+        out = await svc.vote_record(services, actor, ref=parts[0], locale=ui.locale.value)
+        if isinstance(out, Rejected):
+            await message.answer(ui.refusal(out))
+            return
+        await answer_long(message, ui.text("ballot_result", **out.context))
+        await message.answer_document(
+            BufferedInputFile(out.docx, filename=out.filename),
+            caption=ui.text("record_caption", ballot=out.context["ballot"]),
+        )
+    elif word in {"written", "phieugiay", "giay"} and len(parts) == 3:
+        written = await svc.written_vote(
+            services, actor, ref=parts[0], unit_ref=parts[1], choice_text=parts[2]
+        )
+        await message.answer(
+            ui.refusal(written)
+            if isinstance(written, Rejected)
+            else ui.text("vote_written", view=written.view, replaced=written.replaced)
+        )
+    else:
+        await message.answer(ui.text("ballot_usage"))
+
+
+async def _open(
+    message: Message, actor: Actor, services: Services, ui: Ui, parts: list[str]
+) -> None:
+    opened = await svc.open_ballot(
+        services, actor, ref=parts[0], closes_text=parts[1] if len(parts) > 1 else ""
+    )
+    if isinstance(opened, Rejected):
+        await message.answer(ui.refusal(opened))
+        return
+    await message.answer(ui.text("ballot_opened", ballot=opened.ballot, units=opened.units))
+    await deliver(services, list(opened.notices))
+    await post_to_group(
+        services, opened.bloc, "ballot_group_opened", ballot=opened.ballot, units=opened.units
+    )
+
+
+async def _close(message: Message, actor: Actor, services: Services, ui: Ui, ref: str) -> None:
+    closed = await svc.close_ballot(services, actor, ref=ref)
+    if isinstance(closed, Rejected):
+        await message.answer(ui.refusal(closed))
+        return
+    await answer_long(message, ui.text("ballot_result", **closed.group_text_context))
+    await deliver(services, list(closed.notices))
+    await post_to_group(services, closed.bloc, "ballot_result", **closed.group_text_context)
+
+
+async def _changed(
+    message: Message,
+    services: Services,
+    ui: Ui,
+    changed: svc.BallotChanged | Rejected,
+    template: str,
+) -> None:
+    if isinstance(changed, Rejected):
+        await message.answer(ui.refusal(changed))
+        return
+    await message.answer(ui.text(template, ballot=changed.ballot))
+    await deliver(services, list(changed.notices))
+
+
+# --- voting ---------------------------------------------------------------------------------
+
+
+async def cmd_vote(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
+    views = await svc.open_ballots_for(services, actor)
+    if isinstance(views, Rejected):
+        await message.answer(ui.refusal(views))
+        return
+    if not views:
+        await message.answer(ui.text("vote_none"))
+        return
+    rows = [
+        [(ui.text("vote_list_button", view=v), VoteCb(b=v.info.ballot.id, a="show"))]
+        for v in views
+    ]
+    await message.answer(ui.text("vote_list", views=views), reply_markup=keyboard(rows))
+
+
+async def on_vote(
+    query: CallbackQuery,
+    callback_data: VoteCb,
+    actor: Actor,
+    services: Services,
+    ui: Ui,
+    state: FSMContext,
+) -> None:
+    b, a, i = callback_data.b, callback_data.a, callback_data.i
+    message = query.message if isinstance(query.message, Message) else None
+    if a not in {"ok", "pick"} and await state.get_state() == VoteOther.text.state:
+        await state.clear()  # the other-opinion text is no longer awaited
+    if a == "ok":
+        await query.answer()
+        other = str((await state.get_data()).get("other_text", "")) if i >= 0 else ""
+        choice = _choice(i, other)
+        done = await svc.cast_vote(services, actor, ballot_id=b, choice=choice)
+        await state.clear()
+        if message is None:
+            return
+        if isinstance(done, Rejected):
+            await message.edit_text(ui.refusal(done))
+            return
+        await message.edit_text(ui.text("vote_done", view=done.view, replaced=done.replaced))
+        await deliver(services, list(done.notices))
+        return
+    if a == "tog":
+        result: svc.VoteView | Rejected = await svc.toggle(services, actor, ballot_id=b, index=i)
+    elif a in {"pick", "blank", "review"}:
+        view = await svc.vote_view(services, actor, ballot_id=b)
+        if (
+            a == "pick"
+            and isinstance(view, svc.VoteView)
+            and (opt := view.info.ballot.option(i)) is not None
+            and opt.kind is OptionKind.OTHER
+        ):
+            await query.answer()
+            await state.set_state(VoteOther.text)
+            await state.update_data(ballot_id=b, index=i)
+            if message is not None:
+                await message.answer(ui.text("vote_other_ask"))
+            return
+        if a == "pick" and await state.get_state() == VoteOther.text.state:
+            await state.clear()
+        choice = None if a == "review" else _choice(BLANK if a == "blank" else i, "")
+        result = await svc.preview(services, actor, ballot_id=b, choice=choice)
+    else:  # show | back
+        result = await svc.vote_view(services, actor, ballot_id=b)
+    if isinstance(result, Rejected):
+        await query.answer(ui.refusal(result)[:200], show_alert=True)
+        return
+    await query.answer()
+    if message is None:
+        return
+    if result.pending is not None:
+        await message.edit_text(
+            ui.text("vote_confirm", view=result), reply_markup=_confirm_keyboard(ui, result)
+        )
+    elif a == "show" and message.reply_markup is None:
+        await message.answer(
+            ui.text("vote_ballot", view=result), reply_markup=_ballot_keyboard(ui, result)
+        )
+    else:
+        await message.edit_text(
+            ui.text("vote_ballot", view=result), reply_markup=_ballot_keyboard(ui, result)
+        )
+
+
+async def on_other_text(
+    message: Message, actor: Actor, services: Services, ui: Ui, state: FSMContext
+) -> None:
+    data = await state.get_data()
+    text = (message.text or "").strip()
+    if text.startswith("/") or not text:
+        await state.clear()
+        await message.answer(ui.text("wizard_cancelled"))
+        return
+    other = text[:1000]
+    await state.update_data(other_text=other)
+    ballot_id, index = int(data.get("ballot_id", 0)), int(data.get("index", 0))
+    result = await svc.preview(
+        services, actor, ballot_id=ballot_id, choice=Choice((index,), other_text=other)
+    )
+    if isinstance(result, Rejected):
+        await message.answer(ui.refusal(result))
+        return
+    await message.answer(
+        ui.text("vote_confirm", view=result), reply_markup=_confirm_keyboard(ui, result)
+    )
+
+
+def _choice(index: int, other: str) -> Choice | None:
+    if index == DRAFT:
+        return None
+    if index == BLANK:
+        return Choice(blank=True)
+    return Choice((index,), other_text=other)
+
+
+def _ballot_keyboard(ui: Ui, view: svc.VoteView) -> InlineKeyboardMarkup:
+    b = view.info.ballot
+    multi = b.rules.max_choices > 1
+    rows: list[list[tuple[str, CallbackData | str]]] = []
+    for option in b.options:
+        if not b.rules.self_vote and option.unit_id == view.unit.id:
+            continue  # not a candidate for this unit: not offered (refused if forged)
+        label = ui.text(
+            "vote_option_label",
+            option=_label(option, view),
+            chosen=(multi and option.index in view.selection),
+        )
+        rows.append([(label, VoteCb(b=b.id, a="tog" if multi else "pick", i=option.index))])
+    rows.append([(ui.t("button.blank"), VoteCb(b=b.id, a="blank", i=BLANK))])
+    if multi:
+        rows.append(
+            [
+                (
+                    ui.text(
+                        "vote_review_button", count=len(view.selection), max=b.rules.max_choices
+                    ),
+                    VoteCb(b=b.id, a="review", i=DRAFT),
+                )
+            ]
+        )
+    return keyboard(rows)
+
+
+def _confirm_keyboard(ui: Ui, view: svc.VoteView) -> InlineKeyboardMarkup:
+    b = view.info.ballot
+    pending = view.pending or Choice()
+    if pending.blank:
+        index = BLANK
+    elif b.rules.max_choices > 1:
+        index = DRAFT
+    else:
+        index = pending.options[0] if pending.options else BLANK
+    return keyboard(
+        [
+            [(ui.t("button.confirm_vote"), VoteCb(b=b.id, a="ok", i=index))],
+            [(ui.t("button.rechoose"), VoteCb(b=b.id, a="back"))],
+        ]
+    )
+
+
+def _label(option: Option, view: svc.VoteView) -> dict[str, object]:
+    return {
+        "index": option.index,
+        "kind": option.kind.value,
+        "unit": view.names.get(option.unit_id, "") if option.unit_id else "",
+        "label": option.label,
+    }

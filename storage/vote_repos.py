@@ -1,0 +1,462 @@
+"""Repositories for conferences, attendance, ballots, options, open votes and results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.voting import (
+    Ballot,
+    BallotKind,
+    BallotStatus,
+    Base,
+    Cast,
+    Choice,
+    Option,
+    OptionKind,
+    Rules,
+    Threshold,
+)
+from storage.tables import (
+    AttendanceRow,
+    BallotOptionRow,
+    BallotResultRow,
+    BallotRow,
+    ConferenceRow,
+    OpenVoteRow,
+    VoteDraftRow,
+)
+
+
+def _id(value: int | None) -> int:
+    if value is None:
+        raise RuntimeError("row has no id yet: flush before reading it")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Conference:
+    id: int
+    bloc_id: int
+    year: int
+    held_at: datetime
+    place: str
+    chair_unit_id: int | None
+    chair: str
+    secretary: str
+    counting_board: tuple[str, ...]
+    guests: str
+    locality: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BallotInfo:
+    """A ballot with what the chat shows around it (title, tier, quota, run-off link)."""
+
+    ballot: Ballot
+    bloc_id: int
+    conference_id: int | None
+    title: str
+    tier: str | None
+    tier_order: int
+    quota: int
+    runoff_of: int | None
+    cancelled_reason: str | None
+
+
+def rules_json(rules: Rules) -> str:
+    def threshold(t: Threshold) -> dict[str, Any]:
+        return {"n": t.numerator, "d": t.denominator, "strict": t.strict}
+
+    return json.dumps(
+        {
+            "threshold": threshold(rules.threshold),
+            "base": rules.base.value,
+            "max_choices": rules.max_choices,
+            "self_vote": rules.self_vote,
+            "secret": rules.secret,
+            "quorum": threshold(rules.quorum),
+        },
+        sort_keys=True,
+    )
+
+
+def _rules(text: str) -> Rules:
+    data = json.loads(text)
+
+    def threshold(d: dict[str, Any]) -> Threshold:
+        return Threshold(int(d["n"]), int(d["d"]), strict=bool(d["strict"]))
+
+    return Rules(
+        threshold=threshold(data["threshold"]),
+        base=Base(data["base"]),
+        max_choices=int(data["max_choices"]),
+        self_vote=bool(data["self_vote"]),
+        secret=bool(data["secret"]),
+        quorum=threshold(data["quorum"]),
+    )
+
+
+def _conference(row: ConferenceRow) -> Conference:
+    return Conference(
+        id=_id(row.id),
+        bloc_id=row.bloc_id,
+        year=row.year,
+        held_at=row.held_at,
+        place=row.place,
+        chair_unit_id=row.chair_unit_id,
+        chair=row.chair,
+        secretary=row.secretary,
+        counting_board=tuple(json.loads(row.counting_board)),
+        guests=row.guests,
+        locality=row.locality,
+    )
+
+
+class VoteRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    # --- conference and attendance ------------------------------------------------------
+
+    async def add_conference(
+        self, conference: Conference, *, created_by: int, now: datetime
+    ) -> Conference:
+        row = ConferenceRow(
+            bloc_id=conference.bloc_id,
+            year=conference.year,
+            held_at=conference.held_at,
+            place=conference.place,
+            chair_unit_id=conference.chair_unit_id,
+            chair=conference.chair,
+            secretary=conference.secretary,
+            counting_board=json.dumps(list(conference.counting_board), ensure_ascii=False),
+            guests=conference.guests,
+            locality=conference.locality,
+            created_by=created_by,
+            created_at=now,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return _conference(row)
+
+    async def conference(self, bloc_id: int, year: int) -> Conference | None:
+        row = (
+            await self.s.exec(
+                select(ConferenceRow)
+                .where(ConferenceRow.bloc_id == bloc_id, ConferenceRow.year == year)
+                .order_by(col(ConferenceRow.id).desc())
+            )
+        ).first()
+        return None if row is None else _conference(row)
+
+    async def check_in(
+        self, conference_id: int, unit_id: int, identity_id: int, now: datetime
+    ) -> bool:
+        """Record the unit present; False when it had already checked in."""
+        existing = (
+            await self.s.exec(
+                select(AttendanceRow).where(
+                    AttendanceRow.conference_id == conference_id,
+                    AttendanceRow.unit_id == unit_id,
+                )
+            )
+        ).first()
+        if existing is not None:
+            return False
+        self.s.add(
+            AttendanceRow(
+                conference_id=conference_id,
+                unit_id=unit_id,
+                identity_id=identity_id,
+                checked_in_at=now,
+            )
+        )
+        await self.s.flush()
+        return True
+
+    async def present(self, conference_id: int) -> set[int]:
+        rows = await self.s.exec(
+            select(AttendanceRow.unit_id).where(AttendanceRow.conference_id == conference_id)
+        )
+        return set(rows.all())
+
+    # --- ballots --------------------------------------------------------------------------
+
+    async def add_ballot(
+        self,
+        *,
+        bloc_id: int,
+        conference_id: int | None,
+        kind: BallotKind,
+        title: str,
+        rules: Rules,
+        options: list[Option],
+        tier: str | None,
+        tier_order: int,
+        quota: int,
+        runoff_of: int | None,
+        closes_at: datetime | None,
+        created_by: int,
+        now: datetime,
+    ) -> BallotInfo:
+        row = BallotRow(
+            bloc_id=bloc_id,
+            conference_id=conference_id,
+            kind=kind.value,
+            title=title,
+            tier=tier,
+            tier_order=tier_order,
+            quota=quota,
+            rules=rules_json(rules),
+            status=BallotStatus.DRAFT.value,
+            runoff_of=runoff_of,
+            closes_at=closes_at,
+            created_by=created_by,
+            created_at=now,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        await self.set_options(_id(row.id), options)
+        info = await self.ballot(_id(row.id))
+        assert info is not None
+        return info
+
+    async def set_options(self, ballot_id: int, options: list[Option]) -> None:
+        await self.s.exec(
+            delete(BallotOptionRow).where(col(BallotOptionRow.ballot_id) == ballot_id)
+        )
+        self.s.add_all(
+            BallotOptionRow(
+                ballot_id=ballot_id,
+                position=o.index,
+                kind=o.kind.value,
+                unit_id=o.unit_id,
+                label=o.label,
+            )
+            for o in options
+        )
+        await self.s.flush()
+
+    async def ballot(self, ballot_id: int, *, lock: bool = False) -> BallotInfo | None:
+        query = select(BallotRow).where(BallotRow.id == ballot_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.s.exec(query)).first()
+        if row is None:
+            return None
+        options = (
+            await self.s.exec(
+                select(BallotOptionRow)
+                .where(BallotOptionRow.ballot_id == ballot_id)
+                .order_by(col(BallotOptionRow.position))
+            )
+        ).all()
+        ballot = Ballot(
+            id=_id(row.id),
+            kind=BallotKind(row.kind),
+            options=tuple(
+                Option(o.position, OptionKind(o.kind), o.unit_id, o.label) for o in options
+            ),
+            rules=_rules(row.rules),
+            opens_at=row.opens_at,
+            closes_at=row.closes_at,
+            status=BallotStatus(row.status),
+        )
+        return BallotInfo(
+            ballot=ballot,
+            bloc_id=row.bloc_id,
+            conference_id=row.conference_id,
+            title=row.title,
+            tier=row.tier,
+            tier_order=row.tier_order,
+            quota=row.quota,
+            runoff_of=row.runoff_of,
+            cancelled_reason=row.cancelled_reason,
+        )
+
+    async def ballots(self, bloc_id: int, conference_id: int | None = None) -> list[BallotInfo]:
+        query = select(BallotRow.id).where(BallotRow.bloc_id == bloc_id)
+        if conference_id is not None:
+            query = query.where(BallotRow.conference_id == conference_id)
+        ids = (await self.s.exec(query.order_by(col(BallotRow.id)))).all()
+        found = [await self.ballot(i) for i in ids if i is not None]
+        return [b for b in found if b is not None]
+
+    async def set_status(
+        self, ballot_id: int, status: BallotStatus, *, now: datetime, reason: str | None = None
+    ) -> None:
+        row = await self.s.get_one(BallotRow, ballot_id)
+        row.status = status.value
+        if status is BallotStatus.OPEN:
+            row.opens_at = now
+        if status is BallotStatus.CLOSED and (row.closes_at is None or row.closes_at > now):
+            row.closes_at = now
+        if reason is not None:
+            row.cancelled_reason = reason
+
+    async def set_closes_at(self, ballot_id: int, closes_at: datetime) -> None:
+        row = await self.s.get_one(BallotRow, ballot_id)
+        row.closes_at = closes_at
+
+    # --- votes ----------------------------------------------------------------------------
+
+    async def open_vote(self, ballot_id: int, unit_id: int) -> Cast | None:
+        row = await self._vote_row(ballot_id, unit_id)
+        return None if row is None else _cast(row)
+
+    async def _vote_row(self, ballot_id: int, unit_id: int) -> OpenVoteRow | None:
+        return (
+            await self.s.exec(
+                select(OpenVoteRow).where(
+                    OpenVoteRow.ballot_id == ballot_id, OpenVoteRow.unit_id == unit_id
+                )
+            )
+        ).first()
+
+    async def put_open_vote(
+        self,
+        ballot_id: int,
+        unit_id: int,
+        identity_id: int,
+        choice: Choice,
+        *,
+        now: datetime,
+        written: bool = False,
+        valid: bool = True,
+    ) -> bool:
+        """Record (or replace) the unit's open vote; True when it replaced an earlier one."""
+        row = await self._vote_row(ballot_id, unit_id)
+        replaced = row is not None
+        if row is None:
+            row = OpenVoteRow(
+                ballot_id=ballot_id,
+                unit_id=unit_id,
+                identity_id=identity_id,
+                choice="[]",
+                cast_at=now,
+            )
+            self.s.add(row)
+        row.identity_id = identity_id
+        row.choice = json.dumps(list(choice.options))
+        row.blank = choice.blank
+        row.other_text = choice.other_text
+        row.written = written
+        row.valid = valid
+        row.cast_at = now
+        await self.s.flush()
+        return replaced
+
+    async def casts(self, ballot_id: int) -> list[Cast]:
+        rows = await self.s.exec(
+            select(OpenVoteRow)
+            .where(OpenVoteRow.ballot_id == ballot_id)
+            .order_by(col(OpenVoteRow.unit_id))
+        )
+        return [_cast(r) for r in rows.all()]
+
+    async def cast_count(self, ballot_id: int) -> int:
+        result = await self.s.exec(
+            select(func.count()).select_from(OpenVoteRow).where(OpenVoteRow.ballot_id == ballot_id)
+        )
+        return int(result.one())
+
+    async def voted_units(self, ballot_id: int) -> set[int]:
+        rows = await self.s.exec(
+            select(OpenVoteRow.unit_id).where(OpenVoteRow.ballot_id == ballot_id)
+        )
+        return set(rows.all())
+
+    # --- multi-select drafts ------------------------------------------------------------
+
+    async def draft(
+        self, ballot_id: int, unit_id: int, identity_id: int, *, lock: bool = False
+    ) -> tuple[tuple[int, ...], int]:
+        query = select(VoteDraftRow).where(
+            VoteDraftRow.ballot_id == ballot_id,
+            VoteDraftRow.unit_id == unit_id,
+            VoteDraftRow.identity_id == identity_id,
+        )
+        if lock:
+            query = query.with_for_update()
+        row = (await self.s.exec(query)).first()
+        if row is None:
+            return (), 0
+        return tuple(json.loads(row.selection)), row.version
+
+    async def put_draft(
+        self,
+        ballot_id: int,
+        unit_id: int,
+        identity_id: int,
+        selection: tuple[int, ...],
+        now: datetime,
+    ) -> int:
+        row = (
+            await self.s.exec(
+                select(VoteDraftRow)
+                .where(
+                    VoteDraftRow.ballot_id == ballot_id,
+                    VoteDraftRow.unit_id == unit_id,
+                    VoteDraftRow.identity_id == identity_id,
+                )
+                .with_for_update()
+            )
+        ).first()
+        if row is None:
+            row = VoteDraftRow(
+                ballot_id=ballot_id, unit_id=unit_id, identity_id=identity_id, updated_at=now
+            )
+            self.s.add(row)
+        row.selection = json.dumps(sorted(selection))
+        row.version += 1
+        row.updated_at = now
+        await self.s.flush()
+        return row.version
+
+    async def delete_drafts(self, ballot_id: int, unit_id: int) -> None:
+        await self.s.exec(
+            delete(VoteDraftRow).where(
+                col(VoteDraftRow.ballot_id) == ballot_id, col(VoteDraftRow.unit_id) == unit_id
+            )
+        )
+
+    # --- results --------------------------------------------------------------------------
+
+    async def put_result(
+        self,
+        ballot_id: int,
+        result: dict[str, Any],
+        decided: list[int],
+        decided_by: str,
+        now: datetime,
+    ) -> None:
+        row = await self.s.get(BallotResultRow, ballot_id)
+        if row is None:
+            row = BallotResultRow(ballot_id=ballot_id, result="{}", computed_at=now)
+            self.s.add(row)
+        row.result = json.dumps(result, ensure_ascii=False, sort_keys=True)
+        row.decided = json.dumps(decided)
+        row.decided_by = decided_by
+        row.computed_at = now
+        await self.s.flush()
+
+    async def result(self, ballot_id: int) -> tuple[dict[str, Any], list[int], str] | None:
+        row = await self.s.get(BallotResultRow, ballot_id)
+        if row is None:
+            return None
+        return json.loads(row.result), json.loads(row.decided), row.decided_by
+
+
+def _cast(row: OpenVoteRow) -> Cast:
+    return Cast(
+        unit_id=row.unit_id,
+        choice=Choice(tuple(json.loads(row.choice)), row.blank, row.other_text),
+        valid=row.valid,
+    )

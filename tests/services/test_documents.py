@@ -1,0 +1,292 @@
+"""The vote-count record (biên bản kiểm phiếu) as DOCX in the NĐ 30/2020 layout: read back
+with python-docx, built directly and through the vote_record use case."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from docx import Document
+from docx.document import Document as DocumentObject
+
+from bot.core.models import BlocKind, Locale, Membership, Platform, Role
+from bot.core.units import UnitDraft
+from bot.core.voting import BallotKind, BallotStatus, Choice, Option, OptionKind, default_rules
+from bot.fakes.clock import FakeClock
+from bot.render import Renderer
+from bot.services import voting as svc
+from bot.services.actors import Actor, load_actor, resolve_actor
+from bot.services.app import Services
+from bot.services.documents import RecordRow, VoteRecord, date_line, vote_record_docx
+from storage.vote_repos import Conference
+
+TZ = "Asia/Ho_Chi_Minh"
+HEAD = "9f2c0a7e" * 8
+BOARD = ("Quàng Thị Mai", "Trần Đức Long")
+BLOC_NAME = "Khối thi đua Văn hóa - Xã hội"
+
+
+def t_vi(key: str) -> str:
+    return Renderer().t(Locale.VI, key)
+
+
+def test_date_line_pads_days_below_ten_and_months_one_and_two() -> None:
+    cases = {
+        datetime(2024, 3, 5, 2, 30, tzinfo=UTC): "Hà Nội, ngày 05 tháng 3 năm 2024",
+        datetime(2025, 1, 1, 2, 0, tzinfo=UTC): "Hà Nội, ngày 01 tháng 01 năm 2025",
+        datetime(2024, 2, 9, 2, 0, tzinfo=UTC): "Hà Nội, ngày 09 tháng 02 năm 2024",
+        datetime(2022, 12, 20, 2, 0, tzinfo=UTC): "Hà Nội, ngày 20 tháng 12 năm 2022",
+        datetime(2024, 10, 10, 2, 0, tzinfo=UTC): "Hà Nội, ngày 10 tháng 10 năm 2024",
+        # 18:00 UTC on 4 March is already 5 March in Hà Nội.
+        datetime(2024, 3, 4, 18, 0, tzinfo=UTC): "Hà Nội, ngày 05 tháng 3 năm 2024",
+    }
+    for when, expected in cases.items():
+        assert date_line("Hà Nội", when, TZ) == expected, when
+    assert date_line("", datetime(2024, 3, 5, 2, 0, tzinfo=UTC), TZ) == "Ngày 05 tháng 3 năm 2024"
+    assert date_line("Điện Biên", datetime(2022, 12, 20, 1, 0, tzinfo=UTC), TZ) == (
+        "Điện Biên, ngày 20 tháng 12 năm 2022"
+    )
+
+
+def text_of(doc: DocumentObject) -> list[str]:
+    """Every paragraph, in the body and in the table cells, in order."""
+    lines = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                lines += [p.text for p in cell.paragraphs]
+    return lines
+
+
+RECORD = VoteRecord(
+    issuer=BLOC_NAME,
+    number="05/BB-KTĐVHXH",
+    locality="Hà Nội",
+    when=datetime(2024, 3, 5, 2, 30, tzinfo=UTC),  # 09:30 in Hà Nội
+    timezone=TZ,
+    subject="Kiểm phiếu: Đề nghị tặng Cờ thi đua của Chính phủ",
+    place="Hội trường Sở Y tế",
+    counting_board=BOARD,
+    issued=12,
+    returned=11,
+    valid=10,
+    invalid=1,
+    blank=1,
+    base_label="tổng số đơn vị thành viên",
+    base_count=12,
+    threshold="≥70%",
+    rows=(
+        RecordRow("Sở Y tế", 9, 750, True),
+        RecordRow("Sở Giáo dục và Đào tạo", 1, 83, False),
+        RecordRow("Sở Văn hóa, Thể thao và Du lịch", 0, 0, False),
+    ),
+    conclusion="Kết quả: đề nghị Sở Y tế.",
+    audit_head=HEAD,
+)
+
+
+def test_the_record_opens_and_holds_the_official_layout_and_the_count() -> None:
+    doc = Document(io.BytesIO(vote_record_docx(RECORD, t_vi)))
+    lines = text_of(doc)
+
+    header_left, header_right = (
+        [p.text for p in cell.paragraphs] for cell in doc.tables[0].rows[0].cells
+    )
+    assert header_left == ["KHỐI THI ĐUA VĂN HÓA - XÃ HỘI", "────────", "Số: 05/BB-KTĐVHXH"]
+    assert header_right == [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "────────",
+        "Hà Nội, ngày 05 tháng 3 năm 2024",
+    ]
+    nation = doc.tables[0].rows[0].cells[1].paragraphs[0].runs[0]
+    dated = doc.tables[0].rows[0].cells[1].paragraphs[3].runs[0]
+    assert (nation.bold, dated.italic) == (True, True)
+
+    body = [p.text for p in doc.paragraphs if p.text]
+    assert body == [
+        "BIÊN BẢN",
+        "Kiểm phiếu: Đề nghị tặng Cờ thi đua của Chính phủ",
+        "Vào hồi 09 giờ 30, ngày 05 tháng 3 năm 2024, tại Hội trường Sở Y tế, "
+        "Ban kiểm phiếu đã tiến hành kiểm phiếu.",
+        "Ban kiểm phiếu gồm:",
+        "- Quàng Thị Mai",
+        "- Trần Đức Long",
+        "Số phiếu phát ra: 12; số phiếu thu về: 11; số phiếu hợp lệ: 10; "
+        "số phiếu không hợp lệ: 1 (trong đó phiếu trắng: 1).",
+        "Tỷ lệ tính trên 12 (tổng số đơn vị thành viên); ngưỡng thông qua: ≥70%.",
+        "Kết quả: đề nghị Sở Y tế.",
+        "Biên bản kết thúc cùng ngày, đã được đọc lại và các thành viên Ban kiểm phiếu "
+        "nhất trí ký tên.",
+        f"Mã kiểm chứng nhật ký: {HEAD}",
+    ]
+    assert [[c.text for c in row.cells] for row in doc.tables[1].rows] == [
+        ["STT", "Nội dung / Đơn vị", "Số phiếu", "Tỷ lệ"],
+        ["1", "Sở Y tế", "9", "75,0%"],
+        ["2", "Sở Giáo dục và Đào tạo", "1", "8,3%"],
+        ["3", "Sở Văn hóa, Thể thao và Du lịch", "0", "0,0%"],
+    ]
+    # Signatures: the counting board by name on the left, the chair on the right.
+    assert [[p.text for p in c.paragraphs] for c in doc.tables[2].rows[0].cells] == [
+        ["BAN KIỂM PHIẾU", *BOARD],
+        ["CHỦ TỌA HỘI NGHỊ"],
+    ]
+    assert "BIÊN BẢN" in lines
+
+    # A4 portrait, margins top/bottom 20 mm, left 30 mm, right 15 mm; Times New Roman 13.
+    section = doc.sections[0]
+    sizes = (section.page_width, section.page_height)
+    assert tuple(round(s.mm) for s in sizes if s is not None) == (210, 297)
+    margins = (
+        section.top_margin,
+        section.bottom_margin,
+        section.left_margin,
+        section.right_margin,
+    )
+    assert tuple(round(m.mm) for m in margins if m is not None) == (20, 20, 30, 15)
+    normal = doc.styles["Normal"].font
+    assert normal.name == "Times New Roman"
+    assert normal.size is not None
+    assert normal.size.pt == 13
+
+
+def test_the_record_is_the_same_bytes_for_the_same_count() -> None:
+    assert vote_record_docx(RECORD, t_vi) == vote_record_docx(RECORD, t_vi)
+
+
+# --- through the use case: the stored count, the conference, the audit head --------------
+
+
+async def _person(services: Services, external_id: int) -> Actor:
+    return await resolve_actor(
+        services,
+        platform=Platform.TELEGRAM,
+        external_id=str(external_id),
+        display_name=f"Người {external_id}",
+        username=None,
+    )
+
+
+async def _conference_with_open_ballot(services: Services) -> tuple[int, list[Actor], Actor]:
+    """Three units with a representative each, the secretariat, the conference held in
+    Hà Nội (its counting board), and the report approval open."""
+    now = services.clock.now()
+    reps = [await _person(services, 6000 + i) for i in range(3)]
+    secretary = await _person(services, 6100)
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.create(
+            name=BLOC_NAME, kind=BlocKind.KHOI, year=2024, code="KTĐVHXH", timezone=TZ, now=now
+        )
+        units = await uow.blocs.add_units(
+            bloc.id,
+            [
+                UnitDraft("Sở Y tế", "SYT"),
+                UnitDraft("Sở Giáo dục và Đào tạo", "SGDĐT"),
+                UnitDraft("Sở Văn hóa, Thể thao và Du lịch", "SVHTTDL"),
+            ],
+            now,
+        )
+        for person, unit in zip(reps, units, strict=True):
+            await uow.identities.put_membership(
+                Membership(person.identity.id, bloc.id, unit.id, frozenset({Role.REPRESENTATIVE})),
+                now,
+            )
+        await uow.identities.put_membership(
+            Membership(secretary.identity.id, bloc.id, None, frozenset({Role.SECRETARIAT})), now
+        )
+        conference = await uow.votes.add_conference(
+            Conference(
+                id=0,
+                bloc_id=bloc.id,
+                year=2024,
+                held_at=now,
+                place="Hội trường Sở Y tế",
+                chair_unit_id=units[0].id,
+                chair="Nguyễn Văn Thành",
+                secretary="Lò Thị Hương",
+                counting_board=BOARD,
+                guests="",
+                locality="Hà Nội",
+            ),
+            created_by=secretary.identity.id,
+            now=now,
+        )
+        info = await uow.votes.add_ballot(
+            bloc_id=bloc.id,
+            conference_id=conference.id,
+            kind=BallotKind.APPROVE_REPORT,
+            title="",
+            rules=default_rules(BallotKind.APPROVE_REPORT),
+            options=[
+                Option(0, OptionKind.AGREE),
+                Option(1, OptionKind.DISAGREE),
+                Option(2, OptionKind.OTHER),
+            ],
+            tier=None,
+            tier_order=0,
+            quota=1,
+            runoff_of=None,
+            closes_at=None,
+            created_by=secretary.identity.id,
+            now=now,
+        )
+        await uow.votes.set_status(info.ballot.id, BallotStatus.OPEN, now=now)
+        await uow.commit()
+    async with services.db.uow() as uow:
+        reps = [await load_actor(uow, services, p.account) for p in reps]
+        secretary = await load_actor(uow, services, secretary.account)
+    return info.ballot.id, reps, secretary
+
+
+async def test_vote_record_use_case_writes_the_counted_ballot(
+    services: Services, clock: FakeClock
+) -> None:
+    clock.set(datetime(2024, 3, 5, 1, 0, tzinfo=UTC))  # 08:00 on 5 March in Hà Nội
+    ballot, reps, secretary = await _conference_with_open_ballot(services)
+    for actor, choice in zip(
+        reps,
+        (Choice((0,)), Choice((2,), other_text="Bổ sung số liệu"), Choice(blank=True)),
+        strict=True,
+    ):
+        assert isinstance(
+            await svc.cast_vote(services, actor, ballot_id=ballot, choice=choice), svc.Accepted
+        )
+    assert isinstance(await svc.close_ballot(services, secretary, ref="1"), svc.Closed)
+    bloc_id = secretary.memberships[0].bloc_id
+    async with services.db.uow() as uow:
+        _, head = await uow.audit.head(bloc_id)
+
+    out = await svc.vote_record(services, secretary, ref="1", locale="vi")
+    assert isinstance(out, svc.RecordOut)
+    assert out.filename == "bien-ban-kiem-phieu-01.docx"
+    doc = Document(io.BytesIO(out.docx))
+    lines = text_of(doc)
+    for expected in (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "KHỐI THI ĐUA VĂN HÓA - XÃ HỘI",
+        "Số: 01/BB-KTĐVHXH",
+        "Hà Nội, ngày 05 tháng 3 năm 2024",
+        "Kiểm phiếu: Thông qua dự thảo báo cáo tổng kết",
+        "Vào hồi 08 giờ 00, ngày 05 tháng 3 năm 2024, tại Hội trường Sở Y tế, "
+        "Ban kiểm phiếu đã tiến hành kiểm phiếu.",
+        "Số phiếu phát ra: 3; số phiếu thu về: 3; số phiếu hợp lệ: 2; "
+        "số phiếu không hợp lệ: 1 (trong đó phiếu trắng: 1).",
+        "Tỷ lệ tính trên 3 (tổng số đơn vị thành viên); ngưỡng thông qua: >50%.",
+        "Kết quả: không thông qua.",
+        f"Mã kiểm chứng nhật ký: {head}",
+        "- Quàng Thị Mai",
+    ):
+        assert expected in lines, expected
+    assert [[c.text for c in row.cells] for row in doc.tables[1].rows][1:] == [
+        ["1", "Đồng ý", "1", "33,3%"],
+        ["2", "Không đồng ý", "0", "0,0%"],
+        ["3", "Ý kiến khác", "1", "33,3%"],
+    ]
+    assert out.context["returned"] == 3
+    assert out.context["approved"] is False
+
+    # Only the secretariat gets it, and only for a counted ballot.
+    refused = await svc.vote_record(services, reps[0], ref="1", locale="vi")
+    assert not isinstance(refused, svc.RecordOut)
+    assert refused.reason.value == "not_secretariat"
