@@ -138,6 +138,7 @@ RESULT = {
     "tie": [HOSTILE, "B"],
     "runoff_number": 8,
     "awaiting": [HOSTILE],
+    "other_opinions": [{"unit": HOSTILE, "text": HOSTILE}],
 }
 
 SAMPLES: dict[str, dict[str, Any]] = {

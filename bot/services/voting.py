@@ -282,7 +282,10 @@ async def create_conference_ballots(services: Services, actor: Actor) -> Ballots
         for order, (tier_key, rule) in enumerate(AWARD_TIERS, start=1):
             quota = tier_quota(rule, len(units))
             plan.append((BallotKind.AWARD, tier_key, order, quota, every_unit))
-        proposal = rotation_proposal(units, bloc.leader_unit_id)
+        # Rotation (domain.md): this year's deputy is proposed as leader; without a deputy,
+        # the unit after this year's leader in the rotation order.
+        deputy = next((u for u in units if u.id == bloc.deputy_unit_id), None)
+        proposal = deputy or rotation_proposal(units, bloc.leader_unit_id)
         leader_options = (
             [Option(0, OptionKind.UNIT, proposal.id)] if proposal is not None else every_unit
         )
@@ -929,6 +932,19 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
         conference = await uow.votes.conference(bloc_id, bloc.year)
         present = await uow.votes.present(conference.id) if conference else set()
         casts = await uow.votes.casts(info.ballot.id)
+        # "Ý kiến khác" texts go on the record with the unit (open ballots only).
+        other_opinions = (
+            []
+            if info.ballot.rules.secret
+            else [
+                {
+                    "unit": next((u.name for u in units if u.id == c.unit_id), ""),
+                    "text": c.choice.other_text,
+                }
+                for c in casts
+                if c.choice.other_text
+            ]
+        )
         result = tally(
             info.ballot, casts, members=len(units), present=len(present), quota=info.quota
         )
@@ -962,7 +978,7 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
         await uow.votes.set_status(info.ballot.id, BallotStatus.CLOSED, now=now)
         await uow.votes.put_result(
             info.ballot.id,
-            {**_result_json(result), "awaiting": list(awaiting)},
+            {**_result_json(result), "awaiting": list(awaiting), "other_opinions": other_opinions},
             decided,
             decided_by,
             now,
@@ -988,7 +1004,17 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
     names = {u.id: u.name for u in units}
     secretariat = tuple(i.id for m, i in members if m.has(Role.SECRETARIAT))
     context = _result_context(
-        closed, number, names, bloc, result, decided, decided_by, runoff_line, awaiting, tie
+        closed,
+        number,
+        names,
+        bloc,
+        result,
+        decided,
+        decided_by,
+        runoff_line,
+        awaiting,
+        tie,
+        other_opinions,
     )
     others = tuple(x for x in secretariat if x != actor.identity.id)
     notices = (Notice(others, "ballot_result", context),) if others else ()
@@ -1154,6 +1180,7 @@ def _result_context(
     runoff: BallotLine | None,
     awaiting: tuple[int, ...],
     tie: tuple[Option, ...],
+    other_opinions: list[dict[str, str]],
 ) -> dict[str, Any]:
     return {
         "ballot": _ballot_context(info, number, names, bloc),
@@ -1181,6 +1208,7 @@ def _result_context(
         "tie": [names.get(o.unit_id, "") for o in tie if o.unit_id],
         "runoff_number": runoff.number if runoff else None,
         "awaiting": [names.get(u, "") for u in awaiting],
+        "other_opinions": other_opinions,
     }
 
 
@@ -1323,6 +1351,7 @@ async def vote_record(
         "tie": tie_units,
         "runoff_number": runoff_number,
         "awaiting": [names.get(int(u), "") for u in data.get("awaiting", [])],
+        "other_opinions": data.get("other_opinions", []),
     }
     render = services.renderer
     record = VoteRecord(

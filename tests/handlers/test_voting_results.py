@@ -126,6 +126,8 @@ async def test_report_result_goes_to_the_secretariat_and_the_group(
             ("Không đồng ý", 0, "0,0", False),
             ("Ý kiến khác", 1, "25,0", False),
         ],
+        "Ý kiến khác:\n"
+        "- Sở Văn hóa, Thể thao và Du lịch: «Cần bổ sung phần đánh giá hạn chế»\n"
         "Kết luận: không thông qua.",
         rule="ngưỡng &gt;50%",
     )
@@ -535,3 +537,17 @@ async def test_ballot_record_sends_the_text_and_the_docx(tg: Harness, services: 
     assert plain(await tg.say(AN, "/ballot record 1")) == [
         (AN.id, "Chỉ thường trực khối mới dùng được lệnh này.")
     ]
+
+
+async def test_this_years_deputy_is_the_leader_proposal(tg: Harness, services: Services) -> None:
+    """Rotation by domain.md: the deputy of this year is proposed as next year's leader."""
+    await conference_setup(tg, defaults=False)
+    await tg.say(SECRETARY, "/bloc leader 1")
+    await tg.say(SECRETARY, "/bloc deputy 3")
+    await tg.say(SECRETARY, "/ballot defaults")
+    leader = (await ballot_ids(services))[5]
+    async with services.db.uow() as uow:
+        info = await uow.votes.ballot(leader)
+        units = await uow.blocs.units(info.bloc_id if info else 0)
+    assert info is not None
+    assert [o.unit_id for o in info.ballot.options] == [units[2].id]
