@@ -311,6 +311,11 @@ class VoteRepo:
         row = await self._vote_row(ballot_id, unit_id)
         return None if row is None else _cast(row)
 
+    async def vote_row_written(self, ballot_id: int, unit_id: int) -> bool | None:
+        """None when the unit has not voted; else whether its vote was a written one."""
+        row = await self._vote_row(ballot_id, unit_id)
+        return None if row is None else row.written
+
     async def _vote_row(self, ballot_id: int, unit_id: int) -> OpenVoteRow | None:
         return (
             await self.s.exec(

@@ -181,6 +181,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_not_tied": {"value": HOSTILE},
     "refused_bad_choice": {"value": HOSTILE},
     "refused_ballot_not_closed": {"number": 3},
+    "refused_decide_first": {"number": 3, "first": 2},
+    "refused_unit_voted_in_chat": {"unit": HOSTILE},
     "record_caption": {"ballot": BALLOT_CTX},
     "record_subject": {"ballot": BALLOT_CTX},
     "record_conclusion": RESULT,

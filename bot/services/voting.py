@@ -413,6 +413,9 @@ async def open_ballot(
         info, number = picked
         if info.ballot.status is not BallotStatus.DRAFT:
             return Rejected(Reason.BALLOT_NOT_DRAFT, {"number": number})
+        waiting = await _undecided_before(uow, bloc_id, info)
+        if waiting is not None:
+            return Rejected(Reason.DECIDE_FIRST, {"number": number, "first": waiting})
         conference = await uow.votes.conference(bloc_id, bloc.year)
         units = await uow.blocs.units(bloc_id)
         present = await uow.votes.present(conference.id) if conference else set()
@@ -481,6 +484,30 @@ async def _final_options(uow: UnitOfWork, bloc_id: int, info: BallotInfo) -> lis
                 leaders += await _decided_units(uow, other)
         options = [o for o in options if o.unit_id not in leaders]
     return [Option(i, o.kind, o.unit_id, o.label) for i, o in enumerate(options)]
+
+
+async def _undecided_before(uow: UnitOfWork, bloc_id: int, info: BallotInfo) -> int | None:
+    """The number of a ballot that must be decided before this one opens, if any: every
+    higher award tier (and its run-offs) before a lower one, the leader before the deputy;
+    otherwise one unit could be proposed at two tiers, or be both leader and deputy."""
+    if info.runoff_of is not None:
+        return None
+    for number, other in enumerate(await uow.votes.ballots(bloc_id), start=1):
+        if other.conference_id != info.conference_id or other.ballot.id == info.ballot.id:
+            continue
+        earlier = (
+            info.ballot.kind is BallotKind.AWARD
+            and other.ballot.kind is BallotKind.AWARD
+            and other.tier_order < info.tier_order
+        ) or (info.ballot.kind is BallotKind.DEPUTY and other.ballot.kind is BallotKind.LEADER)
+        if not earlier or other.ballot.status in (BallotStatus.CANCELLED, BallotStatus.DRAFT):
+            continue  # a tier never opened does not hold the others back
+        if other.ballot.status is not BallotStatus.CLOSED:
+            return number
+        stored = await uow.votes.result(other.ballot.id)
+        if stored is not None and stored[2] == "pending":
+            return number
+    return None
 
 
 async def _decided_units(uow: UnitOfWork, info: BallotInfo) -> list[int]:
@@ -827,7 +854,12 @@ class Accepted:
 
 
 async def cast_vote(
-    services: Services, actor: Actor, *, ballot_id: int, choice: Choice | None
+    services: Services,
+    actor: Actor,
+    *,
+    ballot_id: int,
+    choice: Choice | None,
+    version: int | None = None,
 ) -> Accepted | Rejected:
     """One ballot per unit: an open ballot may be re-cast by any of the unit's representatives
     until the close (the last choice counts; the others are told)."""
@@ -844,6 +876,9 @@ async def cast_vote(
         info = locked
         await uow.reports.lock_unit(unit.id)  # one unit's casts go one at a time
         view = await _view(uow, actor, info, number, bloc, unit, names)
+        if choice is None and version is not None and version != view.version:
+            # The selection changed after it was shown for confirmation (another keyboard).
+            return Rejected(Reason.SELECTION_CHANGED)
         pending = choice if choice is not None else Choice(view.selection)
         if not any(
             (o := info.ballot.option(i)) is not None and o.kind is OptionKind.OTHER
@@ -1261,6 +1296,9 @@ async def written_vote(
             return Rejected(
                 Reason.CAST, {"why": problem.value, "max": info.ballot.rules.max_choices}
             )
+        if await uow.votes.vote_row_written(info.ballot.id, unit.id) is False:
+            # The unit voted itself in chat: a written vote is only for units that could not.
+            return Rejected(Reason.UNIT_VOTED_IN_CHAT, {"unit": unit.name})
         replaced = await uow.votes.put_open_vote(
             info.ballot.id, unit.id, actor.identity.id, choice, now=now, written=True
         )

@@ -21,7 +21,7 @@ from bot.services.exports import archive_plan, score_xlsx
 from bot.services.notify import deliver
 from bot.services.outcomes import Rejected
 from bot.services.scoring_files import TableRefused
-from handlers.telegram.ui import Ui, answer_long, keyboard
+from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
 
 # Item by item; codes and values only; per group; totals only (always fits one message).
 SUMMARY_FORMS = ("items", "codes", "groups", "totals")
@@ -37,24 +37,24 @@ class CriteriaImport(StatesGroup):
 
 
 class PeriodCb(CallbackData, prefix="rp"):
-    p: int  # period id
-    u: int = 0  # unit id when the secretariat reports on a unit's behalf
+    p: DbId  # period id
+    u: DbId = 0  # unit id when the secretariat reports on a unit's behalf
 
 
 class ScoreCb(CallbackData, prefix="sc"):
-    d: int  # draft id (checked against the sender on the server)
-    i: int  # item index
-    v: int  # points in hundredths
+    d: DbId  # draft id (checked against the sender on the server)
+    i: DbId  # item index
+    v: DbId  # points in hundredths
 
 
 class WalkCb(CallbackData, prefix="wk"):
-    d: int
+    d: DbId
     a: str  # back | confirm | cancel
-    i: int = 0
+    i: DbId = 0
 
 
 class ExportCb(CallbackData, prefix="ex"):
-    p: int  # period number in /period
+    p: DbId  # period number in /period
     a: str  # xlsx | zip
 
 

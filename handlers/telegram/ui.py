@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from pydantic import Field
 
 from bot.core.models import Locale
 from bot.render import Renderer
@@ -101,6 +102,11 @@ def keyboard(rows: Sequence[Sequence[tuple[str, CallbackData | str]]]) -> Inline
     )
 
 
+# Ids in callback data fit the database's 32-bit integer columns: a forged or corrupted larger
+# number makes the payload not match its filter (a "stale button" answer), never a crash.
+DbId = Annotated[int, Field(ge=-2_147_483_648, le=2_147_483_647)]
+
+
 class LangCb(CallbackData, prefix="lang"):
     code: str
 
@@ -115,11 +121,11 @@ class KindCb(CallbackData, prefix="kind"):
 
 class UnitCb(CallbackData, prefix="u"):
     action: str  # "invite" | "revoke"
-    unit_id: int
+    unit_id: DbId
 
 
 class MemberCb(CallbackData, prefix="m"):
     action: str  # "rm" | "rmok"
     identity_id: int
-    unit_id: int
+    unit_id: DbId
     bloc_id: int

@@ -15,16 +15,30 @@ from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.notify import deliver, post_to_group
 from bot.services.outcomes import Rejected
-from handlers.telegram.ui import Ui, answer_long, keyboard
+from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
 
 BLANK = -1  # the blank ballot (Phiếu trắng) in callback data
 DRAFT = -2  # "the multi-choice selection kept on the server"
 
 
 class VoteCb(CallbackData, prefix="vt"):
-    b: int  # ballot id; the voter is always the sender, checked on the server
+    b: DbId  # ballot id; the voter is always the sender, checked on the server
     a: str  # show | pick | tog | blank | review | ok | back
-    i: int = 0  # option index, BLANK or DRAFT
+    i: DbId = 0  # option index, BLANK or DRAFT
+    v: DbId = 0  # the selection version a multi-choice confirm was shown for (0: unknown)
+
+    def pack(self) -> str:
+        # The version matters only on a multi-choice confirm; other buttons stay short.
+        packed = super().pack()
+        suffix = f"{self.__separator__}0"
+        return packed[: -len(suffix)] if self.v == 0 and packed.endswith(suffix) else packed
+
+    @classmethod
+    def unpack(cls, value: str) -> VoteCb:
+        # Buttons sent before the version field existed carry three parts.
+        if value.count(cls.__separator__) == 3:
+            value += f"{cls.__separator__}0"
+        return super().unpack(value)
 
 
 class VoteOther(StatesGroup):
@@ -218,7 +232,13 @@ async def on_vote(
         await query.answer()
         other = str((await state.get_data()).get("other_text", "")) if i >= 0 else ""
         choice = _choice(i, other)
-        done = await svc.cast_vote(services, actor, ballot_id=b, choice=choice)
+        done = await svc.cast_vote(
+            services,
+            actor,
+            ballot_id=b,
+            choice=choice,
+            version=callback_data.v if i == DRAFT and callback_data.v else None,
+        )
         await state.clear()
         if message is None:
             return
@@ -340,7 +360,7 @@ def _confirm_keyboard(ui: Ui, view: svc.VoteView) -> InlineKeyboardMarkup:
         index = pending.options[0] if pending.options else BLANK
     return keyboard(
         [
-            [(ui.t("button.confirm_vote"), VoteCb(b=b.id, a="ok", i=index))],
+            [(ui.t("button.confirm_vote"), VoteCb(b=b.id, a="ok", i=index, v=view.version))],
             [(ui.t("button.rechoose"), VoteCb(b=b.id, a="back"))],
         ]
     )

@@ -588,9 +588,13 @@ ELECT_RULES = (
 CONFIRM = ["✅ Xác nhận"], ["↩ Chọn lại"]
 
 
-def confirm_buttons(ballot: int, index: int) -> tuple[list[list[str]], list[list[str]]]:
-    """(labels, callback data) of the confirm step."""
-    return [*CONFIRM], [[f"vt:{ballot}:ok:{index}"], [f"vt:{ballot}:back:0"]]
+def confirm_buttons(
+    ballot: int, index: int, version: int = 0
+) -> tuple[list[list[str]], list[list[str]]]:
+    """(labels, callback data) of the confirm step; a multi-choice confirm carries the
+    version of the selection it shows."""
+    ok = f"vt:{ballot}:ok:{index}" + (f":{version}" if version else "")
+    return [*CONFIRM], [[ok], [f"vt:{ballot}:back:0"]]
 
 
 def confirm_text(name: str, unit: str, choice: str, *, other: str = "", secret: bool) -> str:

@@ -496,7 +496,7 @@ async def test_award_tier_multi_select_confirm_and_no_second_cast(
     assert [r.text for r in review] == [
         confirm_text(CHAIR, SYT, f"{SVH}, {STT}, Sở Tư pháp", secret=True)
     ]
-    assert (review[0].buttons, review[0].callback_data) == confirm_buttons(b, -2)
+    assert (review[0].buttons, review[0].callback_data) == confirm_buttons(b, -2, 5)
     assert await open_votes(services, b) == []
     done = await tg.tap(AN, f"vt:{b}:ok:-2")
     # The colleague is told that the unit voted, never how (the ballot is secret).
