@@ -282,6 +282,13 @@ class BlocRepo:
         row = await self.s.get(BlocRow, bloc_id)
         return None if row is None else _bloc(row)
 
+    async def require(self, bloc_id: int) -> Bloc:
+        """A bloc that must exist (the caller's membership already proved it)."""
+        bloc = await self.get(bloc_id)
+        if bloc is None:
+            raise LookupError(f"bloc {bloc_id} vanished")
+        return bloc
+
     async def by_group_chat(self, chat_id: int) -> Bloc | None:
         row = (await self.s.exec(select(BlocRow).where(BlocRow.group_chat_id == chat_id))).first()
         return None if row is None else _bloc(row)

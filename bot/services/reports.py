@@ -97,7 +97,7 @@ async def import_table(
     if isinstance(table, TableRefused):
         return table
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         table_id, version = await uow.tables.add(
             bloc_id=bloc_id,
             year=bloc.year,
@@ -125,18 +125,11 @@ async def current_table(services: Services, actor: Actor) -> TableImported | Rej
     if bloc_id is None:
         return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         latest = await uow.tables.latest(bloc_id, bloc.year)
     if latest is None:
         return Rejected(Reason.NO_TABLE)
     return TableImported(latest[1], bloc.year, latest[2])
-
-
-async def _bloc(uow: UnitOfWork, bloc_id: int) -> Bloc:
-    bloc = await uow.blocs.get(bloc_id)
-    if bloc is None:
-        raise LookupError(f"bloc {bloc_id} vanished")
-    return bloc
 
 
 # --- periods -------------------------------------------------------------------------------
@@ -190,7 +183,7 @@ async def open_period(
         return Rejected(Reason.BAD_TYPES, {"value": clean(types_text), "known": KNOWN_TYPES})
     now = services.clock.now()
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         deadline = local_to_utc(deadline_text, bloc.timezone)
         if deadline is None:
             return Rejected(Reason.BAD_DATE, {"value": clean(deadline_text)})
@@ -253,7 +246,7 @@ async def list_periods(services: Services, actor: Actor) -> list[PeriodView] | R
     if bloc_id is None:
         return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         units = await uow.blocs.units(bloc_id)
         views = []
         for number, period in enumerate(await uow.reports.periods(bloc_id), start=1):
@@ -293,7 +286,7 @@ async def extend_period(
         return bloc_id
     now = services.clock.now()
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         periods = await uow.reports.periods(bloc_id)
         period = _pick_period(periods, period_ref)
         if period is None:
@@ -454,7 +447,7 @@ async def start_report(
             return Rejected(Reason.NO_PERIOD)
         if period_id is None:
             if len(periods) > 1:
-                bloc = await _bloc(uow, bloc_id)
+                bloc = await uow.blocs.require(bloc_id)
                 views = []
                 for number, p in enumerate(periods, start=1):
                     version, _ = await uow.tables.get(p.table_id)
@@ -471,7 +464,7 @@ async def start_report(
             # submit a unit's report on its behalf, marked late).
             window = resubmit_window(await uow.reports.versions(period.id, unit.id))
             if timing(period, services.clock.now(), window) is Timing.REFUSED:
-                bloc = await _bloc(uow, bloc_id)
+                bloc = await uow.blocs.require(bloc_id)
                 return Rejected(
                     Reason.LATE_REFUSED,
                     {"deadline": period.deadline, "tz": bloc.timezone, "title": period.title},
@@ -510,7 +503,7 @@ async def accepted_types(services: Services, actor: Actor, *, draft_id: int) -> 
 async def _context(uow: UnitOfWork, draft: Draft) -> WalkContext:
     period = await uow.reports.period(draft.period_id)
     assert period is not None
-    bloc = await _bloc(uow, period.bloc_id)
+    bloc = await uow.blocs.require(period.bloc_id)
     unit = await uow.blocs.unit(draft.unit_id)
     assert unit is not None
     version, table = await uow.tables.get(period.table_id)
@@ -887,7 +880,7 @@ async def period_status(
     if isinstance(bloc_id, Rejected):
         return bloc_id
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         periods = await uow.reports.periods(bloc_id)
         period = _pick_period(periods, period_ref)
         if period is None:
@@ -981,7 +974,7 @@ async def return_report(
         return Rejected(Reason.COMMENT_TOO_LONG, {"max": MAX_COMMENT, "length": len(comment)})
     now = services.clock.now()
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         periods = await uow.reports.periods(bloc_id)
         period = _pick_period(periods, period_ref)
         if period is None:
@@ -1033,7 +1026,7 @@ async def score_sheet(
     if isinstance(status, Rejected):
         return status
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, status.view.period.bloc_id)
+        bloc = await uow.blocs.require(status.view.period.bloc_id)
         _, table = await uow.tables.get(status.view.period.table_id)
         values: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
         for line in status.lines:

@@ -112,7 +112,7 @@ async def setup_conference(
     if not place:
         return Rejected(Reason.NAME_MISSING)
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         held_at = local_to_utc(when_text, bloc.timezone)
         if held_at is None:
             return Rejected(Reason.BAD_DATE, {"value": when_text})
@@ -157,7 +157,7 @@ async def conference_view(services: Services, actor: Actor) -> ConferenceView | 
     if bloc_id is None or actor.membership(bloc_id) is None:
         return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
         if conference is None:
             return Rejected(Reason.NO_CONFERENCE)
@@ -192,13 +192,6 @@ async def _conference_view(uow: UnitOfWork, bloc: Bloc, conference: Conference) 
     )
 
 
-async def _bloc(uow: UnitOfWork, bloc_id: int) -> Bloc:
-    bloc = await uow.blocs.get(bloc_id)
-    if bloc is None:
-        raise LookupError(f"bloc {bloc_id} vanished")
-    return bloc
-
-
 @dataclass(frozen=True, slots=True)
 class CheckedIn:
     view: ConferenceView
@@ -216,7 +209,7 @@ async def check_in(services: Services, actor: Actor) -> CheckedIn | Rejected:
         # Not refused_not_representative: that message speaks of reports.
         return Rejected(Reason.CAST, {"why": CastRejection.NO_UNIT.value})
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
         if conference is None:
             return Rejected(Reason.NO_CONFERENCE)
@@ -256,7 +249,7 @@ async def create_conference_ballots(services: Services, actor: Actor) -> Ballots
         return bloc_id
     now = services.clock.now()
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
         if conference is None:
             return Rejected(Reason.NO_CONFERENCE)
@@ -336,7 +329,7 @@ async def create_custom_ballot(
     if not title or len(title) > 300:
         return Rejected(Reason.NAME_MISSING)
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
         if conference is None:
             return Rejected(Reason.NO_CONFERENCE)
@@ -406,7 +399,7 @@ async def open_ballot(
         return bloc_id
     now = services.clock.now()
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         picked = await _pick(uow, bloc_id, ref, lock=True)
         if isinstance(picked, Rejected):
             return picked
@@ -574,7 +567,7 @@ async def extend_ballot(
         return bloc_id
     now = services.clock.now()
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         picked = await _pick(uow, bloc_id, ref, lock=True)
         if isinstance(picked, Rejected):
             return picked
@@ -621,7 +614,7 @@ async def cancel_ballot(
         return Rejected(Reason.COMMENT_MISSING)
     now = services.clock.now()
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         picked = await _pick(uow, bloc_id, ref, lock=True)
         if isinstance(picked, Rejected):
             return picked
@@ -697,7 +690,7 @@ async def _voter(
         return Rejected(Reason.OBSERVER_NO_VOTE)
     if membership.unit_id is None or not membership.has(Role.REPRESENTATIVE):
         return Rejected(Reason.CAST, {"why": CastRejection.NO_UNIT.value})
-    bloc = await _bloc(uow, info.bloc_id)
+    bloc = await uow.blocs.require(info.bloc_id)
     units = await uow.blocs.units(info.bloc_id)
     unit = next(u for u in units if u.id == membership.unit_id)
     number = [b.ballot.id for b in await uow.votes.ballots(info.bloc_id)].index(ballot_id) + 1
@@ -956,7 +949,7 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
         return bloc_id
     now = services.clock.now()
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         picked = await _pick(uow, bloc_id, ref, lock=True)
         if isinstance(picked, Rejected):
             return picked
@@ -1153,7 +1146,7 @@ async def decide(
         tied = [int(u) for u in result.get("awaiting", [])]
         units = await uow.blocs.units(bloc_id)
         names = {u.id: u.name for u in units}
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         unit = find_unit(units, unit_ref)
         if unit is None or unit.id not in tied:
             return Rejected(Reason.NOT_TIED, {"value": clean(unit_ref)})
@@ -1271,7 +1264,7 @@ async def written_vote(
         return Rejected(Reason.BAD_CHOICE, {"value": clean(choice_text)})
     now = services.clock.now()
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         picked = await _pick(uow, bloc_id, ref, lock=True)
         if isinstance(picked, Rejected):
             return picked
@@ -1334,7 +1327,7 @@ async def vote_record(
     if isinstance(bloc_id, Rejected):
         return bloc_id
     async with services.db.uow() as uow:
-        bloc = await _bloc(uow, bloc_id)
+        bloc = await uow.blocs.require(bloc_id)
         picked = await _pick(uow, bloc_id, ref)
         if isinstance(picked, Rejected):
             return picked
