@@ -68,18 +68,28 @@ async def _run(settings: Settings) -> int:
 
     from bot.runtime import build_services, make_bot, serve_telegram
     from bot.services.clock import SystemClock
+    from bot.services.secret_ballots import BallotSecretChangedError, ensure_ballot_secret
     from bot.startup import open_database
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
 
     audit_key = secret_key(settings, "audit_key")
+    ballot_secret = secret_key(settings, "ballot_secret")
     if settings.telegram.token is None:
         raise SettingsError("the Zalo channel arrives in a later release: set TELEGRAM__TOKEN")
     db = await open_database(settings)
+    try:
+        await ensure_ballot_secret(db, ballot_secret, SystemClock().now())
+    except BallotSecretChangedError as exc:
+        await db.dispose()
+        raise SettingsError(str(exc)) from None
+    await db.purge_sealed()  # leftovers of a count interrupted between commit and rewrite
     bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_url)
     try:
-        services = build_services(db, SystemClock(), TelegramNotifier(bot), settings, audit_key)
+        services = build_services(
+            db, SystemClock(), TelegramNotifier(bot), settings, audit_key, ballot_secret
+        )
         me = await bot.get_me()
         services.bot_username = me.username or ""
         await set_default_menus(bot, services.renderer)
@@ -121,6 +131,7 @@ async def _export_files(settings: Settings, period_id: int, directory: Path) -> 
             notifier=RecordingNotifier(),  # nothing is sent from the command line
             renderer=Renderer(),
             audit_key=secret_key(settings, "audit_key"),
+            ballot_secret=secret_key(settings, "ballot_secret"),
             files=FileStore(settings.files_dir),
         )
         entries = await archive_entries(services, None, period_id=period_id)

@@ -33,6 +33,7 @@ from storage.uow import Database
 
 DEMO_TOKEN = "5000000001:AAHdemoDEMOdemo0demoDEMOdemo0demo12"
 DEMO_AUDIT_KEY = b"demo-audit-key-not-for-production"
+DEMO_BALLOT_SECRET = b"demo-ballot-secret-not-for-production"
 SEED = 2022
 START = datetime(2022, 11, 21, 1, 30, tzinfo=UTC)  # Monday 08:30 in Điện Biên
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -219,6 +220,7 @@ async def run_demo(out: Path) -> Path:
                 notifier=TelegramNotifier(bot),
                 renderer=Renderer(),
                 audit_key=DEMO_AUDIT_KEY,
+                ballot_secret=DEMO_BALLOT_SECRET,
                 files=FileStore(Path(tmp) / "files"),
                 admins=frozenset({Account(Platform.TELEGRAM, str(SECRETARY.id))}),
                 token_bytes=rng.randbytes,
@@ -507,6 +509,7 @@ async def _ballot_round(
     *,
     shown: str | None = None,
     labels: bool = False,
+    turnout: bool = False,
 ) -> None:
     """Open ballot `number`, let every unit vote as planned, then close and count it."""
     watched = {SECRETARY.id, GROUP_ID} | ({_voter(shown).id} if shown else set())
@@ -523,8 +526,25 @@ async def _ballot_round(
         await _vote(run, _voter(short), chosen if labels else [UNIT_NAMES[c] for c in chosen])
     run.quiet = False
     run.t.note("các đơn vị khác biểu quyết tương tự")
+    if turnout:
+        # Anyone in the group may ask how the vote is going: turnout only, never a result.
+        await run.say(_voter(shown or VOTERS[0]), "/vote", group=True)
     await run.say(SECRETARY, "/ballot")
     await run.say(SECRETARY, f"/ballot close {number}")
+
+
+async def _check_receipt(run: DemoRunner, short: str) -> None:
+    """The unit checks, with the receipt code it was given, that its ballot was counted."""
+    user = _voter(short)
+    receipt = next(
+        line.split(":", 1)[1].strip()
+        for m in reversed(run.fake.messages_to(user.id))
+        for line in (m.text or "").splitlines()
+        if line.startswith("Mã biên nhận:")
+    )
+    listing = _mine(await run.say(user, "/vote"), user)
+    await run.tap(user, listing, "🔎 Kiểm tra phiếu")
+    await run.say(user, receipt.replace("<code>", "").replace("</code>", ""))
 
 
 async def _conference(run: DemoRunner, clock: FakeClock) -> None:
@@ -563,7 +583,10 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
 
     t.section("21. Bình xét, suy tôn: đề nghị khen thưởng")
     clock.set(_local(20, 9, 15))
-    await _ballot_round(run, 2, _plan({"ĐPTTH": 9}, 1), shown="SYT")
+    t.note("bỏ phiếu kín: mỗi đơn vị nhận một mã biên nhận, lựa chọn được niêm phong")
+    await _ballot_round(run, 2, _plan({"ĐPTTH": 9}, 1), shown="SYT", turnout=True)
+    t.note("sau khi kiểm phiếu, Sở Y tế kiểm tra phiếu của đơn vị đã được kiểm")
+    await _check_receipt(run, "SYT")
     clock.advance(timedelta(minutes=15))
     await _ballot_round(run, 3, _plan({"SKHCN": 8, "SGDĐT": 7}, 2))
     clock.advance(timedelta(minutes=15))

@@ -32,7 +32,12 @@ def make_bot(token: str, api_url: str | None) -> Bot:
 
 
 def build_services(
-    db: Database, clock: Clock, notifier: Notifier, settings: Settings, audit_key: bytes
+    db: Database,
+    clock: Clock,
+    notifier: Notifier,
+    settings: Settings,
+    audit_key: bytes,
+    ballot_secret: bytes,
 ) -> Services:
     return Services(
         db=db,
@@ -40,6 +45,7 @@ def build_services(
         notifier=notifier,
         renderer=Renderer(),
         audit_key=audit_key,
+        ballot_secret=ballot_secret,
         files=FileStore(settings.files_dir),
         admins=settings.admins,
     )

@@ -58,6 +58,7 @@ def _bloc(row: BlocRow) -> Bloc:
         leader_unit_id=row.leader_unit_id,
         deputy_unit_id=row.deputy_unit_id,
         group_chat_id=row.group_chat_id,
+        publish_receipts=row.publish_receipts,
     )
 
 
@@ -307,6 +308,10 @@ class BlocRepo:
     async def set_group(self, bloc_id: int, chat_id: int | None) -> None:
         row = await self.s.get_one(BlocRow, bloc_id)
         row.group_chat_id = chat_id
+
+    async def set_publish_receipts(self, bloc_id: int, publish: bool) -> None:
+        row = await self.s.get_one(BlocRow, bloc_id)
+        row.publish_receipts = publish
 
     async def set_officers(
         self, bloc_id: int, *, leader_unit_id: int | None, deputy_unit_id: int | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UtcDateTime
@@ -52,6 +52,8 @@ class BlocRow(SQLModel, table=True):
     group_chat_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, nullable=True, unique=True)
     )
+    # Opt-in: publish receipt code -> choice after a secret ballot closes (makes votes provable).
+    publish_receipts: bool = Field(default=False)
     created_at: datetime = Field(sa_column=_ts())
 
 
@@ -315,6 +317,8 @@ class BallotRow(SQLModel, table=True):
     opens_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     closes_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     cancelled_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Secret ballots: the key-check value of the ballot key, set when it opens.
+    key_check: str | None = Field(default=None, max_length=64)
     created_by: int | None = Field(default=None, foreign_key="identity.id")
     created_at: datetime = Field(sa_column=_ts())
 
@@ -374,3 +378,62 @@ class BallotResultRow(SQLModel, table=True):
     decided: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # unit ids
     decided_by: str = Field(default="vote", max_length=16)  # vote | runoff | score | secretariat
     computed_at: datetime = Field(sa_column=_ts())
+
+
+# --- secret ballots (design decision 4) -------------------------------------------------------
+
+
+class SecretRegisterRow(SQLModel, table=True):
+    """Who has voted in a secret ballot: the unit, never its choice. Unique per ballot."""
+
+    __tablename__ = "secret_register"
+    __table_args__ = (UniqueConstraint("ballot_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ballot_id: int = Field(foreign_key="ballot.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    identity_id: int = Field(foreign_key="identity.id")
+    cast_at: datetime = Field(sa_column=_ts())
+
+
+class BallotBoxRow(SQLModel, table=True):
+    """The box: a random id, HMAC(ballot key, receipt code) and the sealed, padded choice.
+    Nothing here names a unit; the rows are purged when the ballot is counted."""
+
+    __tablename__ = "ballot_box"
+
+    id: str = Field(primary_key=True, max_length=32)
+    ballot_id: int = Field(foreign_key="ballot.id", index=True)
+    receipt_mac: str = Field(max_length=64)
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class SealedDraftRow(SQLModel, table=True):
+    """A secret multi-choice selection being built, sealed like the box, per ballot and unit;
+    replaced under a row lock on each tap, deleted in the cast transaction."""
+
+    __tablename__ = "sealed_draft"
+
+    ballot_id: int = Field(primary_key=True, foreign_key="ballot.id")
+    unit_id: int = Field(primary_key=True, foreign_key="unit.id")
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    version: int = Field(default=0)
+
+
+class CountedReceiptRow(SQLModel, table=True):
+    """HMACs of the receipts a closed secret ballot counted, written in random order."""
+
+    __tablename__ = "counted_receipt"
+
+    ballot_id: int = Field(primary_key=True, foreign_key="ballot.id")
+    receipt_mac: str = Field(primary_key=True, max_length=64)
+
+
+class KeyCheckRow(SQLModel, table=True):
+    """Key-check values of secrets kept outside the database (a changed secret is caught)."""
+
+    __tablename__ = "key_check"
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_ts())

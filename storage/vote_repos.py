@@ -30,6 +30,7 @@ from storage.tables import (
     BallotRow,
     ConferenceRow,
     OpenVoteRow,
+    SecretRegisterRow,
     VoteDraftRow,
 )
 
@@ -301,6 +302,10 @@ class VoteRepo:
         if reason is not None:
             row.cancelled_reason = reason
 
+    async def set_rules(self, ballot_id: int, rules: Rules) -> None:
+        row = await self.s.get_one(BallotRow, ballot_id)
+        row.rules = rules_json(rules)
+
     async def set_closes_at(self, ballot_id: int, closes_at: datetime) -> None:
         row = await self.s.get_one(BallotRow, ballot_id)
         row.closes_at = closes_at
@@ -367,16 +372,21 @@ class VoteRepo:
         return [_cast(r) for r in rows.all()]
 
     async def cast_count(self, ballot_id: int) -> int:
-        result = await self.s.exec(
-            select(func.count()).select_from(OpenVoteRow).where(OpenVoteRow.ballot_id == ballot_id)
-        )
-        return int(result.one())
+        """Units that have voted: open votes, or the register of a secret ballot."""
+        counts = []
+        for table in (OpenVoteRow, SecretRegisterRow):
+            result = await self.s.exec(
+                select(func.count()).select_from(table).where(table.ballot_id == ballot_id)
+            )
+            counts.append(int(result.one()))
+        return sum(counts)
 
     async def voted_units(self, ballot_id: int) -> set[int]:
-        rows = await self.s.exec(
-            select(OpenVoteRow.unit_id).where(OpenVoteRow.ballot_id == ballot_id)
-        )
-        return set(rows.all())
+        found: set[int] = set()
+        for table in (OpenVoteRow, SecretRegisterRow):
+            rows = await self.s.exec(select(table.unit_id).where(table.ballot_id == ballot_id))
+            found |= set(rows.all())
+        return found
 
     # --- multi-select drafts ------------------------------------------------------------
 

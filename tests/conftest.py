@@ -27,6 +27,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 START = datetime(2024, 11, 25, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
 AUDIT_KEY = b"test-audit-key-0123456789abcdef"
+BALLOT_SECRET = b"test-ballot-secret-0123456789abcdef"
 ADMIN = Account(Platform.TELEGRAM, "1000")
 
 
@@ -125,6 +126,7 @@ def services(
         notifier=notifier,
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
+        ballot_secret=BALLOT_SECRET,
         files=FileStore(tmp_path / "files"),
         admins=frozenset({ADMIN}),
         bot_username="thidua_test_bot",

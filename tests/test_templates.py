@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,7 @@ from bot.services.reports import (
     UnitLine,
     WalkContext,
 )
+from bot.services.secret_ballots import ReceiptFound
 from bot.services.units import UnitsView, UnitView
 from bot.services.voting import BallotLine, CheckedIn, ConferenceView, Decided, VoteView
 from storage.vote_repos import BallotInfo, Conference
@@ -139,7 +141,21 @@ RESULT = {
     "runoff_number": 8,
     "awaiting": [HOSTILE],
     "other_opinions": [{"unit": HOSTILE, "text": HOSTILE}],
+    "receipts": [],
 }
+
+# Secret ballots. The unit of VOTE_VIEW chose "Sở Y tế" (option 1): a secret ballot's views
+# never show it; the open one's do.
+CHOSEN = "Sở Y tế"
+RECEIPT = "0000-0000-00A6"
+SEALED_VIEW = replace(VOTE_VIEW, selection=(), current=None, pending=None, voted=True)
+OPEN_CTX = {**BALLOT_CTX, "number": 2, "secret": False, "closes_at": None}
+PUBLISHED = [
+    {"receipt": "0000-0000-0007", "blank": True, "options": []},
+    {"receipt": RECEIPT, "blank": False, "options": VOTE_VIEW.context["options"]},
+]
+COUNTED = ReceiptFound(1, True, None)
+CHECKED = {"receipt": RECEIPT, "bloc": HOSTILE, "ballot": BALLOT_CTX}
 
 SAMPLES: dict[str, dict[str, Any]] = {
     "conference_view": {"view": CONF_VIEW},
@@ -149,7 +165,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "ballot_opened": {"ballot": BALLOT_CTX, "units": 12},
     "ballot_opened_notice": {"ballot": BALLOT_CTX},
     "ballot_group_opened": {"ballot": BALLOT_CTX, "units": 12},
-    "ballot_result": RESULT,
+    "ballot_result": {**RESULT, "receipts": PUBLISHED},
+    "ballot_group_turnout": {
+        "bloc": HOSTILE,
+        "rows": [{**BALLOT_CTX, "cast": 3}, {**OPEN_CTX, "cast": 12}],
+        "units": 12,
+        "bot_username": "thidua_bot",
+    },
+    "ballot_secret_set": {"ballot": BALLOT_CTX},
+    "bloc_receipts_set": {"publish": True},
+    "receipt_result": {**CHECKED, "found": COUNTED, "choice": PUBLISHED[1]},
     "ballot_extended": {"ballot": BALLOT_CTX},
     "ballot_extended_notice": {"ballot": BALLOT_CTX},
     "ballot_cancelled": {"ballot": BALLOT_CTX},
@@ -162,7 +187,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "vote_option_label": {"option": VOTE_VIEW.context["options"][0], "chosen": True},
     "vote_review_button": {"count": 1, "max": 2},
     "vote_confirm": {"view": VOTE_VIEW},
-    "vote_done": {"view": VOTE_VIEW, "replaced": True},
+    "vote_done": {"view": SEALED_VIEW, "replaced": False, "receipt": RECEIPT},
     "vote_cast_colleague": {
         "ballot": BALLOT_CTX,
         "person": HOSTILE,
@@ -342,6 +367,36 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_rotation_incomplete": {"missing": [HOSTILE]},
 }
 
+NO_ROTATION = {**SAMPLES["bloc_view"], "rotation": [], "next_leader": None}
+# Other branches of the templates above: (template, context, shown, hidden) — a text the
+# rendering must contain, and one it must not (a secret ballot's choice, above all).
+VARIANTS: list[tuple[str, dict[str, Any], str, str]] = [
+    ("vote_done", SAMPLES["vote_done"], RECEIPT, CHOSEN),
+    ("vote_done", {"view": VOTE_VIEW, "replaced": True, "receipt": None}, CHOSEN, "<code>"),
+    ("vote_ballot", {"view": SEALED_VIEW}, "🗳", CHOSEN),
+    ("vote_list", {"views": [SEALED_VIEW, replace(VOTE_VIEW, voted=False)]}, "(1/2)", CHOSEN),
+    ("vote_list_button", {"view": SEALED_VIEW}, "✅ 1.", CHOSEN),
+    ("ballot_result", SAMPLES["ballot_result"], f"<code>{RECEIPT}</code>: &lt;b&gt;", "\n\n\n"),
+    ("ballot_result", RESULT, "📊", "<code>"),
+    ("ballot_group_turnout", SAMPLES["ballot_group_turnout"], "3/12", CHOSEN),
+    ("ballot_group_turnout", {**SAMPLES["ballot_group_turnout"], "rows": []}, "&lt;b&gt;", "🗳"),
+    ("ballot_secret_set", {"ballot": OPEN_CTX}, "2 ", "\n"),
+    ("bloc_receipts_set", {"publish": False}, ":", "→"),
+    ("receipt_result", SAMPLES["receipt_result"], CHOSEN, "❔"),
+    ("receipt_result", {**CHECKED, "found": COUNTED, "choice": None}, RECEIPT, CHOSEN),
+    ("receipt_result", {**CHECKED, "found": COUNTED, "choice": PUBLISHED[0]}, "✅", CHOSEN),
+    (
+        "receipt_result",
+        {**CHECKED, "found": ReceiptFound(1, False, None), "choice": None},
+        "📥",
+        CHOSEN,
+    ),
+    ("receipt_result", {**CHECKED, "found": None, "choice": None}, "❔", CHOSEN),
+    # Without a rotation the only arrow is the published "receipt → choice".
+    ("bloc_view", {**NO_ROTATION, "bloc": replace(BLOC, publish_receipts=True)}, "→", "\n\n"),
+    ("bloc_view", NO_ROTATION, "\n", "→"),
+]
+
 renderer = Renderer()
 
 
@@ -353,6 +408,20 @@ def test_every_template_renders(name: str, locale: Locale) -> None:
     assert "<b>Sở" not in text  # user text is escaped
     assert "<script>" not in text
     assert "\n\n\n" not in text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("name", "context", "shown", "hidden"), VARIANTS)
+def test_template_branches(
+    name: str, context: dict[str, Any], shown: str, hidden: str, locale: Locale
+) -> None:
+    text = renderer.render(locale, name, **context)
+    assert "<b>Sở" not in text
+    assert "\n\n\n" not in text
+    if context is not SAMPLES[name]:
+        assert text != renderer.render(locale, name, **SAMPLES[name])  # another branch
+    assert shown in text
+    assert hidden not in text
 
 
 def test_both_locales_have_the_same_templates() -> None:

@@ -49,6 +49,7 @@ class Bloc:
     leader_unit_id: int | None = None
     deputy_unit_id: int | None = None
     group_chat_id: int | None = None
+    publish_receipts: bool = False  # opt-in: receipt code -> choice published after a close
 
 
 @dataclass(frozen=True, slots=True)

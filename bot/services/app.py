@@ -20,6 +20,7 @@ class Services:
     notifier: Notifier
     renderer: Renderer
     audit_key: bytes
+    ballot_secret: bytes  # BALLOT_SECRET: seals secret ballots; never stored, never logged
     files: FileStore
     admins: frozenset[Account] = frozenset()
     bot_username: str = ""

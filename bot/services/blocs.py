@@ -320,3 +320,24 @@ async def link_group(
 async def group_bloc(services: Services, chat_id: int) -> Bloc | None:
     async with services.db.uow() as uow:
         return await uow.blocs.by_group_chat(chat_id)
+
+
+async def set_publish_receipts(services: Services, actor: Actor, publish: bool) -> Bloc | Rejected:
+    """Opt in (or out) of publishing receipt code -> choice after each secret ballot's count.
+    Publishing makes votes provable; the chat warns before turning it on."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        await uow.blocs.set_publish_receipts(bloc_id, publish)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="bloc.publish_receipts",
+            publish=publish,
+        )
+        bloc = await uow.blocs.require(bloc_id)
+        await uow.commit()
+    return bloc

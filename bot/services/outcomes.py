@@ -55,6 +55,8 @@ class Reason(enum.StrEnum):
     NOT_TIED = "not_tied"
     BAD_CHOICE = "bad_choice"
     SECRET_NO_WRITTEN = "secret_no_written"
+    BALLOT_SECRET_CHANGED = "ballot_secret_changed"
+    BAD_RECEIPT = "bad_receipt"
     BAD_MAX_SIZE = "bad_max_size"
     BAD_TYPES = "bad_types"
     NOT_REPRESENTATIVE = "not_representative"

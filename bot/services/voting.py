@@ -1,18 +1,19 @@
 """The conference and its votes: check-in, ballots, casting, turnout, closing, run-offs.
 
 Every ballot is counted by the bloc's rules (bot.core.voting) in exact integer arithmetic.
-Ballots are open (biểu quyết) here: one row per unit, re-cast until the close, the last
-choice counts. Secret ballots are sealed in a later issue; until then a ballot marked secret
-refuses a second cast but is stored like an open one.
+An open ballot (biểu quyết) keeps one row per unit with its choice, re-cast until the close,
+the last choice counts. A secret ballot (bỏ phiếu kín) is locked by its first cast and sealed
+(bot.services.secret_ballots): the database keeps who voted apart from a sealed choice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from bot.core.models import Bloc, Role, Unit
+from bot.core.sealing import SealError
 from bot.core.text import clean
 from bot.core.units import find_unit, rotation_proposal
 from bot.core.voting import (
@@ -33,6 +34,7 @@ from bot.core.voting import (
     runoff_rules,
     tally,
 )
+from bot.services import secret_ballots as sealed
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
@@ -430,6 +432,10 @@ async def open_ballot(
         options = await _final_options(uow, bloc_id, info)
         if not [o for o in options if o.kind is not OptionKind.OTHER]:
             return Rejected(Reason.NO_CANDIDATES, {"number": number})
+        if info.ballot.rules.secret:
+            refused = await sealed.seal_on_open(uow, services, info.ballot.id)
+            if refused is not None:
+                return refused
         await uow.votes.set_options(info.ballot.id, options)
         if closes_at is not None:
             await uow.votes.set_closes_at(info.ballot.id, closes_at)
@@ -476,6 +482,10 @@ async def _final_options(uow: UnitOfWork, bloc_id: int, info: BallotInfo) -> lis
             if other.ballot.kind is BallotKind.LEADER:
                 leaders += await _decided_units(uow, other)
         options = [o for o in options if o.unit_id not in leaders]
+    if info.ballot.rules.secret:
+        # A written opinion would name its writer: a secret ballot takes none (opinions are
+        # given at the conference).
+        options = [o for o in options if o.kind is not OptionKind.OTHER]
     return [Option(i, o.kind, o.unit_id, o.label) for i, o in enumerate(options)]
 
 
@@ -624,6 +634,8 @@ async def cancel_ballot(
         await uow.votes.set_status(
             info.ballot.id, BallotStatus.CANCELLED, now=now, reason=reason[:1000]
         )
+        if info.ballot.rules.secret:
+            await uow.secret.empty_box(info.ballot.id)  # void votes are not kept sealed either
         await record(
             uow,
             services,
@@ -638,6 +650,8 @@ async def cancel_ballot(
         updated = await uow.votes.ballot(info.ballot.id)
         assert updated is not None
         await uow.commit()
+    if info.ballot.rules.secret:
+        await services.db.purge_sealed()
     described = _ballot_context(updated, number, names, bloc)
     context: dict[str, Any] = {"ballot": described, "reason": reason[:1000]}
     notice = Notice(reps, "ballot_cancelled_notice", context)
@@ -667,6 +681,7 @@ class VoteView:
     turnout: int
     units: int
     pending: Choice | None = None  # a choice shown for confirmation, not cast yet
+    voted: bool = False  # the unit has voted (a secret ballot's choice is never known here)
 
     @property
     def context(self) -> dict[str, Any]:
@@ -702,11 +717,12 @@ async def vote_view(services: Services, actor: Actor, *, ballot_id: int) -> Vote
         found = await _voter(uow, actor, ballot_id)
         if isinstance(found, Rejected):
             return found
-        return await _view(uow, actor, *found)
+        return await _view(uow, services, actor, *found)
 
 
 async def _view(
     uow: UnitOfWork,
+    services: Services,
     actor: Actor,
     info: BallotInfo,
     number: int,
@@ -715,6 +731,22 @@ async def _view(
     names: dict[int, str],
     pending: Choice | None = None,
 ) -> VoteView:
+    if info.ballot.rules.secret:
+        selection, version = await _secret_draft(uow, services, info, unit.id)
+        return VoteView(
+            info=info,
+            number=number,
+            bloc=bloc,
+            unit=unit,
+            names=names,
+            selection=selection,
+            version=version,
+            current=None,
+            turnout=await uow.votes.cast_count(info.ballot.id),
+            units=len(names),
+            pending=pending,
+            voted=await uow.secret.has_voted(info.ballot.id, unit.id),
+        )
     selection, version = await uow.votes.draft(info.ballot.id, unit.id, actor.identity.id)
     cast = await uow.votes.open_vote(info.ballot.id, unit.id)
     return VoteView(
@@ -729,7 +761,22 @@ async def _view(
         turnout=await uow.votes.cast_count(info.ballot.id),
         units=len(names),
         pending=pending,
+        voted=cast is not None,
     )
+
+
+async def _secret_draft(
+    uow: UnitOfWork, services: Services, info: BallotInfo, unit_id: int, *, lock: bool = False
+) -> tuple[tuple[int, ...], int]:
+    """A secret ballot's selection for the unit, unsealed (empty if it cannot be opened:
+    the cast then refuses with the reason)."""
+    keys = await sealed.keys_for(uow, services, info.ballot.id)
+    if isinstance(keys, Rejected):
+        return (), 0
+    try:
+        return await sealed.draft(uow, keys, info, unit_id, lock=lock)
+    except SealError:
+        return (), 0
 
 
 async def open_ballots_for(services: Services, actor: Actor) -> list[VoteView] | Rejected:
@@ -746,7 +793,7 @@ async def open_ballots_for(services: Services, actor: Actor) -> list[VoteView] |
             found = await _voter(uow, actor, info.ballot.id)
             if isinstance(found, Rejected):
                 return found
-            views.append(await _view(uow, actor, *found))
+            views.append(await _view(uow, services, actor, *found))
     return views
 
 
@@ -767,15 +814,21 @@ async def toggle(
         problem = _status_problem(info, now)
         if problem is None and not info.ballot.rules.self_vote and option.unit_id == unit.id:
             problem = CastRejection.SELF_VOTE
-        if (
-            problem is None
-            and info.ballot.rules.secret
-            and await uow.votes.open_vote(ballot_id, unit.id) is not None
-        ):
+        secret = info.ballot.rules.secret
+        if problem is None and secret and await uow.secret.has_voted(ballot_id, unit.id):
             problem = CastRejection.ALREADY_VOTED
         if problem is not None:
             return Rejected(Reason.CAST, {"why": problem.value})
-        selection, _ = await uow.votes.draft(ballot_id, unit.id, actor.identity.id, lock=True)
+        keys = await sealed.keys_for(uow, services, ballot_id) if secret else None
+        if isinstance(keys, Rejected):
+            return keys
+        # Taps of one unit go one at a time: the first tap's draft row is not there to lock.
+        await uow.reports.lock_unit(unit.id)
+        if keys is not None:
+            # The sealed draft is per unit, locked while it is replaced.
+            selection, _ = await sealed.draft(uow, keys, info, unit.id, lock=True)
+        else:
+            selection, _ = await uow.votes.draft(ballot_id, unit.id, actor.identity.id, lock=True)
         chosen = set(selection)
         if index in chosen:
             chosen.remove(index)
@@ -789,8 +842,11 @@ async def toggle(
                     "max": info.ballot.rules.max_choices,
                 },
             )
-        await uow.votes.put_draft(ballot_id, unit.id, actor.identity.id, tuple(chosen), now)
-        view = await _view(uow, actor, info, number, bloc, unit, names)
+        if keys is not None:
+            await sealed.put_draft(uow, keys, info, unit.id, tuple(chosen))
+        else:
+            await uow.votes.put_draft(ballot_id, unit.id, actor.identity.id, tuple(chosen), now)
+        view = await _view(uow, services, actor, info, number, bloc, unit, names)
         await uow.commit()
     return view
 
@@ -815,7 +871,11 @@ async def preview(
         if isinstance(found, Rejected):
             return found
         info, number, bloc, unit, names = found
-        view = await _view(uow, actor, info, number, bloc, unit, names)
+        if info.ballot.rules.secret:
+            keys = await sealed.keys_for(uow, services, ballot_id)
+            if isinstance(keys, Rejected):
+                return keys
+        view = await _view(uow, services, actor, info, number, bloc, unit, names)
     pending = choice if choice is not None else Choice(view.selection)
     problem = _check(view, pending, services.clock.now())
     if problem is not None:
@@ -835,7 +895,7 @@ def _check(view: VoteView, choice: Choice, now: datetime) -> CastRejection | Non
         choice=choice,
         now=now,
         eligible_unit_ids=frozenset(view.names),
-        already_cast=view.current is not None,
+        already_cast=view.voted,
     )
 
 
@@ -844,6 +904,7 @@ class Accepted:
     view: VoteView
     replaced: bool
     notices: tuple[Notice, ...] = field(default_factory=tuple)
+    receipt: str | None = None  # a secret ballot's receipt code: shown once, never stored
 
 
 async def cast_vote(
@@ -868,7 +929,21 @@ async def cast_vote(
         assert locked is not None
         info = locked
         await uow.reports.lock_unit(unit.id)  # one unit's casts go one at a time
-        view = await _view(uow, actor, info, number, bloc, unit, names)
+        keys = (
+            await sealed.keys_for(uow, services, ballot_id) if info.ballot.rules.secret else None
+        )
+        if isinstance(keys, Rejected):
+            return keys  # another BALLOT_SECRET: nothing can be sealed or read
+        view = await _view(uow, services, actor, info, number, bloc, unit, names)
+        # A closed ballot, or a secret one already cast, says so before anything else (an old
+        # confirm button's selection version no longer matters then).
+        early = _status_problem(info, now) or (
+            CastRejection.ALREADY_VOTED if info.ballot.rules.secret and view.voted else None
+        )
+        if early is not None:
+            return Rejected(
+                Reason.CAST, {"why": early.value, "max": info.ballot.rules.max_choices}
+            )
         if choice is None and version is not None and version != view.version:
             # The selection changed after it was shown for confirmation (another keyboard).
             return Rejected(Reason.SELECTION_CHANGED)
@@ -884,28 +959,52 @@ async def cast_vote(
             return Rejected(
                 Reason.CAST, {"why": problem.value, "max": info.ballot.rules.max_choices}
             )
-        replaced = await uow.votes.put_open_vote(
-            ballot_id, unit.id, actor.identity.id, pending, now=now
-        )
-        await uow.votes.delete_drafts(ballot_id, unit.id)
-        await record(
-            uow,
-            services,
-            bloc_id=bloc.id,
-            actor_identity_id=actor.identity.id,
-            unit_id=unit.id,
-            action="vote.recast" if replaced else "vote.cast",
-            ballot=ballot_id,
-            choice=None if info.ballot.rules.secret else list(pending.options),
-            blank=None if info.ballot.rules.secret else pending.blank,
-        )
+        receipt: str | None = None
+        if keys is not None:
+            replaced = False
+            receipt = await sealed.cast(
+                uow,
+                services,
+                keys,
+                info,
+                unit_id=unit.id,
+                identity_id=actor.identity.id,
+                choice=pending,
+                now=now,
+            )
+            # Who cast for which unit, never what: the audit row is written with the box row.
+            await record(
+                uow,
+                services,
+                bloc_id=bloc.id,
+                actor_identity_id=actor.identity.id,
+                unit_id=unit.id,
+                action="vote.cast_secret",
+                ballot=ballot_id,
+            )
+        else:
+            replaced = await uow.votes.put_open_vote(
+                ballot_id, unit.id, actor.identity.id, pending, now=now
+            )
+            await uow.votes.delete_drafts(ballot_id, unit.id)
+            await record(
+                uow,
+                services,
+                bloc_id=bloc.id,
+                actor_identity_id=actor.identity.id,
+                unit_id=unit.id,
+                action="vote.recast" if replaced else "vote.cast",
+                ballot=ballot_id,
+                choice=list(pending.options),
+                blank=pending.blank,
+            )
         members = await uow.identities.members_of_bloc(bloc.id)
         colleagues = tuple(
             i.id
             for m, i in members
             if m.unit_id == unit.id and m.has(Role.REPRESENTATIVE) and i.id != actor.identity.id
         )
-        done = await _view(uow, actor, info, number, bloc, unit, names)
+        done = await _view(uow, services, actor, info, number, bloc, unit, names)
         await uow.commit()
     context = {
         "ballot": done.context,
@@ -915,7 +1014,7 @@ async def cast_vote(
         "choice": None if info.ballot.rules.secret else _choice_labels(done, pending),
     }
     notices = (Notice(colleagues, "vote_cast_colleague", context),) if colleagues else ()
-    return Accepted(done, replaced, notices)
+    return Accepted(done, replaced, notices, receipt)
 
 
 def _choice_labels(view: VoteView, choice: Choice) -> list[dict[str, Any]]:
@@ -959,7 +1058,18 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
         units = await uow.blocs.units(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
         present = await uow.votes.present(conference.id) if conference else set()
-        casts = await uow.votes.casts(info.ballot.id)
+        unsealed: sealed.Unsealed | None = None
+        if info.ballot.rules.secret:
+            keys = await sealed.keys_for(uow, services, info.ballot.id)
+            if isinstance(keys, Rejected):
+                return keys
+            opened = await sealed.unseal_box(uow, keys, info, publish=bloc.publish_receipts)
+            if isinstance(opened, Rejected):
+                return opened
+            unsealed = opened
+            casts = unsealed.casts
+        else:
+            casts = await uow.votes.casts(info.ballot.id)
         # "Ý kiến khác" texts go on the record with the unit (open ballots only).
         other_opinions = (
             []
@@ -1004,13 +1114,21 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
                     still_tied=list(awaiting),
                 )
         await uow.votes.set_status(info.ballot.id, BallotStatus.CLOSED, now=now)
+        published = unsealed.published if unsealed is not None else []
         await uow.votes.put_result(
             info.ballot.id,
-            {**_result_json(result), "awaiting": list(awaiting), "other_opinions": other_opinions},
+            {
+                **_result_json(result),
+                "awaiting": list(awaiting),
+                "other_opinions": other_opinions,
+                "receipts": published,
+            },
             decided,
             decided_by,
             now,
         )
+        if unsealed is not None:
+            await sealed.store_count(uow, info.ballot.id, unsealed)
         await record(
             uow,
             services,
@@ -1029,6 +1147,8 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
         closed = await uow.votes.ballot(info.ballot.id)
         assert closed is not None
         await uow.commit()
+    if unsealed is not None:
+        await services.db.purge_sealed()
     names = {u.id: u.name for u in units}
     secretariat = tuple(i.id for m, i in members if m.has(Role.SECRETARIAT))
     context = _result_context(
@@ -1043,6 +1163,7 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
         awaiting,
         tie,
         other_opinions,
+        published,
     )
     others = tuple(x for x in secretariat if x != actor.identity.id)
     notices = (Notice(others, "ballot_result", context),) if others else ()
@@ -1209,6 +1330,7 @@ def _result_context(
     awaiting: tuple[int, ...],
     tie: tuple[Option, ...],
     other_opinions: list[dict[str, str]],
+    receipts: list[dict[str, Any]],
 ) -> dict[str, Any]:
     return {
         "ballot": _ballot_context(info, number, names, bloc),
@@ -1237,7 +1359,24 @@ def _result_context(
         "runoff_number": runoff.number if runoff else None,
         "awaiting": [names.get(u, "") for u in awaiting],
         "other_opinions": other_opinions,
+        "receipts": _receipt_rows(info, receipts, names),
     }
+
+
+def _receipt_rows(
+    info: BallotInfo, receipts: list[dict[str, Any]], names: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Published receipt -> choice (a bloc's opt-in), with the chosen options' labels."""
+    return [
+        {
+            "receipt": r["receipt"],
+            "blank": bool(r["blank"]),
+            "options": [
+                _option_label(o, names) for o in info.ballot.options if o.index in r["options"]
+            ],
+        }
+        for r in receipts
+    ]
 
 
 def parse_choice_text(text: str) -> Choice | None:
@@ -1307,7 +1446,7 @@ async def written_vote(
             blank=choice.blank,
             replaced=replaced,
         )
-        view = await _view(uow, actor, info, number, bloc, unit, names, pending=choice)
+        view = await _view(uow, services, actor, info, number, bloc, unit, names, pending=choice)
         await uow.commit()
     return Accepted(view, replaced)
 
@@ -1383,6 +1522,7 @@ async def vote_record(
         "runoff_number": runoff_number,
         "awaiting": [names.get(int(u), "") for u in data.get("awaiting", [])],
         "other_opinions": data.get("other_opinions", []),
+        "receipts": _receipt_rows(info, data.get("receipts", []), names),
     }
     render = services.renderer
     record = VoteRecord(
@@ -1421,3 +1561,117 @@ async def vote_record(
     docx = vote_record_docx(record, lambda key: render.t(locale, key))
     filename = render.t(locale, "record.filename").format(number=f"{number:02d}")
     return RecordOut(context, docx, filename)
+
+
+# --- secret ballots: marking, receipts, turnout ------------------------------------------------
+
+
+async def set_secret(
+    services: Services, actor: Actor, *, ref: str, secret: bool
+) -> dict[str, Any] | Rejected:
+    """/ballot secret N; on|off: a ballot not yet opened becomes secret or open."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        picked = await _pick(uow, bloc_id, ref, lock=True)
+        if isinstance(picked, Rejected):
+            return picked
+        info, number = picked
+        if info.ballot.status is not BallotStatus.DRAFT:
+            return Rejected(Reason.BALLOT_NOT_DRAFT, {"number": number})
+        rules = replace(info.ballot.rules, secret=secret)
+        await uow.votes.set_rules(info.ballot.id, rules)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="ballot.secret_set",
+            ballot=info.ballot.id,
+            secret=secret,
+        )
+        updated = await uow.votes.ballot(info.ballot.id)
+        assert updated is not None
+        names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
+        await uow.commit()
+    return _ballot_context(updated, number, names, bloc)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptOut:
+    receipt: str
+    bloc: str
+    found: sealed.ReceiptFound | None
+    ballot: dict[str, Any] | None
+    choice: dict[str, Any] | None  # only where the bloc publishes receipt -> choice
+
+
+async def check_receipt(services: Services, actor: Actor, *, typed: str) -> ReceiptOut | Rejected:
+    """/vote -> "Kiểm tra phiếu": was the ballot with this receipt code counted?"""
+    bloc_id = actor.current_bloc_id
+    if bloc_id is None or actor.membership(bloc_id) is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        checked = await sealed.check_receipt(uow, services, bloc_id, typed)
+        if isinstance(checked, Rejected):
+            return checked
+        found = checked.found
+        if found is None:
+            return ReceiptOut(checked.receipt, bloc.name, None, None, None)
+        ballots = await uow.votes.ballots(bloc_id)
+        number, info = next(
+            (n, b) for n, b in enumerate(ballots, 1) if b.ballot.id == found.ballot_id
+        )
+        names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
+    choice = None
+    if found.published is not None:
+        choice = _receipt_rows(info, [found.published], names)[0]
+    return ReceiptOut(
+        checked.receipt, bloc.name, found, _ballot_context(info, number, names, bloc), choice
+    )
+
+
+async def has_secret_ballots(services: Services, actor: Actor) -> bool:
+    """Whether /vote offers "Kiểm tra phiếu": the bloc has an open or counted secret ballot."""
+    bloc_id = actor.current_bloc_id
+    if bloc_id is None or actor.membership(bloc_id) is None:
+        return False
+    async with services.db.uow() as uow:
+        return any(
+            info.ballot.rules.secret
+            and info.ballot.status in (BallotStatus.OPEN, BallotStatus.CLOSED)
+            for info in await uow.votes.ballots(bloc_id)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTurnout:
+    bloc: Bloc
+    rows: list[dict[str, Any]]
+    units: int
+
+
+async def group_turnout(services: Services, chat_id: int) -> GroupTurnout | None:
+    """/vote in the bloc's group: the open ballots and how many units have voted — turnout
+    only, never a partial result (secret or not)."""
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.by_group_chat(chat_id)
+        if bloc is None:
+            return None
+        units = await uow.blocs.units(bloc.id)
+        names = {u.id: u.name for u in units}
+        rows = []
+        for number, info in enumerate(await uow.votes.ballots(bloc.id), start=1):
+            if _status_problem(info, now) is not None:
+                continue
+            rows.append(
+                {
+                    **_ballot_context(info, number, names, bloc),
+                    "cast": await uow.votes.cast_count(info.ballot.id),
+                }
+            )
+    return GroupTurnout(bloc, rows, len(units))

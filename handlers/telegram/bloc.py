@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
 from bot.core.models import BlocKind
-from bot.services.actors import Actor
+from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.blocs import (
     BlocView,
@@ -23,12 +24,17 @@ from bot.services.blocs import (
     my_blocs,
     parse_kind,
     set_officers,
+    set_publish_receipts,
     set_rotation,
     use_bloc,
 )
 from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.menus import set_secretariat_menu
 from handlers.telegram.ui import KindCb, Ui, answer_long, keyboard
+
+
+class ReceiptsCb(CallbackData, prefix="rcp"):
+    on: bool  # publish receipt code -> choice after each secret ballot's count
 
 
 class NewBloc(StatesGroup):
@@ -49,6 +55,7 @@ def make_router() -> Router:
     private.callback_query.register(on_kind, StateFilter(NewBloc.kind), KindCb.filter())
     private.message.register(on_year, StateFilter(NewBloc.year), F.text)
     private.message.register(on_code, StateFilter(NewBloc.code), F.text)
+    private.callback_query.register(on_receipts, ReceiptsCb.filter())
     router.include_router(private)
     return router
 
@@ -89,6 +96,24 @@ async def cmd_bloc(
             if isinstance(done, Rejected)
             else ui.text(
                 "bloc_rotation_set", units=[u.name for u in done.units], kind=done.kind.value
+            ),
+        )
+    elif sub in {"receipts", "bienlai", "biên_nhận", "bien_nhan"}:
+        if rest.strip().casefold() in {"off", "tat", "tắt"}:
+            await _set_receipts(message, services, actor, ui, publish=False)
+            return
+        # Turning publication on makes votes provable: warn, and ask once more.
+        refused = secretariat_bloc(actor)
+        if isinstance(refused, Rejected):
+            await message.answer(ui.refusal(refused))
+            return
+        await message.answer(
+            ui.text("bloc_receipts_warning"),
+            reply_markup=keyboard(
+                [
+                    [(ui.t("button.publish_receipts"), ReceiptsCb(on=True))],
+                    [(ui.t("button.keep_receipts"), ReceiptsCb(on=False))],
+                ]
             ),
         )
     elif sub == "link":
@@ -292,4 +317,24 @@ async def cmd_bloc_link(message: Message, actor: Actor, services: Services, ui: 
         ui.refusal(linked)
         if isinstance(linked, Rejected)
         else ui.text("bloc_linked", bloc=linked.name)
+    )
+
+
+async def on_receipts(
+    query: CallbackQuery, callback_data: ReceiptsCb, actor: Actor, services: Services, ui: Ui
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await _set_receipts(query.message, services, actor, ui, publish=callback_data.on)
+
+
+async def _set_receipts(
+    message: Message, services: Services, actor: Actor, ui: Ui, *, publish: bool
+) -> None:
+    done = await set_publish_receipts(services, actor, publish)
+    await message.answer(
+        ui.refusal(done)
+        if isinstance(done, Rejected)
+        else ui.text("bloc_receipts_set", publish=done.publish_receipts)
     )

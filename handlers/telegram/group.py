@@ -18,6 +18,7 @@ from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.invites import guard_group_text
 from bot.services.notify import deliver
+from bot.services.voting import group_turnout
 from handlers.telegram.common import cmd_help
 from handlers.telegram.ui import Ui
 
@@ -52,6 +53,7 @@ def make_router() -> Router:
     router.message.filter(F.chat.type.in_(GROUPS))
     router.message.register(cmd_start_in_group, CommandStart())
     router.message.register(cmd_help_in_group, Command("help"))
+    router.message.register(cmd_vote_in_group, Command("vote"))
     router.message.register(on_group_command, F.text.regexp(COMMAND_RE.pattern))
     return router
 
@@ -83,6 +85,25 @@ async def cmd_start_in_group(
 async def cmd_help_in_group(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
     if not await _guard(message, services, ui):
         await cmd_help(message, actor, ui)
+
+
+async def cmd_vote_in_group(message: Message, services: Services, ui: Ui) -> None:
+    """Turnout of the open ballots — never a partial result; voting itself is private."""
+    if await _guard(message, services, ui):
+        return
+    turnout = await group_turnout(services, message.chat.id)
+    if turnout is None:
+        await message.answer(ui.text("private_only_group"))
+        return
+    await message.answer(
+        ui.text(
+            "ballot_group_turnout",
+            bloc=turnout.bloc.name,
+            rows=turnout.rows,
+            units=turnout.units,
+            bot_username=services.bot_username,
+        )
+    )
 
 
 async def on_group_command(message: Message, services: Services, ui: Ui) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -9,21 +11,23 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.core.sealing import RECEIPT_SHAPE
 from bot.core.voting import Choice, Option, OptionKind
 from bot.services import voting as svc
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.notify import deliver, post_to_group
-from bot.services.outcomes import Rejected
+from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
 
 BLANK = -1  # the blank ballot (Phiếu trắng) in callback data
 DRAFT = -2  # "the multi-choice selection kept on the server"
+CODE_ISH = re.compile(r"^[0-9A-Za-z\s._-]{6,24}$")  # what a mistyped receipt code may look like
 
 
 class VoteCb(CallbackData, prefix="vt"):
     b: DbId  # ballot id; the voter is always the sender, checked on the server
-    a: str  # show | pick | tog | blank | review | ok | back
+    a: str  # show | pick | tog | blank | review | ok | back | check
     i: DbId = 0  # option index, BLANK or DRAFT
     v: DbId = 0  # the selection version a multi-choice confirm was shown for (0: unknown)
 
@@ -45,6 +49,10 @@ class VoteOther(StatesGroup):
     text = State()
 
 
+class ReceiptCheck(StatesGroup):
+    code = State()  # holds no data: the code itself is never kept in conversation storage
+
+
 def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
@@ -53,6 +61,9 @@ def make_router() -> Router:
     router.message.register(cmd_ballot, Command("ballot"))
     router.message.register(cmd_vote, Command("vote"))
     router.message.register(on_other_text, StateFilter(VoteOther.text), F.text)
+    router.message.register(on_receipt_text, StateFilter(ReceiptCheck.code), F.text)
+    # A receipt code pasted at any time is checked (three groups of four characters).
+    router.message.register(on_receipt_text, StateFilter(None), F.text.regexp(RECEIPT_SHAPE))
     router.callback_query.register(on_vote, VoteCb.filter())
     return router
 
@@ -145,6 +156,15 @@ async def cmd_ballot(
             BufferedInputFile(out.docx, filename=out.filename),
             caption=ui.text("record_caption", ballot=out.context["ballot"]),
         )
+    elif word in {"secret", "kin", "kín"} and len(parts) == 2 and _on_off(parts[1]) is not None:
+        marked = await svc.set_secret(
+            services, actor, ref=parts[0], secret=bool(_on_off(parts[1]))
+        )
+        await message.answer(
+            ui.refusal(marked)
+            if isinstance(marked, Rejected)
+            else ui.text("ballot_secret_set", ballot=marked)
+        )
     elif word in {"written", "phieugiay", "giay"} and len(parts) == 3:
         written = await svc.written_vote(
             services, actor, ref=parts[0], unit_ref=parts[1], choice_text=parts[2]
@@ -201,19 +221,85 @@ async def _changed(
 # --- voting ---------------------------------------------------------------------------------
 
 
-async def cmd_vote(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
+def _on_off(word: str) -> bool | None:
+    folded = word.strip().casefold()
+    if folded in {"on", "bat", "bật", "co", "có", "yes", "kin", "kín"}:
+        return True
+    if folded in {"off", "tat", "tắt", "khong", "không", "no", "congkhai", "công_khai"}:
+        return False
+    return None
+
+
+async def cmd_vote(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    services: Services,
+    ui: Ui,
+    state: FSMContext,
+) -> None:
+    if await state.get_state() == ReceiptCheck.code.state:
+        await state.clear()
+    sub, _, rest = (command.args or "").strip().partition(" ")
+    if sub.casefold() in {"check", "kiemtra", "kiểm_tra"}:
+        if rest.strip():
+            await _answer_receipt(message, actor, services, ui, rest)
+        else:
+            await state.set_state(ReceiptCheck.code)
+            await message.answer(ui.text("receipt_ask"))
+        return
     views = await svc.open_ballots_for(services, actor)
     if isinstance(views, Rejected):
         await message.answer(ui.refusal(views))
         return
+    check = await svc.has_secret_ballots(services, actor)
+    check_row = [(ui.t("button.check_receipt"), VoteCb(b=0, a="check"))]
     if not views:
-        await message.answer(ui.text("vote_none"))
+        markup = keyboard([check_row]) if check else None
+        await message.answer(ui.text("vote_none"), reply_markup=markup)
         return
     rows = [
         [(ui.text("vote_list_button", view=v), VoteCb(b=v.info.ballot.id, a="show"))]
         for v in views
     ]
+    if check:
+        rows.append(check_row)
     await message.answer(ui.text("vote_list", views=views), reply_markup=keyboard(rows))
+
+
+async def on_receipt_text(
+    message: Message, actor: Actor, services: Services, ui: Ui, state: FSMContext
+) -> None:
+    text = (message.text or "").strip()
+    if text.startswith("/"):
+        await state.clear()
+        await message.answer(ui.text("wizard_cancelled"))
+        return
+    if await _answer_receipt(message, actor, services, ui, text) or not CODE_ISH.match(text):
+        # Asked again only while what is typed still looks like a mistyped code; ordinary
+        # text ends the wait (a receipt pasted later is still recognised).
+        await state.clear()
+
+
+async def _answer_receipt(
+    message: Message, actor: Actor, services: Services, ui: Ui, typed: str
+) -> bool:
+    """Check a receipt code; False when it was not a code (asked again, nothing kept)."""
+    out = await svc.check_receipt(services, actor, typed=typed)
+    if isinstance(out, Rejected):
+        await message.answer(ui.refusal(out))
+        return out.reason is not Reason.BAD_RECEIPT
+    await message.answer(
+        ui.text(
+            "receipt_result",
+            receipt=out.receipt,
+            bloc=out.bloc,
+            found=out.found,
+            ballot=out.ballot,
+            choice=out.choice,
+        )
+    )
+    return True
 
 
 async def on_vote(
@@ -228,6 +314,12 @@ async def on_vote(
     message = query.message if isinstance(query.message, Message) else None
     if a not in {"ok", "pick"} and await state.get_state() == VoteOther.text.state:
         await state.clear()  # the other-opinion text is no longer awaited
+    if a == "check":
+        await query.answer()
+        await state.set_state(ReceiptCheck.code)
+        if message is not None:
+            await message.answer(ui.text("receipt_ask"))
+        return
     if a == "ok":
         await query.answer()
         other = str((await state.get_data()).get("other_text", "")) if i >= 0 else ""
@@ -245,7 +337,11 @@ async def on_vote(
         if isinstance(done, Rejected):
             await message.edit_text(ui.refusal(done))
             return
-        await message.edit_text(ui.text("vote_done", view=done.view, replaced=done.replaced))
+        # A secret ballot's receipt appears here once, in the reply; it is kept nowhere.
+        await message.edit_text(
+            ui.text("vote_done", view=done.view, replaced=done.replaced, receipt=done.receipt),
+            reply_markup=_after_cast_keyboard(ui, done.view),
+        )
         await deliver(services, list(done.notices))
         return
     if a == "tog":
@@ -321,8 +417,17 @@ def _choice(index: int, other: str) -> Choice | None:
     return Choice((index,), other_text=other)
 
 
+def _after_cast_keyboard(ui: Ui, view: svc.VoteView) -> InlineKeyboardMarkup | None:
+    if not view.info.ballot.rules.secret:
+        return None
+    return keyboard([[(ui.t("button.check_receipt"), VoteCb(b=0, a="check"))]])
+
+
 def _ballot_keyboard(ui: Ui, view: svc.VoteView) -> InlineKeyboardMarkup:
     b = view.info.ballot
+    if b.rules.secret and view.voted:
+        # Cast and locked: nothing to choose; the receipt can be checked.
+        return keyboard([[(ui.t("button.check_receipt"), VoteCb(b=0, a="check"))]])
     multi = b.rules.max_choices > 1
     rows: list[list[tuple[str, CallbackData | str]]] = []
     for option in b.options:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,14 @@ from bot.services.actors import Actor, load_actor
 from bot.services.app import Services
 from handlers.telegram import create_dispatcher
 from handlers.telegram.notifier import TelegramNotifier
-from storage.tables import OpenVoteRow, ReportDraftRow
+from storage.tables import (
+    BallotBoxRow,
+    CountedReceiptRow,
+    OpenVoteRow,
+    ReportDraftRow,
+    SealedDraftRow,
+    SecretRegisterRow,
+)
 from tests.handlers.conftest import SECRETARY, Harness, Reply, person
 
 BLOC = "Khối thi đua Văn hóa - Xã hội"
@@ -467,6 +475,7 @@ def stored_files(services: Services) -> list[str]:
 
 DUNG = person(2004, "Đỗ", "Thị Dung")  # will represent Sở Văn hóa, Thể thao và Du lịch
 GIANG = person(2005, "Vũ", "Văn Giang")  # will represent Sở Thông tin và Truyền thông
+LAN2 = person(2201, "Hà", "Văn Thư")  # a second secretariat member
 VOTE_UNITS = [*UNITS, ("Sở Thông tin và Truyền thông", "STTTT")]
 # When, where, chairing unit, chair, secretary, counting board, guests, locality.
 CONFERENCE = (
@@ -541,6 +550,49 @@ async def all_open_votes(services: Services) -> int:
         return int((await uow.session.exec(select(func.count()).select_from(OpenVoteRow))).one())
 
 
+@dataclass(frozen=True)
+class SecretRows:
+    """What storage holds of a secret ballot: who voted (unit short name, identity id, by
+    unit) and how many sealed papers, sealed drafts and counted receipt HMACs — no choice."""
+
+    registered: list[tuple[str, int]]
+    box: int
+    drafts: int
+    counted: int
+
+
+async def secret_rows(services: Services, ballot_id: int) -> SecretRows:
+    names = {v: k for k, v in (await unit_ids(services)).items()}
+
+    async def count(table: Any, column: Any) -> int:
+        query = select(func.count()).select_from(table).where(column == ballot_id)
+        return int((await uow.session.exec(query)).one())
+
+    async with services.db.uow() as uow:
+        register = (
+            await uow.session.exec(
+                select(SecretRegisterRow)
+                .where(SecretRegisterRow.ballot_id == ballot_id)
+                .order_by(col(SecretRegisterRow.unit_id))
+            )
+        ).all()
+        return SecretRows(
+            [(names[r.unit_id], r.identity_id) for r in register],
+            await count(BallotBoxRow, BallotBoxRow.ballot_id),
+            await count(SealedDraftRow, SealedDraftRow.ballot_id),
+            await count(CountedReceiptRow, CountedReceiptRow.ballot_id),
+        )
+
+
+async def all_secret_rows(services: Services) -> int:
+    """Rows of every secret-ballot table (register, box, sealed drafts, counted receipts)."""
+    total = 0
+    async with services.db.uow() as uow:
+        for table in (SecretRegisterRow, BallotBoxRow, SealedDraftRow, CountedReceiptRow):
+            total += int((await uow.session.exec(select(func.count()).select_from(table))).one())
+    return total
+
+
 async def audit_trail(services: Services) -> list[tuple[str, dict[str, Any]]]:
     """(action, details) of the bloc's audit chain, in order."""
     bloc = await bloc_by_code(services, BLOC_CODE)
@@ -605,6 +657,52 @@ def confirm_text(name: str, unit: str, choice: str, *, other: str = "", secret: 
     return text + (" Sau khi xác nhận không thể thay đổi." if secret else "")
 
 
+def ballot_text(
+    name: str,
+    unit: str,
+    rules: str,
+    *,
+    closes: str = "",
+    current: str = "",
+    secret: bool = False,
+    sealed: bool = False,
+    multi: int = 0,
+    chosen: int = 0,
+) -> str:
+    """What a representative sees of a ballot (vote_ballot); `sealed`: the unit has cast a
+    secret ballot, whose choice is never shown again (nothing left to choose either)."""
+    text = f"🗳 <b>{name}</b> — {unit}\n{rules}" + (f"; đóng lúc {closes}" if closes else "")
+    text += ".\n"
+    if sealed:
+        return text + (
+            "Đơn vị đã bỏ phiếu kín. Phiếu không thể thay đổi; lựa chọn được niêm phong, "
+            "không ai đọc được trước khi kiểm phiếu."
+        )
+    if current:
+        again = " Không thể thay đổi." if secret else " Có thể chọn lại đến khi đóng."
+        text += f"Đơn vị đã biểu quyết: {current}.{again}\n"
+    if multi:
+        return text + f"Chọn tối đa {multi} đơn vị (đã chọn {chosen}), rồi bấm «Xác nhận»."
+    return text + "Chọn một lựa chọn:"
+
+
+def opened_notice(name: str, rules: str, closes: str = "") -> str:
+    closing = f"; đóng lúc {closes}" if closes else ""
+    return (
+        f"🗳 <b>{name}</b>\n{rules}{closing}.\n"
+        "Bấm nút dưới đây (hoặc gõ /vote) để biểu quyết cho đơn vị."
+    )
+
+
+def opened_text(number: int, name: str, rules: str, units: int = 4, closes: str = "") -> str:
+    closing = f"; đóng lúc {closes}" if closes else ""
+    return (
+        f"✅ Đã mở biểu quyết số {number}: <b>{name}</b>\n{rules}{closing}.\n"
+        f"Đã gửi phiếu đến đại diện của {units} đơn vị. Theo dõi: /ballot · "
+        f"Đóng và kiểm phiếu: /ballot close {number}"
+    )
+
+
 def done_text(
     unit: str, choice: str, name: str, turnout: int, *, units: int = 4, replaced: bool = False
 ) -> str:
@@ -613,6 +711,57 @@ def done_text(
         f"✅ Đã ghi nhận biểu quyết của <b>{unit}</b>{again}: {choice}.\n"
         f"{name}: {turnout}/{units} đơn vị đã biểu quyết."
     )
+
+
+def result(
+    name: str,
+    counts: tuple[int, int, int, int, int],
+    rows: list[tuple[str, int, str, bool]],
+    *tail: str,
+    rule: str = "ngưỡng ≥70%",
+) -> str:
+    """The closing text (ballot_result): counts, votes and % per option, then the tail."""
+    issued, returned, valid, invalid, blank = counts
+    lines = [
+        f"📊 <b>Kết quả: {name}</b>",
+        f"Số phiếu phát ra: {issued}; thu về: {returned}; hợp lệ: {valid}; "
+        f"không hợp lệ: {invalid}" + (f" (phiếu trắng: {blank})" if blank else ""),
+        f"Tỷ lệ tính trên {issued} (tổng số đơn vị thành viên); {rule}",
+        *[f"• {o}: {v} phiếu ({p}%)" + (" ✔" if ok else "") for o, v, p, ok in rows],
+        *tail,
+    ]
+    return "\n".join(lines)
+
+
+# --- secret ballots: the receipt, the check button, what the secretariat's list ends with ---
+
+ALREADY = "Đơn vị đã bỏ phiếu; phiếu kín không thể thay đổi."
+CHECK_BUTTON = ([["🔎 Kiểm tra phiếu"]], [["vt:0:check:0"]])  # labels, callback data
+LIST_FOOTER = (
+    "Mở: /ballot open SỐ · Đóng và kiểm phiếu: /ballot close SỐ · "
+    "Kín/công khai (khi chưa mở): /ballot secret SỐ; on|off\n"
+    "Với phiếu kín chỉ hiển thị số đơn vị đã bỏ phiếu, không có kết quả từng phần."
+)
+_RECEIPT = re.compile(r"Mã biên nhận: <code>(\w{4}-\w{4}-\w{4})</code>")
+
+
+def sealed_done_text(unit: str, name: str, turnout: int, receipt: str, *, units: int = 4) -> str:
+    """The reply to a confirmed secret ballot: the receipt, once; never the choice."""
+    return (
+        f"✅ Phiếu kín của <b>{unit}</b> đã được bỏ vào hòm phiếu.\n"
+        f"Mã biên nhận: <code>{receipt}</code>\n\n"
+        "Hãy lưu mã này ngay: bot không lưu mã và sẽ không hiển thị lại. Sau khi kiểm phiếu, "
+        "bấm /vote → «Kiểm tra phiếu» và gửi mã để xác nhận phiếu của đơn vị đã được kiểm. "
+        "Phiếu kín không thể thay đổi.\n"
+        f"{name}: {turnout}/{units} đơn vị đã bỏ phiếu."
+    )
+
+
+def receipt_of(reply: Reply) -> str:
+    """The receipt code a confirmed secret ballot showed (display form)."""
+    found = _RECEIPT.search(reply.text)
+    assert found is not None, f"no receipt in {reply.text!r}"
+    return found.group(1)
 
 
 async def voted(

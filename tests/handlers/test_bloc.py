@@ -30,9 +30,11 @@ CREATED = (
 )
 USAGE = (
     "Cách dùng: /bloc, /bloc new, /bloc use MÃ, /bloc leader ĐƠN_VỊ, /bloc deputy ĐƠN_VỊ, "
-    "/bloc rotation A, B, C, /bloc link (trong nhóm)."
+    "/bloc rotation A, B, C, /bloc link (trong nhóm), "
+    "/bloc receipts on|off (công bố mã biên nhận phiếu kín)."
 )
 NO_GROUP = "Nhóm của khối: chưa liên kết (gửi /bloc link trong nhóm)"
+SECRET_LINE = "Phiếu kín: mỗi đơn vị tự kiểm tra mã biên nhận; không công bố lựa chọn"
 
 
 async def blocs(services: Services) -> list[str]:
@@ -200,7 +202,7 @@ async def test_bloc_view_for_the_secretariat_and_a_representative(tg: Harness) -
             "Đơn vị thành viên: 3; đã có đại diện: 0/3 (0 người)\n"
             "Trưởng khối: chưa xác định\n"
             "Phó trưởng khối: chưa xác định\n"
-            f"{NO_GROUP}",
+            f"{NO_GROUP}\n{SECRET_LINE}",
         )
     ]
 
@@ -215,7 +217,7 @@ async def test_bloc_view_for_the_secretariat_and_a_representative(tg: Harness) -
         "Phó trưởng khối: Sở Giáo dục và Đào tạo\n"
         "Luân phiên: SYT → SGDĐT → SVHTTDL; "
         "đề xuất trưởng khối năm sau: Sở Giáo dục và Đào tạo\n"
-        f"{NO_GROUP}"
+        f"{NO_GROUP}\n{SECRET_LINE}"
     )
     assert plain(await tg.say(SECRETARY, "/bloc")) == [(S, view)]
     assert plain(await tg.say(AN, "/bloc")) == [(AN.id, view)]

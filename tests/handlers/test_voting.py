@@ -11,12 +11,14 @@ from bot.fakes.clock import FakeClock
 from bot.services.app import Services
 from tests.handlers.conftest import SECRETARY, Harness, person
 from tests.handlers.support import (
+    ALREADY,
     AN,
     BINH,
     BLOC,
     BLOC_CODE,
     CHAIR,
     CHAIR_RULES,
+    CHECK_BUTTON,
     CONFERENCE,
     CUONG,
     DEPUTY,
@@ -25,6 +27,7 @@ from tests.handlers.support import (
     GIANG,
     GOV,
     LEADER,
+    LIST_FOOTER,
     NOT_SECRETARIAT,
     OPEN_RULES,
     PM,
@@ -37,10 +40,13 @@ from tests.handlers.support import (
     SYT,
     UNITS,
     VOTE_UNITS,
+    SecretRows,
     StoredVote,
     all_open_votes,
+    all_secret_rows,
     audit_trail,
     ballot_ids,
+    ballot_text,
     bloc_by_code,
     cast,
     conference_setup,
@@ -50,7 +56,12 @@ from tests.handlers.support import (
     identity,
     join,
     open_votes,
+    opened_notice,
+    opened_text,
     plain,
+    result,
+    sealed_done_text,
+    secret_rows,
 )
 
 S = SECRETARY.id
@@ -65,7 +76,6 @@ CANCELLED = "Nội dung này đã bị hủy."
 NOT_A_CANDIDATE = "Lựa chọn này không có trong phiếu."
 SELF_VOTE = "Theo quy chế, không được chọn chính đơn vị mình."
 TOO_MANY = "Chọn quá số lượng cho phép (tối đa 3)"
-ALREADY = "Đơn vị đã bỏ phiếu; phiếu kín không thể thay đổi."
 NOT_ELIGIBLE = "Đơn vị của bạn không có quyền biểu quyết nội dung này."
 REPORT_BUTTONS = [["Đồng ý"], ["Không đồng ý"], ["Ý kiến khác"], ["Phiếu trắng"]]
 CONFERENCE_USAGE = (
@@ -90,45 +100,6 @@ def conference_text(present: int, quorum: str, absent: str, ballots: str) -> str
         + (f"Chưa điểm danh: {absent}\n" if absent else "")
         + "\n"
         + ballots
-    )
-
-
-def ballot_text(
-    name: str,
-    unit: str,
-    rules: str,
-    *,
-    closes: str = "",
-    current: str = "",
-    secret: bool = False,
-    multi: int = 0,
-    chosen: int = 0,
-) -> str:
-    """What a representative sees of a ballot (vote_ballot)."""
-    text = f"🗳 <b>{name}</b> — {unit}\n{rules}" + (f"; đóng lúc {closes}" if closes else "")
-    text += ".\n"
-    if current:
-        again = " Không thể thay đổi." if secret else " Có thể chọn lại đến khi đóng."
-        text += f"Đơn vị đã biểu quyết: {current}.{again}\n"
-    if multi:
-        return text + f"Chọn tối đa {multi} đơn vị (đã chọn {chosen}), rồi bấm «Xác nhận»."
-    return text + "Chọn một lựa chọn:"
-
-
-def opened_notice(name: str, rules: str, closes: str = "") -> str:
-    closing = f"; đóng lúc {closes}" if closes else ""
-    return (
-        f"🗳 <b>{name}</b>\n{rules}{closing}.\n"
-        "Bấm nút dưới đây (hoặc gõ /vote) để biểu quyết cho đơn vị."
-    )
-
-
-def opened_text(number: int, name: str, rules: str, units: int = 4, closes: str = "") -> str:
-    closing = f"; đóng lúc {closes}" if closes else ""
-    return (
-        f"✅ Đã mở biểu quyết số {number}: <b>{name}</b>\n{rules}{closing}.\n"
-        f"Đã gửi phiếu đến đại diện của {units} đơn vị. Theo dõi: /ballot · "
-        f"Đóng và kiểm phiếu: /ballot close {number}"
     )
 
 
@@ -212,20 +183,24 @@ async def test_ballot_defaults_flag_unreachable_thresholds_in_a_small_bloc(
     await conference_setup(tg, units=UNITS, checked_in=(AN,), defaults=False)
     assert plain(await tg.say(AN, "/ballot defaults")) == [(AN.id, NOT_SECRETARIAT)]
     flag = " ⚠️ ngưỡng không thể đạt"
-    listing = (
-        f"1. {REPORT} — chưa mở\n"
-        f"2. {GOV} — chưa mở{flag}\n"
-        f"3. {PROV} — chưa mở{flag}\n"
-        f"4. {PM} — chưa mở{flag}\n"
-        f"5. {CHAIR} — chưa mở{flag}\n"
-        f"6. {LEADER} — chưa mở\n"
-        f"7. {DEPUTY} — chưa mở\n"
-    )
+
+    def listing(kin: str) -> str:
+        """The seven ballots; `kin` marks the secret ones (the secretariat's list does)."""
+        return (
+            f"1. {REPORT} — chưa mở\n"
+            f"2. {GOV}{kin} — chưa mở{flag}\n"
+            f"3. {PROV}{kin} — chưa mở{flag}\n"
+            f"4. {PM}{kin} — chưa mở{flag}\n"
+            f"5. {CHAIR}{kin} — chưa mở{flag}\n"
+            f"6. {LEADER}{kin} — chưa mở\n"
+            f"7. {DEPUTY}{kin} — chưa mở\n"
+        )
+
     assert plain(await tg.say(SECRETARY, "/ballot defaults")) == [
         (
             S,
             "✅ Đã tạo các nội dung biểu quyết của hội nghị theo quy chế mặc định của khối:\n\n"
-            + listing
+            + listing("")
             + "Mở từng nội dung khi đến lượt: /ballot open SỐ (cần đủ 2/3 đơn vị điểm danh).",
         )
     ]
@@ -233,8 +208,8 @@ async def test_ballot_defaults_flag_unreachable_thresholds_in_a_small_bloc(
         (
             S,
             "<b>Các nội dung biểu quyết</b> — có mặt 1/3 đơn vị\n\n"
-            + listing
-            + "Mở: /ballot open SỐ · Đóng và kiểm phiếu: /ballot close SỐ",
+            + listing(" (kín)")
+            + LIST_FOOTER,
         )
     ]
     assert plain(await tg.say(SECRETARY, "/ballot defaults")) == [
@@ -417,13 +392,12 @@ async def test_turnout_in_ballot_list_and_vote(tg: Harness, services: Services) 
             S,
             "<b>Các nội dung biểu quyết</b> — có mặt 4/4 đơn vị\n\n"
             f"1. {REPORT} — đang biểu quyết, 2/4 đơn vị đã biểu quyết\n"
-            f"2. {GOV} — chưa mở\n"
-            f"3. {PROV} — chưa mở\n"
-            f"4. {PM} — chưa mở\n"
-            f"5. {CHAIR} — chưa mở\n"
-            f"6. {LEADER} — chưa mở\n"
-            f"7. {DEPUTY} — chưa mở\n"
-            "Mở: /ballot open SỐ · Đóng và kiểm phiếu: /ballot close SỐ",
+            f"2. {GOV} (kín) — chưa mở\n"
+            f"3. {PROV} (kín) — chưa mở\n"
+            f"4. {PM} (kín) — chưa mở\n"
+            f"5. {CHAIR} (kín) — chưa mở\n"
+            f"6. {LEADER} (kín) — chưa mở\n"
+            f"7. {DEPUTY} (kín) — chưa mở\n" + LIST_FOOTER,
         )
     ]
     mine = await tg.say(AN, "/vote")
@@ -497,35 +471,33 @@ async def test_award_tier_multi_select_confirm_and_no_second_cast(
         confirm_text(CHAIR, SYT, f"{SVH}, {STT}, Sở Tư pháp", secret=True)
     ]
     assert (review[0].buttons, review[0].callback_data) == confirm_buttons(b, -2, 5)
-    assert await open_votes(services, b) == []
+    # Before the confirm only the unit's sealed selection is kept: nothing cast.
+    assert await secret_rows(services, b) == SecretRows([], 0, 1, 0)
     done = await tg.tap(AN, f"vt:{b}:ok:-2")
-    # The colleague is told that the unit voted, never how (the ballot is secret).
-    assert plain(done) == [
-        (AN.id, done_text(SYT, f"{SVH}, {STT}, Sở Tư pháp", CHAIR, 1, units=5)),
-        (BINH.id, f"🗳 Trần Văn An đã biểu quyết cho <b>{SYT}</b> — {CHAIR}."),
+    # The voter gets the receipt, once; the colleague is told that the unit voted, never how.
+    assert [(r.chat_id, r.text) for r in done] == [
+        (AN.id, sealed_done_text(SYT, CHAIR, 1, "0000-0000-0006", units=5)),
+        (BINH.id, f"🗳 Trần Văn An đã bỏ phiếu kín cho <b>{SYT}</b> — {CHAIR}."),
     ]
+    assert (done[0].buttons, done[0].callback_data) == CHECK_BUTTON
+    assert done[1].buttons == []
 
-    # A secret ballot is cast once: Bình can neither toggle, nor review, nor confirm again.
+    # A secret ballot is cast once: Bình sees that the unit voted (not how) and can neither
+    # toggle, nor review, nor confirm again.
     shown = await tg.tap(BINH, f"vt:{b}:show:0")
-    assert [r.text for r in shown] == [
-        ballot_text(
-            CHAIR,
-            SYT,
-            CHAIR_RULES,
-            current=f"{SVH}, {STT}, Sở Tư pháp",
-            secret=True,
-            multi=3,
-            chosen=0,
-        )
-    ]
+    assert [r.text for r in shown] == [ballot_text(CHAIR, SYT, CHAIR_RULES, sealed=True)]
+    assert (shown[0].buttons, shown[0].callback_data) == CHECK_BUTTON
     assert await tg.tap(BINH, f"vt:{b}:tog:1") == []
     assert await tg.tap(BINH, f"vt:{b}:blank:-1") == []
     assert plain(await tg.tap(BINH, f"vt:{b}:ok:-1")) == [(BINH.id, ALREADY)]
     assert tg.alerts[3:] == [ALREADY, ALREADY]
     an = await identity(services, AN)
-    assert await open_votes(services, b) == [StoredVote("SYT", [2, 3, 4], False, "", False, an.id)]
+    # The register names the unit and who cast; the box holds one sealed paper; the draft
+    # is gone; no open_vote row.
+    assert await secret_rows(services, b) == SecretRows([("SYT", an.id)], 1, 0, 0)
+    assert await open_votes(services, b) == []
     votes = [(a, d) for a, d in await audit_trail(services) if a.startswith("vote.")]
-    assert votes == [("vote.cast", {"ballot": b, "choice": None, "blank": None})]
+    assert votes == [("vote.cast_secret", {"ballot": b})]
 
 
 # --- casting: leader and deputy (single choice) ------------------------------------------
@@ -549,10 +521,12 @@ async def test_leader_and_deputy_single_choice(tg: Harness, services: Services) 
     confirm = await tg.tap(AN, f"vt:{leader}:pick:0")
     assert [r.text for r in confirm] == [confirm_text(LEADER, SYT, SGD, secret=True)]
     assert (confirm[0].buttons, confirm[0].callback_data) == confirm_buttons(leader, 0)
-    assert plain(await tg.tap(AN, f"vt:{leader}:ok:0"))[0] == (
-        AN.id,
-        done_text(SYT, SGD, LEADER, 1),
-    )
+    done = await tg.tap(AN, f"vt:{leader}:ok:0")
+    assert [(r.chat_id, r.text) for r in done] == [
+        (AN.id, sealed_done_text(SYT, LEADER, 1, "0000-0000-0006")),
+        (BINH.id, f"🗳 Trần Văn An đã bỏ phiếu kín cho <b>{SYT}</b> — {LEADER}."),
+    ]
+    assert (done[0].buttons, done[0].callback_data) == CHECK_BUTTON
 
     # The proposed unit's representative is offered only the blank ballot; a forged pick
     # of the unit itself is refused at once and at the confirm.
@@ -561,7 +535,8 @@ async def test_leader_and_deputy_single_choice(tg: Harness, services: Services) 
     assert await tg.tap(CUONG, f"vt:{leader}:pick:0") == []
     assert tg.alerts == [SELF_VOTE]
     assert plain(await tg.tap(CUONG, f"vt:{leader}:ok:0")) == [(CUONG.id, SELF_VOTE)]
-    assert len(await open_votes(services, leader)) == 1
+    an = await identity(services, AN)
+    assert await secret_rows(services, leader) == SecretRows([("SYT", an.id)], 1, 0, 0)
     await cast(tg, CUONG, leader, None)
     await cast(tg, DUNG, leader, 0)
     await cast(tg, GIANG, leader, 0)
@@ -580,9 +555,10 @@ async def test_leader_and_deputy_single_choice(tg: Harness, services: Services) 
     ]
     confirm = await tg.tap(AN, f"vt:{deputy}:pick:2")
     assert [r.text for r in confirm] == [confirm_text(DEPUTY, SYT, STT, secret=True)]
-    assert plain(await tg.tap(AN, f"vt:{deputy}:ok:2")) == [
-        (AN.id, done_text(SYT, STT, DEPUTY, 1)),
-        (BINH.id, f"🗳 Trần Văn An đã biểu quyết cho <b>{SYT}</b> — {DEPUTY}."),
+    done = await tg.tap(AN, f"vt:{deputy}:ok:2")
+    assert [(r.chat_id, r.text) for r in done] == [
+        (AN.id, sealed_done_text(SYT, DEPUTY, 1, "0000-0000-000A")),
+        (BINH.id, f"🗳 Trần Văn An đã bỏ phiếu kín cho <b>{SYT}</b> — {DEPUTY}."),
     ]
     bloc = await bloc_by_code(services, BLOC_CODE)
     async with services.db.uow() as uow:
@@ -594,7 +570,20 @@ async def test_leader_and_deputy_single_choice(tg: Harness, services: Services) 
         "SVHTTDL",
         "STTTT",
     ]
-    assert (await open_votes(services, deputy))[0].choice == [2]
+    # The sealed choice is the one confirmed: the count gives Sở TT&TT An's vote.
+    assert plain(await tg.say(SECRETARY, "/ballot close 7")) == [
+        (
+            S,
+            result(
+                DEPUTY,
+                (4, 1, 1, 0, 0),
+                [(SYT, 0, "0,0", False), (SVH, 0, "0,0", False), (STT, 1, "25,0", False)],
+                rule="ngưỡng &gt;50%",
+            ),
+        )
+    ]
+    assert await secret_rows(services, deputy) == SecretRows([("SYT", an.id)], 0, 0, 1)
+    assert await open_votes(services, deputy) == []
 
 
 # --- extension and cancellation -------------------------------------------------------------
@@ -780,11 +769,15 @@ async def test_every_refusal_records_nothing(
     assert await tg.tap(DUNG, f"vt:{chair}:review:-2") == []
     assert plain(await tg.tap(DUNG, f"vt:{chair}:ok:-1")) == [(DUNG.id, CLOSED)]
     assert tg.alerts[9:] == [CLOSED, CLOSED, CLOSED]
-    assert plain(await tg.say(DUNG, "/vote")) == [
+    # Nothing open; the counted secret ballot still offers the receipt check.
+    after = await tg.say(DUNG, "/vote")
+    assert [(r.chat_id, r.text) for r in after] == [
         (DUNG.id, "Hiện không có nội dung nào đang biểu quyết.")
     ]
+    assert (after[0].buttons, after[0].callback_data) == CHECK_BUTTON
 
     assert await all_open_votes(services) == 0
+    assert await all_secret_rows(services) == 0
     assert [a for a, _ in await audit_trail(services) if a.startswith("vote.")] == []
 
 

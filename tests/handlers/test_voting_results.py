@@ -9,7 +9,7 @@ import io
 from docx import Document
 
 from bot.services.app import Services
-from tests.handlers.conftest import GROUP, SECRETARY, Harness, person
+from tests.handlers.conftest import GROUP, SECRETARY, Harness
 from tests.handlers.support import (
     AN,
     CHAIR,
@@ -18,7 +18,9 @@ from tests.handlers.support import (
     DUNG,
     GIANG,
     GOV,
+    LAN2,
     LEADER,
+    LIST_FOOTER,
     OPEN_PERIOD,
     PROV,
     REPORT,
@@ -37,6 +39,7 @@ from tests.handlers.support import (
     plain,
     raw_say,
     replies_of,
+    result,
     submitted,
     unit_ids,
     voted,
@@ -44,33 +47,12 @@ from tests.handlers.support import (
 
 S = SECRETARY.id
 G = GROUP.id
-LAN2 = person(2201, "Hà", "Văn Thư")  # a second secretariat member
 # Sở GD&ĐT's self-score: the criteria as Sở Y tế's, no bonus and no penalty: 98 against 102.
 SGD_VALUES = (*SYT_VALUES[:10], 0, 0, 0, 0)
 RUNOFF_RULES = (
     "Bỏ phiếu lại giữa các đơn vị hòa phiếu, đơn vị nhiều phiếu hơn được chọn; "
     "không chọn đơn vị mình; bỏ phiếu kín"
 )
-
-
-def result(
-    name: str,
-    counts: tuple[int, int, int, int, int],
-    rows: list[tuple[str, int, str, bool]],
-    *tail: str,
-    rule: str = "ngưỡng ≥70%",
-) -> str:
-    """The closing text (ballot_result): counts, votes and % per option, then the tail."""
-    issued, returned, valid, invalid, blank = counts
-    lines = [
-        f"📊 <b>Kết quả: {name}</b>",
-        f"Số phiếu phát ra: {issued}; thu về: {returned}; hợp lệ: {valid}; "
-        f"không hợp lệ: {invalid}" + (f" (phiếu trắng: {blank})" if blank else ""),
-        f"Tỷ lệ tính trên {issued} (tổng số đơn vị thành viên); {rule}",
-        *[f"• {o}: {v} phiếu ({p}%)" + (" ✔" if ok else "") for o, v, p, ok in rows],
-        *tail,
-    ]
-    return "\n".join(lines)
 
 
 async def stored_result(services: Services, ballot: int) -> tuple[list[str], str, list[str]]:
@@ -260,9 +242,8 @@ async def test_award_tie_runs_off_then_score_then_the_secretariat_decides(
         "(thường trực mở bằng /ballot open 8).",
     )
     assert plain(await tg.say(SECRETARY, "/ballot close 5")) == [(S, tie_text), (G, tie_text)]
-    assert (await tg.say(SECRETARY, "/ballot"))[0].text.split("\n")[-2] == (
-        f"8. {CHAIR} — bỏ phiếu lại — chưa mở"
-    )
+    listing = (await tg.say(SECRETARY, "/ballot"))[0].text
+    assert listing.endswith(f"\n8. {CHAIR} — bỏ phiếu lại (kín) — chưa mở\n{LIST_FOOTER}")
     runoff = (await ballot_ids(services))[7]
 
     # The run-off: same candidates, same seats, no threshold; votes only rank.

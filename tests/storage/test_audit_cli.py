@@ -134,6 +134,7 @@ async def write_audit_rows(database_url: str) -> None:
         notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY.encode(),
+        ballot_secret=b"cli-ballot-secret-0123456789abcdef",
         files=FileStore(Path(tempfile.gettempdir()) / "thidua-audit-cli-files"),
         admins=frozenset({ADMIN}),
     )

@@ -17,7 +17,7 @@ from bot.services.app import Services
 from bot.services.invites import Joined, JoinRefused, join
 from storage.files import FileStore
 from storage.uow import Database
-from tests.conftest import AUDIT_KEY, START
+from tests.conftest import AUDIT_KEY, BALLOT_SECRET, START
 
 CODE = encode_code(bytes(range(CODE_BYTES)))
 
@@ -29,6 +29,7 @@ def _services(db: Database, tmp_path: Path) -> Services:
         notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
+        ballot_secret=BALLOT_SECRET,
         files=FileStore(tmp_path / "files"),
         admins=frozenset({Account(Platform.TELEGRAM, "1")}),
     )

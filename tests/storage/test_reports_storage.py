@@ -23,7 +23,7 @@ from bot.services.outcomes import Reason, Rejected
 from storage.files import FileStore
 from storage.tables import SubmissionRow
 from storage.uow import Database
-from tests.conftest import AUDIT_KEY, START
+from tests.conftest import AUDIT_KEY, BALLOT_SECRET, START
 
 TABLE = Path(__file__).resolve().parents[2] / "templates" / "scoring-table-example.yaml"
 # The example table's 14 items, in the order of the walk.
@@ -286,6 +286,7 @@ def committed_services(db: Database, tmp_path: Path) -> Services:
         notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
+        ballot_secret=BALLOT_SECRET,
         files=FileStore(tmp_path / "files"),
         admins=frozenset(),
     )
