@@ -731,24 +731,15 @@ async def _view(
     names: dict[int, str],
     pending: Choice | None = None,
 ) -> VoteView:
+    current: Choice | None = None
     if info.ballot.rules.secret:
+        # The choice is sealed: whether the unit voted is all there is to show.
         selection, version = await _secret_draft(uow, services, info, unit.id)
-        return VoteView(
-            info=info,
-            number=number,
-            bloc=bloc,
-            unit=unit,
-            names=names,
-            selection=selection,
-            version=version,
-            current=None,
-            turnout=await uow.votes.cast_count(info.ballot.id),
-            units=len(names),
-            pending=pending,
-            voted=await uow.secret.has_voted(info.ballot.id, unit.id),
-        )
-    selection, version = await uow.votes.draft(info.ballot.id, unit.id, actor.identity.id)
-    cast = await uow.votes.open_vote(info.ballot.id, unit.id)
+        voted = await uow.secret.has_voted(info.ballot.id, unit.id)
+    else:
+        selection, version = await uow.votes.draft(info.ballot.id, unit.id, actor.identity.id)
+        cast = await uow.votes.open_vote(info.ballot.id, unit.id)
+        current, voted = (cast.choice if cast else None), cast is not None
     return VoteView(
         info=info,
         number=number,
@@ -757,11 +748,11 @@ async def _view(
         names=names,
         selection=selection,
         version=version,
-        current=cast.choice if cast else None,
+        current=current,
         turnout=await uow.votes.cast_count(info.ballot.id),
         units=len(names),
         pending=pending,
-        voted=cast is not None,
+        voted=voted,
     )
 
 

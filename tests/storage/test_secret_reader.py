@@ -29,7 +29,6 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.core.models import BlocKind, Membership, Platform, Role
 from bot.core.sealing import (
     BallotKeys,
     SealError,
@@ -40,20 +39,19 @@ from bot.core.sealing import (
     open_draft,
     receipt_mac,
 )
-from bot.core.units import UnitDraft
 from bot.core.voting import Choice
 from bot.fakes.clock import FakeClock
 from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services import voting as svc
-from bot.services.actors import Actor, load_actor, resolve_actor
+from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.blocs import set_publish_receipts
 from bot.services.outcomes import Rejected
 from storage.files import FileStore
 from storage.uow import Database
-from storage.vote_repos import Conference
 from tests.conftest import AUDIT_KEY, BALLOT_SECRET, START
+from tests.storage.test_voting_concurrency import make_bloc
 
 Row = dict[str, Any]
 Dump = dict[str, list[Row]]
@@ -114,16 +112,6 @@ def _services(db: Database, clock: FakeClock, tmp_path: Path) -> Services:
     )
 
 
-async def _person(services: Services, external_id: int) -> Actor:
-    return await resolve_actor(
-        services,
-        platform=Platform.TELEGRAM,
-        external_id=str(external_id),
-        display_name=f"Người {external_id}",
-        username=None,
-    )
-
-
 async def _sealed_rows(db: Database, ballot_id: int) -> set[bytes]:
     """The sealed values now stored for the ballot (box and drafts), read and let go."""
     async with db.engine.connect() as conn:
@@ -143,51 +131,9 @@ async def _scene(db: Database, tmp_path: Path, *, publish: bool) -> Scene:
     selection; five units vote on the leader ballot, which stays open."""
     clock = FakeClock(START)
     services = _services(db, clock, tmp_path)
-    now = clock.now()
-    reps = [await _person(services, 5000 + u) for u in range(UNITS)]
-    secretary = await _person(services, 4000)
-    async with db.uow() as uow:
-        bloc = await uow.blocs.create(
-            name="Khối thi đua Văn hóa - Xã hội",
-            kind=BlocKind.KHOI,
-            year=2024,
-            code="KTĐVHXH",
-            timezone="Asia/Ho_Chi_Minh",
-            now=now,
-        )
-        units = await uow.blocs.add_units(
-            bloc.id, [UnitDraft(f"Sở số {i + 1}", f"S{i + 1}") for i in range(UNITS)], now
-        )
-        for unit, person in zip(units, reps, strict=True):
-            await uow.identities.put_membership(
-                Membership(person.identity.id, bloc.id, unit.id, frozenset({Role.REPRESENTATIVE})),
-                now,
-            )
-        await uow.identities.put_membership(
-            Membership(secretary.identity.id, bloc.id, None, frozenset({Role.SECRETARIAT})), now
-        )
-        conference = await uow.votes.add_conference(
-            Conference(
-                id=0,
-                bloc_id=bloc.id,
-                year=2024,
-                held_at=now,
-                place="Hội trường",
-                chair_unit_id=None,
-                chair="",
-                secretary="",
-                counting_board=(),
-                guests="",
-            ),
-            created_by=secretary.identity.id,
-            now=now,
-        )
-        for unit in units:
-            await uow.votes.check_in(conference.id, unit.id, secretary.identity.id, now)
-        await uow.commit()
-    async with db.uow() as uow:
-        reps = [await load_actor(uow, services, p.account) for p in reps]
-        secretary = await load_actor(uow, services, secretary.account)
+    setup = await make_bloc(services, units=UNITS, reps_per_unit=1, ballot=False)
+    reps = [people[0] for people in setup.reps]
+    secretary = setup.secretary
     if publish:
         assert not isinstance(await set_publish_receipts(services, secretary, True), Rejected)
     created = await svc.create_conference_ballots(services, secretary)
@@ -200,11 +146,11 @@ async def _scene(db: Database, tmp_path: Path, *, publish: bool) -> Scene:
     assert info.ballot.rules.secret
     assert info.ballot.rules.max_choices == 3
     # Option i is unit i: the plan above never has a unit choose itself.
-    assert [o.unit_id for o in info.ballot.options] == [u.id for u in units]
+    assert [o.unit_id for o in info.ballot.options] == setup.units
     scene = Scene(
         services,
         secretary,
-        [u.id for u in units],
+        setup.units,
         info.ballot.id,
         len(info.ballot.options),
         leader.line.info.ballot.id,

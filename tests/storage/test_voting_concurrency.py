@@ -94,12 +94,13 @@ async def make_bloc(
     secret: bool = False,
     quota: int = 1,
     opened: bool = True,
+    ballot: bool = True,
 ) -> Setup:
     """A bloc of `units` units with their representatives, the secretariat, a conference
     every unit checked in to, and one open ballot: the report's approval, or (`secret`) an
     award tier with every unit a candidate and up to `quota` choices, opened by the
     secretariat as in chat (which seals it under BALLOT_SECRET; left a draft unless
-    `opened`)."""
+    `opened`). Without `ballot`, none is created (Setup.ballot is 0)."""
     now = services.clock.now()
     reps = [
         [await _person(services, 5000 + 10 * u + r) for r in range(reps_per_unit)]
@@ -147,8 +148,11 @@ async def make_bloc(
         )
         for unit in made:
             await uow.votes.check_in(conference.id, unit.id, secretary.identity.id, now)
-        if secret:
-            ballot = await add_award_ballot(
+        ballot_id = 0
+        if not ballot:
+            pass
+        elif secret:
+            ballot_id = await add_award_ballot(
                 uow, bloc.id, conference.id, [u.id for u in made], secretary, quota, now
             )
         else:
@@ -171,16 +175,16 @@ async def make_bloc(
                 created_by=secretary.identity.id,
                 now=now,
             )
-            ballot = info.ballot.id
-            await uow.votes.set_status(ballot, BallotStatus.OPEN, now=now)
+            ballot_id = info.ballot.id
+            await uow.votes.set_status(ballot_id, BallotStatus.OPEN, now=now)
         await uow.commit()
     async with services.db.uow() as uow:  # the actors again, now with their memberships
         reps = [[await load_actor(uow, services, p.account) for p in people] for people in reps]
         secretary = await load_actor(uow, services, secretary.account)
-    if secret and opened:
+    if ballot and secret and opened:
         done = await svc.open_ballot(services, secretary, ref="1")
         assert isinstance(done, svc.Opened), done
-    return Setup(ballot, reps, secretary, bloc.id, conference.id, [u.id for u in made])
+    return Setup(ballot_id, reps, secretary, bloc.id, conference.id, [u.id for u in made])
 
 
 async def add_award_ballot(
