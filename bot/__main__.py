@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import sys
 from pathlib import Path
 
@@ -68,7 +69,11 @@ async def _run(settings: Settings) -> int:
 
     from bot.runtime import build_services, make_bot, serve_telegram
     from bot.services.clock import SystemClock
-    from bot.services.secret_ballots import BallotSecretChangedError, ensure_ballot_secret
+    from bot.services.secret_ballots import (
+        BallotSecretChangedError,
+        ensure_ballot_secret,
+        seal_legacy_votes,
+    )
     from bot.startup import open_database
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
@@ -84,9 +89,11 @@ async def _run(settings: Settings) -> int:
     except BallotSecretChangedError as exc:
         await db.dispose()
         raise SettingsError(str(exc)) from None
-    await db.purge_sealed()  # leftovers of a count interrupted between commit and rewrite
+    if await seal_legacy_votes(db, ballot_secret, secrets.token_bytes):
+        log.info("secret ballots stored before sealing existed are now sealed")
     bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_url)
     try:
+        db.purge_sealed()  # leftovers of a count stopped between its commit and the rewrite
         services = build_services(
             db, SystemClock(), TelegramNotifier(bot), settings, audit_key, ballot_secret
         )

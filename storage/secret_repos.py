@@ -7,6 +7,7 @@ reading. Purging rewrites the storage the sealed rows lived in (decision 4).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -18,13 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.voting import Choice
 from storage.tables import (
     BallotBoxRow,
     BallotRow,
     CountedReceiptRow,
     KeyCheckRow,
+    OpenVoteRow,
     SealedDraftRow,
     SecretRegisterRow,
+    VoteDraftRow,
 )
 
 BALLOT_SECRET_CHECK = "ballot_secret"
@@ -61,9 +65,33 @@ class SecretRepo:
         row = await self.s.get_one(BallotRow, ballot_id)
         return row.key_check
 
-    async def set_ballot_key_check(self, ballot_id: int, value: str) -> None:
+    async def seal_ballot(self, ballot_id: int, key_check: str, *, publish: bool) -> None:
+        """As a secret ballot opens: its key's check value and the receipt policy it keeps."""
         row = await self.s.get_one(BallotRow, ballot_id)
-        row.key_check = value
+        row.key_check = key_check
+        row.publish_receipts = publish
+
+    async def transaction_id(self) -> int | None:
+        """PostgreSQL: this transaction's id, so that the purge after it can wait for older
+        snapshots; SQLite: None (one writer, and the checkpoint waits for readers)."""
+        if self.s.get_bind().dialect.name == "sqlite":
+            return None
+        conn = await self.s.connection()
+        return int((await conn.execute(text("SELECT txid_current()"))).scalar_one())
+
+    # --- secret votes stored in clear before sealing existed -------------------------------
+
+    async def legacy_votes(self, ballot_id: int) -> list[tuple[int, int, datetime, Choice]]:
+        """(unit, identity, cast_at, choice) of a secret ballot's votes kept as open votes."""
+        rows = await self.s.exec(select(OpenVoteRow).where(OpenVoteRow.ballot_id == ballot_id))
+        return [
+            (r.unit_id, r.identity_id, r.cast_at, Choice(tuple(json.loads(r.choice)), r.blank))
+            for r in rows.all()
+        ]
+
+    async def drop_legacy(self, ballot_id: int) -> None:
+        await self.s.exec(delete(OpenVoteRow).where(col(OpenVoteRow.ballot_id) == ballot_id))
+        await self.s.exec(delete(VoteDraftRow).where(col(VoteDraftRow.ballot_id) == ballot_id))
 
     # --- the register -----------------------------------------------------------------------
 
@@ -183,29 +211,30 @@ class SecretRepo:
         )
 
 
-# Transactions that began before the delete may still see the deleted rows; VACUUM FULL
-# copies such rows along. The purge waits for them (bounded) before rewriting.
+# A transaction whose snapshot is older than the delete may still see the deleted rows, and
+# VACUUM FULL copies such rows along. backend_xmin is visible whatever role runs the reader
+# (pg_dump of a backup user included), unlike xact_start.
 _OLDER_READERS = text(
     """
     SELECT count(*) FROM pg_stat_activity
     WHERE datname = current_database() AND pid <> pg_backend_pid()
-      AND backend_type = 'client backend' AND backend_xmin IS NOT NULL
-      AND xact_start <= :deleted_at
+      AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age(CAST(:deleted AS xid))
     """
 )
 
 
-async def purge_sealed_storage(engine: AsyncEngine, *, wait_seconds: float = 15.0) -> bool:
-    """Rewrite where deleted sealed rows lived, after the transaction that deleted them.
-    True when done; False when a reader older than the delete kept it from completing (the
-    caller retries later).
+async def purge_sealed_storage(
+    engine: AsyncEngine, *, deleted_xid: int | None = None, wait_seconds: float = 15.0
+) -> bool:
+    """Rewrite where deleted sealed rows lived, after the transaction that deleted them
+    (`deleted_xid`, PostgreSQL; None: anything deleted so far). True when done; False when a
+    reader older than the delete, or a lock, kept it from completing (the caller retries).
 
     SQLite: `secure_delete` (set on every connection) zeroes deleted content in the pages; a
     TRUNCATE checkpoint copies the WAL into the file and empties the WAL, where old page
     images still held the rows (it waits, up to the busy timeout, for readers of the WAL).
-    PostgreSQL: once no transaction older than the delete is running, `VACUUM FULL` writes
-    the box and draft tables to new files without the dead rows (its own connection,
-    outside a transaction).
+    PostgreSQL: once no snapshot older than the delete remains, `VACUUM FULL` writes the box
+    and draft tables to new files without the dead rows (own connection, no transaction).
     """
     if engine.dialect.name == "sqlite":
         async with engine.connect() as conn:
@@ -217,18 +246,20 @@ async def purge_sealed_storage(engine: AsyncEngine, *, wait_seconds: float = 15.
             return busy is None or not busy[0]
     async with engine.connect() as conn:
         auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        deleted_at = (await auto.execute(text("SELECT clock_timestamp()"))).scalar_one()
+        if deleted_xid is None:
+            deleted_xid = int((await auto.execute(text("SELECT txid_current()"))).scalar_one())
+        deleted = deleted_xid % 2**32
         loop = asyncio.get_running_loop()
         give_up = loop.time() + wait_seconds
-        older = 1
         while True:
-            older = int(
-                (await auto.execute(_OLDER_READERS, {"deleted_at": deleted_at})).scalar_one()
-            )
-            if older == 0 or loop.time() >= give_up:
+            older = (await auto.execute(_OLDER_READERS, {"deleted": deleted})).scalar_one()
+            if older == 0:
                 break
+            if loop.time() >= give_up:
+                return False
             await asyncio.sleep(0.1)
-        await auto.execute(text("SET lock_timeout = '30s'"))
+        # A short lock wait: casts on other ballots queue behind VACUUM FULL's lock.
+        await auto.execute(text("SET lock_timeout = '2s'"))
         for table in ("ballot_box", "sealed_draft"):
             await auto.execute(text(f"VACUUM FULL {table}"))
-        return older == 0
+        return True

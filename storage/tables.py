@@ -319,6 +319,8 @@ class BallotRow(SQLModel, table=True):
     cancelled_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Secret ballots: the key-check value of the ballot key, set when it opens.
     key_check: str | None = Field(default=None, max_length=64)
+    # The bloc's receipt policy as it stood when the ballot opened (voters were told it).
+    publish_receipts: bool = Field(default=False)
     created_by: int | None = Field(default=None, foreign_key="identity.id")
     created_at: datetime = Field(sa_column=_ts())
 

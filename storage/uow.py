@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from types import TracebackType
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,7 +45,9 @@ class Database:
     def __init__(self, engine: AsyncEngine, *, bind: AsyncConnection | None = None) -> None:
         self.engine = engine
         self.bound = bind is not None
-        self._retry: asyncio.Task[None] | None = None
+        self._purge: asyncio.Task[None] | None = None
+        self._purge_xid: int | None = None
+        self._purge_again = False
         if bind is None:
             self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
         else:
@@ -70,37 +71,50 @@ class Database:
                 if session.in_transaction():
                     await session.rollback()
 
-    async def purge_sealed(self) -> bool:
-        """Rewrite the storage of deleted sealed rows (after the deleting commit). When an
-        older reader keeps it from completing, it is retried in the background (and at the
-        next count, and at start). A database bound to a test's outer transaction has
-        nothing committed to rewrite."""
+    def purge_sealed(self, deleted_xid: int | None = None) -> None:
+        """Rewrite, in the background, the storage of sealed rows deleted by a committed
+        transaction (`deleted_xid` on PostgreSQL), retrying until no older reader or lock is
+        in the way. The count does not wait for it; `purged()` does (tests, shutdown). A
+        database bound to a test's outer transaction has nothing committed to rewrite."""
         if self.bound:
-            return True
-        try:
-            if await purge_sealed_storage(self.engine):
-                return True
-        except DBAPIError as exc:
-            log.warning("rewriting the storage of counted ballots failed: %s", type(exc).__name__)
-        log.warning("a reader older than a secret count delayed its purge: retrying")
-        if self._retry is None or self._retry.done():
-            self._retry = asyncio.create_task(self._retry_purge())
-        return False
+            return
+        if deleted_xid is not None:
+            self._purge_xid = max(self._purge_xid or 0, deleted_xid)
+        self._purge_again = True
+        if self._purge is None or self._purge.done():
+            self._purge = asyncio.create_task(self._purge_loop())
 
-    async def _retry_purge(self) -> None:
-        for delay in (5, 15, 60, 300, 900, 3600):
+    async def purged(self) -> None:
+        """Wait for the background purge, if one is running."""
+        if self._purge is not None:
+            await asyncio.shield(self._purge)
+
+    async def _purge_loop(self) -> None:
+        delays = iter((0.5, 2, 5, 15, 60, 300, 900, 3600))
+        while self._purge_again:
+            self._purge_again = False
+            try:
+                done = await purge_sealed_storage(self.engine, deleted_xid=self._purge_xid)
+            except Exception as exc:
+                log.warning(
+                    "rewriting the storage of counted ballots failed: %s", type(exc).__name__
+                )
+                done = False
+            if done:
+                continue
+            delay = next(delays, None)
+            if delay is None:
+                log.warning("purge of counted ballots incomplete: it runs again at the next count")
+                return
+            log.info("a reader older than a secret count delays its purge: retrying")
+            self._purge_again = True
             await asyncio.sleep(delay)
-            with suppress(DBAPIError):
-                if await purge_sealed_storage(self.engine):
-                    log.info("purge of counted ballots completed")
-                    return
-        log.warning("purge of counted ballots still incomplete: it runs again at the next count")
 
     async def dispose(self) -> None:
-        if self._retry is not None and not self._retry.done():
-            self._retry.cancel()
+        if self._purge is not None and not self._purge.done():
+            self._purge.cancel()
             with suppress(asyncio.CancelledError):
-                await self._retry
+                await self._purge
         await self.engine.dispose()
 
     async def __aenter__(self) -> Database:

@@ -69,6 +69,7 @@ class BallotInfo:
     quota: int
     runoff_of: int | None
     cancelled_reason: str | None
+    publish_receipts: bool = False  # secret: receipt -> choice published after the count
 
 
 def rules_json(rules: Rules) -> str:
@@ -245,10 +246,16 @@ class VoteRepo:
         )
         await self.s.flush()
 
-    async def ballot(self, ballot_id: int, *, lock: bool = False) -> BallotInfo | None:
+    async def ballot(
+        self, ballot_id: int, *, lock: bool = False, shared: bool = False
+    ) -> BallotInfo | None:
+        """A ballot; `lock` holds its row to the end of the transaction (`shared`: against a
+        close, not against other shared holders such as taps of other units)."""
         query = select(BallotRow).where(BallotRow.id == ballot_id)
         if lock:
-            query = query.with_for_update()
+            # Waiting for the lock may end after another transaction changed the row: read
+            # what it committed, not the copy this session loaded before (identity map).
+            query = query.with_for_update(read=shared).execution_options(populate_existing=True)
         row = (await self.s.exec(query)).first()
         if row is None:
             return None
@@ -257,6 +264,7 @@ class VoteRepo:
                 select(BallotOptionRow)
                 .where(BallotOptionRow.ballot_id == ballot_id)
                 .order_by(col(BallotOptionRow.position))
+                .execution_options(populate_existing=lock)
             )
         ).all()
         ballot = Ballot(
@@ -280,6 +288,7 @@ class VoteRepo:
             quota=row.quota,
             runoff_of=row.runoff_of,
             cancelled_reason=row.cancelled_reason,
+            publish_receipts=row.publish_receipts,
         )
 
     async def ballots(self, bloc_id: int, conference_id: int | None = None) -> list[BallotInfo]:

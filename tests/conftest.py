@@ -204,15 +204,17 @@ async def committed_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
         await migrate(engine)
-        yield Database(engine)
-        await engine.dispose()
+        database = Database(engine)
+        yield database
+        await database.dispose()  # the engine, and a background purge still running
         return
     engine, schema = await _fresh_pg_schema()
+    database = Database(engine)
     try:
         await migrate(engine)
-        yield Database(engine)
+        yield database
     finally:
-        await engine.dispose()
+        await database.dispose()
         admin = create_async_engine(PG_URL)
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -149,6 +149,18 @@ RESULT = {
 CHOSEN = "Sở Y tế"
 RECEIPT = "0000-0000-00A6"
 SEALED_VIEW = replace(VOTE_VIEW, selection=(), current=None, pending=None, voted=True)
+# A secret ballot opened while the bloc published receipts: its voters are told so.
+PUBLISHING_INFO = replace(INFO, publish_receipts=True)
+PUBLISHING_VIEW = replace(SEALED_VIEW, info=PUBLISHING_INFO)
+OPEN_INFO = replace(
+    PUBLISHING_INFO, ballot=replace(BALLOT, rules=replace(BALLOT.rules, secret=False))
+)
+PUBLISHED_NOTE = {
+    Locale.VI: "\nTheo quy chế của khối, sau khi kiểm phiếu bot công bố danh sách "
+    "«mã biên nhận → lựa chọn».\n",
+    Locale.EN: '\nBy the bloc\'s rules, the list "receipt code → choice" is published after '
+    "the count.\n",
+}
 OPEN_CTX = {**BALLOT_CTX, "number": 2, "secret": False, "closes_at": None}
 PUBLISHED = [
     {"receipt": "0000-0000-0007", "blank": True, "options": []},
@@ -174,6 +186,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "ballot_secret_set": {"ballot": BALLOT_CTX},
     "bloc_receipts_set": {"publish": True},
+    "bloc_receipts_warning": {"publish": False},
     "receipt_result": {**CHECKED, "found": COUNTED, "choice": PUBLISHED[1]},
     "ballot_extended": {"ballot": BALLOT_CTX},
     "ballot_extended_notice": {"ballot": BALLOT_CTX},
@@ -382,6 +395,7 @@ VARIANTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("ballot_group_turnout", {**SAMPLES["ballot_group_turnout"], "rows": []}, "&lt;b&gt;", "🗳"),
     ("ballot_secret_set", {"ballot": OPEN_CTX}, "2 ", "\n"),
     ("bloc_receipts_set", {"publish": False}, ":", "→"),
+    ("bloc_receipts_warning", {"publish": True}, "⚠️", "not published"),
     ("receipt_result", SAMPLES["receipt_result"], CHOSEN, "❔"),
     ("receipt_result", {**CHECKED, "found": COUNTED, "choice": None}, RECEIPT, CHOSEN),
     ("receipt_result", {**CHECKED, "found": COUNTED, "choice": PUBLISHED[0]}, "✅", CHOSEN),
@@ -422,6 +436,27 @@ def test_template_branches(
         assert text != renderer.render(locale, name, **SAMPLES[name])  # another branch
     assert shown in text
     assert hidden not in text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_voters_are_told_when_the_ballot_publishes_receipts(locale: Locale) -> None:
+    """The policy frozen at the open is on the ballot and on the receipt; never on a ballot
+    opened without it, nor on an open (not secret) ballot."""
+    note = PUBLISHED_NOTE[locale]
+    told = [
+        renderer.render(locale, "vote_ballot", view=replace(VOTE_VIEW, info=PUBLISHING_INFO)),
+        renderer.render(locale, "vote_done", **{**SAMPLES["vote_done"], "view": PUBLISHING_VIEW}),
+    ]
+    assert [text.count(note) for text in told] == [1, 1]
+    assert all("\n\n\n" not in text for text in told)
+    assert CHOSEN not in told[1]  # the receipt reply never repeats a secret choice
+    untold = [
+        renderer.render(locale, "vote_ballot", view=VOTE_VIEW),
+        renderer.render(locale, "vote_done", **SAMPLES["vote_done"]),
+        renderer.render(locale, "vote_ballot", view=replace(VOTE_VIEW, info=OPEN_INFO)),
+    ]
+    assert [note.strip() in text for text in untold] == [False, False, False]
+    assert told[0].replace(note, "\n") == untold[0]
 
 
 def test_both_locales_have_the_same_templates() -> None:

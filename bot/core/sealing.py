@@ -31,9 +31,10 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 _TYPO_MAP = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _RECEIPT_RE = re.compile(rf"^[{_ALPHABET}]{{{RECEIPT_LENGTH}}}$")
 # What a pasted receipt looks like: three groups of four (never an invite's four groups), or
-# twelve characters with a digit among them (so that a long word is not taken for a code).
+# twelve characters mixing letters and digits (not a long word, not an ID or phone number).
 RECEIPT_SHAPE = re.compile(
-    r"^\s*(?:[0-9A-Za-z]{4}[-\s][0-9A-Za-z]{4}[-\s][0-9A-Za-z]{4}|(?=[A-Za-z]*[0-9])[0-9A-Za-z]{12})\s*$"
+    r"^\s*(?:[0-9A-Za-z]{4}[-\s][0-9A-Za-z]{4}[-\s][0-9A-Za-z]{4}"
+    r"|(?=[A-Za-z]*[0-9])(?=[0-9]*[A-Za-z])[0-9A-Za-z]{12})\s*$"
 )
 
 

@@ -11,6 +11,7 @@ Nothing here logs, audits or notifies a choice or a receipt.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,6 +64,40 @@ async def ensure_ballot_secret(db: Database, secret: bytes, now: datetime) -> No
         await uow.commit()
 
 
+async def seal_legacy_votes(
+    db: Database, secret: bytes, token_bytes: Callable[[int], bytes]
+) -> int:
+    """At start, once: secret ballots whose votes were stored in clear (before sealing
+    existed) get them sealed — an open ballot's into register and box (with receipts nobody
+    was shown), a counted one's dropped (its result is stored). Returns the ballots fixed."""
+    fixed = 0
+    async with db.uow() as uow:
+        for bloc in await uow.blocs.all():
+            for info in await uow.votes.ballots(bloc.id):
+                if not info.ballot.rules.secret:
+                    continue
+                legacy = await uow.secret.legacy_votes(info.ballot.id)
+                if not legacy:
+                    continue
+                if info.ballot.status is BallotStatus.OPEN:
+                    keys = ballot_keys(secret, info.ballot.id)
+                    await uow.secret.seal_ballot(
+                        info.ballot.id, keys.check, publish=info.publish_receipts
+                    )
+                    for unit_id, identity_id, cast_at, choice in legacy:
+                        receipt = new_receipt(token_bytes(8))
+                        await uow.secret.register(info.ballot.id, unit_id, identity_id, cast_at)
+                        await uow.secret.drop_in_box(
+                            info.ballot.id,
+                            receipt_mac(keys, receipt),
+                            seal_choice(keys, choice, len(info.ballot.options), receipt),
+                        )
+                await uow.secret.drop_legacy(info.ballot.id)
+                fixed += 1
+        await uow.commit()
+    return fixed
+
+
 async def secret_matches(uow: UnitOfWork, services: Services) -> bool:
     """Before a secret ballot opens: this process's secret is the database's one."""
     stored = await uow.secret.key_check(BALLOT_SECRET_CHECK)
@@ -73,12 +108,15 @@ async def secret_matches(uow: UnitOfWork, services: Services) -> bool:
     return stored.value == value
 
 
-async def seal_on_open(uow: UnitOfWork, services: Services, ballot_id: int) -> Rejected | None:
-    """Called as a secret ballot opens: check the secret and record the ballot key's check."""
+async def seal_on_open(
+    uow: UnitOfWork, services: Services, ballot_id: int, *, publish: bool
+) -> Rejected | None:
+    """Called as a secret ballot opens: check the secret, record the ballot key's check and
+    the receipt policy in force (a later change of it applies to later ballots only)."""
     if not await secret_matches(uow, services):
         return Rejected(Reason.BALLOT_SECRET_CHANGED)
     keys = ballot_keys(services.ballot_secret, ballot_id)
-    await uow.secret.set_ballot_key_check(ballot_id, keys.check)
+    await uow.secret.seal_ballot(ballot_id, keys.check, publish=publish)
     return None
 
 

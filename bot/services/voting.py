@@ -433,7 +433,9 @@ async def open_ballot(
         if not [o for o in options if o.kind is not OptionKind.OTHER]:
             return Rejected(Reason.NO_CANDIDATES, {"number": number})
         if info.ballot.rules.secret:
-            refused = await sealed.seal_on_open(uow, services, info.ballot.id)
+            refused = await sealed.seal_on_open(
+                uow, services, info.ballot.id, publish=bloc.publish_receipts
+            )
             if refused is not None:
                 return refused
         await uow.votes.set_options(info.ballot.id, options)
@@ -545,6 +547,7 @@ def _ballot_context(
         "base": info.ballot.rules.base.value,
         "self_vote": info.ballot.rules.self_vote,
         "secret": info.ballot.rules.secret,
+        "publish_receipts": info.ballot.rules.secret and info.publish_receipts,
         "max_choices": info.ballot.rules.max_choices,
         "closes_at": info.ballot.closes_at,
         "tz": bloc.timezone,
@@ -634,8 +637,10 @@ async def cancel_ballot(
         await uow.votes.set_status(
             info.ballot.id, BallotStatus.CANCELLED, now=now, reason=reason[:1000]
         )
+        deleted_xid: int | None = None
         if info.ballot.rules.secret:
             await uow.secret.empty_box(info.ballot.id)  # void votes are not kept sealed either
+            deleted_xid = await uow.secret.transaction_id()
         await record(
             uow,
             services,
@@ -651,7 +656,7 @@ async def cancel_ballot(
         assert updated is not None
         await uow.commit()
     if info.ballot.rules.secret:
-        await services.db.purge_sealed()
+        services.db.purge_sealed(deleted_xid)
     described = _ballot_context(updated, number, names, bloc)
     context: dict[str, Any] = {"ballot": described, "reason": reason[:1000]}
     notice = Notice(reps, "ballot_cancelled_notice", context)
@@ -799,6 +804,13 @@ async def toggle(
         if isinstance(found, Rejected):
             return found
         info, number, bloc, unit, names = found
+        # Locks first, checks after: a close (which locks the ballot) or a colleague's cast
+        # (which locks the unit) either lands before this tap is checked or waits for it; a
+        # draft is never written for a ballot already counted or a unit that has voted.
+        locked = await uow.votes.ballot(ballot_id, lock=True, shared=True)
+        assert locked is not None
+        info = locked
+        await uow.reports.lock_unit(unit.id)  # the first tap's draft row is not there to lock
         option = info.ballot.option(index)
         if option is None:
             return Rejected(Reason.CAST, {"why": CastRejection.NOT_A_CANDIDATE.value})
@@ -813,8 +825,6 @@ async def toggle(
         keys = await sealed.keys_for(uow, services, ballot_id) if secret else None
         if isinstance(keys, Rejected):
             return keys
-        # Taps of one unit go one at a time: the first tap's draft row is not there to lock.
-        await uow.reports.lock_unit(unit.id)
         if keys is not None:
             # The sealed draft is per unit, locked while it is replaced.
             selection, _ = await sealed.draft(uow, keys, info, unit.id, lock=True)
@@ -1054,7 +1064,7 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
             keys = await sealed.keys_for(uow, services, info.ballot.id)
             if isinstance(keys, Rejected):
                 return keys
-            opened = await sealed.unseal_box(uow, keys, info, publish=bloc.publish_receipts)
+            opened = await sealed.unseal_box(uow, keys, info, publish=info.publish_receipts)
             if isinstance(opened, Rejected):
                 return opened
             unsealed = opened
@@ -1118,8 +1128,10 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
             decided_by,
             now,
         )
+        deleted_xid: int | None = None
         if unsealed is not None:
             await sealed.store_count(uow, info.ballot.id, unsealed)
+            deleted_xid = await uow.secret.transaction_id()
         await record(
             uow,
             services,
@@ -1139,7 +1151,7 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
         assert closed is not None
         await uow.commit()
     if unsealed is not None:
-        await services.db.purge_sealed()
+        services.db.purge_sealed(deleted_xid)  # in the background: the result goes out now
     names = {u.id: u.name for u in units}
     secretariat = tuple(i.id for m, i in members if m.has(Role.SECRETARIAT))
     context = _result_context(
@@ -1600,29 +1612,34 @@ class ReceiptOut:
 
 
 async def check_receipt(services: Services, actor: Actor, *, typed: str) -> ReceiptOut | Rejected:
-    """/vote -> "Kiểm tra phiếu": was the ballot with this receipt code counted?"""
-    bloc_id = actor.current_bloc_id
-    if bloc_id is None or actor.membership(bloc_id) is None:
+    """/vote -> "Kiểm tra phiếu": was the ballot with this receipt code counted? Every bloc
+    of the person is searched, the current one first (a receipt names no bloc)."""
+    current = actor.current_bloc_id
+    if current is None or actor.membership(current) is None:
         return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    order = [current, *(m.bloc_id for m in actor.memberships if m.bloc_id != current)]
+    receipt = ""
     async with services.db.uow() as uow:
-        bloc = await uow.blocs.require(bloc_id)
-        checked = await sealed.check_receipt(uow, services, bloc_id, typed)
-        if isinstance(checked, Rejected):
-            return checked
-        found = checked.found
-        if found is None:
-            return ReceiptOut(checked.receipt, bloc.name, None, None, None)
-        ballots = await uow.votes.ballots(bloc_id)
-        number, info = next(
-            (n, b) for n, b in enumerate(ballots, 1) if b.ballot.id == found.ballot_id
-        )
-        names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
-    choice = None
-    if found.published is not None:
-        choice = _receipt_rows(info, [found.published], names)[0]
-    return ReceiptOut(
-        checked.receipt, bloc.name, found, _ballot_context(info, number, names, bloc), choice
-    )
+        home = await uow.blocs.require(current)
+        for bloc_id in order:
+            checked = await sealed.check_receipt(uow, services, bloc_id, typed)
+            if isinstance(checked, Rejected):
+                return checked
+            receipt, found = checked.receipt, checked.found
+            if found is None:
+                continue
+            bloc = await uow.blocs.require(bloc_id)
+            ballots = await uow.votes.ballots(bloc_id)
+            number, info = next(
+                (n, b) for n, b in enumerate(ballots, 1) if b.ballot.id == found.ballot_id
+            )
+            names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
+            choice = None
+            if found.published is not None:
+                choice = _receipt_rows(info, [found.published], names)[0]
+            context = _ballot_context(info, number, names, bloc)
+            return ReceiptOut(receipt, bloc.name, found, context, choice)
+    return ReceiptOut(receipt, home.name, None, None, None)
 
 
 async def has_secret_ballots(services: Services, actor: Actor) -> bool:

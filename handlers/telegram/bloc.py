@@ -99,7 +99,7 @@ async def cmd_bloc(
             ),
         )
     elif sub in {"receipts", "bienlai", "biên_nhận", "bien_nhan"}:
-        if rest.strip().casefold() in {"off", "tat", "tắt"}:
+        if rest.strip().casefold() in {"off", "tat", "tắt", "khong", "không"}:
             await _set_receipts(message, services, actor, ui, publish=False)
             return
         # Turning publication on makes votes provable: warn, and ask once more.
@@ -107,8 +107,10 @@ async def cmd_bloc(
         if isinstance(refused, Rejected):
             await message.answer(ui.refusal(refused))
             return
+        view = await bloc_view(services, actor)
+        publish = not isinstance(view, Rejected) and view.bloc.publish_receipts
         await message.answer(
-            ui.text("bloc_receipts_warning"),
+            ui.text("bloc_receipts_warning", publish=publish),
             reply_markup=keyboard(
                 [
                     [(ui.t("button.publish_receipts"), ReceiptsCb(on=True))],

@@ -14,6 +14,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
+from bot.core.sealing import RECEIPT_SHAPE
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.invites import guard_group_text
@@ -65,7 +66,19 @@ def _poster(message: Message) -> str:
 
 
 async def on_group_text(message: Message, services: Services, ui: Ui) -> None:
-    await _guard(message, services, ui)
+    if not await _guard(message, services, ui):
+        await _receipt_guard(message, ui, message.text or "")
+
+
+async def _receipt_guard(message: Message, ui: Ui, text: str) -> bool:
+    """A secret ballot's receipt posted in the group: hidden (where the bot may delete), and
+    the sender pointed to the private chat — where receipts are published with choices, the
+    code would show the whole group how the unit voted."""
+    if not RECEIPT_SHAPE.match(text):
+        return False
+    await _hide(message)
+    await message.answer(ui.text("receipt_in_group"))
+    return True
 
 
 async def cmd_start_in_group(
@@ -90,6 +103,12 @@ async def cmd_help_in_group(message: Message, actor: Actor, services: Services, 
 async def cmd_vote_in_group(message: Message, services: Services, ui: Ui) -> None:
     """Turnout of the open ballots — never a partial result; voting itself is private."""
     if await _guard(message, services, ui):
+        return
+    _, _, rest = (message.text or "").partition(" ")
+    if rest.strip().partition(" ")[0].casefold() in {"check", "kiemtra", "kiểm_tra"}:
+        # Whatever follows may be a receipt, in any spelling: hidden all the same.
+        await _hide(message)
+        await message.answer(ui.text("receipt_in_group"))
         return
     turnout = await group_turnout(services, message.chat.id)
     if turnout is None:

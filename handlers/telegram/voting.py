@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -12,6 +14,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.core.sealing import RECEIPT_SHAPE
+from bot.core.text import fold_diacritics
 from bot.core.voting import Choice, Option, OptionKind
 from bot.services import voting as svc
 from bot.services.actors import Actor
@@ -22,6 +25,7 @@ from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
 
 BLANK = -1  # the blank ballot (Phiếu trắng) in callback data
 DRAFT = -2  # "the multi-choice selection kept on the server"
+log = logging.getLogger(__name__)
 CODE_ISH = re.compile(r"^[0-9A-Za-z\s._-]{6,24}$")  # what a mistyped receipt code may look like
 
 
@@ -222,10 +226,12 @@ async def _changed(
 
 
 def _on_off(word: str) -> bool | None:
-    folded = word.strip().casefold()
-    if folded in {"on", "bat", "bật", "co", "có", "yes", "kin", "kín"}:
+    """on / off as a secretary may type it: "kín", "công khai", "bật", "tắt" (any case,
+    with or without diacritics)."""
+    folded = re.sub(r"[\s_-]", "", fold_diacritics(word).casefold())
+    if folded in {"on", "bat", "co", "yes", "kin", "bophieukin", "secret"}:
         return True
-    if folded in {"off", "tat", "tắt", "khong", "không", "no", "congkhai", "công_khai"}:
+    if folded in {"off", "tat", "khong", "no", "congkhai", "open", "bieuquyet"}:
         return False
     return None
 
@@ -242,6 +248,11 @@ async def cmd_vote(
         await state.clear()
     sub, _, rest = (command.args or "").strip().partition(" ")
     if sub.casefold() in {"check", "kiemtra", "kiểm_tra"}:
+        if actor.current_bloc_id is None:
+            await message.answer(
+                ui.refusal(Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER))
+            )
+            return
         if rest.strip():
             await _answer_receipt(message, actor, services, ui, rest)
         else:
@@ -332,15 +343,16 @@ async def on_vote(
             version=callback_data.v if i == DRAFT and callback_data.v else None,
         )
         await state.clear()
-        if message is None:
-            return
         if isinstance(done, Rejected):
-            await message.edit_text(ui.refusal(done))
+            await _reply_in_place(query, message, ui.refusal(done))
             return
-        # A secret ballot's receipt appears here once, in the reply; it is kept nowhere.
-        await message.edit_text(
+        # A secret ballot's receipt appears here once, in the reply; it is kept nowhere, so
+        # the reply must arrive even when the confirm message can no longer be edited.
+        await _reply_in_place(
+            query,
+            message,
             ui.text("vote_done", view=done.view, replaced=done.replaced, receipt=done.receipt),
-            reply_markup=_after_cast_keyboard(ui, done.view),
+            _after_cast_keyboard(ui, done.view),
         )
         await deliver(services, list(done.notices))
         return
@@ -415,6 +427,23 @@ def _choice(index: int, other: str) -> Choice | None:
     if index == BLANK:
         return Choice(blank=True)
     return Choice((index,), other_text=other)
+
+
+async def _reply_in_place(
+    query: CallbackQuery,
+    message: Message | None,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Edit the tapped message; when it is gone or cannot be edited, send the text anew."""
+    if message is not None:
+        try:
+            await message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramAPIError:
+            log.info("confirm message not editable: the reply is sent as a new message")
+    if query.bot is not None:
+        await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
 def _after_cast_keyboard(ui: Ui, view: svc.VoteView) -> InlineKeyboardMarkup | None:

@@ -120,8 +120,15 @@ def test_receipt_macs_need_the_key() -> None:
     [
         ("7KQ2-M9XD-4HTR", True),
         ("7kq2 m9xd 4htr", True),
-        ("7KQ2M9XD4HTR", True),
         ("congratulate", False),  # a twelve-letter word is not a code
+        ("001203004567", False),  # a citizen ID number (CCCD): digits only
+        ("123456789012", False),
+        (" 840912345678 ", False),  # a phone number with its country code
+        ("7KQ2M9XD4HTR", True),  # letters and digits
+        ("A23456789012", True),
+        ("ABCDEFGHJKM1", True),
+        ("0012-0300-4567", True),  # grouped: unchanged, digits only or not
+        ("0012 0300 4567", True),
         ("AAAA-BBBB-CCCC-DDDD", False),  # an invite code
     ],
 )

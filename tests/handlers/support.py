@@ -739,7 +739,7 @@ ALREADY = "Đơn vị đã bỏ phiếu; phiếu kín không thể thay đổi."
 CHECK_BUTTON = ([["🔎 Kiểm tra phiếu"]], [["vt:0:check:0"]])  # labels, callback data
 LIST_FOOTER = (
     "Mở: /ballot open SỐ · Đóng và kiểm phiếu: /ballot close SỐ · "
-    "Kín/công khai (khi chưa mở): /ballot secret SỐ; on|off\n"
+    "Kín/công khai (khi chưa mở): /ballot secret SỐ; kín|công khai\n"
     "Với phiếu kín chỉ hiển thị số đơn vị đã bỏ phiếu, không có kết quả từng phần."
 )
 _RECEIPT = re.compile(r"Mã biên nhận: <code>(\w{4}-\w{4}-\w{4})</code>")

@@ -197,7 +197,7 @@ async def test_a_whole_secret_vote_leaves_no_receipt_or_choice_in_logs_or_conver
     in_box = await say(AN, receipts["SYT"])
     assert in_box[0].text == (
         f"📥 Phiếu có mã <code>{receipts['SYT']}</code> đang nằm trong hòm phiếu của «{CHAIR}». "
-        "Phiếu sẽ được kiểm khi đóng bỏ phiếu; khi đó hãy kiểm tra lại."
+        "Phiếu sẽ được kiểm khi kết thúc bỏ phiếu; khi đó hãy kiểm tra lại."
     )
     assert [r.state for r in storage.storage.values() if r.state] == []
 
@@ -208,7 +208,9 @@ async def test_a_whole_secret_vote_leaves_no_receipt_or_choice_in_logs_or_conver
     for name, votes in ((SYT, 2), (SGD, 2), (SVH, 1), (STT, 2)):
         assert f"• {name}: {votes} phiếu" in result[0].text
     counted = f"✅ Phiếu có mã <code>{{}}</code> đã được kiểm trong «{CHAIR}»."
-    pasted = await say(CUONG, receipts["SGDĐT"].replace("-", "").lower())
+    # Pasted grouped by spaces (the test's receipts are all digits: bare, they would read as
+    # an ID number, not a receipt).
+    pasted = await say(CUONG, receipts["SGDĐT"].replace("-", " ").lower())
     assert pasted[0].text == counted.format(receipts["SGDĐT"])
     typed = await say(DUNG, f"/vote check {receipts['SVHTTDL']}")
     assert typed[0].text == counted.format(receipts["SVHTTDL"])

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-from aiogram.methods import EditMessageReplyMarkup
-from aiogram.types import Chat
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
+from aiogram.types import Chat, InaccessibleMessage
+from teremok import MockCallbackQuery
 
 from bot.services.app import Services
 from tests.handlers.conftest import GROUP, SECRETARY, Harness, Reply, person
@@ -47,6 +48,7 @@ from tests.handlers.support import (
     conference_setup,
     confirm_buttons,
     confirm_text,
+    dispatch,
     done_text,
     identity,
     join,
@@ -60,6 +62,7 @@ from tests.handlers.support import (
     sealed_done_text,
     secret_rows,
 )
+from tests.handlers.test_group import deleted
 
 S = SECRETARY.id
 G = GROUP.id
@@ -78,14 +81,21 @@ NOT_MEMBER = "Bạn chưa tham gia khối thi đua nào. Hãy gửi mã mời c�
 NOT_A_CANDIDATE = "Lựa chọn này không có trong phiếu."
 CANCELLED = "Nội dung này đã bị hủy."
 NOTHING_OPEN = "Hiện không có nội dung nào đang biểu quyết."
-WARNING = (
-    "⚠️ <b>Công bố mã biên nhận kèm lựa chọn?</b>\n"
-    "Sau khi kiểm mỗi cuộc bỏ phiếu kín, bot sẽ công bố danh sách «mã biên nhận → lựa chọn». "
-    "Khi đó đơn vị nào giữ mã của mình đều chứng minh được mình đã bầu ai — điều này có thể "
-    "dẫn đến mua bán, ép buộc phiếu bầu. Chỉ bật khi quy chế của khối yêu cầu.\n"
-    "Mặc định (tắt): mỗi đơn vị chỉ kiểm tra được phiếu của mình đã được kiểm, không ai thấy "
-    "lựa chọn."
-)
+
+
+def warning(now: str = "không công bố") -> str:
+    """/bloc receipts: the warning, with the setting in force ("đang công bố" when on)."""
+    return (
+        "⚠️ <b>Công bố mã biên nhận kèm lựa chọn?</b>\n"
+        "Sau khi kiểm mỗi cuộc bỏ phiếu kín, bot sẽ công bố danh sách «mã biên nhận → lựa chọn». "
+        "Khi đó đơn vị nào giữ mã của mình đều chứng minh được mình đã bầu ai — điều này có thể "
+        "dẫn đến mua bán, ép buộc phiếu bầu. Chỉ bật khi quy chế của khối yêu cầu.\n"
+        f"Hiện tại: {now}. Mặc định (tắt): mỗi đơn vị chỉ kiểm tra được phiếu của mình đã được "
+        "kiểm, không ai thấy lựa chọn."
+    )
+
+
+WARNING = warning()
 PUBLISHING = (
     "Đã bật: sau khi kiểm phiếu kín, bot công bố «mã biên nhận → lựa chọn» "
     "(áp dụng cho các cuộc bỏ phiếu đóng từ bây giờ)."
@@ -105,7 +115,7 @@ COUNT = re.compile(r"•|\d+ phiếu \(")
 def in_box(code: str, name: str) -> str:
     return (
         f"📥 Phiếu có mã <code>{code}</code> đang nằm trong hòm phiếu của «{name}». "
-        "Phiếu sẽ được kiểm khi đóng bỏ phiếu; khi đó hãy kiểm tra lại."
+        "Phiếu sẽ được kiểm khi kết thúc bỏ phiếu; khi đó hãy kiểm tra lại."
     )
 
 
@@ -425,7 +435,7 @@ async def test_secretariat_and_group_see_turnout_only_until_the_close(
         (
             G,
             turnout(
-                f"1. {REPORT}: 0/4 đơn vị đã bỏ phiếu",
+                f"1. {REPORT}: 0/4 đơn vị đã biểu quyết",
                 f"6. {LEADER} (bỏ phiếu kín): 0/4 đơn vị đã bỏ phiếu",
             ),
         )
@@ -456,7 +466,7 @@ async def test_secretariat_and_group_see_turnout_only_until_the_close(
         (
             G,
             turnout(
-                f"1. {REPORT}: 1/4 đơn vị đã bỏ phiếu",
+                f"1. {REPORT}: 1/4 đơn vị đã biểu quyết",
                 f"6. {LEADER} (bỏ phiếu kín): 3/4 đơn vị đã bỏ phiếu",
             ),
         )
@@ -491,7 +501,7 @@ async def test_secretariat_and_group_see_turnout_only_until_the_close(
         (G, text),
     ]
     assert plain(await tg.say(AN, "/vote", chat=GROUP)) == [
-        (G, turnout(f"1. {REPORT}: 1/4 đơn vị đã bỏ phiếu"))
+        (G, turnout(f"1. {REPORT}: 1/4 đơn vị đã biểu quyết"))
     ]
     await tg.say(SECRETARY, "/ballot close 1")
     assert plain(await tg.say(AN, "/vote", chat=GROUP)) == [
@@ -569,8 +579,8 @@ async def test_ballot_secret_switches_a_ballot_before_it_opens(
     usage = plain(await tg.say(SECRETARY, "/ballot secret 2; maybe"))
     assert usage[0][1].startswith("Cách dùng:\n")
     assert usage[0][1].endswith(
-        "\n<code>/ballot secret SỐ; on|off</code> — bỏ phiếu kín hoặc công khai (trước khi mở; "
-        "mặc định kín cho khen thưởng và bầu trưởng, phó khối)"
+        "\n<code>/ballot secret SỐ; kín|công khai</code> — bỏ phiếu kín hoặc công khai "
+        "(trước khi mở; mặc định kín cho khen thưởng và bầu trưởng, phó khối)"
     )
     assert plain(await tg.say(SECRETARY, "/ballot secret 9; on")) == [
         (S, "Không có nội dung biểu quyết số «9». Xem danh sách: /ballot")
@@ -674,3 +684,229 @@ async def test_ordinary_text_or_a_command_ends_the_wait_for_a_receipt(tg: Harnes
     listed = await tg.say(AN, "/vote")
     assert listed[0].text.startswith("Các nội dung đang biểu quyết")
     assert await tg.bot.get_state(AN.id) is None
+
+
+# --- review fixes --------------------------------------------------------------------------
+
+PUBLISHED_NOTE = (
+    "Theo quy chế của khối, sau khi kiểm phiếu bot công bố danh sách «mã biên nhận → lựa chọn»."
+)
+ANY_RECEIPT = re.compile(r"\w{4}-\w{4}-\w{4}")
+RECEIPTS_TAIL = "Mã biên nhận và lựa chọn (khối công bố theo quy chế):"
+RECEIPT_IN_GROUP = (
+    "🔒 Mã biên nhận phiếu kín chỉ kiểm tra trong tin nhắn riêng với bot (gửi /vote check MÃ "
+    "cho bot), không gửi vào nhóm. Bot đã ẩn tin nhắn nếu được quyền xóa tin."
+)
+UNKNOWN_MESSAGE = (
+    "Bot chưa hiểu tin nhắn này. Gõ /help để xem các lệnh, hoặc gửi mã mời để tham gia."
+)
+
+
+def plain_with_buttons(
+    replies: list[Reply],
+) -> list[tuple[int, str, tuple[list[list[str]], list[list[str]]]]]:
+    return [(r.chat_id, r.text, (r.buttons, r.callback_data)) for r in replies]
+
+
+def with_note(text: str, before: str) -> str:
+    """`text` with the published-receipts note as a line of its own before `before`."""
+    assert text.count(before) == 1, (text, before)
+    return text.replace(before, f"{PUBLISHED_NOTE}\n{before}")
+
+
+async def test_the_receipt_policy_is_the_one_in_force_when_the_ballot_opened(
+    tg: Harness, services: Services
+) -> None:
+    """Voters are told at the open whether receipts will be published: turning publication
+    on while a ballot is open does not publish that ballot's receipts; the next ballot,
+    opened with publication on, says so on the ballot and on the receipt, and publishes."""
+    await conference_setup(tg)
+    ids = await ballot_ids(services)
+    leader, deputy = ids[5], ids[6]
+    await tg.say(SECRETARY, "/ballot open 6")
+    mine = receipt_of((await cast(tg, AN, leader, 1))[0])
+    for user, choice in ((CUONG, 0), (DUNG, 1)):
+        await cast(tg, user, leader, choice)
+
+    # Publication turned on while ballot 6 is open; the warning says what is in force.
+    warned = await tg.say(SECRETARY, "/bloc receipts bật")
+    assert [(r.chat_id, r.text) for r in warned] == [(S, WARNING)]
+    assert plain(replies_of(await raw_tap(tg, SECRETARY, "rcp:1"))) == [(S, PUBLISHING)]
+    warned = await tg.say(SECRETARY, "/bloc receipts")
+    assert [(r.chat_id, r.text) for r in warned] == [(S, warning("đang công bố"))]
+
+    # Ballot 6 keeps what its voters were told: no note, and nothing published at the close.
+    shown = await tg.tap(GIANG, f"vt:{leader}:show:0")
+    assert [r.text for r in shown] == [ballot_text(LEADER, STT, ELECT_RULES)]
+    late = await cast(tg, GIANG, leader, 1)
+    assert late[0].text == sealed_done_text(STT, LEADER, 4, receipt_of(late[0]))
+    closed = plain(await tg.say(SECRETARY, "/ballot close 6"))
+    assert closed[0][1].startswith(f"📊 <b>Kết quả: {LEADER}</b>")
+    assert [t for _, t in closed if RECEIPTS_TAIL in t or ANY_RECEIPT.search(t)] == []
+    assert plain(await tg.say(AN, mine)) == [(AN.id, counted(mine, LEADER))]
+
+    # Ballot 7 opens with publication on: the ballot and the receipt say so; it publishes.
+    await tg.say(SECRETARY, "/ballot open 7")
+    shown = await tg.tap(AN, f"vt:{deputy}:show:0")
+    assert shown[0].text.count(PUBLISHED_NOTE) == 1
+    assert shown[0].text.split("\n")[2] == PUBLISHED_NOTE  # under the rules line
+    candidate = next(int(d.split(":")[-1]) for [d] in shown[0].callback_data if ":pick:" in d)
+    done = await cast(tg, AN, deputy, candidate)
+    theirs = receipt_of(done[0])
+    assert done[0].text == with_note(
+        sealed_done_text(SYT, DEPUTY, 1, theirs), f"{DEPUTY}: 1/4 đơn vị đã bỏ phiếu."
+    )
+    counted_7 = plain(await tg.say(SECRETARY, "/ballot close 7"))
+    assert RECEIPTS_TAIL in counted_7[0][1]
+    assert f"<code>{theirs}</code>: " in counted_7[0][1]
+
+
+async def test_the_receipt_arrives_when_the_confirm_message_cannot_be_edited(
+    tg: Harness, services: Services
+) -> None:
+    """The receipt is shown once and kept nowhere: when the confirm message cannot be edited
+    (too old, deleted, inaccessible), the reply is sent as a new message instead."""
+    await conference_setup(tg)
+    leader = (await ballot_ids(services))[5]
+    await tg.say(SECRETARY, "/ballot open 6")
+
+    await tg.tap(AN, f"vt:{leader}:pick:1")
+    tg.bot.add_result(
+        EditMessageText, ok=False, description="Bad Request: message can't be edited"
+    )
+    requests = await raw_tap(tg, AN, f"vt:{leader}:ok:1")
+    edits = [m for m in requests if isinstance(m, EditMessageText)]
+    assert len(edits) == 1  # tried first, refused by Telegram
+    sent = replies_of([m for m in requests if isinstance(m, SendMessage)])
+    assert plain_with_buttons(sent) == [
+        (AN.id, sealed_done_text(SYT, LEADER, 1, "0000-0000-0006"), CHECK_BUTTON),
+        (BINH.id, colleague(LEADER), ([], [])),
+    ]
+
+    # The confirm message is no longer accessible at all (Telegram sends no message then).
+    await tg.tap(CUONG, f"vt:{leader}:pick:2")
+    gone = InaccessibleMessage(chat=Chat(id=CUONG.id, type="private"), message_id=7, date=0)
+    tap = MockCallbackQuery(data=f"vt:{leader}:ok:2", user=CUONG)
+    requests = await dispatch(tg, tap.model_copy(update={"message": gone}))
+    assert [m for m in requests if isinstance(m, EditMessageText)] == []
+    sent = replies_of([m for m in requests if isinstance(m, SendMessage)])
+    assert plain_with_buttons(sent) == [
+        (CUONG.id, sealed_done_text(SGD, LEADER, 2, "0000-0000-0007"), CHECK_BUTTON)
+    ]
+    assert len((await secret_rows(services, leader)).registered) == 2
+
+
+async def test_a_receipt_of_another_bloc_of_the_person_is_found_there(
+    tg: Harness, services: Services
+) -> None:
+    """A receipt names no bloc: every bloc of the person is searched, the current one first."""
+    await tg.say(SECRETARY, "/bloc new Cụm thi đua các huyện; Cụm; 2024; CTĐH")
+    await tg.say(SECRETARY, "/units add Ủy ban nhân dân huyện Đông Anh; UBNDĐA")
+    await join(tg, OUTSIDER, "1")
+    await conference_setup(tg)
+    leader = (await ballot_ids(services))[5]
+    await tg.say(SECRETARY, "/ballot open 6")
+    mine = receipt_of((await cast(tg, AN, leader, 1))[0])
+
+    # An also represents a unit of the Cụm, which becomes An's current bloc.
+    await tg.say(SECRETARY, "/bloc use CTĐH")
+    await join(tg, AN, "1")
+    assert plain(await tg.say(AN, "/vote check 7KQ2-M9XD-4HTR")) == [
+        (AN.id, not_found("7KQ2-M9XD-4HTR", "Cụm thi đua các huyện"))
+    ]
+    assert plain(await tg.say(AN, mine)) == [(AN.id, in_box(mine, LEADER))]
+    await tg.say(SECRETARY, f"/bloc use {BLOC_CODE}")
+    await tg.say(SECRETARY, "/ballot close 6")
+    assert plain(await tg.say(AN, f"/vote check {mine}")) == [(AN.id, counted(mine, LEADER))]
+    # Somebody of the Cụm only still finds nothing.
+    assert plain(await tg.say(OUTSIDER, mine)) == [
+        (OUTSIDER.id, not_found(mine, "Cụm thi đua các huyện"))
+    ]
+
+
+async def test_a_receipt_posted_in_the_group_is_hidden_and_pointed_to_the_private_chat(
+    tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg)
+    await tg.say(SECRETARY, "/bloc link", chat=GROUP)
+    leader = (await ballot_ids(services))[5]
+    await tg.say(SECRETARY, "/ballot open 6")
+    mine = receipt_of((await cast(tg, AN, leader, 1))[0])
+    checked = await secret_rows(services, leader)
+
+    for posted in (
+        mine,
+        mine.replace("-", " ").lower(),
+        f"/vote check {mine}",
+        "7KQ2M9XD4HTR",
+        "/vote check ABCDEFGHJKMN",  # any spelling after /vote check, letters only too
+        "/vote check",  # alone: pointed to the private chat as well
+    ):
+        replies = await tg.say(AN, posted, chat=GROUP)
+        assert plain(replies) == [(G, RECEIPT_IN_GROUP)], posted
+        assert deleted(tg) == [G], posted
+    # Ordinary chatter, and numbers that are not receipts, are left alone.
+    for chatter in ("Chào cả nhà, 8 giờ họp nhé", "001203004567", "Số phòng 1203"):
+        assert plain(await tg.say(AN, chatter, chat=GROUP)) == [], chatter
+        assert deleted(tg) == []
+    # /vote in the group still shows the turnout.
+    turnout_reply = plain(await tg.say(AN, "/vote", chat=GROUP))
+    assert turnout_reply[0][1].startswith(f"🗳 <b>Đang bỏ phiếu</b> — {BLOC}\n")
+    assert await secret_rows(services, leader) == checked
+
+
+async def test_ballot_secret_and_bloc_receipts_take_the_words_people_type(
+    tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg)
+    secret = (
+        f"Nội dung số 2 «{GOV}»: bỏ phiếu kín — lựa chọn được niêm phong, chỉ công bố "
+        "kết quả; mỗi đơn vị nhận mã biên nhận để kiểm tra."
+    )
+    public = (
+        f"Nội dung số 2 «{GOV}»: biểu quyết công khai — lựa chọn của từng đơn vị được "
+        "ghi nhận và có thể chọn lại đến khi đóng."
+    )
+    for word, said in (
+        ("công khai", public),
+        ("kín", secret),
+        ("Cong Khai", public),
+        ("KÍN", secret),
+        ("tắt", public),
+        ("bật", secret),
+        ("cong_khai", public),
+        ("bo phieu kin", secret),
+    ):
+        assert plain(await tg.say(SECRETARY, f"/ballot secret 2; {word}")) == [(S, said)], word
+    usage = plain(await tg.say(SECRETARY, "/ballot secret 2; có lẽ"))
+    assert usage[0][1].startswith("Cách dùng:\n")
+
+    assert plain(await tg.say(SECRETARY, "/bloc receipts không")) == [(S, NOT_PUBLISHING)]
+    warned = await tg.say(SECRETARY, "/bloc receipts bật")
+    assert [(r.text, r.buttons) for r in warned] == [
+        (WARNING, [["⚠️ Tôi hiểu, công bố"], ["Giữ bí mật"]])
+    ]
+    assert not (await bloc_by_code(services, BLOC_CODE)).publish_receipts
+
+
+async def test_an_id_number_is_not_taken_for_a_receipt(tg: Harness) -> None:
+    """Twelve digits (a citizen ID, "CCCD") or twelve letters are not receipts; a mix is."""
+    await conference_setup(tg)
+    await tg.say(SECRETARY, "/ballot open 6")
+    for typed in ("001203004567", "123456789012"):
+        assert plain(await tg.say(AN, typed)) == [(AN.id, UNKNOWN_MESSAGE)], typed
+    assert plain(await tg.say(AN, "7kq2m9xd4htr")) == [(AN.id, not_found("7KQ2-M9XD-4HTR"))]
+    # Grouped, or asked for, an all-digit code is still checked.
+    assert plain(await tg.say(AN, "/vote check 001203004567")) == [
+        (AN.id, not_found("0012-0300-4567"))
+    ]
+
+
+async def test_vote_check_without_a_bloc_is_refused_before_waiting_for_a_code(
+    tg: Harness,
+) -> None:
+    await conference_setup(tg)
+    assert plain(await tg.say(STRANGER, "/vote check")) == [(STRANGER.id, NOT_MEMBER)]
+    assert await tg.bot.get_state(STRANGER.id) is None
+    # What the stranger types next is not read as a code.
+    assert plain(await tg.say(STRANGER, "0000-0000-0001")) == [(STRANGER.id, NOT_MEMBER)]

@@ -131,6 +131,9 @@ async def test_casts_taps_and_the_count_under_another_secret_are_refused_and_cha
     assert checked.found is not None
     assert not checked.found.counted
     assert await svc.cast_vote(changed, third, ballot_id=ballot, choice=Choice((0,))) == CHANGED
+    # Before anything else: a unit that has voted is told the secret changed, not "voted".
+    assert await svc.cast_vote(changed, first, ballot_id=ballot, choice=Choice((3,))) == CHANGED
+    assert await svc.preview(changed, first, ballot_id=ballot, choice=Choice((3,))) == CHANGED
     assert await svc.toggle(changed, second, ballot_id=ballot, index=2) == CHANGED
     assert await svc.close_ballot(changed, setup.secretary, ref="1") == CHANGED
 

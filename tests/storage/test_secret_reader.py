@@ -19,15 +19,17 @@ import contextlib
 import json
 import re
 import sqlite3
+import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import URL, make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.core.sealing import (
     BallotKeys,
@@ -49,8 +51,9 @@ from bot.services.app import Services
 from bot.services.blocs import set_publish_receipts
 from bot.services.outcomes import Rejected
 from storage.files import FileStore
+from storage.migrate import migrate
 from storage.uow import Database
-from tests.conftest import AUDIT_KEY, BALLOT_SECRET, START
+from tests.conftest import AUDIT_KEY, BALLOT_SECRET, PG_URL, START
 from tests.storage.test_voting_concurrency import make_bloc
 
 Row = dict[str, Any]
@@ -684,6 +687,7 @@ async def test_no_sealed_choice_outlives_the_count(
             scene.services, scene.secretary, ref=CHAIR, reason="Sai danh sách"
         )
         assert isinstance(cancelled, svc.BallotChanged), cancelled
+    await committed_db.purged()  # the rewrite runs in the background after the count
 
     # No table holds a sealed choice of the ballot; nothing captured is in any column.
     after_dump = await full_dump(committed_db)
@@ -752,10 +756,99 @@ async def test_a_reader_older_than_the_count_does_not_keep_the_sealed_rows(
         release.set()
 
     ender = asyncio.create_task(end_reader_soon())
-    await _close(scene)  # the purge waits for the reader to end, then rewrites
+    await _close(scene)  # answers at once; the purge waits for the reader, then rewrites
     await ender
     await reader
+    await committed_db.purged()
     after = await _files(committed_db)
+    for name, blob in after.items():
+        assert _found_in(blob, captured) == set(), name
+    assert _found_in(b"".join(after.values()), scene.leader_sealed) == scene.leader_sealed
+
+
+@dataclass(frozen=True)
+class Roles:
+    """A schema owned by the bot's own (not superuser) role, and another role that reads it."""
+
+    bot: Database  # connects as the owner, as a deployment would
+    superuser: Database  # the same schema as the test's superuser: for reading data files
+    reader_url: URL
+    schema: str
+
+
+@pytest.fixture(params=["postgresql"])
+async def roles() -> AsyncIterator[Roles]:
+    """PostgreSQL roles of their own: a reader's session is then one the bot's role may not
+    inspect in full (pg_stat_activity hides xact_start of other roles' sessions)."""
+    suffix = uuid.uuid4().hex[:10]
+    bot_role, reader_role, schema = f"bot_{suffix}", f"reader_{suffix}", f"r_{suffix}"
+    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE ROLE "{bot_role}" LOGIN'))
+        await conn.execute(text(f'CREATE ROLE "{reader_role}" LOGIN'))
+        await conn.execute(text(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{bot_role}"'))
+    url = make_url(PG_URL)
+    on_schema = {"server_settings": {"search_path": schema}}
+    bot = Database(create_async_engine(url.set(username=bot_role), connect_args=on_schema))
+    superuser = Database(create_async_engine(url, connect_args=on_schema))
+    try:
+        await migrate(bot.engine)
+        async with bot.engine.begin() as conn:  # the owner lets the reader in
+            await conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{reader_role}"'))
+            await conn.execute(
+                text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{reader_role}"')
+            )
+        yield Roles(bot, superuser, url.set(username=reader_role), schema)
+    finally:
+        await bot.dispose()
+        await superuser.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await conn.execute(text(f'DROP ROLE IF EXISTS "{reader_role}"'))
+            await conn.execute(text(f'DROP ROLE IF EXISTS "{bot_role}"'))
+        await admin.dispose()
+
+
+async def test_a_reader_of_another_role_older_than_the_count_does_not_keep_the_sealed_rows(
+    roles: Roles, tmp_path: Path
+) -> None:
+    """A backup or reporting user (another role, not a superuser) in a transaction that began
+    before the count: the bot's role cannot see when that transaction started, but sees its
+    snapshot (backend_xmin); the rewrite waits for it instead of copying the rows along."""
+    db = roles.bot
+    scene = await _scene(db, tmp_path, publish=False)
+    captured = scene.sealed
+    assert _found_in(b"".join((await _files(roles.superuser)).values()), captured)
+    reader_started = asyncio.Event()
+    release = asyncio.Event()
+    reader_engine = create_async_engine(
+        roles.reader_url, connect_args={"server_settings": {"search_path": roles.schema}}
+    )
+
+    async def older_reader() -> None:
+        async with reader_engine.connect() as conn:
+            await conn.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ"))
+            # Another table: a lock on the box itself would hold VACUUM FULL back anyway.
+            assert (await conn.execute(text("SELECT count(*) FROM bloc"))).scalar_one() == 1
+            reader_started.set()
+            await release.wait()
+            await conn.rollback()
+
+    async def end_reader_soon() -> None:
+        await asyncio.sleep(0.5)
+        release.set()
+
+    try:
+        reader = asyncio.create_task(older_reader())
+        await reader_started.wait()
+        ender = asyncio.create_task(end_reader_soon())
+        await _close(scene)
+        await ender
+        await reader
+        await db.purged()
+    finally:
+        await reader_engine.dispose()
+    after = await _files(roles.superuser)
     for name, blob in after.items():
         assert _found_in(blob, captured) == set(), name
     assert _found_in(b"".join(after.values()), scene.leader_sealed) == scene.leader_sealed

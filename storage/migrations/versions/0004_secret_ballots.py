@@ -96,6 +96,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table("ballot", schema=None) as batch_op:
         batch_op.add_column(sa.Column("key_check", sa.String(length=64), nullable=True))
+        batch_op.add_column(
+            sa.Column("publish_receipts", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
     with op.batch_alter_table("bloc", schema=None) as batch_op:
         batch_op.add_column(
@@ -108,6 +111,7 @@ def downgrade() -> None:
         batch_op.drop_column("publish_receipts")
 
     with op.batch_alter_table("ballot", schema=None) as batch_op:
+        batch_op.drop_column("publish_receipts")
         batch_op.drop_column("key_check")
 
     with op.batch_alter_table("secret_register", schema=None) as batch_op:
