@@ -8,8 +8,15 @@ import logging
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings, SettingsError, load_settings, secret_key
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+    from bot.services.app import Services
+    from scheduler.tick import Ticker
 
 log = logging.getLogger("bot")
 
@@ -78,6 +85,7 @@ async def _run(settings: Settings) -> int:
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
+    from scheduler.tick import start_scheduler
 
     audit_key = secret_key(settings, "audit_key")
     ballot_secret = secret_key(settings, "ballot_secret")
@@ -102,12 +110,36 @@ async def _run(settings: Settings) -> int:
         await set_default_menus(bot, services.renderer)
         storage = RedisStorage.from_url(settings.redis_url) if settings.redis_url else None
         dp = create_dispatcher(services, storage=storage)
+        scheduler = start_scheduler(_ticker(services, bot, settings))
         log.info("bot @%s starting", services.bot_username)
-        await serve_telegram(bot, dp, settings)
+        try:
+            await serve_telegram(bot, dp, settings)
+        finally:
+            scheduler.shutdown(wait=False)
     finally:
         await bot.session.close()
         await db.dispose()
     return 0
+
+
+def _ticker(services: Services, bot: Bot, settings: Settings) -> Ticker:
+    """The tick and its sender: the rate budget in Redis when configured (every worker may
+    send), else in this process (only the tick-lock holder sends)."""
+    from redis.asyncio import Redis
+
+    from handlers.telegram.notifier import TelegramNotifier
+    from scheduler.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+    from scheduler.sender import Sender
+
+    limiter: RateLimiter = (
+        RedisRateLimiter(Redis.from_url(settings.redis_url))
+        if settings.redis_url
+        else LocalRateLimiter()
+    )
+    from scheduler.tick import Ticker
+
+    sender = Sender(services.db, TelegramNotifier(bot), limiter, services.clock, services.renderer)
+    return Ticker(services, sender, shared_budget=settings.redis_url is not None)
 
 
 async def _migrate(settings: Settings) -> int:

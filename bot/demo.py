@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.core.models import Account, Platform
@@ -30,6 +31,9 @@ from storage.db import create_engine
 from storage.files import FileStore
 from storage.migrate import migrate
 from storage.uow import Database
+
+if TYPE_CHECKING:
+    from scheduler.tick import Ticker
 
 DEMO_TOKEN = "5000000001:AAHdemoDEMOdemo0demoDEMOdemo0demo12"
 DEMO_AUDIT_KEY = b"demo-audit-key-not-for-production"
@@ -158,6 +162,17 @@ class DemoRunner:
         self.t = transcript
         self.quiet = False  # steps still run through the bot; only the transcript skips them
         self.exports: dict[str, bytes] = {}  # files the bot sent that the demo writes out
+        self.ticker: Ticker | None = None  # the scheduler's tick, run on the fake clock
+
+    async def tick(self) -> list[SentMessage]:
+        """One scheduler tick (plan what is due, send it) and what it sent."""
+        assert self.ticker is not None
+        mark = self.fake.mark()
+        await self.ticker.tick()
+        sent = self.fake.sent_since(mark)
+        if not self.quiet:
+            self.t.bot_messages(sent)
+        return sent
 
     async def _run(self, update_id: int) -> list[SentMessage]:
         mark = self.fake.mark()
@@ -202,6 +217,9 @@ async def run_demo(out: Path) -> Path:
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
+    from scheduler.ratelimit import LocalRateLimiter
+    from scheduler.sender import Sender
+    from scheduler.tick import Ticker
 
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
@@ -242,6 +260,10 @@ async def run_demo(out: Path) -> Path:
                 names[user.id] = f"{user.first_name} {user.last_name}"
             transcript = Transcript(fake, clock, [], names)
             runner = DemoRunner(fake, transcript)
+            sender = Sender(
+                db, TelegramNotifier(bot), LocalRateLimiter(), clock, services.renderer
+            )
+            runner.ticker = Ticker(services, sender)
             try:
                 await _script(runner, clock)
             finally:
@@ -426,6 +448,11 @@ async def _reports(run: DemoRunner, clock: FakeClock) -> None:
     )
     clock.set(_local(13, 10, 20))
     await _submit(run, REPRESENTATIVES["STTTT"], "STTTT", version=2)
+
+    t.section("15b. Nhắc hạn tự động")
+    t.note("17:00 ngày 13/12, một ngày trước hạn: bot chỉ nhắc các đơn vị chưa nộp báo cáo")
+    clock.set(_local(13, 17, 0))
+    await run.tick()
 
     t.section("16. Nộp sau hạn chót")
     clock.set(_local(15, 9, 0))  # the morning after the deadline

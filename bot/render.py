@@ -27,6 +27,19 @@ def format_dt(value: datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
     return local.strftime("%H:%M %d/%m/%Y")
 
 
+_WEEKDAYS = {
+    "vi": ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def format_when(value: datetime, tz: str = "Asia/Ho_Chi_Minh", locale: str = "vi") -> str:
+    """17:00 thứ Sáu, 20/12/2024 — a deadline with its weekday, in the bloc's timezone."""
+    local = value.astimezone(ZoneInfo(tz))
+    day = _WEEKDAYS.get(locale, _WEEKDAYS["vi"])[local.weekday()]
+    return f"{local:%H:%M} {day}, {local:%d/%m/%Y}"
+
+
 def format_date(value: datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
     return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y")
 
@@ -58,7 +71,12 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.env.filters.update(
-            dt=format_dt, date=format_date, pad2=pad2, thousands=thousands, pts=points
+            dt=format_dt,
+            when=format_when,
+            date=format_date,
+            pad2=pad2,
+            thousands=thousands,
+            pts=points,
         )
         self._dir = templates_dir
 

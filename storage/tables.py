@@ -439,3 +439,33 @@ class KeyCheckRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=32)
     value: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=_ts())
+
+
+# --- the outbox (design decisions 9 and 10) ------------------------------------------------------
+
+
+class OutboxRow(SQLModel, table=True):
+    """A message the bot sends on its own (reminders, digests, announcements), rendered in the
+    recipient's locale. `dedup_key` is built by its producer: one row per reminder and person.
+    Claimed with a lease, sent, then marked: only rows in flight at a crash can go twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "sent_at", "failed_at", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=200, unique=True)
+    bloc_id: int | None = Field(default=None, foreign_key="bloc.id")
+    identity_id: int | None = Field(default=None, foreign_key="identity.id")
+    platform: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    is_group: bool = Field(default=False)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    buttons: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON
+    not_before: datetime = Field(sa_column=_ts())
+    claimed_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    claimed_by: str | None = Field(default=None, max_length=64)
+    attempts: int = Field(default=0)
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    failed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_error: str = Field(default="", max_length=300)
+    created_at: datetime = Field(sa_column=_ts())

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import session_factory
+from storage.outbox_repos import OutboxRepo
 from storage.report_repos import ReportRepo, ScoringRepo
 from storage.repositories import AuditRepo, BlocRepo, IdentityRepo, InviteRepo
 from storage.secret_repos import SecretRepo, purge_sealed_storage
@@ -31,6 +32,7 @@ class UnitOfWork:
         self.reports = ReportRepo(session)
         self.votes = VoteRepo(session)
         self.secret = SecretRepo(session)
+        self.outbox = OutboxRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()

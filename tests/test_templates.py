@@ -201,6 +201,18 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "vote_review_button": {"count": 1, "max": 2},
     "vote_confirm": {"view": VOTE_VIEW},
     "vote_done": {"view": SEALED_VIEW, "replaced": False, "receipt": RECEIPT},
+    "reminder": {
+        "kind": "report",
+        "title": "Báo cáo tổng kết năm 2024",
+        "ballot": None,
+        "unit": "Sở Y tế",
+        "due": datetime(2024, 12, 20, 10, tzinfo=UTC),
+        "tz": "Asia/Ho_Chi_Minh",
+        "days": 2,
+        "hours": 3,
+        "minutes": 5,
+    },
+    "member_unreachable": {"person": "Trần Văn An", "unit": "Sở Y tế"},
     "vote_cast_colleague": {
         "ballot": BALLOT_CTX,
         "person": HOSTILE,

@@ -106,9 +106,9 @@ def reminder_due(
 ) -> timedelta | None:
     """The offset whose reminder is due at `now`: of those whose time has come, the one that
     came last (earlier ones missed while down collapse into it); None once the deadline has
-    passed or before the first reminder."""
-    if now >= due_at:
-        return None
+    passed, before the first reminder, or while quiet hours hold it back."""
+    if now >= due_at or shift_for_quiet(now, due_at, tz, quiet) > now:
+        return None  # passed, or now is inside quiet hours (a missed reminder waits too)
     came = [(at, o) for o, at in fire_times(due_at, offsets, tz, quiet).items() if at <= now]
     if not came:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -40,3 +41,24 @@ class Notifier(Protocol):
     async def send(self, message: OutgoingMessage) -> bool:
         """Send one message; False when the chat cannot be reached."""
         ...
+
+
+class SendStatus(enum.StrEnum):
+    SENT = "sent"
+    RETRY_AFTER = "retry_after"  # the platform asked to wait (HTTP 429): not the message's fault
+    UNREACHABLE = "unreachable"  # the user blocked the bot or left (HTTP 403)
+    TRANSIENT = "transient"  # network or server error (5xx): try again later
+    REJECTED = "rejected"  # the platform refused this message (HTTP 400): do not retry
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    status: SendStatus
+    retry_after: float = 0.0
+    error: str = ""
+
+
+class Transport(Protocol):
+    """Delivers one outbox message and says how it went (never raises for API errors)."""
+
+    async def deliver(self, message: OutgoingMessage) -> SendResult: ...

@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import mimetypes
+import time
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +42,7 @@ _STR_KEYS = _words(
     " first_name last_name phone_number"
 )
 _SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendchataction"})
+_MESSAGE_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})  # count for limits
 _HTML_TAGS = _words(
     "b strong i em u ins s strike del span tg-spoiler a code pre blockquote tg-emoji"
 )
@@ -128,6 +132,35 @@ class _Fault:
     retry_after: int | None
     times: int
     chat_id: int | None
+
+
+@dataclass
+class Limits:
+    """Telegram's flood limits, enforced by the fake when asked (see `enforce_limits`)."""
+
+    overall: int = 30  # messages accepted in any one-second window, all chats together
+    chat_interval: float = 1.0  # seconds between two messages to one chat
+    clock: Callable[[], float] = time.monotonic
+    accepted: deque[float] = field(default_factory=deque)  # times of the last accepted sends
+    last: dict[int, float] = field(default_factory=dict)  # chat -> time of its last message
+
+    def wait(self, chat_id: int) -> float:
+        """Seconds until a message to `chat_id` fits both limits (0: it fits now)."""
+        now = self.clock()
+        while self.accepted and self.accepted[0] <= now - 1.0:
+            self.accepted.popleft()
+        wait = 0.0
+        if len(self.accepted) >= self.overall:
+            wait = self.accepted[-self.overall] + 1.0 - now
+        if (previous := self.last.get(chat_id)) is not None:
+            wait = max(wait, previous + self.chat_interval - now)
+        return wait
+
+    def accept(self, chat_id: int) -> float:
+        now = self.clock()
+        self.accepted.append(now)
+        self.last[chat_id] = now
+        return now
 
 
 class _ApiError(Exception):
@@ -299,6 +332,10 @@ class FakeTelegram:
         self._callbacks: dict[str, tuple[int, int]] = {}
         self._faults: list[_Fault] = []
         self._blocked: set[int] = set()
+        self.limits: Limits | None = None
+        self.http429 = 0  # 429s answered by the limits (not by fail_next)
+        self.delivered: Counter[int] = Counter()  # chat -> messages, documents, photos sent
+        self.delivery_times: list[float] = []  # limits clock at each accepted message
         self._updates: list[JSON] = []  # created but not yet confirmed/delivered
         self._processed: set[int] = set()
         self._allowed_updates: list[str] | None = None
@@ -383,6 +420,12 @@ class FakeTelegram:
         self._faults.clear()
         self._blocked.clear()
         self._mark = 0
+        self.http429 = 0
+        self.delivered.clear()
+        self.delivery_times.clear()
+        if self.limits is not None:
+            self.limits.accepted.clear()
+            self.limits.last.clear()
 
     # ------------------------------------------------------------------ configuration
     def fail_next(
@@ -398,6 +441,20 @@ class FakeTelegram:
         self._faults.append(
             _Fault(method.lower(), error_code, description, retry_after, times, chat_id)
         )
+
+    def enforce_limits(
+        self,
+        *,
+        overall: int = 30,
+        chat_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Limits:
+        """Opt in to Telegram's flood limits for sendMessage/sendDocument/sendPhoto: beyond
+        `overall` messages in any one-second window, or a second message to one chat within
+        `chat_interval`, the call is answered 429 with an integer retry_after >= 1 and
+        nothing is delivered. Off by default; `fake.limits = None` turns it off again."""
+        self.limits = Limits(overall, chat_interval, clock)
+        return self.limits
 
     def block(self, chat_id: int) -> None:
         self._blocked.add(chat_id)
@@ -601,10 +658,16 @@ class FakeTelegram:
             self._check_faults(method.lower(), params)
             if method.lower() in _SEND_METHODS and params.get("chat_id") in self._blocked:
                 raise _ApiError(403, "Forbidden: bot was blocked by the user")
+            limited = self.limits is not None and method.lower() in _MESSAGE_METHODS
+            if limited:
+                self._check_limits(params)
             try:
                 result = await handler(_Call(params, files))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:  # malformed params
                 raise _ApiError(400, f"Bad Request: {type(exc).__name__}: {exc}") from exc
+            if limited and self.limits is not None and isinstance(result, dict):
+                chat = int(result["chat"]["id"])
+                self.delivery_times.append(self.limits.accept(chat))
         except _ApiError as exc:
             record.error_code = exc.code
             body: JSON = {"ok": False, "error_code": exc.code, "description": exc.description}
@@ -620,6 +683,22 @@ class FakeTelegram:
                 if fault.times <= 0:
                     self._faults.remove(fault)
                 raise _ApiError(fault.error_code, fault.description, fault.retry_after)
+
+    def _check_limits(self, params: JSON) -> None:
+        if self.limits is None:
+            return
+        chat = params.get("chat_id")
+        if isinstance(chat, bool) or not isinstance(chat, int | str):
+            return  # malformed: the handler answers 400
+        try:
+            chat_id = int(chat)
+        except ValueError:
+            return
+        wait = self.limits.wait(chat_id)
+        if wait > 0:
+            self.http429 += 1
+            retry_after = max(1, math.ceil(wait))
+            raise _ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
 
     # ------------------------------------------------------------------ helpers
     def _ts(self) -> int:
@@ -704,6 +783,8 @@ class FakeTelegram:
         upload: _StoredFile | None = None,
     ) -> None:
         markup = message.get("reply_markup")
+        if kind != "edit":
+            self.delivered[message["chat"]["id"]] += 1
         self.sent.append(
             SentMessage(
                 message["message_id"],

@@ -1683,3 +1683,13 @@ async def group_turnout(services: Services, chat_id: int) -> GroupTurnout | None
                 }
             )
     return GroupTurnout(bloc, rows, len(units))
+
+
+async def ballot_context(uow: UnitOfWork, ballot_id: int, bloc: Bloc) -> dict[str, Any] | None:
+    """A ballot as templates describe it (for reminders and other notices)."""
+    ballots = await uow.votes.ballots(bloc.id)
+    found = next(((n, b) for n, b in enumerate(ballots, 1) if b.ballot.id == ballot_id), None)
+    if found is None:
+        return None
+    names = {u.id: u.name for u in await uow.blocs.units(bloc.id)}
+    return _ballot_context(found[1], found[0], names, bloc)

@@ -1,15 +1,22 @@
-"""The Notifier port over a Telegram Bot (direct send; the outbox comes later)."""
+"""The Notifier and Transport ports over a Telegram Bot: direct notices, and the outbox
+sender's deliveries with the Bot API's answer classified (429, 403, 5xx, 400)."""
 
 from __future__ import annotations
 
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core.models import Platform
-from bot.core.ports import OutgoingMessage
+from bot.core.ports import OutgoingMessage, SendResult, SendStatus
 
 log = logging.getLogger(__name__)
 
@@ -22,21 +29,7 @@ class TelegramNotifier:
         if message.platform is not Platform.TELEGRAM:
             return False
         try:
-            markup = (
-                InlineKeyboardMarkup(
-                    inline_keyboard=[
-                        [
-                            InlineKeyboardButton(
-                                text=b.text, callback_data=b.callback_data, url=b.url
-                            )
-                            for b in row
-                        ]
-                        for row in message.buttons
-                    ]
-                )
-                if message.buttons
-                else None
-            )
+            markup = _markup(message)
             await self.bot.send_message(
                 chat_id=int(message.chat_id), text=message.text, reply_markup=markup
             )
@@ -46,3 +39,35 @@ class TelegramNotifier:
             log.warning("notice not delivered: %s", exc.message)
             return False
         return True
+
+    async def deliver(self, message: OutgoingMessage) -> SendResult:
+        """One outbox message; the Bot API's answer as a status (never raises for it)."""
+        if message.platform is not Platform.TELEGRAM:
+            return SendResult(SendStatus.REJECTED, error="not a Telegram chat")
+        try:
+            await self.bot.send_message(
+                chat_id=int(message.chat_id), text=message.text, reply_markup=_markup(message)
+            )
+        except TelegramRetryAfter as exc:
+            return SendResult(SendStatus.RETRY_AFTER, retry_after=float(exc.retry_after))
+        except TelegramForbiddenError:
+            return SendResult(SendStatus.UNREACHABLE)
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            return SendResult(SendStatus.TRANSIENT, error=type(exc).__name__)
+        except TelegramBadRequest as exc:
+            return SendResult(SendStatus.REJECTED, error=exc.message[:200])
+        return SendResult(SendStatus.SENT)
+
+
+def _markup(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=b.text, callback_data=b.callback_data, url=b.url)
+                for b in row
+            ]
+            for row in message.buttons
+        ]
+    )

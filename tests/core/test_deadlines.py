@@ -65,6 +65,14 @@ def test_a_reminder_inside_quiet_hours_goes_at_their_start_when_the_end_is_too_l
     assert shift_for_quiet(local(20, 22, 30), late, TZ, QUIET) == local(20, 21)
 
 
+def test_a_missed_reminder_waits_for_the_end_of_quiet_hours_too() -> None:
+    # Down until 06:30 on the day of an 08:00 deadline: the 1-day reminder was missed; it
+    # is not sent inside the quiet hours, and at 07:00 the 2-hour one goes instead.
+    due = local(20, 8)
+    assert reminder_due(local(20, 6, 30), due, REPORT, TZ, QUIET) is None
+    assert reminder_due(local(20, 7), due, REPORT, TZ, QUIET) == 2 * HOUR
+
+
 def test_no_quiet_hours_and_daytime_quiet_hours() -> None:
     assert shift_for_quiet(local(20, 3), DUE, TZ, QuietHours(time(0), time(0))) == local(20, 3)
     lunch = QuietHours(time(11, 30), time(13, 30))

@@ -1,0 +1,176 @@
+"""Deadlines of every kind and the reminders the tick plans for them (design decision 9).
+
+A deadline source answers two questions for its kind: which deadlines are open, and which
+units have not acted on one. Reminders go, in private chat, to the representatives of those
+units only, at the kind's offsets (quiet hours applied, missed ones collapsed); each is one
+outbox row with the producer's dedup key `remind:{deadline}:{identity}:{offset}`, so planning
+it twice — two ticks, two workers, a restart — sends it once. The covenant (next issue) plugs
+in as one more source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.core.deadlines import (
+    DEFAULT_OFFSETS,
+    DEFAULT_QUIET,
+    Deadline,
+    DeadlineKind,
+    remaining,
+    reminder_due,
+)
+from bot.core.models import Bloc, Platform, Role
+from bot.core.ports import Button, OutgoingMessage
+from bot.core.voting import BallotStatus
+from bot.services.app import Services
+from bot.services.voting import ballot_context
+from storage.outbox_repos import Queued
+from storage.uow import UnitOfWork
+
+
+class DeadlineSource(Protocol):
+    kind: DeadlineKind
+
+    async def deadlines(self, uow: UnitOfWork, bloc: Bloc, now: datetime) -> list[Deadline]:
+        """The bloc's deadlines of this kind that are still ahead."""
+        ...
+
+    async def pending(self, uow: UnitOfWork, deadline: Deadline) -> set[int]:
+        """Units that must act on the deadline and have not."""
+        ...
+
+    def action(self, deadline: Deadline) -> Button | None:
+        """The button that opens the action (its text is a strings.toml key)."""
+        ...
+
+
+class ReportSource:
+    """A report period: units that have not submitted by its deadline."""
+
+    kind = DeadlineKind.REPORT
+
+    async def deadlines(self, uow: UnitOfWork, bloc: Bloc, now: datetime) -> list[Deadline]:
+        return [
+            Deadline(f"period:{p.id}", bloc.id, self.kind, p.title, p.deadline)
+            for p in await uow.reports.periods(bloc.id)
+            if p.deadline > now
+        ]
+
+    async def pending(self, uow: UnitOfWork, deadline: Deadline) -> set[int]:
+        period_id = int(deadline.key.split(":")[1])
+        units = {u.id for u in await uow.blocs.units(deadline.bloc_id)}
+        return units - set(await uow.reports.latest_by_unit(period_id))
+
+    def action(self, deadline: Deadline) -> Button | None:
+        return Button("t:button.report_now", f"rp:{deadline.key.split(':')[1]}:0")
+
+
+class BallotSource:
+    """An open ballot with a closing time: units that have not voted."""
+
+    kind = DeadlineKind.BALLOT
+
+    async def deadlines(self, uow: UnitOfWork, bloc: Bloc, now: datetime) -> list[Deadline]:
+        found = []
+        for info in await uow.votes.ballots(bloc.id):
+            closes = info.ballot.closes_at
+            if info.ballot.status is BallotStatus.OPEN and closes is not None and closes > now:
+                found.append(Deadline(f"ballot:{info.ballot.id}", bloc.id, self.kind, "", closes))
+        return found
+
+    async def pending(self, uow: UnitOfWork, deadline: Deadline) -> set[int]:
+        ballot_id = int(deadline.key.split(":")[1])
+        units = {u.id for u in await uow.blocs.units(deadline.bloc_id)}
+        return units - await uow.votes.voted_units(ballot_id)
+
+    def action(self, deadline: Deadline) -> Button | None:
+        return Button("t:button.vote_now", f"vt:{deadline.key.split(':')[1]}:show:0")
+
+
+SOURCES: tuple[DeadlineSource, ...] = (ReportSource(), BallotSource())
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    deadlines: int
+    queued: int  # new outbox rows (a reminder planned before is not counted again)
+
+
+async def plan_reminders(services: Services, now: datetime) -> Planned:
+    """Queue every reminder due now, for every bloc, to the units that have not acted."""
+    count = queued = 0
+    async with services.db.uow() as uow:
+        for bloc in await uow.blocs.all():
+            members = await uow.identities.members_of_bloc(bloc.id)
+            units = {u.id: u.name for u in await uow.blocs.units(bloc.id)}
+            for source in SOURCES:
+                for deadline in await source.deadlines(uow, bloc, now):
+                    offset = reminder_due(
+                        now,
+                        deadline.due_at,
+                        DEFAULT_OFFSETS[deadline.kind],
+                        bloc.timezone,
+                        DEFAULT_QUIET,
+                    )
+                    if offset is None:
+                        continue
+                    count += 1
+                    pending = await source.pending(uow, deadline)
+                    about = await _about(uow, deadline, bloc)
+                    items = []
+                    for membership, identity in members:
+                        if membership.unit_id not in pending or not membership.has(
+                            Role.REPRESENTATIVE
+                        ):
+                            continue
+                        days, hours, minutes = remaining(now, deadline.due_at)
+                        text = services.renderer.render(
+                            identity.locale,
+                            "reminder",
+                            kind=deadline.kind.value,
+                            title=deadline.title,
+                            ballot=about,
+                            unit=units.get(membership.unit_id or 0, ""),
+                            due=deadline.due_at,
+                            tz=bloc.timezone,
+                            days=days,
+                            hours=hours,
+                            minutes=minutes,
+                        )
+                        action = source.action(deadline)
+                        buttons: tuple[tuple[Button, ...], ...] = ()
+                        if action is not None:
+                            label = services.renderer.t(identity.locale, action.text[2:])
+                            buttons = ((Button(label, action.callback_data, action.url),),)
+                        # A member who blocked the bot is skipped (the secretariat was told).
+                        for account in await uow.identities.reachable_accounts(identity.id):
+                            if account.platform is not Platform.TELEGRAM:
+                                continue  # Zalo delivery comes with the Zalo channel
+                            key = (
+                                f"remind:{deadline.key}:{identity.id}:"
+                                f"{int(offset.total_seconds())}"
+                            )
+                            items.append(
+                                Queued(
+                                    dedup_key=key,
+                                    message=OutgoingMessage(
+                                        account.platform, account.external_id, text, buttons
+                                    ),
+                                    not_before=now,
+                                    bloc_id=bloc.id,
+                                    identity_id=identity.id,
+                                )
+                            )
+                    queued += await uow.outbox.enqueue(items, now)
+        await uow.commit()
+    return Planned(count, queued)
+
+
+async def _about(uow: UnitOfWork, deadline: Deadline, bloc: Bloc) -> dict[str, object] | None:
+    """What a ballot reminder names (the template renders it in each recipient's language)."""
+    if deadline.kind is not DeadlineKind.BALLOT:
+        return None
+    return await ballot_context(uow, int(deadline.key.split(":")[1]), bloc)

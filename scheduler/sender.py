@@ -1,0 +1,152 @@
+"""Drain the outbox (design decision 10): claim with a lease, send within the shared budget,
+then mark. At-least-once: only rows in flight when a process dies can go twice.
+
+A 429 pauses every sender for its retry_after and puts the row back (not an attempt); a 5xx
+or a network error is retried with backoff, up to MAX_ATTEMPTS; a 403 marks the member
+unreachable and tells the bloc's secretariat once; a 400 fails the row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.core.models import Platform, Role
+from bot.core.ports import Clock, OutgoingMessage, SendStatus, Transport
+from bot.render import Renderer
+from scheduler.ratelimit import RateLimiter
+from storage.outbox_repos import Claimed, Queued
+from storage.uow import Database, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s … at most 5 minutes."""
+    return timedelta(seconds=min(300, 2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class DrainStats:
+    sent: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    unreachable: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Sender:
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        limiter: RateLimiter,
+        clock: Clock,
+        renderer: Renderer,
+        *,
+        worker: str = "sender",
+        concurrency: int = 32,
+    ) -> None:
+        self.db = db
+        self.transport = transport
+        self.limiter = limiter
+        self.clock = clock
+        self.renderer = renderer
+        self.worker = worker
+        # A database bound to one connection (a test's outer transaction) takes one unit of
+        # work at a time.
+        self.concurrency = 1 if db.bound else concurrency
+
+    async def drain(self, *, batch: int = 200, max_rounds: int | None = None) -> DrainStats:
+        """Send every due row (claiming `batch` at a time) until none is due."""
+        stats = DrainStats()
+        gate = asyncio.Semaphore(self.concurrency)
+        rounds = 0
+        while max_rounds is None or rounds < max_rounds:
+            rounds += 1
+            async with self.db.uow() as uow:
+                claimed = await uow.outbox.claim(
+                    self.clock.now(), lease=LEASE, limit=batch, worker=self.worker
+                )
+                await uow.commit()
+            if not claimed:
+                break
+            await asyncio.gather(*(self._guarded(gate, row, stats) for row in claimed))
+        return stats
+
+    async def _guarded(self, gate: asyncio.Semaphore, row: Claimed, stats: DrainStats) -> None:
+        async with gate:
+            await self._send(row, stats)
+
+    async def _send(self, row: Claimed, stats: DrainStats) -> None:
+        await self.limiter.acquire(row.message.chat_id, group=row.is_group)
+        result = await self.transport.deliver(row.message)
+        now = self.clock.now()
+        async with self.db.uow() as uow:
+            if result.status is SendStatus.SENT:
+                await uow.outbox.mark_sent(row.id, now)
+                stats.sent += 1
+            elif result.status is SendStatus.RETRY_AFTER:
+                stats.rate_limited += 1
+                await self.limiter.pause(result.retry_after)
+                await uow.outbox.release(
+                    row.id,
+                    now + timedelta(seconds=result.retry_after),
+                    error="429",
+                    count_attempt=False,
+                )
+            elif result.status is SendStatus.TRANSIENT and row.attempts + 1 < MAX_ATTEMPTS:
+                stats.retried += 1
+                await uow.outbox.release(
+                    row.id, now + backoff(row.attempts + 1), error=result.error, count_attempt=True
+                )
+            elif result.status is SendStatus.UNREACHABLE:
+                stats.unreachable += 1
+                await uow.outbox.mark_failed(row.id, now, "unreachable")
+                await self._unreachable(uow, row, now)
+            else:
+                stats.failed += 1
+                stats.errors.append(result.error)
+                log.warning("outbox row %s not delivered: %s", row.id, result.status.value)
+                await uow.outbox.mark_failed(row.id, now, result.error or result.status.value)
+            await uow.commit()
+
+    async def _unreachable(self, uow: UnitOfWork, row: Claimed, now: datetime) -> None:
+        """Mark the account unreachable and tell the bloc's secretariat (once per member)."""
+        await uow.identities.mark_unreachable(row.message.platform, row.message.chat_id)
+        if row.is_group or row.bloc_id is None or row.identity_id is None:
+            return
+        members = await uow.identities.members_of_bloc(row.bloc_id)
+        person = next((i for _, i in members if i.id == row.identity_id), None)
+        name = person.display_name if person is not None else row.message.chat_id
+        unit = next((m.unit_id for m, i in members if i.id == row.identity_id), None)
+        units = {u.id: u.name for u in await uow.blocs.units(row.bloc_id)}
+        notices: list[Queued] = []
+        for membership, identity in members:
+            if not membership.has(Role.SECRETARIAT) or identity.id == row.identity_id:
+                continue
+            for account in identity.accounts:
+                if account.platform is not Platform.TELEGRAM:
+                    continue
+                text = self.renderer.render(
+                    identity.locale,
+                    "member_unreachable",
+                    person=name,
+                    unit=units.get(unit, "") if unit else "",
+                )
+                notices.append(
+                    Queued(
+                        dedup_key=f"unreachable:{row.bloc_id}:{row.identity_id}:{identity.id}",
+                        message=OutgoingMessage(account.platform, account.external_id, text),
+                        not_before=now,
+                        bloc_id=row.bloc_id,
+                        identity_id=identity.id,
+                    )
+                )
+        await uow.outbox.enqueue(notices, now)
