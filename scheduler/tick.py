@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bot.services.app import Services
-from bot.services.deadlines import Planned, plan_reminders
+from bot.services.deadlines import Planned, plan_digests, plan_reminders
 from scheduler.sender import DrainStats, Sender
 from storage.uow import Database
 
@@ -81,7 +81,9 @@ class Ticker:
         drained: DrainStats | None = None
         async with self.lock.held() as held:
             if held:
-                planned = await plan_reminders(self.services, self.services.clock.now())
+                now = self.services.clock.now()
+                planned = await plan_reminders(self.services, now)
+                await plan_digests(self.services, now)
                 if self.sender is not None and not self.shared_budget:
                     drained = await self.sender.drain()
         if self.sender is not None and self.shared_budget:

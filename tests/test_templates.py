@@ -213,6 +213,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "minutes": 5,
     },
     "member_unreachable": {"person": "Trần Văn An", "unit": "Sở Y tế"},
+    "digest": {
+        "bloc": "Khối thi đua Văn hóa - Xã hội",
+        "day": datetime(2024, 12, 9, tzinfo=UTC).date(),
+        "tz": "Asia/Ho_Chi_Minh",
+        "rows": [
+            {
+                "kind": "report",
+                "title": "Báo cáo tổng kết năm 2024",
+                "ballot": None,
+                "due": datetime(2024, 12, 15, 10, tzinfo=UTC),
+                "done": 1,
+                "total": 3,
+                "missing": ["Sở Giáo dục và Đào tạo", "Sở Văn hóa, Thể thao và Du lịch"],
+            }
+        ],
+    },
     "vote_cast_colleague": {
         "ballot": BALLOT_CTX,
         "person": HOSTILE,

@@ -19,6 +19,7 @@ from bot.core.deadlines import (
     DEFAULT_QUIET,
     Deadline,
     DeadlineKind,
+    digest_due,
     remaining,
     reminder_due,
 )
@@ -174,3 +175,59 @@ async def _about(uow: UnitOfWork, deadline: Deadline, bloc: Bloc) -> dict[str, o
     if deadline.kind is not DeadlineKind.BALLOT:
         return None
     return await ballot_context(uow, int(deadline.key.split(":")[1]), bloc)
+
+
+async def plan_digests(services: Services, now: datetime) -> int:
+    """From 08:00 bloc time, once a day while a deadline is open: each secretariat member
+    gets done/total and the missing units by name, per deadline (`digest:{bloc}:{date}:{id}`)."""
+    queued = 0
+    async with services.db.uow() as uow:
+        for bloc in await uow.blocs.all():
+            day = digest_due(now, bloc.timezone)
+            if day is None:
+                continue
+            units = {u.id: u.name for u in await uow.blocs.units(bloc.id)}
+            rows = []
+            for source in SOURCES:
+                for deadline in await source.deadlines(uow, bloc, now):
+                    pending = await source.pending(uow, deadline)
+                    rows.append(
+                        {
+                            "kind": deadline.kind.value,
+                            "title": deadline.title,
+                            "ballot": await _about(uow, deadline, bloc),
+                            "due": deadline.due_at,
+                            "done": len(units) - len(pending & set(units)),
+                            "total": len(units),
+                            "missing": [units[u] for u in sorted(pending) if u in units],
+                        }
+                    )
+            if not rows:
+                continue
+            items = []
+            for membership, identity in await uow.identities.members_of_bloc(bloc.id):
+                if not membership.has(Role.SECRETARIAT):
+                    continue
+                text = services.renderer.render(
+                    identity.locale,
+                    "digest",
+                    bloc=bloc.name,
+                    day=day,
+                    rows=rows,
+                    tz=bloc.timezone,
+                )
+                for account in await uow.identities.reachable_accounts(identity.id):
+                    if account.platform is not Platform.TELEGRAM:
+                        continue
+                    items.append(
+                        Queued(
+                            dedup_key=f"digest:{bloc.id}:{day.isoformat()}:{identity.id}",
+                            message=OutgoingMessage(account.platform, account.external_id, text),
+                            not_before=now,
+                            bloc_id=bloc.id,
+                            identity_id=identity.id,
+                        )
+                    )
+            queued += await uow.outbox.enqueue(items, now)
+        await uow.commit()
+    return queued

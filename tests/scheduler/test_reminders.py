@@ -46,8 +46,14 @@ class Recording:
         self.sent.append(message)
         return SendResult(SendStatus.SENT)
 
-    def take(self) -> list[tuple[int, str]]:
-        out = [(int(m.chat_id), m.text) for m in self.sent]
+    def take(self, *, secretariat: bool = False) -> list[tuple[int, str]]:
+        """What was sent since the last take: to representatives (reminders), or to the
+        secretariat (digests) when asked."""
+        out = [
+            (int(m.chat_id), m.text)
+            for m in self.sent
+            if (int(m.chat_id) == SECRETARY.id) is secretariat
+        ]
         self.sent.clear()
         return sorted(out)
 
@@ -230,3 +236,33 @@ async def test_a_member_who_blocked_the_bot_is_not_reminded(
     clock.set(local(8, 17))
     await ticker(services, sent).tick()
     assert [chat for chat, _ in sent.take()] == [AN.id, CUONG.id]
+
+
+async def test_the_secretariat_gets_one_digest_a_day_from_eight(
+    tg: Harness, services: Services, clock: FakeClock
+) -> None:
+    await report_setup(tg)
+    clock.set(local(9, 10))
+    await submitted(services, AN)  # Sở Y tế has submitted; SGD and SVH have not
+    sent = Recording()
+    tick = ticker(services, sent)
+    clock.set(local(10, 7, 59))
+    await tick.tick()
+    assert [chat for chat, _ in sent.take(secretariat=True)] == []
+    clock.set(local(10, 8))
+    await tick.tick()
+    digest = [text for _, text in sent.take(secretariat=True)]
+    assert digest == [
+        "📋 <b>Tình hình các hạn chót</b> — Khối thi đua Văn hóa - Xã hội, ngày 10/12/2024\n"
+        "• Báo cáo tổng kết năm 2024 — hạn 17:00 Chủ nhật, 15/12/2024: 1/3 đơn vị đã nộp. "
+        "Chưa: Sở Giáo dục và Đào tạo, Sở Văn hóa, Thể thao và Du lịch."
+    ]
+    clock.set(local(10, 15))
+    await tick.tick()  # once a day
+    assert [chat for chat, _ in sent.take(secretariat=True)] == []
+    clock.set(local(11, 8, 5))
+    await tick.tick()
+    assert [chat for chat, _ in sent.take(secretariat=True)] == [SECRETARY.id]
+    clock.set(local(16, 8))  # the deadline has passed: no deadline open, no digest
+    await tick.tick()
+    assert [chat for chat, _ in sent.take(secretariat=True)] == []
