@@ -13,9 +13,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.core.models import Platform, Role
-from bot.core.ports import Clock, OutgoingMessage, SendStatus, Transport
+from bot.core.models import Role
+from bot.core.ports import Clock, SendStatus, Transport
 from bot.render import Renderer
+from bot.services.outbox import to_person
 from scheduler.ratelimit import RateLimiter
 from storage.outbox_repos import Claimed, Queued
 from storage.uow import Database, UnitOfWork
@@ -131,22 +132,18 @@ class Sender:
         for membership, identity in members:
             if not membership.has(Role.SECRETARIAT) or identity.id == row.identity_id:
                 continue
-            for account in identity.accounts:
-                if account.platform is not Platform.TELEGRAM:
-                    continue
-                text = self.renderer.render(
-                    identity.locale,
-                    "member_unreachable",
-                    person=name,
-                    unit=units.get(unit, "") if unit else "",
-                )
-                notices.append(
-                    Queued(
-                        dedup_key=f"unreachable:{row.bloc_id}:{row.identity_id}:{identity.id}",
-                        message=OutgoingMessage(account.platform, account.external_id, text),
-                        not_before=now,
-                        bloc_id=row.bloc_id,
-                        identity_id=identity.id,
-                    )
-                )
+            text = self.renderer.render(
+                identity.locale,
+                "member_unreachable",
+                person=name,
+                unit=units.get(unit, "") if unit else "",
+            )
+            notices += await to_person(
+                uow,
+                identity.id,
+                text,
+                key=f"unreachable:{row.bloc_id}:{row.identity_id}:{identity.id}",
+                bloc_id=row.bloc_id,
+                now=now,
+            )
         await uow.outbox.enqueue(notices, now)

@@ -23,12 +23,12 @@ from bot.core.deadlines import (
     remaining,
     reminder_due,
 )
-from bot.core.models import Bloc, Platform, Role
-from bot.core.ports import Button, OutgoingMessage
+from bot.core.models import Bloc, Role
+from bot.core.ports import Button
 from bot.core.voting import BallotStatus
 from bot.services.app import Services
+from bot.services.outbox import to_person
 from bot.services.voting import ballot_context
-from storage.outbox_repos import Queued
 from storage.uow import UnitOfWork
 
 
@@ -121,13 +121,15 @@ async def plan_reminders(services: Services, now: datetime) -> Planned:
                     count += 1
                     pending = await source.pending(uow, deadline)
                     about = await _about(uow, deadline, bloc)
+                    days, hours, minutes = remaining(now, deadline.due_at)
+                    action = source.action(deadline)
+                    key = f"remind:{deadline.key}:{{}}:{int(offset.total_seconds())}"
                     items = []
                     for membership, identity in members:
                         if membership.unit_id not in pending or not membership.has(
                             Role.REPRESENTATIVE
                         ):
                             continue
-                        days, hours, minutes = remaining(now, deadline.due_at)
                         text = services.renderer.render(
                             identity.locale,
                             "reminder",
@@ -141,30 +143,19 @@ async def plan_reminders(services: Services, now: datetime) -> Planned:
                             hours=hours,
                             minutes=minutes,
                         )
-                        action = source.action(deadline)
                         buttons: tuple[tuple[Button, ...], ...] = ()
                         if action is not None:
                             label = services.renderer.t(identity.locale, action.text[2:])
                             buttons = ((Button(label, action.callback_data, action.url),),)
-                        # A member who blocked the bot is skipped (the secretariat was told).
-                        for account in await uow.identities.reachable_accounts(identity.id):
-                            if account.platform is not Platform.TELEGRAM:
-                                continue  # Zalo delivery comes with the Zalo channel
-                            key = (
-                                f"remind:{deadline.key}:{identity.id}:"
-                                f"{int(offset.total_seconds())}"
-                            )
-                            items.append(
-                                Queued(
-                                    dedup_key=key,
-                                    message=OutgoingMessage(
-                                        account.platform, account.external_id, text, buttons
-                                    ),
-                                    not_before=now,
-                                    bloc_id=bloc.id,
-                                    identity_id=identity.id,
-                                )
-                            )
+                        items += await to_person(
+                            uow,
+                            identity.id,
+                            text,
+                            key=key.format(identity.id),
+                            bloc_id=bloc.id,
+                            now=now,
+                            buttons=buttons,
+                        )
                     queued += await uow.outbox.enqueue(items, now)
         await uow.commit()
     return Planned(count, queued)
@@ -216,18 +207,14 @@ async def plan_digests(services: Services, now: datetime) -> int:
                     rows=rows,
                     tz=bloc.timezone,
                 )
-                for account in await uow.identities.reachable_accounts(identity.id):
-                    if account.platform is not Platform.TELEGRAM:
-                        continue
-                    items.append(
-                        Queued(
-                            dedup_key=f"digest:{bloc.id}:{day.isoformat()}:{identity.id}",
-                            message=OutgoingMessage(account.platform, account.external_id, text),
-                            not_before=now,
-                            bloc_id=bloc.id,
-                            identity_id=identity.id,
-                        )
-                    )
+                items += await to_person(
+                    uow,
+                    identity.id,
+                    text,
+                    key=f"digest:{bloc.id}:{day.isoformat()}:{identity.id}",
+                    bloc_id=bloc.id,
+                    now=now,
+                )
             queued += await uow.outbox.enqueue(items, now)
         await uow.commit()
     return queued
