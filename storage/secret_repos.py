@@ -81,6 +81,11 @@ class SecretRepo:
 
     # --- secret votes stored in clear before sealing existed -------------------------------
 
+    async def ballots_with_clear_votes(self) -> list[int]:
+        """Ballots with open-vote rows (secret ones among them need sealing)."""
+        rows = await self.s.exec(select(OpenVoteRow.ballot_id).distinct())
+        return sorted(rows.all())
+
     async def legacy_votes(self, ballot_id: int) -> list[tuple[int, int, datetime, Choice]]:
         """(unit, identity, cast_at, choice) of a secret ballot's votes kept as open votes."""
         rows = await self.s.exec(select(OpenVoteRow).where(OpenVoteRow.ballot_id == ballot_id))

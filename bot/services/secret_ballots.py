@@ -72,28 +72,29 @@ async def seal_legacy_votes(
     was shown), a counted one's dropped (its result is stored). Returns the ballots fixed."""
     fixed = 0
     async with db.uow() as uow:
-        for bloc in await uow.blocs.all():
-            for info in await uow.votes.ballots(bloc.id):
-                if not info.ballot.rules.secret:
-                    continue
-                legacy = await uow.secret.legacy_votes(info.ballot.id)
-                if not legacy:
-                    continue
-                if info.ballot.status is BallotStatus.OPEN:
-                    keys = ballot_keys(secret, info.ballot.id)
-                    await uow.secret.seal_ballot(
-                        info.ballot.id, keys.check, publish=info.publish_receipts
+        # Only ballots that have clear votes at all are read: a cheap query at every start.
+        for ballot_id in await uow.secret.ballots_with_clear_votes():
+            info = await uow.votes.ballot(ballot_id)
+            if info is None or not info.ballot.rules.secret:
+                continue
+            legacy = await uow.secret.legacy_votes(info.ballot.id)
+            if not legacy:
+                continue
+            if info.ballot.status is BallotStatus.OPEN:
+                keys = ballot_keys(secret, info.ballot.id)
+                await uow.secret.seal_ballot(
+                    info.ballot.id, keys.check, publish=info.publish_receipts
+                )
+                for unit_id, identity_id, cast_at, choice in legacy:
+                    receipt = new_receipt(token_bytes(8))
+                    await uow.secret.register(info.ballot.id, unit_id, identity_id, cast_at)
+                    await uow.secret.drop_in_box(
+                        info.ballot.id,
+                        receipt_mac(keys, receipt),
+                        seal_choice(keys, choice, len(info.ballot.options), receipt),
                     )
-                    for unit_id, identity_id, cast_at, choice in legacy:
-                        receipt = new_receipt(token_bytes(8))
-                        await uow.secret.register(info.ballot.id, unit_id, identity_id, cast_at)
-                        await uow.secret.drop_in_box(
-                            info.ballot.id,
-                            receipt_mac(keys, receipt),
-                            seal_choice(keys, choice, len(info.ballot.options), receipt),
-                        )
-                await uow.secret.drop_legacy(info.ballot.id)
-                fixed += 1
+            await uow.secret.drop_legacy(info.ballot.id)
+            fixed += 1
         await uow.commit()
     return fixed
 
