@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bot.services.app import Services
+from bot.services.ballot_times import BallotRun, run_ballot_times
 from bot.services.deadlines import Planned, plan_digests, plan_reminders
 from scheduler.sender import DrainStats, Sender
 from storage.uow import Database
@@ -65,6 +66,7 @@ class TickReport:
     ticked: bool  # False: another worker holds the tick
     planned: Planned | None
     drained: DrainStats | None
+    ballots: BallotRun | None = None
 
 
 class Ticker:
@@ -79,16 +81,18 @@ class Ticker:
     async def tick(self) -> TickReport:
         planned: Planned | None = None
         drained: DrainStats | None = None
+        ballots: BallotRun | None = None
         async with self.lock.held() as held:
             if held:
                 now = self.services.clock.now()
+                ballots = await run_ballot_times(self.services, now)
                 planned = await plan_reminders(self.services, now)
                 await plan_digests(self.services, now)
                 if self.sender is not None and not self.shared_budget:
                     drained = await self.sender.drain()
         if self.sender is not None and self.shared_budget:
             drained = await self.sender.drain()
-        return TickReport(held, planned, drained)
+        return TickReport(held, planned, drained, ballots)
 
     async def safe_tick(self) -> None:
         """The scheduled job: a failing tick is logged and the next one tries again."""

@@ -205,7 +205,7 @@ class VoteRepo:
         quota: int,
         runoff_of: int | None,
         closes_at: datetime | None,
-        created_by: int,
+        created_by: int | None,
         now: datetime,
     ) -> BallotInfo:
         row = BallotRow(
@@ -314,6 +314,14 @@ class VoteRepo:
     async def set_rules(self, ballot_id: int, rules: Rules) -> None:
         row = await self.s.get_one(BallotRow, ballot_id)
         row.rules = rules_json(rules)
+
+    async def set_schedule(
+        self, ballot_id: int, opens_at: datetime | None, closes_at: datetime | None
+    ) -> None:
+        """A draft's opening and closing times (None, None clears them)."""
+        row = await self.s.get_one(BallotRow, ballot_id)
+        row.opens_at = opens_at
+        row.closes_at = closes_at
 
     async def set_closes_at(self, ballot_id: int, closes_at: datetime) -> None:
         row = await self.s.get_one(BallotRow, ballot_id)

@@ -28,3 +28,28 @@ def fold_diacritics(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", clean(text).casefold())
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return stripped.replace("đ", "d")
+
+
+MAX_MESSAGE = 4096  # Telegram's limit per message, in UTF-16 code units
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (markup included, so an upper bound)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Cut a long text (a bloc of 200 units) between lines into parts Telegram accepts.
+
+    No template opens a tag on one line and closes it on another, so every part is valid HTML.
+    """
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if current and utf16_len(candidate) > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    parts.append(current)
+    return parts

@@ -1,4 +1,8 @@
-"""Addressing outbox rows: a rendered text to a person, on the chats that can reach them."""
+"""Addressing outbox rows: a rendered text to a person's reachable chats, or to a group.
+
+A text longer than one Telegram message is cut between lines into parts, each its own row
+(`key`, `key#1`, …, sent in order); buttons go on the last part.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,21 @@ from datetime import datetime
 
 from bot.core.models import Platform
 from bot.core.ports import Button, OutgoingMessage
+from bot.core.text import split_message
+from bot.render import Renderer
+from bot.services.outcomes import Notice
 from storage.outbox_repos import Queued
 from storage.uow import UnitOfWork
+
+
+def _parts(
+    text: str, key: str, buttons: tuple[tuple[Button, ...], ...]
+) -> list[tuple[str, str, tuple[tuple[Button, ...], ...]]]:
+    parts = split_message(text)
+    return [
+        (f"{key}#{i}" if i else key, part, buttons if i == len(parts) - 1 else ())
+        for i, part in enumerate(parts)
+    ]
 
 
 async def to_person(
@@ -20,16 +37,70 @@ async def to_person(
     now: datetime,
     buttons: tuple[tuple[Button, ...], ...] = (),
 ) -> list[Queued]:
-    """One row per reachable Telegram chat of the person (a member who blocked the bot is
+    """Rows for each reachable Telegram chat of the person (a member who blocked the bot is
     skipped; Zalo delivery comes with the Zalo channel). `key` is the producer's dedup key."""
     return [
         Queued(
-            dedup_key=key,
-            message=OutgoingMessage(account.platform, account.external_id, text, buttons),
+            dedup_key=part_key,
+            message=OutgoingMessage(account.platform, account.external_id, part, part_buttons),
             not_before=now,
             bloc_id=bloc_id,
             identity_id=identity_id,
         )
         for account in await uow.identities.reachable_accounts(identity_id)
         if account.platform is Platform.TELEGRAM
+        for part_key, part, part_buttons in _parts(text, key, buttons)
     ]
+
+
+def to_group(
+    group_chat_id: int | None, text: str, *, key: str, bloc_id: int, now: datetime
+) -> list[Queued]:
+    """Rows for the bloc's linked group (none when no group is linked)."""
+    if group_chat_id is None:
+        return []
+    return [
+        Queued(
+            dedup_key=part_key,
+            message=OutgoingMessage(Platform.TELEGRAM, str(group_chat_id), part),
+            not_before=now,
+            bloc_id=bloc_id,
+            is_group=True,
+        )
+        for part_key, part, _ in _parts(text, key, ())
+    ]
+
+
+async def notice_rows(
+    uow: UnitOfWork,
+    renderer: Renderer,
+    notice: Notice,
+    *,
+    key: str,
+    bloc_id: int,
+    now: datetime,
+) -> list[Queued]:
+    """A notice as outbox rows: rendered in each recipient's locale, buttons labelled from the
+    catalog. `key` holds `{identity}`, filled per recipient."""
+    rows: list[Queued] = []
+    for ident in await uow.identities.many(notice.identity_ids):
+        text = renderer.render(ident.locale, notice.template, **notice.context)
+        buttons = tuple(
+            (
+                Button(
+                    renderer.t(ident.locale, label[2:]) if label.startswith("t:") else label,
+                    callback_data=data,
+                ),
+            )
+            for label, data in notice.buttons
+        )
+        rows += await to_person(
+            uow,
+            ident.id,
+            text,
+            key=key.format(identity=ident.id),
+            bloc_id=bloc_id,
+            now=now,
+            buttons=buttons,
+        )
+    return rows

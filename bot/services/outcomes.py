@@ -36,6 +36,7 @@ class Reason(enum.StrEnum):
     UNKNOWN_PERIOD = "unknown_period"
     BAD_DATE = "bad_date"
     DEADLINE_PAST = "deadline_past"
+    CLOSES_BEFORE_OPENS = "closes_before_opens"
     BAD_PERIOD_KIND = "bad_period_kind"
     BAD_POLICY = "bad_policy"
     NO_CONFERENCE = "no_conference"

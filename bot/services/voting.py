@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.core.models import Bloc, Role, Unit
 from bot.core.sealing import SealError
-from bot.core.text import clean
+from bot.core.text import clean, fold_diacritics
 from bot.core.units import find_unit, rotation_proposal
 from bot.core.voting import (
     BallotKind,
@@ -34,6 +34,7 @@ from bot.core.voting import (
     runoff_rules,
     tally,
 )
+from bot.render import format_dt
 from bot.services import secret_ballots as sealed
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
@@ -399,6 +400,21 @@ async def open_ballot(
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
+    return await open_ballot_as(
+        services, bloc_id, actor.identity.id, ref=ref, closes_text=closes_text
+    )
+
+
+async def open_ballot_as(
+    services: Services,
+    bloc_id: int,
+    actor_identity_id: int | None,
+    *,
+    ref: str,
+    closes_text: str = "",
+) -> Opened | Rejected:
+    """The opening itself, by a secretariat member or (`actor_identity_id` None) by the tick
+    at the scheduled time; a closing time set beforehand with `/ballot schedule` is kept."""
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
@@ -422,13 +438,15 @@ async def open_ballot(
                 Reason.NO_QUORUM,
                 {"missing": missing, "present": len(present), "units": len(units)},
             )
-        closes_at = None
+        closes_at = info.ballot.closes_at
         if closes_text.strip():
             closes_at = local_to_utc(closes_text, bloc.timezone)
             if closes_at is None:
                 return Rejected(Reason.BAD_DATE, {"value": clean(closes_text)})
             if closes_at <= now:
                 return Rejected(Reason.DEADLINE_PAST, {"value": clean(closes_text)})
+        elif closes_at is not None and closes_at <= now:
+            return Rejected(Reason.DEADLINE_PAST, {"value": format_dt(closes_at, bloc.timezone)})
         options = await _final_options(uow, bloc_id, info)
         if not [o for o in options if o.kind is not OptionKind.OTHER]:
             return Rejected(Reason.NO_CANDIDATES, {"number": number})
@@ -446,7 +464,7 @@ async def open_ballot(
             uow,
             services,
             bloc_id=bloc_id,
-            actor_identity_id=actor.identity.id,
+            actor_identity_id=actor_identity_id,
             action="ballot.opened",
             ballot=info.ballot.id,
             candidates=len(options),
@@ -549,11 +567,15 @@ def _ballot_context(
         "secret": info.ballot.rules.secret,
         "publish_receipts": info.ballot.rules.secret and info.publish_receipts,
         "max_choices": info.ballot.rules.max_choices,
+        "opens_at": info.ballot.opens_at,
         "closes_at": info.ballot.closes_at,
         "tz": bloc.timezone,
         "bloc_kind": bloc.kind.value,
         "options": [_option_label(o, names) for o in info.ballot.options],
     }
+
+
+ballot_line_context = _ballot_context
 
 
 def _option_label(option: Option, names: dict[int, str]) -> dict[str, Any]:
@@ -612,6 +634,70 @@ async def extend_ballot(
     notice = Notice(reps, "ballot_extended_notice", context)
     return BallotChanged(
         BallotLine(updated, number, count), context["ballot"], (notice,) if reps else ()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    line: BallotLine
+    ballot: dict[str, Any]
+    opens_at: datetime | None  # None: the schedule was cleared
+    closes_at: datetime | None
+    tz: str
+
+
+async def schedule_ballot(
+    services: Services, actor: Actor, *, ref: str, opens_text: str, closes_text: str = ""
+) -> Scheduled | Rejected:
+    """Set (or clear, with "tắt"/"off") when a draft ballot opens and closes by itself; the
+    tick opens it at that time if the quorum is present, else tells the secretariat."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        picked = await _pick(uow, bloc_id, ref, lock=True)
+        if isinstance(picked, Rejected):
+            return picked
+        info, number = picked
+        if info.ballot.status is not BallotStatus.DRAFT:
+            return Rejected(Reason.BALLOT_NOT_DRAFT, {"number": number})
+        opens_at: datetime | None = None
+        closes_at: datetime | None = None
+        if fold_diacritics(opens_text) not in {"off", "tat", "huy", "khong"}:
+            opens_at = local_to_utc(opens_text, bloc.timezone)
+            if opens_at is None:
+                return Rejected(Reason.BAD_DATE, {"value": clean(opens_text)})
+            if opens_at <= now:
+                return Rejected(Reason.DEADLINE_PAST, {"value": clean(opens_text)})
+            if closes_text.strip():
+                closes_at = local_to_utc(closes_text, bloc.timezone)
+                if closes_at is None:
+                    return Rejected(Reason.BAD_DATE, {"value": clean(closes_text)})
+                if closes_at <= opens_at:
+                    return Rejected(Reason.CLOSES_BEFORE_OPENS, {"value": clean(closes_text)})
+        await uow.votes.set_schedule(info.ballot.id, opens_at, closes_at)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="ballot.scheduled",
+            ballot=info.ballot.id,
+            opens_at=opens_at.isoformat() if opens_at else None,
+            closes_at=closes_at.isoformat() if closes_at else None,
+        )
+        names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
+        updated = await uow.votes.ballot(info.ballot.id)
+        assert updated is not None
+        await uow.commit()
+    return Scheduled(
+        BallotLine(updated, number, 0),
+        _ballot_context(updated, number, names, bloc),
+        opens_at,
+        closes_at,
+        bloc.timezone,
     )
 
 
@@ -1047,6 +1133,14 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
+    return await close_ballot_as(services, bloc_id, actor.identity.id, ref=ref)
+
+
+async def close_ballot_as(
+    services: Services, bloc_id: int, actor_identity_id: int | None, *, ref: str
+) -> Closed | Rejected:
+    """The count itself, by a secretariat member or (`actor_identity_id` None) by the tick at
+    the closing time; the result goes to every other secretariat member and the group."""
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
@@ -1095,7 +1189,9 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
         if tie:
             tied_units = [o.unit_id for o in tie if o.unit_id is not None]
             if info.runoff_of is None:
-                runoff_line = await _create_runoff(uow, services, actor, info, tie, seats, bloc_id)
+                runoff_line = await _create_runoff(
+                    uow, services, actor_identity_id, info, tie, seats, bloc_id
+                )
             else:
                 # Tied again: the score totals decide; tied again, the secretariat decides.
                 scores = await _score_totals(uow, bloc_id)
@@ -1107,7 +1203,7 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
                     uow,
                     services,
                     bloc_id=bloc_id,
-                    actor_identity_id=actor.identity.id,
+                    actor_identity_id=actor_identity_id,
                     action="ballot.tie_by_score",
                     ballot=info.ballot.id,
                     tied=tied_units,
@@ -1136,7 +1232,7 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
             uow,
             services,
             bloc_id=bloc_id,
-            actor_identity_id=actor.identity.id,
+            actor_identity_id=actor_identity_id,
             action="ballot.closed",
             ballot=info.ballot.id,
             issued=result.issued,
@@ -1168,7 +1264,7 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
         other_opinions,
         published,
     )
-    others = tuple(x for x in secretariat if x != actor.identity.id)
+    others = tuple(x for x in secretariat if x != actor_identity_id)
     notices = (Notice(others, "ballot_result", context),) if others else ()
     return Closed(
         BallotLine(closed, number, result.returned),
@@ -1199,7 +1295,7 @@ def _tie(info: BallotInfo, result: TallyResult) -> tuple[tuple[Option, ...], int
 async def _create_runoff(
     uow: UnitOfWork,
     services: Services,
-    actor: Actor,
+    actor_identity_id: int | None,
     info: BallotInfo,
     tie: tuple[Option, ...],
     seats: int,
@@ -1218,14 +1314,14 @@ async def _create_runoff(
         quota=seats,
         runoff_of=info.ballot.id,
         closes_at=None,
-        created_by=actor.identity.id,
+        created_by=actor_identity_id,
         now=services.clock.now(),
     )
     await record(
         uow,
         services,
         bloc_id=bloc_id,
-        actor_identity_id=actor.identity.id,
+        actor_identity_id=actor_identity_id,
         action="ballot.runoff_created",
         ballot=runoff.ballot.id,
         of=info.ballot.id,

@@ -13,6 +13,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
 from bot.core.models import Locale
+from bot.core.text import MAX_MESSAGE, split_message, utf16_len
 from bot.render import Renderer
 from bot.services.outcomes import Rejected
 
@@ -39,31 +40,6 @@ class Ui:
             if utf16_len(text) <= MAX_MESSAGE:
                 return text
         return self.text(template, form=forms[-1], **context)
-
-
-MAX_MESSAGE = 4096  # Telegram's limit per message, in UTF-16 code units
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (markup included, so an upper bound)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Cut a long text (a bloc of 200 units) between lines into parts Telegram accepts.
-
-    No template opens a tag on one line and closes it on another, so every part is valid HTML.
-    """
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if current and utf16_len(candidate) > limit:
-            parts.append(current)
-            candidate = line
-        current = candidate
-    parts.append(current)
-    return parts
 
 
 async def answer_long(message: Message, text: str) -> None:

@@ -135,6 +135,25 @@ async def cmd_ballot(
         )
     elif word in {"open", "mo", "mở"}:
         await _open(message, actor, services, ui, parts)
+    elif word in {"schedule", "hengio", "hẹn_giờ", "hen"} and len(parts) in (2, 3):
+        scheduled = await svc.schedule_ballot(
+            services,
+            actor,
+            ref=parts[0],
+            opens_text=parts[1],
+            closes_text=parts[2] if len(parts) == 3 else "",
+        )
+        await message.answer(
+            ui.refusal(scheduled)
+            if isinstance(scheduled, Rejected)
+            else ui.text(
+                "ballot_scheduled",
+                ballot=scheduled.ballot,
+                opens_at=scheduled.opens_at,
+                closes_at=scheduled.closes_at,
+                tz=scheduled.tz,
+            )
+        )
     elif word in {"close", "dong", "đóng"}:
         await _close(message, actor, services, ui, parts[0])
     elif word in {"extend", "giahan", "gia"} and len(parts) == 2:

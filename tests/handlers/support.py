@@ -738,7 +738,8 @@ def result(
 ALREADY = "Đơn vị đã bỏ phiếu; phiếu kín không thể thay đổi."
 CHECK_BUTTON = ([["🔎 Kiểm tra phiếu"]], [["vt:0:check:0"]])  # labels, callback data
 LIST_FOOTER = (
-    "Mở: /ballot open SỐ · Đóng và kiểm phiếu: /ballot close SỐ · "
+    "Mở: /ballot open SỐ · Hẹn giờ: /ballot schedule SỐ; giờ mở; giờ đóng · "
+    "Đóng và kiểm phiếu: /ballot close SỐ · "
     "Kín/công khai (khi chưa mở): /ballot secret SỐ; kín|công khai\n"
     "Với phiếu kín chỉ hiển thị số đơn vị đã bỏ phiếu, không có kết quả từng phần."
 )
