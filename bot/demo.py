@@ -213,11 +213,11 @@ def _link_of(message: SentMessage) -> str:
 
 async def run_demo(out: Path) -> Path:
     """Run the whole scripted demo; returns the transcript's path."""
+    from bot.fakes.ratelimit import NoRateLimit
     from bot.runtime import make_bot
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
-    from scheduler.ratelimit import LocalRateLimiter
     from scheduler.sender import Sender
     from scheduler.tick import Ticker
 
@@ -260,10 +260,13 @@ async def run_demo(out: Path) -> Path:
                 names[user.id] = f"{user.first_name} {user.last_name}"
             transcript = Transcript(fake, clock, [], names)
             runner = DemoRunner(fake, transcript)
-            sender = Sender(
-                db, TelegramNotifier(bot), LocalRateLimiter(), clock, services.renderer
-            )
+            sender = Sender(db, TelegramNotifier(bot), NoRateLimit(), clock, services.renderer)
             runner.ticker = Ticker(services, sender)
+
+            async def flush() -> None:  # notices go out in place, in the transcript's order
+                await sender.drain()
+
+            services.outbox_flush = flush
             try:
                 await _script(runner, clock)
             finally:
@@ -449,10 +452,31 @@ async def _reports(run: DemoRunner, clock: FakeClock) -> None:
     clock.set(_local(13, 10, 20))
     await _submit(run, REPRESENTATIVES["STTTT"], "STTTT", version=2)
 
-    t.section("15b. Nhắc hạn tự động")
+    t.section("15b. Hạn chót, nhắc hạn tự động và thông báo")
+    clock.set(_local(13, 15, 0))
+    run.t.only = {SECRETARY.id, REPRESENTATIVES["SYT"].id}
+    await run.say(
+        SECRETARY,
+        "/deadlines add Gửi hồ sơ đề nghị khen thưởng (bản giấy) về Sở Khoa học và Công nghệ; "
+        "16/12/2022 17:00",
+    )
+    run.t.only = None
+    t.note("thông báo hạn chót mới, kèm nút «Đã nhận», được gửi đến đại diện của mọi đơn vị")
+    clock.advance(timedelta(minutes=12))
+    await run.tap(REPRESENTATIVES["SYT"], _last_to(run, REPRESENTATIVES["SYT"]), "✅ Đã nhận")
+    clock.advance(timedelta(minutes=20))
+    await run.say(REPRESENTATIVES["SLĐTBXH"], "/deadlines")
+    clock.advance(timedelta(minutes=30))
+    await run.say(SECRETARY, "/deadlines")
     t.note("17:00 ngày 13/12, một ngày trước hạn: bot chỉ nhắc các đơn vị chưa nộp báo cáo")
     clock.set(_local(13, 17, 0))
     await run.tick()
+    clock.advance(timedelta(minutes=5))
+    await run.say(
+        SECRETARY,
+        "/announce 1; Đề nghị các đơn vị chưa nộp gửi báo cáo tổng kết trước 17:00 ngày "
+        "14/12 để kịp tổng hợp.",
+    )
 
     t.section("16. Nộp sau hạn chót")
     clock.set(_local(15, 9, 0))  # the morning after the deadline
@@ -537,11 +561,16 @@ async def _ballot_round(
     shown: str | None = None,
     labels: bool = False,
     turnout: bool = False,
+    closes_at: datetime | None = None,
 ) -> None:
-    """Open ballot `number`, let every unit vote as planned, then close and count it."""
+    """Open ballot `number`, let every unit vote as planned, then close and count it; a
+    scheduled ballot (`closes_at`) is opened and counted by the scheduler's tick."""
     watched = {SECRETARY.id, GROUP_ID} | ({_voter(shown).id} if shown else set())
     run.t.only = watched
-    await run.say(SECRETARY, f"/ballot open {number}")
+    if closes_at is None:
+        await run.say(SECRETARY, f"/ballot open {number}")
+    else:
+        await run.tick()
     run.t.only = None
     run.t.note("phiếu được gửi đến đại diện của từng đơn vị")
     for short in VOTERS:
@@ -557,7 +586,12 @@ async def _ballot_round(
         # Anyone in the group may ask how the vote is going: turnout only, never a result.
         await run.say(_voter(shown or VOTERS[0]), "/vote", group=True)
     await run.say(SECRETARY, "/ballot")
-    await run.say(SECRETARY, f"/ballot close {number}")
+    if closes_at is None:
+        await run.say(SECRETARY, f"/ballot close {number}")
+        return
+    run.t.clock.set(closes_at)
+    run.t.note("đến giờ đóng: bot tự kiểm phiếu, gửi kết quả cho thường trực và nhóm của khối")
+    await run.tick()
 
 
 async def _check_receipt(run: DemoRunner, short: str) -> None:
@@ -591,6 +625,8 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
         "Đồng chí Vừ A Bằng - Tỉnh ủy viên, Phó Chủ tịch UBND tỉnh; Điện Biên",
     )
     await run.say(SECRETARY, "/ballot defaults")
+    t.note("biểu quyết thông qua báo cáo được hẹn giờ: tự mở lúc 08:30 và tự đóng lúc 08:45")
+    await run.say(SECRETARY, "/ballot schedule 1; 20/12/2022 08:30; 20/12/2022 08:45")
 
     t.section("19. Điểm danh tại hội nghị")
     clock.set(_local(20, 7, 45))
@@ -606,7 +642,8 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     t.section("20. Biểu quyết thông qua dự thảo báo cáo tổng kết")
     clock.set(_local(20, 8, 30))
     report = {v: ["Đồng ý"] for v in VOTERS}
-    await _ballot_round(run, 1, report, shown="SYT", labels=True)
+    t.note("08:30: đúng giờ hẹn, bot tự mở biểu quyết (đã đủ số đơn vị có mặt)")
+    await _ballot_round(run, 1, report, shown="SYT", labels=True, closes_at=_local(20, 8, 45))
 
     t.section("21. Bình xét, suy tôn: đề nghị khen thưởng")
     clock.set(_local(20, 9, 15))

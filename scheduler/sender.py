@@ -119,15 +119,29 @@ class Sender:
             await uow.commit()
 
     async def _unreachable(self, uow: UnitOfWork, row: Claimed, now: datetime) -> None:
-        """Mark the account unreachable and tell the bloc's secretariat (once per member)."""
+        """Mark the account unreachable and tell the secretariat of the row's bloc — or, for a
+        notice not tied to one bloc, of each bloc the person belongs to — once per member."""
         await uow.identities.mark_unreachable(row.message.platform, row.message.chat_id)
-        if row.is_group or row.bloc_id is None or row.identity_id is None:
+        if row.is_group or row.identity_id is None:
             return
-        members = await uow.identities.members_of_bloc(row.bloc_id)
+        blocs = (
+            [row.bloc_id]
+            if row.bloc_id is not None
+            else sorted({m.bloc_id for m in await uow.identities.memberships(row.identity_id)})
+        )
+        notices: list[Queued] = []
+        for bloc_id in blocs:
+            notices += await self._tell_secretariat(uow, bloc_id, row, now)
+        await uow.outbox.enqueue(notices, now)
+
+    async def _tell_secretariat(
+        self, uow: UnitOfWork, bloc_id: int, row: Claimed, now: datetime
+    ) -> list[Queued]:
+        members = await uow.identities.members_of_bloc(bloc_id)
         person = next((i for _, i in members if i.id == row.identity_id), None)
         name = person.display_name if person is not None else row.message.chat_id
         unit = next((m.unit_id for m, i in members if i.id == row.identity_id), None)
-        units = {u.id: u.name for u in await uow.blocs.units(row.bloc_id)}
+        units = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
         notices: list[Queued] = []
         for membership, identity in members:
             if not membership.has(Role.SECRETARIAT) or identity.id == row.identity_id:
@@ -142,8 +156,8 @@ class Sender:
                 uow,
                 identity.id,
                 text,
-                key=f"unreachable:{row.bloc_id}:{row.identity_id}:{identity.id}",
-                bloc_id=row.bloc_id,
+                key=f"unreachable:{bloc_id}:{row.identity_id}:{identity.id}",
+                bloc_id=bloc_id,
                 now=now,
             )
-        await uow.outbox.enqueue(notices, now)
+        return notices

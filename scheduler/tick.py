@@ -77,6 +77,8 @@ class Ticker:
         self.sender = sender
         self.shared_budget = shared_budget  # a Redis rate budget: every worker may send
         self.lock = TickLock(services.db)
+        self._dirty = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
 
     async def tick(self) -> TickReport:
         planned: Planned | None = None
@@ -85,14 +87,52 @@ class Ticker:
         async with self.lock.held() as held:
             if held:
                 now = self.services.clock.now()
-                ballots = await run_ballot_times(self.services, now)
-                planned = await plan_reminders(self.services, now)
-                await plan_digests(self.services, now)
+                # Each step on its own: one that fails is logged, and sending still happens
+                # (the notices of every command go through the outbox too).
+                try:
+                    ballots = await run_ballot_times(self.services, now)
+                except Exception:
+                    log.exception("ballot times failed")
+                try:
+                    planned = await plan_reminders(self.services, now)
+                    await plan_digests(self.services, now)
+                except Exception:
+                    log.exception("planning failed")
                 if self.sender is not None and not self.shared_budget:
                     drained = await self.sender.drain()
         if self.sender is not None and self.shared_budget:
             drained = await self.sender.drain()
         return TickReport(held, planned, drained, ballots)
+
+    async def flush(self) -> None:
+        """A command queued messages: send them now, in the background, rather than at the
+        next tick. Only a process that may send does (with Redis any; otherwise whoever takes
+        the tick lock — busy, it tries again each second for a tick's length)."""
+        if self.sender is None:
+            return
+        self._dirty.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_loop())
+
+    async def _flush_loop(self) -> None:
+        assert self.sender is not None
+        tries = 0
+        while self._dirty.is_set() and tries < TICK_SECONDS:
+            self._dirty.clear()
+            try:
+                if self.shared_budget:
+                    await self.sender.drain()
+                    continue
+                async with self.lock.held() as held:
+                    if held:
+                        await self.sender.drain()
+                        continue
+            except Exception:
+                log.exception("sending the outbox failed")
+                return
+            tries += 1  # the tick holds the lock: it drains too; look again in a second
+            self._dirty.set()
+            await asyncio.sleep(1)
 
     async def safe_tick(self) -> None:
         """The scheduled job: a failing tick is logged and the next one tries again."""
@@ -118,4 +158,6 @@ def start_scheduler(ticker: Ticker, *, seconds: int = TICK_SECONDS) -> Any:
         next_run_time=ticker.services.clock.now(),
     )
     scheduler.start()
+
+    ticker.services.outbox_flush = ticker.flush
     return scheduler

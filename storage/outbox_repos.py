@@ -178,6 +178,15 @@ class OutboxRepo:
         )
         return int(result.one())
 
+    async def exists_prefix(self, prefix: str) -> bool:
+        """Whether a producer already queued rows under this key prefix."""
+        found = await self.s.exec(
+            select(OutboxRow.id).where(
+                col(OutboxRow.dedup_key).startswith(prefix, autoescape=True)
+            )
+        )
+        return found.first() is not None
+
     async def exists(self, dedup_key: str) -> bool:
         found = await self.s.exec(select(OutboxRow.id).where(OutboxRow.dedup_key == dedup_key))
         return found.first() is not None

@@ -46,6 +46,7 @@ def _period(row: PeriodRow) -> Period:
         max_bytes=row.max_bytes,
         accepted_types=tuple(t for t in row.accepted_types.split(",") if t),
         table_id=row.table_id,
+        created_at=row.created_at,
     )
 
 

@@ -13,6 +13,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.audit import GENESIS, AuditEntry, chain_hash
+from bot.core.deadlines import ReminderSettings
 from bot.core.models import (
     Account,
     Bloc,
@@ -59,6 +60,7 @@ def _bloc(row: BlocRow) -> Bloc:
         deputy_unit_id=row.deputy_unit_id,
         group_chat_id=row.group_chat_id,
         publish_receipts=row.publish_receipts,
+        reminders=ReminderSettings.from_json(row.reminder_settings),
     )
 
 
@@ -283,8 +285,21 @@ class BlocRepo:
         row = await self.s.get(BlocRow, bloc_id)
         return None if row is None else _bloc(row)
 
-    async def require(self, bloc_id: int) -> Bloc:
-        """A bloc that must exist (the caller's membership already proved it)."""
+    async def require(self, bloc_id: int, *, lock: bool = False) -> Bloc:
+        """A bloc that must exist (the caller's membership already proved it); `lock`: its
+        row is locked until the transaction ends (read-modify-write of its settings)."""
+        if lock:
+            row = (
+                await self.s.exec(
+                    select(BlocRow)
+                    .where(BlocRow.id == bloc_id)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+            ).first()
+            if row is None:
+                raise LookupError(f"bloc {bloc_id} vanished")
+            return _bloc(row)
         bloc = await self.get(bloc_id)
         if bloc is None:
             raise LookupError(f"bloc {bloc_id} vanished")
@@ -308,6 +323,10 @@ class BlocRepo:
     async def set_group(self, bloc_id: int, chat_id: int | None) -> None:
         row = await self.s.get_one(BlocRow, bloc_id)
         row.group_chat_id = chat_id
+
+    async def set_reminders(self, bloc_id: int, settings: ReminderSettings) -> None:
+        row = await self.s.get_one(BlocRow, bloc_id)
+        row.reminder_settings = settings.to_json()
 
     async def set_publish_receipts(self, bloc_id: int, publish: bool) -> None:
         row = await self.s.get_one(BlocRow, bloc_id)

@@ -54,6 +54,8 @@ class BlocRow(SQLModel, table=True):
     )
     # Opt-in: publish receipt code -> choice after a secret ballot closes (makes votes provable).
     publish_receipts: bool = Field(default=False)
+    # Reminder offsets per kind and quiet hours as JSON; NULL: the defaults (domain.md).
+    reminder_settings: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_ts())
 
 
@@ -469,3 +471,31 @@ class OutboxRow(SQLModel, table=True):
     failed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_error: str = Field(default="", max_length=300)
     created_at: datetime = Field(sa_column=_ts())
+
+
+class CustomDeadlineRow(SQLModel, table=True):
+    """A deadline the secretariat adds (/deadlines add); units acknowledge it with a button."""
+
+    __tablename__ = "custom_deadline"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids travel in buttons
+
+    id: int | None = Field(default=None, primary_key=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    title: str = Field(max_length=300)
+    due_at: datetime = Field(sa_column=_ts())
+    created_by: int | None = Field(default=None, foreign_key="identity.id")
+    created_at: datetime = Field(sa_column=_ts())
+    cancelled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class DeadlineAckRow(SQLModel, table=True):
+    """A unit has acknowledged a custom deadline (once per unit; who and when)."""
+
+    __tablename__ = "deadline_ack"
+    __table_args__ = (UniqueConstraint("deadline_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deadline_id: int = Field(foreign_key="custom_deadline.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    identity_id: int = Field(foreign_key="identity.id")
+    acked_at: datetime = Field(sa_column=_ts())

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import session_factory
+from storage.deadline_repos import DeadlineRepo
 from storage.outbox_repos import OutboxRepo
 from storage.report_repos import ReportRepo, ScoringRepo
 from storage.repositories import AuditRepo, BlocRepo, IdentityRepo, InviteRepo
@@ -33,6 +34,7 @@ class UnitOfWork:
         self.votes = VoteRepo(session)
         self.secret = SecretRepo(session)
         self.outbox = OutboxRepo(session)
+        self.deadlines = DeadlineRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
 
+from bot.core.deadlines import QuietHours, ReminderSettings
 from bot.core.models import Bloc, BlocKind, Identity, Locale, Role, Unit
 from bot.core.reports import Draft, LatePolicy, Period, PeriodKind, Submission, UnitStatus
 from bot.core.scoring import (
@@ -32,6 +33,8 @@ from bot.core.voting import (
     default_rules,
 )
 from bot.render import LOCALES, Renderer
+from bot.services.announce import Announced, Targets
+from bot.services.deadlines import Acknowledged, DeadlineLine, DeadlinesView, ToCancel
 from bot.services.exports import ScoreSheet
 from bot.services.outcomes import Reason
 from bot.services.reports import (
@@ -169,6 +172,31 @@ PUBLISHED = [
 COUNTED = ReceiptFound(1, True, None)
 CHECKED = {"receipt": RECEIPT, "bloc": HOSTILE, "ballot": BALLOT_CTX}
 
+TZ = "Asia/Ho_Chi_Minh"
+DEADLINE_LINES = tuple(
+    DeadlineLine(
+        number=n,
+        key=f"{kind}:{n}",
+        kind=kind,
+        title=HOSTILE,
+        ballot=BALLOT_CTX if kind == "ballot" else None,
+        due=WHEN,
+        done=1,
+        total=3,
+        missing=(HOSTILE, "Sở Y tế"),
+        acted=n % 2 == 0,
+        action=None,
+    )
+    for n, kind in enumerate(("report", "ballot", "custom", "covenant"), start=1)
+)
+DEADLINES_VIEW = DeadlinesView(
+    replace(BLOC, reminders=ReminderSettings(quiet=QuietHours(time(22), time(6)))),
+    DEADLINE_LINES,
+    True,
+    HOSTILE,
+)
+ACK = Acknowledged(HOSTILE, WHEN, TZ, HOSTILE, False, HOSTILE, WHEN)
+
 SAMPLES: dict[str, dict[str, Any]] = {
     "conference_view": {"view": CONF_VIEW},
     "ballot_list": {"view": CONF_VIEW},
@@ -244,6 +272,26 @@ SAMPLES: dict[str, dict[str, Any]] = {
             }
         ],
     },
+    "deadlines_view": {"view": DEADLINES_VIEW},
+    "deadline_added": {"number": 2, "title": HOSTILE, "due": WHEN, "tz": TZ, "told": 7},
+    "deadline_added_notice": {"title": HOSTILE, "due": WHEN, "tz": TZ, "bloc": HOSTILE},
+    "deadline_acknowledged": {"ack": ACK},
+    "deadline_cancelled": {"title": HOSTILE},
+    "deadline_cancel_confirm": {"deadline": ToCancel(3, HOSTILE, WHEN, TZ)},
+    "reminders_set": {
+        "rows": DEADLINES_VIEW.offsets,
+        "quiet": DEADLINES_VIEW.settings.quiet,
+    },
+    "announcement": {
+        "bloc": HOSTILE,
+        "text": HOSTILE,
+        "sender": HOSTILE,
+        "line": DEADLINE_LINES[2],
+        "tz": TZ,
+    },
+    "announce_preview": {"targets": Targets(12, DEADLINE_LINES, HOSTILE)},
+    "announce_sent": {"done": Announced(5, 2, False, DEADLINE_LINES[0])},
+    "announce_target": {"line": DEADLINE_LINES[1]},
     "vote_cast_colleague": {
         "ballot": BALLOT_CTX,
         "person": HOSTILE,
@@ -331,6 +379,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_bad_date": {"value": HOSTILE},
     "refused_deadline_past": {"value": HOSTILE},
     "refused_closes_before_opens": {"value": HOSTILE},
+    "refused_not_scheduled": {"number": 3},
+    "refused_unknown_deadline_number": {"value": HOSTILE},
+    "refused_not_custom_deadline": {"number": HOSTILE},
+    "refused_bad_deadline_kind": {"value": HOSTILE},
+    "refused_bad_offsets": {"value": HOSTILE},
+    "refused_bad_quiet": {"value": HOSTILE},
+    "refused_announce_too_long": {"limit": 3500},
     "refused_bad_period_kind": {"value": HOSTILE},
     "refused_bad_policy": {"value": HOSTILE},
     "refused_bad_max_size": {"value": HOSTILE},

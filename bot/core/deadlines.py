@@ -9,6 +9,7 @@ the deadline has passed.
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -61,6 +62,7 @@ class Deadline:
     kind: DeadlineKind
     title: str
     due_at: datetime
+    since: datetime | None = None  # when it was set: reminders due before then are not sent
 
 
 def _quiet_bounds(local: datetime, quiet: QuietHours) -> tuple[datetime, datetime]:
@@ -103,13 +105,20 @@ def reminder_due(
     offsets: tuple[timedelta, ...],
     tz: str,
     quiet: QuietHours = DEFAULT_QUIET,
+    since: datetime | None = None,
 ) -> timedelta | None:
     """The offset whose reminder is due at `now`: of those whose time has come, the one that
     came last (earlier ones missed while down collapse into it); None once the deadline has
-    passed, before the first reminder, or while quiet hours hold it back."""
+    passed, before the first reminder, or while quiet hours hold it back. Reminders whose
+    time came before `since` (the deadline was set later: a period opened three days before
+    it, a ballot opened for five minutes) are not sent — the announcement said it all."""
     if now >= due_at or shift_for_quiet(now, due_at, tz, quiet) > now:
         return None  # passed, or now is inside quiet hours (a missed reminder waits too)
-    came = [(at, o) for o, at in fire_times(due_at, offsets, tz, quiet).items() if at <= now]
+    came = [
+        (at, o)
+        for o, at in fire_times(due_at, offsets, tz, quiet).items()
+        if at <= now and (since is None or at > since)
+    ]
     if not came:
         return None
     return max(came, key=lambda pair: (pair[0], -pair[1]))[1]
@@ -154,3 +163,74 @@ def parse_offsets(text: str) -> tuple[timedelta, ...] | None:
     if not found or len(found) > 8 or max(found) > 90 * DAY:
         return None
     return tuple(sorted(found, reverse=True))
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSettings:
+    """A bloc's reminder offsets per kind and its quiet hours (defaults where not changed)."""
+
+    offsets: tuple[tuple[DeadlineKind, tuple[timedelta, ...]], ...] = ()
+    quiet: QuietHours = DEFAULT_QUIET
+
+    def offsets_for(self, kind: DeadlineKind) -> tuple[timedelta, ...]:
+        return dict(self.offsets).get(kind, DEFAULT_OFFSETS[kind])
+
+    def with_offsets(
+        self, kind: DeadlineKind, offsets: tuple[timedelta, ...] | None
+    ) -> ReminderSettings:
+        """Offsets for one kind (None: back to the default)."""
+        kept = tuple((k, o) for k, o in self.offsets if k is not kind)
+        if offsets is not None and offsets != DEFAULT_OFFSETS[kind]:
+            kept += ((kind, offsets),)
+        return ReminderSettings(tuple(sorted(kept)), self.quiet)
+
+    def to_json(self) -> str | None:
+        """Stored form; None when everything is the default."""
+        if not self.offsets and self.quiet == DEFAULT_QUIET:
+            return None
+        return json.dumps(
+            {
+                "offsets": {k.value: [int(o.total_seconds()) for o in v] for k, v in self.offsets},
+                "quiet": [self.quiet.start.strftime("%H:%M"), self.quiet.end.strftime("%H:%M")],
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> ReminderSettings:
+        if not text:
+            return DEFAULT_SETTINGS
+        data = json.loads(text)
+        offsets = tuple(
+            sorted(
+                (DeadlineKind(k), tuple(timedelta(seconds=s) for s in v))
+                for k, v in data.get("offsets", {}).items()
+            )
+        )
+        start, end = data.get("quiet", ["21:00", "07:00"])
+        return cls(offsets, QuietHours(time.fromisoformat(start), time.fromisoformat(end)))
+
+
+DEFAULT_SETTINGS = ReminderSettings()
+
+
+def parse_quiet(text: str) -> QuietHours | None:
+    """ "21:00-07:00" (also "21h-7h", "21:00 – 07:00"); "0" / "tắt" / "off": no quiet hours."""
+    word = text.strip().casefold().replace(" ", "")
+    if word in {"off", "tắt", "tat", "0", "không", "khong"}:
+        return QuietHours(time(0, 0), time(0, 0))
+    parts = word.replace("–", "-").replace("—", "-").split("-")
+    if len(parts) != 2:
+        return None
+    bounds = []
+    for part in parts:
+        hours, _, minutes = part.replace("h", ":").replace("g", ":").partition(":")
+        if not hours.isdigit() or (minutes and not minutes.isdigit()):
+            return None
+        h, m = int(hours), int(minutes or 0)
+        if not (0 <= h <= 23 and 0 <= m <= 59):
+            return None
+        bounds.append(time(h, m))
+    if bounds[0] == bounds[1]:
+        return None
+    return QuietHours(bounds[0], bounds[1])

@@ -9,6 +9,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.core.deadlines import DEFAULT_SETTINGS, ReminderSettings
+
 
 class Platform(enum.StrEnum):
     TELEGRAM = "telegram"
@@ -50,6 +52,7 @@ class Bloc:
     deputy_unit_id: int | None = None
     group_chat_id: int | None = None
     publish_receipts: bool = False  # opt-in: receipt code -> choice published after a close
+    reminders: ReminderSettings = DEFAULT_SETTINGS  # offsets per kind, quiet hours
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ class Period:
     max_bytes: int
     accepted_types: tuple[str, ...]
     table_id: int
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,13 +39,15 @@ def utf16_len(text: str) -> int:
 
 
 def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Cut a long text (a bloc of 200 units) between lines into parts Telegram accepts.
+    """Cut a long text (a bloc of 200 units) between lines into parts Telegram accepts; a
+    single line longer than a message (200 missing units in one list) is cut between words.
 
-    No template opens a tag on one line and closes it on another, so every part is valid HTML.
+    No template opens a tag on one line and closes it on another, so every part is valid HTML
+    (long lines are lists of names, outside any tag).
     """
     parts: list[str] = []
     current = ""
-    for line in text.split("\n"):
+    for line in _short_lines(text, limit):
         candidate = f"{current}\n{line}" if current else line
         if current and utf16_len(candidate) > limit:
             parts.append(current)
@@ -53,3 +55,18 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
         current = candidate
     parts.append(current)
     return parts
+
+
+def _short_lines(text: str, limit: int) -> list[str]:
+    lines: list[str] = []
+    for line in text.split("\n"):
+        while utf16_len(line) > limit:
+            cut = limit
+            while utf16_len(line[:cut]) > limit:
+                cut -= 1
+            space = line.rfind(" ", 0, cut)
+            cut = space if space > 0 else cut
+            lines.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        lines.append(line)
+    return lines

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.core.models import Account
@@ -11,6 +11,10 @@ from bot.core.ports import Clock, Notifier
 from bot.render import Renderer
 from storage.files import FileStore
 from storage.uow import Database
+
+
+async def _nothing() -> None:
+    return None
 
 
 @dataclass
@@ -26,3 +30,7 @@ class Services:
     bot_username: str = ""
     # Invite codes come from here; the demo passes a seeded source to stay reproducible.
     token_bytes: Callable[[int], bytes] = field(default=secrets.token_bytes)
+    # Sends what a use case just queued in the outbox: the runtime wakes the tick (it sends
+    # within the rate budget); the demo and the handler tests drain in place. Unset, queued
+    # messages go at the next tick (within ~30 s).
+    outbox_flush: Callable[[], Awaitable[None]] = field(default=_nothing)

@@ -2,11 +2,15 @@
 
 Closing comes first, so a tier that closes at 09:00 is counted before the next tier, due at
 09:00 too, tries to open. The count is the same service as `/ballot close` (no acting
-member: the result goes to the whole secretariat and the bloc's group, through the outbox
-with keys `result:{ballot}:{identity}`). A ballot due to open opens only with the quorum;
-otherwise the secretariat is told once per reason and the tick tries again until it opens,
-the secretariat clears the schedule, or its closing time passes (then it is unscheduled and
-the secretariat told).
+member: the result goes to the whole secretariat and the bloc's group); opening is the same
+service as `/ballot open`. Their messages are queued in the outbox in the same transaction
+as the change, so a crash never leaves a ballot opened or counted without them
+(`opened:{ballot}:{identity}`, `result:{ballot}:{identity}`, `…:group`). Times are checked
+again under the ballot's lock: an extension or a cleared schedule committed a moment ago
+wins. A ballot due to open opens only with the quorum; otherwise the secretariat is told
+once per reason and the tick tries again until it opens, the secretariat clears the
+schedule, or its closing time passes (then it is unscheduled and the secretariat told).
+One ballot that fails is logged and skipped; the others go on.
 """
 
 from __future__ import annotations
@@ -22,8 +26,13 @@ from bot.services.app import Services
 from bot.services.outbox import notice_rows, to_group
 from bot.services.outcomes import Notice, Reason, Rejected
 from storage.outbox_repos import Queued
+from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# Refusals that mean "someone acted meanwhile" (opened, closed or unscheduled it by hand):
+# nothing to tell anyone.
+SETTLED = {Reason.NOT_SCHEDULED, Reason.BALLOT_NOT_DRAFT, Reason.BALLOT_NOT_OPEN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +40,11 @@ class BallotRun:
     opened: int
     closed: int
     waiting: int  # due to open, refused (no quorum, an earlier tier undecided, …)
+    failed: int = 0  # raised: logged, tried again at the next tick
 
 
 async def run_ballot_times(services: Services, now: datetime) -> BallotRun:
-    opened = closed = waiting = 0
+    opened = closed = waiting = failed = 0
     async with services.db.uow() as uow:
         blocs = await uow.blocs.all()
     for bloc in blocs:
@@ -43,25 +53,28 @@ async def run_ballot_times(services: Services, now: datetime) -> BallotRun:
         for number, info in lines:
             b = info.ballot
             if b.status is BallotStatus.OPEN and b.closes_at is not None and b.closes_at <= now:
-                closed += await _close(services, bloc, number, now)
+                try:
+                    closed += await _close(services, bloc, number, now)
+                except Exception:
+                    failed += 1
+                    log.exception("closing ballot %s of bloc %s failed", b.id, bloc.id)
         for number, info in lines:
             b = info.ballot
             if b.status is BallotStatus.DRAFT and b.opens_at is not None and b.opens_at <= now:
-                if await _open(services, bloc, number, b.id, b.opens_at, b.closes_at, now):
-                    opened += 1
-                else:
-                    waiting += 1
-    return BallotRun(opened, closed, waiting)
+                try:
+                    if await _open(services, bloc, number, b.id, b.closes_at, now):
+                        opened += 1
+                    else:
+                        waiting += 1
+                except Exception:
+                    failed += 1
+                    log.exception("opening ballot %s of bloc %s failed", b.id, bloc.id)
+    return BallotRun(opened, closed, waiting, failed)
 
 
 async def _close(services: Services, bloc: Bloc, number: int, now: datetime) -> int:
-    done = await voting.close_ballot_as(services, bloc.id, None, ref=str(number))
-    if isinstance(done, Rejected):  # closed by hand a moment ago: nothing to do
-        log.info("ballot %s of bloc %s not closed by the tick: %s", number, bloc.id, done.reason)
-        return 0
-    ballot_id = done.line.info.ballot.id
-    context = done.group_text_context
-    async with services.db.uow() as uow:
+    async def queue(uow: UnitOfWork, done: voting.Closed) -> None:
+        ballot_id = done.line.info.ballot.id
         rows: list[Queued] = []
         for notice in done.notices:
             rows += await notice_rows(
@@ -74,14 +87,27 @@ async def _close(services: Services, bloc: Bloc, number: int, now: datetime) -> 
             )
         rows += to_group(
             bloc.group_chat_id,
-            services.renderer.render(Locale.VI, "ballot_result", **context),
+            services.renderer.render(Locale.VI, "ballot_result", **done.group_text_context),
             key=f"result:{ballot_id}:group",
             bloc_id=bloc.id,
             now=now,
         )
         await uow.outbox.enqueue(rows, now)
-        await uow.commit()
+
+    done = await voting.close_ballot_as(
+        services, bloc.id, None, ref=str(number), scheduled=True, before_commit=queue
+    )
+    if isinstance(done, Rejected):
+        if done.reason not in SETTLED:
+            log.warning("ballot %s of bloc %s not counted: %s", number, bloc.id, done.reason)
+        return 0
     return 1
+
+
+async def _secretariat(uow: UnitOfWork, bloc_id: int) -> tuple[int, ...]:
+    return tuple(
+        i.id for m, i in await uow.identities.members_of_bloc(bloc_id) if m.has(Role.SECRETARIAT)
+    )
 
 
 async def _open(
@@ -89,75 +115,90 @@ async def _open(
     bloc: Bloc,
     number: int,
     ballot_id: int,
-    opens_at: datetime,
     closes_at: datetime | None,
     now: datetime,
 ) -> bool:
-    done: voting.Opened | Rejected
-    if closes_at is not None and closes_at <= now:
-        done = Rejected(Reason.DEADLINE_PAST)
-    else:
-        done = await voting.open_ballot_as(services, bloc.id, None, ref=str(number))
-    async with services.db.uow() as uow:
-        secretariat = tuple(
-            i.id
-            for m, i in await uow.identities.members_of_bloc(bloc.id)
-            if m.has(Role.SECRETARIAT)
-        )
+    async def queue(uow: UnitOfWork, done: voting.Opened) -> None:
         rows: list[Queued] = []
-        if isinstance(done, Rejected):
-            if done.reason is Reason.DEADLINE_PAST:
-                # Its closing time came before it could open: unscheduled, the secretariat told.
-                await uow.votes.set_schedule(ballot_id, None, None)
-                template, key = "ballot_auto_missed", f"automissed:{ballot_id}:{{identity}}"
-            else:
-                template = "ballot_auto_waiting"
-                key = f"autowait:{ballot_id}:{opens_at.isoformat()}:{done.reason}:{{identity}}"
-            info = await uow.votes.ballot(ballot_id)
-            assert info is not None
-            names = {u.id: u.name for u in await uow.blocs.units(bloc.id)}
-            notice = Notice(
-                secretariat,
-                template,
-                {
-                    **done.detail,
-                    "ballot": voting.ballot_line_context(info, number, names, bloc),
-                    "reason": done.reason.value,
-                },
-            )
-            rows += await notice_rows(
-                uow, services.renderer, notice, key=key, bloc_id=bloc.id, now=now
-            )
-        else:
-            for notice in done.notices:
-                rows += await notice_rows(
-                    uow,
-                    services.renderer,
-                    notice,
-                    key=f"opened:{ballot_id}:{{identity}}",
-                    bloc_id=bloc.id,
-                    now=now,
-                )
-            told = Notice(
-                secretariat, "ballot_auto_opened", {"ballot": done.ballot, "units": done.units}
-            )
+        for notice in done.notices:
             rows += await notice_rows(
                 uow,
                 services.renderer,
-                told,
-                key=f"autoopened:{ballot_id}:{{identity}}",
+                notice,
+                key=f"opened:{ballot_id}:{{identity}}",
                 bloc_id=bloc.id,
                 now=now,
             )
-            rows += to_group(
-                bloc.group_chat_id,
-                services.renderer.render(
-                    Locale.VI, "ballot_group_opened", ballot=done.ballot, units=done.units
-                ),
-                key=f"opened:{ballot_id}:group",
-                bloc_id=bloc.id,
-                now=now,
-            )
+        told = Notice(
+            await _secretariat(uow, bloc.id),
+            "ballot_auto_opened",
+            {"ballot": done.ballot, "units": done.units},
+        )
+        rows += await notice_rows(
+            uow,
+            services.renderer,
+            told,
+            key=f"autoopened:{ballot_id}:{{identity}}",
+            bloc_id=bloc.id,
+            now=now,
+        )
+        rows += to_group(
+            bloc.group_chat_id,
+            services.renderer.render(
+                Locale.VI, "ballot_group_opened", ballot=done.ballot, units=done.units
+            ),
+            key=f"opened:{ballot_id}:group",
+            bloc_id=bloc.id,
+            now=now,
+        )
+        await uow.outbox.enqueue(rows, now)
+
+    if closes_at is not None and closes_at <= now:  # whatever the quorum: too late to open
+        await _tell_why(services, bloc, number, ballot_id, Rejected(Reason.DEADLINE_PAST), now)
+        return False
+    done = await voting.open_ballot_as(
+        services, bloc.id, None, ref=str(number), scheduled=True, before_commit=queue
+    )
+    if not isinstance(done, Rejected):
+        return True
+    if done.reason in SETTLED:
+        return False
+    await _tell_why(services, bloc, number, ballot_id, done, now)
+    return False
+
+
+async def _tell_why(
+    services: Services, bloc: Bloc, number: int, ballot_id: int, refused: Rejected, now: datetime
+) -> None:
+    """Tell the secretariat why a scheduled ballot did not open (once per schedule and
+    reason); past its closing time, unschedule it."""
+    async with services.db.uow() as uow:
+        info = await uow.votes.ballot(ballot_id, lock=True)
+        assert info is not None
+        opens_at = info.ballot.opens_at
+        if info.ballot.status is not BallotStatus.DRAFT or opens_at is None or opens_at > now:
+            return  # opened or unscheduled by hand meanwhile
+        stamp = opens_at.isoformat()
+        if refused.reason is Reason.DEADLINE_PAST:
+            closes_at = info.ballot.closes_at
+            if closes_at is None or closes_at > now:
+                return  # rescheduled meanwhile
+            # Its closing time came before it could open: unscheduled, the secretariat told.
+            await uow.votes.set_schedule(ballot_id, None, None)
+            template, key = "ballot_auto_missed", f"automissed:{ballot_id}:{stamp}:{{identity}}"
+        else:
+            template = "ballot_auto_waiting"
+            key = f"autowait:{ballot_id}:{stamp}:{refused.reason}:{{identity}}"
+        names = {u.id: u.name for u in await uow.blocs.units(bloc.id)}
+        notice = Notice(
+            await _secretariat(uow, bloc.id),
+            template,
+            {
+                **refused.detail,
+                "ballot": voting.ballot_line_context(info, number, names, bloc),
+                "reason": refused.reason.value,
+            },
+        )
+        rows = await notice_rows(uow, services.renderer, notice, key=key, bloc_id=bloc.id, now=now)
         await uow.outbox.enqueue(rows, now)
         await uow.commit()
-    return not isinstance(done, Rejected)

@@ -1,59 +1,52 @@
-"""Delivering notices: each recipient gets the text in their own locale on each account."""
+"""Notices go through the outbox (design decision 10): rendered in each recipient's locale,
+one row per reachable chat, then flushed — sent at once within the rate budget, retried,
+a member who blocked the bot marked unreachable and the secretariat told. Receipts of
+secret ballots are never notices."""
 
 from __future__ import annotations
 
-import logging
+import secrets
 from typing import Any
 
-from bot.core.models import Bloc, Locale, Platform
-from bot.core.ports import Button, OutgoingMessage
+from bot.core.models import Bloc, Locale
 from bot.services.app import Services
+from bot.services.outbox import notice_rows, to_group
 from bot.services.outcomes import Notice
-
-log = logging.getLogger(__name__)
 
 
 async def post_to_group(services: Services, bloc: Bloc, template: str, **context: Any) -> bool:
     """A public message (turnout, results) in the bloc's linked group, in Vietnamese."""
     if bloc.group_chat_id is None:
         return False
+    now = services.clock.now()
     text = services.renderer.render(Locale.VI, template, **context)
-    return await services.notifier.send(
-        OutgoingMessage(Platform.TELEGRAM, str(bloc.group_chat_id), text)
-    )
+    async with services.db.uow() as uow:
+        rows = to_group(
+            bloc.group_chat_id, text, key=f"group:{secrets.token_hex(8)}", bloc_id=bloc.id, now=now
+        )
+        await uow.outbox.enqueue(rows, now)
+        await uow.commit()
+    await services.outbox_flush()
+    return True
 
 
-async def deliver(services: Services, notices: list[Notice]) -> int:
-    """Send every notice; returns how many messages went out. Unreachable accounts are marked."""
-    sent = 0
-    for notice in notices:
-        async with services.db.uow() as uow:
-            recipients = await uow.identities.many(notice.identity_ids)
-            targets = [
-                (ident, await uow.identities.reachable_accounts(ident.id)) for ident in recipients
-            ]
-        for ident, accounts in targets:
-            text = services.renderer.render(ident.locale, notice.template, **notice.context)
-            buttons = tuple(
-                (
-                    Button(
-                        services.renderer.t(ident.locale, label[2:])
-                        if label.startswith("t:")
-                        else label,
-                        callback_data=data,
-                    ),
-                )
-                for label, data in notice.buttons
+async def deliver(services: Services, notices: list[Notice], *, bloc_id: int | None = None) -> int:
+    """Queue every notice for its recipients and flush; returns how many rows were queued."""
+    if not notices:
+        return 0
+    now = services.clock.now()
+    queued = 0
+    async with services.db.uow() as uow:
+        for notice in notices:
+            rows = await notice_rows(
+                uow,
+                services.renderer,
+                notice,
+                key=f"notice:{notice.template}:{secrets.token_hex(8)}:{{identity}}",
+                bloc_id=bloc_id,
+                now=now,
             )
-            for account in accounts:
-                ok = await services.notifier.send(
-                    OutgoingMessage(account.platform, account.external_id, text, buttons)
-                )
-                if ok:
-                    sent += 1
-                    continue
-                log.info("notice %s: account unreachable", notice.template)
-                async with services.db.uow() as uow:
-                    await uow.identities.mark_unreachable(account.platform, account.external_id)
-                    await uow.commit()
-    return sent
+            queued += await uow.outbox.enqueue(rows, now)
+        await uow.commit()
+    await services.outbox_flush()
+    return queued

@@ -33,7 +33,7 @@ async def to_person(
     text: str,
     *,
     key: str,
-    bloc_id: int,
+    bloc_id: int | None,
     now: datetime,
     buttons: tuple[tuple[Button, ...], ...] = (),
 ) -> list[Queued]:
@@ -77,7 +77,7 @@ async def notice_rows(
     notice: Notice,
     *,
     key: str,
-    bloc_id: int,
+    bloc_id: int | None,
     now: datetime,
 ) -> list[Queued]:
     """A notice as outbox rows: rendered in each recipient's locale, buttons labelled from the

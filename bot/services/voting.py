@@ -8,6 +8,7 @@ the last choice counts. A secret ballot (bỏ phiếu kín) is locked by its fir
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -412,9 +413,14 @@ async def open_ballot_as(
     *,
     ref: str,
     closes_text: str = "",
+    scheduled: bool = False,
+    before_commit: Callable[[UnitOfWork, Opened], Awaitable[None]] | None = None,
 ) -> Opened | Rejected:
     """The opening itself, by a secretariat member or (`actor_identity_id` None) by the tick
-    at the scheduled time; a closing time set beforehand with `/ballot schedule` is kept."""
+    at the scheduled time; a closing time set beforehand with `/ballot schedule` is kept.
+    `scheduled`: only if its opening time has come (checked under the lock: a schedule
+    cleared a moment ago is not acted on). `before_commit` queues its messages in the same
+    transaction, so an opening is never committed without them."""
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
@@ -422,6 +428,9 @@ async def open_ballot_as(
         if isinstance(picked, Rejected):
             return picked
         info, number = picked
+        opens_at = info.ballot.opens_at
+        if scheduled and (opens_at is None or opens_at > now):
+            return Rejected(Reason.NOT_SCHEDULED, {"number": number})
         if info.ballot.status is not BallotStatus.DRAFT:
             return Rejected(Reason.BALLOT_NOT_DRAFT, {"number": number})
         waiting = await _undecided_before(uow, bloc_id, info)
@@ -474,17 +483,21 @@ async def open_ballot_as(
         reps = await _representatives(uow, bloc_id)
         opened = await uow.votes.ballot(info.ballot.id)
         assert opened is not None
+        names = {u.id: u.name for u in units}
+        context = _ballot_context(opened, number, names, bloc)
+        notice = Notice(
+            reps,
+            "ballot_opened_notice",
+            {"ballot": context},
+            buttons=(("t:button.vote_now", f"vt:{opened.ballot.id}:show:0"),),
+        )
+        done = Opened(
+            BallotLine(opened, number, 0), bloc, context, len(units), (notice,) if reps else ()
+        )
+        if before_commit is not None:
+            await before_commit(uow, done)
         await uow.commit()
-    names = {u.id: u.name for u in units}
-    line = BallotLine(opened, number, 0)
-    context = _ballot_context(opened, number, names, bloc)
-    notice = Notice(
-        reps,
-        "ballot_opened_notice",
-        {"ballot": context},
-        buttons=(("t:button.vote_now", f"vt:{opened.ballot.id}:show:0"),),
-    )
-    return Opened(line, bloc, context, len(units), (notice,) if reps else ())
+    return done
 
 
 async def _final_options(uow: UnitOfWork, bloc_id: int, info: BallotInfo) -> list[Option]:
@@ -1137,10 +1150,18 @@ async def close_ballot(services: Services, actor: Actor, *, ref: str) -> Closed 
 
 
 async def close_ballot_as(
-    services: Services, bloc_id: int, actor_identity_id: int | None, *, ref: str
+    services: Services,
+    bloc_id: int,
+    actor_identity_id: int | None,
+    *,
+    ref: str,
+    scheduled: bool = False,
+    before_commit: Callable[[UnitOfWork, Closed], Awaitable[None]] | None = None,
 ) -> Closed | Rejected:
     """The count itself, by a secretariat member or (`actor_identity_id` None) by the tick at
-    the closing time; the result goes to every other secretariat member and the group."""
+    the closing time; the result goes to every other secretariat member and the group.
+    `scheduled`: only if the closing time has come (checked under the lock: an extension
+    committed a moment ago wins). `before_commit` queues the result in the same transaction."""
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
@@ -1150,6 +1171,9 @@ async def close_ballot_as(
         info, number = picked
         if info.ballot.status is not BallotStatus.OPEN:
             return Rejected(Reason.BALLOT_NOT_OPEN, {"number": number})
+        closes_at = info.ballot.closes_at
+        if scheduled and (closes_at is None or closes_at > now):
+            return Rejected(Reason.NOT_SCHEDULED, {"number": number})
         units = await uow.blocs.units(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
         present = await uow.votes.present(conference.id) if conference else set()
@@ -1245,39 +1269,42 @@ async def close_ballot_as(
         members = await uow.identities.members_of_bloc(bloc_id)
         closed = await uow.votes.ballot(info.ballot.id)
         assert closed is not None
+        names = {u.id: u.name for u in units}
+        secretariat = tuple(i.id for m, i in members if m.has(Role.SECRETARIAT))
+        context = _result_context(
+            closed,
+            number,
+            names,
+            bloc,
+            result,
+            decided,
+            decided_by,
+            runoff_line,
+            awaiting,
+            tie,
+            other_opinions,
+            published,
+        )
+        others = tuple(x for x in secretariat if x != actor_identity_id)
+        notices = (Notice(others, "ballot_result", context),) if others else ()
+        done = Closed(
+            BallotLine(closed, number, result.returned),
+            bloc,
+            result,
+            tuple(decided),
+            decided_by,
+            runoff_line,
+            awaiting,
+            names,
+            notices,
+            context,
+        )
+        if before_commit is not None:
+            await before_commit(uow, done)
         await uow.commit()
     if unsealed is not None:
         services.db.purge_sealed(deleted_xid)  # in the background: the result goes out now
-    names = {u.id: u.name for u in units}
-    secretariat = tuple(i.id for m, i in members if m.has(Role.SECRETARIAT))
-    context = _result_context(
-        closed,
-        number,
-        names,
-        bloc,
-        result,
-        decided,
-        decided_by,
-        runoff_line,
-        awaiting,
-        tie,
-        other_opinions,
-        published,
-    )
-    others = tuple(x for x in secretariat if x != actor_identity_id)
-    notices = (Notice(others, "ballot_result", context),) if others else ()
-    return Closed(
-        BallotLine(closed, number, result.returned),
-        bloc,
-        result,
-        tuple(decided),
-        decided_by,
-        runoff_line,
-        awaiting,
-        names,
-        notices,
-        context,
-    )
+    return done
 
 
 def _tie(info: BallotInfo, result: TallyResult) -> tuple[tuple[Option, ...], int]:

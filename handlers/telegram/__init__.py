@@ -10,6 +10,7 @@ from bot.services.app import Services
 from handlers.telegram import (
     bloc,
     common,
+    deadlines,
     errors,
     fallback,
     group,
@@ -31,6 +32,7 @@ def make_routers() -> list[Router]:
         units.make_router(),
         reports.make_router(),
         voting.make_router(),
+        deadlines.make_router(),
         group.make_router(),
         fallback.make_router(),
     ]

@@ -11,7 +11,18 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommand
 from bot.core.models import Locale
 from bot.render import Renderer
 
-COMMON = ("start", "vote", "checkin", "report", "conference", "criteria", "help", "me", "lang")
+COMMON = (
+    "start",
+    "vote",
+    "checkin",
+    "report",
+    "deadlines",
+    "conference",
+    "criteria",
+    "help",
+    "me",
+    "lang",
+)
 SECRETARIAT = (
     *COMMON,
     "bloc",
@@ -23,6 +34,7 @@ SECRETARIAT = (
     "return",
     "export",
     "ballot",
+    "announce",
 )
 
 

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from bot.core.text import clean, fold_diacritics, name_key, nfc
+from bot.core.text import clean, fold_diacritics, name_key, nfc, split_message, utf16_len
 
 COMPOSED = "Sở Giáo dục và Đào tạo"
 DECOMPOSED = unicodedata.normalize("NFD", COMPOSED)
@@ -64,3 +64,18 @@ def test_name_key_keeps_diacritics() -> None:
 )
 def test_fold_diacritics(raw: str, expected: str) -> None:
     assert fold_diacritics(raw) == expected
+
+
+def test_a_message_is_cut_between_lines_and_a_too_long_line_between_words() -> None:
+    names = ", ".join(
+        f"Trường Trung học phổ thông số {n} huyện Điện Biên Đông" for n in range(200)
+    )
+    text = f"<b>Chưa nộp</b>\n{names}\nHết."
+    parts = split_message(text, limit=1000)
+    assert all(utf16_len(p) <= 1000 for p in parts)
+    assert parts[0].startswith("<b>Chưa nộp</b>")
+    assert len(parts) > 10
+    assert parts[-1].endswith("\nHết.")
+    # Nothing lost: the words come back in order.
+    assert " ".join(" ".join(parts).split()) == " ".join(text.split())
+    assert split_message("ngắn\ngọn") == ["ngắn\ngọn"]

@@ -8,12 +8,24 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlmodel import col, select
 
+from bot.core.deadlines import DAY
+from bot.core.ports import OutgoingMessage
 from bot.fakes.telegram import FakeTelegram, FakeUser
+from bot.render import Renderer
+from bot.services.app import Services
+from bot.services.clock import SystemClock
+from scheduler.tick import Ticker
+from storage.db import create_engine
+from storage.files import FileStore
+from storage.tables import OutboxRow
+from storage.uow import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "5000000002:AAHe2eE2Ee2eE2Ee2eE2Ee2eE2Ee2eE2Ee2"
@@ -108,9 +120,12 @@ async def _join_flow(fake: FakeTelegram) -> None:
     assert again[0].startswith("Mã mời này đã được sử dụng.")
 
 
-async def _wait_started(fake: FakeTelegram, proc: asyncio.subprocess.Process) -> None:
+async def _wait_started(
+    fake: FakeTelegram, proc: asyncio.subprocess.Process, since: int = 0
+) -> None:
+    """Until the process has set its menus (`since`: requests of earlier processes to skip)."""
     for _ in range(300):
-        if any(r.method == "setMyCommands" for r in fake.requests):
+        if any(r.method == "setMyCommands" for r in fake.requests[since:]):
             return
         if proc.returncode is not None:
             break
@@ -184,3 +199,93 @@ async def test_placeholder_token_refused(tmp_path: Path) -> None:
     assert err.decode().strip() == (
         "thidua-bot: TELEGRAM__TOKEN looks like a placeholder: put the real value in .env"
     )
+
+
+async def _plan_only(tmp: Path, due_in: timedelta) -> list[str]:
+    """In this process, on the bot's database: a custom deadline due soon, then a tick that
+    plans its reminder into the outbox and sends nothing (a worker stopped right after
+    planning). Returns the dedup keys of the reminders waiting in the outbox."""
+    db = Database(create_engine(f"sqlite+aiosqlite:///{tmp / 'bot.db'}"))
+    clock = SystemClock()
+    services = Services(
+        db=db,
+        clock=clock,
+        notifier=_NoNotifier(),
+        renderer=Renderer(),
+        audit_key=b"\0" * 32,  # the planner writes no audit row
+        ballot_secret=b"\0" * 32,
+        files=FileStore(tmp / "files"),
+    )
+    try:
+        async with db.uow() as uow:
+            bloc = (await uow.blocs.all())[0]
+            now = clock.now()
+            # Set yesterday: its reminder times came while no worker was running.
+            await uow.deadlines.add(
+                bloc.id, "Nộp hồ sơ khen thưởng", now + due_in, created_by=1, now=now - DAY
+            )
+            await uow.commit()
+        await Ticker(services, None).tick()
+        async with db.uow() as uow:
+            rows = await uow.session.exec(
+                select(OutboxRow.dedup_key).where(
+                    col(OutboxRow.dedup_key).startswith("remind:"),
+                    col(OutboxRow.sent_at).is_(None),
+                )
+            )
+            return list(rows.all())
+    finally:
+        await db.dispose()
+
+
+class _NoNotifier:
+    async def send(self, message: OutgoingMessage) -> bool:
+        raise AssertionError(f"nothing is sent while planning: {message}")
+
+
+async def test_reminders_planned_before_a_restart_are_sent_once(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    proc = await _start_bot(fake, tmp_path)
+    try:
+        await _wait_started(fake, proc)
+        await _join_flow(fake)
+        # No quiet hours, so that the reminder is due whatever the time of day of the run.
+        quiet = await _say(fake, SECRETARY, "/deadlines quiet tắt")
+        assert quiet[0].endswith("Giờ yên lặng: không có.")
+    finally:
+        err = await _stop(proc)
+    assert proc.returncode == 0, err
+
+    # Planned (the 2-hour reminder of a deadline 1 h 50 min away), then the worker stops.
+    keys = await _plan_only(tmp_path, timedelta(hours=1, minutes=50))
+    assert len(keys) == 1
+    assert keys[0].endswith(":7200")
+    before = len(fake.messages_to(REP.id))
+
+    # The next process sends it at its first tick ...
+    started = len(fake.requests)
+    proc = await _start_bot(fake, tmp_path)
+    try:
+        await _wait_started(fake, proc, started)
+        reminded = await fake.wait_for_messages(REP.id, before + 1, timeout=20, since=0)
+    finally:
+        err = await _stop(proc)
+    assert proc.returncode == 0, err
+    text = reminded[before].text or ""
+    assert text.startswith(
+        "⏰ <b>Nhắc hạn</b> — Sở Y tế\nNộp hồ sơ khen thưởng: đơn vị chưa bấm «Đã nhận».\n"
+        "Hạn chót: "
+    )
+    assert text.endswith("(còn 1 giờ).")
+
+    # ... and one more restart sends nothing again.
+    started = len(fake.requests)
+    proc = await _start_bot(fake, tmp_path)
+    try:
+        await _wait_started(fake, proc, started)
+        await asyncio.sleep(3)  # the first tick runs at start
+    finally:
+        err = await _stop(proc)
+    assert proc.returncode == 0, err
+    assert len(fake.messages_to(REP.id)) == before + 1

@@ -14,9 +14,11 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import Chat, InlineKeyboardMarkup, User
 from teremok import MockBot, MockCallbackQuery, MockMessageDocument, MockMessageText
 
+from bot.fakes.ratelimit import NoRateLimit
 from bot.services.app import Services
 from handlers.telegram import create_dispatcher
 from handlers.telegram.notifier import TelegramNotifier
+from scheduler.sender import Sender
 
 SECRETARY = User(id=1000, is_bot=False, first_name="Nguyễn Thị", last_name="Lan")
 GROUP = Chat(id=-1001234, type="supergroup", title="Khối VHXH")
@@ -98,13 +100,27 @@ class Harness:
         return text.split("?start=")[1].split()[0]
 
 
-@pytest.fixture
-def tg(services: Services) -> Harness:
+def make_harness(services: Services) -> Harness:
+    """A Dispatcher on these services and a mock bot; the outbox is flushed through that bot
+    within each update, as the running bot's tick would send it at once."""
     dp = create_dispatcher(services)
     # As in production (bot/runtime.py): HTML, so teremok checks every reply's markup.
     bot = MockBot(dp, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     services.notifier = TelegramNotifier(bot)
+    sender = Sender(
+        services.db, TelegramNotifier(bot), NoRateLimit(), services.clock, services.renderer
+    )
+
+    async def flush() -> None:
+        await sender.drain()
+
+    services.outbox_flush = flush
     return Harness(bot, services)
+
+
+@pytest.fixture
+def tg(services: Services) -> Harness:
+    return make_harness(services)
 
 
 def texts(replies: list[Reply]) -> list[str]:

@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiogram.client.default import DefaultBotProperties
-from aiogram.enums import ParseMode
 from aiogram.methods import GetFile, SendDocument, TelegramMethod
 from aiogram.types import BufferedInputFile, CallbackQuery, Chat, Document, Message, User
 from openpyxl import Workbook
 from sqlmodel import col, func, select
-from teremok import MockBot, MockCallbackQuery, MockMessageDocument, MockMessageText
+from teremok import MockCallbackQuery, MockMessageDocument, MockMessageText
 
 from bot.core.invites import hash_code, normalise_code
 from bot.core.models import Account, Bloc, Identity, Invite, Membership, Platform, Unit
@@ -28,8 +26,6 @@ from bot.services import reports as svc
 from bot.services import voting as voting_svc
 from bot.services.actors import Actor, load_actor
 from bot.services.app import Services
-from handlers.telegram import create_dispatcher
-from handlers.telegram.notifier import TelegramNotifier
 from storage.tables import (
     BallotBoxRow,
     CountedReceiptRow,
@@ -38,7 +34,7 @@ from storage.tables import (
     SealedDraftRow,
     SecretRegisterRow,
 )
-from tests.handlers.conftest import SECRETARY, Harness, Reply, person
+from tests.handlers.conftest import SECRETARY, Harness, Reply, make_harness, person
 
 BLOC = "Khối thi đua Văn hóa - Xã hội"
 BLOC_CODE = "KTĐVHXH"
@@ -367,10 +363,7 @@ async def reviewed(services: Services, user: User, unit: str, values: Sequence[i
 
 def restarted(tg: Harness) -> Harness:
     """The bot after a restart: a new Dispatcher (empty memory storage) on the same services."""
-    dp = create_dispatcher(tg.services)
-    bot = MockBot(dp, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-    tg.services.notifier = TelegramNotifier(bot)
-    return Harness(bot, tg.services)
+    return make_harness(tg.services)
 
 
 async def dispatch(tg: Harness, update: Message | CallbackQuery) -> list[TelegramMethod[Any]]:

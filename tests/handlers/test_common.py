@@ -31,10 +31,13 @@ HELP = (
 )
 HELP_REPRESENTATIVE = (
     "\n\n<b>Đại diện đơn vị</b>\n"
-    "Các chức năng báo cáo, biểu quyết và ký giao ước sẽ xuất hiện tại đây khi khối mở."
+    "/report — nộp báo cáo năm, tự chấm điểm\n"
+    "/deadlines — các hạn chót và tình trạng của đơn vị\n"
+    "/checkin — điểm danh tại hội nghị; /vote — biểu quyết, bỏ phiếu"
 )
 HELP_OBSERVER = (
-    "\n\n<b>Thành viên theo dõi</b>\nBạn được xem tình hình của khối, không tham gia biểu quyết."
+    "\n\n<b>Thành viên theo dõi</b>\nBạn được xem tình hình của khối, không tham gia biểu quyết.\n"
+    "/deadlines — các hạn chót đang mở"
 )
 HELP_SECRETARIAT = (
     "\n\n<b>Thường trực khối</b>\n"
@@ -48,7 +51,12 @@ HELP_SECRETARIAT = (
     "/units import — nhập đơn vị từ tệp CSV/XLSX\n"
     "/invite ĐƠN_VỊ [số lần] — cấp mã mời; /invite all — cho mọi đơn vị chưa có đại diện\n"
     "/invite secretariat, /invite observer — mời thường trực, thành viên theo dõi\n"
-    "/invite revoke ĐƠN_VỊ — thu hồi mã mời"
+    "/invite revoke ĐƠN_VỊ — thu hồi mã mời\n"
+    "/criteria — bảng chấm điểm; /period — kỳ báo cáo; /status — tình hình nộp; /review, "
+    "/return, /export\n"
+    "/conference, /ballot — hội nghị và biểu quyết; /ballot schedule — hẹn giờ mở, đóng\n"
+    "/deadlines — hạn chót, lịch nhắc, giờ yên lặng; /deadlines add — thêm hạn chót\n"
+    "/announce — gửi thông báo cho các thành viên hoặc các đơn vị chưa hoàn thành"
 )
 GROUP_HELP = (
     "Trong nhóm, bot chỉ trả lời các lệnh chung:\n"
@@ -138,7 +146,9 @@ async def test_lang_switches_the_next_replies_to_english(tg: Harness, services: 
             "/lang — change language (Tiếng Việt / English)\n"
             "/help — this list\n\n"
             "<b>Unit representatives</b>\n"
-            "Reports, votes and the covenant will appear here when the bloc opens them.",
+            "/report — submit the year-end report, self-score\n"
+            "/deadlines — open deadlines and your unit's status\n"
+            "/checkin — check in at the conference; /vote — vote",
         )
     ]
     assert plain(await tg.say(AN, "/units")) == [

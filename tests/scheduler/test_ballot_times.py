@@ -5,6 +5,8 @@ to the secretariat and the group through the outbox."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.core.voting import BallotStatus
 from bot.fakes.clock import FakeClock
 from bot.services.app import Services
@@ -252,4 +254,44 @@ async def test_scheduling_refuses_what_cannot_work_and_can_be_cleared(
     # Only the secretariat schedules.
     assert (await tg.say(AN, "/ballot schedule 2; 20/12/2024 10:00"))[-1].text == (
         "Chỉ thường trực khối mới dùng được lệnh này."
+    )
+
+
+async def test_a_scheduled_ballot_opened_by_hand_is_left_alone(
+    tg: Harness, services: Services, clock: FakeClock
+) -> None:
+    await conference_setup(tg)
+    b = (await ballot_ids(services))[0]
+    clock.set(local(20, 7))
+    await tg.say(SECRETARY, "/ballot schedule 1; 20/12/2024 08:30; 20/12/2024 09:00")
+    clock.set(local(20, 8, 10))
+    await tg.say(SECRETARY, "/ballot open 1")  # earlier than planned; it keeps its closing time
+    sent = Recording()
+    tick = ticker(services, sent)
+    clock.set(local(20, 8, 30))
+    await tick.tick()
+    assert [text for _, text in everything(sent) if not text.startswith("📋")] == []
+    clock.set(local(20, 9, 0))
+    await tick.tick()
+    assert await status(services, b) is BallotStatus.CLOSED
+    assert [chat for chat, _ in everything(sent)] == [S]
+
+
+async def test_one_failing_step_does_not_stop_sending(
+    tg: Harness, services: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await conference_setup(tg)
+    clock.set(local(20, 8))
+    await tg.say(SECRETARY, "/ballot open 1; 20/12/2024 09:00")
+
+    async def broken(*_: object) -> None:
+        raise RuntimeError("a bug in one step")
+
+    monkeypatch.setattr("scheduler.tick.run_ballot_times", broken)
+    sent = Recording()
+    clock.set(local(20, 8, 50))  # the 10-minute reminder is due
+    report = await ticker(services, sent).tick()
+    assert report.ballots is None
+    assert sorted(chat for chat, _ in everything(sent) if chat != S) == sorted(
+        u.id for u in (AN, BINH, CUONG, DUNG, GIANG)
     )

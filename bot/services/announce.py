@@ -1,0 +1,137 @@
+"""/announce: the secretariat's message to every member of the bloc, or only to the
+representatives of the units that have not acted on one open deadline, through the outbox
+(`announce:{bloc}:{chat}:{message}:{identity}`: a tap repeated, the same update twice or a
+restart never sends it twice)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.models import Role
+from bot.core.text import clean, utf16_len
+from bot.services.actors import Actor, secretariat_bloc
+from bot.services.app import Services
+from bot.services.audit import record
+from bot.services.deadlines import DeadlineLine, deadline_lines, open_deadlines
+from bot.services.outbox import notice_rows
+from bot.services.outcomes import Notice, Reason, Rejected
+
+MAX_ANNOUNCEMENT = 3500  # characters typed; the header and footer fit in one message
+EVERYONE = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """What the secretariat may send to: everyone, or the laggards of each open deadline."""
+
+    members: int  # people other than the sender
+    lines: tuple[DeadlineLine, ...]
+    text: str
+
+
+async def targets(services: Services, actor: Actor, *, text: str) -> Targets | Rejected:
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    body = _body(text)
+    if isinstance(body, Rejected):
+        return body
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        members = await uow.identities.members_of_bloc(bloc_id)
+        lines = await deadline_lines(uow, bloc, services.clock.now(), None)
+    others = {i.id for _, i in members} - {actor.identity.id}
+    return Targets(len(others), tuple(lines), body)
+
+
+def _body(text: str) -> str | Rejected:
+    body = "\n".join(line.rstrip() for line in text.strip().splitlines()).strip()
+    if not clean(body):
+        return Rejected(Reason.ANNOUNCE_EMPTY)
+    if utf16_len(body) > MAX_ANNOUNCEMENT:
+        return Rejected(Reason.ANNOUNCE_TOO_LONG, {"limit": MAX_ANNOUNCEMENT})
+    return body
+
+
+@dataclass(frozen=True, slots=True)
+class Announced:
+    people: int
+    units: int
+    everyone: bool
+    line: DeadlineLine | None  # the deadline whose laggards were told
+
+
+async def announce(
+    services: Services, actor: Actor, *, text: str, target: str, ref: str
+) -> Announced | Rejected:
+    """Queue the announcement. `target` is EVERYONE, a deadline key ("period:3") from the
+    buttons, or a /deadlines number typed. `ref` names the message it comes from (chat and
+    message id): a second tap, or the same update delivered twice, sends nothing more."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    body = _body(text)
+    if isinstance(body, Rejected):
+        return body
+    now = services.clock.now()
+    key = f"announce:{bloc_id}:{ref}:"
+    async with services.db.uow() as uow:
+        if await uow.outbox.exists_prefix(key):
+            return Rejected(Reason.ANNOUNCE_SENT)
+        bloc = await uow.blocs.require(bloc_id)
+        members = await uow.identities.members_of_bloc(bloc_id)
+        units = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
+        line: DeadlineLine | None = None
+        if target == EVERYONE:
+            people = {i.id for _, i in members} - {actor.identity.id}
+            reached_units = {m.unit_id for m, i in members if i.id in people and m.unit_id}
+        else:
+            lines = await deadline_lines(uow, bloc, now, None)
+            ref = clean(target).lstrip("#")
+            line = next(
+                (x for x in lines if x.key == ref or (ref.isdecimal() and x.number == int(ref))),
+                None,
+            )
+            if line is None:
+                return Rejected(Reason.UNKNOWN_DEADLINE_NUMBER, {"value": ref})
+            source, deadline = next(
+                (s, d) for s, d in await open_deadlines(uow, bloc, now) if d.key == line.key
+            )
+            pending = await source.pending(uow, deadline) & set(units)
+            people = {
+                i.id for m, i in members if m.unit_id in pending and m.has(Role.REPRESENTATIVE)
+            } - {actor.identity.id}
+            reached_units = pending
+        notice = Notice(
+            tuple(sorted(people)),
+            "announcement",
+            {
+                "bloc": bloc.name,
+                "text": body,
+                "sender": actor.identity.display_name,
+                "line": line,
+                "tz": bloc.timezone,
+            },
+        )
+        rows = await notice_rows(
+            uow,
+            services.renderer,
+            notice,
+            key=key + "{identity}",
+            bloc_id=bloc_id,
+            now=now,
+        )
+        await uow.outbox.enqueue(rows, now)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="announce.sent",
+            target=EVERYONE if line is None else line.key,
+            people=len(people),
+            units=len(reached_units),
+            text=body,
+        )
+        await uow.commit()
+    return Announced(len(people), len(reached_units), line is None, line)
