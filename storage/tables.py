@@ -499,3 +499,34 @@ class DeadlineAckRow(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id")
     identity_id: int = Field(foreign_key="identity.id")
     acked_at: datetime = Field(sa_column=_ts())
+
+
+class CovenantRow(SQLModel, table=True):
+    """Next year's emulation covenant (giao ước thi đua) of a bloc: its text, set by the
+    secretariat, and the date by which units sign it."""
+
+    __tablename__ = "covenant"
+    __table_args__ = (UniqueConstraint("bloc_id", "year"), {"sqlite_autoincrement": True})
+
+    id: int | None = Field(default=None, primary_key=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    year: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    due_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_by: int | None = Field(default=None, foreign_key="identity.id")
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class CovenantSignatureRow(SQLModel, table=True):
+    """A unit signed the covenant: who, when, and the SHA-256 of the text signed (final)."""
+
+    __tablename__ = "covenant_signature"
+    __table_args__ = (UniqueConstraint("covenant_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    covenant_id: int = Field(foreign_key="covenant.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    identity_id: int = Field(foreign_key="identity.id")
+    text_sha256: str = Field(max_length=64)
+    signed_at: datetime = Field(sa_column=_ts())

@@ -11,6 +11,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.covenant_repos import CovenantRepo
 from storage.db import session_factory
 from storage.deadline_repos import DeadlineRepo
 from storage.outbox_repos import OutboxRepo
@@ -35,6 +36,7 @@ class UnitOfWork:
         self.secret = SecretRepo(session)
         self.outbox = OutboxRepo(session)
         self.deadlines = DeadlineRepo(session)
+        self.covenants = CovenantRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()

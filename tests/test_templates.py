@@ -34,6 +34,7 @@ from bot.core.voting import (
 )
 from bot.render import LOCALES, Renderer
 from bot.services.announce import Announced, Targets
+from bot.services.covenant import CovenantSet, CovenantView, Signed
 from bot.services.deadlines import Acknowledged, DeadlineLine, DeadlinesView, ToCancel
 from bot.services.exports import ScoreSheet
 from bot.services.outcomes import Reason
@@ -49,6 +50,7 @@ from bot.services.reports import (
 from bot.services.secret_ballots import ReceiptFound
 from bot.services.units import UnitsView, UnitView
 from bot.services.voting import BallotLine, CheckedIn, ConferenceView, Decided, VoteView
+from storage.covenant_repos import Covenant, Signature
 from storage.vote_repos import BallotInfo, Conference
 
 HOSTILE = "<b>Sở & Ban</b>"
@@ -195,6 +197,17 @@ DEADLINES_VIEW = DeadlinesView(
     True,
     HOSTILE,
 )
+COVENANT = Covenant(4, 1, 2025, HOSTILE + "\n" + HOSTILE, WHEN, WHEN, WHEN)
+COVENANT_VIEW = CovenantView(
+    BLOC,
+    2025,
+    COVENANT,
+    (UNIT, replace(UNIT, id=UNIT.id + 1, name="Sở Y tế")),
+    {UNIT.id: Signature(UNIT.id, 7, "0" * 64, WHEN)},
+    {7: HOSTILE},
+    UNIT,
+    True,
+)
 ACK = Acknowledged(HOSTILE, WHEN, TZ, HOSTILE, False, HOSTILE, WHEN)
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -273,6 +286,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         ],
     },
     "deadlines_view": {"view": DEADLINES_VIEW},
+    "covenant_view": {"view": COVENANT_VIEW},
+    "covenant_set": {"done": CovenantSet(COVENANT, TZ, 9)},
+    "covenant_notice": {"bloc": HOSTILE, "year": 2025, "due": WHEN, "tz": TZ},
+    "covenant_signed": {"done": Signed(2025, HOSTILE, True, HOSTILE, WHEN, TZ)},
     "deadline_added": {"number": 2, "title": HOSTILE, "due": WHEN, "tz": TZ, "told": 7},
     "deadline_added_notice": {"title": HOSTILE, "due": WHEN, "tz": TZ, "bloc": HOSTILE},
     "deadline_acknowledged": {"ack": ACK},
@@ -380,6 +397,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_deadline_past": {"value": HOSTILE},
     "refused_closes_before_opens": {"value": HOSTILE},
     "refused_not_scheduled": {"number": 3},
+    "refused_covenant_too_long": {"limit": 3500},
+    "refused_covenant_locked": {"year": 2025},
     "refused_unknown_deadline_number": {"value": HOSTILE},
     "refused_not_custom_deadline": {"number": HOSTILE},
     "refused_bad_deadline_kind": {"value": HOSTILE},

@@ -131,8 +131,41 @@ class CustomSource:
         return Button("t:button.acknowledge", f"dl:{deadline.key.split(':')[1]}:ack")
 
 
-# The covenant (next issue) adds its source here: who must sign, and who has.
-SOURCES: tuple[DeadlineSource, ...] = (ReportSource(), BallotSource(), CustomSource())
+class CovenantSource:
+    """Next year's covenant with a date to sign by: units that have not signed."""
+
+    kind = DeadlineKind.COVENANT
+
+    async def deadlines(self, uow: UnitOfWork, bloc: Bloc, now: datetime) -> list[Deadline]:
+        covenant = await uow.covenants.of_year(bloc.id, bloc.year + 1)
+        if covenant is None or covenant.due_at is None or covenant.due_at <= now:
+            return []
+        return [
+            Deadline(
+                f"covenant:{covenant.id}",
+                bloc.id,
+                self.kind,
+                str(covenant.year),
+                covenant.due_at,
+                covenant.updated_at,
+            )
+        ]
+
+    async def pending(self, uow: UnitOfWork, deadline: Deadline) -> set[int]:
+        covenant_id = int(deadline.key.split(":")[1])
+        units = {u.id for u in await uow.blocs.units(deadline.bloc_id)}
+        return units - set(await uow.covenants.signatures(covenant_id))
+
+    def action(self, deadline: Deadline) -> Button | None:
+        return Button("t:button.read_covenant", f"cv:{deadline.key.split(':')[1]}:show")
+
+
+SOURCES: tuple[DeadlineSource, ...] = (
+    ReportSource(),
+    BallotSource(),
+    CustomSource(),
+    CovenantSource(),
+)
 
 
 async def open_deadlines(

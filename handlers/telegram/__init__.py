@@ -10,6 +10,7 @@ from bot.services.app import Services
 from handlers.telegram import (
     bloc,
     common,
+    covenant,
     deadlines,
     errors,
     fallback,
@@ -33,6 +34,7 @@ def make_routers() -> list[Router]:
         reports.make_router(),
         voting.make_router(),
         deadlines.make_router(),
+        covenant.make_router(),
         group.make_router(),
         fallback.make_router(),
     ]

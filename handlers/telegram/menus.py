@@ -17,6 +17,7 @@ COMMON = (
     "checkin",
     "report",
     "deadlines",
+    "covenant",
     "conference",
     "criteria",
     "help",

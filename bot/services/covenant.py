@@ -1,0 +1,236 @@
+"""Next year's emulation covenant (giao ước thi đua): the secretariat sets its text and the
+date to sign by; each unit's representative reads it and signs it with a button — unit,
+person, time and the SHA-256 of the text signed are recorded, and a signature is final. The
+text can change only until the first unit signs. It is a deadline kind for the reminders
+(`CovenantSource` in `bot/services/deadlines.py`)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.models import Bloc, Role, Unit
+from bot.core.text import clean
+from bot.services.actors import Actor, secretariat_bloc
+from bot.services.app import Services
+from bot.services.audit import record
+from bot.services.outbox import notice_rows
+from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.reports import local_to_utc
+from storage.covenant_repos import Covenant, Signature
+from storage.uow import UnitOfWork
+
+MAX_COVENANT = 3500  # characters: the text and its buttons fit in one message
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _body(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines()).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class CovenantSet:
+    covenant: Covenant
+    tz: str
+    told: int  # representatives the notice is queued for
+
+
+async def set_covenant(
+    services: Services, actor: Actor, *, text: str, due_text: str = ""
+) -> CovenantSet | Rejected:
+    """The covenant of the bloc's next year: its text and (optionally) the date to sign by."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    body = _body(text)
+    if not clean(body):
+        return Rejected(Reason.COVENANT_EMPTY)
+    if len(body) > MAX_COVENANT:
+        return Rejected(Reason.COVENANT_TOO_LONG, {"limit": MAX_COVENANT})
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        due: datetime | None = None
+        if due_text.strip():
+            due = local_to_utc(due_text, bloc.timezone)
+            if due is None:
+                return Rejected(Reason.BAD_DATE, {"value": clean(due_text)})
+            if due <= now:
+                return Rejected(Reason.DEADLINE_PAST, {"value": clean(due_text)})
+        year = bloc.year + 1
+        current = await uow.covenants.of_year(bloc_id, year, lock=True)
+        if current is not None and await uow.covenants.signatures(current.id):
+            return Rejected(Reason.COVENANT_LOCKED, {"year": year})
+        covenant = await uow.covenants.put(bloc_id, year, body, due, by=actor.identity.id, now=now)
+        digest = text_hash(body)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="covenant.set",
+            covenant=covenant.id,
+            year=year,
+            text_sha256=digest,
+            due_at=due.isoformat() if due else None,
+        )
+        reps = await _representatives(uow, bloc_id)
+        notice = Notice(
+            reps,
+            "covenant_notice",
+            {"bloc": bloc.name, "year": year, "due": due, "tz": bloc.timezone},
+            buttons=(("t:button.read_covenant", f"cv:{covenant.id}:show"),),
+        )
+        rows = await notice_rows(
+            uow,
+            services.renderer,
+            notice,
+            key=f"covenant:{covenant.id}:{digest[:16]}:{{identity}}",
+            bloc_id=bloc_id,
+            now=now,
+        )
+        await uow.outbox.enqueue(rows, now)
+        await uow.commit()
+    return CovenantSet(covenant, bloc.timezone, len(reps))
+
+
+async def _representatives(uow: UnitOfWork, bloc_id: int) -> tuple[int, ...]:
+    return tuple(
+        i.id
+        for m, i in await uow.identities.members_of_bloc(bloc_id)
+        if m.has(Role.REPRESENTATIVE) and m.unit_id is not None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CovenantView:
+    bloc: Bloc
+    year: int
+    covenant: Covenant | None
+    units: tuple[Unit, ...]
+    signatures: dict[int, Signature]
+    signers: dict[int, str]  # identity id -> display name
+    unit: Unit | None  # the unit the actor represents
+    secretariat: bool
+
+    @property
+    def mine(self) -> Signature | None:
+        return self.signatures.get(self.unit.id) if self.unit is not None else None
+
+    @property
+    def unsigned(self) -> list[str]:
+        return [u.name for u in self.units if u.id not in self.signatures]
+
+    @property
+    def hash(self) -> str:
+        return text_hash(self.covenant.text)[:16] if self.covenant else ""
+
+
+async def covenant_view(
+    services: Services, actor: Actor, *, covenant_id: int | None = None
+) -> CovenantView | Rejected:
+    """The covenant as the actor sees it: its text, whether the unit signed (by whom, when);
+    for the secretariat, who has signed and who has not."""
+    async with services.db.uow() as uow:
+        if covenant_id is not None:
+            found = await uow.covenants.get(covenant_id)
+            if found is None:
+                return Rejected(Reason.NO_COVENANT)
+            bloc_id: int | Rejected = found.bloc_id
+        elif actor.current_bloc_id is not None:
+            bloc_id = actor.current_bloc_id
+        else:
+            bloc_id = Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+        if isinstance(bloc_id, Rejected):
+            return bloc_id
+        membership = actor.membership(bloc_id)
+        if membership is None:
+            return Rejected(Reason.NOT_MEMBER)
+        bloc = await uow.blocs.require(bloc_id)
+        covenant = await uow.covenants.of_year(bloc_id, bloc.year + 1)
+        units = tuple(await uow.blocs.units(bloc_id))
+        signatures = await uow.covenants.signatures(covenant.id) if covenant else {}
+        signers = {
+            i.id: i.display_name
+            for i in await uow.identities.many(s.identity_id for s in signatures.values())
+        }
+    unit = (
+        next((u for u in units if u.id == membership.unit_id), None)
+        if membership.has(Role.REPRESENTATIVE)
+        else None
+    )
+    return CovenantView(
+        bloc,
+        bloc.year + 1,
+        covenant,
+        units,
+        signatures,
+        signers,
+        unit,
+        membership.has(Role.SECRETARIAT),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    year: int
+    unit: str
+    first: bool  # False: the unit had signed before (by `by`, at `at`)
+    by: str
+    at: datetime
+    tz: str
+
+
+async def sign(
+    services: Services, actor: Actor, *, covenant_id: int, seen_hash: str
+) -> Signed | Rejected:
+    """The representative signs for the unit the text they were shown (`seen_hash`: the
+    first 16 hex digits of its SHA-256, carried by the button)."""
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        covenant = await uow.covenants.get(covenant_id)
+        if covenant is None:
+            return Rejected(Reason.NO_COVENANT)
+        membership = actor.membership(covenant.bloc_id)
+        if (
+            membership is None
+            or membership.unit_id is None
+            or not membership.has(Role.REPRESENTATIVE)
+        ):
+            return Rejected(Reason.NOT_REPRESENTATIVE if actor.memberships else Reason.NOT_MEMBER)
+        bloc = await uow.blocs.require(covenant.bloc_id)
+        if covenant.year != bloc.year + 1:
+            return Rejected(Reason.NO_COVENANT)
+        digest = text_hash(covenant.text)
+        if digest[:16] != seen_hash:
+            return Rejected(Reason.COVENANT_CHANGED)
+        first = await uow.covenants.sign(
+            covenant_id, membership.unit_id, actor.identity.id, digest, now
+        )
+        if first:
+            await record(
+                uow,
+                services,
+                bloc_id=covenant.bloc_id,
+                actor_identity_id=actor.identity.id,
+                unit_id=membership.unit_id,
+                action="covenant.signed",
+                covenant=covenant_id,
+                text_sha256=digest,
+            )
+        signature = (await uow.covenants.signatures(covenant_id))[membership.unit_id]
+        by = await uow.identities.get(signature.identity_id)
+        unit = await uow.blocs.unit(membership.unit_id)
+        await uow.commit()
+    return Signed(
+        covenant.year,
+        unit.name if unit else "",
+        first,
+        by.display_name,
+        signature.at,
+        bloc.timezone,
+    )
