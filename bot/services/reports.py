@@ -866,6 +866,8 @@ class UnitLine:
 class PeriodStatus:
     view: PeriodView
     lines: tuple[UnitLine, ...]
+    # Next year's covenant, when set: (year, units signed, units not signed, by name).
+    covenant: tuple[int, int, tuple[str, ...]] | None = None
 
     def count(self, status: UnitStatus | str) -> int:
         wanted = UnitStatus(status)
@@ -890,6 +892,8 @@ async def period_status(
         units = await uow.blocs.units(bloc_id)
         latest = await uow.reports.latest_by_unit(period.id)
         version, _ = await uow.tables.get(period.table_id)
+        covenant = await uow.covenants.of_year(bloc_id, bloc.year + 1)
+        signed = set(await uow.covenants.signatures(covenant.id)) if covenant else set()
     lines = tuple(
         UnitLine(i + 1, u, unit_status(latest.get(u.id)), latest.get(u.id))
         for i, u in enumerate(units)
@@ -897,7 +901,12 @@ async def period_status(
     view = PeriodView(
         period, periods.index(period) + 1, version, bloc.timezone, len(latest), len(units)
     )
-    return PeriodStatus(view, lines)
+    signing = (
+        (covenant.year, len(signed), tuple(u.name for u in units if u.id not in signed))
+        if covenant is not None
+        else None
+    )
+    return PeriodStatus(view, lines, signing)
 
 
 async def start_review(

@@ -74,6 +74,11 @@ async def test_representatives_read_and_sign_once_and_laggards_are_reminded(
     assert (await tg.say(SECRETARY, "/covenant"))[-1].text.endswith(
         "Đã ký: 1/3 đơn vị; chưa ký: Sở Giáo dục và Đào tạo, Sở Văn hóa, Thể thao và Du lịch."
     )
+    status = (await tg.say(SECRETARY, "/status"))[0].text
+    assert status.endswith(
+        "\nGiao ước thi đua năm 2025: 1/3 đơn vị đã ký; chưa ký: Sở Giáo dục và Đào tạo, "
+        "Sở Văn hóa, Thể thao và Du lịch."
+    )
     # Signed once: the text is final now.
     assert (await tg.say(SECRETARY, SET + " Sửa."))[-1].text == (
         "Đã có đơn vị ký giao ước năm 2025: nội dung không sửa được nữa."
