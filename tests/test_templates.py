@@ -48,6 +48,7 @@ from bot.services.reports import (
     WalkContext,
 )
 from bot.services.secret_ballots import ReceiptFound
+from bot.services.standings import StandingRow, StandingsView
 from bot.services.units import UnitsView, UnitView
 from bot.services.voting import BallotLine, CheckedIn, ConferenceView, Decided, VoteView
 from storage.covenant_repos import Covenant, Signature
@@ -208,6 +209,17 @@ COVENANT_VIEW = CovenantView(
     UNIT,
     True,
 )
+STANDINGS = StandingsView(
+    BLOC,
+    PERIOD,
+    (
+        StandingRow(1, UNIT, 10200, True, "submitted", True),
+        StandingRow(1, UNIT, 10200, False, "late", False),
+        StandingRow(None, UNIT, None, False, "missing", False),
+    ),
+    [{**BALLOT_CTX, "cast": 3}],
+    12,
+)
 ACK = Acknowledged(HOSTILE, WHEN, TZ, HOSTILE, False, HOSTILE, WHEN)
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -287,6 +299,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "deadlines_view": {"view": DEADLINES_VIEW},
     "covenant_view": {"view": COVENANT_VIEW},
+    "standings_view": {"view": STANDINGS},
     "covenant_set": {"done": CovenantSet(COVENANT, TZ, 9)},
     "covenant_notice": {"bloc": HOSTILE, "year": 2025, "due": WHEN, "tz": TZ},
     "covenant_signed": {"done": Signed(2025, HOSTILE, True, HOSTILE, WHEN, TZ)},

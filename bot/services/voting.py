@@ -1794,18 +1794,24 @@ async def group_turnout(services: Services, chat_id: int) -> GroupTurnout | None
         if bloc is None:
             return None
         units = await uow.blocs.units(bloc.id)
-        names = {u.id: u.name for u in units}
-        rows = []
-        for number, info in enumerate(await uow.votes.ballots(bloc.id), start=1):
-            if _status_problem(info, now) is not None:
-                continue
-            rows.append(
-                {
-                    **_ballot_context(info, number, names, bloc),
-                    "cast": await uow.votes.cast_count(info.ballot.id),
-                }
-            )
+        rows = await open_turnout(uow, bloc, now)
     return GroupTurnout(bloc, rows, len(units))
+
+
+async def open_turnout(uow: UnitOfWork, bloc: Bloc, now: datetime) -> list[dict[str, Any]]:
+    """The ballots open for casting now, each with how many units have voted (never more)."""
+    names = {u.id: u.name for u in await uow.blocs.units(bloc.id)}
+    rows = []
+    for number, info in enumerate(await uow.votes.ballots(bloc.id), start=1):
+        if _status_problem(info, now) is not None:
+            continue
+        rows.append(
+            {
+                **_ballot_context(info, number, names, bloc),
+                "cast": await uow.votes.cast_count(info.ballot.id),
+            }
+        )
+    return rows
 
 
 async def ballot_context(uow: UnitOfWork, ballot_id: int, bloc: Bloc) -> dict[str, Any] | None:

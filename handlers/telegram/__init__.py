@@ -16,6 +16,7 @@ from handlers.telegram import (
     fallback,
     group,
     reports,
+    standings,
     start,
     units,
     voting,
@@ -35,6 +36,7 @@ def make_routers() -> list[Router]:
         voting.make_router(),
         deadlines.make_router(),
         covenant.make_router(),
+        standings.make_router(),
         group.make_router(),
         fallback.make_router(),
     ]

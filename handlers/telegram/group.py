@@ -19,9 +19,10 @@ from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.invites import guard_group_text
 from bot.services.notify import deliver
+from bot.services.standings import group_standings
 from bot.services.voting import group_turnout
 from handlers.telegram.common import cmd_help
-from handlers.telegram.ui import Ui
+from handlers.telegram.ui import Ui, answer_long
 
 COMMAND_RE = re.compile(r"^/[A-Za-z_]+(?:@([A-Za-z0-9_]+))?")
 GROUPS = {"group", "supergroup"}
@@ -55,6 +56,7 @@ def make_router() -> Router:
     router.message.register(cmd_start_in_group, CommandStart())
     router.message.register(cmd_help_in_group, Command("help"))
     router.message.register(cmd_vote_in_group, Command("vote"))
+    router.message.register(cmd_standings_in_group, Command("standings"))
     router.message.register(on_group_command, F.text.regexp(COMMAND_RE.pattern))
     return router
 
@@ -98,6 +100,17 @@ async def cmd_start_in_group(
 async def cmd_help_in_group(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
     if not await _guard(message, services, ui):
         await cmd_help(message, actor, ui)
+
+
+async def cmd_standings_in_group(message: Message, services: Services, ui: Ui) -> None:
+    """The bloc's standings, public: totals and turnout, never a partial result."""
+    if await _guard(message, services, ui):
+        return
+    view = await group_standings(services, message.chat.id)
+    if view is None:
+        await message.answer(ui.text("private_only_group"))
+        return
+    await answer_long(message, ui.text("standings_view", view=view))
 
 
 async def cmd_vote_in_group(message: Message, services: Services, ui: Ui) -> None:

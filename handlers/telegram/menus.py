@@ -16,6 +16,7 @@ COMMON = (
     "vote",
     "checkin",
     "report",
+    "standings",
     "deadlines",
     "covenant",
     "conference",

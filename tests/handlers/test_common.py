@@ -32,12 +32,13 @@ HELP = (
 HELP_REPRESENTATIVE = (
     "\n\n<b>Đại diện đơn vị</b>\n"
     "/report — nộp báo cáo năm, tự chấm điểm\n"
-    "/deadlines — các hạn chót và tình trạng của đơn vị\n"
+    "/deadlines — các hạn chót và tình trạng của đơn vị; /standings — bảng xếp hạng\n"
+    "/covenant — đọc và ký giao ước thi đua năm sau\n"
     "/checkin — điểm danh tại hội nghị; /vote — biểu quyết, bỏ phiếu"
 )
 HELP_OBSERVER = (
     "\n\n<b>Thành viên theo dõi</b>\nBạn được xem tình hình của khối, không tham gia biểu quyết.\n"
-    "/deadlines — các hạn chót đang mở"
+    "/deadlines — các hạn chót đang mở; /standings — bảng xếp hạng"
 )
 HELP_SECRETARIAT = (
     "\n\n<b>Thường trực khối</b>\n"
@@ -56,7 +57,8 @@ HELP_SECRETARIAT = (
     "/return, /export\n"
     "/conference, /ballot — hội nghị và biểu quyết; /ballot schedule — hẹn giờ mở, đóng\n"
     "/deadlines — hạn chót, lịch nhắc, giờ yên lặng; /deadlines add — thêm hạn chót\n"
-    "/announce — gửi thông báo cho các thành viên hoặc các đơn vị chưa hoàn thành"
+    "/announce — gửi thông báo cho các thành viên hoặc các đơn vị chưa hoàn thành\n"
+    "/covenant set — giao ước thi đua năm sau; /standings — bảng xếp hạng"
 )
 GROUP_HELP = (
     "Trong nhóm, bot chỉ trả lời các lệnh chung:\n"
@@ -147,7 +149,8 @@ async def test_lang_switches_the_next_replies_to_english(tg: Harness, services: 
             "/help — this list\n\n"
             "<b>Unit representatives</b>\n"
             "/report — submit the year-end report, self-score\n"
-            "/deadlines — open deadlines and your unit's status\n"
+            "/deadlines — open deadlines and your unit's status; /standings — where units stand\n"
+            "/covenant — read and sign next year's emulation covenant\n"
             "/checkin — check in at the conference; /vote — vote",
         )
     ]

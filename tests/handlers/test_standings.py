@@ -1,0 +1,47 @@
+"""/standings: ranks with ties, the total that counts (and which), report status, the
+user's unit highlighted; public in the bloc's group."""
+
+from __future__ import annotations
+
+from bot.services.app import Services
+from tests.handlers.conftest import GROUP, SECRETARY, Harness
+from tests.handlers.support import (
+    AN,
+    BLOC,
+    CUONG,
+    STRANGER,
+    SYT_VALUES,
+    report_setup,
+    submitted,
+)
+
+HEAD = f"📊 <b>Bảng xếp hạng</b> — {BLOC}\nBáo cáo tổng kết năm 2024 (hạn 17:00 15/12/2024)\n\n"
+FOOT = (
+    "Hạng bằng nhau khi tổng điểm bằng nhau; điểm thẩm định thay cho điểm tự chấm khi "
+    "thường trực đã thẩm định."
+)
+
+
+async def test_ranks_ties_and_the_users_unit(tg: Harness, services: Services) -> None:
+    await report_setup(tg)
+    await submitted(services, AN)
+    await submitted(services, CUONG)  # the same values: a tie at 102
+    assert (await tg.say(AN, "/standings"))[-1].text == (
+        HEAD + "▶ <b>1. Sở Y tế: 102 điểm (tự chấm)</b>\n"
+        "1. Sở Giáo dục và Đào tạo: 102 điểm (tự chấm)\n"
+        "– Sở Văn hóa, Thể thao và Du lịch — chưa nộp\n" + FOOT
+    )
+    await submitted(services, CUONG, values=(*SYT_VALUES[:10], 0, 0, 0, 0))  # 98 now
+    text = (await tg.say(CUONG, "/standings"))[-1].text
+    assert text.splitlines()[3:6] == [
+        "1. Sở Y tế: 102 điểm (tự chấm)",
+        "▶ <b>2. Sở Giáo dục và Đào tạo: 98 điểm (tự chấm)</b>",
+        "– Sở Văn hóa, Thể thao và Du lịch — chưa nộp",
+    ]
+    # The secretariat and the group see the same table, nobody highlighted.
+    assert "▶" not in (await tg.say(SECRETARY, "/standings"))[-1].text
+    await tg.say(SECRETARY, "/bloc link", chat=GROUP)
+    in_group = await tg.say(AN, "/standings", chat=GROUP)
+    assert in_group[-1].chat_id == GROUP.id
+    assert in_group[-1].text.splitlines()[3] == "1. Sở Y tế: 102 điểm (tự chấm)"
+    assert (await tg.say(STRANGER, "/standings"))[-1].text.startswith("Bạn chưa")
