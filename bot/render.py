@@ -44,6 +44,25 @@ def format_date(value: datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
     return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y")
 
 
+def long_date(value: datetime, tz: str = "Asia/Ho_Chi_Minh", locale: str = "vi") -> str:
+    """ "ngày 05 tháng 3 năm 2024" (NĐ 30/2020: days below 10 and months 1–2 zero-padded);
+    "5 March 2024" in English."""
+    local = value.astimezone(ZoneInfo(tz))
+    if locale != "vi":
+        return f"{local.day} {local:%B %Y}"
+    month = f"{local.month:02d}" if local.month <= 2 else str(local.month)
+    return f"ngày {local.day:02d} tháng {month} năm {local.year}"
+
+
+def day_part(value: datetime, tz: str = "Asia/Ho_Chi_Minh", locale: str = "vi") -> str:
+    """Sáng / Chiều / Tối (morning / afternoon / evening) of a local time."""
+    hour = value.astimezone(ZoneInfo(tz)).hour
+    index = 0 if hour < 12 else 1 if hour < 18 else 2
+    return (("Sáng", "Chiều", "Tối") if locale == "vi" else ("Morning", "Afternoon", "Evening"))[
+        index
+    ]
+
+
 def points(cp: int, locale: str = "vi") -> str:
     """Hundredths of a point as written: "9,5" in Vietnamese, "9.5" in English."""
     text = format_points(cp)
@@ -77,6 +96,8 @@ class Renderer:
             pad2=pad2,
             thousands=thousands,
             pts=points,
+            long_date=long_date,
+            day_part=day_part,
         )
         self._dir = templates_dir
 

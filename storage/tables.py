@@ -282,6 +282,13 @@ class ConferenceRow(SQLModel, table=True):
     secretary: str = Field(default="", max_length=200)
     counting_board: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     guests: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # The summary article's paragraphs written by the secretariat (the rest is from data).
+    summary_movements: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default="")
+    )
+    summary_closing: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default="")
+    )
     created_by: int | None = Field(default=None, foreign_key="identity.id")
     created_at: datetime = Field(sa_column=_ts())
 

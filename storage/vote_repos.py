@@ -54,6 +54,8 @@ class Conference:
     counting_board: tuple[str, ...]
     guests: str
     locality: str = ""
+    summary_movements: str = ""
+    summary_closing: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,8 @@ def _conference(row: ConferenceRow) -> Conference:
         counting_board=tuple(json.loads(row.counting_board)),
         guests=row.guests,
         locality=row.locality,
+        summary_movements=row.summary_movements,
+        summary_closing=row.summary_closing,
     )
 
 
@@ -147,6 +151,15 @@ class VoteRepo:
         self.s.add(row)
         await self.s.flush()
         return _conference(row)
+
+    async def set_summary_text(
+        self, conference_id: int, *, movements: str | None = None, closing: str | None = None
+    ) -> None:
+        row = await self.s.get_one(ConferenceRow, conference_id)
+        if movements is not None:
+            row.summary_movements = movements
+        if closing is not None:
+            row.summary_closing = closing
 
     async def conference(self, bloc_id: int, year: int) -> Conference | None:
         row = (

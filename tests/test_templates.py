@@ -49,6 +49,7 @@ from bot.services.reports import (
 )
 from bot.services.secret_ballots import ReceiptFound
 from bot.services.standings import StandingRow, StandingsView
+from bot.services.summary import AwardLine, SummaryData
 from bot.services.units import UnitsView, UnitView
 from bot.services.voting import BallotLine, CheckedIn, ConferenceView, Decided, VoteView
 from storage.covenant_repos import Covenant, Signature
@@ -220,6 +221,18 @@ STANDINGS = StandingsView(
     [{**BALLOT_CTX, "cast": 3}],
     12,
 )
+SUMMARY = SummaryData(
+    BLOC,
+    replace(CONFERENCE, summary_movements=HOSTILE, summary_closing=HOSTILE),
+    HOSTILE,
+    9,
+    12,
+    True,
+    (AwardLine("gov_flag", (HOSTILE,)), AwardLine("chair_cert", (HOSTILE, "Sở Y tế"))),
+    HOSTILE,
+    HOSTILE,
+    (11, 12),
+)
 ACK = Acknowledged(HOSTILE, WHEN, TZ, HOSTILE, False, HOSTILE, WHEN)
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -300,6 +313,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "deadlines_view": {"view": DEADLINES_VIEW},
     "covenant_view": {"view": COVENANT_VIEW},
     "standings_view": {"view": STANDINGS},
+    "summary": {"s": SUMMARY},
     "covenant_set": {"done": CovenantSet(COVENANT, TZ, 9)},
     "covenant_notice": {"bloc": HOSTILE, "year": 2025, "due": WHEN, "tz": TZ},
     "covenant_signed": {"done": Signed(2025, HOSTILE, True, HOSTILE, WHEN, TZ)},
@@ -412,6 +426,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_not_scheduled": {"number": 3},
     "refused_covenant_too_long": {"limit": 3500},
     "refused_covenant_locked": {"year": 2025},
+    "refused_paragraph_too_long": {"limit": 2000},
     "refused_unknown_deadline_number": {"value": HOSTILE},
     "refused_not_custom_deadline": {"number": HOSTILE},
     "refused_bad_deadline_kind": {"value": HOSTILE},

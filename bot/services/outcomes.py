@@ -53,6 +53,8 @@ class Reason(enum.StrEnum):
     COVENANT_LOCKED = "covenant_locked"
     NO_COVENANT = "no_covenant"
     COVENANT_CHANGED = "covenant_changed"
+    PARAGRAPH_TOO_LONG = "paragraph_too_long"
+    NO_GROUP = "no_group"
     BAD_PERIOD_KIND = "bad_period_kind"
     BAD_POLICY = "bad_policy"
     NO_CONFERENCE = "no_conference"

@@ -18,6 +18,7 @@ from handlers.telegram import (
     reports,
     standings,
     start,
+    summary,
     units,
     voting,
 )
@@ -37,6 +38,7 @@ def make_routers() -> list[Router]:
         deadlines.make_router(),
         covenant.make_router(),
         standings.make_router(),
+        summary.make_router(),
         group.make_router(),
         fallback.make_router(),
     ]

@@ -37,6 +37,7 @@ SECRETARIAT = (
     "export",
     "ballot",
     "announce",
+    "summary",
 )
 
 

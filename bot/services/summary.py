@@ -1,0 +1,166 @@
+"""/summary: the conference's summary article, written from the data the bot holds — when
+and where, who attended, the report approved, the award proposals in the words the bloc's
+articles use ("đề nghị 01 đơn vị được nhận Cờ thi đua của Chính phủ; …"), next year's
+leader and deputy, the covenant signed — with two paragraphs the secretariat writes (the
+year's movements, the closing). Preview in chat, post to the bloc's group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.models import Bloc, Locale
+from bot.core.text import clean
+from bot.core.voting import BallotKind, BallotStatus
+from bot.services.actors import Actor, secretariat_bloc
+from bot.services.app import Services
+from bot.services.audit import record
+from bot.services.notify import post_to_group
+from bot.services.outcomes import Reason, Rejected
+from bot.services.voting import AWARD_TIERS
+from storage.uow import UnitOfWork
+from storage.vote_repos import Conference
+
+MAX_PARAGRAPH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class AwardLine:
+    tier: str  # strings.toml [tier] key
+    units: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryData:
+    bloc: Bloc
+    conference: Conference
+    chair_unit: str | None
+    present: int
+    units: int
+    report: bool | None  # approved / not approved / not counted yet
+    awards: tuple[AwardLine, ...]  # tiers with at least one unit proposed, in tier order
+    leader: str | None
+    deputy: str | None
+    covenant: tuple[int, int] | None  # units signed, of how many (next year's covenant)
+
+    @property
+    def next_year(self) -> int:
+        return self.conference.year + 1
+
+
+async def _data(uow: UnitOfWork, bloc: Bloc, conference: Conference) -> SummaryData:
+    units = await uow.blocs.units(bloc.id)
+    names = {u.id: u.name for u in units}
+    present = await uow.votes.present(conference.id)
+    decided: dict[str, list[int]] = {}
+    report: bool | None = None
+    leader: list[int] = []
+    deputy: list[int] = []
+    for info in await uow.votes.ballots(bloc.id, conference.id):
+        if info.ballot.status is not BallotStatus.CLOSED:
+            continue
+        stored = await uow.votes.result(info.ballot.id)
+        if stored is None:
+            continue
+        result, winners, _ = stored
+        kind = info.ballot.kind
+        if kind is BallotKind.APPROVE_REPORT and info.runoff_of is None:
+            report = bool(result.get("winners"))
+        elif kind is BallotKind.AWARD and info.tier:
+            decided.setdefault(info.tier, [])
+            decided[info.tier] += [u for u in winners if u not in decided[info.tier]]
+        elif kind is BallotKind.LEADER:
+            leader += winners
+        elif kind is BallotKind.DEPUTY:
+            deputy += winners
+    awards = tuple(
+        AwardLine(tier, tuple(names[u] for u in decided[tier] if u in names))
+        for tier, _ in AWARD_TIERS
+        if decided.get(tier)
+    )
+    covenant = await uow.covenants.of_year(bloc.id, conference.year + 1)
+    signed = len(await uow.covenants.signatures(covenant.id)) if covenant else 0
+    return SummaryData(
+        bloc,
+        conference,
+        names.get(conference.chair_unit_id or 0),
+        len(present),
+        len(units),
+        report,
+        awards,
+        names.get(leader[0]) if leader else None,
+        names.get(deputy[0]) if deputy else None,
+        (signed, len(units)) if covenant else None,
+    )
+
+
+async def summary(services: Services, actor: Actor) -> SummaryData | Rejected:
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        return await _data(uow, bloc, conference)
+
+
+async def set_paragraph(
+    services: Services, actor: Actor, *, which: str, text: str
+) -> SummaryData | Rejected:
+    """The secretariat's own paragraph: `movements` (the year's movements) or `closing`;
+    an empty text removes it."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    body = "\n".join(line.rstrip() for line in text.strip().splitlines()).strip()
+    if len(body) > MAX_PARAGRAPH:
+        return Rejected(Reason.PARAGRAPH_TOO_LONG, {"limit": MAX_PARAGRAPH})
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        if which == "movements":
+            await uow.votes.set_summary_text(conference.id, movements=body)
+        else:
+            await uow.votes.set_summary_text(conference.id, closing=body)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="summary.paragraph",
+            which=which,
+            characters=len(clean(body)),
+        )
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        assert conference is not None
+        data = await _data(uow, bloc, conference)
+        await uow.commit()
+    return data
+
+
+async def post_summary(services: Services, actor: Actor) -> SummaryData | Rejected:
+    """Post the Vietnamese article to the bloc's linked group (through the outbox)."""
+    data = await summary(services, actor)
+    if isinstance(data, Rejected):
+        return data
+    if data.bloc.group_chat_id is None:
+        return Rejected(Reason.NO_GROUP)
+    await post_to_group(services, data.bloc, "summary", s=data)
+    async with services.db.uow() as uow:
+        await record(
+            uow,
+            services,
+            bloc_id=data.bloc.id,
+            actor_identity_id=actor.identity.id,
+            action="summary.posted",
+            conference=data.conference.id,
+        )
+        await uow.commit()
+    return data
+
+
+def render_summary(services: Services, data: SummaryData, locale: Locale) -> str:
+    return services.renderer.render(locale, "summary", s=data)

@@ -1,0 +1,112 @@
+"""/summary: the conference article from the data — the date line, attendance, the report
+approved, the award sentence with the right counts, leader and deputy, the covenant — against
+a golden file; the secretariat's paragraphs; posting to the group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.core.models import Locale
+from bot.services import summary as summary_svc
+from bot.services.app import Services
+from tests.handlers.conftest import GROUP, SECRETARY, Harness
+from tests.handlers.support import (
+    AN,
+    CUONG,
+    DUNG,
+    GIANG,
+    actor_of,
+    ballot_ids,
+    conference_setup,
+    voted,
+)
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+VOTERS = {"SYT": AN, "SGD": CUONG, "SVH": DUNG, "STT": GIANG}
+NAMES = {
+    "SYT": "Sở Y tế",
+    "SGD": "Sở Giáo dục và Đào tạo",
+    "SVH": "Sở Văn hóa, Thể thao và Du lịch",
+    "STT": "Sở Thông tin và Truyền thông",
+}
+
+
+async def index_of(services: Services, ballot: int, short: str) -> int:
+    async with services.db.uow() as uow:
+        info = await uow.votes.ballot(ballot)
+        units = {u.id: u.name for u in await uow.blocs.units(info.bloc_id)} if info else {}
+    assert info is not None
+    return next(o.index for o in info.ballot.options if units.get(o.unit_id or 0) == NAMES[short])
+
+
+async def round_(
+    tg: Harness, services: Services, number: int, picks: dict[str, list[str]]
+) -> None:
+    """Open ballot `number`, every unit votes its picks (none: blank), close it."""
+    ballot = (await ballot_ids(services))[number - 1]
+    opened = await tg.say(SECRETARY, f"/ballot open {number}")
+    assert opened[0].text.startswith("✅ Đã mở"), opened[0].text
+    for short, user in VOTERS.items():
+        chosen = picks.get(short, [])
+        if number == 1:
+            await voted(services, user, ballot, 0)
+            continue
+        indices = [await index_of(services, ballot, c) for c in chosen]
+        choice = None if not indices else indices[0] if len(indices) == 1 else indices
+        await voted(services, user, ballot, choice)
+    closed = await tg.say(SECRETARY, f"/ballot close {number}")
+    assert closed[0].text.startswith("📊"), closed[0].text
+
+
+async def test_the_summary_reads_like_the_blocs_articles(tg: Harness, services: Services) -> None:
+    await conference_setup(tg)
+    await tg.say(SECRETARY, "/bloc link", chat=GROUP)
+    await round_(tg, services, 1, {})
+    await round_(tg, services, 2, {"SYT": ["SGD"], "SVH": ["SGD"], "STT": ["SGD"]})
+    await round_(tg, services, 3, {})
+    await round_(tg, services, 4, {})
+    chair = {"SYT": ["STT"], "SGD": ["SYT", "STT"], "SVH": ["SYT", "STT"], "STT": ["SYT"]}
+    await round_(tg, services, 5, chair)
+    await round_(tg, services, 6, {"SYT": ["SVH"], "SGD": ["SVH"], "STT": ["SVH"]})
+    await round_(tg, services, 7, {"SYT": ["STT"], "SGD": ["STT"], "SVH": ["STT"]})
+    await tg.say(SECRETARY, "/covenant set Các đơn vị cam kết thi đua hoàn thành nhiệm vụ.")
+    async with services.db.uow() as uow:
+        bloc = (await uow.blocs.all())[0]
+        covenant = await uow.covenants.of_year(bloc.id, 2025)
+    assert covenant is not None
+    from bot.services.covenant import text_hash
+
+    await tg.tap(AN, f"cv:{covenant.id}:ok:{text_hash(covenant.text)[:16]}")
+    await tg.say(
+        SECRETARY,
+        "/summary movements Năm 2024, các phong trào thi đua được triển khai sâu rộng, "
+        "gắn với nhiệm vụ chính trị của từng cơ quan, đơn vị.",
+    )
+    replies = await tg.say(SECRETARY, "/summary")
+    assert replies[0].text == (GOLDEN / "summary.vi.html").read_text().rstrip("\n")
+    data = await summary_svc.summary(services, await actor_of(services, SECRETARY))
+    assert isinstance(data, summary_svc.SummaryData)
+    english = summary_svc.render_summary(services, data, Locale.EN)
+    assert english == (GOLDEN / "summary.en.html").read_text().rstrip("\n")
+
+    posted = await tg.say(SECRETARY, "/summary post")
+    assert [(r.chat_id, r.text) for r in posted] == [
+        (GROUP.id, replies[0].text),
+        (SECRETARY.id, "✅ Đã đăng bài tổng kết lên nhóm của khối."),
+    ]
+
+
+async def test_the_summary_needs_a_conference_and_a_group(tg: Harness) -> None:
+    await conference_setup(tg, defaults=False)
+    assert (await tg.say(AN, "/summary"))[
+        -1
+    ].text == "Chỉ thường trực khối mới dùng được lệnh này."
+    assert (await tg.say(SECRETARY, "/summary post"))[-1].text == (
+        "Khối chưa liên kết nhóm: gửi /bloc link trong nhóm của khối trước."
+    )
+    assert (await tg.say(SECRETARY, "/summary closing " + "x" * 2001))[-1].text == (
+        "Đoạn văn quá dài: tối đa 2000 ký tự."
+    )
+    text = (await tg.say(SECRETARY, "/summary closing Xin trân trọng cảm ơn."))[-1].text
+    assert text.endswith("\n\nXin trân trọng cảm ơn.")
+    assert (await tg.say(SECRETARY, "/summary xyz"))[-1].text.startswith("Cách dùng")
