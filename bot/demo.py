@@ -163,6 +163,8 @@ class DemoRunner:
         self.quiet = False  # steps still run through the bot; only the transcript skips them
         self.exports: dict[str, bytes] = {}  # files the bot sent that the demo writes out
         self.ticker: Ticker | None = None  # the scheduler's tick, run on the fake clock
+        self.services: Services | None = None
+        self.summaries: dict[str, bytes] = {}
 
     async def tick(self) -> list[SentMessage]:
         """One scheduler tick (plan what is due, send it) and what it sent."""
@@ -260,6 +262,7 @@ async def run_demo(out: Path) -> Path:
                 names[user.id] = f"{user.first_name} {user.last_name}"
             transcript = Transcript(fake, clock, [], names)
             runner = DemoRunner(fake, transcript)
+            runner.services = services
             sender = Sender(db, TelegramNotifier(bot), NoRateLimit(), clock, services.renderer)
             runner.ticker = Ticker(services, sender)
 
@@ -283,7 +286,7 @@ async def run_demo(out: Path) -> Path:
     ]
     text = "\n".join(header + transcript.lines) + "\n"
     await asyncio.to_thread(path.write_text, text, encoding="utf-8")
-    for name, data in runner.exports.items():
+    for name, data in {**runner.exports, **runner.summaries}.items():
         await asyncio.to_thread((out / name).write_bytes, data)
     return path
 
@@ -508,6 +511,26 @@ VOTERS = ("SKHCN", "ĐPTTH", "SVHTTDL", "SYT", "SGDĐT", "SLĐTBXH", "STTTT", "B
 UNIT_NAMES = {short: name for name, short, _ in UNITS}
 
 
+async def _summaries(run: DemoRunner) -> dict[str, bytes]:
+    """The summary in both languages, as plain Markdown files for the bloc's website."""
+    from bot.core.models import Locale
+    from bot.services import summary as summary_svc
+    from bot.services.actors import load_actor
+
+    services = run.services
+    assert services is not None
+    async with services.db.uow() as uow:
+        actor = await load_actor(uow, services, Account(Platform.TELEGRAM, str(SECRETARY.id)))
+    data = await summary_svc.summary(services, actor)
+    assert isinstance(data, summary_svc.SummaryData), data
+    files = {}
+    for locale, name in ((Locale.VI, "summary.vi.md"), (Locale.EN, "summary.en.md")):
+        text = summary_svc.render_summary(services, data, locale)
+        title, _, body = text.partition("\n")
+        files[name] = (f"# {_plain(title).lstrip('📰 ')}\n{_plain(body)}\n").encode()
+    return files
+
+
 def _voter(short: str) -> FakeUser:
     return {"CĐYT": LATE_CDYT, "CĐSP": CDSP}.get(short) or REPRESENTATIVES[short]
 
@@ -675,3 +698,54 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     await _ballot_round(run, 6, leader)
     clock.advance(timedelta(minutes=10))
     await _ballot_round(run, 7, _plan({"SVHTTDL": 7, "SYT": 2}, 1), shown="SKHCN")
+
+    t.section("24. Ký giao ước thi đua năm 2023")
+    clock.advance(timedelta(minutes=15))
+    run.t.only = {SECRETARY.id, _voter("SYT").id}
+    await run.say(
+        SECRETARY,
+        "/covenant set 20/12/2022 17:00; Các cơ quan, đơn vị trong Khối thi đua Văn hóa - Xã "
+        "hội cam kết: thực hiện tốt các phong trào thi đua yêu nước; hoàn thành xuất sắc nhiệm "
+        "vụ chính trị năm 2023; đẩy mạnh cải cách thủ tục hành chính trong công tác thi đua, "
+        "khen thưởng; phát hiện, bồi dưỡng và nhân rộng các điển hình tiên tiến.",
+    )
+    run.t.only = None
+    t.note("đại diện các đơn vị nhận nội dung giao ước kèm nút đọc và ký")
+    clock.advance(timedelta(minutes=1))
+    user = _voter("SYT")
+    sent = await run.tap(user, _last_to(run, user), "📜 Đọc và ký giao ước")
+    sent = await run.tap(user, _mine(sent, user), "✍️ Ký giao ước")
+    await run.tap(user, _mine(sent, user), "✅ Xác nhận ký")
+    run.quiet = True
+    for short in VOTERS:
+        if short == "SYT":
+            continue
+        voter = _voter(short)
+        sent = await run.say(voter, "/covenant")
+        sent = await run.tap(voter, _mine(sent, voter), "✍️ Ký giao ước")
+        await run.tap(voter, _mine(sent, voter), "✅ Xác nhận ký")
+    run.quiet = False
+    t.note("9 đơn vị khác ký tương tự")
+    clock.advance(timedelta(minutes=1))
+    await run.say(SECRETARY, "/covenant")
+
+    t.section("25. Bảng xếp hạng")
+    clock.advance(timedelta(minutes=5))
+    await run.say(_voter("SYT"), "/standings")
+    await run.say(_voter("SKHCN"), "/standings", group=True)
+
+    t.section("26. Bài tổng kết hội nghị")
+    clock.advance(timedelta(minutes=30))
+    await run.say(
+        SECRETARY,
+        "/summary movements Năm 2022, các cơ quan, đơn vị trong Khối đã cụ thể hóa các phong "
+        "trào thi đua yêu nước gắn với nhiệm vụ chính trị của ngành; nhiều mô hình hay, cách "
+        "làm hiệu quả được nhân rộng.",
+    )
+    await run.say(
+        SECRETARY,
+        "/summary closing Khối thi đua Văn hóa - Xã hội trân trọng tiếp thu ý kiến chỉ đạo để "
+        "phong trào thi đua năm 2023 tiếp tục đạt hiệu quả./.",
+    )
+    await run.say(SECRETARY, "/summary post")
+    run.summaries = await _summaries(run)
