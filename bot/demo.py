@@ -733,6 +733,9 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     clock.advance(timedelta(minutes=5))
     await run.say(_voter("SYT"), "/standings")
     await run.say(_voter("SKHCN"), "/standings", group=True)
+    sent = await run.say(SECRETARY, "/standings xlsx")
+    document = next(m for m in sent if m.kind == "document")
+    run.exports["standings.xlsx"] = document.file_bytes or b""
 
     t.section("26. Bài tổng kết hội nghị")
     clock.advance(timedelta(minutes=30))

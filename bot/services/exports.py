@@ -16,6 +16,7 @@ from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from openpyxl import Workbook
@@ -28,6 +29,9 @@ from openpyxl.writer.excel import ExcelWriter
 from bot.core.models import Locale
 from bot.core.scoring import ItemKind, ScoringTable, format_points
 from bot.render import Renderer
+
+if TYPE_CHECKING:  # standings -> voting -> documents -> exports: type only
+    from bot.services.standings import StandingsView
 
 ZIP_PART_LIMIT = 45 * 1024 * 1024  # Telegram accepts uploads up to 50 MB; keep a margin
 FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # default stamp: the same input, the same bytes
@@ -170,6 +174,61 @@ def score_xlsx(sheet: ScoreSheet, *, locale: str, when: datetime = FIXED_TIME) -
     raw = BytesIO()
     with ZipFile(raw, "w", ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).save()  # unlike Workbook.save, keeps `modified` as set
+    return restamp(raw.getvalue(), when)
+
+
+def standings_xlsx(view: StandingsView, *, locale: str, when: datetime = FIXED_TIME) -> bytes:
+    """One row per unit: rank, name, short name, the total that counts, whether it is the
+    reviewed or the self-score, the report's status (criterion detail is in scores.xlsx).
+    Text is stored as strings (never formulas); the same standings give the same bytes."""
+    loc = Locale(locale)
+
+    def t(key: str) -> str:
+        return _renderer().t(loc, f"xlsx.{key}")
+
+    wb = Workbook()
+    ws = wb.active
+    if not isinstance(ws, Worksheet):
+        raise TypeError("openpyxl did not create a worksheet")
+    ws.title = t("standings_sheet")
+
+    def put(row: int, column: int, value: str | int | Decimal | None) -> Cell:
+        cell = ws.cell(row=row, column=column)
+        if not isinstance(cell, Cell):
+            raise TypeError(f"merged cell at row {row}, column {column}")
+        if isinstance(value, str):
+            cell.value = _xml_safe(value)
+            cell.data_type = "s"  # as typed, "=…" included: never a formula
+        else:
+            cell.value = value
+        return cell
+
+    put(1, 1, view.bloc.name).font = Font(bold=True, size=14)
+    put(2, 1, view.period.title if view.period else "").font = Font(italic=True)
+    header = [t("rank"), t("unit"), t("short"), t("total"), t("counted"), t("status")]
+    for column, text in enumerate(header, start=1):
+        put(HEADER_ROW, column, text).font = Font(bold=True)
+    for offset, line in enumerate(view.rows):
+        row = FIRST_DATA_ROW + offset
+        counted = "" if line.total_cp is None else t("reviewed" if line.reviewed else "self")
+        values: list[str | int | Decimal | None] = [
+            line.rank,
+            line.unit.name,
+            line.unit.short_name,
+            _cp(line.total_cp),
+            counted,
+            _status(t, line.status),
+        ]
+        for column, value in enumerate(values, start=1):
+            put(row, column, value)
+    for letter, width in zip("ABCDEF", (7, _NAME_WIDTH, 14, 11, 12, 22), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=3).coordinate
+    stamp = when.astimezone(UTC).replace(tzinfo=None)
+    wb.properties.created = wb.properties.modified = stamp
+    raw = BytesIO()
+    with ZipFile(raw, "w", ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()
     return restamp(raw.getvalue(), when)
 
 

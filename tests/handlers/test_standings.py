@@ -3,6 +3,11 @@ user's unit highlighted; public in the bloc's group."""
 
 from __future__ import annotations
 
+import io
+
+from openpyxl import load_workbook
+from teremok import MockMessageText
+
 from bot.services.app import Services
 from tests.handlers.conftest import GROUP, SECRETARY, Harness
 from tests.handlers.support import (
@@ -11,6 +16,8 @@ from tests.handlers.support import (
     CUONG,
     STRANGER,
     SYT_VALUES,
+    dispatch,
+    documents,
     report_setup,
     submitted,
 )
@@ -45,3 +52,26 @@ async def test_ranks_ties_and_the_users_unit(tg: Harness, services: Services) ->
     assert in_group[-1].chat_id == GROUP.id
     assert in_group[-1].text.splitlines()[3] == "1. Sở Y tế: 102 điểm (tự chấm)"
     assert (await tg.say(STRANGER, "/standings"))[-1].text.startswith("Bạn chưa")
+
+
+async def test_the_standings_as_a_spreadsheet(tg: Harness, services: Services) -> None:
+    await report_setup(tg)
+    await submitted(services, AN)
+    requests = await dispatch(tg, MockMessageText("/standings xlsx", user=AN))
+    sent = documents(requests)
+    assert [(d.name, d.caption) for d in sent] == [
+        (
+            "xep-hang.xlsx",
+            f"📊 Bảng xếp hạng — {BLOC}, Báo cáo tổng kết năm 2024 (chi tiết từng tiêu chí: "
+            "/export).",
+        )
+    ]
+    sheet = load_workbook(io.BytesIO(sent[0].data)).active
+    assert sheet is not None
+    rows = [tuple(c.value for c in row) for row in sheet.iter_rows(min_row=3)]
+    assert rows == [
+        ("Xếp hạng", "Đơn vị", "Tên viết tắt", "Tổng điểm tính", "Điểm tính theo", "Trạng thái"),
+        (1, "Sở Y tế", "SYT", 102, "tự chấm", "đã nộp"),
+        (None, "Sở Giáo dục và Đào tạo", "SGDĐT", None, None, "chưa nộp"),
+        (None, "Sở Văn hóa, Thể thao và Du lịch", "SVHTTDL", None, None, "chưa nộp"),
+    ]
