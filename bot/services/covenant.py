@@ -18,8 +18,8 @@ from bot.services.audit import record
 from bot.services.outbox import notice_rows
 from bot.services.outcomes import Notice, Reason, Rejected
 from bot.services.reports import local_to_utc
+from bot.services.voting import representatives
 from storage.covenant_repos import Covenant, Signature
-from storage.uow import UnitOfWork
 
 MAX_COVENANT = 3500  # characters: the text and its buttons fit in one message
 
@@ -78,7 +78,7 @@ async def set_covenant(
             text_sha256=digest,
             due_at=due.isoformat() if due else None,
         )
-        reps = await _representatives(uow, bloc_id)
+        reps = await representatives(uow, bloc_id)
         notice = Notice(
             reps,
             "covenant_notice",
@@ -96,14 +96,6 @@ async def set_covenant(
         await uow.outbox.enqueue(rows, now)
         await uow.commit()
     return CovenantSet(covenant, bloc.timezone, len(reps))
-
-
-async def _representatives(uow: UnitOfWork, bloc_id: int) -> tuple[int, ...]:
-    return tuple(
-        i.id
-        for m, i in await uow.identities.members_of_bloc(bloc_id)
-        if m.has(Role.REPRESENTATIVE) and m.unit_id is not None
-    )
 
 
 @dataclass(frozen=True, slots=True)

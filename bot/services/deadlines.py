@@ -36,7 +36,7 @@ from bot.services.audit import record
 from bot.services.outbox import notice_rows, to_person
 from bot.services.outcomes import Notice, Reason, Rejected
 from bot.services.reports import local_to_utc
-from bot.services.voting import ballot_context
+from bot.services.voting import ballot_context, representatives
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -456,11 +456,7 @@ async def add_deadline(
             title=title,
             due_at=due.isoformat(),
         )
-        reps = tuple(
-            i.id
-            for m, i in await uow.identities.members_of_bloc(bloc_id)
-            if m.has(Role.REPRESENTATIVE) and m.unit_id is not None
-        )
+        reps = await representatives(uow, bloc_id)
         notice = Notice(
             reps,
             "deadline_added_notice",

@@ -480,7 +480,7 @@ async def open_ballot_as(
             present=len(present),
             closes_at=closes_at.isoformat() if closes_at else None,
         )
-        reps = await _representatives(uow, bloc_id)
+        reps = await representatives(uow, bloc_id)
         opened = await uow.votes.ballot(info.ballot.id)
         assert opened is not None
         names = {u.id: u.name for u in units}
@@ -558,7 +558,8 @@ async def _decided_units(uow: UnitOfWork, info: BallotInfo) -> list[int]:
     return found
 
 
-async def _representatives(uow: UnitOfWork, bloc_id: int) -> tuple[int, ...]:
+async def representatives(uow: UnitOfWork, bloc_id: int) -> tuple[int, ...]:
+    """The identities representing a unit of the bloc (who votes, signs, acknowledges)."""
     members = await uow.identities.members_of_bloc(bloc_id)
     return tuple(i.id for m, i in members if m.has(Role.REPRESENTATIVE) and m.unit_id)
 
@@ -637,7 +638,7 @@ async def extend_ballot(
             ballot=info.ballot.id,
             closes_at=closes_at.isoformat(),
         )
-        reps = await _representatives(uow, bloc_id)
+        reps = await representatives(uow, bloc_id)
         names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
         updated = await uow.votes.ballot(info.ballot.id)
         assert updated is not None
@@ -749,7 +750,7 @@ async def cancel_ballot(
             ballot=info.ballot.id,
             reason=reason[:1000],
         )
-        reps = await _representatives(uow, bloc_id)
+        reps = await representatives(uow, bloc_id)
         names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
         updated = await uow.votes.ballot(info.ballot.id)
         assert updated is not None
