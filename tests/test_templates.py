@@ -314,6 +314,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "covenant_view": {"view": COVENANT_VIEW},
     "standings_view": {"view": STANDINGS},
     "standings_caption": {"view": STANDINGS},
+    "standings_chart": {"view": STANDINGS},
     "summary": {"s": SUMMARY},
     "covenant_set": {"done": CovenantSet(COVENANT, TZ, 9)},
     "covenant_notice": {"bloc": HOSTILE, "year": 2025, "due": WHEN, "tz": TZ},

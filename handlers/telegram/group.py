@@ -22,6 +22,7 @@ from bot.services.notify import deliver
 from bot.services.standings import group_standings
 from bot.services.voting import group_turnout
 from handlers.telegram.common import cmd_help
+from handlers.telegram.standings import send_chart
 from handlers.telegram.ui import Ui, answer_long
 
 COMMAND_RE = re.compile(r"^/[A-Za-z_]+(?:@([A-Za-z0-9_]+))?")
@@ -111,6 +112,8 @@ async def cmd_standings_in_group(message: Message, services: Services, ui: Ui) -
         await message.answer(ui.text("private_only_group"))
         return
     await answer_long(message, ui.text("standings_view", view=view))
+    if view.rows:
+        await send_chart(message, view, ui)
 
 
 async def cmd_vote_in_group(message: Message, services: Services, ui: Ui) -> None:

@@ -42,9 +42,13 @@ class Ui:
         return self.text(template, form=forms[-1], **context)
 
 
-async def answer_long(message: Message, text: str) -> None:
-    for part in split_message(text):
-        await message.answer(part)
+async def answer_long(
+    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """``text`` in as many messages as it needs; buttons under the last one."""
+    parts = split_message(text)
+    for index, part in enumerate(parts):
+        await message.answer(part, reply_markup=reply_markup if index == len(parts) - 1 else None)
 
 
 async def answer_paced(message: Message, texts: Sequence[str], *, attempts: int = 5) -> None:

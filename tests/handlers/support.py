@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiogram.methods import GetFile, SendDocument, TelegramMethod
+from aiogram.methods import GetFile, SendDocument, SendPhoto, TelegramMethod
 from aiogram.types import BufferedInputFile, CallbackQuery, Chat, Document, Message, User
 from openpyxl import Workbook
 from sqlmodel import col, func, select
@@ -403,16 +403,13 @@ class SentFile:
 
 
 def documents(requests: list[TelegramMethod[Any]]) -> list[SentFile]:
-    """The files the bot sent (BufferedInputFile: the bytes are at hand)."""
+    """The files and photos the bot sent (BufferedInputFile: the bytes are at hand)."""
     sent = []
     for m in requests:
-        if isinstance(m, SendDocument):
-            assert isinstance(m.document, BufferedInputFile)
-            sent.append(
-                SentFile(
-                    int(m.chat_id), m.document.filename or "", m.caption or "", m.document.data
-                )
-            )
+        if isinstance(m, SendDocument | SendPhoto):
+            file = m.document if isinstance(m, SendDocument) else m.photo
+            assert isinstance(file, BufferedInputFile)
+            sent.append(SentFile(int(m.chat_id), file.filename or "", m.caption or "", file.data))
     return sent
 
 

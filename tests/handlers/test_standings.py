@@ -18,6 +18,8 @@ from tests.handlers.support import (
     SYT_VALUES,
     dispatch,
     documents,
+    raw_say,
+    raw_tap,
     report_setup,
     submitted,
 )
@@ -75,3 +77,39 @@ async def test_the_standings_as_a_spreadsheet(tg: Harness, services: Services) -
         (None, "Sở Giáo dục và Đào tạo", "SGDĐT", None, None, "chưa nộp"),
         (None, "Sở Văn hóa, Thể thao và Du lịch", "SVHTTDL", None, None, "chưa nộp"),
     ]
+
+
+async def test_the_chart_by_button_by_word_and_in_the_group(
+    tg: Harness, services: Services
+) -> None:
+    await report_setup(tg)
+    await submitted(services, AN)
+    reply = (await tg.say(AN, "/standings"))[-1]
+    assert reply.buttons == [["📊 Biểu đồ", "📥 Excel"]]
+    assert reply.callback_data == [["st:png", "st:xlsx"]]
+
+    chart = documents(await raw_tap(tg, AN, "st:png"))
+    caption = f"📊 Bảng xếp hạng — {BLOC}, Báo cáo tổng kết năm 2024 (đơn vị của bạn tô đỏ)."
+    assert [(d.chat_id, d.name, d.caption) for d in chart] == [(AN.id, "xep-hang.png", caption)]
+    assert chart[0].data.startswith(b"\x89PNG")
+    typed = documents(await raw_say(tg, AN, "/standings biểu đồ"))
+    assert [d.data for d in typed] == [chart[0].data]  # the same standings, the same image
+    sheet = documents(await raw_tap(tg, AN, "st:xlsx"))
+    assert [d.name for d in sheet] == ["xep-hang.xlsx"]
+
+    # The secretariat's chart highlights nobody; a word the command does not know: usage.
+    plain = documents(await raw_say(tg, SECRETARY, "/standings chart"))
+    assert plain[0].caption == f"📊 Bảng xếp hạng — {BLOC}, Báo cáo tổng kết năm 2024."
+    assert plain[0].data != chart[0].data
+    assert (await tg.say(AN, "/standings pdf"))[-1].text.startswith("Cách dùng: <code>/standings")
+    assert (await tg.say(STRANGER, "/standings chart"))[-1].text.startswith("Bạn chưa")
+    assert documents(await raw_tap(tg, STRANGER, "st:png")) == []
+
+    # In the group: the table, then the chart with nobody highlighted.
+    await tg.say(SECRETARY, "/bloc link", chat=GROUP)
+    requests = await dispatch(tg, MockMessageText("/standings", user=AN, chat=GROUP))
+    in_group = documents(requests)
+    assert [(d.chat_id, d.caption) for d in in_group] == [
+        (GROUP.id, f"📊 Bảng xếp hạng — {BLOC}, Báo cáo tổng kết năm 2024.")
+    ]
+    assert in_group[0].data == plain[0].data
