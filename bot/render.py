@@ -5,6 +5,7 @@ Telegram messages are HTML (``*.html``, autoescaped); every value a user typed i
 
 from __future__ import annotations
 
+import html
 import tomllib
 from datetime import datetime
 from functools import cache
@@ -106,6 +107,12 @@ class Renderer:
         loc = Locale(locale)
         template = self.env.get_template(f"{loc.value}/{name}.html")
         return template.render(locale=loc.value, t=lambda key: self.t(loc, key), **context).strip()
+
+    def plain(self, locale: Locale | str, name: str, /, **context: Any) -> str:
+        """A template as plain text, for documents (DOCX, PNG): the HTML-escaped rendering
+        turned back, so a unit called "<b>Sở & Ban</b>" reads exactly so. Only for templates
+        that carry no markup of their own (record_subject, record_conclusion, minutes_*)."""
+        return html.unescape(self.render(locale, name, **context))
 
     def t(self, locale: Locale | str, key: str) -> str:
         """A short catalog string (button labels, role names) from ``strings.toml``."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import enum
+import unicodedata
+from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -37,6 +39,7 @@ from bot.services.announce import Announced, Targets
 from bot.services.covenant import CovenantSet, CovenantView, Signed
 from bot.services.deadlines import Acknowledged, DeadlineLine, DeadlinesView, ToCancel
 from bot.services.exports import ScoreSheet
+from bot.services.minutes import Paperwork
 from bot.services.outcomes import Reason
 from bot.services.reports import (
     AskItem,
@@ -233,6 +236,7 @@ SUMMARY = SummaryData(
     HOSTILE,
     (11, 12),
 )
+PAPERWORK = Paperwork(BLOC, CONFERENCE, b"", b"", b"", 7, 9, 12, 6, "ab" * 32)
 ACK = Acknowledged(HOSTILE, WHEN, TZ, HOSTILE, False, HOSTILE, WHEN)
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -316,6 +320,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "standings_caption": {"view": STANDINGS},
     "standings_chart": {"view": STANDINGS},
     "summary": {"s": SUMMARY},
+    "minutes_subject": {"s": SUMMARY},
+    "minutes_caption": {"p": PAPERWORK},
+    "records_caption": {"p": PAPERWORK},
+    "memo_caption": {"p": PAPERWORK},
+    "minutes_agenda": {"s": SUMMARY, "counted": [{"info": INFO}], "bloc_kind": "khoi"},
+    "minutes_ballot": {"ballot": BALLOT_CTX},
+    "minutes_conclusions": {"s": SUMMARY, "bloc_kind": "khoi"},
     "covenant_set": {"done": CovenantSet(COVENANT, TZ, 9)},
     "covenant_notice": {"bloc": HOSTILE, "year": 2025, "due": WHEN, "tz": TZ},
     "covenant_signed": {"done": Signed(2025, HOSTILE, True, HOSTILE, WHEN, TZ)},
@@ -647,3 +658,82 @@ def test_hostile_name_is_escaped_exactly() -> None:
     assert text.startswith(
         "✅ Nhóm này đã được liên kết với <b>&lt;b&gt;Sở &amp; Ban&lt;/b&gt;</b>."
     )
+
+
+# --- hostile names: every template, every locale, each kind of name a secretariat may type ----
+
+LONG = "Sở " + "Văn hóa, Thể thao và Du lịch " * 20
+HOSTILE_NAMES = {
+    "html": HOSTILE,
+    "long": LONG.strip(),
+    "emoji": "Sở Y tế 🏥👩‍⚕️",
+    "nfd": unicodedata.normalize("NFD", "Sở Ngoại vụ Điện Biên"),
+}
+
+
+def swap(value: Any, new: str) -> Any:
+    """``value`` with every HOSTILE inside it (strings, dataclasses, dicts, sequences) made
+    ``new``: the same samples, another name."""
+    if isinstance(value, enum.Enum):
+        return value  # StrEnum members are strings too: never names
+    if isinstance(value, str):
+        return value.replace(HOSTILE, new)
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: swap(getattr(value, f.name), new) for f in fields(value) if f.init}
+        return replace(value, **changes)
+    if isinstance(value, dict):
+        return {k: swap(v, new) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(swap(v, new) for v in value)
+    return value
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", list(HOSTILE_NAMES))
+def test_every_template_renders_hostile_names(kind: str, locale: Locale) -> None:
+    name = HOSTILE_NAMES[kind]
+    shown = 0
+    for template in renderer.message_names():
+        context = swap(SAMPLES.get(template, {}), name)
+        text = renderer.render(locale, template, **context)
+        assert text.strip(), template
+        assert "\n\n\n" not in text, template
+        assert kind != "html" or "<b>Sở" not in text, template
+        shown += name in text or "&lt;b&gt;Sở &amp; Ban&lt;/b&gt;" in text
+    assert shown > 60  # the name is really in the samples, kept as typed (escaped if HTML)
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_NAMES))
+def test_document_templates_keep_names_literally(kind: str) -> None:
+    """Documents (DOCX) take plain text: the name as typed, never HTML-escaped."""
+    name = HOSTILE_NAMES[kind]
+    s = swap(SUMMARY, name)
+    assert renderer.plain(Locale.VI, "minutes_subject", s=s) == (
+        "Hội nghị tổng kết công tác thi đua, khen thưởng năm 2024 "
+        "và ký kết giao ước thi đua năm 2025"
+    )
+    assert renderer.plain(
+        Locale.VI, "minutes_conclusions", s=s, bloc_kind="khoi"
+    ).splitlines() == [
+        "Hội nghị đã thông qua Báo cáo tổng kết công tác thi đua, khen thưởng năm 2024, "
+        "phương hướng, nhiệm vụ năm 2025.",
+        f"Hội nghị đã bình xét, suy tôn, đề nghị 01 đơn vị được nhận Cờ thi đua của Chính phủ "
+        f"({name}); 02 đơn vị được tặng Bằng khen của Chủ tịch UBND tỉnh ({name}, Sở Y tế).",
+        f"{name} được bầu làm đơn vị Trưởng khối năm 2025; {name} được bầu làm đơn vị "
+        "Phó trưởng khối.",
+        "Các cơ quan, đơn vị trong Khối ký kết giao ước thi đua năm 2025 (11/12 đơn vị đã ký).",
+    ]
+    agenda = renderer.plain(
+        Locale.VI, "minutes_agenda", s=s, counted=[{"info": INFO}], bloc_kind="cum"
+    )
+    assert agenda.splitlines() == [
+        "1. Tổng kết công tác thi đua, khen thưởng năm 2024.",
+        "2. Bình xét, suy tôn, đề nghị khen thưởng năm 2024.",
+        "3. Ký kết giao ước thi đua năm 2025.",
+    ]
+    ballot = swap(BALLOT_CTX, name)
+    assert renderer.plain(Locale.VI, "minutes_ballot", ballot=ballot) == (
+        "Đề nghị tặng Bằng khen của Chủ tịch UBND tỉnh (tối đa 2 đơn vị) (bỏ phiếu kín)"
+    )
+    conclusion = renderer.plain(Locale.VI, "record_conclusion", **swap(RESULT, name))
+    assert conclusion.startswith(f"Kết quả: đề nghị {name} (xếp theo tổng điểm")

@@ -8,7 +8,8 @@ then the body and the signatures. Words come from the catalog (`[record]` in str
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -16,11 +17,11 @@ from zoneinfo import ZoneInfo
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
-from docx.table import Table
+from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from bot.services.exports import restamp
@@ -42,7 +43,7 @@ class VoteRecord:
     """Everything a biên bản kiểm phiếu states, already in words and numbers."""
 
     issuer: str  # the bloc, as the issuing body
-    number: str  # "01/BB-KTĐVHXH"
+    number: str  # "01/BBKP-KTĐVHXH" (ballot 1; the minutes are 01/BB-KTĐVHXH)
     locality: str
     when: datetime
     timezone: str
@@ -72,8 +73,21 @@ def date_line(locality: str, when: datetime, tz: str) -> str:
 
 def vote_record_docx(record: VoteRecord, t: Callable[[str], str]) -> bytes:
     """The vote-count record (biên bản kiểm phiếu) of one ballot."""
+    return vote_records_docx((record,), t)
+
+
+def vote_records_docx(records: Sequence[VoteRecord], t: Callable[[str], str]) -> bytes:
+    """Several vote-count records in one file, each from a new page (attached to the minutes)."""
     doc = Document()
     _page(doc)
+    for index, record in enumerate(records):
+        if index:
+            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        _vote_record(doc, record, t)
+    return _save(doc)
+
+
+def _vote_record(doc: DocumentObject, record: VoteRecord, t: Callable[[str], str]) -> None:
     _header(
         doc,
         record.issuer,
@@ -141,11 +155,14 @@ def vote_record_docx(record: VoteRecord, t: Callable[[str], str]) -> bytes:
     _para(doc, t("record.closing"), italic=True, space_before=6)
     _signatures(doc, t("record.sign_board"), t("record.sign_chair"), record.counting_board)
     _para(doc, t("record.audit").format(head=record.audit_head), size=9, space_before=12)
+
+
+def _save(doc: DocumentObject) -> bytes:
     buffer = io.BytesIO()
     doc.core_properties.created = datetime(2000, 1, 1)  # noqa: DTZ001 (docx stores naive)
     doc.core_properties.modified = datetime(2000, 1, 1)  # noqa: DTZ001
     doc.save(buffer)
-    return restamp(buffer.getvalue())  # the same record, the same bytes
+    return restamp(buffer.getvalue())  # the same document, the same bytes
 
 
 def _page(doc: DocumentObject) -> None:
@@ -194,11 +211,17 @@ def _para(
     size: int = 13,
     align: int | None = None,
     space_before: int = 0,
+    indent_mm: int = 0,
+    justify: bool = False,
 ) -> None:
     paragraph = doc.add_paragraph()
     if align is not None:
         paragraph.alignment = align  # type: ignore[assignment]
+    elif justify:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     paragraph.paragraph_format.space_before = Pt(space_before)
+    if indent_mm:
+        paragraph.paragraph_format.first_line_indent = Mm(indent_mm)
     run = paragraph.add_run(text)
     run.bold, run.italic = bold, italic
     run.font.size = Pt(size)
@@ -235,3 +258,131 @@ def _signatures(
     marker = OxmlElement("w:tblLayout")
     marker.set(qn("w:type"), "fixed")
     table._tbl.tblPr.append(marker)
+
+
+# --- the minutes and the proposal memo ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One piece of a document's body, its words already written (never markup)."""
+
+    text: str = ""
+    style: str = "p"  # "h" section heading, "p" paragraph, "li" list item, "i" italic
+    table: tuple[tuple[str, ...], ...] = ()  # a table instead of text: header row first
+    widths_mm: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialDocument:
+    """A document in the NĐ 30/2020 layout: header, title, body, signatures, "Nơi nhận"."""
+
+    issuer: str
+    number: str  # "01/BB-KTĐVHXH", "01/TTr-KTĐVHXH"
+    dated: str  # the place-and-date line, as written
+    title: str  # "BIÊN BẢN", "TỜ TRÌNH"
+    subject: str
+    body: tuple[Block, ...]
+    sign_left: tuple[str, ...]  # title lines (bold), then "" and the name
+    sign_right: tuple[str, ...]
+    recipients_title: str  # "Nơi nhận:"
+    recipients: tuple[str, ...]  # "- Lưu: VT."
+    addressee: str = ""  # "Kính gửi: …" (a memo)
+    footer: str = ""  # the audit head
+
+
+def official_docx(document: OfficialDocument, t: Callable[[str], str]) -> bytes:
+    """The minutes (biên bản hội nghị) or the proposal memo (tờ trình) as DOCX."""
+    doc = Document()
+    _page(doc)
+    _header(doc, document.issuer, document.number, document.dated, t)
+    _para(
+        doc,
+        _xml(document.title),
+        bold=True,
+        size=14,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        space_before=12,
+    )
+    _para(doc, _xml(document.subject), bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER)
+    if document.addressee:
+        _para(doc, _xml(document.addressee), align=WD_ALIGN_PARAGRAPH.CENTER, space_before=6)
+    after_table = False
+    for block in document.body:
+        if block.table:
+            _table(doc, block.table, block.widths_mm)
+            after_table = True
+            continue
+        text = _xml(block.text)
+        gap = 6 if after_table else 0
+        after_table = False
+        if block.style == "h":
+            _para(doc, text, bold=True, space_before=6)
+        elif block.style == "i":
+            _para(doc, text, italic=True, space_before=6)
+        else:
+            indent = 10 if block.style == "p" else 5
+            _para(doc, text, indent_mm=indent, justify=True, space_before=gap)
+    _signatures_of(doc, document)
+    if document.footer:
+        _para(doc, _xml(document.footer), size=9, space_before=12)
+    return _save(doc)
+
+
+def _table(
+    doc: DocumentObject, rows: tuple[tuple[str, ...], ...], widths: tuple[int, ...]
+) -> None:
+    table = doc.add_table(rows=0, cols=len(rows[0]))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for number, row in enumerate(rows):
+        cells = table.add_row().cells
+        for column, (cell, text) in enumerate(zip(cells, row, strict=True)):
+            _cell(cell.paragraphs[0], _xml(text), bold=number == 0, size=12)
+            if column == 1 and number:  # names read from the left; numbers stay centred
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.LEFT
+    if widths:
+        _widths(table, widths)
+
+
+def _signatures_of(doc: DocumentObject, document: OfficialDocument) -> None:
+    """Signatures side by side; "Nơi nhận" in the left column when nobody signs there (a
+    memo), else under the signatures (the minutes: secretary left, chair right)."""
+    table = doc.add_table(rows=1, cols=2)
+    left, right = table.rows[0].cells
+    recipients_left = not document.sign_left
+    for cell, lines in ((left, document.sign_left), (right, document.sign_right)):
+        first = True
+        for line in lines:
+            paragraph = cell.paragraphs[0] if first else cell.add_paragraph()
+            first = False
+            _cell(paragraph, _xml(line), bold=line.isupper())
+    if recipients_left:
+        _recipients(left, document, first=True)
+    _widths(table, (80, 85))
+    marker = OxmlElement("w:tblLayout")
+    marker.set(qn("w:type"), "fixed")
+    table._tbl.tblPr.append(marker)
+    if not recipients_left:
+        cell = doc.add_table(rows=1, cols=1).rows[0].cells[0]
+        _recipients(cell, document, first=True)
+
+
+def _recipients(cell: _Cell, document: OfficialDocument, *, first: bool) -> None:
+    paragraph = cell.paragraphs[0] if first else cell.add_paragraph()
+    paragraph.paragraph_format.space_before = Pt(12)
+    run = paragraph.add_run(_xml(document.recipients_title))
+    run.bold, run.italic = True, True
+    run.font.size, run.font.name = Pt(12), FONT
+    for line in document.recipients:
+        run = cell.add_paragraph().add_run(_xml(line))
+        run.font.size, run.font.name = Pt(11), FONT
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Text as XML can hold it: python-docx escapes <, > and &; control characters, which
+    XML 1.0 cannot hold at all, are dropped (they never come from the chat, but a file may)."""
+    return _XML_BAD.sub("", text)

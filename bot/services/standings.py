@@ -44,8 +44,8 @@ def _period(periods: list[Period]) -> Period | None:
     return chosen[-1] if chosen else None
 
 
-async def _view(
-    uow: UnitOfWork, services: Services, bloc: Bloc, mine: int | None
+async def standings_of(
+    uow: UnitOfWork, services: Services, bloc: Bloc, mine: int | None = None
 ) -> StandingsView:
     units = await uow.blocs.units(bloc.id)
     period = _period(await uow.reports.periods(bloc.id))
@@ -77,7 +77,7 @@ async def standings(services: Services, actor: Actor) -> StandingsView | Rejecte
     mine = membership.unit_id if membership.has(Role.REPRESENTATIVE) else None
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        return await _view(uow, services, bloc, mine)
+        return await standings_of(uow, services, bloc, mine)
 
 
 async def group_standings(services: Services, chat_id: int) -> StandingsView | None:
@@ -85,4 +85,4 @@ async def group_standings(services: Services, chat_id: int) -> StandingsView | N
         bloc = await uow.blocs.by_group_chat(chat_id)
         if bloc is None:
             return None
-        return await _view(uow, services, bloc, None)
+        return await standings_of(uow, services, bloc, None)

@@ -47,7 +47,7 @@ class SummaryData:
         return self.conference.year + 1
 
 
-async def _data(uow: UnitOfWork, bloc: Bloc, conference: Conference) -> SummaryData:
+async def summary_of(uow: UnitOfWork, bloc: Bloc, conference: Conference) -> SummaryData:
     units = await uow.blocs.units(bloc.id)
     names = {u.id: u.name for u in units}
     present = await uow.votes.present(conference.id)
@@ -102,7 +102,7 @@ async def summary(services: Services, actor: Actor) -> SummaryData | Rejected:
         conference = await uow.votes.conference(bloc_id, bloc.year)
         if conference is None:
             return Rejected(Reason.NO_CONFERENCE)
-        return await _data(uow, bloc, conference)
+        return await summary_of(uow, bloc, conference)
 
 
 async def set_paragraph(
@@ -136,7 +136,7 @@ async def set_paragraph(
         )
         conference = await uow.votes.conference(bloc_id, bloc.year)
         assert conference is not None
-        data = await _data(uow, bloc, conference)
+        data = await summary_of(uow, bloc, conference)
         await uow.commit()
     return data
 

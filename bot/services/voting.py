@@ -35,7 +35,7 @@ from bot.core.voting import (
     runoff_rules,
     tally,
 )
-from bot.render import format_dt
+from bot.render import Renderer, format_dt
 from bot.services import secret_ballots as sealed
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
@@ -1612,7 +1612,41 @@ async def vote_record(
             ),
             None,
         )
-    names = {u.id: u.name for u in units}
+    context, record = record_parts(
+        services.renderer,
+        locale,
+        bloc=bloc,
+        conference=conference,
+        info=info,
+        number=number,
+        stored=stored,
+        names={u.id: u.name for u in units},
+        head=head,
+        runoff_number=runoff_number,
+        now=services.clock.now(),
+    )
+    render = services.renderer
+    docx = vote_record_docx(record, lambda key: render.t(locale, key))
+    filename = render.t(locale, "record.filename").format(number=f"{number:02d}")
+    return RecordOut(context, docx, filename)
+
+
+def record_parts(
+    render: Renderer,
+    locale: str,
+    *,
+    bloc: Bloc,
+    conference: Conference | None,
+    info: BallotInfo,
+    number: int,
+    stored: tuple[dict[str, Any], list[int], str],
+    names: dict[int, str],
+    head: str,
+    runoff_number: int | None,
+    now: datetime,
+) -> tuple[dict[str, Any], VoteRecord]:
+    """The result of a counted ballot as the chat shows it, and its biên bản kiểm phiếu
+    (document text is plain: names as typed, never HTML-escaped)."""
     data, decided, decided_by = stored
     rows = [
         {
@@ -1651,14 +1685,13 @@ async def vote_record(
         "other_opinions": data.get("other_opinions", []),
         "receipts": _receipt_rows(info, data.get("receipts", []), names),
     }
-    render = services.renderer
     record = VoteRecord(
         issuer=bloc.name,
-        number=f"{number:02d}/BB-{bloc.code}",
+        number=f"{number:02d}/BBKP-{bloc.code}",  # 01/BB-… is the minutes
         locality=conference.locality if conference else "",
-        when=info.ballot.closes_at or services.clock.now(),
+        when=info.ballot.closes_at or now,
         timezone=bloc.timezone,
-        subject=render.render(locale, "record_subject", ballot=context["ballot"]),
+        subject=render.plain(locale, "record_subject", ballot=context["ballot"]),
         place=conference.place if conference else "",
         counting_board=conference.counting_board if conference else (),
         issued=data["issued"],
@@ -1682,12 +1715,10 @@ async def vote_record(
             )
             for r in rows
         ),
-        conclusion=render.render(locale, "record_conclusion", **context),
+        conclusion=render.plain(locale, "record_conclusion", **context),
         audit_head=head,
     )
-    docx = vote_record_docx(record, lambda key: render.t(locale, key))
-    filename = render.t(locale, "record.filename").format(number=f"{number:02d}")
-    return RecordOut(context, docx, filename)
+    return context, record
 
 
 # --- secret ballots: marking, receipts, turnout ------------------------------------------------

@@ -15,6 +15,7 @@ from handlers.telegram import (
     errors,
     fallback,
     group,
+    minutes,
     reports,
     standings,
     start,
@@ -39,6 +40,7 @@ def make_routers() -> list[Router]:
         covenant.make_router(),
         standings.make_router(),
         summary.make_router(),
+        minutes.make_router(),
         group.make_router(),
         fallback.make_router(),
     ]

@@ -38,6 +38,7 @@ SECRETARIAT = (
     "ballot",
     "announce",
     "summary",
+    "minutes",
 )
 
 

@@ -58,7 +58,10 @@ HELP_SECRETARIAT = (
     "/conference, /ballot — hội nghị và biểu quyết; /ballot schedule — hẹn giờ mở, đóng\n"
     "/deadlines — hạn chót, lịch nhắc, giờ yên lặng; /deadlines add — thêm hạn chót\n"
     "/announce — gửi thông báo cho các thành viên hoặc các đơn vị chưa hoàn thành\n"
-    "/covenant set — giao ước thi đua năm sau; /standings — bảng xếp hạng"
+    "/covenant set — giao ước thi đua năm sau; /standings — bảng xếp hạng\n"
+    "/summary — bài tổng kết hội nghị; /minutes — biên bản hội nghị, biên bản kiểm phiếu, "
+    "tờ trình\n"
+    "/bloc newyear — kết thúc năm: trưởng khối, phó trưởng khối mới nhận nhiệm vụ"
 )
 GROUP_HELP = (
     "Trong nhóm, bot chỉ trả lời các lệnh chung:\n"

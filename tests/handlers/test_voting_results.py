@@ -500,7 +500,7 @@ async def test_ballot_record_sends_the_text_and_the_docx(tg: Harness, services: 
     for expected in (
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "KHỐI THI ĐUA VĂN HÓA - XÃ HỘI",
-        "Số: 01/BB-KTĐVHXH",
+        "Số: 01/BBKP-KTĐVHXH",
         "Hà Nội, ngày 25 tháng 11 năm 2024",
         f"Kiểm phiếu: {REPORT}",
         "Số phiếu phát ra: 4; số phiếu thu về: 3; số phiếu hợp lệ: 3; "

@@ -265,7 +265,7 @@ async def test_vote_record_use_case_writes_the_counted_ballot(
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "Độc lập - Tự do - Hạnh phúc",
         "KHỐI THI ĐUA VĂN HÓA - XÃ HỘI",
-        "Số: 01/BB-KTĐVHXH",
+        "Số: 01/BBKP-KTĐVHXH",
         "Hà Nội, ngày 05 tháng 3 năm 2024",
         "Kiểm phiếu: Thông qua dự thảo báo cáo tổng kết",
         "Vào hồi 08 giờ 00, ngày 05 tháng 3 năm 2024, tại Hội trường Sở Y tế, "

@@ -1,0 +1,407 @@
+"""/minutes: the conference's paperwork from the data — the minutes (biên bản hội nghị,
+`Số: 01/BB-<code>`), the vote-count records of every counted ballot in one file (attached to
+the minutes), and the proposal memo (tờ trình đề nghị khen thưởng, `Số: 01/TTr-<code>`)
+listing the proposed units per award. NĐ 30/2020 layout (bot/services/documents.py); words
+from the catalog (`[minutes]`, `[memo]`) and plain-text templates, names exactly as typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.core.models import Bloc
+from bot.core.voting import BallotKind, BallotStatus
+from bot.render import Renderer, long_date, pad2, points
+from bot.services.actors import Actor, secretariat_bloc
+from bot.services.app import Services
+from bot.services.documents import (
+    Block,
+    OfficialDocument,
+    VoteRecord,
+    date_line,
+    official_docx,
+    vote_records_docx,
+)
+from bot.services.outcomes import Reason, Rejected
+from bot.services.standings import standings_of
+from bot.services.summary import SummaryData, summary_of
+from bot.services.voting import record_parts
+from storage.uow import UnitOfWork
+from storage.vote_repos import BallotInfo, Conference
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A counted ballot of the conference: its number in /ballot, the chat's result context
+    and its vote-count record."""
+
+    number: int
+    info: BallotInfo
+    context: dict[str, Any]
+    record: VoteRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    unit: str
+    total_cp: int | None
+    votes: int
+    percent_tenths: int
+
+
+@dataclass(frozen=True, slots=True)
+class Paperwork:
+    """The three files and what a caption says of them."""
+
+    bloc: Bloc
+    conference: Conference
+    minutes: bytes
+    records: bytes | None  # None when no ballot was counted yet
+    memo: bytes
+    counted: int
+    present: int
+    units: int
+    proposed: int
+    audit_head: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    bloc: Bloc
+    conference: Conference
+    attendance: tuple[tuple[str, bool], ...]  # every unit in the bloc's order, present?
+    leader_now: str  # this year's leader unit, which signs the memo
+    counted: tuple[Counted, ...]
+    proposals: tuple[tuple[str, tuple[Proposed, ...]], ...]  # tier, units (tier order)
+    summary: SummaryData
+    head: str
+
+    @property
+    def present(self) -> int:
+        return sum(1 for _, here in self.attendance if here)
+
+
+async def _facts(
+    uow: UnitOfWork, services: Services, bloc: Bloc, conference: Conference, locale: str
+) -> _Facts:
+    units = await uow.blocs.units(bloc.id)
+    names = {u.id: u.name for u in units}
+    present_ids = await uow.votes.present(conference.id)
+    _, head = await uow.audit.head(bloc.id)
+    every = await uow.votes.ballots(bloc.id)
+    counted: list[Counted] = []
+    for number, info in enumerate(every, start=1):
+        if info.conference_id != conference.id or info.ballot.status is not BallotStatus.CLOSED:
+            continue
+        stored = await uow.votes.result(info.ballot.id)
+        if stored is None:
+            continue
+        runoff = next(
+            (n for n, o in enumerate(every, start=1) if o.runoff_of == info.ballot.id), None
+        )
+        context, vote_record = record_parts(
+            services.renderer,
+            locale,
+            bloc=bloc,
+            conference=conference,
+            info=info,
+            number=number,
+            stored=stored,
+            names=names,
+            head=head,
+            runoff_number=runoff,
+            now=services.clock.now(),
+        )
+        counted.append(Counted(number, info, context, vote_record))
+    scores = {row.unit.id: row.total_cp for row in (await standings_of(uow, services, bloc)).rows}
+    by_tier: dict[str, list[Proposed]] = {}
+    summary = await summary_of(uow, bloc, conference)
+    for item in counted:
+        if item.info.ballot.kind is not BallotKind.AWARD or not item.info.tier:
+            continue
+        stored = await uow.votes.result(item.info.ballot.id)
+        assert stored is not None
+        data, decided, _ = stored
+        votes = {
+            o.unit_id: r
+            for r in data["options"]
+            for o in item.info.ballot.options
+            if o.index == r["index"] and o.unit_id
+        }
+        listed = by_tier.setdefault(item.info.tier, [])
+        for unit_id in decided:
+            if unit_id in names and all(p.unit != names[unit_id] for p in listed):
+                row = votes.get(unit_id, {"votes": 0, "percent_tenths": 0})
+                listed.append(
+                    Proposed(
+                        names[unit_id],
+                        scores.get(unit_id),
+                        row["votes"],
+                        row["percent_tenths"],
+                    )
+                )
+    tiers = tuple((a.tier, tuple(by_tier.get(a.tier, ()))) for a in summary.awards)
+    return _Facts(
+        bloc,
+        conference,
+        tuple((u.name, u.id in present_ids) for u in units),
+        names.get(bloc.leader_unit_id or 0, ""),
+        tuple(counted),
+        tiers,
+        summary,
+        head,
+    )
+
+
+def _count(value: int, locale: str) -> str:
+    """Counts as Vietnamese documents write them (01, 02, …); plain digits in English."""
+    return pad2(value) if locale == "vi" else str(value)
+
+
+def _percent(tenths: int, locale: str) -> str:
+    sep = "," if locale == "vi" else "."
+    return f"{tenths // 10}{sep}{tenths % 10}%"
+
+
+def _clock(when: datetime, tz: str, locale: str) -> str:
+    local = when.astimezone(ZoneInfo(tz))
+    return f"{local:%H} giờ {local:%M}" if locale == "vi" else f"{local:%H:%M}"
+
+
+def minutes_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocument:
+    """The biên bản hội nghị: time and place, attendance, agenda, each vote's result,
+    conclusions, signatures, "Nơi nhận", the audit head."""
+
+    def t(key: str) -> str:
+        return render.t(locale, key)
+
+    bloc, c, s = facts.bloc, facts.conference, facts.summary
+    tz = bloc.timezone
+    kind = bloc.kind.value
+    body: list[Block] = [
+        Block(t("minutes.when_where"), "h"),
+        Block(
+            t("minutes.time").format(
+                time=_clock(c.held_at, tz, locale), date=long_date(c.held_at, tz, locale)
+            )
+        ),
+        Block(t("minutes.place").format(place=c.place)),
+        Block(t("minutes.attendance"), "h"),
+    ]
+    if c.chair:
+        unit = f" ({s.chair_unit})" if s.chair_unit and s.chair_unit not in c.chair else ""
+        body.append(Block(t("minutes.chair").format(name=c.chair, unit=unit)))
+    if c.secretary:
+        body.append(Block(t("minutes.secretary").format(name=c.secretary)))
+    if c.guests:
+        body.append(Block(t("minutes.guests").format(guests=c.guests)))
+    absent = [name for name, here in facts.attendance if not here]
+    body.append(
+        Block(
+            t("minutes.present").format(
+                present=_count(facts.present, locale),
+                units=_count(len(facts.attendance), locale),
+            )
+            + (t("minutes.absent").format(names=", ".join(absent)) if absent else "")
+        )
+    )
+    rows = [(t("record.col_no"), t("minutes.col_unit"), t("minutes.col_present"))]
+    rows += [
+        (str(i), name, t("minutes.yes" if here else "minutes.no"))
+        for i, (name, here) in enumerate(facts.attendance, start=1)
+    ]
+    body.append(Block(table=tuple(rows), widths_mm=(15, 115, 35)))
+    if c.counting_board:
+        body.append(Block(t("minutes.board").format(names=", ".join(c.counting_board))))
+    body.append(Block(t("minutes.agenda"), "h"))
+    agenda = render.plain(locale, "minutes_agenda", s=s, counted=facts.counted, bloc_kind=kind)
+    body += [Block(line, "li") for line in agenda.splitlines() if line.strip()]
+    body.append(Block(t("minutes.results"), "h"))
+    if not facts.counted:
+        body.append(Block(t("minutes.no_results"), "i"))
+    for index, item in enumerate(facts.counted, start=1):
+        r = item.record
+        name = render.plain(locale, "minutes_ballot", ballot=item.context["ballot"])
+        body.append(Block(f"{index}. {name}", "li"))
+        body.append(
+            Block(
+                t("record.counts").format(
+                    issued=r.issued,
+                    returned=r.returned,
+                    valid=r.valid,
+                    invalid=r.invalid,
+                    blank=r.blank,
+                )
+                + " "
+                + t("record.base").format(
+                    base=r.base_label, count=r.base_count, threshold=r.threshold
+                )
+            )
+        )
+        table = [
+            (
+                t("record.col_no"),
+                t("record.col_option"),
+                t("record.col_votes"),
+                t("record.col_percent"),
+            )
+        ]
+        table += [
+            (str(i), row.name, str(row.votes), _percent(row.percent_tenths, locale))
+            for i, row in enumerate(r.rows, start=1)
+        ]
+        body.append(Block(table=tuple(table), widths_mm=(15, 95, 25, 30)))
+        body.append(Block(r.conclusion + " " + t("minutes.see_record").format(number=r.number)))
+    body.append(Block(t("minutes.conclusions"), "h"))
+    conclusions = render.plain(locale, "minutes_conclusions", s=s, bloc_kind=kind)
+    body += [Block(line) for line in conclusions.splitlines() if line.strip()]
+    last = max(
+        (i.info.ballot.closes_at for i in facts.counted if i.info.ballot.closes_at),
+        default=None,
+    )
+    held = c.held_at.astimezone(ZoneInfo(tz))
+    same_day = (
+        last is not None
+        and last >= c.held_at
+        and last.astimezone(ZoneInfo(tz)).date() == held.date()
+    )
+    ending = (
+        t("minutes.ended").format(time=_clock(last, tz, locale))
+        if last is not None and same_day
+        else t("minutes.ended_no_time")
+    )
+    body.append(Block(ending + " " + t("minutes.read_back")))
+    if facts.counted:
+        body.append(
+            Block(t("minutes.attached").format(count=_count(len(facts.counted), locale)), "i")
+        )
+    return OfficialDocument(
+        issuer=bloc.name,
+        number=f"01/BB-{bloc.code}",
+        dated=date_line(c.locality, c.held_at, tz) if locale == "vi" else _en_date(c, tz),
+        title=t("record.title") if locale == "vi" else t("minutes.title"),
+        subject=render.plain(locale, "minutes_subject", s=s),
+        body=tuple(body),
+        sign_left=(t("minutes.sign_secretary"), "", "", "", c.secretary),
+        sign_right=(t("minutes.sign_chair"), "", "", "", c.chair),
+        recipients_title=t("minutes.recipients"),
+        recipients=(t("minutes.to_board"), t("minutes.to_units"), t("minutes.to_archive")),
+        footer=t("record.audit").format(head=facts.head),
+    )
+
+
+def _en_date(c: Conference, tz: str) -> str:
+    text = long_date(c.held_at, tz, "en")
+    return f"{c.locality}, {text}" if c.locality else text
+
+
+def memo_document(render: Renderer, locale: str, facts: _Facts, now: datetime) -> OfficialDocument:
+    """The tờ trình đề nghị khen thưởng: the proposed units per award, with their scores and
+    votes, addressed to the emulation council, signed for the bloc by its leader unit."""
+
+    def t(key: str) -> str:
+        return render.t(locale, key)
+
+    bloc, c = facts.bloc, facts.conference
+    tz = bloc.timezone
+    issued = max(now, c.held_at)  # never dated before the conference it reports
+    minutes_no = f"01/BB-{bloc.code}"
+    body = [
+        Block(t("memo.law")),
+        Block(
+            t("memo.basis").format(
+                year=c.year,
+                bloc=bloc.name,
+                date=long_date(c.held_at, tz, locale),
+                number=minutes_no,
+            )
+        ),
+        Block(t("memo.request").format(bloc=bloc.name)),
+    ]
+    if not facts.proposals:
+        body.append(Block(t("memo.none"), "i"))
+    for index, (tier, units) in enumerate(facts.proposals, start=1):
+        body.append(
+            Block(
+                t("memo.tier").format(
+                    number=index, tier=t(f"tier.{tier}"), count=_count(len(units), locale)
+                ),
+                "h",
+            )
+        )
+        table = [
+            (t("record.col_no"), t("minutes.col_unit"), t("memo.col_score"), t("memo.col_votes"))
+        ]
+        table += [
+            (
+                str(i),
+                p.unit,
+                points(p.total_cp, locale) if p.total_cp is not None else "—",
+                f"{p.votes} ({_percent(p.percent_tenths, locale)})",
+            )
+            for i, p in enumerate(units, start=1)
+        ]
+        body.append(Block(table=tuple(table), widths_mm=(15, 90, 25, 35)))
+    body.append(
+        Block(t("memo.dossier").format(records=pad2(len(facts.counted)), number=minutes_no))
+    )
+    body.append(Block(t("memo.closing")))
+    leader = t(f"officer.leader_{bloc.kind.value}").upper()
+    signer = facts.leader_now
+    return OfficialDocument(
+        issuer=bloc.name,
+        number=f"01/TTr-{bloc.code}",
+        dated=date_line(c.locality, issued, tz)
+        if locale == "vi"
+        else (f"{c.locality}, " if c.locality else "") + long_date(issued, tz, "en"),
+        title=t("memo.title"),
+        subject=t("memo.subject").format(year=c.year),
+        addressee=t("memo.addressee"),
+        body=tuple(body),
+        sign_left=(),
+        sign_right=(
+            t("memo.on_behalf").format(bloc=bloc.name.upper()),
+            leader,
+            "",
+            "",
+            "",
+            signer,
+        ),
+        recipients_title=t("minutes.recipients"),
+        recipients=(t("memo.to_above"), t("minutes.to_archive")),
+    )
+
+
+async def paperwork(
+    services: Services, actor: Actor, *, locale: str = "vi"
+) -> Paperwork | Rejected:
+    """The minutes, the vote-count records and the memo of this year's conference."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        facts = await _facts(uow, services, bloc, conference, locale)
+    render = services.renderer
+
+    def t(key: str) -> str:
+        return render.t(locale, key)
+
+    return Paperwork(
+        bloc,
+        conference,
+        official_docx(minutes_document(render, locale, facts), t),
+        vote_records_docx([i.record for i in facts.counted], t) if facts.counted else None,
+        official_docx(memo_document(render, locale, facts, now), t),
+        len(facts.counted),
+        facts.present,
+        len(facts.attendance),
+        sum(len(units) for _, units in facts.proposals),
+        facts.head,
+    )

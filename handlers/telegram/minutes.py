@@ -1,0 +1,45 @@
+"""/minutes (secretariat): the conference's minutes, the vote-count records attached to them
+and the proposal memo, as three DOCX files (`/minutes en` in English)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
+
+from bot.core.text import fold_diacritics
+from bot.services import minutes as svc
+from bot.services.actors import Actor
+from bot.services.app import Services
+from bot.services.outcomes import Rejected
+from handlers.telegram.ui import Ui
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(cmd_minutes, Command("minutes"))
+    return router
+
+
+async def cmd_minutes(
+    message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
+) -> None:
+    word = fold_diacritics((command.args or "").strip())
+    if word not in {"", "vi", "en"}:
+        await message.answer(ui.text("minutes_usage"))
+        return
+    locale = word or "vi"  # official documents are Vietnamese unless asked otherwise
+    done = await svc.paperwork(services, actor, locale=locale)
+    if isinstance(done, Rejected):
+        await message.answer(ui.refusal(done))
+        return
+    t = services.renderer.t
+    files = [(t(locale, "minutes.filename"), done.minutes, "minutes_caption")]
+    if done.records is not None:
+        files.append((t(locale, "minutes.records_filename"), done.records, "records_caption"))
+    files.append((t(locale, "memo.filename"), done.memo, "memo_caption"))
+    for name, data, caption in files:
+        await message.answer_document(
+            BufferedInputFile(data, filename=name), caption=ui.text(caption, p=done)
+        )

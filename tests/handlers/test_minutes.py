@@ -1,0 +1,173 @@
+"""/minutes: the minutes, the vote-count records and the proposal memo of a conference with
+known results, opened with python-docx — the national title, the numbers, the date line, the
+attendance counts, every vote's result, signatures, "Nơi nhận", the audit head; a unit called
+`<b>Sở & Ban</b>` written exactly so."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from docx import Document
+from docx.document import Document as DocumentObject
+from teremok import MockMessageText
+
+from bot.services.app import Services
+from tests.handlers.conftest import SECRETARY, Harness
+from tests.handlers.support import (
+    AN,
+    BLOC_CODE,
+    CUONG,
+    DUNG,
+    GIANG,
+    UNITS,
+    ballot_ids,
+    bloc_by_code,
+    conference_setup,
+    dispatch,
+    documents,
+    voted,
+)
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"  # one line per paragraph/row
+HOSTILE = "<b>Sở & Ban</b>"
+MINUTES_UNITS = [*UNITS, (HOSTILE, "SB")]
+VOTERS = {"SYT": AN, "SGD": CUONG, "SVH": DUNG, "SB": GIANG}
+NAMES = {
+    "SYT": "Sở Y tế",
+    "SGD": "Sở Giáo dục và Đào tạo",
+    "SVH": "Sở Văn hóa, Thể thao và Du lịch",
+    "SB": HOSTILE,
+}
+
+
+def lines_of(doc: DocumentObject) -> list[str]:
+    """Every paragraph, body and table cells, in document order (tables where they stand)."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    lines: list[str] = []
+    for block in doc.iter_inner_content():
+        if isinstance(block, Paragraph):
+            lines.append(block.text)
+        elif isinstance(block, Table):
+            for row in block.rows:
+                cells = []
+                for cell in row.cells:
+                    cells.append(" / ".join(p.text for p in cell.paragraphs if p.text))
+                lines.append(" | ".join(cells))
+    return lines
+
+
+async def _vote(services: Services, tg: Harness, number: int, picks: dict[str, str]) -> None:
+    """Open ballot `number`, each unit votes for the unit named (missing: blank), close it."""
+    ballot = (await ballot_ids(services))[number - 1]
+    opened = await tg.say(SECRETARY, f"/ballot open {number}")
+    assert opened[0].text.startswith("✅ Đã mở"), opened[0].text
+    async with services.db.uow() as uow:
+        info = await uow.votes.ballot(ballot)
+        assert info is not None
+        units = {u.id: u.name for u in await uow.blocs.units(info.bloc_id)}
+    index = {units[o.unit_id]: o.index for o in info.ballot.options if o.unit_id}
+    for short, user in VOTERS.items():
+        if number == 1:
+            await voted(services, user, ballot, 0)  # approve the report
+        elif short in picks:
+            await voted(services, user, ballot, index[NAMES[picks[short]]])
+        else:
+            await voted(services, user, ballot, None)
+    closed = await tg.say(SECRETARY, f"/ballot close {number}")
+    assert closed[0].text.startswith("📊"), closed[0].text
+
+
+async def test_the_minutes_records_and_memo_state_the_conference(
+    tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, units=MINUTES_UNITS)
+    await _vote(services, tg, 1, {})
+    await _vote(services, tg, 2, {"SYT": "SGD", "SVH": "SGD", "SB": "SGD"})  # gov flag
+    await _vote(services, tg, 3, {"SYT": "SB", "SGD": "SB", "SVH": "SB"})  # provincial flag
+    await _vote(services, tg, 4, {})  # PM's certificate: nobody
+    await _vote(services, tg, 5, {"SGD": "SYT", "SVH": "SYT", "SB": "SYT"})  # chair's cert
+    await _vote(services, tg, 6, {"SYT": "SVH", "SGD": "SVH", "SB": "SVH"})  # leader
+    await _vote(services, tg, 7, {"SYT": "SGD", "SVH": "SGD", "SB": "SGD"})  # deputy
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        _, head = await uow.audit.head(bloc.id)
+
+    requests = await dispatch(tg, MockMessageText("/minutes", user=SECRETARY))
+    sent = documents(requests)
+    assert [(d.name, d.caption) for d in sent] == [
+        (
+            "bien-ban-hoi-nghi.docx",
+            f"📄 Biên bản hội nghị số 01/BB-{BLOC_CODE}: có mặt 04/04 đơn vị, 07 cuộc biểu "
+            f"quyết, bỏ phiếu đã kiểm phiếu. Mã kiểm chứng nhật ký: <code>{head[:16]}</code>…",
+        ),
+        (
+            "bien-ban-kiem-phieu.docx",
+            "🗳 07 biên bản kiểm phiếu kèm theo biên bản hội nghị (mỗi biên bản một trang).",
+        ),
+        (
+            "to-trinh.docx",
+            f"📨 Tờ trình số 01/TTr-{BLOC_CODE} đề nghị khen thưởng: 03 đơn vị được đề nghị. "
+            "Kiểm tra, ký và gửi cùng hồ sơ.",
+        ),
+    ]
+    minutes = lines_of(Document(io.BytesIO(sent[0].data)))
+    golden = (GOLDEN / "minutes.vi.txt").read_text(encoding="utf-8")
+    assert minutes == golden.replace("{head}", head).splitlines()
+
+    records = lines_of(Document(io.BytesIO(sent[1].data)))
+    numbers = [line.split("Số: ")[1].split(" |")[0] for line in records if "/BBKP-" in line]
+    assert numbers == [f"{n:02d}/BBKP-KTĐVHXH" for n in range(1, 8)]
+    assert records.count("BIÊN BẢN") == 7
+    assert f"Kết quả: đề nghị {HOSTILE}." in records
+    assert records.count(f"Mã kiểm chứng nhật ký: {head}") == 7
+
+    memo = lines_of(Document(io.BytesIO(sent[2].data)))
+    assert memo == (GOLDEN / "memo.vi.txt").read_text(encoding="utf-8").splitlines()
+
+    # The single record (/ballot record) writes the name as typed too (it said "&amp;" before).
+    single = documents(await dispatch(tg, MockMessageText("/ballot record 3", user=SECRETARY)))
+    assert f"Kết quả: đề nghị {HOSTILE}." in lines_of(Document(io.BytesIO(single[0].data)))
+    assert "Kiểm phiếu: Đề nghị tặng Cờ thi đua của UBND tỉnh" in lines_of(
+        Document(io.BytesIO(single[0].data))
+    )
+
+
+async def test_minutes_before_any_count_in_english_and_refusals(tg: Harness) -> None:
+    await conference_setup(tg, units=MINUTES_UNITS, checked_in=(AN, CUONG, DUNG), defaults=False)
+    sent = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
+    assert [d.name for d in sent] == ["bien-ban-hoi-nghi.docx", "to-trinh.docx"]  # no record
+    minutes = lines_of(Document(io.BytesIO(sent[0].data)))
+    assert f"Đơn vị thành viên: có mặt 03/04 đơn vị; vắng: {HOSTILE}" in minutes
+    assert f"4 | {HOSTILE} | Vắng" in minutes
+    assert minutes[minutes.index("IV. KẾT QUẢ BIỂU QUYẾT, BỎ PHIẾU") + 1] == (
+        "Chưa có cuộc biểu quyết, bỏ phiếu nào được kiểm phiếu."
+    )
+    assert "Hội nghị chưa có kết quả biểu quyết, bỏ phiếu nào." in minutes
+    memo = lines_of(Document(io.BytesIO(sent[1].data)))
+    assert "Hội nghị không đề nghị đơn vị nào được khen thưởng." in memo
+
+    english = documents(await dispatch(tg, MockMessageText("/minutes en", user=SECRETARY)))
+    assert [d.name for d in english] == ["conference-minutes.docx", "award-proposal.docx"]
+    lines = lines_of(Document(io.BytesIO(english[0].data)))
+    assert lines[1:3] == [
+        "MINUTES",
+        "Conference reviewing emulation and commendation work in 2024",
+    ]
+    assert lines[0].endswith("Hà Nội, 20 December 2024")
+    assert f"Member units: 3 of 4 present; absent: {HOSTILE}" in lines
+
+    assert (await tg.say(SECRETARY, "/minutes pdf"))[-1].text.startswith(
+        "Cách dùng: <code>/minutes</code>"
+    )
+    assert (await tg.say(AN, "/minutes"))[-1].text == (
+        "Chỉ thường trực khối mới dùng được lệnh này."
+    )
+
+
+async def test_minutes_need_a_conference(tg: Harness) -> None:
+    await tg.admin_setup(units=UNITS)
+    reply = (await tg.say(SECRETARY, "/minutes"))[-1].text
+    assert reply == "Khối chưa thiết lập hội nghị năm nay. Thường trực dùng /conference new."
