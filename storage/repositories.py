@@ -339,6 +339,10 @@ class BlocRepo:
         row.leader_unit_id = leader_unit_id
         row.deputy_unit_id = deputy_unit_id
 
+    async def set_year(self, bloc_id: int, year: int) -> None:
+        row = await self.s.get_one(BlocRow, bloc_id)
+        row.year = year
+
     async def units(self, bloc_id: int) -> list[Unit]:
         rows = (
             await self.s.exec(

@@ -40,6 +40,7 @@ from bot.services.covenant import CovenantSet, CovenantView, Signed
 from bot.services.deadlines import Acknowledged, DeadlineLine, DeadlinesView, ToCancel
 from bot.services.exports import ScoreSheet
 from bot.services.minutes import Paperwork
+from bot.services.newyear import NewYearPlan
 from bot.services.outcomes import Reason
 from bot.services.reports import (
     AskItem,
@@ -236,6 +237,9 @@ SUMMARY = SummaryData(
     HOSTILE,
     (11, 12),
 )
+NEW_YEAR = NewYearPlan(
+    BLOC, 2024, UNIT, "elected", replace(UNIT2, name="Ban Dân tộc"), "rotation", (11, 12)
+)
 PAPERWORK = Paperwork(BLOC, CONFERENCE, b"", b"", b"", 7, 9, 12, 6, "ab" * 32)
 ACK = Acknowledged(HOSTILE, WHEN, TZ, HOSTILE, False, HOSTILE, WHEN)
 
@@ -321,6 +325,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "standings_chart": {"view": STANDINGS},
     "summary": {"s": SUMMARY},
     "minutes_subject": {"s": SUMMARY},
+    "new_year_plan": {"plan": NEW_YEAR},
+    "new_year_notice": {"plan": NEW_YEAR},
+    "new_year_done": {"plan": NEW_YEAR},
+    "new_year_kept": {"year": 2024},
+    "refused_ballots_still_open": {"numbers": [1, 3]},
+    "refused_year_already_closed": {"year": 2024, "current": 2025},
+    "refused_no_such_year": {"year": 2023},
     "minutes_caption": {"p": PAPERWORK},
     "records_caption": {"p": PAPERWORK},
     "memo_caption": {"p": PAPERWORK},
@@ -499,6 +510,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "joined_units": 2,
         "group_linked": True,
         "secretariat": True,
+        "covenant": (3, 3),
         "others": 1,
     },
     "bloc_officers_set": {"bloc": HOSTILE, "leader": HOSTILE, "deputy": None, "kind": "cum"},

@@ -49,7 +49,7 @@ async def run_ballot_times(services: Services, now: datetime) -> BallotRun:
         blocs = await uow.blocs.all()
     for bloc in blocs:
         async with services.db.uow() as uow:
-            lines = list(enumerate(await uow.votes.ballots(bloc.id), start=1))
+            lines = list(enumerate(await voting.current_ballots(uow, bloc.id), start=1))
         for number, info in lines:
             b = info.ballot
             if b.status is BallotStatus.OPEN and b.closes_at is not None and b.closes_at <= now:

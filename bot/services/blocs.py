@@ -113,6 +113,7 @@ class BlocView:
     representatives: int
     units_with_representative: int
     is_secretariat: bool
+    covenant: tuple[int, int] | None = None  # this year's covenant: units signed, of how many
 
 
 async def bloc_view(
@@ -130,6 +131,8 @@ async def bloc_view(
             return Rejected(Reason.UNKNOWN_BLOC)
         units = await uow.blocs.units(target)
         members = await uow.identities.members_of_bloc(target)
+        covenant = await uow.covenants.of_year(target, bloc.year)
+        signed = len(await uow.covenants.signatures(covenant.id)) if covenant else 0
     by_id = {u.id: u for u in units}
     reps = [m for m, _ in members if m.has(Role.REPRESENTATIVE) and m.unit_id is not None]
     rotation = tuple(
@@ -147,6 +150,7 @@ async def bloc_view(
         representatives=len(reps),
         units_with_representative=len({m.unit_id for m in reps}),
         is_secretariat=actor.is_secretariat(target),
+        covenant=(signed, len(units)) if covenant else None,
     )
 
 

@@ -27,7 +27,7 @@ from bot.services.documents import (
 from bot.services.outcomes import Reason, Rejected
 from bot.services.standings import standings_of
 from bot.services.summary import SummaryData, summary_of
-from bot.services.voting import record_parts
+from bot.services.voting import numbered, record_parts
 from storage.uow import UnitOfWork
 from storage.vote_repos import BallotInfo, Conference
 
@@ -90,17 +90,15 @@ async def _facts(
     names = {u.id: u.name for u in units}
     present_ids = await uow.votes.present(conference.id)
     _, head = await uow.audit.head(bloc.id)
-    every = await uow.votes.ballots(bloc.id)
+    every = await numbered(uow, bloc.id)
     counted: list[Counted] = []
-    for number, info in enumerate(every, start=1):
+    for number, info in every:
         if info.conference_id != conference.id or info.ballot.status is not BallotStatus.CLOSED:
             continue
         stored = await uow.votes.result(info.ballot.id)
         if stored is None:
             continue
-        runoff = next(
-            (n for n, o in enumerate(every, start=1) if o.runoff_of == info.ballot.id), None
-        )
+        runoff = next((n for n, o in every if o.runoff_of == info.ballot.id), None)
         context, vote_record = record_parts(
             services.renderer,
             locale,
@@ -375,17 +373,20 @@ def memo_document(render: Renderer, locale: str, facts: _Facts, now: datetime) -
 
 
 async def paperwork(
-    services: Services, actor: Actor, *, locale: str = "vi"
+    services: Services, actor: Actor, *, locale: str = "vi", year: int | None = None
 ) -> Paperwork | Rejected:
-    """The minutes, the vote-count records and the memo of this year's conference."""
+    """The minutes, the vote-count records and the memo of this year's conference (or of an
+    earlier year's: `/minutes 2024` after the new year)."""
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        conference = await uow.votes.conference(bloc_id, bloc.year)
+        conference = await uow.votes.conference(bloc_id, year or bloc.year)
         if conference is None:
+            if year is not None and year != bloc.year:
+                return Rejected(Reason.NO_SUCH_YEAR, {"year": year})
             return Rejected(Reason.NO_CONFERENCE)
         facts = await _facts(uow, services, bloc, conference, locale)
     render = services.renderer

@@ -93,14 +93,19 @@ async def summary_of(uow: UnitOfWork, bloc: Bloc, conference: Conference) -> Sum
     )
 
 
-async def summary(services: Services, actor: Actor) -> SummaryData | Rejected:
+async def summary(
+    services: Services, actor: Actor, *, year: int | None = None
+) -> SummaryData | Rejected:
+    """This year's summary, or an earlier year's (`/summary 2024`: still readable)."""
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        conference = await uow.votes.conference(bloc_id, bloc.year)
+        conference = await uow.votes.conference(bloc_id, year or bloc.year)
         if conference is None:
+            if year is not None and year != bloc.year:
+                return Rejected(Reason.NO_SUCH_YEAR, {"year": year})
             return Rejected(Reason.NO_CONFERENCE)
         return await summary_of(uow, bloc, conference)
 

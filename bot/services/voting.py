@@ -370,11 +370,35 @@ async def create_custom_ballot(
 # --- opening, extending, cancelling -------------------------------------------------------
 
 
+async def numbered(uow: UnitOfWork, bloc_id: int) -> list[tuple[int, BallotInfo]]:
+    """Every ballot of the bloc with the number the chat shows: its place in its conference
+    (each year's conference numbers its ballots from 1; the old years' keep theirs)."""
+    counters: dict[int | None, int] = {}
+    found = []
+    for info in await uow.votes.ballots(bloc_id):
+        counters[info.conference_id] = counters.get(info.conference_id, 0) + 1
+        found.append((counters[info.conference_id], info))
+    return found
+
+
+async def current_ballots(uow: UnitOfWork, bloc_id: int) -> list[BallotInfo]:
+    """This year's ballots (the conference of the bloc's current year), in /ballot order."""
+    bloc = await uow.blocs.require(bloc_id)
+    conference = await uow.votes.conference(bloc_id, bloc.year)
+    if conference is None:
+        return []
+    return await uow.votes.ballots(bloc_id, conference.id)
+
+
+def number_of(numbers: list[tuple[int, BallotInfo]], ballot_id: int) -> int | None:
+    return next((n for n, info in numbers if info.ballot.id == ballot_id), None)
+
+
 async def _pick(
     uow: UnitOfWork, bloc_id: int, ref: str, *, lock: bool = False
 ) -> tuple[BallotInfo, int] | Rejected:
-    """A ballot of this bloc by its number in /ballot (never by a raw id from the user)."""
-    ballots = await uow.votes.ballots(bloc_id)
+    """A ballot of this year's conference by its number in /ballot (never by a raw id)."""
+    ballots = await current_ballots(uow, bloc_id)
     ref = clean(ref).lstrip("#")
     if not ref.isdecimal() or not 1 <= int(ref) <= len(ballots):
         return Rejected(Reason.UNKNOWN_BALLOT, {"value": ref})
@@ -528,7 +552,7 @@ async def _undecided_before(uow: UnitOfWork, bloc_id: int, info: BallotInfo) -> 
     otherwise one unit could be proposed at two tiers, or be both leader and deputy."""
     if info.runoff_of is not None:
         return None
-    for number, other in enumerate(await uow.votes.ballots(bloc_id), start=1):
+    for number, other in await numbered(uow, bloc_id):
         if other.conference_id != info.conference_id or other.ballot.id == info.ballot.id:
             continue
         earlier = (
@@ -1356,7 +1380,8 @@ async def _create_runoff(
         tied=[o.unit_id for o in tie],
         seats=seats,
     )
-    number = len(await uow.votes.ballots(bloc_id))
+    number = number_of(await numbered(uow, bloc_id), runoff.ballot.id)
+    assert number is not None
     return BallotLine(runoff, number, 0)
 
 
@@ -1605,11 +1630,7 @@ async def vote_record(
         units = await uow.blocs.units(bloc_id)
         _, head = await uow.audit.head(bloc_id)
         runoff_number = next(
-            (
-                n
-                for n, other in enumerate(await uow.votes.ballots(bloc_id), start=1)
-                if other.runoff_of == info.ballot.id
-            ),
+            (n for n, other in await numbered(uow, bloc_id) if other.runoff_of == info.ballot.id),
             None,
         )
     context, record = record_parts(
@@ -1784,9 +1805,8 @@ async def check_receipt(services: Services, actor: Actor, *, typed: str) -> Rece
             if found is None:
                 continue
             bloc = await uow.blocs.require(bloc_id)
-            ballots = await uow.votes.ballots(bloc_id)
             number, info = next(
-                (n, b) for n, b in enumerate(ballots, 1) if b.ballot.id == found.ballot_id
+                (n, b) for n, b in await numbered(uow, bloc_id) if b.ballot.id == found.ballot_id
             )
             names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
             choice = None
@@ -1834,7 +1854,7 @@ async def open_turnout(uow: UnitOfWork, bloc: Bloc, now: datetime) -> list[dict[
     """The ballots open for casting now, each with how many units have voted (never more)."""
     names = {u.id: u.name for u in await uow.blocs.units(bloc.id)}
     rows = []
-    for number, info in enumerate(await uow.votes.ballots(bloc.id), start=1):
+    for number, info in await numbered(uow, bloc.id):
         if _status_problem(info, now) is not None:
             continue
         rows.append(
@@ -1848,8 +1868,9 @@ async def open_turnout(uow: UnitOfWork, bloc: Bloc, now: datetime) -> list[dict[
 
 async def ballot_context(uow: UnitOfWork, ballot_id: int, bloc: Bloc) -> dict[str, Any] | None:
     """A ballot as templates describe it (for reminders and other notices)."""
-    ballots = await uow.votes.ballots(bloc.id)
-    found = next(((n, b) for n, b in enumerate(ballots, 1) if b.ballot.id == ballot_id), None)
+    found = next(
+        ((n, b) for n, b in await numbered(uow, bloc.id) if b.ballot.id == ballot_id), None
+    )
     if found is None:
         return None
     names = {u.id: u.name for u in await uow.blocs.units(bloc.id)}

@@ -28,6 +28,7 @@ from bot.services.blocs import (
     set_rotation,
     use_bloc,
 )
+from bot.services.newyear import plan_new_year, start_new_year
 from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.menus import set_secretariat_menu
 from handlers.telegram.ui import KindCb, Ui, answer_long, keyboard
@@ -35,6 +36,11 @@ from handlers.telegram.ui import KindCb, Ui, answer_long, keyboard
 
 class ReceiptsCb(CallbackData, prefix="rcp"):
     on: bool  # publish receipt code -> choice after each secret ballot's count
+
+
+class NewYearCb(CallbackData, prefix="ny"):
+    y: int  # the year being closed: a second tap, or a stale button, changes nothing
+    ok: bool
 
 
 class NewBloc(StatesGroup):
@@ -56,6 +62,7 @@ def make_router() -> Router:
     private.message.register(on_year, StateFilter(NewBloc.year), F.text)
     private.message.register(on_code, StateFilter(NewBloc.code), F.text)
     private.callback_query.register(on_receipts, ReceiptsCb.filter())
+    private.callback_query.register(on_new_year, NewYearCb.filter())
     router.include_router(private)
     return router
 
@@ -118,6 +125,25 @@ async def cmd_bloc(
                 ]
             ),
         )
+    elif sub.replace("_", "") in {"newyear", "nammoi", "nămmới"}:
+        plan = await plan_new_year(services, actor)
+        if isinstance(plan, Rejected):
+            await message.answer(ui.refusal(plan))
+            return
+        await message.answer(
+            ui.text("new_year_plan", plan=plan),
+            reply_markup=keyboard(
+                [
+                    [
+                        (
+                            ui.t("button.new_year").format(year=plan.next_year),
+                            NewYearCb(y=plan.year, ok=True),
+                        )
+                    ],
+                    [(ui.t("button.cancel"), NewYearCb(y=plan.year, ok=False))],
+                ]
+            ),
+        )
     elif sub == "link":
         await message.answer(ui.refusal(Rejected(Reason.GROUP_ONLY)))
     elif sub:
@@ -154,6 +180,7 @@ def _view_text(ui: Ui, view: BlocView, *, others: int) -> str:
         joined_units=view.units_with_representative,
         group_linked=view.bloc.group_chat_id is not None,
         secretariat=view.is_secretariat,
+        covenant=view.covenant,
         others=others,
     )
 
@@ -329,6 +356,22 @@ async def on_receipts(
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
         await _set_receipts(query.message, services, actor, ui, publish=callback_data.on)
+
+
+async def on_new_year(
+    query: CallbackQuery, callback_data: NewYearCb, actor: Actor, services: Services, ui: Ui
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.ok:
+        await query.message.answer(ui.text("new_year_kept", year=callback_data.y))
+        return
+    done = await start_new_year(services, actor, year=callback_data.y)
+    await query.message.answer(
+        ui.refusal(done) if isinstance(done, Rejected) else ui.text("new_year_done", plan=done)
+    )
 
 
 async def _set_receipts(

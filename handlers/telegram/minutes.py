@@ -25,12 +25,13 @@ def make_router() -> Router:
 async def cmd_minutes(
     message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
 ) -> None:
-    word = fold_diacritics((command.args or "").strip())
-    if word not in {"", "vi", "en"}:
+    words = [fold_diacritics(w) for w in (command.args or "").split()]
+    if not all(w in {"vi", "en"} or (w.isdecimal() and len(w) == 4) for w in words):
         await message.answer(ui.text("minutes_usage"))
         return
-    locale = word or "vi"  # official documents are Vietnamese unless asked otherwise
-    done = await svc.paperwork(services, actor, locale=locale)
+    locale = "en" if "en" in words else "vi"  # official documents are Vietnamese by default
+    year = next((int(w) for w in words if w.isdecimal()), None)
+    done = await svc.paperwork(services, actor, locale=locale, year=year)
     if isinstance(done, Rejected):
         await message.answer(ui.refusal(done))
         return

@@ -35,12 +35,14 @@ async def cmd_summary(
 ) -> None:
     sub, _, rest = (command.args or "").strip().partition(" ")
     word = fold_diacritics(sub).replace("_", "")
-    if not sub or word in {"en", "vi"}:
-        data = await svc.summary(services, actor)
+    words = [fold_diacritics(w) for w in (command.args or "").split()]
+    if all(w in {"en", "vi"} or (w.isdecimal() and len(w) == 4) for w in words):
+        year = next((int(w) for w in words if w.isdecimal()), None)
+        data = await svc.summary(services, actor, year=year)
         if isinstance(data, Rejected):
             await message.answer(ui.refusal(data))
             return
-        locale = Locale.EN if word == "en" else Locale.VI
+        locale = Locale.EN if "en" in words else Locale.VI
         await answer_long(message, svc.render_summary(services, data, locale))
         await message.answer(ui.text("summary_usage"))
         return
