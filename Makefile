@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 
-.PHONY: run test lint demo lock clean
+.PHONY: run test lint demo docs-preview lock clean
 
 $(STAMP): requirements.lock
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m bot demo --out demo-out
+
+## docs-preview: page 1 of the demo's minutes as LibreOffice renders it (installs LibreOffice)
+docs-preview: $(STAMP)
+	PY=$(BIN)/python bash .ci/docs-preview
 
 ## lock: re-resolve requirements.lock from pyproject.toml (needs uv: pip install uv)
 lock:

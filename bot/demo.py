@@ -151,6 +151,8 @@ class Transcript:
             body = _plain(m.text or "").replace("\n", "\n        ")
             if m.kind == "document":
                 body = f"[tệp {m.filename}] {body}"
+            elif m.kind == "photo":
+                body = f"[ảnh] {body}"
             self.lines.append(f"[{self.when()}] {label} → {where}:\n        {body}")
             for row in m.buttons:
                 self.lines.append("        " + " ".join(f"[{text}]" for text, _ in row))
@@ -688,9 +690,7 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
         run, 8, _plan({"SYT": 8, "STTTT": 6, "SLĐTBXH": 5}, 2, ("SYT", "STTTT", "SLĐTBXH"))
     )
     await run.say(SECRETARY, "/ballot record 5")
-    sent = await run.say(SECRETARY, "/ballot record 8")
-    document = next(m for m in sent if m.kind == "document")
-    run.exports["bien-ban-kiem-phieu.docx"] = document.file_bytes or b""
+    await run.say(SECRETARY, "/ballot record 8")
 
     t.section("23. Bầu Trưởng khối, Phó trưởng khối năm 2023")
     clock.advance(timedelta(minutes=20))
@@ -731,7 +731,11 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
 
     t.section("25. Bảng xếp hạng")
     clock.advance(timedelta(minutes=5))
-    await run.say(_voter("SYT"), "/standings")
+    user = _voter("SYT")
+    sent = await run.say(user, "/standings")
+    sent = await run.tap(user, _mine(sent, user), "📊 Biểu đồ")
+    chart = next(m for m in sent if m.kind == "photo")
+    run.exports["standings.png"] = chart.file_bytes or b""
     await run.say(_voter("SKHCN"), "/standings", group=True)
     sent = await run.say(SECRETARY, "/standings xlsx")
     document = next(m for m in sent if m.kind == "document")
@@ -752,3 +756,22 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     )
     await run.say(SECRETARY, "/summary post")
     run.summaries = await _summaries(run)
+
+    t.section("27. Biên bản hội nghị, biên bản kiểm phiếu, tờ trình đề nghị khen thưởng")
+    clock.advance(timedelta(minutes=30))
+    sent = await run.say(SECRETARY, "/minutes")
+    files = {m.filename: m.file_bytes or b"" for m in sent if m.kind == "document"}
+    run.exports["bien-ban-hoi-nghi.docx"] = files["bien-ban-hoi-nghi.docx"]
+    run.exports["bien-ban-kiem-phieu.docx"] = files["bien-ban-kiem-phieu.docx"]
+    run.exports["to-trinh.docx"] = files["to-trinh.docx"]
+
+    t.section("28. Kết thúc năm 2022: Trưởng khối, Phó trưởng khối năm 2023 nhận nhiệm vụ")
+    clock.set(_local(31, 16, 0))
+    sent = await run.say(SECRETARY, "/bloc newyear")
+    run.t.only = {SECRETARY.id, _voter("SYT").id, GROUP_ID}
+    await run.tap(SECRETARY, _mine(sent, SECRETARY), "✅ Chuyển sang năm 2023")
+    run.t.only = None
+    t.note("mọi thành viên và nhóm của khối nhận cùng thông báo")
+    await run.say(SECRETARY, "/bloc")
+    await run.say(SECRETARY, "/summary 2022")
+    t.note("hết bản ghi: khối bước sang năm thi đua 2023, dữ liệu năm 2022 vẫn xem được")

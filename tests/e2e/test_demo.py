@@ -1,0 +1,98 @@
+"""`make run` with no token: the offline demo runs a whole conference, from setup to the new
+year, and writes every artefact (the README's first command, as a real process)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import struct
+import sys
+from pathlib import Path
+
+from docx import Document
+from openpyxl import load_workbook
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = (
+    "transcript.txt",
+    "summary.vi.md",
+    "summary.en.md",
+    "standings.png",
+    "standings.xlsx",
+    "scores.xlsx",
+    "bien-ban-hoi-nghi.docx",
+    "bien-ban-kiem-phieu.docx",
+    "to-trinh.docx",
+)
+
+
+def _text(data: bytes) -> str:
+    doc = Document(io.BytesIO(data))
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        parts += [c.text for row in table.rows for c in row.cells]
+    return "\n".join(parts)
+
+
+async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM", "ZALO", "BOT_", "WEBHOOK", "DATABASE", "REDIS"))
+    }
+    env["PYTHONPATH"] = str(ROOT)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 600)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert out.decode().strip() == "demo: transcript written to demo-out/transcript.txt"
+    demo = tmp_path / "demo-out"
+    assert sorted(p.name for p in demo.iterdir()) == sorted(FILES)
+    assert all((demo / name).stat().st_size > 0 for name in FILES)
+
+    transcript = (demo / "transcript.txt").read_text(encoding="utf-8")
+    sections = re.findall(r"^=== (\d+)[a-z]?\. ", transcript, flags=re.M)
+    numbers = [int(n) for n in sections]
+    assert numbers == sorted(numbers)
+    assert numbers[0] == 1
+    assert numbers[-1] == 28
+    for step in (
+        "=== 1. Thường trực tạo khối ===",
+        "/checkin",
+        "/covenant",
+        "bỏ phiếu lại",
+        "/standings",
+        "/summary post",
+        "[tệp bien-ban-hoi-nghi.docx]",
+        "[tệp to-trinh.docx]",
+        "🎉 Khối thi đua Văn hóa - Xã hội bước sang năm thi đua 2023.",
+    ):
+        assert step in transcript, step
+
+    png = (demo / "standings.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (900, 510)  # ten units
+    minutes = _text((demo / "bien-ban-hoi-nghi.docx").read_bytes())
+    assert "Số: 01/BB-KTĐVHXH" in minutes
+    assert "Điện Biên, ngày 20 tháng 12 năm 2022" in minutes
+    assert "Đơn vị thành viên: có mặt 10/10 đơn vị" in minutes
+    records = _text((demo / "bien-ban-kiem-phieu.docx").read_bytes())
+    assert records.count("BIÊN BẢN") == 8
+    memo = _text((demo / "to-trinh.docx").read_bytes())
+    assert "Số: 01/TTr-KTĐVHXH" in memo
+    assert "1. Cờ thi đua của Chính phủ: 01 đơn vị" in memo
+    sheet = load_workbook(demo / "standings.xlsx").active
+    assert sheet is not None
+    assert sheet.max_row == 3 + 10
+    summary = (demo / "summary.vi.md").read_text(encoding="utf-8")
+    assert "được bầu làm đơn vị Trưởng khối năm 2023" in summary
