@@ -64,6 +64,13 @@ def day_part(value: datetime, tz: str = "Asia/Ho_Chi_Minh", locale: str = "vi") 
     ]
 
 
+def part_and_day(value: datetime, tz: str = "Asia/Ho_Chi_Minh", locale: str = "vi") -> str:
+    """ "Chiều 01/12" as the bloc's articles date a session (no year); "Afternoon 1/12"."""
+    local = value.astimezone(ZoneInfo(tz))
+    part = day_part(value, tz, locale)
+    return f"{part} {local:%d/%m}" if locale == "vi" else f"{part} {local.day}/{local.month}"
+
+
 def points(cp: int, locale: str = "vi") -> str:
     """Hundredths of a point as written: "9,5" in Vietnamese, "9.5" in English."""
     text = format_points(cp)
@@ -99,6 +106,7 @@ class Renderer:
             pts=points,
             long_date=long_date,
             day_part=day_part,
+            part_and_day=part_and_day,
         )
         self._dir = templates_dir
 

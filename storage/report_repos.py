@@ -123,6 +123,10 @@ class ScoringRepo:
         ).first()
         return None if row is None else (_id(row.id), row.version, _table(row))
 
+    async def year_of(self, table_id: int) -> int | None:
+        row = await self.s.get(ScoringTableRow, table_id)
+        return None if row is None else row.year
+
     async def get(self, table_id: int) -> tuple[int, ScoringTable]:
         row = await self.s.get_one(ScoringTableRow, table_id)
         return row.version, _table(row)

@@ -152,6 +152,21 @@ class VoteRepo:
         await self.s.flush()
         return _conference(row)
 
+    async def update_conference(self, conference: Conference) -> Conference:
+        """`/conference new` again in the same year corrects the conference: its check-ins,
+        ballots and paragraphs stay with it."""
+        row = await self.s.get_one(ConferenceRow, conference.id)
+        row.held_at = conference.held_at
+        row.place = conference.place
+        row.chair_unit_id = conference.chair_unit_id
+        row.chair = conference.chair
+        row.secretary = conference.secretary
+        row.counting_board = json.dumps(list(conference.counting_board), ensure_ascii=False)
+        row.guests = conference.guests
+        row.locality = conference.locality
+        await self.s.flush()
+        return _conference(row)
+
     async def set_summary_text(
         self, conference_id: int, *, movements: str | None = None, closing: str | None = None
     ) -> None:

@@ -102,10 +102,11 @@ def standings_png(view: StandingsView, *, locale: str) -> bytes:
                 tick.set_fontweight("bold")
                 tick.set_color(COLOUR_MINE)
         top = max(values, default=0) or 1
+        bottom = min(0.0, *values) if values else 0.0  # penalties can take a total below 0
         for y, row, value in zip(positions, rows, values, strict=True):
             text = points(row.total_cp, locale) if row.total_cp is not None else t("missing")
-            ax.text(value + top * 0.01, y, text, va="center", fontsize=9)
-        ax.set_xlim(0, top * 1.15)
+            ax.text(max(value, 0) + top * 0.01, y, text, va="center", fontsize=9)
+        ax.set_xlim(bottom * 1.15, top * 1.15)
         ax.set_xlabel(t("points"))
         ax.spines[["top", "right"]].set_visible(False)
         title = drawable(f"{t('title')} — {view.bloc.name}", 80)

@@ -20,6 +20,7 @@ from bot.services.outcomes import Notice, Reason, Rejected
 from bot.services.reports import local_to_utc
 from bot.services.voting import representatives
 from storage.covenant_repos import Covenant, Signature
+from storage.uow import UnitOfWork
 
 MAX_COVENANT = 3500  # characters: the text and its buttons fit in one message
 
@@ -122,6 +123,18 @@ class CovenantView:
         return text_hash(self.covenant.text)[:16] if self.covenant else ""
 
 
+async def _signable(uow: UnitOfWork, bloc: Bloc, covenant_id: int | None) -> Covenant | None:
+    """The covenant a member sees: the one a button named if it is still signable, else next
+    year's; after /bloc newyear, until next year's is set, this year's (units that had not
+    signed still can)."""
+    if covenant_id is not None:
+        named = await uow.covenants.get(covenant_id)
+        if named is not None and named.year in (bloc.year, bloc.year + 1):
+            return named
+    upcoming = await uow.covenants.of_year(bloc.id, bloc.year + 1)
+    return upcoming or await uow.covenants.of_year(bloc.id, bloc.year)
+
+
 async def covenant_view(
     services: Services, actor: Actor, *, covenant_id: int | None = None
 ) -> CovenantView | Rejected:
@@ -143,7 +156,7 @@ async def covenant_view(
         if membership is None:
             return Rejected(Reason.NOT_MEMBER)
         bloc = await uow.blocs.require(bloc_id)
-        covenant = await uow.covenants.of_year(bloc_id, bloc.year + 1)
+        covenant = await _signable(uow, bloc, covenant_id)
         units = tuple(await uow.blocs.units(bloc_id))
         signatures = await uow.covenants.signatures(covenant.id) if covenant else {}
         signers = {
@@ -157,7 +170,7 @@ async def covenant_view(
     )
     return CovenantView(
         bloc,
-        bloc.year + 1,
+        covenant.year if covenant else bloc.year + 1,
         covenant,
         units,
         signatures,
@@ -195,7 +208,7 @@ async def sign(
         ):
             return Rejected(Reason.NOT_REPRESENTATIVE if actor.memberships else Reason.NOT_MEMBER)
         bloc = await uow.blocs.require(covenant.bloc_id)
-        if covenant.year != bloc.year + 1:
+        if covenant.year not in (bloc.year, bloc.year + 1):
             return Rejected(Reason.NO_COVENANT)
         digest = text_hash(covenant.text)
         if digest[:16] != seen_hash:

@@ -132,24 +132,28 @@ class CustomSource:
 
 
 class CovenantSource:
-    """Next year's covenant with a date to sign by: units that have not signed."""
+    """The covenant with a date to sign by: units that have not signed."""
 
     kind = DeadlineKind.COVENANT
 
     async def deadlines(self, uow: UnitOfWork, bloc: Bloc, now: datetime) -> list[Deadline]:
-        covenant = await uow.covenants.of_year(bloc.id, bloc.year + 1)
-        if covenant is None or covenant.due_at is None or covenant.due_at <= now:
-            return []
-        return [
-            Deadline(
-                f"covenant:{covenant.id}",
-                bloc.id,
-                self.kind,
-                str(covenant.year),
-                covenant.due_at,
-                covenant.updated_at,
+        # Next year's; and this year's after /bloc newyear, while its date to sign by is ahead.
+        found = []
+        for year in (bloc.year, bloc.year + 1):
+            covenant = await uow.covenants.of_year(bloc.id, year)
+            if covenant is None or covenant.due_at is None or covenant.due_at <= now:
+                continue
+            found.append(
+                Deadline(
+                    f"covenant:{covenant.id}",
+                    bloc.id,
+                    self.kind,
+                    str(covenant.year),
+                    covenant.due_at,
+                    covenant.updated_at,
+                )
             )
-        ]
+        return found
 
     async def pending(self, uow: UnitOfWork, deadline: Deadline) -> set[int]:
         covenant_id = int(deadline.key.split(":")[1])

@@ -196,7 +196,7 @@ def _cell(
     paragraph: Paragraph, text: str, *, bold: bool = False, italic: bool = False, size: int = 13
 ) -> None:
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(_xml(text))
     run.bold, run.italic = bold, italic
     run.font.size = Pt(size)
     run.font.name = FONT
@@ -222,7 +222,7 @@ def _para(
     paragraph.paragraph_format.space_before = Pt(space_before)
     if indent_mm:
         paragraph.paragraph_format.first_line_indent = Mm(indent_mm)
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(_xml(text))
     run.bold, run.italic = bold, italic
     run.font.size = Pt(size)
     run.font.name = FONT

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.models import Bloc
+from bot.core.reports import PeriodKind
 from bot.core.voting import BallotKind, BallotStatus
 from bot.render import Renderer, long_date, pad2, points
 from bot.services.actors import Actor, secretariat_bloc
@@ -25,7 +26,6 @@ from bot.services.documents import (
     vote_records_docx,
 )
 from bot.services.outcomes import Reason, Rejected
-from bot.services.standings import standings_of
 from bot.services.summary import SummaryData, summary_of
 from bot.services.voting import numbered, record_parts
 from storage.uow import UnitOfWork
@@ -113,7 +113,7 @@ async def _facts(
             now=services.clock.now(),
         )
         counted.append(Counted(number, info, context, vote_record))
-    scores = {row.unit.id: row.total_cp for row in (await standings_of(uow, services, bloc)).rows}
+    scores = await _scores_of_year(uow, bloc.id, conference.year)
     by_tier: dict[str, list[Proposed]] = {}
     summary = await summary_of(uow, bloc, conference)
     for item in counted:
@@ -145,12 +145,28 @@ async def _facts(
         bloc,
         conference,
         tuple((u.name, u.id in present_ids) for u in units),
-        names.get(bloc.leader_unit_id or 0, ""),
+        # The memo is signed for the bloc by the unit that chaired the conference (the year's
+        # leader unit); this year's leader only when none was named: after /bloc newyear the
+        # old year's memo is still signed by its own year's unit.
+        names.get(conference.chair_unit_id or 0)
+        or (names.get(bloc.leader_unit_id or 0, "") if conference.year == bloc.year else ""),
         tuple(counted),
         tiers,
         summary,
         head,
     )
+
+
+async def _scores_of_year(uow: UnitOfWork, bloc_id: int, year: int) -> dict[int, int | None]:
+    """Each unit's total in the conference year's year-end period (a period scored with that
+    year's table), so a later year's scores never reach an old year's memo."""
+    periods = [p for p in await uow.reports.periods(bloc_id) if p.kind is PeriodKind.YEAR_END]
+    for period in reversed(periods):
+        table = await uow.tables.year_of(period.table_id)
+        if table == year:
+            latest = await uow.reports.latest_by_unit(period.id)
+            return {unit_id: s.total_cp for unit_id, s in latest.items()}
+    return {}
 
 
 def _count(value: int, locale: str) -> str:
@@ -383,7 +399,7 @@ async def paperwork(
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        conference = await uow.votes.conference(bloc_id, year or bloc.year)
+        conference = await uow.votes.conference(bloc_id, bloc.year if year is None else year)
         if conference is None:
             if year is not None and year != bloc.year:
                 return Rejected(Reason.NO_SUCH_YEAR, {"year": year})

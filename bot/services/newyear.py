@@ -18,6 +18,7 @@ from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.outbox import notice_rows, to_group
 from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.voting import current_ballots
 from storage.uow import UnitOfWork
 
 ELECTED, ROTATION, KEPT = "elected", "rotation", "kept"
@@ -53,16 +54,23 @@ async def _winner(uow: UnitOfWork, bloc: Bloc, kind: BallotKind) -> int | None:
 
 
 async def _blocking(uow: UnitOfWork, bloc: Bloc) -> list[int]:
-    """Numbers of this year's ballots still open, or drafts set to open by themselves."""
-    conference = await uow.votes.conference(bloc.id, bloc.year)
-    if conference is None:
-        return []
-    return [
-        number
-        for number, info in enumerate(await uow.votes.ballots(bloc.id, conference.id), start=1)
-        if info.ballot.status is BallotStatus.OPEN
-        or (info.ballot.status is BallotStatus.DRAFT and info.ballot.opens_at is not None)
-    ]
+    """Numbers of this year's ballots not finished: open, drafts set to open by themselves,
+    run-offs not held yet, ties the secretariat has still to decide. After the new year no
+    number reaches them any more."""
+    blocking = []
+    for number, info in enumerate(await current_ballots(uow, bloc.id), start=1):
+        status = info.ballot.status
+        if (
+            status is BallotStatus.OPEN
+            or (status is BallotStatus.DRAFT and info.ballot.opens_at is not None)
+            or (status is BallotStatus.DRAFT and info.runoff_of is not None)
+        ):
+            blocking.append(number)
+        elif status is BallotStatus.CLOSED:
+            stored = await uow.votes.result(info.ballot.id)
+            if stored is not None and stored[2] == "pending":
+                blocking.append(number)
+    return blocking
 
 
 async def _plan(uow: UnitOfWork, bloc: Bloc) -> NewYearPlan | Rejected:
@@ -76,6 +84,8 @@ async def _plan(uow: UnitOfWork, bloc: Bloc) -> NewYearPlan | Rejected:
     elected = await _winner(uow, bloc, BallotKind.LEADER)
     if elected in by_id:
         leader, leader_source = by_id[elected], ELECTED
+    elif bloc.deputy_unit_id in by_id:  # domain.md: this year's deputy is proposed as leader
+        leader, leader_source = by_id[bloc.deputy_unit_id], ROTATION
     else:
         proposed = rotation_proposal(units, bloc.leader_unit_id)
         leader = proposed if proposed is not None else by_id.get(bloc.leader_unit_id or 0)
@@ -132,6 +142,16 @@ async def start_new_year(services: Services, actor: Actor, *, year: int) -> NewY
             deputy_unit_id=plan.deputy.id if plan.deputy else None,
         )
         await uow.blocs.set_year(bloc_id, plan.next_year)
+        table = await uow.tables.latest(bloc_id, year)
+        if table is not None and await uow.tables.latest(bloc_id, plan.next_year) is None:
+            # The scoring table carries over (the leader revises it with /criteria).
+            await uow.tables.add(
+                bloc_id=bloc_id,
+                year=plan.next_year,
+                table=table[2],
+                created_by=actor.identity.id,
+                now=now,
+            )
         await record(
             uow,
             services,

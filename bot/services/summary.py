@@ -89,7 +89,7 @@ async def summary_of(uow: UnitOfWork, bloc: Bloc, conference: Conference) -> Sum
         awards,
         names.get(leader[0]) if leader else None,
         names.get(deputy[0]) if deputy else None,
-        (signed, len(units)) if covenant else None,
+        (signed, len(units)) if covenant and signed else None,  # "signed" only once one has
     )
 
 
@@ -102,7 +102,7 @@ async def summary(
         return bloc_id
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        conference = await uow.votes.conference(bloc_id, year or bloc.year)
+        conference = await uow.votes.conference(bloc_id, bloc.year if year is None else year)
         if conference is None:
             if year is not None and year != bloc.year:
                 return Rejected(Reason.NO_SUCH_YEAR, {"year": year})

@@ -124,29 +124,34 @@ async def setup_conference(
         chair_unit = find_unit(units, chair_unit_ref) if chair_unit_ref else None
         if chair_unit_ref and chair_unit is None:
             return Rejected(Reason.UNKNOWN_UNIT, {"value": chair_unit_ref})
-        conference = await uow.votes.add_conference(
-            Conference(
-                id=0,
-                bloc_id=bloc_id,
-                year=bloc.year,
-                held_at=held_at,
-                place=place[:300],
-                chair_unit_id=chair_unit.id if chair_unit else None,
-                chair=chair[:200],
-                secretary=secretary[:200],
-                counting_board=tuple(n.strip() for n in board.split(",") if n.strip()),
-                guests=guests[:2000],
-                locality=locality[:100],
-            ),
-            created_by=actor.identity.id,
-            now=services.clock.now(),
+        existing = await uow.votes.conference(bloc_id, bloc.year)
+        conference = Conference(
+            id=existing.id if existing else 0,
+            bloc_id=bloc_id,
+            year=bloc.year,
+            held_at=held_at,
+            place=place[:300],
+            chair_unit_id=chair_unit.id if chair_unit else None,
+            chair=chair[:200],
+            secretary=secretary[:200],
+            counting_board=tuple(n.strip() for n in board.split(",") if n.strip()),
+            guests=guests[:2000],
+            locality=locality[:100],
+            summary_movements=existing.summary_movements if existing else "",
+            summary_closing=existing.summary_closing if existing else "",
         )
+        if existing is not None:
+            conference = await uow.votes.update_conference(conference)
+        else:
+            conference = await uow.votes.add_conference(
+                conference, created_by=actor.identity.id, now=services.clock.now()
+            )
         await record(
             uow,
             services,
             bloc_id=bloc_id,
             actor_identity_id=actor.identity.id,
-            action="conference.set_up",
+            action="conference.updated" if existing else "conference.set_up",
             conference=conference.id,
             held_at=held_at.isoformat(),
             place=conference.place,
@@ -397,7 +402,11 @@ def number_of(numbers: list[tuple[int, BallotInfo]], ballot_id: int) -> int | No
 async def _pick(
     uow: UnitOfWork, bloc_id: int, ref: str, *, lock: bool = False
 ) -> tuple[BallotInfo, int] | Rejected:
-    """A ballot of this year's conference by its number in /ballot (never by a raw id)."""
+    """A ballot of this year's conference by its number in /ballot (never by a raw id).
+    `lock`: the bloc's row first (so /bloc newyear and this change never interleave: the
+    year read here is the year committed), then the ballot's."""
+    if lock:
+        await uow.blocs.require(bloc_id, lock=True)
     ballots = await current_ballots(uow, bloc_id)
     ref = clean(ref).lstrip("#")
     if not ref.isdecimal() or not 1 <= int(ref) <= len(ballots):
@@ -837,7 +846,8 @@ async def _voter(
     bloc = await uow.blocs.require(info.bloc_id)
     units = await uow.blocs.units(info.bloc_id)
     unit = next(u for u in units if u.id == membership.unit_id)
-    number = [b.ballot.id for b in await uow.votes.ballots(info.bloc_id)].index(ballot_id) + 1
+    number = number_of(await numbered(uow, info.bloc_id), ballot_id)
+    assert number is not None
     return info, number, bloc, unit, {u.id: u.name for u in units}
 
 

@@ -105,7 +105,8 @@ async def test_the_minutes_records_and_memo_state_the_conference(
         ),
         (
             "bien-ban-kiem-phieu.docx",
-            "🗳 07 biên bản kiểm phiếu kèm theo biên bản hội nghị (mỗi biên bản một trang).",
+            "🗳 07 biên bản kiểm phiếu kèm theo biên bản hội nghị (mỗi biên bản bắt đầu từ "
+            "một trang mới).",
         ),
         (
             "to-trinh.docx",

@@ -142,6 +142,19 @@ async def test_the_new_year_hands_the_bloc_to_the_elected_units(
     assert (new.ballot.status.value, old_first.ballot.status.value) == ("open", "closed")
     listing = (await tg.say(SECRETARY, "/ballot"))[-1].text
     assert "8." not in listing
+    # Representatives see the same number (it said 8 here, counting the old year's ballots).
+    listed = (await tg.say(AN, "/vote"))[-1]
+    assert listed.buttons[0] == ["🗳 1. Thông qua dự thảo báo cáo tổng kết"]
+    assert listed.text.splitlines()[1].startswith("1. Thông qua dự thảo báo cáo tổng kết")
+    # A unit that had not signed the covenant before the new year still can: it is this
+    # year's now.
+    covenant = (await tg.say(DUNG, "/covenant"))[-1]
+    assert "năm 2025" in covenant.text
+    await _sign(tg, services, DUNG)
+    assert (
+        "Giao ước thi đua năm 2025: 3/4 đơn vị đã ký"
+        in (await tg.say(SECRETARY, "/bloc"))[-1].text
+    )
     # The new year is refused while one of its ballots is open.
     assert (await tg.say(SECRETARY, "/bloc newyear"))[-1].text == (
         "Chưa thể kết thúc năm: biểu quyết, bỏ phiếu số 1 còn đang mở hoặc đã hẹn giờ mở. "
@@ -162,4 +175,26 @@ async def test_without_an_election_the_rotation_proposes(tg: Harness) -> None:
     assert "Chưa có giao ước thi đua năm 2025 (/covenant set)." in plan
     assert (await tg.say(STRANGER, "/bloc newyear"))[-1].text == (
         "Chỉ thường trực khối mới dùng được lệnh này."
+    )
+
+
+async def test_an_undecided_tie_holds_the_year_and_a_corrected_conference_keeps_its_ballots(
+    tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, units=MINUTES_UNITS)
+    # The secretariat corrects the conference: the check-ins and the ballots stay with it.
+    corrected = await tg.say(
+        SECRETARY,
+        "/conference new 20/12/2024 14:00; Hội trường tầng 2; SYT; Nguyễn Văn Thành; "
+        "Lò Thị Hương; Quàng Thị Mai; ; Hà Nội",
+    )
+    assert "Thời gian: 14:00 20/12/2024; địa điểm: Hội trường tầng 2" in corrected[-1].text
+    assert "Có mặt: 4/4 đơn vị" in corrected[-1].text
+    assert len(await ballot_ids(services)) == 7
+    # The leader ballot ties: a run-off is created, not held yet.
+    await _vote(services, tg, 6, {"SYT": "SGD", "SGD": "SVH", "SVH": "SGD", "SB": "SVH"})
+    assert len(await ballot_ids(services)) == 8
+    assert (await tg.say(SECRETARY, "/bloc newyear"))[-1].text == (
+        "Chưa thể kết thúc năm: biểu quyết, bỏ phiếu số 8 còn đang mở hoặc đã hẹn giờ mở. "
+        "Đóng (/ballot close SỐ) hoặc hủy (/ballot cancel SỐ) trước."
     )

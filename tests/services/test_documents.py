@@ -4,6 +4,7 @@ with python-docx, built directly and through the vote_record use case."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from docx import Document
@@ -17,7 +18,16 @@ from bot.render import Renderer
 from bot.services import voting as svc
 from bot.services.actors import Actor, load_actor, resolve_actor
 from bot.services.app import Services
-from bot.services.documents import RecordRow, VoteRecord, date_line, vote_record_docx
+from bot.services.documents import (
+    Block,
+    OfficialDocument,
+    RecordRow,
+    VoteRecord,
+    date_line,
+    official_docx,
+    vote_record_docx,
+    vote_records_docx,
+)
 from storage.vote_repos import Conference
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -290,3 +300,42 @@ async def test_vote_record_use_case_writes_the_counted_ballot(
     refused = await svc.vote_record(services, reps[0], ref="1", locale="vi")
     assert not isinstance(refused, svc.RecordOut)
     assert refused.reason.value == "not_secretariat"
+
+
+def test_control_characters_in_names_never_break_a_document() -> None:
+    """XML 1.0 cannot hold most control characters: a name imported from a file with one
+    made python-docx raise (the whole /minutes failed); they are dropped, the rest kept."""
+    t = t_vi
+    record = replace(
+        RECORD,
+        issuer="Khối\x01 thi đua",
+        rows=(RecordRow("Sở\x02 Y tế <b>&</b>", 3, 750, True),),
+        conclusion="Kết quả: đề nghị Sở\x0b Y tế.",
+    )
+    lines = text_of(Document(io.BytesIO(vote_records_docx([record, record], t))))
+    assert "Sở Y tế <b>&</b>" in lines
+    assert "Kết quả: đề nghị Sở Y tế." in lines
+    assert "KHỐI THI ĐUA" in lines
+    official = OfficialDocument(
+        issuer="Khối\x01 thi đua",
+        number="01/BB-K\x03",
+        dated="Hà Nội, ngày 05 tháng 3 năm 2024",
+        title="BIÊN BẢN",
+        subject="Hội nghị\x04",
+        body=(Block("Đoạn\x05 văn"), Block(table=(("A\x06", "B"), ("1", "Sở\x07 & Ban")))),
+        sign_left=("THƯ KÝ", "", "Lò\x08 Thị Hương"),
+        sign_right=("CHỦ TỌA", "", "Nguyễn Văn Thành"),
+        recipients_title="Nơi nhận:",
+        recipients=("- Lưu:\x0e VT.",),
+        footer="Mã\x1b",
+    )
+    lines = text_of(Document(io.BytesIO(official_docx(official, t))))
+    for expected in (
+        "Số: 01/BB-K",
+        "Hội nghị",
+        "Đoạn văn",
+        "Sở & Ban",
+        "Lò Thị Hương",
+        "- Lưu: VT.",
+    ):
+        assert expected in lines, expected
