@@ -7,11 +7,13 @@ text can change only until the first unit signs. It is a deadline kind for the r
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.models import Bloc, Role, Unit
-from bot.core.text import clean
+from bot.core.text import clean, nfc
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
@@ -31,6 +33,31 @@ def text_hash(text: str) -> str:
 
 def _body(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines()).strip()
+
+
+COVENANT_FILE_TYPES = (".txt", ".docx")
+
+
+def text_from_file(filename: str, data: bytes) -> str | Rejected:
+    """The covenant's text from a file the secretariat sends: plain text (UTF-8, with or
+    without a BOM, or UTF-16 with one) or a Word document (its paragraphs, one per line)."""
+    suffix = filename.casefold().rpartition(".")[2]
+    if f".{suffix}" not in COVENANT_FILE_TYPES:
+        return Rejected(Reason.COVENANT_FILE_TYPE, {"types": ", ".join(COVENANT_FILE_TYPES)})
+    try:
+        if suffix == "txt":
+            if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                text = data.decode("utf-16")
+            else:
+                text = data.decode("utf-8-sig")
+        else:
+            from docx import Document
+
+            document = Document(io.BytesIO(data))
+            text = "\n".join(p.text for p in document.paragraphs)
+    except (UnicodeDecodeError, ValueError, KeyError, zipfile.BadZipFile):
+        return Rejected(Reason.COVENANT_FILE_UNREADABLE)
+    return nfc(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,8 @@ class Reason(enum.StrEnum):
     COVENANT_LOCKED = "covenant_locked"
     NO_COVENANT = "no_covenant"
     COVENANT_CHANGED = "covenant_changed"
+    COVENANT_FILE_TYPE = "covenant_file_type"
+    COVENANT_FILE_UNREADABLE = "covenant_file_unreadable"
     PARAGRAPH_TOO_LONG = "paragraph_too_long"
     BALLOTS_STILL_OPEN = "ballots_still_open"
     YEAR_ALREADY_CLOSED = "year_already_closed"

@@ -3,7 +3,9 @@ text and date, see who has signed (secretariat)."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+import io
+
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -12,7 +14,7 @@ from bot.core.text import fold_diacritics
 from bot.services import covenant as svc
 from bot.services.actors import Actor
 from bot.services.app import Services
-from bot.services.outcomes import Rejected
+from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
 
 
@@ -38,6 +40,36 @@ def make_router() -> Router:
     router.message.register(cmd_covenant, Command("covenant"))
     router.callback_query.register(on_covenant, CovenantCb.filter())
     return router
+
+
+MAX_FILE = 1024 * 1024
+
+
+async def on_covenant_file(
+    message: Message, bot: Bot, actor: Actor, services: Services, ui: Ui
+) -> None:
+    """A .txt or .docx sent with the caption "/covenant set [date]": its text is the covenant."""
+    _, _, args = (message.caption or "").partition(" ")
+    sub, _, due = args.strip().partition(" ")
+    document = message.document
+    if fold_diacritics(sub) not in {"set", "dat"} or document is None:
+        await message.answer(ui.text("covenant_usage"))
+        return
+    if (document.file_size or 0) > MAX_FILE:
+        await message.answer(ui.refusal(Rejected(Reason.COVENANT_FILE_UNREADABLE)))
+        return
+    buffer = io.BytesIO()
+    await bot.download(document, destination=buffer)
+    text = svc.text_from_file(document.file_name or "", buffer.getvalue())
+    if isinstance(text, Rejected):
+        await message.answer(ui.refusal(text))
+        return
+    done = await svc.set_covenant(services, actor, text=text, due_text=due.strip().strip(";"))
+    if isinstance(done, Rejected):
+        await message.answer(ui.refusal(done))
+        return
+    await message.answer(ui.text("covenant_set", done=done))
+    await services.outbox_flush()
 
 
 async def cmd_covenant(

@@ -21,6 +21,7 @@ from bot.services.exports import archive_plan, score_xlsx
 from bot.services.notify import deliver
 from bot.services.outcomes import Rejected
 from bot.services.scoring_files import TableRefused
+from handlers.telegram.covenant import on_covenant_file
 from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
 
 # Item by item; codes and values only; per group; totals only (always fits one message).
@@ -63,6 +64,8 @@ def make_router() -> Router:
     router.message.filter(F.chat.type == "private")
     router.message.register(on_criteria_file, F.document, F.caption.regexp(r"^/criteria\b"))
     router.message.register(on_criteria_file, StateFilter(CriteriaImport.waiting_file), F.document)
+    # The covenant's text as a file (handlers/telegram/covenant.py), before any loose document.
+    router.message.register(on_covenant_file, F.document, F.caption.regexp(r"^/covenant\b"))
     router.message.register(cmd_criteria, Command("criteria"))
     router.message.register(cmd_period, Command("period"))
     router.message.register(cmd_report, Command("report"))

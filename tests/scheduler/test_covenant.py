@@ -145,3 +145,50 @@ async def test_setting_and_signing_refuse_what_they_must(
     assert (await tg.tap(SECRETARY, f"cv:{c}:ok:{seen}"))[-1].text.startswith("Chỉ đại diện")
     async with services.db.uow() as uow:
         assert await uow.covenants.signatures(c) == {}
+
+
+async def test_the_covenant_from_a_word_or_text_file(
+    tg: Harness, services: Services, clock: FakeClock
+) -> None:
+    import io
+
+    from docx import Document
+
+    await report_setup(tg)
+    clock.set(local(10, 9))
+    doc = Document()
+    doc.add_paragraph("GIAO ƯỚC THI ĐUA NĂM 2025")
+    doc.add_paragraph("1. Thực hiện tốt các phong trào thi đua <b>yêu nước</b> & cải cách.")
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    done = await tg.send_file(
+        SECRETARY, "giao-uoc.docx", buffer.getvalue(), "/covenant set 20/12/2024 17:00"
+    )
+    assert done[0].text.startswith("✅ Đã lưu giao ước thi đua năm 2025, hạn ký 17:00 thứ Sáu")
+    async with services.db.uow() as uow:
+        stored = await uow.covenants.get(await covenant_id(services))
+    assert stored is not None
+    assert stored.text == (
+        "GIAO ƯỚC THI ĐUA NĂM 2025\n"
+        "1. Thực hiện tốt các phong trào thi đua <b>yêu nước</b> & cải cách."
+    )
+    # Plain text with a BOM, decomposed diacritics composed; no date: none set.
+    text = "\ufeffCác đơn vị cam kê\u0301t thi đua.".encode()
+    await tg.send_file(SECRETARY, "giao-uoc.txt", text, "/covenant set")
+    async with services.db.uow() as uow:
+        stored = await uow.covenants.get(await covenant_id(services))
+    assert stored is not None
+    assert (stored.text, stored.due_at) == ("Các đơn vị cam kết thi đua.", None)
+    # What it cannot read is refused, in the user's language, and nothing changes.
+    refused = await tg.send_file(SECRETARY, "giao-uoc.pdf", b"%PDF-1.7", "/covenant set")
+    assert refused[-1].text.startswith("Giao ước nhận từ tệp .txt, .docx (văn bản hoặc Word).")
+    broken = await tg.send_file(SECRETARY, "giao-uoc.docx", b"not a zip", "/covenant set")
+    assert broken[-1].text.startswith("Không đọc được nội dung giao ước từ tệp này")
+    latin = await tg.send_file(SECRETARY, "giao-uoc.txt", b"Cam k\xe9t", "/covenant set")
+    assert latin[-1].text.startswith("Không đọc được nội dung giao ước từ tệp này")
+    async with services.db.uow() as uow:
+        stored = await uow.covenants.get(await covenant_id(services))
+    assert stored is not None
+    assert stored.text == "Các đơn vị cam kết thi đua."
+    not_allowed = await tg.send_file(AN, "giao-uoc.txt", b"x", "/covenant set")
+    assert not_allowed[-1].text == NOT_SECRETARIAT
