@@ -287,13 +287,17 @@ class BlocRepo:
 
     async def require(self, bloc_id: int, *, lock: bool = False) -> Bloc:
         """A bloc that must exist (the caller's membership already proved it); `lock`: its
-        row is locked until the transaction ends (read-modify-write of its settings)."""
+        row is locked until the transaction ends (read-modify-write of its settings, and
+        ballot changes against /bloc newyear). FOR NO KEY UPDATE: lockers wait for each other,
+        but rows that merely reference the bloc (votes, audit, outbox) are still written — a
+        cast holding its ballot's lock while the close holds the bloc's would deadlock on a
+        plain FOR UPDATE."""
         if lock:
             row = (
                 await self.s.exec(
                     select(BlocRow)
                     .where(BlocRow.id == bloc_id)
-                    .with_for_update()
+                    .with_for_update(key_share=True)
                     .execution_options(populate_existing=True)
                 )
             ).first()
