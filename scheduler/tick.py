@@ -28,7 +28,10 @@ from storage.uow import Database
 
 log = logging.getLogger(__name__)
 
-TICK_LOCK = 0x7468_6964_7561_0001  # "thidua" + 1: the advisory lock key of the tick
+# The tick's advisory lock: one per schema (advisory locks are database-wide, so two
+# deployments, or two test sessions, in separate schemas of one database do not block each
+# other; the workers of one deployment share its schema, hence the lock).
+_KEY = "hashtextextended('thidua-tick:' || current_schema(), 0)"
 TICK_SECONDS = 30
 
 
@@ -50,14 +53,14 @@ class TickLock:
                 return
             async with self.db.engine.connect() as conn:
                 got = (
-                    await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": TICK_LOCK})
+                    await conn.execute(text(f"SELECT pg_try_advisory_lock({_KEY})"))
                 ).scalar_one()
                 await conn.commit()
                 try:
                     yield bool(got)
                 finally:
                     if got:
-                        await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": TICK_LOCK})
+                        await conn.execute(text(f"SELECT pg_advisory_unlock({_KEY})"))
                         await conn.commit()
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.core.models import Account, Platform
@@ -22,8 +22,24 @@ from storage.files import FileStore
 from storage.migrate import migrate
 from storage.uow import Database
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Tests run in parallel (pytest-xdist, `-n auto`). Each worker has its own PostgreSQL
+# database and Redis database: advisory locks and vacuum horizons are per database, and a
+# worker flushes only its own Redis. Worker 0 (or a run without xdist) uses `test` itself.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+BASE_PG_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+PG_URL = (
+    BASE_PG_URL
+    if _WORKER == 0
+    else make_url(BASE_PG_URL)
+    .set(database=f"{make_url(BASE_PG_URL).database}_gw{_WORKER}")
+    .render_as_string(hide_password=False)
+)
+# Databases are created from the maintenance database, never from a worker's own: a session
+# there would hold back that worker's vacuum horizon (the secret-ballot purge tests see it).
+ADMIN_PG_URL = make_url(BASE_PG_URL).set(database="postgres").render_as_string(hide_password=False)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 8}")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 START = datetime(2024, 11, 25, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
 AUDIT_KEY = b"test-audit-key-0123456789abcdef"
@@ -38,6 +54,23 @@ def _unavailable(what: str, exc: BaseException) -> None:
     pytest.skip(message)
 
 
+async def ensure_worker_database() -> None:
+    """This worker's own PostgreSQL database (made the first time it is needed)."""
+    if PG_URL == BASE_PG_URL:
+        return
+    base = create_async_engine(ADMIN_PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with base.connect() as conn:
+            name = make_url(PG_URL).database
+            found = await conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            )
+            if found.first() is None:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await base.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_schema() -> Iterator[str]:
     """A fresh schema in the `test` database, migrated once for the whole session."""
@@ -46,6 +79,7 @@ def pg_schema() -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
 
     async def setup() -> None:
+        await ensure_worker_database()
         admin = create_async_engine(PG_URL)
         try:
             async with admin.begin() as conn:
@@ -179,6 +213,7 @@ async def _fresh_pg_schema() -> tuple[AsyncEngine, str]:
     schema = f"c_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(PG_URL)
     try:
+        await ensure_worker_database()
         async with admin.begin() as conn:
             await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except (OSError, ConnectionError) as exc:

@@ -26,7 +26,7 @@ from storage.db import create_engine
 from storage.migrate import migrate
 from storage.secret_repos import BALLOT_SECRET_CHECK, KeyCheck
 from storage.uow import Database
-from tests.conftest import PG_URL, START, _unavailable
+from tests.conftest import ADMIN_PG_URL, PG_URL, START, _unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "5000000003:AAHsEcReTsTaRtSeCrEtStArTsEcReTsTaRt"
@@ -127,7 +127,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 async def pg_database() -> AsyncIterator[str]:
     """A throwaway PostgreSQL database (nothing in it), dropped afterwards."""
     name = f"thidua_secret_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_async_engine(ADMIN_PG_URL, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -140,7 +140,7 @@ async def pg_database() -> AsyncIterator[str]:
     finally:
         await admin.dispose()
     yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_async_engine(ADMIN_PG_URL, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -330,6 +330,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "new_year_done": {"plan": NEW_YEAR},
     "new_year_kept": {"year": 2024},
     "refused_ballots_still_open": {"numbers": [1, 3]},
+    "refused_covenant_file_type": {"types": ".txt, .docx"},
     "refused_year_already_closed": {"year": 2024, "current": 2025},
     "refused_no_such_year": {"year": 2023},
     "minutes_caption": {"p": PAPERWORK},

@@ -37,7 +37,7 @@ from storage.db import create_engine
 from storage.files import FileStore
 from storage.tables import AuditHeadRow, AuditRow
 from storage.uow import Database
-from tests.conftest import PG_URL, START, _unavailable
+from tests.conftest import ADMIN_PG_URL, PG_URL, START, _unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_KEY = "cli-audit-key-0123456789abcdefgh"
@@ -79,7 +79,7 @@ async def run_bot(database_url: str, keys_dir: Path, *args: str) -> Run:
 
 async def _create_pg_database() -> str:
     name = f"thidua_cli_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_async_engine(ADMIN_PG_URL, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -95,7 +95,7 @@ async def _create_pg_database() -> str:
 
 
 async def _drop_pg_database(url: str) -> None:
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_async_engine(ADMIN_PG_URL, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
             name = make_url(url).database

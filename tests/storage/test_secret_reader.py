@@ -53,7 +53,7 @@ from bot.services.outcomes import Rejected
 from storage.files import FileStore
 from storage.migrate import migrate
 from storage.uow import Database
-from tests.conftest import AUDIT_KEY, BALLOT_SECRET, PG_URL, START
+from tests.conftest import AUDIT_KEY, BALLOT_SECRET, PG_URL, START, ensure_worker_database
 from tests.storage.test_voting_concurrency import make_bloc
 
 Row = dict[str, Any]
@@ -782,6 +782,7 @@ async def roles() -> AsyncIterator[Roles]:
     inspect in full (pg_stat_activity hides xact_start of other roles' sessions)."""
     suffix = uuid.uuid4().hex[:10]
     bot_role, reader_role, schema = f"bot_{suffix}", f"reader_{suffix}", f"r_{suffix}"
+    await ensure_worker_database()
     admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(text(f'CREATE ROLE "{bot_role}" LOGIN'))
