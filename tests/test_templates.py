@@ -325,6 +325,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "standings_chart": {"view": STANDINGS},
     "summary": {"s": SUMMARY},
     "minutes_subject": {"s": SUMMARY},
+    "zalo_welcome": {"name": HOSTILE},
+    "zalo_move_elsewhere": {"target": HOSTILE},
     "new_year_plan": {"plan": NEW_YEAR},
     "new_year_notice": {"plan": NEW_YEAR},
     "new_year_done": {"plan": NEW_YEAR},

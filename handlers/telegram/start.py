@@ -11,9 +11,7 @@ from bot.core.models import Role
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.invites import (
-    AlreadyMember,
     Joined,
-    JoinRefused,
     MoveNeeded,
     confirm_move,
     join,
@@ -22,6 +20,7 @@ from bot.services.notify import deliver
 from bot.services.outcomes import Rejected
 from handlers.telegram.menus import set_secretariat_menu
 from handlers.telegram.ui import MoveCb, Ui, keyboard
+from handlers.texts import join_text
 
 
 def make_router() -> Router:
@@ -77,33 +76,11 @@ async def _join(message: Message, code: str, actor: Actor, services: Services, u
             ),
         )
         return
-    await message.answer(_join_text(ui, outcome))
+    await message.answer(join_text(ui, outcome))
     if isinstance(outcome, Joined):
         await deliver(services, list(outcome.notices))
         if outcome.role is Role.SECRETARIAT and message.bot is not None:
             await set_secretariat_menu(message.bot, services.renderer, message.chat.id, ui.locale)
-
-
-def _join_text(ui: Ui, outcome: Joined | JoinRefused | AlreadyMember | Rejected) -> str:
-    if isinstance(outcome, Joined):
-        return ui.text(
-            "joined",
-            bloc=outcome.bloc.name,
-            unit=outcome.unit.name if outcome.unit else None,
-            role=outcome.role.value,
-            moved_from=outcome.moved_from.name if outcome.moved_from else None,
-        )
-    if isinstance(outcome, AlreadyMember):
-        return ui.text(
-            "join_already",
-            bloc=outcome.bloc.name,
-            unit=outcome.unit.name if outcome.unit else None,
-            role=outcome.role.value,
-        )
-    if isinstance(outcome, JoinRefused):
-        minutes = max(1, -(-int(outcome.retry_after.total_seconds()) // 60))
-        return ui.text(f"join_{outcome.reason.value}", minutes=minutes)
-    return ui.refusal(outcome)
 
 
 async def on_move(
@@ -111,7 +88,7 @@ async def on_move(
 ) -> None:
     outcome = await confirm_move(services, actor, accept=callback_data.accept)
     await query.answer()
-    text = _join_text(ui, outcome)
+    text = join_text(ui, outcome)
     if isinstance(outcome, Rejected) and outcome.detail.get("cancelled"):
         text = ui.text("join_move_cancelled")
     if isinstance(query.message, Message):

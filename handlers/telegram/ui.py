@@ -1,45 +1,21 @@
-"""What handlers need to speak: templates in the member's locale and typed keyboards."""
+"""What Telegram handlers need to speak: the member's `Ui` (handlers/texts.py) and typed
+keyboards."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
-from bot.core.models import Locale
-from bot.core.text import MAX_MESSAGE, split_message, utf16_len
-from bot.render import Renderer
-from bot.services.outcomes import Rejected
+from bot.core.text import split_message
+from handlers.texts import Ui
 
-
-@dataclass(frozen=True, slots=True)
-class Ui:
-    renderer: Renderer
-    locale: Locale
-
-    def text(self, template: str, /, **context: Any) -> str:
-        return self.renderer.render(self.locale, template, **context)
-
-    def t(self, key: str) -> str:
-        return self.renderer.t(self.locale, key)
-
-    def refusal(self, rejected: Rejected) -> str:
-        return self.text(f"refused_{rejected.reason.value}", **rejected.detail)
-
-    def fitting(self, template: str, forms: Sequence[str], /, **context: Any) -> str:
-        """The first of a template's forms (``form`` in it) that fits one message, for a text
-        that must not be split (it carries buttons); the last form must always fit."""
-        for form in forms[:-1]:
-            text = self.text(template, form=form, **context)
-            if utf16_len(text) <= MAX_MESSAGE:
-                return text
-        return self.text(template, form=forms[-1], **context)
+__all__ = ["Ui"]  # re-exported: every Telegram handler imports it from here
 
 
 async def answer_long(

@@ -1,0 +1,69 @@
+"""Texts every channel speaks (Telegram and Zalo): templates in the member's locale, the
+join outcome in words, and chat HTML as plain text for platforms without markup."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.models import Locale
+from bot.core.text import MAX_MESSAGE, utf16_len
+from bot.render import Renderer
+from bot.services.invites import AlreadyMember, Joined, JoinRefused
+from bot.services.outcomes import Rejected
+
+_TAGS = re.compile(r"</?(b|i|u|s|code|pre|a|blockquote)( [^>]*)?>")
+
+
+def to_plain(text: str) -> str:
+    """Chat HTML as a person reads it (Zalo shows no markup): tags dropped, entities back."""
+    return html.unescape(_TAGS.sub("", text))
+
+
+@dataclass(frozen=True, slots=True)
+class Ui:
+    renderer: Renderer
+    locale: Locale
+
+    def text(self, template: str, /, **context: Any) -> str:
+        return self.renderer.render(self.locale, template, **context)
+
+    def t(self, key: str) -> str:
+        return self.renderer.t(self.locale, key)
+
+    def refusal(self, rejected: Rejected) -> str:
+        return self.text(f"refused_{rejected.reason.value}", **rejected.detail)
+
+    def fitting(self, template: str, forms: Sequence[str], /, **context: Any) -> str:
+        """The first of a template's forms (``form`` in it) that fits one message, for a text
+        that must not be split (it carries buttons); the last form must always fit."""
+        for form in forms[:-1]:
+            text = self.text(template, form=form, **context)
+            if utf16_len(text) <= MAX_MESSAGE:
+                return text
+        return self.text(template, form=forms[-1], **context)
+
+
+def join_text(ui: Ui, outcome: Joined | JoinRefused | AlreadyMember | Rejected) -> str:
+    if isinstance(outcome, Joined):
+        return ui.text(
+            "joined",
+            bloc=outcome.bloc.name,
+            unit=outcome.unit.name if outcome.unit else None,
+            role=outcome.role.value,
+            moved_from=outcome.moved_from.name if outcome.moved_from else None,
+        )
+    if isinstance(outcome, AlreadyMember):
+        return ui.text(
+            "join_already",
+            bloc=outcome.bloc.name,
+            unit=outcome.unit.name if outcome.unit else None,
+            role=outcome.role.value,
+        )
+    if isinstance(outcome, JoinRefused):
+        minutes = max(1, -(-int(outcome.retry_after.total_seconds()) // 60))
+        return ui.text(f"join_{outcome.reason.value}", minutes=minutes)
+    return ui.refusal(outcome)

@@ -1,0 +1,139 @@
+"""The Zalo channel end to end against the fake Zalo Bot API: a representative joins by
+sending the invite code (with /start or bare), is answered in plain text, duplicate
+deliveries are ignored, images and groups get no ballot content, the webhook checks its
+secret and refuses what is not an update."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.core.models import Platform
+from bot.fakes.zalo import FakeZalo, ZaloUser
+from bot.services.app import Services
+from handlers.zalo.bot import ZaloBot
+from handlers.zalo.client import ZaloClient
+from tests.handlers.conftest import Harness
+from tests.handlers.support import UNITS
+from tests.zalo.test_client import TOKEN
+
+HOA = ZaloUser("8812345678901234567", "Lê Thị Hoa")
+MAI = ZaloUser("8812345678901234599", "Quàng Thị Mai")
+
+
+@pytest.fixture
+async def zalo() -> AsyncIterator[FakeZalo]:
+    async with FakeZalo(TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def zbot(zalo: FakeZalo, services: Services) -> AsyncIterator[ZaloBot]:
+    client = ZaloClient(TOKEN, zalo.url, backoff=0.01)
+    yield ZaloBot(services, client)
+    await client.close()
+
+
+async def _poll_once(zbot: ZaloBot) -> None:
+    update = await zbot.client.get_update(1)
+    assert update is not None
+    await zbot.handle(update)
+
+
+async def test_a_representative_joins_on_zalo_with_the_code(
+    tg: Harness, services: Services, zalo: FakeZalo, zbot: ZaloBot
+) -> None:
+    await tg.admin_setup(units=UNITS)
+    code = await tg.invite_code("1")
+    await zalo.send_text(HOA, f"/start {code}")
+    await _poll_once(zbot)
+    assert zalo.texts_to(HOA) == [
+        "✅ Bạn đã tham gia Khối thi đua Văn hóa - Xã hội với tư cách đại diện của Sở Y tế.\n"
+        "Gõ /help để xem các lệnh."
+    ]
+    async with services.db.uow() as uow:
+        identity = await uow.identities.by_account(Platform.ZALO, HOA.id)
+        assert identity is not None
+        members = await uow.identities.members_of_bloc((await uow.blocs.all())[0].id)
+    assert any(i.id == identity.id and m.unit_id is not None for m, i in members)
+
+    # A bare code works too; a used one is refused in words.
+    await zalo.send_text(MAI, code)
+    await _poll_once(zbot)
+    assert zalo.texts_to(MAI)[-1].startswith("Mã mời này đã được sử dụng.")
+    second = await tg.invite_code("2")
+    await zalo.send_text(MAI, f"  {second} ")
+    await _poll_once(zbot)
+    assert "Sở Giáo dục và Đào tạo" in zalo.texts_to(MAI)[-1]
+
+    # Standings in plain text, help without diacritics, anything else: a hint.
+    await zalo.send_text(HOA, "xep hang")
+    await _poll_once(zbot)
+    assert zalo.texts_to(HOA)[-1].startswith("📊 Bảng xếp hạng — Khối thi đua Văn hóa - Xã hội")
+    await zalo.send_text(HOA, "tro giup")
+    await _poll_once(zbot)
+    assert zalo.texts_to(HOA)[-1].startswith("Các lệnh trên Zalo")
+    await zalo.send_text(HOA, "xin chào")
+    await _poll_once(zbot)
+    assert zalo.texts_to(HOA)[-1] == ("Bot chưa hiểu tin nhắn này. Gõ tro giup để xem các lệnh.")
+
+
+async def test_duplicates_images_and_groups(zalo: FakeZalo, zbot: ZaloBot) -> None:
+    update = await zalo.send_text(HOA, "/start")
+    await _poll_once(zbot)
+    await zalo.deliver_again(update)
+    again = await zbot.client.get_update(1)
+    assert again is not None
+    assert await zbot.handle(again) is False  # the same message id: ignored
+    assert len(zalo.texts_to(HOA)) == 1
+    assert zalo.texts_to(HOA)[0].startswith("Xin chào Lê Thị Hoa!")
+
+    await zalo.deliver(zalo.update(HOA, "", event="message.image.received"))
+    await _poll_once(zbot)
+    assert zalo.texts_to(HOA)[-1] == (
+        "Bot trên Zalo chỉ đọc tin nhắn văn bản. Gõ tro giup để xem các lệnh."
+    )
+    group = zalo.update(HOA, "/standings")
+    group["message"]["chat"] = {"id": "g1", "chat_type": "GROUP"}
+    await zalo.deliver(group)
+    await _poll_once(zbot)
+    assert [s for s in zalo.sent if s.chat_id == "g1"] == []
+
+
+async def test_the_webhook_checks_its_secret_and_ignores_duplicates(
+    zalo: FakeZalo, zbot: ZaloBot
+) -> None:
+    secret = "webhook-secret-0123456789"
+    runner = web.AppRunner(zbot.webhook_app(secret))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    url = f"http://127.0.0.1:{port}/zalo"
+    try:
+        await zbot.client.set_webhook(url, secret)
+        zalo.wrap_webhook = True
+        update = await zalo.send_text(HOA, "/start")
+        await zalo.deliver_again(update)
+        assert zalo.webhook_replies == [200, 200]
+        assert len(zalo.texts_to(HOA)) == 1  # the duplicate changed nothing
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                url, json=zalo.update(HOA, "/start"), headers={"X-Bot-Api-Secret-Token": "bad"}
+            ) as reply:
+                assert reply.status == 401
+            async with http.post(url, json=zalo.update(HOA, "/start")) as reply:
+                assert reply.status == 401
+            headers = {"X-Bot-Api-Secret-Token": secret}
+            async with http.post(url, data=b"{not json", headers=headers) as reply:
+                assert reply.status == 400
+            async with http.post(url, json={"hello": 1}, headers=headers) as reply:
+                assert reply.status == 400
+        await asyncio.sleep(0)
+        assert len(zalo.texts_to(HOA)) == 1
+    finally:
+        await runner.cleanup()
