@@ -37,18 +37,22 @@ async def to_person(
     now: datetime,
     buttons: tuple[tuple[Button, ...], ...] = (),
 ) -> list[Queued]:
-    """Rows for each reachable Telegram chat of the person (a member who blocked the bot is
-    skipped; Zalo delivery comes with the Zalo channel). `key` is the producer's dedup key."""
+    """Rows for each reachable chat of the person, on every platform they joined through (a
+    member who blocked the bot is skipped). `key` is the producer's dedup key; a person on two
+    platforms gets a row on each: Telegram's under the key itself (as it always was), another
+    platform's under `key@platform`."""
     return [
         Queued(
-            dedup_key=part_key,
+            dedup_key=part_key
+            if account.platform is Platform.TELEGRAM
+            else f"{part_key}@{account.platform.value}",
             message=OutgoingMessage(account.platform, account.external_id, part, part_buttons),
             not_before=now,
             bloc_id=bloc_id,
             identity_id=identity_id,
         )
         for account in await uow.identities.reachable_accounts(identity_id)
-        if account.platform is Platform.TELEGRAM
+        if account.platform in (Platform.TELEGRAM, Platform.ZALO)
         for part_key, part, part_buttons in _parts(text, key, buttons)
     ]
 

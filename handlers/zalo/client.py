@@ -127,15 +127,19 @@ class ZaloClient:
         if self._own_http:
             await self._http.aclose()
 
-    async def call(self, method: str, payload: dict[str, Any] | None = None) -> Any:
-        """One API call: the result, or ZaloError; 429/5xx and network errors retried."""
+    async def call(
+        self, method: str, payload: dict[str, Any] | None = None, *, attempts: int | None = None
+    ) -> Any:
+        """One API call: the result, or ZaloError; 429/5xx and network errors retried
+        (`attempts=1`: the outbox sender, which keeps its own schedule and budget)."""
         url = f"{self._base}/bot{self._token}/{method}"
         delay = self.backoff
-        for attempt in range(1, self.attempts + 1):
+        tries = self.attempts if attempts is None else attempts
+        for attempt in range(1, tries + 1):
             try:
                 reply = await self._http.post(url, json=payload or {})
             except httpx.TransportError as exc:
-                if attempt == self.attempts:
+                if attempt == tries:
                     raise ZaloError(method, 0, type(exc).__name__) from None
                 log.warning("Zalo %s: %s, retrying", method, type(exc).__name__)
                 await asyncio.sleep(delay)
@@ -151,7 +155,7 @@ class ZaloClient:
                 return body.get("result")
             code = int(body.get("error_code", reply.status_code)) if isinstance(body, dict) else 0
             description = str(body.get("description", "")) if isinstance(body, dict) else ""
-            if reply.status_code in RETRY_STATUSES and attempt < self.attempts:
+            if reply.status_code in RETRY_STATUSES and attempt < tries:
                 log.warning("Zalo %s: %s, retrying in %.1f s", method, code, delay)
                 await asyncio.sleep(delay)
                 delay *= 2

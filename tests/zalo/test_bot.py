@@ -13,12 +13,17 @@ import pytest
 from aiohttp import web
 
 from bot.core.models import Platform
+from bot.fakes.ratelimit import NoRateLimit
 from bot.fakes.zalo import FakeZalo, ZaloUser
 from bot.services.app import Services
+from handlers.channels import Channels
+from handlers.telegram.notifier import TelegramNotifier
 from handlers.zalo.bot import ZaloBot
 from handlers.zalo.client import ZaloClient
-from tests.handlers.conftest import Harness
-from tests.handlers.support import UNITS
+from handlers.zalo.notifier import ZaloNotifier
+from scheduler.sender import Sender
+from tests.handlers.conftest import SECRETARY, Harness
+from tests.handlers.support import AN, UNITS, join
 from tests.zalo.test_client import TOKEN
 
 HOA = ZaloUser("8812345678901234567", "Lê Thị Hoa")
@@ -137,3 +142,30 @@ async def test_the_webhook_checks_its_secret_and_ignores_duplicates(
         assert len(zalo.texts_to(HOA)) == 1
     finally:
         await runner.cleanup()
+
+
+async def test_notices_reach_zalo_members_in_plain_text(
+    tg: Harness, services: Services, zalo: FakeZalo, zbot: ZaloBot
+) -> None:
+    """The outbox delivers to each member on the platform they joined through: a colleague
+    joining on Telegram, and an announcement, reach the Zalo representative as plain text."""
+    channels = Channels(
+        {Platform.TELEGRAM: TelegramNotifier(tg.bot), Platform.ZALO: ZaloNotifier(zbot.client)}
+    )
+    services.notifier = channels
+    sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
+
+    async def flush() -> None:
+        await sender.drain()
+
+    services.outbox_flush = flush
+    await tg.admin_setup(units=UNITS)
+    await zalo.send_text(HOA, f"/start {await tg.invite_code('1')}")
+    await _poll_once(zbot)
+    await join(tg, AN, "1")
+    assert zalo.texts_to(HOA)[-1] == (
+        "👤 Trần Văn An vừa tham gia làm đại diện của Sở Y tế (Khối thi đua Văn hóa - Xã hội)."
+    )
+    typed = "Họp trực tuyến lúc 14:00 <b>thứ Sáu</b> & chuẩn bị số liệu."
+    await tg.say(SECRETARY, f"/announce tất cả; {typed}")
+    assert typed in zalo.texts_to(HOA)[-1]  # as typed: no markup, nothing escaped
