@@ -20,7 +20,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto -m "not serial"
+	$(BIN)/pytest -m serial
 
 demo: $(STAMP)
 	$(BIN)/python -m bot demo --out demo-out

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from bot.config import Settings, SettingsError, load_settings, secret_key
 
 if TYPE_CHECKING:
-    from aiogram import Bot
+    from collections.abc import Awaitable
 
+    from bot.core.ports import Transport
     from bot.services.app import Services
     from scheduler.tick import Ticker
 
@@ -72,8 +73,11 @@ def _demo(out: Path) -> int:
 
 
 async def _run(settings: Settings) -> int:
+    """Telegram, Zalo, or both — by which tokens are set — on one database, one outbox and
+    one tick; stops on SIGINT/SIGTERM."""
     from aiogram.fsm.storage.redis import RedisStorage
 
+    from bot.core.models import Platform
     from bot.runtime import build_services, make_bot, serve_telegram
     from bot.services.clock import SystemClock
     from bot.services.secret_ballots import (
@@ -82,15 +86,17 @@ async def _run(settings: Settings) -> int:
         seal_legacy_votes,
     )
     from bot.startup import open_database
+    from handlers.channels import Channels
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
+    from handlers.zalo.bot import ZaloBot
+    from handlers.zalo.client import ZaloClient
+    from handlers.zalo.notifier import ZaloNotifier
     from scheduler.tick import start_scheduler
 
     audit_key = secret_key(settings, "audit_key")
     ballot_secret = secret_key(settings, "ballot_secret")
-    if settings.telegram.token is None:
-        raise SettingsError("the Zalo channel arrives in a later release: set TELEGRAM__TOKEN")
     db = await open_database(settings)
     try:
         await ensure_ballot_secret(db, ballot_secret, SystemClock().now())
@@ -99,35 +105,85 @@ async def _run(settings: Settings) -> int:
         raise SettingsError(str(exc)) from None
     if await seal_legacy_votes(db, ballot_secret, secrets.token_bytes):
         log.info("secret ballots stored before sealing existed are now sealed")
-    bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_url)
+    tg_token, zalo_token = settings.telegram.token, settings.zalo.token
+    bot = make_bot(tg_token.get_secret_value(), settings.telegram.api_url) if tg_token else None
+    zalo = ZaloClient(zalo_token.get_secret_value(), settings.zalo.api_url) if zalo_token else None
+    adapters: dict[Platform, Transport] = {}
+    if bot is not None:
+        adapters[Platform.TELEGRAM] = TelegramNotifier(bot)
+    if zalo is not None:
+        adapters[Platform.ZALO] = ZaloNotifier(zalo)
+    channels = Channels(adapters)
+    stop = asyncio.Event()
     try:
         db.purge_sealed()  # leftovers of a count stopped between its commit and the rewrite
-        services = build_services(
-            db, SystemClock(), TelegramNotifier(bot), settings, audit_key, ballot_secret
-        )
-        me = await bot.get_me()
-        services.bot_username = me.username or ""
-        await set_default_menus(bot, services.renderer)
-        storage = RedisStorage.from_url(settings.redis_url) if settings.redis_url else None
-        dp = create_dispatcher(services, storage=storage)
-        scheduler = start_scheduler(_ticker(services, bot, settings))
-        log.info("bot @%s starting", services.bot_username)
+        services = build_services(db, SystemClock(), channels, settings, audit_key, ballot_secret)
+        scheduler = start_scheduler(_ticker(services, channels, settings))
+        jobs: list[Awaitable[None]] = []
+        if zalo is not None:
+            await zalo.get_me()  # a wrong token fails here, loudly
+            await zalo.delete_webhook()  # long polling (the webhook endpoint: handlers/zalo)
+            jobs.append(ZaloBot(services, zalo).poll(stop))
+            log.info("Zalo bot starting (long polling)")
+        if bot is not None:
+            me = await bot.get_me()
+            services.bot_username = me.username or ""
+            await set_default_menus(bot, services.renderer)
+            storage = RedisStorage.from_url(settings.redis_url) if settings.redis_url else None
+            dp = create_dispatcher(services, storage=storage)
+            log.info("bot @%s starting", services.bot_username)
+
+            async def telegram() -> None:
+                try:
+                    await serve_telegram(bot, dp, settings)  # handles the signals itself
+                finally:
+                    stop.set()
+
+            jobs.append(telegram())
+        else:
+            _stop_on_signals(stop)
         try:
-            await serve_telegram(bot, dp, settings)
+            await _until_stopped(jobs, stop)
         finally:
             scheduler.shutdown(wait=False)
     finally:
-        await bot.session.close()
+        if bot is not None:
+            await bot.session.close()
+        if zalo is not None:
+            await zalo.close()
         await db.dispose()
     return 0
 
 
-def _ticker(services: Services, bot: Bot, settings: Settings) -> Ticker:
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _until_stopped(jobs: list[Awaitable[None]], stop: asyncio.Event) -> None:
+    """Run the channels until `stop`; a long poll in flight is cancelled, not waited for."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not waiter and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        for task in [*tasks, waiter]:
+            task.cancel()
+        await asyncio.gather(*tasks, waiter, return_exceptions=True)
+
+
+def _ticker(services: Services, transport: Transport, settings: Settings) -> Ticker:
     """The tick and its sender: the rate budget in Redis when configured (every worker may
     send), else in this process (only the tick-lock holder sends)."""
     from redis.asyncio import Redis
 
-    from handlers.telegram.notifier import TelegramNotifier
     from scheduler.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
     from scheduler.sender import Sender
 
@@ -138,7 +194,7 @@ def _ticker(services: Services, bot: Bot, settings: Settings) -> Ticker:
     )
     from scheduler.tick import Ticker
 
-    sender = Sender(services.db, TelegramNotifier(bot), limiter, services.clock, services.renderer)
+    sender = Sender(services.db, transport, limiter, services.clock, services.renderer)
     return Ticker(services, sender, shared_budget=settings.redis_url is not None)
 
 

@@ -87,8 +87,12 @@ class ZaloBot:
                 log.warning("Zalo getUpdates failed (%s); retrying", exc.code)
                 await asyncio.sleep(1.0)
                 continue
-            if update is not None:
+            if update is None:
+                continue
+            try:
                 await self.handle(update)
+            except Exception:  # a reply that could not be sent: log it, keep polling
+                log.exception("Zalo update %s not answered", update.message.message_id)
 
     def webhook_app(self, secret: str, path: str = "/zalo") -> web.Application:
         """The webhook endpoint: the secret header checked in constant time; a body that is

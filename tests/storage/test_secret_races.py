@@ -13,6 +13,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,6 +22,10 @@ from bot.services import voting as svc
 from bot.services.outcomes import Reason, Rejected
 from storage.uow import Database
 from tests.storage.test_voting_concurrency import _services, make_bloc, sealed_rows
+
+# These read PostgreSQL's files and depend on its vacuum horizon, which a parallel worker's
+# sessions can hold back: they run on their own after the parallel run (make test).
+pytestmark = pytest.mark.serial
 
 ALREADY_VOTED = CastRejection.ALREADY_VOTED.value
 CLOSED = CastRejection.CLOSED.value

@@ -56,6 +56,10 @@ from storage.uow import Database
 from tests.conftest import AUDIT_KEY, BALLOT_SECRET, PG_URL, START, ensure_worker_database
 from tests.storage.test_voting_concurrency import make_bloc
 
+# These read PostgreSQL's files and depend on its vacuum horizon, which a parallel worker's
+# sessions can hold back: they run on their own after the parallel run (make test).
+pytestmark = pytest.mark.serial
+
 Row = dict[str, Any]
 Dump = dict[str, list[Row]]
 ChoiceKey = tuple[tuple[int, ...], bool]  # chosen option indices, blank

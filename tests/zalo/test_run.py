@@ -1,0 +1,66 @@
+"""`python -m bot run` with only a Zalo token: a real process long-polls the fake Zalo Bot
+API, answers a user in plain text, stops cleanly on SIGTERM, and logs no token."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.fakes.zalo import FakeZalo, ZaloUser
+from tests.zalo.test_client import TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+HOA = ZaloUser("8812345678901234567", "Lê Thị Hoa")
+
+
+async def test_a_zalo_only_bot_runs_answers_and_stops(tmp_path: Path) -> None:
+    async with FakeZalo(TOKEN) as zalo:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TELEGRAM", "ZALO", "BOT_", "WEBHOOK", "DATABASE", "REDIS"))
+        }
+        env.update(
+            ZALO__TOKEN=TOKEN,
+            ZALO__API_URL=zalo.url,
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            KEYS_DIR=str(tmp_path / "keys"),
+            FILES_DIR=str(tmp_path / "files"),
+            LOG_LEVEL="DEBUG",
+        )
+        log_path = tmp_path / "bot.log"  # a file, not a pipe nobody reads while it runs
+        with log_path.open("wb") as log_file:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                cwd=ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=log_file,
+            )
+        try:
+            for _ in range(300):  # started: it asked for updates
+                if "getUpdates" in zalo.calls or proc.returncode is not None:
+                    break
+                await asyncio.sleep(0.1)
+            await zalo.send_text(HOA, "/start")
+            for _ in range(200):
+                if zalo.texts_to(HOA):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), 30)
+    log = log_path.read_text(encoding="utf-8")
+    assert proc.returncode == 0, log[-3000:]
+    assert zalo.texts_to(HOA)[0].startswith("Xin chào Lê Thị Hoa! Đây là bot thi đua")
+    assert "Zalo bot starting (long polling)" in log
+    assert TOKEN not in log
+    assert TOKEN.split(":")[1] not in log
+    assert "<ZALO_TOKEN>" in log  # httpx's request lines, redacted
