@@ -21,6 +21,8 @@ from bot.core.models import Platform
 from bot.core.text import clean, fold_diacritics
 from bot.services.actors import Actor, resolve_actor
 from bot.services.app import Services
+from bot.services.blocs import my_memberships
+from bot.services.deadlines import deadlines_view
 from bot.services.invites import Joined, MoveNeeded, join
 from bot.services.notify import deliver
 from bot.services.outcomes import Rejected
@@ -149,6 +151,37 @@ class ZaloBot:
                 if isinstance(view, Rejected)
                 else ui.text("standings_view", view=view),
             )
+            return
+        if key in {"me", "toi"}:
+            rows = [
+                {
+                    "bloc": view.bloc.name,
+                    "code": view.bloc.code,
+                    "current": view.current,
+                    "unit": view.unit.name if view.unit else None,
+                    "roles": [r.value for r in view.roles],
+                }
+                for view in await my_memberships(self.services, actor)
+            ]
+            await self.say(
+                update,
+                ui.text(
+                    "me", name=actor.identity.display_name, memberships=rows, admin=actor.is_admin
+                ),
+            )
+            return
+        if key in {"deadlines", "hanchot"} or two == "han chot":
+            deadlines = await deadlines_view(self.services, actor)
+            await self.say(
+                update,
+                ui.refusal(deadlines)
+                if isinstance(deadlines, Rejected)
+                else ui.text("deadlines_view", view=deadlines),
+            )
+            return
+        phrase = fold_diacritics(text)
+        if key in {"report", "baocao"} or phrase.startswith(("bao cao", "nop bao cao")):
+            await self.say(update, ui.text("zalo_report_elsewhere"))
             return
         await self.say(update, ui.text("zalo_unknown"))
 

@@ -82,6 +82,16 @@ async def test_a_representative_joins_on_zalo_with_the_code(
     await zalo.send_text(HOA, "tro giup")
     await _poll_once(zbot)
     assert zalo.texts_to(HOA)[-1].startswith("Các lệnh trên Zalo")
+    await zalo.send_text(HOA, "nộp báo cáo")
+    await _poll_once(zbot)
+    assert zalo.texts_to(HOA)[-1].startswith("Zalo không cho bot nhận tệp")
+    await zalo.send_text(HOA, "/me")
+    await _poll_once(zbot)
+    assert "Sở Y tế" in zalo.texts_to(HOA)[-1]
+    await zalo.send_text(HOA, "hạn chót")
+    await _poll_once(zbot)
+    assert "<" not in zalo.texts_to(HOA)[-1]
+    assert zalo.texts_to(HOA)[-1] != "Bot chưa hiểu tin nhắn này. Gõ tro giup để xem các lệnh."
     await zalo.send_text(HOA, "xin chào")
     await _poll_once(zbot)
     assert zalo.texts_to(HOA)[-1] == ("Bot chưa hiểu tin nhắn này. Gõ tro giup để xem các lệnh.")
