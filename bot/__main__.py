@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from bot.config import Settings, SettingsError, load_settings, secret_key
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from bot.core.ports import Transport
     from bot.services.app import Services
@@ -75,10 +75,13 @@ def _demo(out: Path) -> int:
 async def _run(settings: Settings) -> int:
     """Telegram, Zalo, or both — by which tokens are set — on one database, one outbox and
     one tick; stops on SIGINT/SIGTERM."""
+    from urllib.parse import urlparse
+
     from aiogram.fsm.storage.redis import RedisStorage
+    from aiohttp import web
 
     from bot.core.models import Platform
-    from bot.runtime import build_services, make_bot, serve_telegram
+    from bot.runtime import build_services, make_bot, serve_app, serve_telegram
     from bot.services.clock import SystemClock
     from bot.services.secret_ballots import (
         BallotSecretChangedError,
@@ -90,7 +93,7 @@ async def _run(settings: Settings) -> int:
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
-    from handlers.zalo.bot import ZaloBot
+    from handlers.zalo.bot import WEBHOOK_PATH, ZaloBot
     from handlers.zalo.client import ZaloClient
     from handlers.zalo.notifier import ZaloNotifier
     from scheduler.tick import start_scheduler
@@ -120,11 +123,39 @@ async def _run(settings: Settings) -> int:
         services = build_services(db, SystemClock(), channels, settings, audit_key, ballot_secret)
         scheduler = start_scheduler(_ticker(services, channels, settings))
         jobs: list[Awaitable[None]] = []
+        mount: Callable[[web.Application], None] | None = None
+        zalo_hooked: Callable[[], Awaitable[None]] | None = None
         if zalo is not None:
             await zalo.get_me()  # a wrong token fails here, loudly
-            await zalo.delete_webhook()  # long polling (the webhook endpoint: handlers/zalo)
-            jobs.append(ZaloBot(services, zalo).poll(stop))
-            log.info("Zalo bot starting (long polling)")
+            zbot = ZaloBot(services, zalo)
+            hook_secret = settings.zalo.webhook_secret
+            if settings.webhook.url and hook_secret is not None:
+                # The Zalo webhook beside Telegram's (same server), or on a server of its own.
+                origin = urlparse(settings.webhook.url)
+                hook_url = f"{origin.scheme}://{origin.netloc}{WEBHOOK_PATH}"
+                secret_value = hook_secret.get_secret_value()
+
+                async def zalo_hooked_now() -> None:
+                    assert zalo is not None
+                    await zalo.set_webhook(hook_url, secret_value)
+                    log.info("Zalo webhook set")
+
+                zalo_hooked = zalo_hooked_now
+                if bot is not None:
+
+                    def mount_zalo(app: web.Application) -> None:
+                        app.router.add_post(WEBHOOK_PATH, zbot.webhook_handler(secret_value))
+
+                    mount = mount_zalo
+                else:
+                    jobs.append(
+                        serve_app(zbot.webhook_app(secret_value), settings, zalo_hooked_now)
+                    )
+                log.info("Zalo bot starting (webhook)")
+            else:
+                await zalo.delete_webhook()
+                jobs.append(zbot.poll(stop))
+                log.info("Zalo bot starting (long polling)")
         if bot is not None:
             me = await bot.get_me()
             services.bot_username = me.username or ""
@@ -134,13 +165,13 @@ async def _run(settings: Settings) -> int:
             log.info("bot @%s starting", services.bot_username)
 
             async def telegram() -> None:
-                try:
-                    await serve_telegram(bot, dp, settings)  # handles the signals itself
+                try:  # handles the signals itself
+                    await serve_telegram(bot, dp, settings, mount=mount, started=zalo_hooked)
                 finally:
                     stop.set()
 
             jobs.append(telegram())
-        else:
+        elif zalo_hooked is None:
             _stop_on_signals(stop)
         try:
             await _until_stopped(jobs, stop)

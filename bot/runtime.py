@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from urllib.parse import urlparse
 
@@ -51,28 +52,71 @@ def build_services(
     )
 
 
-async def serve_telegram(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
-    """Long polling, or a webhook server when WEBHOOK__URL is set; stops on SIGINT/SIGTERM."""
+Mount = Callable[[web.Application], None]
+Started = Callable[[], Awaitable[None]]
+
+
+async def serve_telegram(
+    bot: Bot,
+    dp: Dispatcher,
+    settings: Settings,
+    *,
+    mount: Mount | None = None,
+    started: Started | None = None,
+) -> None:
+    """Long polling, or a webhook server when WEBHOOK__URL is set (`mount` adds other routes
+    to it — the Zalo webhook —, `started` runs once it listens); stops on SIGINT/SIGTERM."""
     if settings.webhook.url:
-        await _serve_webhook(bot, dp, settings)
+        await _serve_webhook(bot, dp, settings, mount=mount, started=started)
         return
+    if started is not None:
+        await started()
     await bot.delete_webhook(drop_pending_updates=False)
     await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
 
 
-async def _serve_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
+async def _serve_webhook(
+    bot: Bot,
+    dp: Dispatcher,
+    settings: Settings,
+    *,
+    mount: Mount | None = None,
+    started: Started | None = None,
+) -> None:
     url = settings.webhook.url or ""
     path = urlparse(url).path or "/webhook"
     secret = settings.webhook.secret.get_secret_value() if settings.webhook.secret else None
     app = web.Application()
     SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
     setup_application(app, dp, bot=bot)
+    if mount is not None:
+        mount(app)
+
+    async def listening() -> None:
+        await bot.set_webhook(
+            url, secret_token=secret, allowed_updates=dp.resolve_used_update_types()
+        )
+        if started is not None:
+            await started()
+
+    await _listen(app, settings, started=listening, name=path)
+
+
+async def serve_app(app: web.Application, settings: Settings, started: Started) -> None:
+    """A webhook server of our own (the Zalo webhook when Telegram is not configured)."""
+    await _listen(app, settings, started=started, name="/zalo")
+
+
+async def _listen(
+    app: web.Application, settings: Settings, *, started: Started | None, name: str
+) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, port = settings.webhook.host_port
     await web.TCPSite(runner, host, port).start()
-    await bot.set_webhook(url, secret_token=secret, allowed_updates=dp.resolve_used_update_types())
-    log.info("webhook listening on %s:%s%s", host, port, path)
+    if started is not None:
+        await started()
+    log.info("webhook listening on %s:%s%s", host, port, name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -13,6 +13,8 @@ import asyncio
 import hmac
 import logging
 from collections import OrderedDict
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -33,6 +35,7 @@ from handlers.zalo.client import ZaloClient, ZaloError, ZaloUpdate, parse_update
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
+WEBHOOK_PATH = "/zalo"  # beside Telegram's webhook, on the same server when both run
 SEEN = 10_000  # message ids remembered against duplicate deliveries
 
 
@@ -96,7 +99,15 @@ class ZaloBot:
             except Exception:  # a reply that could not be sent: log it, keep polling
                 log.exception("Zalo update %s not answered", update.message.message_id)
 
-    def webhook_app(self, secret: str, path: str = "/zalo") -> web.Application:
+    def webhook_app(self, secret: str, path: str = WEBHOOK_PATH) -> web.Application:
+        """The webhook endpoint on an application of its own."""
+        app = web.Application()
+        app.router.add_post(path, self.webhook_handler(secret))
+        return app
+
+    def webhook_handler(
+        self, secret: str
+    ) -> Callable[[web.Request], Coroutine[Any, Any, web.Response]]:
         """The webhook endpoint: the secret header checked in constant time; a body that is
         not an update gets 400 and changes nothing."""
 
@@ -114,9 +125,7 @@ class ZaloBot:
             await self.handle(update)
             return web.json_response({"ok": True})
 
-        app = web.Application()
-        app.router.add_post(path, receive)
-        return app
+        return receive
 
     # --- answering ---------------------------------------------------------------------------
 

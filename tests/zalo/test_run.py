@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
+
+import pytest
 
 from bot.fakes.zalo import FakeZalo, ZaloUser
 from tests.zalo.test_client import TOKEN
@@ -16,7 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 HOA = ZaloUser("8812345678901234567", "Lê Thị Hoa")
 
 
-async def test_a_zalo_only_bot_runs_answers_and_stops(tmp_path: Path) -> None:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_a_zalo_only_bot_runs_answers_and_stops(tmp_path: Path, mode: str) -> None:
     async with FakeZalo(TOKEN) as zalo:
         env = {
             k: v
@@ -31,6 +41,14 @@ async def test_a_zalo_only_bot_runs_answers_and_stops(tmp_path: Path) -> None:
             FILES_DIR=str(tmp_path / "files"),
             LOG_LEVEL="DEBUG",
         )
+        if mode == "webhook":
+            port = _free_port()
+            env.update(
+                WEBHOOK__URL=f"http://127.0.0.1:{port}/telegram",
+                WEBHOOK__LISTEN=f"127.0.0.1:{port}",
+                ZALO__WEBHOOK_SECRET="zalo-hook-secret-0123",
+                WEBHOOK__SECRET="telegram-hook-secret-0123",
+            )
         log_path = tmp_path / "bot.log"  # a file, not a pipe nobody reads while it runs
         with log_path.open("wb") as log_file:
             proc = await asyncio.create_subprocess_exec(
@@ -44,8 +62,9 @@ async def test_a_zalo_only_bot_runs_answers_and_stops(tmp_path: Path) -> None:
                 stderr=log_file,
             )
         try:
-            for _ in range(300):  # started: it asked for updates
-                if "getUpdates" in zalo.calls or proc.returncode is not None:
+            ready = "getUpdates" if mode == "polling" else "setWebhook"
+            for _ in range(300):  # started: it polls, or its webhook is set
+                if ready in zalo.calls or proc.returncode is not None:
                     break
                 await asyncio.sleep(0.1)
             await zalo.send_text(HOA, "/start")
@@ -60,7 +79,10 @@ async def test_a_zalo_only_bot_runs_answers_and_stops(tmp_path: Path) -> None:
     log = log_path.read_text(encoding="utf-8")
     assert proc.returncode == 0, log[-3000:]
     assert zalo.texts_to(HOA)[0].startswith("Xin chào Lê Thị Hoa! Đây là bot thi đua")
-    assert "Zalo bot starting (long polling)" in log
+    assert f"Zalo bot starting ({'long polling' if mode == 'polling' else 'webhook'})" in log
+    if mode == "webhook":
+        assert zalo.webhook_replies == [200]
+        assert "zalo-hook-secret-0123" not in log
     assert TOKEN not in log
     assert TOKEN.split(":")[1] not in log
     assert "<ZALO_TOKEN>" in log  # httpx's request lines, redacted
