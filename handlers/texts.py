@@ -12,6 +12,9 @@ from typing import Any
 from bot.core.models import Locale
 from bot.core.text import MAX_MESSAGE, utf16_len
 from bot.render import Renderer
+from bot.services.actors import Actor
+from bot.services.app import Services
+from bot.services.blocs import my_memberships
 from bot.services.invites import AlreadyMember, Joined, JoinRefused
 from bot.services.outcomes import Rejected
 
@@ -67,3 +70,18 @@ def join_text(ui: Ui, outcome: Joined | JoinRefused | AlreadyMember | Rejected) 
         minutes = max(1, -(-int(outcome.retry_after.total_seconds()) // 60))
         return ui.text(f"join_{outcome.reason.value}", minutes=minutes)
     return ui.refusal(outcome)
+
+
+async def me_text(ui: Ui, services: Services, actor: Actor) -> str:
+    """/me: who the person is in each bloc (unit, roles, which bloc is current)."""
+    rows = [
+        {
+            "bloc": view.bloc.name,
+            "code": view.bloc.code,
+            "current": view.current,
+            "unit": view.unit.name if view.unit else None,
+            "roles": [r.value for r in view.roles],
+        }
+        for view in await my_memberships(services, actor)
+    ]
+    return ui.text("me", name=actor.identity.display_name, memberships=rows, admin=actor.is_admin)

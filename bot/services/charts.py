@@ -17,7 +17,8 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from bot.core.models import Locale
-from bot.render import Renderer, points
+from bot.render import points
+from bot.services.exports import document_renderer
 
 if TYPE_CHECKING:  # standings -> voting -> documents -> exports: type only
     from bot.services.standings import StandingsView
@@ -62,11 +63,6 @@ def drawable(text: str, limit: int = MAX_LABEL) -> str:
     return "".join(c if ord(c) in known else MISSING for c in flat)
 
 
-@cache
-def _renderer() -> Renderer:
-    return Renderer()
-
-
 def standings_png(view: StandingsView, *, locale: str) -> bytes:
     """The chart of ``view`` (the asker's unit is the row marked ``mine``)."""
     from matplotlib import rc_context
@@ -77,7 +73,7 @@ def standings_png(view: StandingsView, *, locale: str) -> bytes:
     loc = Locale(locale)
 
     def t(key: str) -> str:
-        return _renderer().t(loc, f"chart.{key}")
+        return document_renderer().t(loc, f"chart.{key}")
 
     rows = list(view.rows)
     labels = [drawable(f"{r.rank}. {r.unit.name}" if r.rank else f"– {r.unit.name}") for r in rows]

@@ -83,7 +83,7 @@ def score_xlsx(sheet: ScoreSheet, *, locale: str, when: datetime = FIXED_TIME) -
     loc = Locale(locale)
 
     def t(key: str) -> str:
-        return _renderer().t(loc, f"xlsx.{key}")
+        return document_renderer().t(loc, f"xlsx.{key}")
 
     def points(cp: int) -> str:
         text = format_points(cp)
@@ -184,7 +184,7 @@ def standings_xlsx(view: StandingsView, *, locale: str, when: datetime = FIXED_T
     loc = Locale(locale)
 
     def t(key: str) -> str:
-        return _renderer().t(loc, f"xlsx.{key}")
+        return document_renderer().t(loc, f"xlsx.{key}")
 
     wb = Workbook()
     ws = wb.active
@@ -341,7 +341,8 @@ _NOT_EXT = re.compile(r"[^a-z0-9]+")
 
 
 @cache
-def _renderer() -> Renderer:
+def document_renderer() -> Renderer:
+    """The catalog for files (spreadsheets, charts), made once."""
     return Renderer()
 
 

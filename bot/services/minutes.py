@@ -25,8 +25,8 @@ from bot.services.documents import (
     official_docx,
     vote_records_docx,
 )
-from bot.services.outcomes import Reason, Rejected
-from bot.services.summary import SummaryData, summary_of
+from bot.services.outcomes import Rejected
+from bot.services.summary import SummaryData, conference_of_year, summary_of
 from bot.services.voting import numbered, record_parts
 from storage.uow import UnitOfWork
 from storage.vote_repos import BallotInfo, Conference
@@ -41,6 +41,7 @@ class Counted:
     info: BallotInfo
     context: dict[str, Any]
     record: VoteRecord
+    stored: tuple[dict[str, Any], list[int], str]  # the count as stored: result, decided, by
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +113,14 @@ async def _facts(
             runoff_number=runoff,
             now=services.clock.now(),
         )
-        counted.append(Counted(number, info, context, vote_record))
+        counted.append(Counted(number, info, context, vote_record, stored))
     scores = await _scores_of_year(uow, bloc.id, conference.year)
     by_tier: dict[str, list[Proposed]] = {}
     summary = await summary_of(uow, bloc, conference)
     for item in counted:
         if item.info.ballot.kind is not BallotKind.AWARD or not item.info.tier:
             continue
-        stored = await uow.votes.result(item.info.ballot.id)
-        assert stored is not None
-        data, decided, _ = stored
+        data, decided, _ = item.stored
         votes = {
             o.unit_id: r
             for r in data["options"]
@@ -399,11 +398,9 @@ async def paperwork(
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        conference = await uow.votes.conference(bloc_id, bloc.year if year is None else year)
-        if conference is None:
-            if year is not None and year != bloc.year:
-                return Rejected(Reason.NO_SUCH_YEAR, {"year": year})
-            return Rejected(Reason.NO_CONFERENCE)
+        conference = await conference_of_year(uow, bloc, year)
+        if isinstance(conference, Rejected):
+            return conference
         facts = await _facts(uow, services, bloc, conference, locale)
     render = services.renderer
 

@@ -93,6 +93,18 @@ async def summary_of(uow: UnitOfWork, bloc: Bloc, conference: Conference) -> Sum
     )
 
 
+async def conference_of_year(
+    uow: UnitOfWork, bloc: Bloc, year: int | None
+) -> Conference | Rejected:
+    """This year's conference (`year` None), or an earlier year's, or why there is none."""
+    conference = await uow.votes.conference(bloc.id, bloc.year if year is None else year)
+    if conference is not None:
+        return conference
+    if year is not None and year != bloc.year:
+        return Rejected(Reason.NO_SUCH_YEAR, {"year": year})
+    return Rejected(Reason.NO_CONFERENCE)
+
+
 async def summary(
     services: Services, actor: Actor, *, year: int | None = None
 ) -> SummaryData | Rejected:
@@ -102,11 +114,9 @@ async def summary(
         return bloc_id
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        conference = await uow.votes.conference(bloc_id, bloc.year if year is None else year)
-        if conference is None:
-            if year is not None and year != bloc.year:
-                return Rejected(Reason.NO_SUCH_YEAR, {"year": year})
-            return Rejected(Reason.NO_CONFERENCE)
+        conference = await conference_of_year(uow, bloc, year)
+        if isinstance(conference, Rejected):
+            return conference
         return await summary_of(uow, bloc, conference)
 
 

@@ -9,8 +9,8 @@ from aiogram.types import CallbackQuery, Message
 from bot.core.models import Locale, Role
 from bot.services.actors import Actor, set_locale
 from bot.services.app import Services
-from bot.services.blocs import my_memberships
 from handlers.telegram.ui import LangCb, Ui, keyboard
+from handlers.texts import me_text
 
 
 def make_router() -> Router:
@@ -38,19 +38,7 @@ async def cmd_help(message: Message, actor: Actor, ui: Ui) -> None:
 
 
 async def cmd_me(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
-    rows = [
-        {
-            "bloc": view.bloc.name,
-            "code": view.bloc.code,
-            "current": view.current,
-            "unit": view.unit.name if view.unit else None,
-            "roles": [r.value for r in view.roles],
-        }
-        for view in await my_memberships(services, actor)
-    ]
-    await message.answer(
-        ui.text("me", name=actor.identity.display_name, memberships=rows, admin=actor.is_admin)
-    )
+    await message.answer(await me_text(ui, services, actor))
 
 
 async def cmd_lang(message: Message, ui: Ui) -> None:

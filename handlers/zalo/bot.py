@@ -23,13 +23,12 @@ from bot.core.models import Platform
 from bot.core.text import clean, fold_diacritics
 from bot.services.actors import Actor, resolve_actor
 from bot.services.app import Services
-from bot.services.blocs import my_memberships
 from bot.services.deadlines import deadlines_view
 from bot.services.invites import Joined, MoveNeeded, join
 from bot.services.notify import deliver
 from bot.services.outcomes import Rejected
 from bot.services.standings import standings
-from handlers.texts import Ui, join_text, to_plain
+from handlers.texts import Ui, join_text, me_text, to_plain
 from handlers.zalo.client import ZaloClient, ZaloError, ZaloUpdate, parse_update
 
 log = logging.getLogger(__name__)
@@ -162,22 +161,7 @@ class ZaloBot:
             )
             return
         if key in {"me", "toi"}:
-            rows = [
-                {
-                    "bloc": view.bloc.name,
-                    "code": view.bloc.code,
-                    "current": view.current,
-                    "unit": view.unit.name if view.unit else None,
-                    "roles": [r.value for r in view.roles],
-                }
-                for view in await my_memberships(self.services, actor)
-            ]
-            await self.say(
-                update,
-                ui.text(
-                    "me", name=actor.identity.display_name, memberships=rows, admin=actor.is_admin
-                ),
-            )
+            await self.say(update, await me_text(ui, self.services, actor))
             return
         if key in {"deadlines", "hanchot"} or two == "han chot":
             deadlines = await deadlines_view(self.services, actor)
