@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from bot.core.ports import Transport
     from bot.services.app import Services
+    from scheduler.sender import Rationing
     from scheduler.tick import Ticker
 
 log = logging.getLogger("bot")
@@ -77,10 +78,12 @@ async def _run(settings: Settings) -> int:
     one tick; stops on SIGINT/SIGTERM."""
     from urllib.parse import urlparse
 
+    from aiogram.fsm.storage.base import BaseStorage
     from aiogram.fsm.storage.redis import RedisStorage
     from aiohttp import web
 
     from bot.core.models import Platform
+    from bot.render import Renderer
     from bot.runtime import build_services, make_bot, serve_app, serve_telegram
     from bot.services.clock import SystemClock
     from bot.services.secret_ballots import (
@@ -88,6 +91,7 @@ async def _run(settings: Settings) -> int:
         ensure_ballot_secret,
         seal_legacy_votes,
     )
+    from bot.services.zalo_quota import ZaloQuota
     from bot.startup import open_database
     from handlers.channels import Channels
     from handlers.telegram import create_dispatcher
@@ -95,6 +99,7 @@ async def _run(settings: Settings) -> int:
     from handlers.telegram.notifier import TelegramNotifier
     from handlers.zalo.bot import WEBHOOK_PATH, ZaloBot
     from handlers.zalo.client import ZaloClient
+    from handlers.zalo.conversation import conversation_storage
     from handlers.zalo.notifier import ZaloNotifier
     from scheduler.tick import start_scheduler
 
@@ -110,7 +115,14 @@ async def _run(settings: Settings) -> int:
         log.info("secret ballots stored before sealing existed are now sealed")
     tg_token, zalo_token = settings.telegram.token, settings.zalo.token
     bot = make_bot(tg_token.get_secret_value(), settings.telegram.api_url) if tg_token else None
-    zalo = ZaloClient(zalo_token.get_secret_value(), settings.zalo.api_url) if zalo_token else None
+    clock, renderer = SystemClock(), Renderer()
+    # Every message sent on Zalo is counted against its monthly quota (the client's hook).
+    quota = ZaloQuota(db, clock, renderer, limit=settings.zalo.monthly_quota)
+    zalo = (
+        ZaloClient(zalo_token.get_secret_value(), settings.zalo.api_url, on_sent=quota.record)
+        if zalo_token
+        else None
+    )
     adapters: dict[Platform, Transport] = {}
     if bot is not None:
         adapters[Platform.TELEGRAM] = TelegramNotifier(bot)
@@ -118,16 +130,26 @@ async def _run(settings: Settings) -> int:
         adapters[Platform.ZALO] = ZaloNotifier(zalo)
     channels = Channels(adapters)
     stop = asyncio.Event()
+    storage: RedisStorage | None = None
+    zalo_storage: BaseStorage | None = None
     try:
         db.purge_sealed()  # leftovers of a count stopped between its commit and the rewrite
-        services = build_services(db, SystemClock(), channels, settings, audit_key, ballot_secret)
-        scheduler = start_scheduler(_ticker(services, channels, settings))
+        services = build_services(
+            db, clock, channels, settings, audit_key, ballot_secret, renderer=renderer
+        )
+        scheduler = start_scheduler(
+            _ticker(services, channels, settings, quota if zalo is not None else None)
+        )
+        # Conversation state (Telegram's FSM, Zalo's menus): Redis when several workers serve
+        # the bot, else this process's memory.
+        storage = RedisStorage.from_url(settings.redis_url) if settings.redis_url else storage
+        zalo_storage = conversation_storage(settings.redis_url)
         jobs: list[Awaitable[None]] = []
         mount: Callable[[web.Application], None] | None = None
         zalo_hooked: Callable[[], Awaitable[None]] | None = None
         if zalo is not None:
             await zalo.get_me()  # a wrong token fails here, loudly
-            zbot = ZaloBot(services, zalo)
+            zbot = ZaloBot(services, zalo, zalo_storage)
             hook_secret = settings.zalo.webhook_secret
             if settings.webhook.url and hook_secret is not None:
                 # The Zalo webhook beside Telegram's (same server), or on a server of its own.
@@ -160,7 +182,6 @@ async def _run(settings: Settings) -> int:
             me = await bot.get_me()
             services.bot_username = me.username or ""
             await set_default_menus(bot, services.renderer)
-            storage = RedisStorage.from_url(settings.redis_url) if settings.redis_url else None
             dp = create_dispatcher(services, storage=storage)
             log.info("bot @%s starting", services.bot_username)
 
@@ -182,6 +203,10 @@ async def _run(settings: Settings) -> int:
             await bot.session.close()
         if zalo is not None:
             await zalo.close()
+        if storage is not None:
+            await storage.close()
+        if zalo_storage is not None:
+            await zalo_storage.close()
         await db.dispose()
     return 0
 
@@ -210,9 +235,12 @@ async def _until_stopped(jobs: list[Awaitable[None]], stop: asyncio.Event) -> No
         await asyncio.gather(*tasks, waiter, return_exceptions=True)
 
 
-def _ticker(services: Services, transport: Transport, settings: Settings) -> Ticker:
+def _ticker(
+    services: Services, transport: Transport, settings: Settings, quota: Rationing | None
+) -> Ticker:
     """The tick and its sender: the rate budget in Redis when configured (every worker may
-    send), else in this process (only the tick-lock holder sends)."""
+    send), else in this process (only the tick-lock holder sends); Zalo's queue rationed by
+    its monthly quota."""
     from redis.asyncio import Redis
 
     from scheduler.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
@@ -225,7 +253,9 @@ def _ticker(services: Services, transport: Transport, settings: Settings) -> Tic
     )
     from scheduler.tick import Ticker
 
-    sender = Sender(services.db, transport, limiter, services.clock, services.renderer)
+    sender = Sender(
+        services.db, transport, limiter, services.clock, services.renderer, quota=quota
+    )
     return Ticker(services, sender, shared_budget=settings.redis_url is not None)
 
 

@@ -55,6 +55,15 @@ class ZaloSettings(BaseModel):
     token: SecretStr | None = None
     api_url: str = "https://bot-api.zaloplatforms.com"
     webhook_secret: SecretStr | None = None
+    # Messages the bot may send a month (the free plan's 3,000); 0: unlimited.
+    monthly_quota: int = 3000
+
+    @field_validator("monthly_quota")
+    @classmethod
+    def _quota_shape(cls, value: int) -> int:
+        if value < 0:
+            raise SettingsError("ZALO__MONTHLY_QUOTA must be 0 (unlimited) or more")
+        return value
 
     @field_validator("token")
     @classmethod

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from bot.core.models import Account, Platform
 from bot.fakes.clock import FakeClock
 from bot.fakes.telegram import FakeTelegram, FakeUser, SentMessage
+from bot.fakes.zalo import FakeZalo, ZaloSent, ZaloUser
 from bot.render import Renderer
 from bot.services.app import Services
 from storage.db import create_engine
@@ -33,9 +34,11 @@ from storage.migrate import migrate
 from storage.uow import Database
 
 if TYPE_CHECKING:
+    from handlers.zalo.bot import ZaloBot
     from scheduler.tick import Ticker
 
 DEMO_TOKEN = "5000000001:AAHdemoDEMOdemo0demoDEMOdemo0demo12"
+DEMO_ZALO_TOKEN = "3000000001:demo-zalo-token-not-for-production"
 DEMO_AUDIT_KEY = b"demo-audit-key-not-for-production"
 DEMO_BALLOT_SECRET = b"demo-ballot-secret-not-for-production"
 SEED = 2022
@@ -124,6 +127,18 @@ class Transcript:
     lines: list[str]
     names: dict[int, str]
     only: set[int] | None = None  # when set, only these chats' messages are written
+    zalo_names: dict[str, str] | None = None  # Zalo chat id -> who reads it
+
+    def zalo_messages(self, sent: list[ZaloSent]) -> None:
+        """What the Zalo representative reads: plain text, split under 2,000 characters."""
+        if self.only is not None and ZALO_CHAT not in self.only:
+            return
+        for m in sent:
+            if m.method != "sendMessage":
+                continue
+            where = (self.zalo_names or {}).get(m.chat_id, m.chat_id)
+            body = m.text.replace("\n", "\n        ")
+            self.lines.append(f"[{self.when()}] bot → {where} (Zalo):\n        {body}")
 
     def when(self) -> str:
         return self.clock.now().astimezone(TZ).strftime("%H:%M %d/%m/%Y")
@@ -167,6 +182,36 @@ class DemoRunner:
         self.ticker: Ticker | None = None  # the scheduler's tick, run on the fake clock
         self.services: Services | None = None
         self.summaries: dict[str, bytes] = {}
+        self.zalo: FakeZalo | None = None  # the Zalo Bot API the Zalo unit writes to
+        self.zbot: ZaloBot | None = None
+        self._zalo_seen = 0
+
+    def _zalo_sent(self) -> None:
+        """Messages the bot sent on Zalo since last looked (answers and notices)."""
+        if self.zalo is None:
+            return
+        sent = self.zalo.sent[self._zalo_seen :]
+        self._zalo_seen = len(self.zalo.sent)
+        if not self.quiet:
+            self.t.zalo_messages(sent)
+
+    async def zsay(self, user: ZaloUser, text: str) -> str:
+        """The Zalo representative types a message; the bot's answer, as they read it."""
+        assert self.zalo is not None
+        assert self.zbot is not None
+        self._zalo_sent()
+        if not self.quiet and (self.t.only is None or ZALO_CHAT in self.t.only):
+            self.t.record(f"{user.display_name} (Zalo)", text)
+        mark = len(self.zalo.sent)
+        await self.zalo.send_text(user, text)
+        update = await self.zbot.client.get_update(1)
+        assert update is not None
+        await self.zbot.handle(update)
+        answer = "\n\n".join(
+            m.text for m in self.zalo.sent[mark:] if m.chat_id == user.id and m.text
+        )
+        self._zalo_sent()
+        return answer
 
     async def tick(self) -> list[SentMessage]:
         """One scheduler tick (plan what is due, send it) and what it sent."""
@@ -176,6 +221,7 @@ class DemoRunner:
         sent = self.fake.sent_since(mark)
         if not self.quiet:
             self.t.bot_messages(sent)
+        self._zalo_sent()
         return sent
 
     async def _run(self, update_id: int) -> list[SentMessage]:
@@ -184,6 +230,7 @@ class DemoRunner:
         sent = self.fake.sent_since(mark)
         if not self.quiet:
             self.t.bot_messages(sent)
+        self._zalo_sent()
         return sent
 
     async def say(self, user: FakeUser, text: str, *, group: bool = False) -> list[SentMessage]:
@@ -219,9 +266,13 @@ async def run_demo(out: Path) -> Path:
     """Run the whole scripted demo; returns the transcript's path."""
     from bot.fakes.ratelimit import NoRateLimit
     from bot.runtime import make_bot
+    from handlers.channels import Channels
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
+    from handlers.zalo.bot import ZaloBot
+    from handlers.zalo.client import ZaloClient
+    from handlers.zalo.notifier import ZaloNotifier
     from scheduler.sender import Sender
     from scheduler.tick import Ticker
 
@@ -233,19 +284,27 @@ async def run_demo(out: Path) -> Path:
         engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}")
         await migrate(engine)
         db = Database(engine)
-        async with FakeTelegram(DEMO_TOKEN, bot_username="thidua_demo_bot", now=clock.now) as fake:
+        async with (
+            FakeTelegram(DEMO_TOKEN, bot_username="thidua_demo_bot", now=clock.now) as fake,
+            FakeZalo(DEMO_ZALO_TOKEN, bot_name="Thi đua VHXH Điện Biên") as zalo,
+        ):
             fake.group(GROUP_ID, "Khối thi đua VHXH Điện Biên")
             bot = make_bot(DEMO_TOKEN, fake.url)
+            zclient = ZaloClient(DEMO_ZALO_TOKEN, zalo.url, backoff=0.01)
+            channels = Channels(
+                {Platform.TELEGRAM: TelegramNotifier(bot), Platform.ZALO: ZaloNotifier(zclient)}
+            )
             services = Services(
                 db=db,
                 clock=clock,
-                notifier=TelegramNotifier(bot),
+                notifier=channels,
                 renderer=Renderer(),
                 audit_key=DEMO_AUDIT_KEY,
                 ballot_secret=DEMO_BALLOT_SECRET,
                 files=FileStore(Path(tmp) / "files"),
                 admins=frozenset({Account(Platform.TELEGRAM, str(SECRETARY.id))}),
                 token_bytes=rng.randbytes,
+                channels=frozenset({Platform.TELEGRAM, Platform.ZALO}),
             )
             services.bot_username = (await bot.get_me()).username or ""
             await set_default_menus(bot, services.renderer)
@@ -262,10 +321,13 @@ async def run_demo(out: Path) -> Path:
             names = {SECRETARY.id: "Thường trực (Lò Thị Hương)", GROUP_ID: "Nhóm của khối"}
             for user in [*REPRESENTATIVES.values(), SECOND_SYT, LATE_CDYT]:
                 names[user.id] = f"{user.first_name} {user.last_name}"
-            transcript = Transcript(fake, clock, [], names)
+            transcript = Transcript(
+                fake, clock, [], names, zalo_names={CDSP.id: CDSP.display_name}
+            )
             runner = DemoRunner(fake, transcript)
             runner.services = services
-            sender = Sender(db, TelegramNotifier(bot), NoRateLimit(), clock, services.renderer)
+            runner.zalo, runner.zbot = zalo, ZaloBot(services, zclient)
+            sender = Sender(db, channels, NoRateLimit(), clock, services.renderer)
             runner.ticker = Ticker(services, sender)
 
             async def flush() -> None:  # notices go out in place, in the transcript's order
@@ -279,6 +341,7 @@ async def run_demo(out: Path) -> Path:
                 with contextlib.suppress(asyncio.CancelledError):
                     await polling
                 await bot.session.close()
+                await zclient.close()
         await db.dispose()
     path = out / "transcript.txt"
     header = [
@@ -508,7 +571,9 @@ async def _reports(run: DemoRunner, clock: FakeClock) -> None:
     await _conference(run, clock)
 
 
-CDSP = FakeUser(2010, "Cà Thị", "Ngọc")
+# Trường Cao đẳng Sư phạm takes part through Zalo: its representative is not on Telegram.
+CDSP = ZaloUser("7310000000000000010", "Cà Thị Ngọc")
+ZALO_CHAT = 0  # in Transcript.only: show what the Zalo representative reads
 VOTERS = ("SKHCN", "ĐPTTH", "SVHTTDL", "SYT", "SGDĐT", "SLĐTBXH", "STTTT", "BĐBP", "CĐYT", "CĐSP")
 UNIT_NAMES = {short: name for name, short, _ in UNITS}
 
@@ -534,7 +599,17 @@ async def _summaries(run: DemoRunner) -> dict[str, bytes]:
 
 
 def _voter(short: str) -> FakeUser:
-    return {"CĐYT": LATE_CDYT, "CĐSP": CDSP}.get(short) or REPRESENTATIVES[short]
+    """A unit's representative on Telegram (Trường CĐSP's is on Zalo: `_zvote`)."""
+    return {"CĐYT": LATE_CDYT}.get(short) or REPRESENTATIVES[short]
+
+
+async def _zvote(run: DemoRunner, number: int, names: list[str]) -> None:
+    """Trường CĐSP votes on Zalo, by text: the ballot by its number, the choices by theirs
+    (0 for Phiếu trắng), then 1 to confirm."""
+    menu = await run.zsay(CDSP, f"bo phieu {number}")
+    numbers = {name: n for n, name in re.findall(r"^(\d+)\. (.+)$", menu, re.MULTILINE)}
+    await run.zsay(CDSP, ", ".join(numbers[name] for name in names) if names else "0")
+    await run.zsay(CDSP, "1")
 
 
 def _plan(
@@ -584,6 +659,7 @@ async def _ballot_round(
     picks: dict[str, list[str]],
     *,
     shown: str | None = None,
+    zalo_shown: bool = False,
     labels: bool = False,
     turnout: bool = False,
     closes_at: datetime | None = None,
@@ -599,12 +675,18 @@ async def _ballot_round(
     run.t.only = None
     run.t.note("phiếu được gửi đến đại diện của từng đơn vị")
     for short in VOTERS:
-        detailed = short == shown
+        detailed = short == shown or (short == "CĐSP" and zalo_shown)
         run.quiet = not detailed
+        chosen = picks.get(short, [])
+        names = chosen if labels else [UNIT_NAMES[c] for c in chosen]
+        if short == "CĐSP":
+            if detailed:
+                run.t.note(f"đại diện {UNIT_NAMES[short]} biểu quyết qua Zalo, bằng tin nhắn")
+            await _zvote(run, number, names)
+            continue
         if detailed:
             run.t.note(f"đại diện {UNIT_NAMES[short]} biểu quyết bằng các nút")
-        chosen = picks.get(short, [])
-        await _vote(run, _voter(short), chosen if labels else [UNIT_NAMES[c] for c in chosen])
+        await _vote(run, _voter(short), names)
     run.quiet = False
     run.t.note("các đơn vị khác biểu quyết tương tự")
     if turnout:
@@ -639,8 +721,12 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     t.section("18. Thiết lập hội nghị tổng kết")
     clock.set(_local(16, 9, 0))
     sent = await run.say(SECRETARY, "/invite CĐSP")
-    run.t.names[CDSP.id] = f"{CDSP.first_name} {CDSP.last_name}"
-    await run.say(CDSP, f"/start {_link_of(sent[-1])}")
+    t.note("Trường Cao đẳng Sư phạm dùng Zalo: đại diện gửi mã mời cho bot Zalo của khối")
+    code = re.search(r"Mã: <code>([\w-]+)</code>", sent[-1].text or "")
+    assert code is not None
+    clock.advance(timedelta(minutes=5))
+    await run.zsay(CDSP, code.group(1))
+    await run.zsay(CDSP, "tro giup")
     clock.advance(timedelta(minutes=30))
     await run.say(
         SECRETARY,
@@ -658,10 +744,11 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     for short in VOTERS[:2]:
         await run.say(_voter(short), "/checkin")
     run.quiet = True
-    for short in VOTERS[2:]:
+    for short in VOTERS[2:-1]:
         await run.say(_voter(short), "/checkin")
     run.quiet = False
-    t.note("8 đơn vị khác điểm danh tương tự")
+    t.note("7 đơn vị khác điểm danh tương tự; Trường Cao đẳng Sư phạm điểm danh qua Zalo")
+    await run.zsay(CDSP, "diem danh")
     await run.say(SECRETARY, "/conference")
 
     t.section("20. Biểu quyết thông qua dự thảo báo cáo tổng kết")
@@ -673,9 +760,16 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     t.section("21. Bình xét, suy tôn: đề nghị khen thưởng")
     clock.set(_local(20, 9, 15))
     t.note("bỏ phiếu kín: mỗi đơn vị nhận một mã biên nhận, lựa chọn được niêm phong")
-    await _ballot_round(run, 2, _plan({"ĐPTTH": 9}, 1), shown="SYT", turnout=True)
+    await _ballot_round(run, 2, _plan({"ĐPTTH": 9}, 1), shown="SYT", zalo_shown=True, turnout=True)
     t.note("sau khi kiểm phiếu, Sở Y tế kiểm tra phiếu của đơn vị đã được kiểm")
     await _check_receipt(run, "SYT")
+    t.note("Trường Cao đẳng Sư phạm kiểm tra trên Zalo")
+    receipt = next(
+        m.group(1)
+        for text in reversed(run.zalo.texts_to(CDSP) if run.zalo else [])
+        if (m := re.search(r"Mã biên nhận: (\w{4}-\w{4}-\w{4})", text))
+    )
+    await run.zsay(CDSP, f"kiem tra {receipt}")
     clock.advance(timedelta(minutes=15))
     await _ballot_round(run, 3, _plan({"SKHCN": 8, "SGDĐT": 7}, 2))
     clock.advance(timedelta(minutes=15))
@@ -718,14 +812,17 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     await run.tap(user, _mine(sent, user), "✅ Xác nhận ký")
     run.quiet = True
     for short in VOTERS:
-        if short == "SYT":
+        if short in ("SYT", "CĐSP"):
             continue
         voter = _voter(short)
         sent = await run.say(voter, "/covenant")
         sent = await run.tap(voter, _mine(sent, voter), "✍️ Ký giao ước")
         await run.tap(voter, _mine(sent, voter), "✅ Xác nhận ký")
     run.quiet = False
-    t.note("9 đơn vị khác ký tương tự")
+    t.note("8 đơn vị khác ký tương tự; Trường Cao đẳng Sư phạm ký trên Zalo, bằng tin nhắn")
+    await run.zsay(CDSP, "giao uoc")
+    await run.zsay(CDSP, "ky")
+    await run.zsay(CDSP, "1")
     clock.advance(timedelta(minutes=1))
     await run.say(SECRETARY, "/covenant")
 

@@ -108,6 +108,9 @@ class Renderer:
             day_part=day_part,
             part_and_day=part_and_day,
         )
+        # A chat without buttons (Zalo) renders with text_only=True: what to type, not tap;
+        # `check`: whether a receipt can be checked (the /vote list on Zalo names the command).
+        self.env.globals.update(text_only=False, check=False)
         self._dir = templates_dir
 
     def render(self, locale: Locale | str, name: str, /, **context: Any) -> str:

@@ -18,6 +18,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.config import Settings
+from bot.core.models import Platform
 from bot.core.ports import Clock, Notifier
 from bot.render import Renderer
 from bot.services.app import Services
@@ -39,16 +40,26 @@ def build_services(
     settings: Settings,
     audit_key: bytes,
     ballot_secret: bytes,
+    *,
+    renderer: Renderer | None = None,
 ) -> Services:
     return Services(
         db=db,
         clock=clock,
         notifier=notifier,
-        renderer=Renderer(),
+        renderer=renderer or Renderer(),
         audit_key=audit_key,
         ballot_secret=ballot_secret,
         files=FileStore(settings.files_dir),
         admins=settings.admins,
+        channels=frozenset(
+            platform
+            for platform, token in (
+                (Platform.TELEGRAM, settings.telegram.token),
+                (Platform.ZALO, settings.zalo.token),
+            )
+            if token is not None
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.linking import LINK_TTL
 from bot.core.models import Locale
 from bot.core.text import MAX_MESSAGE, utf16_len
 from bot.render import Renderer
@@ -16,6 +17,7 @@ from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.blocs import my_memberships
 from bot.services.invites import AlreadyMember, Joined, JoinRefused
+from bot.services.linking import LinkCode, Linked
 from bot.services.outcomes import Rejected
 
 _TAGS = re.compile(r"</?(b|i|u|s|code|pre|a|blockquote)( [^>]*)?>")
@@ -30,8 +32,11 @@ def to_plain(text: str) -> str:
 class Ui:
     renderer: Renderer
     locale: Locale
+    # A chat without buttons (Zalo): templates say what to type instead of what to tap.
+    text_only: bool = False
 
     def text(self, template: str, /, **context: Any) -> str:
+        context.setdefault("text_only", self.text_only)
         return self.renderer.render(self.locale, template, **context)
 
     def t(self, key: str) -> str:
@@ -84,4 +89,34 @@ async def me_text(ui: Ui, services: Services, actor: Actor) -> str:
         }
         for view in await my_memberships(services, actor)
     ]
-    return ui.text("me", name=actor.identity.display_name, memberships=rows, admin=actor.is_admin)
+    return ui.text(
+        "me",
+        name=actor.identity.display_name,
+        memberships=rows,
+        admin=actor.is_admin,
+        # Linking is offered where the bot runs on both platforms.
+        platform=actor.account.platform.value if len(services.channels) > 1 else None,
+    )
+
+
+def link_code_text(ui: Ui, code: LinkCode) -> str:
+    minutes = int(LINK_TTL.total_seconds() // 60)
+    return ui.text(
+        "link_code",
+        code=code.code,
+        minutes=minutes,
+        expires_at=code.expires_at,
+        tz=code.tz,
+        platform=code.platform.value,
+    )
+
+
+def linked_text(ui: Ui, outcome: Linked | Rejected) -> str:
+    if isinstance(outcome, Rejected):
+        return ui.refusal(outcome)
+    return ui.text(
+        "linked",
+        name=outcome.name,
+        platforms=[p.value for p in outcome.platforms],
+        blocs=list(outcome.blocs),
+    )

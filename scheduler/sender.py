@@ -4,6 +4,11 @@ then mark. At-least-once: only rows in flight when a process dies can go twice.
 A 429 pauses every sender for its retry_after and puts the row back (not an attempt); a 5xx
 or a network error is retried with backoff, up to MAX_ATTEMPTS; a 403 marks the member
 unreachable and tells the bloc's secretariat once; a 400 fails the row.
+
+A platform with a monthly send quota (Zalo) is rationed: each round asks the quota how much
+of its queue may be claimed (bot/services/zalo_quota.py — from 90% only urgent rows such as
+reminders, from 100% none). Rows not claimed are held, not dropped: they stay queued and go
+out at a later drain, next month or once the quota is raised. Other platforms are untouched.
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.core.models import Role
 from bot.core.ports import Clock, SendStatus, Transport
 from bot.render import Renderer
 from bot.services.outbox import to_person
 from scheduler.ratelimit import RateLimiter
-from storage.outbox_repos import Claimed, Queued
+from storage.outbox_repos import Claimed, Queued, Ration
 from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -30,6 +36,14 @@ MAX_ATTEMPTS = 8
 def backoff(attempts: int) -> timedelta:
     """1 s, 2 s, 4 s … at most 5 minutes."""
     return timedelta(seconds=min(300, 2 ** max(0, attempts - 1)))
+
+
+class Rationing(Protocol):
+    """A platform's monthly quota, as the sender sees it (bot/services/zalo_quota.py)."""
+
+    async def ration(self) -> Ration | None:
+        """How much of the platform's queue may be claimed now (None: all of it)."""
+        ...
 
 
 @dataclass
@@ -53,6 +67,7 @@ class Sender:
         *,
         worker: str = "sender",
         concurrency: int = 32,
+        quota: Rationing | None = None,
     ) -> None:
         self.db = db
         self.transport = transport
@@ -60,6 +75,7 @@ class Sender:
         self.clock = clock
         self.renderer = renderer
         self.worker = worker
+        self.quota = quota
         # A database bound to one connection (a test's outer transaction) takes one unit of
         # work at a time.
         self.concurrency = 1 if db.bound else concurrency
@@ -71,9 +87,11 @@ class Sender:
         rounds = 0
         while max_rounds is None or rounds < max_rounds:
             rounds += 1
+            # Asked each round: the last round's sends may have brought the quota low.
+            ration = await self.quota.ration() if self.quota is not None else None
             async with self.db.uow() as uow:
                 claimed = await uow.outbox.claim(
-                    self.clock.now(), lease=LEASE, limit=batch, worker=self.worker
+                    self.clock.now(), lease=LEASE, limit=batch, worker=self.worker, ration=ration
                 )
                 await uow.commit()
             if not claimed:

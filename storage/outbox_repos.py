@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -27,6 +27,17 @@ class Queued:
     bloc_id: int | None = None
     identity_id: int | None = None
     is_group: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ration:
+    """How much of one platform's queue may be claimed now (its monthly quota runs low):
+    at most `room` rows, and only those whose dedup key starts with one of `only` (None:
+    any row; empty: none). Rows not claimed stay queued, untouched, for a later drain."""
+
+    platform: Platform
+    room: int
+    only: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +108,17 @@ class OutboxRepo:
         return new
 
     async def claim(
-        self, now: datetime, *, lease: timedelta, limit: int, worker: str
+        self,
+        now: datetime,
+        *,
+        lease: timedelta,
+        limit: int,
+        worker: str,
+        ration: Ration | None = None,
     ) -> list[Claimed]:
         """Rows due and not held by a live lease, held now for `lease` (PostgreSQL: rows
-        another worker is claiming are skipped, not waited for)."""
+        another worker is claiming are skipped, not waited for). With a `ration`, its
+        platform's rows are claimed only as it allows; the others are left queued."""
         due = (
             select(OutboxRow.id)
             .where(
@@ -110,10 +128,29 @@ class OutboxRepo:
                 (col(OutboxRow.claimed_until).is_(None)) | (col(OutboxRow.claimed_until) < now),
             )
             .order_by(col(OutboxRow.not_before), col(OutboxRow.id))
-            .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        ids = [i for i in (await self.s.exec(due)).all() if i is not None]
+        if ration is None:
+            ids = list((await self.s.exec(due.limit(limit))).all())
+        else:
+            platform = ration.platform.value
+            ids = list(
+                (await self.s.exec(due.where(OutboxRow.platform != platform).limit(limit))).all()
+            )
+            room = min(limit, ration.room)
+            if room > 0 and ration.only != ():
+                rationed = due.where(OutboxRow.platform == platform)
+                if ration.only is not None:
+                    rationed = rationed.where(
+                        or_(
+                            *(
+                                col(OutboxRow.dedup_key).startswith(prefix, autoescape=True)
+                                for prefix in ration.only
+                            )
+                        )
+                    )
+                ids += (await self.s.exec(rationed.limit(room))).all()
+        ids = [i for i in ids if i is not None]
         if not ids:
             return []
         await self.s.exec(

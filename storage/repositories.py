@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, text
+from sqlalchemy import func, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
@@ -36,6 +36,7 @@ from storage.tables import (
     FailedCodeRow,
     IdentityRow,
     InviteRow,
+    LinkCodeRow,
     MembershipRow,
     PendingJoinRow,
     UnitRow,
@@ -265,6 +266,60 @@ class IdentityRepo:
             )
         ).all()
         return [(_membership(r), await self.get(r.identity_id)) for r in rows]
+
+    # --- linking accounts (Telegram <-> Zalo) ----------------------------------------------
+
+    async def put_link_code(
+        self, identity_id: int, code_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        """A new code for the identity; its earlier unused codes stop working."""
+        await self.s.exec(
+            delete(LinkCodeRow).where(
+                col(LinkCodeRow.identity_id) == identity_id, col(LinkCodeRow.used_at).is_(None)
+            )
+        )
+        self.s.add(
+            LinkCodeRow(
+                code_hash=code_hash, identity_id=identity_id, created_at=now, expires_at=expires_at
+            )
+        )
+        await self.s.flush()
+
+    async def use_link_code(self, code_hash: str, now: datetime) -> int | None:
+        """Spend a code (once: a conditional update, so two redemptions racing cannot both
+        win); the identity that asked for it, or None if unknown, used or expired."""
+        row = (
+            await self.s.exec(select(LinkCodeRow).where(LinkCodeRow.code_hash == code_hash))
+        ).first()
+        if row is None:
+            return None
+        spent = await self.s.exec(
+            update(LinkCodeRow)
+            .where(
+                col(LinkCodeRow.id) == row.id,
+                col(LinkCodeRow.used_at).is_(None),
+                col(LinkCodeRow.expires_at) > now,
+            )
+            .values(used_at=now)
+        )
+        return row.identity_id if spent.rowcount == 1 else None
+
+    async def move_accounts(self, from_identity: int, to_identity: int) -> None:
+        await self.s.exec(
+            update(AccountRow)
+            .where(col(AccountRow.identity_id) == from_identity)
+            .values(identity_id=to_identity)
+        )
+
+    async def move_membership(self, from_identity: int, to_identity: int, bloc_id: int) -> None:
+        await self.s.exec(
+            update(MembershipRow)
+            .where(
+                col(MembershipRow.identity_id) == from_identity,
+                col(MembershipRow.bloc_id) == bloc_id,
+            )
+            .values(identity_id=to_identity)
+        )
 
 
 class BlocRepo:

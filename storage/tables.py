@@ -537,3 +537,30 @@ class CovenantSignatureRow(SQLModel, table=True):
     identity_id: int = Field(foreign_key="identity.id")
     text_sha256: str = Field(max_length=64)
     signed_at: datetime = Field(sa_column=_ts())
+
+
+class LinkCodeRow(SQLModel, table=True):
+    """A one-time code from /me that links another chat account (Telegram ↔ Zalo) to the
+    identity that asked for it. Only its SHA-256 is kept; used once, valid minutes."""
+
+    __tablename__ = "link_code"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    created_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ChannelUsageRow(SQLModel, table=True):
+    """Messages the bot sent on a platform in a month (Zalo's monthly quota), and when the
+    secretariat was warned that the quota runs low."""
+
+    __tablename__ = "channel_usage"
+
+    platform: str = Field(max_length=16, primary_key=True)
+    month: str = Field(max_length=7, primary_key=True)  # YYYY-MM in UTC
+    sent: int = Field(default=0)
+    warned_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -18,6 +18,7 @@ from storage.outbox_repos import OutboxRepo
 from storage.report_repos import ReportRepo, ScoringRepo
 from storage.repositories import AuditRepo, BlocRepo, IdentityRepo, InviteRepo
 from storage.secret_repos import SecretRepo, purge_sealed_storage
+from storage.usage_repos import UsageRepo
 from storage.vote_repos import VoteRepo
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class UnitOfWork:
         self.outbox = OutboxRepo(session)
         self.deadlines = DeadlineRepo(session)
         self.covenants = CovenantRepo(session)
+        self.usage = UsageRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()

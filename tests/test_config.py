@@ -55,6 +55,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             {"WEBHOOK__URL": "https://bot.example.gov.vn/tg"},
             "WEBHOOK__SECRET is required when WEBHOOK__URL is set",
         ),
+        ({"ZALO__MONTHLY_QUOTA": "-1"}, "ZALO__MONTHLY_QUOTA must be 0 (unlimited) or more"),
     ],
 )
 def test_bad_settings_are_refused_in_one_line(
@@ -80,6 +81,9 @@ def test_aliases_and_nested_names(monkeypatch: pytest.MonkeyPatch) -> None:
         for a in sorted(settings.admins, key=lambda a: a.platform.value)
     ] == ["telegram:1001", "zalo:abc"]
     assert settings.webhook.host_port == ("0.0.0.0", 9000)
+    assert settings.zalo.monthly_quota == 3000  # the free plan's
+    monkeypatch.setenv("ZALO__MONTHLY_QUOTA", "0")
+    assert load_settings().zalo.monthly_quota == 0  # unlimited
 
 
 def test_sqlite_key_file_is_created_once_with_mode_0600(

@@ -327,6 +327,27 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "minutes_subject": {"s": SUMMARY},
     "zalo_welcome": {"name": HOSTILE},
     "zalo_move_elsewhere": {"target": HOSTILE},
+    "zalo_pick_number": {"typed": HOSTILE, "choices": ["1", "2", "0"]},
+    "zalo_pick_ack": {"view": DEADLINES_VIEW, "numbers": [1, 2]},
+    "link_code": {
+        "code": "ABCD-EFGH",
+        "minutes": 10,
+        "expires_at": WHEN,
+        "tz": "Asia/Ho_Chi_Minh",
+        "platform": "telegram",
+    },
+    "linked": {"name": HOSTILE, "platforms": ["telegram", "zalo"], "blocs": [HOSTILE]},
+    "refused_link_taken": {"platform": "zalo"},
+    "refused_link_conflict": {"bloc": HOSTILE},
+    "refused_link_rate_limited": {"minutes": 7},
+    "zalo_quota_warning": {
+        "sent": 2400,
+        "quota": 3000,
+        "left": 600,
+        "low": 90,
+        "month": 11,
+        "year": 2024,
+    },
     "new_year_plan": {"plan": NEW_YEAR},
     "new_year_notice": {"plan": NEW_YEAR},
     "new_year_done": {"plan": NEW_YEAR},
@@ -486,6 +507,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "me": {
         "name": HOSTILE,
         "admin": True,
+        "platform": "zalo",
         "memberships": [
             {
                 "bloc": HOSTILE,

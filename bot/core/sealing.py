@@ -177,3 +177,21 @@ def open_draft(keys: BallotKeys, unit_id: int, sealed: bytes, options: int) -> t
         unseal(keys, sealed, draft_context(keys.ballot_id, unit_id)), options
     )
     return choice.options
+
+
+def pending_context(ballot_id: int, identity_id: int) -> str:
+    # A choice shown for confirmation (text chats keep it between two messages): bound to
+    # the ballot and the person, so it cannot be replayed elsewhere.
+    return f"pending:{ballot_id}:{identity_id}"
+
+
+def seal_pending(keys: BallotKeys, identity_id: int, choice: Choice, options: int) -> bytes:
+    plain = encode_choice(Choice(tuple(sorted(choice.options)), blank=choice.blank), options)
+    return seal(keys, plain, pending_context(keys.ballot_id, identity_id))
+
+
+def open_pending(keys: BallotKeys, identity_id: int, sealed: bytes, options: int) -> Choice:
+    choice, _ = decode_choice(
+        unseal(keys, sealed, pending_context(keys.ballot_id, identity_id)), options
+    )
+    return choice

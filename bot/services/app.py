@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.core.models import Account
+from bot.core.models import Account, Platform
 from bot.core.ports import Clock, Notifier
 from bot.render import Renderer
 from storage.files import FileStore
@@ -28,6 +28,8 @@ class Services:
     files: FileStore
     admins: frozenset[Account] = frozenset()
     bot_username: str = ""
+    # The chat platforms this bot runs on: linking accounts is offered when there are two.
+    channels: frozenset[Platform] = frozenset()
     # Invite codes come from here; the demo passes a seeded source to stay reproducible.
     token_bytes: Callable[[int], bytes] = field(default=secrets.token_bytes)
     # Sends what a use case just queued in the outbox: the runtime wakes the tick (it sends

@@ -95,6 +95,11 @@ class Reason(enum.StrEnum):
     NO_SUBMISSION = "no_submission"
     COMMENT_MISSING = "comment_missing"
     COMMENT_TOO_LONG = "comment_too_long"
+    LINK_BAD = "link_bad"
+    LINK_SELF = "link_self"
+    LINK_TAKEN = "link_taken"
+    LINK_CONFLICT = "link_conflict"
+    LINK_RATE_LIMITED = "link_rate_limited"
 
 
 @dataclass(frozen=True, slots=True)

@@ -640,11 +640,19 @@ async def attach_file(
 
 
 async def answer(
-    services: Services, actor: Actor, *, draft_id: int, index: int, text: str
+    services: Services,
+    actor: Actor,
+    *,
+    draft_id: int,
+    index: int,
+    text: str,
+    file_later: bool = False,
 ) -> Step | WalkClosed | Rejected:
     """One item's points, typed or from a button; a bad value asks the same item again.
 
     Text typed at the summary (no item is being asked) shows the summary again.
+    `file_later`: a chat that cannot send files (Zalo) scores first; the file comes from the
+    person's linked Telegram account (the same draft), and the submission waits for it.
     """
     now = services.clock.now()
     async with services.db.uow() as uow:
@@ -652,7 +660,7 @@ async def answer(
         if not isinstance(ctx, WalkContext):
             return ctx
         draft = ctx.draft
-        if draft.purpose == SUBMIT and draft.file_sha256 is None:
+        if draft.purpose == SUBMIT and draft.file_sha256 is None and not file_later:
             return _next_step(ctx, now)
         if not 0 <= index < len(ctx.table.items):
             return _next_step(ctx, now)
@@ -690,12 +698,14 @@ async def go_back(
 
 
 async def show_step(
-    services: Services, actor: Actor, *, draft_id: int
+    services: Services, actor: Actor, *, draft_id: int, file_later: bool = False
 ) -> Step | WalkClosed | Rejected:
     async with services.db.uow() as uow:
         ctx = await _live_draft(uow, actor, draft_id)
     if not isinstance(ctx, WalkContext):
         return ctx
+    if file_later:
+        return _scoring_step(ctx)
     return _next_step(ctx, services.clock.now())
 
 

@@ -8,13 +8,15 @@ the last choice counts. A secret ballot (bỏ phiếu kín) is locked by its fir
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from bot.core.models import Bloc, Role, Unit
-from bot.core.sealing import SealError
+from bot.core.sealing import SealError, open_pending, seal_pending
 from bot.core.text import clean, fold_diacritics
 from bot.core.units import find_unit, rotation_proposal
 from bot.core.voting import (
@@ -628,6 +630,7 @@ ballot_line_context = _ballot_context
 def _option_label(option: Option, names: dict[int, str]) -> dict[str, Any]:
     return {
         "index": option.index,
+        "unit_id": option.unit_id,
         "kind": option.kind.value,
         "unit": names.get(option.unit_id, "") if option.unit_id else "",
         "label": option.label,
@@ -1885,3 +1888,65 @@ async def ballot_context(uow: UnitOfWork, ballot_id: int, bloc: Bloc) -> dict[st
         return None
     names = {u.id: u.name for u in await uow.blocs.units(bloc.id)}
     return _ballot_context(found[1], found[0], names, bloc)
+
+
+# --- text chats (Zalo): ballots by number, a choice kept between two messages -------------
+
+
+async def ballot_by_number(services: Services, actor: Actor, typed: str) -> int | Rejected:
+    """The ballot a representative names by its number in /vote (this year's conference)."""
+    bloc_id = actor.current_bloc_id
+    if bloc_id is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    async with services.db.uow() as uow:
+        picked = await _pick(uow, bloc_id, typed)
+    return picked if isinstance(picked, Rejected) else picked[0].ballot.id
+
+
+async def hold_choice(
+    services: Services, actor: Actor, *, ballot_id: int, choice: Choice
+) -> str | Rejected:
+    """The choice being confirmed, as a token the chat's conversation storage may keep until
+    the confirmation: a secret ballot's is sealed under the ballot key and bound to the
+    person (decision 4: no choice in conversation storage); an open ballot's is plain."""
+    async with services.db.uow() as uow:
+        info = await uow.votes.ballot(ballot_id)
+        if info is None:
+            return Rejected(Reason.UNKNOWN_BALLOT, {"value": str(ballot_id)})
+        if not info.ballot.rules.secret:
+            return "o:" + json.dumps(
+                {"o": list(choice.options), "b": choice.blank, "t": choice.other_text}
+            )
+        keys = await sealed.keys_for(uow, services, ballot_id)
+    if isinstance(keys, Rejected):
+        return keys
+    token = seal_pending(keys, actor.identity.id, choice, len(info.ballot.options))
+    return "s:" + base64.urlsafe_b64encode(token).decode()
+
+
+async def held_choice(
+    services: Services, actor: Actor, *, ballot_id: int, token: str
+) -> Choice | Rejected:
+    """The choice a token from :func:`hold_choice` holds (refused if it was not made for this
+    ballot and person)."""
+    async with services.db.uow() as uow:
+        info = await uow.votes.ballot(ballot_id)
+        if info is None:
+            return Rejected(Reason.UNKNOWN_BALLOT, {"value": str(ballot_id)})
+        secret = info.ballot.rules.secret
+        keys = await sealed.keys_for(uow, services, ballot_id) if secret else None
+    if isinstance(keys, Rejected):
+        return keys
+    kind, _, body = token.partition(":")
+    try:
+        if keys is not None and kind == "s":
+            raw = base64.urlsafe_b64decode(body.encode())
+            return open_pending(keys, actor.identity.id, raw, len(info.ballot.options))
+        if keys is None and kind == "o":
+            data = json.loads(body)
+            return Choice(
+                tuple(int(i) for i in data["o"]), blank=bool(data["b"]), other_text=str(data["t"])
+            )
+    except (SealError, ValueError, KeyError, TypeError):
+        pass
+    return Rejected(Reason.SELECTION_CHANGED)

@@ -67,6 +67,10 @@ class LangCb(CallbackData, prefix="lang"):
     code: str
 
 
+class LinkCb(CallbackData, prefix="lnk"):
+    action: str  # "new": a one-time code to link a Zalo account
+
+
 class MoveCb(CallbackData, prefix="mv"):
     accept: bool
 

@@ -4,7 +4,8 @@ templates as Telegram, answered in plain text.
 
 Private chats and text only: a group gets nothing, an image or sticker gets "text only".
 Commands are the Telegram words, with or without the slash and the diacritics
-(`/start CODE`, a bare invite code, `help`, `tro giup`, `/me`, `xep hang` …).
+(`/start CODE`, a bare invite code, `help`, `tro giup`, `/me`, `xep hang`, `bo phieu 3 2` …,
+see `commands.py`); menus are numbered and answered by number (`flows.py`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
 from aiohttp import web
 
 from bot.core.invites import code_in_message
 from bot.core.models import Platform
-from bot.core.text import clean, fold_diacritics
+from bot.core.sealing import RECEIPT_SHAPE
+from bot.core.text import clean
 from bot.services.actors import Actor, resolve_actor
 from bot.services.app import Services
 from bot.services.deadlines import deadlines_view
@@ -29,7 +33,11 @@ from bot.services.notify import deliver
 from bot.services.outcomes import Rejected
 from bot.services.standings import standings
 from handlers.texts import Ui, join_text, me_text, to_plain
+from handlers.zalo import flows
 from handlers.zalo.client import ZaloClient, ZaloError, ZaloUpdate, parse_update
+from handlers.zalo.commands import Command, parse_command
+from handlers.zalo.conversation import Conversation
+from handlers.zalo.flows import Chat
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +47,14 @@ SEEN = 10_000  # message ids remembered against duplicate deliveries
 
 
 class ZaloBot:
-    def __init__(self, services: Services, client: ZaloClient) -> None:
+    def __init__(
+        self, services: Services, client: ZaloClient, storage: BaseStorage | None = None
+    ) -> None:
         self.services = services
         self.client = client
+        # Where each conversation stands (shared with Telegram's FSM storage: Redis when
+        # several workers serve the bot, else this process's memory).
+        self.storage = storage or MemoryStorage()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = asyncio.Lock()
 
@@ -69,7 +82,7 @@ class ZaloBot:
             display_name=update.message.sender.display_name,
             username=None,
         )
-        ui = Ui(self.services.renderer, actor.identity.locale)
+        ui = Ui(self.services.renderer, actor.identity.locale, text_only=True)
         if not update.is_text:
             await self.say(update, ui.text("zalo_text_only"))
             return True
@@ -135,48 +148,87 @@ class ZaloBot:
 
     async def _route(self, update: ZaloUpdate, actor: Actor, ui: Ui) -> None:
         text = clean(update.message.text)
-        word, _, rest = text.partition(" ")
-        key = fold_diacritics(word.lstrip("/")).replace("_", "")
-        two = fold_diacritics(" ".join(text.split()[:2]))
-        if key == "start":
-            if rest.strip():
-                await self._join(update, actor, ui, rest)
-            else:
-                await self.say(update, ui.text("zalo_welcome", name=actor.identity.display_name))
+        conv = Conversation(self.storage, actor.identity.id)
+
+        async def say(html_text: str) -> None:
+            await self.say(update, html_text)
+
+        chat = Chat(self.services, actor, ui, conv, say)
+        state = await conv.get()
+        command = parse_command(text)
+        menu = state.get("menu")
+        if menu is not None:
+            # A menu is waiting: its answer first. Where any text is an answer (an opinion,
+            # a receipt code) only a "/" command or «huy» interrupts it.
+            interrupts = command is not None and (
+                command.slash or command.name == "cancel" or menu not in flows.FREE_TEXT
+            )
+            if not interrupts and await flows.answer(chat, state, text):
+                return
+            if command is None and code_in_message(text) is None:
+                # Not an answer and not a command: the menu stays, and says what it expects.
+                await say(ui.text("zalo_pick_number", typed=text, choices=[]))
+                return
+            await conv.clear()
+        if command is not None:
+            await self._command(update, chat, command)
             return
-        code = code_in_message(text) if not text.startswith("/") else None
+        code = code_in_message(text)
         if code is not None:
             await self._join(update, actor, ui, code)
             return
-        if key in {"help", "trogiup", "huongdan"} or two in {"tro giup", "huong dan"}:
-            await self.say(update, ui.text("zalo_help"))
+        if RECEIPT_SHAPE.match(text):
+            await flows.check(chat, text)
             return
-        if key in {"standings", "xephang"} or two == "xep hang":
+        await say(ui.text("zalo_unknown"))
+
+    async def _command(self, update: ZaloUpdate, chat: Chat, command: Command) -> None:
+        actor, ui, name, rest = chat.actor, chat.ui, command.name, command.rest
+        if name == "start":
+            if rest.strip():
+                await self._join(update, actor, ui, rest)
+            else:
+                await chat.say(ui.text("zalo_welcome", name=actor.identity.display_name))
+        elif name == "help":
+            await chat.say(ui.text("zalo_help"))
+        elif name == "cancel":
+            await chat.say(ui.text("wizard_cancelled"))
+        elif name == "standings":
             view = await standings(self.services, actor)
-            await self.say(
-                update,
+            await chat.say(
                 ui.refusal(view)
                 if isinstance(view, Rejected)
-                else ui.text("standings_view", view=view),
+                else ui.text("standings_view", view=view)
             )
-            return
-        if key in {"me", "toi"}:
-            await self.say(update, await me_text(ui, self.services, actor))
-            return
-        if key in {"deadlines", "hanchot"} or two == "han chot":
+        elif name == "me":
+            await chat.say(await me_text(ui, self.services, actor))
+        elif name == "deadlines":
             deadlines = await deadlines_view(self.services, actor)
-            await self.say(
-                update,
+            await chat.say(
                 ui.refusal(deadlines)
                 if isinstance(deadlines, Rejected)
-                else ui.text("deadlines_view", view=deadlines),
+                else ui.text("deadlines_view", view=deadlines)
             )
-            return
-        phrase = fold_diacritics(text)
-        if key in {"report", "baocao"} or phrase.startswith(("bao cao", "nop bao cao")):
-            await self.say(update, ui.text("zalo_report_elsewhere"))
-            return
-        await self.say(update, ui.text("zalo_unknown"))
+        elif name == "report":
+            await chat.say(ui.text("zalo_report_elsewhere"))
+        elif name == "score":
+            await flows.score(chat)
+        elif name == "vote":
+            await flows.vote(chat, rest)
+        elif name == "check":
+            await flows.check(chat, rest)
+        elif name == "covenant":
+            await flows.covenant(chat, rest)
+        elif name == "checkin":
+            await flows.checkin(chat)
+        elif name == "link":
+            await flows.link(chat, rest)
+        elif name == "lang":
+            await flows.lang(chat, rest)
+        elif name == "ack":
+            await flows.ack(chat, rest)
+        else:  # a command word of Telegram's with no Zalo flow
+            await chat.say(ui.text("zalo_unknown"))
 
     async def _join(self, update: ZaloUpdate, actor: Actor, ui: Ui, code: str) -> None:
         outcome = await join(self.services, actor, code)

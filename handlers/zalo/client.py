@@ -5,13 +5,16 @@ JSON, `{"ok": true, "result": …}`. The token sits in the URL path, so it is ne
 httpx's own request lines go through `redact_token` and our messages name methods only.
 `getUpdates` returns one update or ends an idle poll with HTTP 408 (not an error: None);
 429 and 5xx are retried with backoff; texts longer than 2,000 characters are split at line
-boundaries (bot/core/text.split_message).
+boundaries (bot/core/text.split_message). Each message the platform accepts (`sendMessage`,
+`sendPhoto`) is reported to the `on_sent` hook — the monthly quota's counter — whoever sent
+it: a direct answer, or the outbox. The client itself keeps no count and touches no database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import httpx
@@ -23,6 +26,9 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+COUNTED = frozenset({"sendMessage", "sendPhoto"})  # what the monthly quota counts
+
+SentHook = Callable[[int], Awaitable[None]]
 
 
 class ZaloChat(BaseModel):
@@ -111,6 +117,7 @@ class ZaloClient:
         http: httpx.AsyncClient | None = None,
         attempts: int = 5,
         backoff: float = 0.5,
+        on_sent: SentHook | None = None,
     ) -> None:
         self._token = token
         self._base = base_url.rstrip("/")
@@ -118,6 +125,7 @@ class ZaloClient:
         self._own_http = http is None
         self.attempts = attempts
         self.backoff = backoff
+        self.on_sent = on_sent  # called with how many messages were just sent
         redact_token(token)
 
     def __repr__(self) -> str:  # never the token
@@ -152,6 +160,8 @@ class ZaloClient:
             except ValueError:
                 body = {}
             if reply.status_code == 200 and isinstance(body, dict) and body.get("ok"):
+                if method in COUNTED:
+                    await self._sent(1)
                 return body.get("result")
             code = int(body.get("error_code", reply.status_code)) if isinstance(body, dict) else 0
             description = str(body.get("description", "")) if isinstance(body, dict) else ""
@@ -162,6 +172,16 @@ class ZaloClient:
                 continue
             raise ZaloError(method, code or reply.status_code, description)
         raise AssertionError("unreachable")
+
+    async def _sent(self, count: int) -> None:
+        # The message is out: a failing counter must not make it look unsent (the outbox
+        # would send it again, and spend the quota twice).
+        if self.on_sent is None:
+            return
+        try:
+            await self.on_sent(count)
+        except Exception:
+            log.exception("counting %d sent Zalo message(s) failed", count)
 
     async def get_me(self) -> dict[str, Any]:
         result = await self.call("getMe")

@@ -15,12 +15,23 @@ from handlers.zalo.client import MAX_TEXT, ZaloClient, ZaloError
 log = logging.getLogger(__name__)
 
 
+# What to type on Zalo for a Telegram button, by its callback data's prefix.
+TYPED = {"vt": "bo phieu", "cv": "giao uoc", "dl": "da nhan", "rp": "bao cao"}
+
+
 def zalo_text(message: OutgoingMessage) -> str:
-    """The message as Zalo shows it: plain text; buttons become their labels in words."""
+    """The message as Zalo shows it: plain text; a button becomes its label and the words
+    that do the same on Zalo ("→ 🗳 Biểu quyết: bo phieu")."""
     text = to_plain(message.text)
-    labels = [b.text for row in message.buttons for b in row if b.text]
-    if labels:
-        text += "\n" + "\n".join(f"→ {label}" for label in labels)
+    lines = []
+    for row in message.buttons:
+        for button in row:
+            if not button.text:
+                continue
+            typed = TYPED.get((button.callback_data or "").partition(":")[0])
+            lines.append(f"→ {button.text}: {typed}" if typed else f"→ {button.text}")
+    if lines:
+        text += "\n" + "\n".join(lines)
     return text
 
 

@@ -723,6 +723,8 @@ def result(
     return "\n".join(lines)
 
 
+NOBODY_ELECTED = "Kết luận: không đơn vị nào đạt ngưỡng; chưa có đơn vị trúng cử."
+
 # --- secret ballots: the receipt, the check button, what the secretariat's list ends with ---
 
 ALREADY = "Đơn vị đã bỏ phiếu; phiếu kín không thể thay đổi."

@@ -30,6 +30,7 @@ from tests.handlers.support import (
     LAN2,
     LEADER,
     LIST_FOOTER,
+    NOBODY_ELECTED,
     NOT_SECRETARIAT,
     PM,
     PROV,
@@ -400,6 +401,7 @@ async def test_published_receipts_show_the_choice_after_a_warning(
         f"<code>{receipts[1]}</code>: phiếu trắng",
         f"<code>{receipts[2]}</code>: {STT}",
         f"<code>{receipts[3]}</code>: {SGD}",
+        NOBODY_ELECTED,
         rule="ngưỡng &gt;50%",
     )
     assert plain(await tg.say(SECRETARY, "/ballot close 6")) == [(S, text)]
@@ -492,6 +494,7 @@ async def test_secretariat_and_group_see_turnout_only_until_the_close(
             (SVH, 0, "0,0", False),
             (STT, 0, "0,0", False),
         ],
+        NOBODY_ELECTED,
         rule="ngưỡng &gt;50%",
     )
     assert COUNT.search(text)  # what the watchers were never shown above

@@ -28,6 +28,7 @@ from tests.handlers.support import (
     GOV,
     LEADER,
     LIST_FOOTER,
+    NOBODY_ELECTED,
     NOT_SECRETARIAT,
     OPEN_RULES,
     PM,
@@ -578,6 +579,7 @@ async def test_leader_and_deputy_single_choice(tg: Harness, services: Services) 
                 DEPUTY,
                 (4, 1, 1, 0, 0),
                 [(SYT, 0, "0,0", False), (SVH, 0, "0,0", False), (STT, 1, "25,0", False)],
+                NOBODY_ELECTED,
                 rule="ngưỡng &gt;50%",
             ),
         )

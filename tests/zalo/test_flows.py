@@ -1,0 +1,454 @@
+"""Every representative flow on Zalo, by text: voting by numbers and by full commands (the
+confirm step, Phiếu trắng, "ý kiến khác", a refused vote), secret-ballot receipts and their
+check, check-in, self-scoring with the file sent from the linked Telegram account, the
+covenant, the language, and linking a Telegram and a Zalo account."""
+
+from __future__ import annotations
+
+import re
+
+from redis.asyncio import Redis
+from sqlmodel import select
+
+from bot.core.models import Platform
+from bot.fakes.ratelimit import NoRateLimit
+from bot.fakes.zalo import FakeZalo, ZaloUser
+from bot.services.app import Services
+from handlers.channels import Channels
+from handlers.telegram.notifier import TelegramNotifier
+from handlers.zalo.bot import ZaloBot
+from handlers.zalo.client import ZaloClient
+from handlers.zalo.conversation import conversation_storage
+from handlers.zalo.notifier import ZaloNotifier
+from scheduler.sender import Sender
+from storage.tables import CovenantSignatureRow, LinkCodeRow
+from tests.handlers.conftest import SECRETARY, Harness, person
+from tests.handlers.support import (
+    AN,
+    CONFERENCE,
+    CUONG,
+    DUNG,
+    SYT_VALUES,
+    VOTE_UNITS,
+    SecretRows,
+    audit_trail,
+    ballot_ids,
+    identity,
+    join,
+    open_votes,
+    report_setup,
+    secret_rows,
+    versions,
+)
+from tests.zalo.helpers import TOKEN, Typist, typist, zalo, zbot
+
+__all__ = ["typist", "zalo", "zbot"]
+
+HOA = ZaloUser("8812345678901234567", "Lê Thị Hoa")  # Sở Thông tin và Truyền thông, on Zalo
+HOA_TG = person(2500, "Lê", "Thị Hoa")  # the same person's Telegram account
+LINH = ZaloUser("8812345678901234588", "Vũ Thị Linh")
+UNKNOWN = "Bot chưa hiểu tin nhắn này. Gõ tro giup để xem các lệnh."
+RECEIPT = re.compile(r"Mã biên nhận: (\w{4}-\w{4}-\w{4})")
+
+
+async def mixed_conference(tg: Harness, typist: Typist) -> None:
+    """Four units: Sở Y tế (An), Sở GD&ĐT (Cường), Sở VH-TT-DL (Dung) on Telegram, Sở TT&TT
+    (Hoa) on Zalo; all checked in (Hoa by text), the default ballots created."""
+    await tg.admin_setup(units=VOTE_UNITS)
+    for user, unit in ((AN, "1"), (CUONG, "2"), (DUNG, "3")):
+        await join(tg, user, unit)
+    joined = await typist.say(HOA, await tg.invite_code("4"))
+    assert joined == (
+        "✅ Bạn đã tham gia Khối thi đua Văn hóa - Xã hội với tư cách đại diện của "
+        "Sở Thông tin và Truyền thông.\nGõ /help để xem các lệnh."
+    )
+    await tg.say(SECRETARY, CONFERENCE)
+    for user in (AN, CUONG, DUNG):
+        await tg.say(user, "/checkin")
+    assert await typist.say(HOA, "điểm danh") == (
+        "✅ Đã điểm danh: Sở Thông tin và Truyền thông. Có mặt 4/4 đơn vị — đủ điều kiện "
+        "biểu quyết."
+    )
+    await tg.say(SECRETARY, "/ballot defaults")
+
+
+def confirm(name: str, choice: str, *, secret: bool) -> str:
+    return (
+        f"🗳 {name} — Sở Thông tin và Truyền thông\nLựa chọn của đơn vị: {choice}\n"
+        "Xác nhận biểu quyết?"
+        + (" Sau khi xác nhận không thể thay đổi." if secret else "")
+        + "\nGõ 1 để xác nhận, 2 để chọn lại, «huy» để thôi."
+    )
+
+
+LEADER_MENU = (
+    "🗳 Bầu Trưởng khối năm sau — Sở Thông tin và Truyền thông\n"
+    "Thông qua khi đạt >50% tổng số đơn vị thành viên; không chọn đơn vị mình; bỏ phiếu kín.\n"
+    "1. Sở Y tế\n2. Sở Giáo dục và Đào tạo\n3. Sở Văn hóa, Thể thao và Du lịch\n"
+    "0. Phiếu trắng\n\nGõ số của lựa chọn; gõ 0 cho phiếu trắng. Gõ «huy» để thôi."
+)
+
+
+async def test_voting_by_numbers_and_by_full_commands(
+    tg: Harness, services: Services, zbot: ZaloBot, typist: Typist
+) -> None:
+    await mixed_conference(tg, typist)
+    assert await typist.say(HOA, "bo phieu") == "Hiện không có nội dung nào đang biểu quyết."
+    for number in (1, 5, 6):
+        await tg.say(SECRETARY, f"/ballot open {number}")
+    ids = await ballot_ids(services)
+    report, chair, leader = ids[0], ids[4], ids[5]
+
+    # The list, then a ballot by its number, a choice by its number, the confirm step.
+    assert await typist.say(HOA, "Biểu quyết") == (
+        "Các nội dung đang biểu quyết — Sở Thông tin và Truyền thông:\n"
+        "1. Thông qua dự thảo báo cáo tổng kết — chưa biểu quyết (0/4)\n"
+        "5. Đề nghị tặng Bằng khen của Chủ tịch UBND tỉnh (tối đa 3 đơn vị) — chưa bỏ phiếu "
+        "(0/4)\n"
+        "6. Bầu Trưởng khối năm sau — chưa bỏ phiếu (0/4)\n\n"
+        "Gõ số của nội dung (1, 5 hoặc 6) để xem và biểu quyết, hoặc gõ thẳng bo phieu 1 2 "
+        "(nội dung 1, lựa chọn 2). Kiểm tra phiếu kín: kiem tra MÃ-BIÊN-NHẬN."
+    )
+    assert await typist.say(HOA, "1") == (
+        "🗳 Thông qua dự thảo báo cáo tổng kết — Sở Thông tin và Truyền thông\n"
+        "Thông qua khi đạt >50% tổng số đơn vị thành viên; biểu quyết công khai.\n"
+        "1. Đồng ý\n2. Không đồng ý\n3. Ý kiến khác\n0. Phiếu trắng\n\n"
+        "Gõ số của lựa chọn; gõ 0 cho phiếu trắng. Gõ «huy» để thôi."
+    )
+    # A typo keeps the menu and says what it expects.
+    assert await typist.say(HOA, "dong yy") == (
+        "Bot chưa hiểu «dong yy». Gõ số của lựa chọn, hoặc «huy» để thôi."
+    )
+    report_name = "Thông qua dự thảo báo cáo tổng kết"
+    assert await typist.say(HOA, "1") == confirm(report_name, "Đồng ý", secret=False)
+    assert await typist.say(HOA, "1") == (
+        "✅ Đã ghi nhận biểu quyết của Sở Thông tin và Truyền thông: Đồng ý.\n"
+        "Thông qua dự thảo báo cáo tổng kết: 1/4 đơn vị đã biểu quyết."
+    )
+    hoa = await zbot_identity(services)
+    assert [(v.unit, v.choice, v.blank, v.by) for v in await open_votes(services, report)] == [
+        ("STTTT", [0], False, hoa)
+    ]
+
+    # A full command; "ý kiến khác" asks for the text first; an open ballot can be re-cast.
+    assert await typist.say(HOA, "/vote 1 3") == (
+        "Hãy gõ ý kiến khác của đơn vị (một tin nhắn), hoặc gõ một lệnh để hủy."
+    )
+    assert await typist.say(HOA, "Đề nghị bổ sung số liệu chuyển đổi số") == confirm(
+        report_name, "Ý kiến khác — «Đề nghị bổ sung số liệu chuyển đổi số»", secret=False
+    )
+    assert (await typist.say(HOA, "co")).startswith(
+        "✅ Đã ghi nhận biểu quyết của Sở Thông tin và Truyền thông (thay cho lựa chọn trước)"
+    )
+    (stored,) = await open_votes(services, report)
+    assert (stored.choice, stored.other_text) == ([2], "Đề nghị bổ sung số liệu chuyển đổi số")
+
+    # Refused: the unit's own name (not even offered), a number beyond the ballot.
+    assert await typist.say(HOA, "bo phieu 6 4") == (
+        "Theo quy chế, không được chọn chính đơn vị mình."
+    )
+    assert await typist.say(HOA, "bo phieu 9") == (
+        "Không có nội dung biểu quyết số «9». Xem danh sách: bo phieu"
+    )
+    assert await secret_rows(services, leader) == SecretRows([], 0, 0, 0)
+
+    # A secret ballot in one line; «chọn lại» goes back; Phiếu trắng by 0; the receipt once.
+    assert await typist.say(HOA, "bỏ phiếu 6 2") == confirm(
+        "Bầu Trưởng khối năm sau", "Sở Giáo dục và Đào tạo", secret=True
+    )
+    # Nothing but a sealed token waits in the conversation: no choice in clear (decision 4).
+    (record,) = [r for r in zbot.storage.storage.values() if r.data]  # type: ignore[attr-defined]
+    assert record.data["menu"] == "confirm"
+    assert record.data["held"].startswith("s:")
+    assert "Giáo dục" not in str(record.data)
+    assert '"o"' not in str(record.data)
+    assert await typist.say(HOA, "chon lai") == LEADER_MENU
+    assert await typist.say(HOA, "0") == confirm(
+        "Bầu Trưởng khối năm sau", "Phiếu trắng", secret=True
+    )
+    done = await typist.say(HOA, "1")
+    receipt = RECEIPT.search(done)
+    assert receipt is not None
+    assert done == (
+        "✅ Phiếu kín của Sở Thông tin và Truyền thông đã được bỏ vào hòm phiếu.\n"
+        f"Mã biên nhận: {receipt.group(1)}\n\n"
+        "Hãy lưu mã này ngay: bot không lưu mã và sẽ không hiển thị lại. Sau khi kiểm phiếu, "
+        f"gõ kiem tra {receipt.group(1)} để xác nhận phiếu của đơn vị đã được kiểm. "
+        "Phiếu kín không thể thay đổi.\n"
+        "Bầu Trưởng khối năm sau: 1/4 đơn vị đã bỏ phiếu."
+    )
+    assert await secret_rows(services, leader) == SecretRows([("STTTT", hoa)], 1, 0, 0)
+    assert await typist.say(HOA, "bo phieu 6 1") == (
+        "Đơn vị đã bỏ phiếu; phiếu kín không thể thay đổi."
+    )
+    assert not any(r.data for r in zbot.storage.storage.values())  # type: ignore[attr-defined]
+
+    # Several choices, too many refused (the menu stays), then two; English words work too.
+    assert (await typist.say(HOA, "vote 5")).endswith(
+        "Gõ số các đơn vị chọn (tối đa 3), cách nhau bởi dấu phẩy, ví dụ «1, 3»; gõ 0 cho "
+        "phiếu trắng. Gõ «huy» để thôi."
+    )
+    assert await typist.say(HOA, "1, 2, 3, 4") == "Chọn quá số lượng cho phép (tối đa 3)"
+    assert await typist.say(HOA, "1 2") == confirm(
+        "Đề nghị tặng Bằng khen của Chủ tịch UBND tỉnh (tối đa 3 đơn vị)",
+        "Sở Y tế, Sở Giáo dục và Đào tạo",
+        secret=True,
+    )
+    assert await typist.say(HOA, "huy") == "Đã hủy thao tác đang làm."
+    assert await secret_rows(services, chair) == SecretRows([], 0, 0, 0)
+    assert await typist.say(HOA, "1") == UNKNOWN  # the menu is gone
+
+    # The secretariat counts; the unit finds its receipt counted, typed or pasted.
+    await tg.say(SECRETARY, "/ballot close 6")
+    counted = f"✅ Phiếu có mã {receipt.group(1)} đã được kiểm trong «Bầu Trưởng khối năm sau»."
+    assert await typist.say(HOA, f"kiem tra {receipt.group(1)}") == counted
+    assert await typist.say(HOA, receipt.group(1).lower()) == counted
+    assert await typist.say(HOA, "kiểm tra") == (
+        "🔎 Gửi mã biên nhận đơn vị nhận được khi bỏ phiếu kín (dạng XXXX-XXXX-XXXX). "
+        "Lúc nào cũng có thể dán mã vào tin nhắn riêng với bot để kiểm tra."
+    )
+    assert await typist.say(HOA, receipt.group(1)) == counted
+    actions = [a for a, d in await audit_trail(services) if a.startswith("vote.")]
+    assert actions == ["vote.cast", "vote.recast", "vote.cast_secret"]
+
+
+async def zbot_identity(services: Services) -> int:
+    async with services.db.uow() as uow:
+        found = await uow.identities.by_account(Platform.ZALO, HOA.id)
+    assert found is not None
+    return found.id
+
+
+async def test_self_scoring_on_zalo_and_the_file_from_the_linked_telegram_account(
+    tg: Harness, services: Services, typist: Typist
+) -> None:
+    await report_setup(tg)  # Sở Y tế (An, Bình), Sở GD&ĐT (Cường), a period open
+    await tg.say(SECRETARY, "/units add Sở Thông tin và Truyền thông; STTTT")
+    await typist.say(HOA, await tg.invite_code("4"))
+    assert (await typist.say(HOA, "báo cáo")).startswith(
+        "Zalo không cho bot nhận tệp, nên tệp báo cáo năm không nộp được ở đây."
+    )
+    first = await typist.say(HOA, "cham diem")
+    assert first.startswith("Mục 1/14 · I. Công tác chỉ đạo")
+    assert first.endswith("Gõ số điểm (ví dụ 9,5); «lai» để quay lại mục trước, «huy» để thôi.")
+    assert (await typist.say(HOA, "35")).startswith("⚠️ Điểm vượt quá mức tối đa (tối đa 10).")
+    assert (await typist.say(HOA, "mười")).startswith("⚠️ Hãy nhập một số, ví dụ 18 hoặc 9,5.")
+    summary = ""
+    for value in SYT_VALUES:
+        summary = await typist.say(HOA, f"{value / 100:g}".replace(".", ","))
+    assert "Tổng: 102/105 điểm" in summary
+    assert summary.endswith(
+        "Điểm tự chấm đã được lưu. Còn thiếu tệp báo cáo, mà Zalo không gửi tệp cho bot được: "
+        "hãy gửi tệp bằng Telegram (tài khoản đã liên kết, lệnh /report tiếp tục đúng bản "
+        "này), hoặc gửi tệp cho thường trực để nộp thay đơn vị. Gõ «lai» để sửa mục cuối."
+    )
+    assert "Tệp: chưa có" in summary
+    assert await versions(services, "STTTT") == []
+
+    # Hoa links her Telegram account, sends the file there; the scores are already in.
+    code = re.search(r"/link (\w{4}-\w{4})", await typist.say(HOA, "lien ket"))
+    assert code is not None
+    (linked,) = await tg.say(HOA_TG, f"/link {code.group(1)}")
+    assert linked.text == (
+        "✅ Đã liên kết: <b>Lê Thị Hoa</b> dùng Zalo và Telegram.\n"
+        "Khối: Khối thi đua Văn hóa - Xã hội.\n"
+        "Nhắc việc và kết quả sẽ gửi đến mọi tài khoản đã liên kết."
+    )
+    await tg.say(HOA_TG, "/report")
+    replies = await tg.send_file(HOA_TG, "Báo cáo STTTT.pdf", b"%PDF-1.7 bao cao TTTT")
+    assert "<b>Tổng: 102/105 điểm</b>" in replies[-1].text
+
+    # Back on Zalo the same draft is ready to submit: "1" submits it.
+    ready = await typist.say(HOA, "cham diem")
+    assert "Tệp: Báo cáo STTTT.pdf" in ready
+    assert ready.endswith(
+        "Gõ 1 để xác nhận nộp, «lai» để sửa mục cuối, «huy» để thôi; sau khi nộp vẫn có thể "
+        "nộp lại trước hạn (phiên bản mới)."
+    )
+    receipt = await typist.say(HOA, "1")
+    assert receipt.startswith("✅ Biên nhận báo cáo\nKỳ: Báo cáo tổng kết năm 2024")
+    (version,) = await versions(services, "STTTT")
+    assert version.file_name == "Báo cáo STTTT.pdf"
+    assert (version.self_total_cp, version.late) == (10200, False)
+    assert version.submitted_by == (await identity(services, HOA_TG)).id
+
+
+async def test_the_covenant_the_language_and_help_by_text(
+    tg: Harness, services: Services, typist: Typist
+) -> None:
+    await mixed_conference(tg, typist)
+    assert await typist.say(HOA, "giao uoc") == ("Khối chưa có giao ước thi đua năm 2025.")
+    await tg.say(SECRETARY, "/covenant set 17:00 20/12/2024; Các đơn vị cam kết thi đua.")
+    shown = await typist.say(HOA, "Giao ước")
+    assert shown.startswith("📜 Giao ước thi đua năm 2025 — Khối thi đua Văn hóa - Xã hội")
+    assert "Sở Thông tin và Truyền thông chưa ký. Đọc kỹ nội dung rồi gõ ky để ký;" in shown
+    assert await typist.say(HOA, "ky") == (
+        "Ký giao ước thi đua thay mặt đơn vị? Chữ ký được ghi lại kèm tên người ký và thời "
+        "gian, không sửa được.\nGõ 1 để xác nhận ký, 2 để thôi."
+    )
+    assert await typist.say(HOA, "2") == "Chưa ký. Gõ /covenant khi sẵn sàng."
+    async with services.db.uow() as uow:
+        assert (await uow.session.exec(select(CovenantSignatureRow))).all() == []
+    await typist.say(HOA, "giao uoc")
+    await typist.say(HOA, "ky")
+    signed = await typist.say(HOA, "1")
+    assert signed.startswith("✅ Sở Thông tin và Truyền thông đã ký giao ước thi đua năm 2025")
+    async with services.db.uow() as uow:
+        (row,) = (await uow.session.exec(select(CovenantSignatureRow))).all()
+        signer = row.identity_id
+    assert signer == await zbot_identity(services)
+    assert "✅ Sở Thông tin và Truyền thông đã ký (Lê Thị Hoa" in await typist.say(HOA, "giao uoc")
+
+    # English on request, and its words; back to Vietnamese.
+    assert await typist.say(HOA, "ngon ngu en") == "Language set to English."
+    assert (await typist.say(HOA, "help")).startswith("Commands on Zalo")
+    assert (await typist.say(HOA, "vote")).startswith("Nothing is open for voting right now.")
+    assert await typist.say(HOA, "lang vi") == "Đã chuyển sang Tiếng Việt."
+    assert (await typist.say(HOA, "/tro_giup")).startswith("Các lệnh trên Zalo")
+
+
+async def test_linking_telegram_and_zalo(tg: Harness, services: Services, typist: Typist) -> None:
+    await mixed_conference(tg, typist)
+
+    # /me on Telegram offers the link; the code works once, on the other platform.
+    (me,) = await tg.say(AN, "/me")
+    assert me.buttons == [["🔗 Liên kết Zalo"]]
+    assert me.text.endswith(
+        "Dùng cả Zalo? Gõ /link (hoặc bấm nút dưới) để lấy mã liên kết hai tài khoản."
+    )
+    (issued,) = await tg.tap(AN, "lnk:new")
+    code = re.search(r"lien ket (\w{4}-\w{4})", issued.text)
+    assert code is not None
+    assert issued.text.startswith(f"🔗 Mã liên kết: <code>{code.group(1)}</code>\n")
+    assert await typist.say(LINH, f"lien ket {code.group(1).lower()}") == (
+        "✅ Đã liên kết: Trần Văn An dùng Telegram và Zalo.\n"
+        "Khối: Khối thi đua Văn hóa - Xã hội.\n"
+        "Nhắc việc và kết quả sẽ gửi đến mọi tài khoản đã liên kết."
+    )
+    an = await identity(services, AN)
+    async with services.db.uow() as uow:
+        on_zalo = await uow.identities.by_account(Platform.ZALO, LINH.id)
+        codes = [
+            (c.used_at is not None, c.code_hash)
+            for c in await uow.session.exec(select(LinkCodeRow))
+        ]
+    assert on_zalo is not None
+    assert on_zalo.id == an.id
+    assert [used for used, _ in codes] == [True]
+    assert code.group(1).replace("-", "") not in str(codes)  # only a hash is kept
+    assert "Đơn vị: Sở Y tế" in await typist.say(LINH, "toi")
+    assert [a for a, _ in await audit_trail(services) if a == "identity.linked"] == [
+        "identity.linked"
+    ]
+    # Linh now acts for Sở Y tế on Zalo: her vote is An's unit's.
+    await tg.say(SECRETARY, "/ballot open 1")
+    await typist.say(LINH, "bo phieu 1 1")
+    await typist.say(LINH, "1")
+    report = (await ballot_ids(services))[0]
+    assert [(v.unit, v.by) for v in await open_votes(services, report)] == [("SYT", an.id)]
+
+    # Used, wrong, own and conflicting codes are refused and change nothing.
+    bad = (
+        "Mã liên kết không đúng, đã dùng hoặc đã hết hạn. Mã gồm 8 ký tự, dạng XXXX-XXXX, "
+        "dùng một lần trong 10 phút. Hãy lấy mã mới bằng /me ở tài khoản kia."
+    )
+    assert await typist.say(HOA, f"lien ket {code.group(1)}") == bad
+    assert await typist.say(HOA, "link ABCD") == bad
+    mine = re.search(r"/link (\w{4}-\w{4})", await typist.say(HOA, "lien ket"))
+    assert mine is not None
+    assert await typist.say(HOA, f"lien ket {mine.group(1)}") == (
+        "Mã này được tạo từ chính tài khoản này. Hãy gửi mã ở nền tảng còn lại (Telegram ↔ Zalo)."
+    )
+    fresh = re.search(r"/link (\w{4}-\w{4})", await typist.say(HOA, "lien ket"))
+    assert fresh is not None
+    (refused,) = await tg.say(CUONG, f"/link {fresh.group(1)}")
+    assert refused.text == (
+        "Không thể liên kết: hai tài khoản đại diện cho hai đơn vị khác nhau trong "
+        "Khối thi đua Văn hóa - Xã hội. Không có gì thay đổi."
+    )
+    cuong = await identity(services, CUONG)
+    assert cuong.accounts[0].platform is Platform.TELEGRAM
+    assert len(cuong.accounts) == 1
+
+    # Guessing is stopped after five wrong codes.
+    for _ in range(5):
+        await tg.say(DUNG, "/link 0000-0000")
+    (locked,) = await tg.say(DUNG, "/link 0000-0001")
+    assert locked.text == "Bạn đã nhập sai mã quá nhiều lần. Vui lòng thử lại sau 10 phút."
+
+
+async def test_a_zalo_menu_in_redis_is_answered_by_another_worker(
+    tg: Harness, services: Services, zalo: FakeZalo, redis_url: str
+) -> None:
+    """Scaled out, the next message may reach another worker: the menu waits in Redis, and
+    what waits there for a secret ballot is sealed (no choice in clear)."""
+    first_storage = conversation_storage(redis_url)
+    second_storage = conversation_storage(redis_url)
+    client = ZaloClient(TOKEN, zalo.url, backoff=0.01)
+    try:
+        one = Typist(zalo, ZaloBot(services, client, first_storage))
+        other = Typist(zalo, ZaloBot(services, client, second_storage))
+        await mixed_conference(tg, one)
+        await tg.say(SECRETARY, "/ballot open 6")
+        assert await one.say(HOA, "bo phieu 6") == LEADER_MENU
+        assert await other.say(HOA, "2") == confirm(
+            "Bầu Trưởng khối năm sau", "Sở Giáo dục và Đào tạo", secret=True
+        )
+        redis = Redis.from_url(redis_url)
+        keys = await redis.keys("zalo-fsm:*")  # the Zalo conversations, apart from Telegram's
+        values = [await redis.get(k) for k in keys]
+        stored = "".join(v.decode() if isinstance(v, bytes) else str(v) for v in values)
+        await redis.aclose()
+        assert '"menu": "confirm"' in stored
+        assert '"held": "s:' in stored
+        assert "Giáo dục" not in stored
+        assert "Gi\\u00e1o" not in stored  # nor JSON-escaped
+        assert (await one.say(HOA, "1")).startswith("✅ Phiếu kín của Sở Thông tin và Truyền")
+        leader = (await ballot_ids(services))[5]
+        assert (await secret_rows(services, leader)).box == 1
+    finally:
+        await first_storage.close()
+        await second_storage.close()
+        await client.close()
+
+
+async def test_notices_say_what_to_type_and_da_nhan_acknowledges(
+    tg: Harness, services: Services, zalo: FakeZalo, zbot: ZaloBot, typist: Typist
+) -> None:
+    """A notice's button becomes the words that do the same on Zalo; «da nhan» acknowledges
+    the secretariat's deadline (the only one waiting, or the one picked by number)."""
+    channels = Channels(
+        {Platform.TELEGRAM: TelegramNotifier(tg.bot), Platform.ZALO: ZaloNotifier(zbot.client)}
+    )
+    services.notifier = channels
+    sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
+
+    async def flush() -> None:
+        await sender.drain()
+
+    services.outbox_flush = flush
+    await mixed_conference(tg, typist)
+    assert await typist.say(HOA, "da nhan") == (
+        "Đơn vị không có hạn chót nào đang chờ xác nhận «Đã nhận». Gõ han chot để xem các "
+        "hạn chót."
+    )
+    await tg.say(SECRETARY, "/deadlines add Gửi ảnh hoạt động thi đua; 17:00 19/12/2024")
+    notice = zalo.texts_to(HOA)[-1]
+    assert notice.endswith("→ ✅ Đã nhận: da nhan")
+    await tg.say(SECRETARY, "/ballot open 1")
+    assert zalo.texts_to(HOA)[-1].endswith("→ 🗳 Biểu quyết: bo phieu")
+    assert await typist.say(HOA, "Đã nhận") == (
+        "✅ Đã ghi nhận: Sở Thông tin và Truyền thông đã nhận «Gửi ảnh hoạt động thi đua» "
+        "(hạn 17:00 thứ Năm, 19/12/2024)."
+    )
+    await tg.say(SECRETARY, "/deadlines add Gửi danh sách đại biểu; 17:00 18/12/2024")
+    await tg.say(SECRETARY, "/deadlines add Gửi tham luận; 17:00 17/12/2024")
+    menu = await typist.say(HOA, "da nhan")
+    assert menu.startswith("Các hạn chót đang chờ đơn vị xác nhận «Đã nhận»:\n")
+    assert menu.endswith("Gõ số của hạn chót đơn vị đã nhận.")
+    number = re.search(r"^(\d+)\. Gửi tham luận", menu, re.MULTILINE)
+    assert number is not None
+    assert (await typist.say(HOA, number.group(1))).startswith(
+        "✅ Đã ghi nhận: Sở Thông tin và Truyền thông đã nhận «Gửi tham luận»"
+    )
+    assert "Gửi tham luận" not in await typist.say(HOA, "da nhan")  # one is left: done at once
