@@ -79,6 +79,20 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
     ):
         assert step in transcript, step
 
+    # One unit takes part through Zalo: joins with the code, checks in, votes by numbers,
+    # finds its receipt counted and signs the covenant, all in plain text.
+    zalo = [line for line in transcript.splitlines() if "(Zalo)" in line]
+    said = [line.split("(Zalo): ", 1)[1] for line in zalo if "Cà Thị Ngọc (Zalo): " in line]
+    code = re.findall(r"Mã: (\w{4}-\w{4}-\w{4}-\w{4})", transcript)[-1]
+    receipt = re.findall(r"Cà Thị Ngọc \(Zalo\): kiem tra (\w{4}-\w{4}-\w{4})", transcript)
+    voted = ["bo phieu 2", "2", "1", f"kiem tra {receipt[0]}"]
+    assert said == [code, "tro giup", "diem danh", *voted, "giao uoc", "ky", "1"]
+    assert "bot → Cà Thị Ngọc (Zalo):" in transcript
+    assert "✅ Đã điểm danh: Trường Cao đẳng Sư phạm Điện Biên." in transcript
+    assert re.search(r"Phiếu có mã \w{4}-\w{4}-\w{4} đã được kiểm", transcript)
+    assert "✅ Trường Cao đẳng Sư phạm Điện Biên đã ký giao ước thi đua năm 2023" in transcript
+    assert "<b>" not in "\n".join(zalo)
+
     png = (demo / "standings.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", png[16:24]) == (900, 510)  # ten units
