@@ -98,6 +98,7 @@ async def _run(settings: Settings) -> int:
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
     from handlers.zalo.bot import WEBHOOK_PATH, ZaloBot
+    from handlers.zalo.charts import ChartShelf
     from handlers.zalo.client import ZaloClient
     from handlers.zalo.conversation import conversation_storage
     from handlers.zalo.notifier import ZaloNotifier
@@ -149,7 +150,11 @@ async def _run(settings: Settings) -> int:
         zalo_hooked: Callable[[], Awaitable[None]] | None = None
         if zalo is not None:
             await zalo.get_me()  # a wrong token fails here, loudly
-            zbot = ZaloBot(services, zalo, zalo_storage)
+            files_url = settings.zalo.files_url
+            charts = (
+                ChartShelf(settings.files_dir / "zalo-charts", files_url) if files_url else None
+            )
+            zbot = ZaloBot(services, zalo, zalo_storage, charts)
             hook_secret = settings.zalo.webhook_secret
             if settings.webhook.url and hook_secret is not None:
                 # The Zalo webhook beside Telegram's (same server), or on a server of its own.
@@ -166,7 +171,7 @@ async def _run(settings: Settings) -> int:
                 if bot is not None:
 
                     def mount_zalo(app: web.Application) -> None:
-                        app.router.add_post(WEBHOOK_PATH, zbot.webhook_handler(secret_value))
+                        zbot.mount(app, secret_value)
 
                     mount = mount_zalo
                 else:
@@ -177,6 +182,12 @@ async def _run(settings: Settings) -> int:
             else:
                 await zalo.delete_webhook()
                 jobs.append(zbot.poll(stop))
+                if charts is not None:
+                    log.warning(
+                        "ZALO__FILES_URL is set but Zalo runs by long polling: no webhook server "
+                        "serves %s; serve that directory at ZALO__FILES_URL yourself",
+                        charts.directory,
+                    )
                 log.info("Zalo bot starting (long polling)")
         if bot is not None:
             me = await bot.get_me()

@@ -57,6 +57,20 @@ class ZaloSettings(BaseModel):
     webhook_secret: SecretStr | None = None
     # Messages the bot may send a month (the free plan's 3,000); 0: unlimited.
     monthly_quota: int = 3000
+    # Public URL under which /zalo/charts/ is reachable (sendPhoto takes a URL): with it,
+    # Zalo gets the standings chart as a photo; without it, the text table alone.
+    files_url: str | None = None
+
+    @field_validator("files_url")
+    @classmethod
+    def _files_url_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value.strip()):
+            raise SettingsError(
+                "ZALO__FILES_URL must be an http(s) URL, e.g. https://bot.example.vn/zalo/charts"
+            )
+        return value.strip().rstrip("/")
 
     @field_validator("monthly_quota")
     @classmethod

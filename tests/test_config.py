@@ -56,6 +56,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "WEBHOOK__SECRET is required when WEBHOOK__URL is set",
         ),
         ({"ZALO__MONTHLY_QUOTA": "-1"}, "ZALO__MONTHLY_QUOTA must be 0 (unlimited) or more"),
+        (
+            {"ZALO__FILES_URL": "bot.example.vn/charts"},
+            "ZALO__FILES_URL must be an http(s) URL, e.g. https://bot.example.vn/zalo/charts",
+        ),
     ],
 )
 def test_bad_settings_are_refused_in_one_line(
@@ -84,6 +88,9 @@ def test_aliases_and_nested_names(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.zalo.monthly_quota == 3000  # the free plan's
     monkeypatch.setenv("ZALO__MONTHLY_QUOTA", "0")
     assert load_settings().zalo.monthly_quota == 0  # unlimited
+    assert settings.zalo.files_url is None
+    monkeypatch.setenv("ZALO__FILES_URL", "https://bot.example.vn/zalo/charts/")
+    assert load_settings().zalo.files_url == "https://bot.example.vn/zalo/charts"
 
 
 def test_sqlite_key_file_is_created_once_with_mode_0600(

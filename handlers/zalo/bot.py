@@ -27,6 +27,7 @@ from bot.core.sealing import RECEIPT_SHAPE
 from bot.core.text import clean
 from bot.services.actors import Actor, resolve_actor
 from bot.services.app import Services
+from bot.services.charts import standings_png
 from bot.services.deadlines import deadlines_view
 from bot.services.invites import Joined, MoveNeeded, join
 from bot.services.notify import deliver
@@ -34,7 +35,8 @@ from bot.services.outcomes import Rejected
 from bot.services.standings import standings
 from handlers.texts import Ui, join_text, me_text, to_plain
 from handlers.zalo import flows
-from handlers.zalo.client import ZaloClient, ZaloError, ZaloUpdate, parse_update
+from handlers.zalo.charts import CHARTS_PATH, ChartShelf
+from handlers.zalo.client import MAX_TEXT, ZaloClient, ZaloError, ZaloUpdate, parse_update
 from handlers.zalo.commands import Command, parse_command
 from handlers.zalo.conversation import Conversation
 from handlers.zalo.flows import Chat
@@ -48,10 +50,15 @@ SEEN = 10_000  # message ids remembered against duplicate deliveries
 
 class ZaloBot:
     def __init__(
-        self, services: Services, client: ZaloClient, storage: BaseStorage | None = None
+        self,
+        services: Services,
+        client: ZaloClient,
+        storage: BaseStorage | None = None,
+        charts: ChartShelf | None = None,
     ) -> None:
         self.services = services
         self.client = client
+        self.charts = charts  # where chart images are served from (ZALO__FILES_URL)
         # Where each conversation stands (shared with Telegram's FSM storage: Redis when
         # several workers serve the bot, else this process's memory).
         self.storage = storage or MemoryStorage()
@@ -114,8 +121,14 @@ class ZaloBot:
     def webhook_app(self, secret: str, path: str = WEBHOOK_PATH) -> web.Application:
         """The webhook endpoint on an application of its own."""
         app = web.Application()
-        app.router.add_post(path, self.webhook_handler(secret))
+        self.mount(app, secret, path)
         return app
+
+    def mount(self, app: web.Application, secret: str, path: str = WEBHOOK_PATH) -> None:
+        """The webhook endpoint, and the charts Zalo fetches, on an existing application."""
+        app.router.add_post(path, self.webhook_handler(secret))
+        if self.charts is not None:
+            app.router.add_get(CHARTS_PATH, self.charts.handler())
 
     def webhook_handler(
         self, secret: str
@@ -195,11 +208,15 @@ class ZaloBot:
             await chat.say(ui.text("wizard_cancelled"))
         elif name == "standings":
             view = await standings(self.services, actor)
-            await chat.say(
-                ui.refusal(view)
-                if isinstance(view, Rejected)
-                else ui.text("standings_view", view=view)
-            )
+            if isinstance(view, Rejected):
+                await chat.say(ui.refusal(view))
+                return
+            await chat.say(ui.text("standings_view", view=view))
+            if self.charts is not None and view.rows:
+                png = await asyncio.to_thread(standings_png, view, locale=ui.locale.value)
+                caption = to_plain(ui.text("standings_chart", view=view))
+                url = self.charts.put(png)
+                await self.client.send_photo(update.message.chat.id, url, caption[:MAX_TEXT])
         elif name == "me":
             await chat.say(await me_text(ui, self.services, actor))
         elif name == "deadlines":

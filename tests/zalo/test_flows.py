@@ -6,7 +6,10 @@ covenant, the language, and linking a Telegram and a Zalo account."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import aiohttp
+from aiohttp import web
 from redis.asyncio import Redis
 from sqlmodel import select
 
@@ -17,6 +20,7 @@ from bot.services.app import Services
 from handlers.channels import Channels
 from handlers.telegram.notifier import TelegramNotifier
 from handlers.zalo.bot import ZaloBot
+from handlers.zalo.charts import ChartShelf
 from handlers.zalo.client import ZaloClient
 from handlers.zalo.conversation import conversation_storage
 from handlers.zalo.notifier import ZaloNotifier
@@ -452,3 +456,47 @@ async def test_notices_say_what_to_type_and_da_nhan_acknowledges(
         "✅ Đã ghi nhận: Sở Thông tin và Truyền thông đã nhận «Gửi tham luận»"
     )
     assert "Gửi tham luận" not in await typist.say(HOA, "da nhan")  # one is left: done at once
+
+
+async def test_the_standings_chart_as_a_photo_when_a_files_url_is_set(
+    tg: Harness, services: Services, zalo: FakeZalo, typist: Typist, tmp_path: Path
+) -> None:
+    """Zalo's sendPhoto takes a URL: the chart is stored by its hash and served on the bot's
+    webhook server at /zalo/charts/; nothing else is served there."""
+    client = ZaloClient(TOKEN, zalo.url, backoff=0.01)
+    runner: web.AppRunner | None = None
+    try:
+        await mixed_conference(tg, typist)
+        app = web.Application()
+        runner = web.AppRunner(app)
+        shelf = ChartShelf(tmp_path / "zalo-charts", "http://placeholder")
+        charted = Typist(zalo, ZaloBot(services, client, charts=shelf))
+        charted.zbot.mount(app, "webhook-secret-0123456789")
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}/zalo/charts"
+        shelf.base_url = base
+
+        answer = await charted.say(HOA, "xep hang")
+        assert answer.startswith("📊 Bảng xếp hạng — Khối thi đua Văn hóa - Xã hội")
+        (photo,) = [s for s in zalo.sent if s.method == "sendPhoto"]
+        assert photo.chat_id == HOA.id
+        assert re.fullmatch(rf"{base}/[0-9a-f]{{64}}\.png", photo.photo)
+        assert photo.text.startswith("📊")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(photo.photo) as reply:
+                assert reply.status == 200
+                assert reply.content_type == "image/png"
+                assert (await reply.read())[:8] == b"\x89PNG\r\n\x1a\n"
+            for wrong in ("x.png", "..%2F..%2Fetc%2Fpasswd", "0" * 64 + ".docx"):
+                async with http.get(f"{base}/{wrong}") as reply:
+                    assert reply.status == 404
+
+        # Without the setting, the text alone.
+        assert (await typist.say(HOA, "xep hang")).startswith("📊 Bảng xếp hạng")
+        assert len([s for s in zalo.sent if s.method == "sendPhoto"]) == 1
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await client.close()
