@@ -17,7 +17,7 @@ from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.blocs import my_memberships
 from bot.services.invites import AlreadyMember, Joined, JoinRefused
-from bot.services.linking import LinkCode, Linked
+from bot.services.linking import LinkCode, Linked, LinkOffer
 from bot.services.outcomes import Rejected
 
 _TAGS = re.compile(r"</?(b|i|u|s|code|pre|a|blockquote)( [^>]*)?>")
@@ -108,6 +108,17 @@ def link_code_text(ui: Ui, code: LinkCode) -> str:
         expires_at=code.expires_at,
         tz=code.tz,
         platform=code.platform.value,
+    )
+
+
+def link_offer_text(ui: Ui, offer: LinkOffer | Rejected) -> str:
+    if isinstance(offer, Rejected):
+        return ui.refusal(offer)
+    return ui.text(
+        "link_offer",
+        name=offer.name,
+        platforms=[p.value for p in offer.platforms],
+        blocs=list(offer.blocs),
     )
 
 

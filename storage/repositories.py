@@ -39,7 +39,10 @@ from storage.tables import (
     LinkCodeRow,
     MembershipRow,
     PendingJoinRow,
+    ReportDraftRow,
+    ScoreEntryRow,
     UnitRow,
+    VoteDraftRow,
 )
 
 
@@ -285,24 +288,83 @@ class IdentityRepo:
         )
         await self.s.flush()
 
-    async def use_link_code(self, code_hash: str, now: datetime) -> int | None:
-        """Spend a code (once: a conditional update, so two redemptions racing cannot both
-        win); the identity that asked for it, or None if unknown, used or expired."""
+    async def live_link_code(self, code_hash: str, now: datetime) -> tuple[int, int] | None:
+        """(code id, the identity that asked for it) of an unused, unexpired code."""
         row = (
-            await self.s.exec(select(LinkCodeRow).where(LinkCodeRow.code_hash == code_hash))
+            await self.s.exec(
+                select(LinkCodeRow).where(
+                    LinkCodeRow.code_hash == code_hash,
+                    col(LinkCodeRow.used_at).is_(None),
+                    col(LinkCodeRow.expires_at) > now,
+                )
+            )
         ).first()
-        if row is None:
-            return None
+        return None if row is None or row.id is None else (row.id, row.identity_id)
+
+    async def spend_link_code(self, code_id: int, now: datetime) -> int | None:
+        """Spend a code (once: a conditional update, so two redemptions racing cannot both
+        win); the identity that asked for it, or None if used or expired meanwhile."""
         spent = await self.s.exec(
             update(LinkCodeRow)
             .where(
-                col(LinkCodeRow.id) == row.id,
+                col(LinkCodeRow.id) == code_id,
                 col(LinkCodeRow.used_at).is_(None),
                 col(LinkCodeRow.expires_at) > now,
             )
             .values(used_at=now)
         )
-        return row.identity_id if spent.rowcount == 1 else None
+        if spent.rowcount != 1:
+            return None
+        row = await self.s.get(LinkCodeRow, code_id)
+        return None if row is None else row.identity_id
+
+    async def move_drafts(self, from_identity: int, to_identity: int) -> None:
+        """Work in progress follows a linked account: report and vote drafts move to the
+        identity it joins (where that identity has its own draft of the same thing, its own
+        is kept); a pending unit move is dropped (asked again on the next invite)."""
+        mine = (
+            await self.s.exec(
+                select(ReportDraftRow).where(ReportDraftRow.identity_id == from_identity)
+            )
+        ).all()
+        theirs = {
+            (d.period_id, d.unit_id, d.purpose)
+            for d in (
+                await self.s.exec(
+                    select(ReportDraftRow).where(ReportDraftRow.identity_id == to_identity)
+                )
+            ).all()
+        }
+        for draft in mine:
+            if (draft.period_id, draft.unit_id, draft.purpose) in theirs:
+                await self.s.exec(
+                    delete(ScoreEntryRow).where(col(ScoreEntryRow.draft_id) == draft.id)
+                )
+                await self.s.exec(delete(ReportDraftRow).where(col(ReportDraftRow.id) == draft.id))
+            else:
+                draft.identity_id = to_identity
+        votes = (
+            await self.s.exec(
+                select(VoteDraftRow).where(VoteDraftRow.identity_id == from_identity)
+            )
+        ).all()
+        taken = {
+            (v.ballot_id, v.unit_id)
+            for v in (
+                await self.s.exec(
+                    select(VoteDraftRow).where(VoteDraftRow.identity_id == to_identity)
+                )
+            ).all()
+        }
+        for vote in votes:
+            if (vote.ballot_id, vote.unit_id) in taken:
+                await self.s.exec(delete(VoteDraftRow).where(col(VoteDraftRow.id) == vote.id))
+            else:
+                vote.identity_id = to_identity
+        await self.s.exec(
+            delete(PendingJoinRow).where(col(PendingJoinRow.identity_id) == from_identity)
+        )
+        await self.s.flush()
 
     async def move_accounts(self, from_identity: int, to_identity: int) -> None:
         await self.s.exec(

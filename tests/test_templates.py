@@ -329,6 +329,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "zalo_move_elsewhere": {"target": HOSTILE},
     "zalo_pick_number": {"typed": HOSTILE, "choices": ["1", "2", "0"]},
     "zalo_pick_ack": {"view": DEADLINES_VIEW, "numbers": [1, 2]},
+    "zalo_telegram_only": {"command": "ballot"},
     "link_code": {
         "code": "ABCD-EFGH",
         "minutes": 10,
@@ -337,6 +338,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "platform": "telegram",
     },
     "linked": {"name": HOSTILE, "platforms": ["telegram", "zalo"], "blocs": [HOSTILE]},
+    "link_offer": {"name": HOSTILE, "platforms": ["telegram"], "blocs": [HOSTILE]},
+    "link_notice": {"platform": "zalo", "name": HOSTILE},
     "refused_link_taken": {"platform": "zalo"},
     "refused_link_conflict": {"bloc": HOSTILE},
     "refused_link_rate_limited": {"minutes": 7},

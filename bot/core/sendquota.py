@@ -33,6 +33,7 @@ URGENT_PREFIXES: tuple[str, ...] = (
     "remind:",  # a deadline reminder
     "deadline:",  # a deadline just added by the secretariat
     "opened:",  # a scheduled ballot opened: vote now
+    "autoopened:",  # the secretariat told a scheduled ballot opened
     "notice:ballot_opened_notice:",  # a ballot opened by hand
     "notice:ballot_extended_notice:",  # its closing time moved
     "notice:ballot_cancelled_notice:",  # no vote after all

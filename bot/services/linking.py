@@ -22,11 +22,13 @@ from bot.core.linking import (
     hash_link_code,
     normalise_link_code,
 )
-from bot.core.models import DEFAULT_TIMEZONE, Membership, Platform
+from bot.core.models import DEFAULT_TIMEZONE, Identity, Membership, Platform
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.audit import record
+from bot.services.outbox import to_person
 from bot.services.outcomes import Reason, Rejected
+from storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,17 @@ class LinkCode:
     expires_at: datetime
     platform: Platform  # where it was asked for: it is to be sent on the other platform
     tz: str  # the current bloc's timezone, to say until when it is valid
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOffer:
+    """What linking would do, shown before it is done: whose identity this account joins and
+    which of its memberships go along. The code is not spent yet."""
+
+    code_id: int  # kept server-side (conversation state) until the answer, never shown
+    name: str  # the identity that asked for the code
+    platforms: tuple[Platform, ...]  # its accounts
+    blocs: tuple[str, ...]  # this account's blocs, whose roles go to that identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +71,27 @@ async def issue_link_code(services: Services, actor: Actor) -> LinkCode:
     return LinkCode(display_link_code(code), now + LINK_TTL, actor.account.platform, tz)
 
 
-async def redeem_link_code(services: Services, actor: Actor, typed: str) -> Linked | Rejected:
+async def _refusal(uow: UnitOfWork, actor: Actor, target: Identity) -> Rejected | None:
+    """Why this account may not join `target` (checked when offered and again when done)."""
+    if target.id == actor.identity.id:
+        return Rejected(Reason.LINK_SELF)
+    mine = await uow.identities.get(actor.identity.id)
+    taken = {a.platform for a in target.accounts}
+    clash = next((a.platform for a in mine.accounts if a.platform in taken), None)
+    if clash is not None:
+        return Rejected(Reason.LINK_TAKEN, {"platform": clash.value})
+    theirs = {m.bloc_id: m for m in await uow.identities.memberships(target.id)}
+    for m in await uow.identities.memberships(actor.identity.id):
+        other = theirs.get(m.bloc_id)
+        if other and other.unit_id and m.unit_id and other.unit_id != m.unit_id:
+            bloc = await uow.blocs.require(m.bloc_id)
+            return Rejected(Reason.LINK_CONFLICT, {"bloc": bloc.name})
+    return None
+
+
+async def offer_link(services: Services, actor: Actor, typed: str) -> LinkOffer | Rejected:
+    """A code typed on the other platform: what linking would do (asked to confirm first,
+    so nobody is talked into handing their account to someone else's code)."""
     now = services.clock.now()
     account = actor.account
     async with services.db.uow() as uow:
@@ -71,28 +104,45 @@ async def redeem_link_code(services: Services, actor: Actor, typed: str) -> Link
             minutes = max(1, -(-int(budget.retry_after.total_seconds()) // 60))
             return Rejected(Reason.LINK_RATE_LIMITED, {"minutes": minutes})
         code = normalise_link_code(typed)
-        target_id = await uow.identities.use_link_code(hash_link_code(code), now) if code else None
-        if target_id is None:
+        found = await uow.identities.live_link_code(hash_link_code(code), now) if code else None
+        if found is None:
             await uow.invites.add_failure(account.platform, account.external_id, now)
             await uow.commit()
             return Rejected(Reason.LINK_BAD)
-        source_id = actor.identity.id
-        if target_id == source_id:
-            await uow.commit()  # the code is spent either way
-            return Rejected(Reason.LINK_SELF)
+        code_id, target_id = found
         target = await uow.identities.get(target_id)
-        if any(a.platform is account.platform for a in target.accounts):
-            await uow.rollback()  # nothing changes; the code stays usable from the right chat
-            return Rejected(Reason.LINK_TAKEN, {"platform": account.platform.value})
+        refused = await _refusal(uow, actor, target)
+        if refused is not None:
+            return refused
+        blocs = [
+            (await uow.blocs.require(m.bloc_id)).name
+            for m in await uow.identities.memberships(actor.identity.id)
+        ]
+    return LinkOffer(
+        code_id,
+        target.display_name,
+        tuple(dict.fromkeys(a.platform for a in target.accounts)),
+        tuple(blocs),
+    )
+
+
+async def link(services: Services, actor: Actor, code_id: int) -> Linked | Rejected:
+    """Confirmed: this account (and the identity's other accounts, memberships and work in
+    progress) joins the identity that asked for the code; the code is spent."""
+    now = services.clock.now()
+    account = actor.account
+    async with services.db.uow() as uow:
+        target_id = await uow.identities.spend_link_code(code_id, now)
+        if target_id is None:
+            return Rejected(Reason.LINK_BAD)
+        target = await uow.identities.get(target_id)
+        refused = await _refusal(uow, actor, target)
+        if refused is not None:
+            await uow.rollback()  # nothing changes; the code stays usable
+            return refused
+        source_id = actor.identity.id
         theirs = {m.bloc_id: m for m in await uow.identities.memberships(target_id)}
-        mine = await uow.identities.memberships(source_id)
-        for m in mine:
-            other = theirs.get(m.bloc_id)
-            if other and other.unit_id and m.unit_id and other.unit_id != m.unit_id:
-                bloc = await uow.blocs.require(m.bloc_id)
-                await uow.rollback()
-                return Rejected(Reason.LINK_CONFLICT, {"bloc": bloc.name})
-        for m in mine:
+        for m in await uow.identities.memberships(source_id):
             other = theirs.get(m.bloc_id)
             if other is None:
                 await uow.identities.move_membership(source_id, target_id, m.bloc_id)
@@ -107,6 +157,19 @@ async def redeem_link_code(services: Services, actor: Actor, typed: str) -> Link
                 now,
             )
             await uow.identities.remove_membership(source_id, m.bloc_id)
+        # The code's owner is told on the accounts they had (not on the one just linked),
+        # queued with the change itself.
+        told = services.renderer.render(
+            target.locale,
+            "link_notice",
+            platform=account.platform.value,
+            name=actor.identity.display_name,
+        )
+        await uow.outbox.enqueue(
+            await to_person(uow, target_id, told, key=f"linked:{code_id}", bloc_id=None, now=now),
+            now,
+        )
+        await uow.identities.move_drafts(source_id, target_id)
         await uow.identities.move_accounts(source_id, target_id)
         if target.current_bloc_id is None and actor.identity.current_bloc_id is not None:
             await uow.identities.set_current_bloc(target_id, actor.identity.current_bloc_id)
@@ -125,6 +188,7 @@ async def redeem_link_code(services: Services, actor: Actor, typed: str) -> Link
         blocs = [(await uow.blocs.require(m.bloc_id)).name for m in merged]
         linked = await uow.identities.get(target_id)
         await uow.commit()
+    await services.outbox_flush()
     return Linked(
         name=linked.display_name,
         platforms=tuple(dict.fromkeys(a.platform for a in linked.accounts)),

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.core.models import Locale, Role
 from bot.services.actors import Actor, set_locale
 from bot.services.app import Services
-from bot.services.linking import issue_link_code, redeem_link_code
+from bot.services.linking import issue_link_code, link, offer_link
+from bot.services.outcomes import Rejected
 from handlers.telegram.ui import LangCb, LinkCb, Ui, keyboard
-from handlers.texts import link_code_text, linked_text, me_text
+from handlers.texts import link_code_text, link_offer_text, linked_text, me_text
 
 
 def make_router() -> Router:
@@ -51,22 +53,65 @@ async def cmd_me(message: Message, actor: Actor, services: Services, ui: Ui) -> 
 
 
 async def cmd_link(
-    message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    services: Services,
+    ui: Ui,
+    state: FSMContext,
 ) -> None:
-    """/link: a code to send from Zalo; /link CODE: the code Zalo gave, to join the two."""
+    """/link: a code to send from Zalo; /link CODE: the code Zalo gave — what linking would
+    do, then «Đồng ý» (the offer waits in this chat's conversation storage, not a button)."""
     typed = (command.args or "").strip()
-    if typed:
-        await message.answer(linked_text(ui, await redeem_link_code(services, actor, typed)))
+    if not typed:
+        code = await issue_link_code(services, actor)
+        await message.answer(link_code_text(ui, code))
         return
-    code = await issue_link_code(services, actor)
-    await message.answer(link_code_text(ui, code))
+    offer = await offer_link(services, actor, typed)
+    if isinstance(offer, Rejected):
+        await message.answer(link_offer_text(ui, offer))
+        return
+    await state.update_data(link_offer=offer.code_id)
+    await message.answer(
+        link_offer_text(ui, offer),
+        reply_markup=keyboard(
+            [
+                [
+                    (ui.t("button.link_yes"), LinkCb(action="ok")),
+                    (ui.t("button.cancel"), LinkCb(action="no")),
+                ]
+            ]
+        ),
+    )
 
 
-async def on_link(query: CallbackQuery, actor: Actor, services: Services, ui: Ui) -> None:
+async def on_link(
+    query: CallbackQuery,
+    callback_data: LinkCb,
+    actor: Actor,
+    services: Services,
+    ui: Ui,
+    state: FSMContext,
+) -> None:
     await query.answer()
-    code = await issue_link_code(services, actor)
-    if isinstance(query.message, Message):
-        await query.message.answer(link_code_text(ui, code))
+    message = query.message if isinstance(query.message, Message) else None
+    if callback_data.action == "new":
+        code = await issue_link_code(services, actor)
+        if message is not None:
+            await message.answer(link_code_text(ui, code))
+        return
+    data = await state.get_data()
+    offered = data.get("link_offer")
+    await state.update_data(link_offer=None)
+    if message is not None:
+        await message.edit_reply_markup(reply_markup=None)
+    if callback_data.action != "ok" or not isinstance(offered, int):
+        if message is not None:
+            await message.answer(ui.text("link_cancelled" if offered else "stale_button"))
+        return
+    done = await link(services, actor, offered)
+    if message is not None:
+        await message.answer(linked_text(ui, done))
 
 
 async def cmd_lang(message: Message, ui: Ui) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -37,7 +38,7 @@ from handlers.texts import Ui, join_text, me_text, to_plain
 from handlers.zalo import flows
 from handlers.zalo.charts import CHARTS_PATH, ChartShelf
 from handlers.zalo.client import MAX_TEXT, ZaloClient, ZaloError, ZaloUpdate, parse_update
-from handlers.zalo.commands import Command, parse_command
+from handlers.zalo.commands import Command, is_no, is_yes, parse_command, parse_numbers
 from handlers.zalo.conversation import Conversation
 from handlers.zalo.flows import Chat
 
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/zalo"  # beside Telegram's webhook, on the same server when both run
 SEEN = 10_000  # message ids remembered against duplicate deliveries
+STRANGER_ANSWERS = 10  # answers per window to someone in no bloc (enough to join)
+STRANGER_WINDOW = 3600.0  # seconds
 
 
 class ZaloBot:
@@ -63,7 +66,11 @@ class ZaloBot:
         # several workers serve the bot, else this process's memory).
         self.storage = storage or MemoryStorage()
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._lock = asyncio.Lock()
+        # One person's messages are answered one at a time ("1" typed twice confirms once).
+        self._locks: dict[str, asyncio.Lock] = {}
+        # Answers to people who belong to no bloc, per sender: the monthly quota is not
+        # spent on strangers (they get a few answers, then silence until the window passes).
+        self._strangers: dict[str, deque[float]] = {}
 
     # --- intake ------------------------------------------------------------------------------
 
@@ -82,17 +89,31 @@ class ZaloBot:
             return False
         if not update.is_private or update.message.sender.is_bot:
             return False  # bots live in private chats; a group gets no ballot content
+        sender = update.message.sender.id
+        lock = self._locks.setdefault(sender, asyncio.Lock())
+        try:
+            async with lock:  # one person's messages one at a time, in order
+                await self._handle(update, sender)
+        finally:
+            if not lock.locked() and len(self._locks) > SEEN:
+                self._locks.pop(sender, None)
+        return True
+
+    async def _handle(self, update: ZaloUpdate, sender: str) -> None:
         actor = await resolve_actor(
             self.services,
             platform=Platform.ZALO,
-            external_id=update.message.sender.id,
+            external_id=sender,
             display_name=update.message.sender.display_name,
             username=None,
         )
         ui = Ui(self.services.renderer, actor.identity.locale, text_only=True)
+        if not actor.memberships and not self._may_answer_stranger(sender):
+            log.info("Zalo sender without a bloc over its answer budget: not answered")
+            return
         if not update.is_text:
             await self.say(update, ui.text("zalo_text_only"))
-            return True
+            return
         try:
             await self._route(update, actor, ui)
         except ZaloError:
@@ -100,6 +121,17 @@ class ZaloBot:
         except Exception:
             log.exception("Zalo update %s failed", update.message.message_id)
             await self.say(update, ui.text("internal_error"))
+
+    def _may_answer_stranger(self, sender: str) -> bool:
+        now = time.monotonic()
+        answered = self._strangers.setdefault(sender, deque())
+        while answered and now - answered[0] > STRANGER_WINDOW:
+            answered.popleft()
+        if len(answered) >= STRANGER_ANSWERS:
+            return False
+        answered.append(now)
+        if len(self._strangers) > SEEN:
+            self._strangers.pop(next(iter(self._strangers)))
         return True
 
     async def poll(self, stop: asyncio.Event, *, poll_seconds: int = 30) -> None:
@@ -161,24 +193,30 @@ class ZaloBot:
 
     async def _route(self, update: ZaloUpdate, actor: Actor, ui: Ui) -> None:
         text = clean(update.message.text)
-        conv = Conversation(self.storage, actor.identity.id)
+        conv = Conversation(self.storage, actor.identity.id, self.services.clock)
 
         async def say(html_text: str) -> None:
             await self.say(update, html_text)
 
         chat = Chat(self.services, actor, ui, conv, say)
-        state = await conv.get()
+        state, expired = await conv.get()
         command = parse_command(text)
         menu = state.get("menu")
+        if expired and command is None and (parse_numbers(text) or is_yes(text) or is_no(text)):
+            # "1" long after the menu: it confirms nothing (a vote above all).
+            await say(ui.text("zalo_menu_expired"))
+            return
         if menu is not None:
             # A menu is waiting: its answer first. Where any text is an answer (an opinion,
-            # a receipt code) only a "/" command or «huy» interrupts it.
-            interrupts = command is not None and (
-                command.slash or command.name == "cancel" or menu not in flows.FREE_TEXT
-            )
+            # a receipt code) only a "/" command or «huy» interrupts it; elsewhere a command,
+            # an invite code or a receipt code does.
+            if menu in flows.FREE_TEXT:
+                interrupts = command is not None and (command.slash or command.name == "cancel")
+            else:
+                interrupts = command is not None or self._code_like(text)
             if not interrupts and await flows.answer(chat, state, text):
                 return
-            if command is None and code_in_message(text) is None:
+            if command is None and not self._code_like(text):
                 # Not an answer and not a command: the menu stays, and says what it expects.
                 await say(ui.text("zalo_pick_number", typed=text, choices=[]))
                 return
@@ -194,6 +232,11 @@ class ZaloBot:
             await flows.check(chat, text)
             return
         await say(ui.text("zalo_unknown"))
+
+    @staticmethod
+    def _code_like(text: str) -> bool:
+        """An invite or a receipt code: read as such even while a menu waits."""
+        return code_in_message(text) is not None or RECEIPT_SHAPE.match(text) is not None
 
     async def _command(self, update: ZaloUpdate, chat: Chat, command: Command) -> None:
         actor, ui, name, rest = chat.actor, chat.ui, command.name, command.rest
@@ -239,11 +282,15 @@ class ZaloBot:
         elif name == "checkin":
             await flows.checkin(chat)
         elif name == "link":
-            await flows.link(chat, rest)
+            await flows.link_command(chat, rest)
         elif name == "lang":
             await flows.lang(chat, rest)
         elif name == "ack":
             await flows.ack(chat, rest)
+        elif name == "bloc":
+            await flows.choose_bloc(chat, rest)
+        elif name == "telegram_only":
+            await chat.say(ui.text("zalo_telegram_only", command=rest))
         else:  # a command word of Telegram's with no Zalo flow
             await chat.say(ui.text("zalo_unknown"))
 

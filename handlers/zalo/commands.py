@@ -23,6 +23,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "covenant": ("covenant", "giao uoc", "ky giao uoc", "giao uoc thi dua"),
     "link": ("link", "lien ket"),
     "ack": ("ack", "da nhan", "got it"),
+    "bloc": ("khoi", "chon khoi", "doi khoi", "bloc use"),
     "checkin": ("checkin", "check in", "diem danh"),
     "lang": ("lang", "ngon ngu", "language"),
     "cancel": ("cancel", "huy", "huy bo", "thoat", "dung lai"),
@@ -33,6 +34,14 @@ _BY_LENGTH = sorted(
 )
 _JOINED = {"".join(words): name for words, name in _BY_LENGTH if len(words) > 1}
 
+NO_ARGS = frozenset({"help", "standings", "me", "deadlines", "score", "checkin", "cancel"})
+# The secretariat's commands (and /report's file upload) need Telegram: said so, by name.
+TELEGRAM_ONLY = frozenset(
+    {
+        "bloc", "units", "invite", "period", "status", "review", "return", "export",
+        "ballot", "announce", "summary", "minutes", "conference", "criteria",
+    }
+)  # fmt: skip
 YES = frozenset({"1", "co", "ok", "xac nhan", "dong y", "yes", "confirm", "ky", "sign"})
 NO = frozenset({"2", "khong", "no", "chon lai", "back", "lai", "quay lai"})
 BLANK = frozenset({"0", "trang", "phieu trang", "blank", "blank ballot"})
@@ -54,20 +63,30 @@ def parse_command(text: str) -> Command | None:
     """The command a message starts with, or None."""
     typed = clean(text)
     slash = typed.startswith("/")
-    body = typed.lstrip("/").replace("_", " ")
+    first, _, after = typed.lstrip("/").partition(" ")
+    first = first.split("@", 1)[0]  # "/vote@thidua_bot" pasted from Telegram
+    body = f"{first.replace('_', ' ')} {after}".strip()
     words = body.split()
     if not words:
         return None
     keys = fold_diacritics(body).split()
-    if keys and "@" in keys[0]:  # "/vote@thidua_bot" pasted from Telegram
-        keys[0] = keys[0].split("@", 1)[0]
     for phrase, name in _BY_LENGTH:
         if tuple(keys[: len(phrase)]) == phrase:
-            return Command(name, " ".join(words[len(phrase) :]), slash)
+            return _command(name, " ".join(words[len(phrase) :]), slash)
     joined = _JOINED.get(keys[0])
     if joined is not None:
-        return Command(joined, " ".join(words[1:]), slash)
+        return _command(joined, " ".join(words[1:]), slash)
+    if slash and keys[0] in TELEGRAM_ONLY:
+        return Command("telegram_only", keys[0], slash)
     return None
+
+
+def _command(name: str, rest: str, slash: bool) -> Command | None:
+    # A sentence that merely starts with a command word ("tôi đồng ý…") is not the command:
+    # commands that take nothing must stand alone (or carry the slash).
+    if rest and not slash and name in NO_ARGS:
+        return None
+    return Command(name, rest, slash)
 
 
 def parse_numbers(text: str) -> list[int] | None:

@@ -20,10 +20,11 @@ from bot.services import deadlines, reports
 from bot.services import voting as svc
 from bot.services.actors import Actor, set_locale
 from bot.services.app import Services
-from bot.services.linking import issue_link_code, redeem_link_code
+from bot.services.blocs import my_blocs, use_bloc
+from bot.services.linking import issue_link_code, link, offer_link
 from bot.services.notify import deliver
 from bot.services.outcomes import Reason, Rejected
-from handlers.texts import Ui, link_code_text, linked_text
+from handlers.texts import Ui, link_code_text, link_offer_text, linked_text
 from handlers.zalo.commands import folded, is_blank, is_no, is_yes, parse_numbers
 from handlers.zalo.conversation import Conversation
 
@@ -402,6 +403,20 @@ async def acknowledge(chat: Chat, deadline_id: int) -> None:
 # --- the rest --------------------------------------------------------------------------------
 
 
+async def choose_bloc(chat: Chat, rest: str) -> None:
+    """`khoi`: the person's blocs; `khoi MÃ`: work in that one (a member of several)."""
+    if rest.strip():
+        chosen = await use_bloc(chat.services, chat.actor, rest)
+        await chat.say(
+            chat.ui.refusal(chosen)
+            if isinstance(chosen, Rejected)
+            else chat.ui.text("bloc_chosen", bloc=chosen.name, code=chosen.code)
+        )
+        return
+    blocs = await my_blocs(chat.services, chat.actor)
+    await chat.say(chat.ui.text("bloc_pick", blocs=[(b.name, b.code) for b in blocs]))
+
+
 async def checkin(chat: Chat) -> None:
     done = await svc.check_in(chat.services, chat.actor)
     await chat.say(
@@ -411,16 +426,31 @@ async def checkin(chat: Chat) -> None:
     )
 
 
-async def link(chat: Chat, rest: str) -> None:
-    """`lien ket`: a code to send from Telegram; `lien ket MÃ`: the code Telegram gave."""
+async def link_command(chat: Chat, rest: str) -> None:
+    """`lien ket`: a code to send from Telegram; `lien ket MÃ`: the code Telegram gave —
+    what linking would do, then 1 to agree."""
     await chat.conv.clear()
-    if rest.strip():
-        await chat.say(
-            linked_text(chat.ui, await redeem_link_code(chat.services, chat.actor, rest))
-        )
+    if not rest.strip():
+        code = await issue_link_code(chat.services, chat.actor)
+        await chat.say(link_code_text(chat.ui, code))
         return
-    code = await issue_link_code(chat.services, chat.actor)
-    await chat.say(link_code_text(chat.ui, code))
+    offer = await offer_link(chat.services, chat.actor, rest)
+    if not isinstance(offer, Rejected):
+        await chat.conv.set("link", code=offer.code_id)
+    await chat.say(link_offer_text(chat.ui, offer))
+
+
+async def link_answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
+    if is_no(text):
+        await chat.conv.clear()
+        await chat.say(chat.ui.text("link_cancelled"))
+        return True
+    if not is_yes(text):
+        return False
+    await chat.conv.clear()
+    done = await link(chat.services, chat.actor, int(state["code"]))
+    await chat.say(linked_text(chat.ui, done))
+    return True
 
 
 async def lang(chat: Chat, rest: str) -> None:
@@ -496,6 +526,8 @@ async def answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
         return True
     if menu == "summary":
         return await summary_answer(chat, state, text)
+    if menu == "link":
+        return await link_answer(chat, state, text)
     if menu == "ack":
         numbers = parse_numbers(text)
         waiting = {int(n): int(d) for n, d in state.get("deadlines", {}).items()}
@@ -510,4 +542,4 @@ async def answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
     return False
 
 
-FREE_TEXT = frozenset({"other", "receipt", "score"})  # menus whose answer is any text
+FREE_TEXT = frozenset({"other", "receipt"})  # menus whose answer is any text

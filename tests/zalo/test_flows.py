@@ -5,15 +5,18 @@ covenant, the language, and linking a Telegram and a Zalo account."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.core.models import Platform
+from bot.fakes.clock import FakeClock
 from bot.fakes.ratelimit import NoRateLimit
 from bot.fakes.zalo import FakeZalo, ZaloUser
 from bot.services.app import Services
@@ -21,11 +24,11 @@ from handlers.channels import Channels
 from handlers.telegram.notifier import TelegramNotifier
 from handlers.zalo.bot import ZaloBot
 from handlers.zalo.charts import ChartShelf
-from handlers.zalo.client import ZaloClient
+from handlers.zalo.client import ZaloClient, parse_update
 from handlers.zalo.conversation import conversation_storage
 from handlers.zalo.notifier import ZaloNotifier
 from scheduler.sender import Sender
-from storage.tables import CovenantSignatureRow, LinkCodeRow
+from storage.tables import CovenantSignatureRow, LinkCodeRow, OutboxRow
 from tests.handlers.conftest import SECRETARY, Harness, person
 from tests.handlers.support import (
     AN,
@@ -252,7 +255,14 @@ async def test_self_scoring_on_zalo_and_the_file_from_the_linked_telegram_accoun
     # Hoa links her Telegram account, sends the file there; the scores are already in.
     code = re.search(r"/link (\w{4}-\w{4})", await typist.say(HOA, "lien ket"))
     assert code is not None
-    (linked,) = await tg.say(HOA_TG, f"/link {code.group(1)}")
+    (offer,) = await tg.say(HOA_TG, f"/link {code.group(1)}")
+    assert offer.text == (
+        "🔗 Liên kết tài khoản này với <b>Lê Thị Hoa</b> (Zalo)?\n"
+        "Sau khi liên kết, hai tài khoản là một người: mọi việc làm ở tài khoản này là của "
+        "Lê Thị Hoa. Chỉ đồng ý nếu cả hai tài khoản đều là của chính bạn."
+    )
+    assert offer.buttons == [["✅ Đồng ý liên kết", "✖ Hủy"]]
+    linked = [r for r in await tg.tap(HOA_TG, "lnk:ok") if r.text][-1]
     assert linked.text == (
         "✅ Đã liên kết: <b>Lê Thị Hoa</b> dùng Zalo và Telegram.\n"
         "Khối: Khối thi đua Văn hóa - Xã hội.\n"
@@ -310,6 +320,15 @@ async def test_the_covenant_the_language_and_help_by_text(
     assert await typist.say(HOA, "lang vi") == "Đã chuyển sang Tiếng Việt."
     assert (await typist.say(HOA, "/tro_giup")).startswith("Các lệnh trên Zalo")
 
+    # The secretariat's commands are named as Telegram's; a number with no menu is a hint.
+    assert await typist.say(HOA, "/ballot open 1") == (
+        "Lệnh /ballot là lệnh của thường trực, chỉ dùng được trên Telegram (bot Zalo không có "
+        "nút bấm, không nhận tệp). Hãy dùng tài khoản Telegram của bạn; gõ lien ket để liên "
+        "kết hai tài khoản."
+    )
+    assert await typist.say(HOA, "2") == UNKNOWN
+    assert await typist.say(HOA, "tôi đồng ý với dự thảo") == UNKNOWN
+
 
 async def test_linking_telegram_and_zalo(tg: Harness, services: Services, typist: Typist) -> None:
     await mixed_conference(tg, typist)
@@ -325,6 +344,12 @@ async def test_linking_telegram_and_zalo(tg: Harness, services: Services, typist
     assert code is not None
     assert issued.text.startswith(f"🔗 Mã liên kết: <code>{code.group(1)}</code>\n")
     assert await typist.say(LINH, f"lien ket {code.group(1).lower()}") == (
+        "🔗 Liên kết tài khoản này với Trần Văn An (Telegram)?\n"
+        "Sau khi liên kết, hai tài khoản là một người: mọi việc làm ở tài khoản này là của "
+        "Trần Văn An. Chỉ đồng ý nếu cả hai tài khoản đều là của chính bạn.\n"
+        "Gõ 1 để đồng ý, 2 để thôi."
+    )
+    assert await typist.say(LINH, "1") == (
         "✅ Đã liên kết: Trần Văn An dùng Telegram và Zalo.\n"
         "Khối: Khối thi đua Văn hóa - Xã hội.\n"
         "Nhắc việc và kết quả sẽ gửi đến mọi tài khoản đã liên kết."
@@ -500,3 +525,114 @@ async def test_the_standings_chart_as_a_photo_when_a_files_url_is_set(
         if runner is not None:
             await runner.cleanup()
         await client.close()
+
+
+async def test_what_the_review_found_stays_fixed(
+    tg: Harness,
+    services: Services,
+    zalo: FakeZalo,
+    zbot: ZaloBot,
+    typist: Typist,
+    clock: FakeClock,
+) -> None:
+    """A confirm typed long after its menu casts nothing; a receipt or a command typed while
+    a menu waits is read as such; «1» sent twice at once confirms once; strangers get a few
+    answers, not the month's quota."""
+    await mixed_conference(tg, typist)
+    await tg.say(SECRETARY, "/ballot open 1")
+    await tg.say(SECRETARY, "/ballot open 6")
+    leader = (await ballot_ids(services))[5]
+    report = (await ballot_ids(services))[0]
+
+    await typist.say(HOA, "bo phieu 6 2")
+    clock.advance(timedelta(minutes=11))
+    assert await typist.say(HOA, "ok") == (
+        "Lựa chọn trước đã hết hạn (sau 10 phút) nên không có gì được ghi nhận. Hãy gõ lại "
+        "lệnh, ví dụ bo phieu."
+    )
+    assert await secret_rows(services, leader) == SecretRows([], 0, 0, 0)
+
+    # A command while a menu waits is the command; so is a receipt code.
+    await typist.say(HOA, "bo phieu 6")
+    assert (await typist.say(HOA, "xep hang")).startswith("📊 Bảng xếp hạng")
+    await typist.say(HOA, "bo phieu 6")
+    assert (await typist.say(HOA, "ABCD-EFGH-JKMN")).startswith("❔ Không tìm thấy phiếu")
+
+    # «1» twice at once: one vote, one "nothing to confirm".
+    await typist.say(HOA, "bo phieu 1 1")
+    first, second = zalo.update(HOA, "1"), zalo.update(HOA, "1")
+    first_update, second_update = parse_update(first), parse_update(second)
+    assert first_update is not None
+    assert second_update is not None
+    await asyncio.gather(zbot.handle(first_update), zbot.handle(second_update))
+    actions = [a for a, _ in await audit_trail(services) if a.startswith("vote.")]
+    assert actions == ["vote.cast"]
+    assert len(await open_votes(services, report)) == 1
+
+    # Someone in no bloc: ten answers an hour, then silence (the quota is the bloc's).
+    stranger = ZaloUser("8899000000000000001", "Người lạ")
+    before = len([s for s in zalo.sent if s.chat_id == stranger.id])
+    for i in range(12):
+        await zalo.send_text(stranger, f"xin chào {i}")
+        update = await zbot.client.get_update(1)
+        assert update is not None
+        await zbot.handle(update)
+    assert len([s for s in zalo.sent if s.chat_id == stranger.id]) - before == 10
+
+
+async def test_linking_carries_work_in_progress_and_tells_the_code_owner(
+    tg: Harness, services: Services, zbot: ZaloBot, typist: Typist
+) -> None:
+    channels = Channels(
+        {Platform.TELEGRAM: TelegramNotifier(tg.bot), Platform.ZALO: ZaloNotifier(zbot.client)}
+    )
+    services.notifier = channels
+    sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
+
+    async def flush() -> None:
+        await sender.drain()
+
+    services.outbox_flush = flush
+    await report_setup(tg)
+    await tg.say(SECRETARY, "/units add Sở Thông tin và Truyền thông; STTTT")
+    await typist.say(HOA, await tg.invite_code("4"))
+    await typist.say(HOA, "cham diem")
+    for value in ("10", "20", "10", "8", "5"):
+        await typist.say(HOA, value)
+    # (still scoring: a command typed now is the command, not a bad score)
+
+    # Hoa's Telegram account (new, in no bloc) issues the code; her Zalo account joins it.
+    (issued,) = await tg.say(HOA_TG, "/link")
+    code = re.search(r"lien ket (\w{4}-\w{4})", issued.text)
+    assert code is not None
+    assert (await typist.say(HOA, f"lien ket {code.group(1)}")).startswith("🔗 Liên kết")
+    assert (await typist.say(HOA, "1")).startswith("✅ Đã liên kết: Lê Thị Hoa dùng Zalo và")
+    async with services.db.uow() as uow:
+        told = [
+            (r.platform, r.chat_id, r.text)
+            for r in await uow.session.exec(
+                select(OutboxRow).where(col(OutboxRow.dedup_key).startswith("linked:"))
+            )
+        ]
+    # The code's owner is told on the account they had, not on the one just linked.
+    assert told == [
+        (
+            "telegram",
+            str(HOA_TG.id),
+            "🔗 Tài khoản Zalo «Lê Thị Hoa» vừa được liên kết với bạn: từ nay tài khoản đó hành "
+            "động với tư cách của bạn. Nếu không phải bạn liên kết, hãy báo ngay thường trực "
+            "khối.",
+        )
+    ]
+    # The five scores typed on Zalo are still there: scoring goes on at item 6.
+    assert (await typist.say(HOA, "cham diem")).startswith("Mục 6/14")
+
+    # One account per platform: a second Telegram account cannot be linked into Hoa.
+    other = person(2600, "Khác", "Người")
+    (issued,) = await tg.say(other, "/link")
+    code = re.search(r"lien ket (\w{4}-\w{4})", issued.text)
+    assert code is not None
+    assert await typist.say(HOA, f"lien ket {code.group(1)}") == (
+        "Người tạo mã đã liên kết một tài khoản Telegram khác. Mỗi người chỉ liên kết một tài "
+        "khoản trên mỗi nền tảng; nếu cần đổi, hãy liên hệ thường trực khối."
+    )
