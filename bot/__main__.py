@@ -26,7 +26,13 @@ log = logging.getLogger("bot")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="thidua-bot")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (the offline demo when no token is set)")
+    run = sub.add_parser("run", help="run the bot (the offline demo when no token is set)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="webhook worker processes sharing WEBHOOK__LISTEN (PostgreSQL and Redis needed)",
+    )
     demo = sub.add_parser("demo", help="the offline conference demo against a fake Bot API")
     demo.add_argument("--out", type=Path, default=Path("demo-out"))
     sub.add_parser("migrate", help="apply database migrations")
@@ -52,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
             if not settings.has_token:
                 log.info("no TELEGRAM__TOKEN or ZALO__TOKEN: running the offline demo")
                 return _demo(Path("demo-out"))
+            if args.workers > 1:
+                from bot.supervisor import supervise
+
+                return supervise(settings, args.workers)
             return asyncio.run(_run(settings))
         if args.command == "demo":
             return _demo(args.out)
@@ -81,10 +91,20 @@ async def _run(settings: Settings) -> int:
     from aiogram.fsm.storage.base import BaseStorage
     from aiogram.fsm.storage.redis import RedisStorage
     from aiohttp import web
+    from redis.asyncio import Redis
 
     from bot.core.models import Platform
     from bot.render import Renderer
-    from bot.runtime import build_services, make_bot, serve_app, serve_telegram
+    from bot.runtime import (
+        HEALTH_PATH,
+        build_services,
+        health_handler,
+        is_first_worker,
+        make_bot,
+        serve_app,
+        serve_telegram,
+        worker_index,
+    )
     from bot.services.clock import SystemClock
     from bot.services.secret_ballots import (
         BallotSecretChangedError,
@@ -103,10 +123,12 @@ async def _run(settings: Settings) -> int:
     from handlers.zalo.conversation import conversation_storage
     from handlers.zalo.notifier import ZaloNotifier
     from scheduler.tick import start_scheduler
+    from storage.ledger import MemoryLedger, RedisLedger, UpdateLedger
 
     audit_key = secret_key(settings, "audit_key")
     ballot_secret = secret_key(settings, "ballot_secret")
-    db = await open_database(settings)
+    # Under `run --workers N` the supervisor migrated before starting the workers.
+    db = await open_database(settings, migrate=worker_index() is None)
     try:
         await ensure_ballot_secret(db, ballot_secret, SystemClock().now())
     except BallotSecretChangedError as exc:
@@ -134,7 +156,8 @@ async def _run(settings: Settings) -> int:
     storage: RedisStorage | None = None
     zalo_storage: BaseStorage | None = None
     try:
-        db.purge_sealed()  # leftovers of a count stopped between its commit and the rewrite
+        if is_first_worker():
+            db.purge_sealed()  # leftovers of a count stopped between its commit and rewrite
         services = build_services(
             db, clock, channels, settings, audit_key, ballot_secret, renderer=renderer
         )
@@ -145,6 +168,13 @@ async def _run(settings: Settings) -> int:
         # the bot, else this process's memory.
         storage = RedisStorage.from_url(settings.redis_url) if settings.redis_url else storage
         zalo_storage = conversation_storage(settings.redis_url)
+        # Updates handled once across workers: Redis when configured, else this process.
+        ledger: UpdateLedger = (
+            RedisLedger(Redis.from_url(settings.redis_url))
+            if settings.redis_url
+            else MemoryLedger()
+        )
+        healthz = health_handler(db, settings.redis_url)
         jobs: list[Awaitable[None]] = []
         mount: Callable[[web.Application], None] | None = None
         zalo_hooked: Callable[[], Awaitable[None]] | None = None
@@ -154,7 +184,7 @@ async def _run(settings: Settings) -> int:
             charts = (
                 ChartShelf(settings.files_dir / "zalo-charts", files_url) if files_url else None
             )
-            zbot = ZaloBot(services, zalo, zalo_storage, charts)
+            zbot = ZaloBot(services, zalo, zalo_storage, charts, ledger)
             hook_secret = settings.zalo.webhook_secret
             if settings.webhook.url and hook_secret is not None:
                 # The Zalo webhook beside Telegram's (same server), or on a server of its own.
@@ -164,24 +194,27 @@ async def _run(settings: Settings) -> int:
 
                 async def zalo_hooked_now() -> None:
                     assert zalo is not None
-                    await zalo.set_webhook(hook_url, secret_value)
-                    log.info("Zalo webhook set")
+                    if is_first_worker():  # one URL for every worker
+                        await zalo.set_webhook(hook_url, secret_value)
+                        log.info("Zalo webhook set")
 
                 zalo_hooked = zalo_hooked_now
                 if bot is not None:
 
                     def mount_zalo(app: web.Application) -> None:
                         zbot.mount(app, secret_value)
+                        app.router.add_get(HEALTH_PATH, healthz)
 
                     mount = mount_zalo
                 else:
-                    jobs.append(
-                        serve_app(zbot.webhook_app(secret_value), settings, zalo_hooked_now)
-                    )
+                    own = zbot.webhook_app(secret_value)
+                    own.router.add_get(HEALTH_PATH, healthz)
+                    jobs.append(serve_app(own, settings, zalo_hooked_now))
                 log.info("Zalo bot starting (webhook)")
             else:
-                await zalo.delete_webhook()
-                jobs.append(zbot.poll(stop))
+                if is_first_worker():  # Zalo has no offset: one poller only
+                    await zalo.delete_webhook()
+                    jobs.append(zbot.poll(stop))
                 if charts is not None:
                     log.warning(
                         "ZALO__FILES_URL is set but Zalo runs by long polling: no webhook server "
@@ -192,8 +225,15 @@ async def _run(settings: Settings) -> int:
         if bot is not None:
             me = await bot.get_me()
             services.bot_username = me.username or ""
-            await set_default_menus(bot, services.renderer)
-            dp = create_dispatcher(services, storage=storage)
+            if is_first_worker():
+                await set_default_menus(bot, services.renderer)
+            dp = create_dispatcher(services, storage=storage, ledger=ledger)
+            if mount is None:
+
+                def mount_health(app: web.Application) -> None:
+                    app.router.add_get(HEALTH_PATH, healthz)
+
+                mount = mount_health
             log.info("bot @%s starting", services.bot_username)
 
             async def telegram() -> None:

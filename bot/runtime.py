@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -16,6 +17,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.core.models import Platform
@@ -63,6 +65,50 @@ def build_services(
     )
 
 
+HEALTH_PATH = "/healthz"
+
+
+def worker_index() -> int | None:
+    """This process's number under `run --workers N` (None: the bot runs as one process)."""
+    value = os.environ.get("THIDUA_WORKER", "")
+    return int(value) if value.isdecimal() else None
+
+
+def is_first_worker() -> bool:
+    """Whether this process does what must happen once (set the webhook and the menus)."""
+    return worker_index() in (None, 0)
+
+
+def health_handler(
+    db: Database, redis_url: str | None
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /healthz: 200 when the database (and Redis, if configured) answer, else 503 with
+    what failed — for the reverse proxy or the orchestrator; never a secret."""
+    redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
+
+    async def healthz(_: web.Request) -> web.Response:
+        checks: dict[str, object] = {"worker": worker_index() or 0, "pid": os.getpid()}
+        healthy = True
+        try:
+            async with asyncio.timeout(3):
+                await db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:  # reported, not raised: the probe must answer
+            healthy, checks["database"] = False, f"error: {type(exc).__name__}"
+        if redis is None:
+            checks["redis"] = "not configured"
+        else:
+            try:
+                async with asyncio.timeout(3):
+                    await redis.ping()
+                checks["redis"] = "ok"
+            except Exception as exc:
+                healthy, checks["redis"] = False, f"error: {type(exc).__name__}"
+        return web.json_response({"ok": healthy, **checks}, status=200 if healthy else 503)
+
+    return healthz
+
+
 Mount = Callable[[web.Application], None]
 Started = Callable[[], Awaitable[None]]
 
@@ -104,9 +150,10 @@ async def _serve_webhook(
         mount(app)
 
     async def listening() -> None:
-        await bot.set_webhook(
-            url, secret_token=secret, allowed_updates=dp.resolve_used_update_types()
-        )
+        if is_first_worker():  # the other workers share the same URL
+            await bot.set_webhook(
+                url, secret_token=secret, allowed_updates=dp.resolve_used_update_types()
+            )
         if started is not None:
             await started()
 
@@ -124,7 +171,8 @@ async def _listen(
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, port = settings.webhook.host_port
-    await web.TCPSite(runner, host, port).start()
+    # Several workers listen on one port (the kernel spreads connections among them).
+    await web.TCPSite(runner, host, port, reuse_port=worker_index() is not None).start()
     if started is not None:
         await started()
     log.info("webhook listening on %s:%s%s", host, port, name)

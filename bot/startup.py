@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 
 from bot.config import Settings
+from bot.logcontext import ContextFilter
 from storage.db import create_engine
-from storage.migrate import migrate
+from storage.migrate import migrate as run_migrations
 from storage.uow import Database
 
 
@@ -45,8 +47,9 @@ def setup_logging(settings: Settings) -> None:
     # The part of a Telegram token after the colon is the secret half; redact it alone too.
     secrets += [s.split(":", 1)[1] for s in secrets if ":" in s]
     handler = logging.StreamHandler()
+    handler.addFilter(ContextFilter())  # the worker and the update being handled
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s", secrets)
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -55,8 +58,16 @@ def setup_logging(settings: Settings) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-async def open_database(settings: Settings) -> Database:
-    """Engine plus migrations to head (once, under an advisory lock on PostgreSQL)."""
-    engine = create_engine(settings.database_url)
-    await migrate(engine)
+async def open_database(settings: Settings, *, migrate: bool = True) -> Database:
+    """Engine plus migrations to head (once, under an advisory lock on PostgreSQL; skipped
+    by workers, whose supervisor migrated before starting them)."""
+    engine = create_engine(settings.database_url, application_name=application_name())
+    if migrate:
+        await run_migrations(engine)
     return Database(engine)
+
+
+def application_name() -> str:
+    """How this process names its PostgreSQL sessions (pg_stat_activity)."""
+    worker = os.environ.get("THIDUA_WORKER", "")
+    return f"thidua-bot-w{worker}" if worker else "thidua-bot"

@@ -28,7 +28,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalise_url(url)).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, application_name: str | None = None
+) -> AsyncEngine:
     """An async engine; on SQLite every transaction takes the write lock up front.
 
     SQLite has one writer: starting with BEGIN IMMEDIATE makes read-then-write use cases
@@ -36,7 +38,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """
     url = normalise_url(url)
     if not is_sqlite(url):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        # Sessions carry the process's name (pg_stat_activity), so an operator — or a fault
+        # test — can tell the bot's connections from anyone else's.
+        named = application_name and "+asyncpg" in url
+        args = {"server_settings": {"application_name": application_name}} if named else {}
+        return create_async_engine(url, echo=echo, pool_pre_ping=True, connect_args=args)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)

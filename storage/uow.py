@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from types import TracebackType
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -67,6 +68,12 @@ class Database:
                 expire_on_commit=False,
                 join_transaction_mode="create_savepoint",
             )
+
+    async def ping(self) -> None:
+        """The database answers (for /healthz); raises when it does not."""
+        async with self.uow() as uow:
+            connection = await uow.session.connection()
+            await connection.execute(text("SELECT 1"))
 
     @asynccontextmanager
     async def uow(self) -> AsyncIterator[UnitOfWork]:

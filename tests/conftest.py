@@ -254,3 +254,28 @@ async def committed_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+@pytest.fixture
+async def pg_database() -> AsyncIterator[str]:
+    """A throwaway PostgreSQL database (nothing in it), dropped afterwards."""
+    name = f"thidua_secret_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(ADMIN_PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except (OSError, ConnectionError) as exc:
+        _unavailable("PostgreSQL", exc)
+    except Exception as exc:
+        if "connect" in str(exc).lower() or "refused" in str(exc).lower():
+            _unavailable("PostgreSQL", exc)
+        raise
+    finally:
+        await admin.dispose()
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    admin = create_async_engine(ADMIN_PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()

@@ -9,14 +9,12 @@ import os
 import signal
 import stat
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.core.sealing import master_check
@@ -26,7 +24,7 @@ from storage.db import create_engine
 from storage.migrate import migrate
 from storage.secret_repos import BALLOT_SECRET_CHECK, KeyCheck
 from storage.uow import Database
-from tests.conftest import ADMIN_PG_URL, PG_URL, START, _unavailable
+from tests.conftest import START
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "5000000003:AAHsEcReTsTaRtSeCrEtStArTsEcReTsTaRt"
@@ -121,31 +119,6 @@ async def _key_check(database_url: str) -> KeyCheck | None:
 async def fake() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(TOKEN, bot_username="thidua_secret_bot") as server:
         yield server
-
-
-@pytest.fixture
-async def pg_database() -> AsyncIterator[str]:
-    """A throwaway PostgreSQL database (nothing in it), dropped afterwards."""
-    name = f"thidua_secret_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(ADMIN_PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (OSError, ConnectionError) as exc:
-        _unavailable("PostgreSQL", exc)
-    except Exception as exc:
-        if "connect" in str(exc).lower() or "refused" in str(exc).lower():
-            _unavailable("PostgreSQL", exc)
-        raise
-    finally:
-        await admin.dispose()
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    admin = create_async_engine(ADMIN_PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
 
 
 async def _tables(database_url: str) -> list[str]:

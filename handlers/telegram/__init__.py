@@ -23,7 +23,8 @@ from handlers.telegram import (
     units,
     voting,
 )
-from handlers.telegram.middlewares import ActorMiddleware, NfcMiddleware
+from handlers.telegram.middlewares import ActorMiddleware, NfcMiddleware, UpdateOnceMiddleware
+from storage.ledger import MemoryLedger, UpdateLedger
 
 
 def make_routers() -> list[Router]:
@@ -46,8 +47,11 @@ def make_routers() -> list[Router]:
     ]
 
 
-def create_dispatcher(services: Services, storage: BaseStorage | None = None) -> Dispatcher:
+def create_dispatcher(
+    services: Services, storage: BaseStorage | None = None, ledger: UpdateLedger | None = None
+) -> Dispatcher:
     dp = Dispatcher(storage=storage or MemoryStorage(), services=services)
+    dp.update.outer_middleware(UpdateOnceMiddleware(ledger or MemoryLedger()))
     dp.update.outer_middleware(NfcMiddleware())
     actor = ActorMiddleware(services)
     dp.message.outer_middleware(actor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,10 +11,14 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
 from bot.core.models import Locale, Platform
 from bot.core.text import nfc
+from bot.logcontext import UPDATE
 from bot.services.actors import resolve_actor
 from bot.services.app import Services
 from handlers.telegram.group import GROUPS, is_anonymous, is_group_command
 from handlers.telegram.ui import Ui
+from storage.ledger import UpdateLedger
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -27,6 +32,30 @@ def _nfc_message(message: Message | None) -> Message | None:
     if message.caption is not None and nfc(message.caption) != message.caption:
         changes["caption"] = nfc(message.caption)
     return message.model_copy(update=changes) if changes else message
+
+
+class UpdateOnceMiddleware(BaseMiddleware):
+    """An update delivered twice (Telegram retries one whose answer it did not get, e.g. from
+    a worker that died mid-request) is handled once, across workers with a Redis ledger; the
+    update id goes into every log line written while it is handled."""
+
+    def __init__(self, ledger: UpdateLedger, bot_id: int | None = None) -> None:
+        self.ledger = ledger
+        self.bot_id = bot_id
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        bot = data.get("bot")
+        owner = self.bot_id if self.bot_id is not None else getattr(bot, "id", 0)
+        token = UPDATE.set(str(event.update_id))
+        try:
+            if not await self.ledger.first(f"tg:{owner}:{event.update_id}"):
+                log.info("update delivered again: ignored")
+                return None
+            return await handler(event, data)
+        finally:
+            UPDATE.reset(token)
 
 
 class NfcMiddleware(BaseMiddleware):

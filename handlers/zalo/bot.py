@@ -14,7 +14,7 @@ import asyncio
 import hmac
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -26,6 +26,7 @@ from bot.core.invites import code_in_message
 from bot.core.models import Platform
 from bot.core.sealing import RECEIPT_SHAPE
 from bot.core.text import clean
+from bot.logcontext import UPDATE
 from bot.services.actors import Actor, resolve_actor
 from bot.services.app import Services
 from bot.services.charts import standings_png
@@ -41,6 +42,7 @@ from handlers.zalo.client import MAX_TEXT, ZaloClient, ZaloError, ZaloUpdate, pa
 from handlers.zalo.commands import Command, is_no, is_yes, parse_command, parse_numbers
 from handlers.zalo.conversation import Conversation
 from handlers.zalo.flows import Chat
+from storage.ledger import MemoryLedger, UpdateLedger
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class ZaloBot:
         client: ZaloClient,
         storage: BaseStorage | None = None,
         charts: ChartShelf | None = None,
+        ledger: UpdateLedger | None = None,
     ) -> None:
         self.services = services
         self.client = client
@@ -65,7 +68,9 @@ class ZaloBot:
         # Where each conversation stands (shared with Telegram's FSM storage: Redis when
         # several workers serve the bot, else this process's memory).
         self.storage = storage or MemoryStorage()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        # Message ids handled lately (Redis when several workers share the bot): a message
+        # delivered again is dropped.
+        self.ledger = ledger or MemoryLedger(SEEN)
         # One person's messages are answered one at a time ("1" typed twice confirms once).
         self._locks: dict[str, asyncio.Lock] = {}
         # Answers to people who belong to no bloc, per sender: the monthly quota is not
@@ -74,30 +79,26 @@ class ZaloBot:
 
     # --- intake ------------------------------------------------------------------------------
 
-    def _first_time(self, message_id: str) -> bool:
-        if message_id in self._seen:
-            return False
-        self._seen[message_id] = None
-        if len(self._seen) > SEEN:
-            self._seen.popitem(last=False)
-        return True
-
     async def handle(self, update: ZaloUpdate) -> bool:
         """Act on one update; False when it was a duplicate or not for the bot."""
-        if not self._first_time(update.message.message_id):
-            log.info("Zalo update %s delivered again: ignored", update.message.message_id)
-            return False
-        if not update.is_private or update.message.sender.is_bot:
-            return False  # bots live in private chats; a group gets no ballot content
-        sender = update.message.sender.id
-        lock = self._locks.setdefault(sender, asyncio.Lock())
+        token = UPDATE.set(f"zalo:{update.message.message_id}")
         try:
-            async with lock:  # one person's messages one at a time, in order
-                await self._handle(update, sender)
+            if not await self.ledger.first(f"zalo:{update.message.message_id}"):
+                log.info("Zalo update delivered again: ignored")
+                return False
+            if not update.is_private or update.message.sender.is_bot:
+                return False  # bots live in private chats; a group gets no ballot content
+            sender = update.message.sender.id
+            lock = self._locks.setdefault(sender, asyncio.Lock())
+            try:
+                async with lock:  # one person's messages one at a time, in order
+                    await self._handle(update, sender)
+            finally:
+                if not lock.locked() and len(self._locks) > SEEN:
+                    self._locks.pop(sender, None)
+            return True
         finally:
-            if not lock.locked() and len(self._locks) > SEEN:
-                self._locks.pop(sender, None)
-        return True
+            UPDATE.reset(token)
 
     async def _handle(self, update: ZaloUpdate, sender: str) -> None:
         actor = await resolve_actor(

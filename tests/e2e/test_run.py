@@ -123,8 +123,9 @@ async def _join_flow(fake: FakeTelegram) -> None:
 async def _wait_started(
     fake: FakeTelegram, proc: asyncio.subprocess.Process, since: int = 0
 ) -> None:
-    """Until the process has set its menus (`since`: requests of earlier processes to skip)."""
-    for _ in range(300):
+    """Until the process has set its menus (`since`: requests of earlier processes to skip);
+    up to a minute: a loaded machine (CI beside other jobs) starts Python slowly."""
+    for _ in range(1200):
         if any(r.method == "setMyCommands" for r in fake.requests[since:]):
             return
         if proc.returncode is not None:
