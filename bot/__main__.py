@@ -91,7 +91,6 @@ async def _run(settings: Settings) -> int:
     from aiogram.fsm.storage.base import BaseStorage
     from aiogram.fsm.storage.redis import RedisStorage
     from aiohttp import web
-    from redis.asyncio import Redis
 
     from bot.core.models import Platform
     from bot.render import Renderer
@@ -124,6 +123,7 @@ async def _run(settings: Settings) -> int:
     from handlers.zalo.notifier import ZaloNotifier
     from scheduler.tick import start_scheduler
     from storage.ledger import MemoryLedger, RedisLedger, UpdateLedger
+    from storage.redis_client import redis_client, redis_options
 
     audit_key = secret_key(settings, "audit_key")
     ballot_secret = secret_key(settings, "ballot_secret")
@@ -166,13 +166,15 @@ async def _run(settings: Settings) -> int:
         )
         # Conversation state (Telegram's FSM, Zalo's menus): Redis when several workers serve
         # the bot, else this process's memory.
-        storage = RedisStorage.from_url(settings.redis_url) if settings.redis_url else storage
+        storage = (
+            RedisStorage.from_url(settings.redis_url, connection_kwargs=redis_options())
+            if settings.redis_url
+            else storage
+        )
         zalo_storage = conversation_storage(settings.redis_url)
         # Updates handled once across workers: Redis when configured, else this process.
         ledger: UpdateLedger = (
-            RedisLedger(Redis.from_url(settings.redis_url))
-            if settings.redis_url
-            else MemoryLedger()
+            RedisLedger(redis_client(settings.redis_url)) if settings.redis_url else MemoryLedger()
         )
         healthz = health_handler(db, settings.redis_url)
         jobs: list[Awaitable[None]] = []
@@ -292,13 +294,12 @@ def _ticker(
     """The tick and its sender: the rate budget in Redis when configured (every worker may
     send), else in this process (only the tick-lock holder sends); Zalo's queue rationed by
     its monthly quota."""
-    from redis.asyncio import Redis
-
     from scheduler.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
     from scheduler.sender import Sender
+    from storage.redis_client import redis_client
 
     limiter: RateLimiter = (
-        RedisRateLimiter(Redis.from_url(settings.redis_url))
+        RedisRateLimiter(redis_client(settings.redis_url))
         if settings.redis_url
         else LocalRateLimiter()
     )

@@ -25,6 +25,7 @@ from bot.core.ports import Clock, Notifier
 from bot.render import Renderer
 from bot.services.app import Services
 from storage.files import FileStore
+from storage.redis_client import redis_client
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def health_handler(
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """GET /healthz: 200 when the database (and Redis, if configured) answer, else 503 with
     what failed — for the reverse proxy or the orchestrator; never a secret."""
-    redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
+    redis: Redis | None = redis_client(redis_url) if redis_url else None
 
     async def healthz(_: web.Request) -> web.Response:
         checks: dict[str, object] = {"worker": worker_index() or 0, "pid": os.getpid()}

@@ -18,6 +18,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
 
 from bot.core.ports import Clock
+from storage.redis_client import redis_options
 
 ZALO_BOT_ID = 0
 KEY_PREFIX = "zalo-fsm"  # Redis keys of their own: an identity id never meets a Telegram id
@@ -29,7 +30,10 @@ def conversation_storage(redis_url: str | None) -> BaseStorage:
     """Where Zalo conversations wait: Redis when several workers serve the bot, else memory."""
     if redis_url:
         return RedisStorage.from_url(
-            redis_url, key_builder=DefaultKeyBuilder(prefix=KEY_PREFIX), data_ttl=RECORD_TTL
+            redis_url,
+            connection_kwargs=redis_options(),
+            key_builder=DefaultKeyBuilder(prefix=KEY_PREFIX),
+            data_ttl=RECORD_TTL,
         )
     return MemoryStorage()
 
