@@ -9,8 +9,9 @@ _SPACES = re.compile(r"\s+")
 
 
 def nfc(text: str) -> str:
-    """Vietnamese typed in decomposed form (NFD) must equal its composed form."""
-    return unicodedata.normalize("NFC", text)
+    """Vietnamese typed in decomposed form (NFD) must equal its composed form; a NUL
+    character (which PostgreSQL cannot store in text) is dropped."""
+    return unicodedata.normalize("NFC", text).replace("\x00", "")
 
 
 def clean(text: str) -> str:
@@ -65,7 +66,15 @@ def _short_lines(text: str, limit: int) -> list[str]:
             while utf16_len(line[:cut]) > limit:
                 cut -= 1
             space = line.rfind(" ", 0, cut)
-            cut = space if space > 0 else cut
+            if space > 0:
+                cut = space
+            else:
+                # No space: never cut inside an HTML entity ("&lt;") or a tag ("<b>").
+                amp, lt = line.rfind("&", 0, cut), line.rfind("<", 0, cut)
+                if amp > 0 and ";" not in line[amp:cut]:
+                    cut = amp
+                if lt > 0 and ">" not in line[lt:cut]:
+                    cut = min(cut, lt)
             lines.append(line[:cut])
             line = line[cut:].lstrip(" ")
         lines.append(line)

@@ -86,6 +86,6 @@ class UnitCb(CallbackData, prefix="u"):
 
 class MemberCb(CallbackData, prefix="m"):
     action: str  # "rm" | "rmok"
-    identity_id: int
+    identity_id: DbId
     unit_id: DbId
-    bloc_id: int
+    bloc_id: DbId

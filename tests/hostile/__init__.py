@@ -1,0 +1,1 @@
+"""Hostile input: generated messages, taps and files pushed through the real Dispatcher."""
