@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from bot.core.invites import (
     CODE_BYTES,
     FAILED_ATTEMPTS_WINDOW,
+    AttemptBudget,
     InviteRejection,
     attempt_budget,
     check_invite,
@@ -18,7 +19,7 @@ from bot.core.invites import (
     normalise_code,
     ttl_for,
 )
-from bot.core.models import Bloc, Invite, Membership, Role, Unit
+from bot.core.models import Account, Bloc, Invite, Membership, Role, Unit
 from bot.core.text import clean
 from bot.core.units import find_unit
 from bot.services.actors import Actor, secretariat_bloc
@@ -232,6 +233,16 @@ class MoveNeeded:
     target: Unit
 
 
+async def guess_budget(uow: UnitOfWork, account: Account, now: datetime) -> AttemptBudget:
+    """Whether this chat account may try another code (invite or link): its wrong codes of
+    the last ten minutes, counted under a lock on the sender."""
+    await uow.invites.lock_sender(account.platform, account.external_id)
+    failures = await uow.invites.failures_since(
+        account.platform, account.external_id, now - FAILED_ATTEMPTS_WINDOW
+    )
+    return attempt_budget(failures, now)
+
+
 async def join(
     services: Services, actor: Actor, code_text: str
 ) -> Joined | MoveNeeded | AlreadyMember | JoinRefused:
@@ -239,11 +250,7 @@ async def join(
     now = services.clock.now()
     account = actor.account
     async with services.db.uow() as uow:
-        await uow.invites.lock_sender(account.platform, account.external_id)
-        failures = await uow.invites.failures_since(
-            account.platform, account.external_id, now - FAILED_ATTEMPTS_WINDOW
-        )
-        budget = attempt_budget(failures, now)
+        budget = await guess_budget(uow, account, now)
         if not budget.allowed:
             return JoinRefused(InviteRejection.RATE_LIMITED, budget.retry_after)
         code = normalise_code(code_text)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.invites import FAILED_ATTEMPTS_WINDOW, attempt_budget
 from bot.core.linking import (
     LINK_BYTES,
     LINK_TTL,
@@ -26,6 +25,7 @@ from bot.core.models import DEFAULT_TIMEZONE, Identity, Membership, Platform
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.audit import record
+from bot.services.invites import guess_budget
 from bot.services.outbox import to_person
 from bot.services.outcomes import Reason, Rejected
 from storage.uow import UnitOfWork
@@ -95,11 +95,7 @@ async def offer_link(services: Services, actor: Actor, typed: str) -> LinkOffer 
     now = services.clock.now()
     account = actor.account
     async with services.db.uow() as uow:
-        await uow.invites.lock_sender(account.platform, account.external_id)
-        failures = await uow.invites.failures_since(
-            account.platform, account.external_id, now - FAILED_ATTEMPTS_WINDOW
-        )
-        budget = attempt_budget(failures, now)
+        budget = await guess_budget(uow, account, now)
         if not budget.allowed:
             minutes = max(1, -(-int(budget.retry_after.total_seconds()) // 60))
             return Rejected(Reason.LINK_RATE_LIMITED, {"minutes": minutes})
