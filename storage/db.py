@@ -64,7 +64,13 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only unit of work (READ_ONLY) need not wait for the writer: WAL readers
+        # see the last commit while a write goes on.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "thidua_read_only"  # execution option: this transaction only reads
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

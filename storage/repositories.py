@@ -111,15 +111,41 @@ class IdentityRepo:
         self.s = session
 
     async def by_account(self, platform: Platform, external_id: str) -> Identity | None:
-        row = (
+        found = await self.with_profile(platform, external_id)
+        return None if found is None else found[0]
+
+    async def with_profile(
+        self, platform: Platform, external_id: str
+    ) -> tuple[Identity, str | None, bool] | None:
+        """The identity behind a chat account with all its accounts, and this account's
+        username and whether it is marked unreachable — in one query (every update asks)."""
+        owner = (
+            select(AccountRow.identity_id)
+            .where(AccountRow.platform == platform.value, AccountRow.external_id == external_id)
+            .scalar_subquery()
+        )
+        rows = (
             await self.s.exec(
-                select(AccountRow).where(
-                    AccountRow.platform == platform.value,
-                    AccountRow.external_id == external_id,
-                )
+                select(IdentityRow, AccountRow)
+                .join(AccountRow, col(AccountRow.identity_id) == col(IdentityRow.id))
+                .where(col(IdentityRow.id) == owner)
+                .order_by(col(AccountRow.id))
             )
-        ).first()
-        return None if row is None else await self.get(row.identity_id)
+        ).all()
+        if not rows:
+            return None
+        ident = rows[0][0]
+        this = next(
+            a for _, a in rows if a.platform == platform.value and a.external_id == external_id
+        )
+        identity = Identity(
+            id=_id(ident.id),
+            display_name=ident.display_name,
+            locale=Locale(ident.locale),
+            current_bloc_id=ident.current_bloc_id,
+            accounts=tuple(Account(Platform(a.platform), a.external_id) for _, a in rows),
+        )
+        return identity, this.username, this.unreachable
 
     async def create(
         self,
@@ -182,7 +208,37 @@ class IdentityRepo:
         )
 
     async def many(self, identity_ids: Iterable[int]) -> list[Identity]:
-        return [await self.get(i) for i in sorted(set(identity_ids))]
+        found = await self._identities(set(identity_ids))
+        return [found[i] for i in sorted(found)]
+
+    async def _identities(self, identity_ids: set[int]) -> dict[int, Identity]:
+        """Identities with their accounts, in two queries whatever their number."""
+        if not identity_ids:
+            return {}
+        rows = (
+            await self.s.exec(select(IdentityRow).where(col(IdentityRow.id).in_(identity_ids)))
+        ).all()
+        accounts: dict[int, list[Account]] = {}
+        found = await self.s.exec(
+            select(AccountRow)
+            .where(col(AccountRow.identity_id).in_(identity_ids))
+            .order_by(col(AccountRow.id))
+        )
+        for a in found.all():
+            accounts.setdefault(a.identity_id, []).append(
+                Account(Platform(a.platform), a.external_id)
+            )
+        return {
+            row.id: Identity(
+                id=row.id,
+                display_name=row.display_name,
+                locale=Locale(row.locale),
+                current_bloc_id=row.current_bloc_id,
+                accounts=tuple(accounts.get(row.id, ())),
+            )
+            for row in rows
+            if row.id is not None
+        }
 
     async def reachable_accounts(self, identity_id: int) -> list[Account]:
         rows = (
@@ -268,7 +324,21 @@ class IdentityRepo:
                 .order_by(col(MembershipRow.joined_at), col(MembershipRow.id))
             )
         ).all()
-        return [(_membership(r), await self.get(r.identity_id)) for r in rows]
+        identities = await self._identities({r.identity_id for r in rows})
+        return [(_membership(r), identities[r.identity_id]) for r in rows]
+
+    async def representatives_of_unit(self, bloc_id: int, unit_id: int) -> list[int]:
+        """The identities representing one unit of the bloc (in the order they joined)."""
+        found = await self.s.exec(
+            select(MembershipRow.identity_id)
+            .where(
+                MembershipRow.bloc_id == bloc_id,
+                MembershipRow.unit_id == unit_id,
+                col(MembershipRow.is_representative).is_(True),
+            )
+            .order_by(col(MembershipRow.joined_at), col(MembershipRow.id))
+        )
+        return list(found.all())
 
     # --- linking accounts (Telegram <-> Zalo) ----------------------------------------------
 

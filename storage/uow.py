@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.covenant_repos import CovenantRepo
-from storage.db import session_factory
+from storage.db import READ_ONLY, session_factory
 from storage.deadline_repos import DeadlineRepo
 from storage.outbox_repos import OutboxRepo
 from storage.report_repos import ReportRepo, ScoringRepo
@@ -76,9 +76,12 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     @asynccontextmanager
-    async def uow(self) -> AsyncIterator[UnitOfWork]:
-        """A transaction that is rolled back unless the service commits it."""
+    async def uow(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
+        """A transaction that is rolled back unless the service commits it. `read_only`: the
+        use case only reads (on SQLite it then does not take the write lock)."""
         async with self._sessions() as session:
+            if read_only and not self.bound:
+                await session.connection(execution_options={READ_ONLY: True})
             uow = UnitOfWork(session)
             try:
                 yield uow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,6 +105,30 @@ def _rules(text: str) -> Rules:
         self_vote=bool(data["self_vote"]),
         secret=bool(data["secret"]),
         quorum=threshold(data["quorum"]),
+    )
+
+
+def _ballot_info(row: BallotRow, options: Sequence[BallotOptionRow]) -> BallotInfo:
+    ballot = Ballot(
+        id=_id(row.id),
+        kind=BallotKind(row.kind),
+        options=tuple(Option(o.position, OptionKind(o.kind), o.unit_id, o.label) for o in options),
+        rules=_rules(row.rules),
+        opens_at=row.opens_at,
+        closes_at=row.closes_at,
+        status=BallotStatus(row.status),
+    )
+    return BallotInfo(
+        ballot=ballot,
+        bloc_id=row.bloc_id,
+        conference_id=row.conference_id,
+        title=row.title,
+        tier=row.tier,
+        tier_order=row.tier_order,
+        quota=row.quota,
+        runoff_of=row.runoff_of,
+        cancelled_reason=row.cancelled_reason,
+        publish_receipts=row.publish_receipts,
     )
 
 
@@ -295,37 +320,42 @@ class VoteRepo:
                 .execution_options(populate_existing=lock)
             )
         ).all()
-        ballot = Ballot(
-            id=_id(row.id),
-            kind=BallotKind(row.kind),
-            options=tuple(
-                Option(o.position, OptionKind(o.kind), o.unit_id, o.label) for o in options
-            ),
-            rules=_rules(row.rules),
-            opens_at=row.opens_at,
-            closes_at=row.closes_at,
-            status=BallotStatus(row.status),
-        )
-        return BallotInfo(
-            ballot=ballot,
-            bloc_id=row.bloc_id,
-            conference_id=row.conference_id,
-            title=row.title,
-            tier=row.tier,
-            tier_order=row.tier_order,
-            quota=row.quota,
-            runoff_of=row.runoff_of,
-            cancelled_reason=row.cancelled_reason,
-            publish_receipts=row.publish_receipts,
-        )
+        return _ballot_info(row, options)
 
     async def ballots(self, bloc_id: int, conference_id: int | None = None) -> list[BallotInfo]:
-        query = select(BallotRow.id).where(BallotRow.bloc_id == bloc_id)
+        """The bloc's ballots (of one conference) in id order, in two queries."""
+        query = select(BallotRow).where(BallotRow.bloc_id == bloc_id)
         if conference_id is not None:
             query = query.where(BallotRow.conference_id == conference_id)
-        ids = (await self.s.exec(query.order_by(col(BallotRow.id)))).all()
-        found = [await self.ballot(i) for i in ids if i is not None]
-        return [b for b in found if b is not None]
+        rows = (await self.s.exec(query.order_by(col(BallotRow.id)))).all()
+        if not rows:
+            return []
+        options: dict[int, list[BallotOptionRow]] = {}
+        found = await self.s.exec(
+            select(BallotOptionRow)
+            .where(col(BallotOptionRow.ballot_id).in_([r.id for r in rows]))
+            .order_by(col(BallotOptionRow.ballot_id), col(BallotOptionRow.position))
+        )
+        for option in found.all():
+            options.setdefault(option.ballot_id, []).append(option)
+        return [_ballot_info(r, options.get(_id(r.id), [])) for r in rows]
+
+    async def number(self, info: BallotInfo) -> int:
+        """The ballot's number in the chat: its place among its conference's ballots (each
+        year's conference numbers from 1), as `voting.numbered` counts them."""
+        same = (
+            col(BallotRow.conference_id).is_(None)
+            if info.conference_id is None
+            else col(BallotRow.conference_id) == info.conference_id
+        )
+        found = await self.s.exec(
+            select(func.count()).where(
+                col(BallotRow.bloc_id) == info.bloc_id,
+                same,
+                col(BallotRow.id) <= info.ballot.id,
+            )
+        )
+        return int(found.one())
 
     async def set_status(
         self, ballot_id: int, status: BallotStatus, *, now: datetime, reason: str | None = None
@@ -418,13 +448,12 @@ class VoteRepo:
 
     async def cast_count(self, ballot_id: int) -> int:
         """Units that have voted: open votes, or the register of a secret ballot."""
-        counts = []
-        for table in (OpenVoteRow, SecretRegisterRow):
-            result = await self.s.exec(
-                select(func.count()).select_from(table).where(table.ballot_id == ballot_id)
-            )
-            counts.append(int(result.one()))
-        return sum(counts)
+        open_votes, secret = (
+            select(func.count()).select_from(table).where(table.ballot_id == ballot_id)
+            for table in (OpenVoteRow, SecretRegisterRow)
+        )
+        result = await self.s.exec(select(open_votes.scalar_subquery() + secret.scalar_subquery()))
+        return int(result.one())
 
     async def voted_units(self, ballot_id: int) -> set[int]:
         found: set[int] = set()

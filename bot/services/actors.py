@@ -58,6 +58,12 @@ async def load_actor(uow: UnitOfWork, services: Services, account: Account) -> A
     identity = await uow.identities.by_account(account.platform, account.external_id)
     if identity is None:
         raise LookupError("unknown account")
+    return await _actor(uow, services, identity, account)
+
+
+async def _actor(
+    uow: UnitOfWork, services: Services, identity: Identity, account: Account
+) -> Actor:
     return Actor(
         identity=identity,
         account=account,
@@ -76,6 +82,16 @@ async def resolve_actor(
 ) -> Actor:
     """Find or create the identity behind a chat account (first contact registers nobody)."""
     name = clean(display_name)[:200] or (username or external_id)
+    account = Account(platform, external_id)
+    async with services.db.uow(read_only=True) as uow:
+        # Every update passes here: a known account whose profile has not changed only reads.
+        found = await uow.identities.with_profile(platform, external_id)
+        if found is not None and (found[0].display_name, found[1], found[2]) == (
+            name,
+            username,
+            False,
+        ):
+            return await _actor(uow, services, found[0], account)
     async with services.db.uow() as uow:
         identity = await uow.identities.by_account(platform, external_id)
         if identity is None:
@@ -89,7 +105,7 @@ async def resolve_actor(
             )
         else:
             await uow.identities.refresh_profile(platform, external_id, name, username)
-        actor = await load_actor(uow, services, Account(platform, external_id))
+        actor = await load_actor(uow, services, account)
         await uow.commit()
     return actor
 

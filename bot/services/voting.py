@@ -830,9 +830,12 @@ class VoteView:
 
 
 async def _voter(
-    uow: UnitOfWork, actor: Actor, ballot_id: int
+    uow: UnitOfWork, actor: Actor, ballot_id: int, *, lock: bool = False
 ) -> tuple[BallotInfo, int, Bloc, Unit, dict[int, str]] | Rejected:
-    info = await uow.votes.ballot(ballot_id)
+    """The ballot and the unit the sender votes for, or why they may not. `lock`: the
+    ballot's row is held to the end of the transaction (a cast racing a close either lands
+    before the count or sees the ballot closed)."""
+    info = await uow.votes.ballot(ballot_id, lock=lock)
     if info is None:
         return Rejected(Reason.UNKNOWN_BALLOT, {"value": str(ballot_id)})
     membership = actor.membership(info.bloc_id)
@@ -849,9 +852,7 @@ async def _voter(
     bloc = await uow.blocs.require(info.bloc_id)
     units = await uow.blocs.units(info.bloc_id)
     unit = next(u for u in units if u.id == membership.unit_id)
-    number = number_of(await numbered(uow, info.bloc_id), ballot_id)
-    assert number is not None
-    return info, number, bloc, unit, {u.id: u.name for u in units}
+    return info, await uow.votes.number(info), bloc, unit, {u.id: u.name for u in units}
 
 
 async def vote_view(services: Services, actor: Actor, *, ballot_id: int) -> VoteView | Rejected:
@@ -1057,15 +1058,12 @@ async def cast_vote(
     until the close (the last choice counts; the others are told)."""
     now = services.clock.now()
     async with services.db.uow() as uow:
-        found = await _voter(uow, actor, ballot_id)
+        # The ballot is read under its lock: a cast racing a close either lands before the
+        # count or sees the ballot closed (never a vote stored after the tally).
+        found = await _voter(uow, actor, ballot_id, lock=True)
         if isinstance(found, Rejected):
             return found
         info, number, bloc, unit, names = found
-        # Re-read under the ballot's lock: a cast racing a close either lands before the
-        # count or sees the ballot closed (never a vote stored after the tally).
-        locked = await uow.votes.ballot(ballot_id, lock=True)
-        assert locked is not None
-        info = locked
         await uow.reports.lock_unit(unit.id)  # one unit's casts go one at a time
         keys = (
             await sealed.keys_for(uow, services, ballot_id) if info.ballot.rules.secret else None
@@ -1110,40 +1108,45 @@ async def cast_vote(
                 choice=pending,
                 now=now,
             )
-            # Who cast for which unit, never what: the audit row is written with the box row.
-            await record(
-                uow,
-                services,
-                bloc_id=bloc.id,
-                actor_identity_id=actor.identity.id,
-                unit_id=unit.id,
-                action="vote.cast_secret",
-                ballot=ballot_id,
-            )
+            audit: dict[str, Any] = {"action": "vote.cast_secret", "ballot": ballot_id}
         else:
             replaced = await uow.votes.put_open_vote(
                 ballot_id, unit.id, actor.identity.id, pending, now=now
             )
             await uow.votes.delete_drafts(ballot_id, unit.id)
-            await record(
-                uow,
-                services,
-                bloc_id=bloc.id,
-                actor_identity_id=actor.identity.id,
-                unit_id=unit.id,
-                action="vote.recast" if replaced else "vote.cast",
-                ballot=ballot_id,
-                choice=list(pending.options),
-                blank=pending.blank,
-            )
-        members = await uow.identities.members_of_bloc(bloc.id)
+            audit = {
+                "action": "vote.recast" if replaced else "vote.cast",
+                "ballot": ballot_id,
+                "choice": list(pending.options),
+                "blank": pending.blank,
+            }
         colleagues = tuple(
-            i.id
-            for m, i in members
-            if m.unit_id == unit.id and m.has(Role.REPRESENTATIVE) and i.id != actor.identity.id
+            i
+            for i in await uow.identities.representatives_of_unit(bloc.id, unit.id)
+            if i != actor.identity.id
         )
-        done = await _view(uow, services, actor, info, number, bloc, unit, names)
+        # Who cast for which unit (never what, for a secret ballot), written with the vote.
+        # Last, so the bloc's audit chain — which every cast of the bloc appends to — is held
+        # for the shortest time.
+        await record(
+            uow,
+            services,
+            bloc_id=bloc.id,
+            actor_identity_id=actor.identity.id,
+            unit_id=unit.id,
+            **audit,
+        )
         await uow.commit()
+    # What the unit sees now follows from the cast: its choice counted (sealed for a secret
+    # ballot), its multi-select draft gone, the turnout one more unless it was a re-cast.
+    done = replace(
+        view,
+        selection=(),
+        version=0,
+        current=None if keys is not None else pending,
+        voted=True,
+        turnout=view.turnout + (0 if replaced or view.voted else 1),
+    )
     context = {
         "ballot": done.context,
         "person": actor.identity.display_name,
