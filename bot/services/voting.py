@@ -875,12 +875,21 @@ async def _view(
     pending: Choice | None = None,
 ) -> VoteView:
     current: Choice | None = None
+    # Only a multi-choice ballot has a selection being built (a single choice is confirmed
+    # straight from its button).
+    multi = info.ballot.rules.max_choices > 1
+    selection: tuple[int, ...] = ()
+    version = 0
     if info.ballot.rules.secret:
         # The choice is sealed: whether the unit voted is all there is to show.
-        selection, version = await _secret_draft(uow, services, info, unit.id)
+        if multi:
+            selection, version = await _secret_draft(uow, services, info, unit.id)
         voted = await uow.secret.has_voted(info.ballot.id, unit.id)
     else:
-        selection, version = await uow.votes.draft(info.ballot.id, unit.id, actor.identity.id)
+        if multi:
+            selection, version = await uow.votes.draft(
+                info.ballot.id, unit.id, actor.identity.id
+            )
         cast = await uow.votes.open_vote(info.ballot.id, unit.id)
         current, voted = (cast.choice if cast else None), cast is not None
     return VoteView(
@@ -950,7 +959,8 @@ async def toggle(
         info = locked
         await uow.reports.lock_unit(unit.id)  # the first tap's draft row is not there to lock
         option = info.ballot.option(index)
-        if option is None:
+        if option is None or info.ballot.rules.max_choices == 1:
+            # A single choice is never built up (its keyboard has no toggles): a forged tap.
             return Rejected(Reason.CAST, {"why": CastRejection.NOT_A_CANDIDATE.value})
         problem = _status_problem(info, now)
         if problem is None and not info.ballot.rules.self_vote and option.unit_id == unit.id:
@@ -1113,7 +1123,8 @@ async def cast_vote(
             replaced = await uow.votes.put_open_vote(
                 ballot_id, unit.id, actor.identity.id, pending, now=now
             )
-            await uow.votes.delete_drafts(ballot_id, unit.id)
+            if info.ballot.rules.max_choices > 1:
+                await uow.votes.delete_drafts(ballot_id, unit.id)
             audit = {
                 "action": "vote.recast" if replaced else "vote.cast",
                 "ballot": ballot_id,

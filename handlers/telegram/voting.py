@@ -352,8 +352,11 @@ async def on_vote(
         return
     if a == "ok":
         await query.answer()
-        other = str((await state.get_data()).get("other_text", "")) if i >= 0 else ""
-        choice = _choice(i, other)
+        # Only a conversation step (the text for "ý kiến khác") leaves data behind: without
+        # one, there is nothing to read or clear (one round trip to Redis, not three).
+        waiting = await state.get_state() is not None
+        data = await state.get_data() if waiting and i >= 0 else {}
+        choice = _choice(i, str(data.get("other_text", "")))
         done = await svc.cast_vote(
             services,
             actor,
@@ -361,7 +364,8 @@ async def on_vote(
             choice=choice,
             version=callback_data.v if i == DRAFT and callback_data.v else None,
         )
-        await state.clear()
+        if waiting:
+            await state.clear()
         if isinstance(done, Rejected):
             await _reply_in_place(query, message, ui.refusal(done))
             return
