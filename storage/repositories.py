@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
@@ -537,16 +538,18 @@ class BlocRepo:
     async def units(self, bloc_id: int) -> list[Unit]:
         # Plain columns, not ORM rows: a bloc's units are read on many updates (a cast needs
         # their names), and building 40 tracked objects cost more than the query.
-        rows = await self.s.exec(
-            select(
-                UnitRow.id,
-                UnitRow.bloc_id,
-                UnitRow.name,
-                UnitRow.short_name,
-                UnitRow.contact,
-                UnitRow.rotation_order,
+        await self.s.flush()  # a Core query does not autoflush: see this session's changes
+        connection = await self.s.connection()  # within the session's transaction
+        rows = await connection.execute(
+            sa_select(
+                col(UnitRow.id),
+                col(UnitRow.bloc_id),
+                col(UnitRow.name),
+                col(UnitRow.short_name),
+                col(UnitRow.contact),
+                col(UnitRow.rotation_order),
             )
-            .where(UnitRow.bloc_id == bloc_id)
+            .where(col(UnitRow.bloc_id) == bloc_id)
             .order_by(col(UnitRow.id))
         )
         return [
