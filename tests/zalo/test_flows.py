@@ -406,6 +406,38 @@ async def test_linking_telegram_and_zalo(tg: Harness, services: Services, typist
     assert locked.text == "Bạn đã nhập sai mã quá nhiều lần. Vui lòng thử lại sau 10 phút."
 
 
+async def test_a_vote_confirmed_while_a_link_offer_waits_keeps_the_offer(
+    tg: Harness, services: Services, typist: Typist
+) -> None:
+    """The offer to link waits in the chat's conversation data; confirming a vote in between
+    used to clear all of it, and «Đồng ý» then said the button was stale."""
+    await mixed_conference(tg, typist)
+    await tg.say(SECRETARY, "/ballot open 1")
+    report = (await ballot_ids(services))[0]
+    code = re.search(r"/link (\w{4}-\w{4})", await typist.say(LINH, "lien ket"))
+    assert code is not None
+    (offer,) = await tg.say(AN, f"/link {code.group(1)}")
+    assert offer.buttons == [["✅ Đồng ý liên kết", "✖ Hủy"]]
+
+    before = await identity(services, AN)
+    await tg.tap(AN, f"vt:{report}:pick:0")
+    (cast,) = await tg.tap(AN, f"vt:{report}:ok:0")
+    assert cast.text == (
+        "✅ Đã ghi nhận biểu quyết của <b>Sở Y tế</b>: Đồng ý.\n"
+        "Thông qua dự thảo báo cáo tổng kết: 1/4 đơn vị đã biểu quyết."
+    )
+
+    (linked,) = await tg.tap(AN, "lnk:ok")
+    assert linked.text == (
+        "✅ Đã liên kết: <b>Vũ Thị Linh</b> dùng Telegram và Zalo.\n"
+        "Khối: Khối thi đua Văn hóa - Xã hội.\n"
+        "Nhắc việc và kết quả sẽ gửi đến mọi tài khoản đã liên kết."
+    )
+    an = await identity(services, AN)
+    assert [a.platform for a in an.accounts] == [Platform.TELEGRAM, Platform.ZALO]
+    assert [(v.unit, v.by) for v in await open_votes(services, report)] == [("SYT", before.id)]
+
+
 async def test_a_zalo_menu_in_redis_is_answered_by_another_worker(
     tg: Harness, services: Services, zalo: FakeZalo, redis_url: str
 ) -> None:
