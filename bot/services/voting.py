@@ -833,9 +833,10 @@ async def _voter(
     uow: UnitOfWork, actor: Actor, ballot_id: int, *, lock: bool = False
 ) -> tuple[BallotInfo, int, Bloc, Unit, dict[int, str]] | Rejected:
     """The ballot and the unit the sender votes for, or why they may not. `lock`: the
-    ballot's row is held to the end of the transaction (a cast racing a close either lands
-    before the count or sees the ballot closed)."""
-    info = await uow.votes.ballot(ballot_id, lock=lock)
+    ballot's row is held to the end of the transaction against a close (a cast racing the
+    close either lands before the count or sees the ballot closed), shared with the other
+    units' casts and taps — one unit's go one at a time under the unit's lock."""
+    info = await uow.votes.ballot(ballot_id, lock=lock, shared=True)
     if info is None:
         return Rejected(Reason.UNKNOWN_BALLOT, {"value": str(ballot_id)})
     membership = actor.membership(info.bloc_id)
@@ -887,9 +888,7 @@ async def _view(
         voted = await uow.secret.has_voted(info.ballot.id, unit.id)
     else:
         if multi:
-            selection, version = await uow.votes.draft(
-                info.ballot.id, unit.id, actor.identity.id
-            )
+            selection, version = await uow.votes.draft(info.ballot.id, unit.id, actor.identity.id)
         cast = await uow.votes.open_vote(info.ballot.id, unit.id)
         current, voted = (cast.choice if cast else None), cast is not None
     return VoteView(
@@ -947,16 +946,13 @@ async def toggle(
     fast taps on the same (stale) keyboard keep both."""
     now = services.clock.now()
     async with services.db.uow() as uow:
-        found = await _voter(uow, actor, ballot_id)
-        if isinstance(found, Rejected):
-            return found
-        info, number, bloc, unit, names = found
         # Locks first, checks after: a close (which locks the ballot) or a colleague's cast
         # (which locks the unit) either lands before this tap is checked or waits for it; a
         # draft is never written for a ballot already counted or a unit that has voted.
-        locked = await uow.votes.ballot(ballot_id, lock=True, shared=True)
-        assert locked is not None
-        info = locked
+        found = await _voter(uow, actor, ballot_id, lock=True)
+        if isinstance(found, Rejected):
+            return found
+        info, number, bloc, unit, names = found
         await uow.reports.lock_unit(unit.id)  # the first tap's draft row is not there to lock
         option = info.ballot.option(index)
         if option is None or info.ballot.rules.max_choices == 1:
