@@ -15,6 +15,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from redis.asyncio import Redis
@@ -110,6 +111,37 @@ def health_handler(
     return healthz
 
 
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class UpdateWebhook(SimpleRequestHandler):
+    """aiogram's webhook handler, except that a body which is not a Telegram update — not
+    UTF-8 (or of an unknown charset), not JSON, nested deeper than the parser goes, JSON of
+    another shape, or an update carrying no event (`{"update_id": 1}`) — is answered 400 at
+    once, with one WARNING line that does not quote it (before: aiohttp answered 500 and
+    logged a traceback, or aiogram answered 200 and its background task failed). A wrong or
+    missing secret still gets 401 before the body is read; a body over aiohttp's
+    `client_max_size` (1 MiB, its default) gets 413. A valid update goes on to aiogram's own
+    handling unchanged (in the background), which parses the cached body once more (a few
+    tens of microseconds)."""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        bot = await self.resolve_bot(request)
+        if self.verify_secret(request.headers.get(TELEGRAM_SECRET_HEADER, ""), bot):
+            try:
+                update = Update.model_validate(
+                    await request.json(loads=bot.session.json_loads), context={"bot": bot}
+                )
+                update.event_type  # noqa: B018 (UpdateTypeLookupError: no event in it)
+            except (ValueError, LookupError, RecursionError) as exc:
+                # ValueError: UnicodeDecodeError, JSONDecodeError and pydantic's
+                # ValidationError (whose text quotes the input: not logged); LookupError:
+                # an unknown charset, or an update with none of the event kinds.
+                log.warning("webhook: not a Telegram update (%s): 400", type(exc).__name__)
+                return web.Response(text="Bad Request: not a Telegram update", status=400)
+        return await super().handle(request)
+
+
 Mount = Callable[[web.Application], None]
 Started = Callable[[], Awaitable[None]]
 
@@ -145,7 +177,7 @@ async def _serve_webhook(
     path = urlparse(url).path or "/webhook"
     secret = settings.webhook.secret.get_secret_value() if settings.webhook.secret else None
     app = web.Application()
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
+    UpdateWebhook(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
     setup_application(app, dp, bot=bot)
     if mount is not None:
         mount(app)

@@ -175,7 +175,9 @@ class ZaloBot:
                 return web.json_response({"ok": False}, status=401)
             try:
                 body = await request.json()
-            except ValueError:
+            except (ValueError, LookupError, RecursionError):
+                # Not UTF-8 or not JSON; a charset nobody knows; nested deeper than the
+                # parser goes (these two were a 500 and a logged traceback).
                 return web.json_response({"ok": False}, status=400)
             update = parse_update(body)
             if update is None:

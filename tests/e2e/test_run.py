@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import socket
@@ -26,12 +27,14 @@ from storage.db import create_engine
 from storage.files import FileStore
 from storage.tables import OutboxRow
 from storage.uow import Database
+from tests.hostile.bodies import MALFORMED_UPDATES
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "5000000002:AAHe2eE2Ee2eE2Ee2eE2Ee2eE2Ee2eE2Ee2"
 SECRETARY = FakeUser(1001, "Lò Thị", "Hương")
 REP = FakeUser(2001, "Nguyễn Văn", "Thành")
 UNITS_CSV = "Tên đơn vị,Tên viết tắt\nSở Y tế,SYT\nSở Giáo dục và Đào tạo,SGDĐT\n".encode()
+NOT_AN_UPDATE = "Bad Request: not a Telegram update"
 
 
 def _free_port() -> int:
@@ -174,12 +177,29 @@ async def test_webhook_join_and_wrong_secret(fake: FakeTelegram, tmp_path: Path)
             for headers in ({"X-Telegram-Bot-Api-Secret-Token": "wrong-secret"}, {}):
                 async with http.post(url, json=update, headers=headers) as resp:
                     assert resp.status == 401
+            # The right secret, a body that is not an update: 400 at once, nothing logged
+            # but a warning (before: 500 and a traceback, or 200 and a failed task).
+            right = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            for body in MALFORMED_UPDATES:
+                async with http.post(url, data=body, headers=right) as resp:
+                    assert (resp.status, await resp.text()) == (400, NOT_AN_UPDATE), body[:40]
+            async with http.post(
+                url, json=update, headers={**right, "Content-Type": "text/plain; charset=x-no"}
+            ) as resp:
+                assert resp.status == 400  # a charset nobody knows
+            too_big = io.BytesIO(b"{" + b" " * 2**20 + b"}")
+            async with http.post(url, data=too_big, headers=right) as resp:
+                assert resp.status == 413  # aiohttp's client_max_size (1 MiB)
         await _join_flow(fake)
     finally:
         err = await _stop(proc)
     assert proc.returncode == 0, err
     assert secret not in err
     assert TOKEN.split(":")[1] not in err
+    assert "Traceback" not in err
+    assert "Error handling request" not in err
+    assert " ERROR " not in err
+    assert err.count("webhook: not a Telegram update") == len(MALFORMED_UPDATES) + 1
 
 
 async def test_placeholder_token_refused(tmp_path: Path) -> None:

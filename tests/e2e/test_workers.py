@@ -17,6 +17,7 @@ import pytest
 
 from bot.fakes.telegram import FakeTelegram, FakeUser
 from tests.e2e.test_run import ROOT, SECRETARY, TOKEN, _free_port, _join_flow, fake
+from tests.hostile.bodies import MALFORMED_UPDATES
 
 __all__ = ["fake"]
 
@@ -108,6 +109,19 @@ async def test_two_workers_one_webhook(
                     f"http://127.0.0.1:{port}/tg/webhook", json=update, headers=headers
                 ) as reply:
                     assert reply.status == 200
+            # Hostile posts (on whichever worker holds the connection): a wrong or missing
+            # secret 401, a body that is not an update 400 — nothing handled, no traceback.
+            hook = f"http://127.0.0.1:{port}/tg/webhook"
+            other = json.dumps({**update, "update_id": 777_778}).encode()  # never answered
+            for secret, posted, status in [
+                ("wrong-secret", other, 401),
+                (None, other, 401),
+                *((SECRET, bad, 400) for bad in MALFORMED_UPDATES[:3]),
+                (SECRET, MALFORMED_UPDATES[-1], 400),  # nested deeper than the parser goes
+            ]:
+                given = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+                async with http.post(hook, data=posted, headers=given) as reply:
+                    assert reply.status == status, posted[:40]
         await fake.wait_for_messages(PERSON.id, 1, timeout=20)
         await asyncio.sleep(1.0)  # a second answer would have arrived by now
         assert len(fake.messages_to(PERSON.id)) == 1
@@ -139,6 +153,9 @@ async def test_two_workers_one_webhook(
     assert TOKEN.split(":")[1] not in text
     assert SECRET not in text
     assert json.dumps(SECRET) not in text
+    assert "Traceback" not in text
+    assert "Error handling request" not in text
+    assert text.count("webhook: not a Telegram update") == 4
 
 
 @pytest.mark.parametrize(

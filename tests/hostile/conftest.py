@@ -10,6 +10,11 @@ The generated cases run on SQLite only (`world`): thousands of cases on both bac
 double the time for little, the handlers being the same. `pg_world` is the same world on
 PostgreSQL, for the sweeps of what only PostgreSQL refuses (32-bit integer columns, NUL
 characters in text).
+
+`zalo_side(world)` puts the same people on Zalo for one test (each Zalo account linked to
+the Telegram identity through `/link` and `lien ket`, the stranger's too), with a `ZaloBot`
+on the fake Zalo Bot API and the outbox sent to both platforms; its cases are checked by
+`ZaloSide.check` and the same `World.check_storage`.
 """
 
 from __future__ import annotations
@@ -48,12 +53,21 @@ from teremok import MockCallbackQuery, MockMessageDocument, MockMessageText
 from teremok.builders import next_update_id
 from teremok.validation import ApiRuleViolation, validate_html, validate_method
 
-from bot.core.models import Locale
+from bot.core.models import Locale, Platform
+from bot.core.text import clean
 from bot.fakes.clock import FakeClock
 from bot.fakes.notifier import RecordingNotifier
+from bot.fakes.ratelimit import NoRateLimit
+from bot.fakes.zalo import FakeZalo, ZaloSent, ZaloUser
 from bot.render import Renderer
 from bot.services.app import Services
+from handlers.channels import Channels
+from handlers.telegram.notifier import TelegramNotifier
 from handlers.telegram.ui import Ui
+from handlers.zalo.bot import ZaloBot
+from handlers.zalo.client import MAX_TEXT, ZaloClient, parse_update
+from handlers.zalo.notifier import ZaloNotifier
+from scheduler.sender import Sender
 from storage.db import create_engine
 from storage.files import FileStore
 from storage.migrate import migrate
@@ -509,6 +523,175 @@ async def _build(services: Services, conn: AsyncConnection) -> World:
     world.fsm = copy.deepcopy(dict(world.storage.storage))
     tg.bot.mock_session.requests.clear()
     return world
+
+
+# --- the same people on Zalo ----------------------------------------------------------------
+
+ZALO_TOKEN = "1234567890:zalo-hostile-token-abcdefghijklmno"
+# Each role's Zalo account, and the Telegram account whose identity it is linked to.
+ZALO_ROLES: dict[str, tuple[ZaloUser, User]] = {
+    "secretary": (ZaloUser("8810000000000000001", "Lò Thị Hương"), SECRETARY),
+    "representative": (ZaloUser("8810000000000000002", "Nguyễn Văn An"), AN),
+    "observer": (ZaloUser("8810000000000000003", "Đinh Thị Quan"), OBSERVER),
+    "stranger": (ZaloUser("8810000000000000004", "Hoàng Minh"), STRANGER),
+}
+# Markup or an HTML entity in a text sent to Zalo, which shows plain text only: a template's
+# tag (<b>, <code>) or an escape (&lt;) that `to_plain` left behind.
+_MARKUP = re.compile(
+    r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|&(?:[a-zA-Z][a-zA-Z0-9]*|#[0-9]+|#[xX][0-9a-fA-F]+);"
+)
+
+
+# A covenant of some 3,400 characters in lines (plain: "&" and "<" are no markup).
+LONG = "\n".join(
+    f"Điều {n}. Đơn vị cam kết hoàn thành chỉ tiêu năm 2025 & giữ tỷ lệ sai sót < 1%."
+    for n in range(1, 44)
+)
+
+
+def zalo_who(user: ZaloUser) -> str:
+    for role, (known, _) in ZALO_ROLES.items():
+        if known.id == user.id:
+            return f"zalo {role}"
+    return f"zalo {user.id} {user.display_name!r}"
+
+
+@dataclass(frozen=True)
+class ZaloSay:
+    """A text typed on Zalo, in the sender's private chat."""
+
+    user: ZaloUser
+    text: str
+
+    def __repr__(self) -> str:
+        return f"ZaloSay({zalo_who(self.user)}, {self.text!r})"
+
+
+@dataclass
+class ZaloSide:
+    """The world's people on Zalo: a `ZaloBot` on the fake Zalo Bot API, the same services."""
+
+    world: World
+    fake: FakeZalo
+    bot: ZaloBot
+    storage: MemoryStorage  # where Zalo conversations wait
+
+    async def say(self, user: ZaloUser, text: str) -> list[ZaloSent]:
+        """One message handled; everything the bot then sent on Zalo (to anyone)."""
+        before = len(self.fake.sent)
+        update = parse_update(self.fake.update(user, text))
+        assert update is not None
+        await self.bot.handle(update)
+        return self.fake.sent[before:]
+
+    async def play(self, steps: Iterable[ZaloSay]) -> list[list[str]]:
+        """One case, as `World.play`: in a savepoint rolled back, the conversations (and the
+        strangers' answer budget) as built. Returns the texts each step got back."""
+        world = self.world
+        savepoint = await world.conn.begin_nested()
+        self.storage.storage.clear()
+        world.storage.storage.clear()
+        world.storage.storage.update(copy.deepcopy(world.fsm))
+        self.bot._strangers.clear()
+        requests = world.tg.bot.mock_session.requests
+        answers: list[list[str]] = []
+        try:
+            for step in steps:
+                world.errors.records.clear()
+                telegram = len(requests)
+                try:
+                    sent = await self.say(step.user, step.text)
+                except Exception as exc:  # a refused send (ZaloError) leaves the bot's hands
+                    detail = "".join(traceback.format_exception(exc))
+                    raise AssertionError(f"{step!r} raised:\n{detail}") from exc
+                world.steps += 1
+                self.check(step, sent, requests[telegram:])
+                answers.append([s.text for s in sent if s.chat_id == step.user.id])
+            await world.check_storage()
+        finally:
+            await savepoint.rollback()
+            requests.clear()
+        return answers
+
+    def check(
+        self, step: ZaloSay, sent: list[ZaloSent], telegram: list[TelegramMethod[Any]]
+    ) -> None:
+        """No failure logged; an answer to the sender; every text sent on Zalo (answers and
+        notices) non-empty, within 2,000 characters, plain (no markup but what the sender
+        typed), no secret; what the update sent on Telegram (notices) Telegram accepts."""
+        world = self.world
+        assert not world.errors.records, f"{step!r} failed in the bot:\n{world.errors.describe()}"
+        assert any(s.chat_id == step.user.id and s.method == "sendMessage" for s in sent), (
+            f"{step!r} got no answer"
+        )
+        # What the sender typed (their text, their display name) may come back as typed.
+        name = step.user.display_name
+        typed = "\n".join((step.text, clean(step.text), name, clean(name)))
+        for message in sent:
+            text = message.text
+            assert text.strip(), f"{step!r}: an empty {message.method} to {message.chat_id}"
+            assert len(text) <= MAX_TEXT, f"{step!r}: {len(text)} characters: {text[:200]!r}…"
+            leaked = {m for m in _MARKUP.findall(text) if m not in typed}
+            assert not leaked, f"{step!r}: markup {leaked} reached Zalo: {text!r}"
+            for secret in world.secrets():
+                assert secret not in text, f"{step!r} leaked {secret!r}: {text!r}"
+            if world.receipt in text:
+                assert any(p in text for p in PUBLISHED_RECEIPTS), (
+                    f"{step!r} showed the receipt again: {text!r}"
+                )
+        for method in telegram:
+            refused = refusal(world.tg.bot, method)
+            assert refused is None, (
+                f"{step!r}: Telegram refuses {type(method).__name__}: {refused}"
+            )
+
+
+@asynccontextmanager
+async def zalo_side(world: World) -> AsyncIterator[ZaloSide]:
+    """The world's secretary, representative (An), observer and stranger also on Zalo, for
+    one test: linked in a savepoint rolled back at the end; meanwhile the outbox goes to both
+    platforms (a Zalo member's notices reach Zalo) and the services offer linking."""
+    services = world.tg.services
+    saved = (services.notifier, services.outbox_flush, services.channels)
+    outer = await world.conn.begin_nested()
+    async with FakeZalo(ZALO_TOKEN) as fake:
+        client = ZaloClient(ZALO_TOKEN, fake.url, backoff=0.01)
+        channels = Channels(
+            {
+                Platform.TELEGRAM: TelegramNotifier(world.tg.bot),
+                Platform.ZALO: ZaloNotifier(client),
+            }
+        )
+        sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
+
+        async def flush() -> None:
+            await sender.drain()
+
+        services.notifier, services.outbox_flush = channels, flush
+        services.channels = frozenset({Platform.TELEGRAM, Platform.ZALO})
+        storage = MemoryStorage()
+        side = ZaloSide(world, fake, ZaloBot(services, client, storage=storage), storage)
+        try:
+            for user, telegram in ZALO_ROLES.values():
+                (issued,) = await world.tg.say(telegram, "/link")
+                code = re.search(r"lien ket (\w{4}-\w{4})", issued.text)
+                assert code is not None, issued.text
+                await side.say(user, f"lien ket {code.group(1)}")
+                (linked,) = await side.say(user, "1")
+                assert linked.text.startswith("✅"), linked.text
+            # A covenant near its limit: `giao uoc` answers it in two Zalo messages.
+            covenant = await world.tg.say(SECRETARY, f"/covenant set 17:00 20/12/2024; {LONG}")
+            assert covenant[0].text.startswith("✅"), covenant[0].text
+            fake.sent.clear()
+            world.tg.bot.mock_session.requests.clear()
+            yield side
+        finally:
+            services.notifier, services.outbox_flush, services.channels = saved
+            await client.close()
+            await outer.rollback()
+            world.storage.storage.clear()
+            world.storage.storage.update(copy.deepcopy(world.fsm))
+            world.tg.bot.mock_session.requests.clear()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -6,6 +6,10 @@ logged by the errors router), every message the bot sends must be one Telegram a
 but the templates' own, no secret may show, and storage keeps its rules (votes only by a
 unit's representatives; the stranger joins nothing). See `conftest.World.check`.
 
+The same people also write on Zalo (`test_zalo_texts_from_every_role`): every text the
+bot sends there must be non-empty plain text within Zalo's 2,000 characters, see
+`conftest.ZaloSide.check`.
+
 Hypothesis runs in a worker thread; each case is played on the module's event loop (the
 world's database connection lives there), in a savepoint rolled back afterwards. The closing
 section of the pytest report ("hostile input") counts the cases and updates of each test.
@@ -14,7 +18,8 @@ section of the pytest report ("hostile input") counts the cases and updates of e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
@@ -22,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.models import BlocKind
+from bot.fakes.zalo import ZaloUser
 from handlers.telegram.bloc import NewYearCb, ReceiptsCb
 from handlers.telegram.covenant import CovenantCb
 from handlers.telegram.deadlines import AckCb, AnnounceCb
@@ -36,12 +42,15 @@ from tests.hostile.conftest import (
     NEWCOMER,
     OTHER_CODE,
     ROLES,
+    ZALO_ROLES,
     Say,
     Step,
     Tap,
     Upload,
     World,
+    ZaloSay,
     who,
+    zalo_side,
 )
 
 # Every test plays the one world of conftest.py, on the module's event loop.
@@ -53,6 +62,7 @@ TAPS = 800
 FREE_TEXT = 150
 FILES = 120
 GUESSES = 40
+ZALO_TEXTS = 300
 
 # --- building blocks ---------------------------------------------------------------------
 
@@ -359,14 +369,17 @@ Expectation = Callable[[Sequence[Step], list[list[str]]], None]
 async def fuzz(
     world: World,
     request: pytest.FixtureRequest,
-    cases: st.SearchStrategy[Sequence[Step]],
+    cases: st.SearchStrategy[Sequence[Any]],
     *,
     kind: str,
     examples: int,
     expect: Expectation | None = None,
+    play: Callable[[Sequence[Any]], Coroutine[Any, Any, list[list[str]]]] | None = None,
 ) -> None:
     """Run `examples` generated cases against the world and record how many ran; `expect`
-    looks at what each step of a case got back."""
+    looks at what each step of a case got back; `play` plays a case (`world.play`: on
+    Telegram)."""
+    play = play or world.play
     loop = asyncio.get_running_loop()
     ran = 0
     before = world.steps
@@ -384,10 +397,10 @@ async def fuzz(
         ],
     )
     @given(cases)
-    def case(steps: Sequence[Step]) -> None:
+    def case(steps: Sequence[Any]) -> None:
         nonlocal ran
         ran += 1
-        answers = asyncio.run_coroutine_threadsafe(world.play(steps), loop).result()
+        answers = asyncio.run_coroutine_threadsafe(play(steps), loop).result()
         if expect is not None:
             expect(steps, answers)
 
@@ -698,6 +711,123 @@ async def test_invite_guesses_are_cut_off(world: World, request: pytest.FixtureR
         expect=lambda steps, answers: seen.add(cut_off_after_five(steps, answers)),
     )
     assert seen == {"locked out", "let in"}  # both sides of the limit were played
+
+
+# --- Zalo ------------------------------------------------------------------------------------
+
+# The command words of handlers/zalo/commands.py as people type them: with and without the
+# diacritics, the slash, the underscore or the spaces; and a few of Telegram's.
+ZALO_WORDS = (
+    *("bo phieu", "bỏ phiếu", "/bo_phieu", "bophieu", "BO PHIEU", "/vote", "bieu quyet"),
+    *("kiem tra", "kiểm tra", "kiem tra phieu", "/check", "bo phieu kiem tra"),
+    *("lien ket", "liên kết", "/link", "lienket", "khoi", "khối", "chon khoi", "bloc use"),
+    *("cham diem", "chấm điểm", "tu cham", "giao uoc", "giao ước", "ky giao uoc"),
+    *("da nhan", "đã nhận", "han chot", "diem danh", "điểm danh", "ngon ngu", "/lang"),
+    *("xep hang", "toi", "/me", "tro giup", "help", "huy", "/start", "bat dau", "bao cao"),
+    *("/ballot", "/units", "/bloc", "/report"),
+)
+# What opens a numbered menu (or asks for a code), for a hostile answer next.
+ZALO_MENUS = (
+    *("bo phieu", "bo phieu 1", "bo phieu 6", "bo phieu 2", "bo phieu 1 3", "bo phieu 6 1"),
+    *("bo phieu 1 1", "bo phieu 1 2", "bo phieu 1 0", "bo phieu 6 2", "bo phieu 1 1,2"),
+    *("kiem tra", "cham diem", "giao uoc", "da nhan", "khoi", "ngon ngu", "lien ket"),
+)
+# Numbers past every integer column, digits of other scripts, signs and exponents.
+BIG = (
+    *("999999999999999999999", str(2**63), str(2**31), str(2**63 - 1), "-1", "-0", "0"),
+    *("１", "١", "²", "1e3", "0x1", "#1", "1.5", "9999", "10000", "00001"),
+)
+number = st.one_of(st.integers(-3, 12).map(str), st.sampled_from(BIG), st.integers().map(str))
+# "1,1,1,…": one number repeated up to a few thousand characters.
+repeated = st.builds(
+    lambda n, times, sep: sep.join([n] * times),
+    st.sampled_from(("1", "2", "0", "3", "99")),
+    st.integers(2, 1_500),
+    st.sampled_from((",", ", ", " ", ";", ",,")),
+)
+numbers = st.one_of(
+    number,
+    st.lists(number, min_size=2, max_size=8).map(", ".join),
+    repeated,
+)
+# Receipt codes, invite codes and link codes, well or badly shaped.
+codes = st.one_of(
+    code_like,
+    st.text(alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZ-", min_size=4, max_size=16),
+    st.sampled_from(("ABCD-EFGH-JKMN", "0000-0000", "OOOO-IIII", "abcd efgh jkmn", "-", "--")),
+)
+# Up to 4,000 characters: a repeated piece (a long text costs hypothesis little entropy).
+zalo_long = st.tuples(
+    st.one_of(st.sampled_from(INJECTIONS), st.text(min_size=1, max_size=6)),
+    st.sampled_from((4_000, 4_000, 2_001, 3_000)),
+).map(lambda t: (t[0] * t[1])[: t[1]])
+zalo_argument = st.one_of(short_argument, numbers, numbers, codes, zalo_long)
+zalo_command = st.builds(
+    lambda word, args: " ".join([word, *args]),
+    st.sampled_from(ZALO_WORDS),
+    st.lists(zalo_argument, max_size=3),
+)
+# A ballot by its number and a choice: `bo phieu 999999999999999999999 1`, `bo phieu 1 1,1,…`.
+zalo_vote = st.builds(
+    lambda word, ballot, choice: f"{word} {ballot} {choice}".strip(),
+    st.sampled_from(("bo phieu", "bỏ phiếu", "/vote")),
+    st.one_of(st.sampled_from(("1", "6", "2", "#1", "")), number),
+    st.one_of(numbers, st.sampled_from(("trang", "phiếu trắng", "0", "", "1 2", "kiem tra"))),
+)
+zalo_text = st.one_of(
+    st.text(max_size=200),  # arbitrary unicode
+    zalo_command,
+    zalo_command,
+    zalo_command,
+    zalo_vote,
+    zalo_vote,
+    free_text,
+    zalo_long,
+    numbers,
+    codes,
+    st.just(""),
+)
+# An answer to the menu waiting: a number (or many), yes/no words, or anything at all.
+zalo_answer = st.one_of(
+    st.sampled_from(("1", "1", "co", "ok", "xac nhan", "2", "0", "3", "khong", "lai", "trang")),
+    st.sampled_from(("ky", "huy", "/vote", "quay lai", "chon lai", "1.", "1!", " 1 ", "Có")),
+    numbers,
+    numbers,
+    free_text,
+    codes,
+    zalo_long,
+)
+zalo_users = st.sampled_from([user for user, _ in ZALO_ROLES.values()])
+# The representative can do the most on Zalo: writes more often.
+zalo_sender = st.one_of(
+    st.just(ZALO_ROLES["representative"][0]),
+    zalo_users,
+    # Renamed: the display name comes with every update, as the sender's platform has it.
+    st.builds(lambda u, name: ZaloUser(u.id, name), zalo_users, st.one_of(free_text, zalo_long)),
+)
+
+
+@st.composite
+def zalo_case(draw: st.DrawFn) -> list[ZaloSay]:
+    """One message; or a menu, then one or two hostile answers to it (by the same person)."""
+    user = draw(zalo_sender)
+    if draw(st.booleans()):
+        return [ZaloSay(user, draw(zalo_text))]
+    opener = draw(st.one_of(st.sampled_from(ZALO_MENUS), zalo_vote))
+    answers = draw(st.lists(zalo_answer, min_size=1, max_size=2))
+    return [ZaloSay(user, opener), *(ZaloSay(user, a) for a in answers)]
+
+
+async def test_zalo_texts_from_every_role(world: World, request: pytest.FixtureRequest) -> None:
+    """The secretary, a representative, an observer and a stranger on Zalo: arbitrary text,
+    the command words with hostile arguments (ballot numbers past any integer, choices
+    repeated by the thousand, garbage codes), answers to a waiting menu, 4,000-character
+    texts, NUL and markup, hostile display names. Every answer is plain text Zalo accepts,
+    no failure is logged, and every stored vote is its own unit's."""
+    async with zalo_side(world) as zalo:
+        await fuzz(
+            world, request, zalo_case(), kind="Zalo texts", examples=ZALO_TEXTS, play=zalo.play
+        )
 
 
 NUL = "\x00"

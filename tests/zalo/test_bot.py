@@ -6,6 +6,7 @@ secret and refuses what is not an update."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -24,6 +25,7 @@ from handlers.zalo.notifier import ZaloNotifier
 from scheduler.sender import Sender
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import AN, UNITS, join
+from tests.hostile.bodies import MALFORMED_UPDATES
 from tests.zalo.test_client import TOKEN
 
 HOA = ZaloUser("8812345678901234567", "Lê Thị Hoa")
@@ -120,7 +122,7 @@ async def test_duplicates_images_and_groups(zalo: FakeZalo, zbot: ZaloBot) -> No
 
 
 async def test_the_webhook_checks_its_secret_and_ignores_duplicates(
-    zalo: FakeZalo, zbot: ZaloBot
+    zalo: FakeZalo, zbot: ZaloBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     secret = "webhook-secret-0123456789"
     runner = web.AppRunner(zbot.webhook_app(secret))
@@ -148,8 +150,17 @@ async def test_the_webhook_checks_its_secret_and_ignores_duplicates(
                 assert reply.status == 400
             async with http.post(url, json={"hello": 1}, headers=headers) as reply:
                 assert reply.status == 400
+            for body in MALFORMED_UPDATES:  # each 400, none a 500 with a traceback
+                async with http.post(url, data=body, headers=headers) as reply:
+                    assert reply.status == 400, body[:40]
+            unknown_charset = {**headers, "Content-Type": "application/json; charset=x-no"}
+            async with http.post(
+                url, json=zalo.update(HOA, "/start"), headers=unknown_charset
+            ) as reply:
+                assert reply.status == 400
         await asyncio.sleep(0)
         assert len(zalo.texts_to(HOA)) == 1
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     finally:
         await runner.cleanup()
 
