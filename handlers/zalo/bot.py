@@ -182,7 +182,12 @@ class ZaloBot:
             update = parse_update(body)
             if update is None:
                 return web.json_response({"ok": False}, status=400)
-            await self.handle(update)
+            try:
+                await self.handle(update)
+            except ZaloError as exc:
+                # Received and recorded as handled, but the answer could not be sent: a 500
+                # would only make Zalo post it again, to be ignored as a duplicate.
+                log.warning("Zalo update %s not answered: %s", update.message.message_id, exc)
             return web.json_response({"ok": True})
 
         return receive

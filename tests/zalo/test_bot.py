@@ -161,6 +161,15 @@ async def test_the_webhook_checks_its_secret_and_ignores_duplicates(
         await asyncio.sleep(0)
         assert len(zalo.texts_to(HOA)) == 1
         assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+        # The answer cannot be sent (Zalo refuses it): the update was received and is not
+        # handled again, so the webhook says 200 — a 500 would only make Zalo retry it.
+        zalo.fail_next("sendMessage", 400, description="Bad Request: chat not found")
+        update = await zalo.send_text(HOA, "tro giup")
+        assert zalo.webhook_replies[-1] == 200
+        assert len(zalo.texts_to(HOA)) == 1
+        assert "Zalo update %s not answered: %s" in [r.msg for r in caplog.records]
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     finally:
         await runner.cleanup()
 
