@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Row, Table, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -108,7 +109,13 @@ def _rules(text: str) -> Rules:
     )
 
 
-def _ballot_info(row: BallotRow, options: Sequence[BallotOptionRow]) -> BallotInfo:
+BALLOT: Table = BallotRow.__table__  # type: ignore[attr-defined]
+OPTION: Table = BallotOptionRow.__table__  # type: ignore[attr-defined]
+
+
+def _ballot_info(
+    row: BallotRow | Row[Any], options: Sequence[BallotOptionRow | Row[Any]]
+) -> BallotInfo:
     ballot = Ballot(
         id=_id(row.id),
         kind=BallotKind(row.kind),
@@ -304,58 +311,68 @@ class VoteRepo:
     ) -> BallotInfo | None:
         """A ballot; `lock` holds its row to the end of the transaction (`shared`: against a
         close, not against other shared holders such as taps of other units)."""
-        query = select(BallotRow).where(BallotRow.id == ballot_id)
+        found = await self._ballot(ballot_id, lock=lock, shared=shared, numbered=False)
+        return None if found is None else found[0]
+
+    async def numbered_ballot(
+        self, ballot_id: int, *, lock: bool = False, shared: bool = False
+    ) -> tuple[BallotInfo, int] | None:
+        """A ballot and its number in the chat: its place among its conference's ballots
+        (each year's conference numbers from 1), as `voting.numbered` counts them."""
+        return await self._ballot(ballot_id, lock=lock, shared=shared, numbered=True)
+
+    async def _ballot(
+        self, ballot_id: int, *, lock: bool, shared: bool, numbered: bool
+    ) -> tuple[BallotInfo, int] | None:
+        # Plain rows through the session's connection, not tracked objects (every tap and cast
+        # reads its ballot): flushed first, since a Core query does not autoflush, so this
+        # session's own changes are seen; and never a stale copy from the identity map, which
+        # no read of ballots fills (`ballots` reads plain rows too).
+        await self.s.flush()
+        connection = await self.s.connection()
+        columns: list[Any] = [BALLOT]
+        if numbered:
+            earlier = BALLOT.alias("earlier")
+            columns.append(
+                sa_select(func.count())
+                .where(
+                    earlier.c.bloc_id == BALLOT.c.bloc_id,
+                    earlier.c.conference_id.is_not_distinct_from(BALLOT.c.conference_id),
+                    earlier.c.id <= BALLOT.c.id,
+                )
+                .scalar_subquery()
+                .label("number")
+            )
+        query = sa_select(*columns).where(BALLOT.c.id == ballot_id)
         if lock:
-            # Waiting for the lock may end after another transaction changed the row: read
-            # what it committed, not the copy this session loaded before (identity map).
-            query = query.with_for_update(read=shared).execution_options(populate_existing=True)
-        row = (await self.s.exec(query)).first()
+            query = query.with_for_update(read=shared, of=BALLOT)
+        row = (await connection.execute(query)).first()
         if row is None:
             return None
-        options = (
-            await self.s.exec(
-                select(BallotOptionRow)
-                .where(BallotOptionRow.ballot_id == ballot_id)
-                .order_by(col(BallotOptionRow.position))
-                .execution_options(populate_existing=lock)
-            )
-        ).all()
-        return _ballot_info(row, options)
+        options = await connection.execute(
+            sa_select(OPTION).where(OPTION.c.ballot_id == ballot_id).order_by(OPTION.c.position)
+        )
+        return _ballot_info(row, options.all()), int(row.number) if numbered else 0
 
     async def ballots(self, bloc_id: int, conference_id: int | None = None) -> list[BallotInfo]:
         """The bloc's ballots (of one conference) in id order, in two queries."""
-        query = select(BallotRow).where(BallotRow.bloc_id == bloc_id)
+        await self.s.flush()
+        connection = await self.s.connection()
+        query = sa_select(BALLOT).where(BALLOT.c.bloc_id == bloc_id)
         if conference_id is not None:
-            query = query.where(BallotRow.conference_id == conference_id)
-        rows = (await self.s.exec(query.order_by(col(BallotRow.id)))).all()
+            query = query.where(BALLOT.c.conference_id == conference_id)
+        rows = (await connection.execute(query.order_by(BALLOT.c.id))).all()
         if not rows:
             return []
-        options: dict[int, list[BallotOptionRow]] = {}
-        found = await self.s.exec(
-            select(BallotOptionRow)
-            .where(col(BallotOptionRow.ballot_id).in_([r.id for r in rows]))
-            .order_by(col(BallotOptionRow.ballot_id), col(BallotOptionRow.position))
+        options: dict[int, list[Row[Any]]] = {}
+        found = await connection.execute(
+            sa_select(OPTION)
+            .where(OPTION.c.ballot_id.in_([r.id for r in rows]))
+            .order_by(OPTION.c.ballot_id, OPTION.c.position)
         )
         for option in found.all():
             options.setdefault(option.ballot_id, []).append(option)
-        return [_ballot_info(r, options.get(_id(r.id), [])) for r in rows]
-
-    async def number(self, info: BallotInfo) -> int:
-        """The ballot's number in the chat: its place among its conference's ballots (each
-        year's conference numbers from 1), as `voting.numbered` counts them."""
-        same = (
-            col(BallotRow.conference_id).is_(None)
-            if info.conference_id is None
-            else col(BallotRow.conference_id) == info.conference_id
-        )
-        found = await self.s.exec(
-            select(func.count()).where(
-                col(BallotRow.bloc_id) == info.bloc_id,
-                same,
-                col(BallotRow.id) <= info.ballot.id,
-            )
-        )
-        return int(found.one())
+        return [_ballot_info(r, options.get(r.id, [])) for r in rows]
 
     async def set_status(
         self, ballot_id: int, status: BallotStatus, *, now: datetime, reason: str | None = None

@@ -836,9 +836,10 @@ async def _voter(
     ballot's row is held to the end of the transaction against a close (a cast racing the
     close either lands before the count or sees the ballot closed), shared with the other
     units' casts and taps — one unit's go one at a time under the unit's lock."""
-    info = await uow.votes.ballot(ballot_id, lock=lock, shared=True)
-    if info is None:
+    numbered = await uow.votes.numbered_ballot(ballot_id, lock=lock, shared=True)
+    if numbered is None:
         return Rejected(Reason.UNKNOWN_BALLOT, {"value": str(ballot_id)})
+    info, number = numbered
     membership = actor.membership(info.bloc_id)
     if membership is None:
         # Another bloc's ballot (a forged or foreign button): a member of some bloc is told
@@ -853,7 +854,7 @@ async def _voter(
     bloc = await uow.blocs.require(info.bloc_id)
     units = await uow.blocs.units(info.bloc_id)
     unit = next(u for u in units if u.id == membership.unit_id)
-    return info, await uow.votes.number(info), bloc, unit, {u.id: u.name for u in units}
+    return info, number, bloc, unit, {u.id: u.name for u in units}
 
 
 async def vote_view(services: Services, actor: Actor, *, ballot_id: int) -> VoteView | Rejected:
