@@ -57,9 +57,13 @@ class LocalRateLimiter:
         while True:
             async with self._lock:
                 now = self.clock()
-                start = max(now, self._global, self._chats.get(chat, 0.0), self._paused_until)
+                # A rebooked send already waited for its chat: its new slot is a global one
+                # only (waiting for the chat again would hold up every other chat behind it).
+                chat_free = self._chats.get(chat, 0.0) if rebooks == 0 else 0.0
+                start = max(now, self._global, chat_free, self._paused_until)
                 self._global = start + self.interval
-                self._chats[chat] = start + (GROUP_INTERVAL if group else PRIVATE_INTERVAL)
+                spacing = GROUP_INTERVAL if group else PRIVATE_INTERVAL
+                self._chats[chat] = max(self._chats.get(chat, 0.0), start + spacing)
                 if len(self._chats) > 50_000:
                     self._chats = {k: v for k, v in self._chats.items() if v > now}
             wait = start - now
@@ -78,15 +82,17 @@ class LocalRateLimiter:
             self._global = max(self._global, self._paused_until)
 
 
-# KEYS: global key, chat key. ARGV: now (ms), global interval (ms), chat interval (ms).
+# KEYS: global key, chat key. ARGV: now (ms), global interval (ms), chat interval (ms),
+# "1" for a rebooked send (its chat was waited for already: a global slot only).
 # Returns the wait in ms before the caller may send; the slot is reserved atomically.
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
 local g = tonumber(redis.call('GET', KEYS[1]) or '0')
 local c = tonumber(redis.call('GET', KEYS[2]) or '0')
-local start = math.max(now, g, c)
+local start = math.max(now, g)
+if ARGV[4] ~= '1' then start = math.max(start, c) end
 redis.call('SET', KEYS[1], start + tonumber(ARGV[2]), 'PX', 600000)
-redis.call('SET', KEYS[2], start + tonumber(ARGV[3]), 'PX', 600000)
+redis.call('SET', KEYS[2], math.max(c, start + tonumber(ARGV[3])), 'PX', 600000)
 return start - now
 """
 
@@ -118,22 +124,22 @@ class RedisRateLimiter:
         interval = (GROUP_INTERVAL if group else PRIVATE_INTERVAL) * 1000.0
         rebooks = 0
         while True:
-            asked = time.monotonic()
             now = await self._now_ms()
             wait = float(
                 await self._acquire(
                     keys=[f"{self.prefix}:global", f"{self.prefix}:chat:{chat}"],
-                    args=[now, self.interval_ms, interval],
+                    args=[now, self.interval_ms, interval, "1" if rebooks else "0"],
                 )
             )
+            booked = time.monotonic()  # the slot is `wait` after this, by this process's clock
             if wait > 0:
                 await asyncio.sleep(wait / 1000.0)
+            # How late this process wakes for its slot: starved of CPU, it would bunch its
+            # send with the next ones (the round trips to Redis are not counted).
+            late_ms = (time.monotonic() - booked) * 1000.0 - max(wait, 0.0)
             paused = await self.redis.get(f"{self.prefix}:paused")
             if paused is not None and float(paused) > now + wait:
                 continue  # a 429 since the booking covers this slot
-            # How late this process is for its slot, by its own clock (Redis's time was read
-            # when `asked`): starved of CPU, it would bunch its send with the next ones.
-            late_ms = (time.monotonic() - asked) * 1000.0 - max(wait, 0.0)
             if late_ms > self.interval_ms and rebooks < LATE_REBOOKS:
                 rebooks += 1
                 continue

@@ -875,7 +875,10 @@ async def _view(
     unit: Unit,
     names: dict[int, str],
     pending: Choice | None = None,
+    *,
+    count: bool = True,
 ) -> VoteView:
+    """`count`: read the turnout (a cast reads it after its own write instead)."""
     current: Choice | None = None
     # Only a multi-choice ballot has a selection being built (a single choice is confirmed
     # straight from its button).
@@ -901,7 +904,7 @@ async def _view(
         selection=selection,
         version=version,
         current=current,
-        turnout=await uow.votes.cast_count(info.ballot.id),
+        turnout=await uow.votes.cast_count(info.ballot.id) if count else 0,
         units=len(names),
         pending=pending,
         voted=voted,
@@ -1077,7 +1080,7 @@ async def cast_vote(
         )
         if isinstance(keys, Rejected):
             return keys  # another BALLOT_SECRET: nothing can be sealed or read
-        view = await _view(uow, services, actor, info, number, bloc, unit, names)
+        view = await _view(uow, services, actor, info, number, bloc, unit, names, count=False)
         # A closed ballot, or a secret one already cast, says so before anything else (an old
         # confirm button's selection version no longer matters then).
         early = _status_problem(info, now) or (
@@ -1144,16 +1147,19 @@ async def cast_vote(
             unit_id=unit.id,
             **audit,
         )
+        # Counted after the audit append: a cast of another unit that held the bloc's chain
+        # before this one has committed by now, so the turnout shown is exact.
+        turnout = await uow.votes.cast_count(ballot_id)
         await uow.commit()
     # What the unit sees now follows from the cast: its choice counted (sealed for a secret
-    # ballot), its multi-select draft gone, the turnout one more unless it was a re-cast.
+    # ballot), its multi-select draft gone.
     done = replace(
         view,
         selection=(),
         version=0,
         current=None if keys is not None else pending,
         voted=True,
-        turnout=view.turnout + (0 if replaced or view.voted else 1),
+        turnout=turnout,
     )
     context = {
         "ballot": done.context,

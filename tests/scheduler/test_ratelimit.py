@@ -73,3 +73,22 @@ async def test_without_new_slots_the_stalled_sends_overrun_the_limit(
     monkeypatch.setattr(ratelimit, "LATE_REBOOKS", 0)
     times = await _send_times()
     assert max_per_window(times) > 30
+
+
+async def test_a_rebooked_send_holds_up_no_other_chat() -> None:
+    """A late send takes a global slot only: it already waited for its own chat, and waiting
+    for that chat again (a second later) held every other chat's sends behind it."""
+    time = VirtualTime(stall=(0.3, 0.42))
+    limiter = LocalRateLimiter(clock=time.clock, sleep=time.sleep)
+
+    async def send(chat: int, at: float = 0.0) -> float:
+        if at:
+            await time.sleep(at)
+        await limiter.acquire(str(chat), group=False)
+        return time.now
+
+    queued = [asyncio.create_task(send(chat)) for chat in range(20)]
+    later = asyncio.create_task(send(99, at=1.0))  # the queue has long been sent by then
+    await time.run([*queued, later])
+    assert max(t.result() for t in queued) < 0.9
+    assert later.result() == 1.0

@@ -272,6 +272,11 @@ async def test_forty_units_casting_at_once_are_all_counted(
         )
     )
     assert [type(o) for o in outcomes] == [svc.Accepted] * 40
+    # Each unit is told the turnout at its own commit: the casts commit one after another
+    # (the bloc's audit chain), so the numbers shown are 1 to 40, each once.
+    assert sorted(o.view.turnout for o in outcomes if isinstance(o, svc.Accepted)) == list(
+        range(1, 41)
+    )
     rows = await _rows(services, ballot)
     assert len(rows) == 40
     assert len({unit for unit, _ in rows}) == 40
