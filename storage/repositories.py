@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, text, update
+from sqlalchemy import Table, func, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -107,6 +108,11 @@ def _invite(row: InviteRow) -> Invite:
     )
 
 
+IDENTITY: Table = IdentityRow.__table__  # type: ignore[attr-defined]
+ACCOUNT: Table = AccountRow.__table__  # type: ignore[attr-defined]
+MEMBERSHIP: Table = MembershipRow.__table__  # type: ignore[attr-defined]
+
+
 class IdentityRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -147,6 +153,78 @@ class IdentityRepo:
             accounts=tuple(Account(Platform(a.platform), a.external_id) for _, a in rows),
         )
         return identity, this.username, this.unreachable
+
+    async def sender(
+        self, platform: Platform, external_id: str
+    ) -> tuple[Identity, str | None, bool, list[Membership]] | None:
+        """`with_profile` and the identity's memberships (in bloc order), in one statement:
+        every update's sender is resolved through it."""
+        await self.s.flush()  # a Core query does not autoflush
+        identity, account, member = IDENTITY.c, ACCOUNT.c, MEMBERSHIP.c
+        owner = (
+            sa_select(account.identity_id)
+            .where(account.platform == platform.value, account.external_id == external_id)
+            .scalar_subquery()
+        )
+        query = (
+            sa_select(
+                identity.id,
+                identity.display_name,
+                identity.locale,
+                identity.current_bloc_id,
+                account.id.label("account_id"),
+                account.platform,
+                account.external_id,
+                account.username,
+                account.unreachable,
+                member.id.label("membership_id"),
+                member.bloc_id,
+                member.unit_id,
+                member.is_secretariat,
+                member.is_representative,
+                member.is_observer,
+            )
+            .join_from(IDENTITY, ACCOUNT, account.identity_id == identity.id)
+            .outerjoin(MEMBERSHIP, member.identity_id == identity.id)
+            .where(identity.id == owner)
+            .order_by(account.id, member.bloc_id)
+        )
+        rows = (await (await self.s.connection()).execute(query)).all()
+        if not rows:
+            return None
+        accounts: dict[int, Any] = {}
+        memberships: dict[int, Membership] = {}
+        for row in rows:
+            accounts.setdefault(row.account_id, row)
+            if row.membership_id is not None and row.membership_id not in memberships:
+                roles = {
+                    Role.SECRETARIAT: row.is_secretariat,
+                    Role.REPRESENTATIVE: row.is_representative,
+                    Role.OBSERVER: row.is_observer,
+                }
+                memberships[row.membership_id] = Membership(
+                    identity_id=row.id,
+                    bloc_id=row.bloc_id,
+                    unit_id=row.unit_id,
+                    roles=frozenset(r for r, on in roles.items() if on),
+                )
+        first = rows[0]
+        this = next(
+            a
+            for a in accounts.values()
+            if a.platform == platform.value and a.external_id == external_id
+        )
+        found = Identity(
+            id=first.id,
+            display_name=first.display_name,
+            locale=Locale(first.locale),
+            current_bloc_id=first.current_bloc_id,
+            accounts=tuple(
+                Account(Platform(a.platform), a.external_id) for a in accounts.values()
+            ),
+        )
+        by_bloc = sorted(memberships.values(), key=lambda m: m.bloc_id)
+        return found, this.username, this.unreachable, by_bloc
 
     async def create(
         self,

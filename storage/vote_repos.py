@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Row, Table, func
 from sqlalchemy import select as sa_select
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.voting import (
@@ -432,9 +432,29 @@ class VoteRepo:
         now: datetime,
         written: bool = False,
         valid: bool = True,
+        exists: bool | None = None,
     ) -> bool:
-        """Record (or replace) the unit's open vote; True when it replaced an earlier one."""
-        row = await self._vote_row(ballot_id, unit_id)
+        """Record (or replace) the unit's open vote; True when it replaced an earlier one.
+        `exists`: whether the unit has voted, when the caller read it under the unit's lock
+        (one statement instead of two)."""
+        if exists:
+            await self.s.exec(
+                update(OpenVoteRow)
+                .where(
+                    col(OpenVoteRow.ballot_id) == ballot_id, col(OpenVoteRow.unit_id) == unit_id
+                )
+                .values(
+                    identity_id=identity_id,
+                    choice=json.dumps(list(choice.options)),
+                    blank=choice.blank,
+                    other_text=choice.other_text,
+                    written=written,
+                    valid=valid,
+                    cast_at=now,
+                )
+            )
+            return True
+        row = None if exists is False else await self._vote_row(ballot_id, unit_id)
         replaced = row is not None
         if row is None:
             row = OpenVoteRow(

@@ -85,13 +85,13 @@ async def resolve_actor(
     account = Account(platform, external_id)
     async with services.db.uow(read_only=True) as uow:
         # Every update passes here: a known account whose profile has not changed only reads.
-        found = await uow.identities.with_profile(platform, external_id)
+        found = await uow.identities.sender(platform, external_id)
         if found is not None and (found[0].display_name, found[1], found[2]) == (
             name,
             username,
             False,
         ):
-            return await _actor(uow, services, found[0], account)
+            return Actor(found[0], account, tuple(found[3]), account in services.admins)
     async with services.db.uow() as uow:
         identity = await uow.identities.by_account(platform, external_id)
         if identity is None:

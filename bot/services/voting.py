@@ -1121,7 +1121,7 @@ async def cast_vote(
             audit: dict[str, Any] = {"action": "vote.cast_secret", "ballot": ballot_id}
         else:
             replaced = await uow.votes.put_open_vote(
-                ballot_id, unit.id, actor.identity.id, pending, now=now
+                ballot_id, unit.id, actor.identity.id, pending, now=now, exists=view.voted
             )
             if info.ballot.rules.max_choices > 1:
                 await uow.votes.delete_drafts(ballot_id, unit.id)
