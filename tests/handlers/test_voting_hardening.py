@@ -140,4 +140,4 @@ async def test_a_cast_costs_as_many_statements_in_a_large_bloc_as_in_a_small_one
         "Thông qua dự thảo báo cáo tổng kết: 2/44 đơn vị đã biểu quyết."
     )
     assert large[1] == small[1]
-    assert small[1] <= 15
+    assert small[1] <= 17  # 13, and here each unit of work's SAVEPOINT and RELEASE
