@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, text, update
+from sqlalchemy import Row, Table, func, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -81,7 +81,7 @@ def _unit(row: UnitRow) -> Unit:
     )
 
 
-def _membership(row: MembershipRow) -> Membership:
+def _membership(row: MembershipRow | Row[*tuple[Any, ...]]) -> Membership:
     roles = {
         Role.SECRETARIAT: row.is_secretariat,
         Role.REPRESENTATIVE: row.is_representative,
@@ -118,47 +118,15 @@ class IdentityRepo:
         self.s = session
 
     async def by_account(self, platform: Platform, external_id: str) -> Identity | None:
-        found = await self.with_profile(platform, external_id)
+        found = await self.sender(platform, external_id)
         return None if found is None else found[0]
-
-    async def with_profile(
-        self, platform: Platform, external_id: str
-    ) -> tuple[Identity, str | None, bool] | None:
-        """The identity behind a chat account with all its accounts, and this account's
-        username and whether it is marked unreachable — in one query (every update asks)."""
-        owner = (
-            select(AccountRow.identity_id)
-            .where(AccountRow.platform == platform.value, AccountRow.external_id == external_id)
-            .scalar_subquery()
-        )
-        rows = (
-            await self.s.exec(
-                select(IdentityRow, AccountRow)
-                .join(AccountRow, col(AccountRow.identity_id) == col(IdentityRow.id))
-                .where(col(IdentityRow.id) == owner)
-                .order_by(col(AccountRow.id))
-            )
-        ).all()
-        if not rows:
-            return None
-        ident = rows[0][0]
-        this = next(
-            a for _, a in rows if a.platform == platform.value and a.external_id == external_id
-        )
-        identity = Identity(
-            id=_id(ident.id),
-            display_name=ident.display_name,
-            locale=Locale(ident.locale),
-            current_bloc_id=ident.current_bloc_id,
-            accounts=tuple(Account(Platform(a.platform), a.external_id) for _, a in rows),
-        )
-        return identity, this.username, this.unreachable
 
     async def sender(
         self, platform: Platform, external_id: str
     ) -> tuple[Identity, str | None, bool, list[Membership]] | None:
-        """`with_profile` and the identity's memberships (in bloc order), in one statement:
-        every update's sender is resolved through it."""
+        """The identity behind a chat account with all its accounts, this account's username
+        and whether it is marked unreachable, and the identity's memberships (in bloc order),
+        in one statement: every update's sender is resolved through it."""
         await self.s.flush()  # a Core query does not autoflush
         identity, account, member = IDENTITY.c, ACCOUNT.c, MEMBERSHIP.c
         owner = (
@@ -178,6 +146,7 @@ class IdentityRepo:
                 account.username,
                 account.unreachable,
                 member.id.label("membership_id"),
+                member.identity_id,
                 member.bloc_id,
                 member.unit_id,
                 member.is_secretariat,
@@ -197,17 +166,7 @@ class IdentityRepo:
         for row in rows:
             accounts.setdefault(row.account_id, row)
             if row.membership_id is not None and row.membership_id not in memberships:
-                roles = {
-                    Role.SECRETARIAT: row.is_secretariat,
-                    Role.REPRESENTATIVE: row.is_representative,
-                    Role.OBSERVER: row.is_observer,
-                }
-                memberships[row.membership_id] = Membership(
-                    identity_id=row.id,
-                    bloc_id=row.bloc_id,
-                    unit_id=row.unit_id,
-                    roles=frozenset(r for r, on in roles.items() if on),
-                )
+                memberships[row.membership_id] = _membership(row)
         first = rows[0]
         this = next(
             a
