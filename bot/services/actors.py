@@ -58,12 +58,6 @@ async def load_actor(uow: UnitOfWork, services: Services, account: Account) -> A
     identity = await uow.identities.by_account(account.platform, account.external_id)
     if identity is None:
         raise LookupError("unknown account")
-    return await _actor(uow, services, identity, account)
-
-
-async def _actor(
-    uow: UnitOfWork, services: Services, identity: Identity, account: Account
-) -> Actor:
     return Actor(
         identity=identity,
         account=account,
