@@ -199,6 +199,25 @@ class ReportRepo:
         ).first()
         return None if row is None else await self._draft(row)
 
+    async def representatives_draft(
+        self, *, period_id: int, unit_id: int, purpose: str, other_than: int
+    ) -> Draft | None:
+        """The unit's own draft (not one on its behalf) touched last by someone else."""
+        row = (
+            await self.s.exec(
+                select(ReportDraftRow)
+                .where(
+                    ReportDraftRow.period_id == period_id,
+                    ReportDraftRow.unit_id == unit_id,
+                    ReportDraftRow.purpose == purpose,
+                    col(ReportDraftRow.on_behalf).is_(False),
+                    ReportDraftRow.identity_id != other_than,
+                )
+                .order_by(col(ReportDraftRow.updated_at).desc(), col(ReportDraftRow.id).desc())
+            )
+        ).first()
+        return None if row is None else await self._draft(row)
+
     async def draft_by_id(self, draft_id: int) -> Draft | None:
         row = await self.s.get(ReportDraftRow, draft_id)
         return None if row is None else await self._draft(row)

@@ -45,6 +45,7 @@ from bot.services.outcomes import Reason
 from bot.services.reports import (
     AskItem,
     ChoosePeriod,
+    KeptDraft,
     PeriodStatus,
     PeriodView,
     Returned,
@@ -330,6 +331,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "zalo_pick_number": {"typed": HOSTILE, "choices": ["1", "2", "0"]},
     "zalo_pick_ack": {"view": DEADLINES_VIEW, "numbers": [1, 2]},
     "zalo_telegram_only": {"command": "ballot"},
+    "report_unit_draft_kept": {"kept": KeptDraft(HOSTILE, 5, HOSTILE)},
     "link_code": {
         "code": "ABCD-EFGH",
         "minutes": 10,
@@ -608,6 +610,7 @@ VARIANTS: list[tuple[str, dict[str, Any], str, str]] = [
     # Without a rotation the only arrow is the published "receipt → choice".
     ("bloc_view", {**NO_ROTATION, "bloc": replace(BLOC, publish_receipts=True)}, "→", "\n\n"),
     ("bloc_view", NO_ROTATION, "\n", "→"),
+    ("report_unit_draft_kept", {"kept": KeptDraft("Lan", 0, None)}, " 0 ", "«"),
 ]
 
 renderer = Renderer()

@@ -334,6 +334,17 @@ class WalkContext:
     latest: Submission | None
     self_values: dict[str, int]  # review walks: the unit's own scores, shown beside each item
     window: datetime | None = None  # a return for correction: resubmit on time until then
+    kept: KeptDraft | None = None  # just started on the unit's behalf from the unit's draft
+
+
+@dataclass(frozen=True, slots=True)
+class KeptDraft:
+    """What a submission on a unit's behalf took over from the draft the unit's
+    representative had begun: who typed it, how many scores, the file's name if any."""
+
+    by: str
+    scores: int
+    file_name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,6 +483,7 @@ async def start_report(
         draft = await uow.reports.draft(
             period_id=period.id, unit_id=unit.id, identity_id=actor.identity.id, purpose=SUBMIT
         )
+        kept: KeptDraft | None = None
         if draft is None:
             draft = await uow.reports.start_draft(
                 period_id=period.id,
@@ -482,9 +494,42 @@ async def start_report(
                 submission_id=None,
                 now=services.clock.now(),
             )
-        ctx = await _context(uow, draft)
+            if on_behalf:
+                draft, kept = await _continue_units_draft(uow, draft, services.clock.now())
+        ctx = replace(await _context(uow, draft), kept=kept)
         await uow.commit()
     return _next_step(ctx, services.clock.now())
+
+
+async def _continue_units_draft(
+    uow: UnitOfWork, draft: Draft, now: datetime
+) -> tuple[Draft, KeptDraft | None]:
+    """A submission on a unit's behalf continues what the unit's representative typed: the
+    secretariat's new draft starts from a copy of the unit's draft (its file and scores).
+    The representative's draft stays theirs, unchanged; whichever is submitted first becomes
+    the unit's next version."""
+    theirs = await uow.reports.representatives_draft(
+        period_id=draft.period_id,
+        unit_id=draft.unit_id,
+        purpose=SUBMIT,
+        other_than=draft.identity_id,
+    )
+    if theirs is None or (theirs.file_sha256 is None and not theirs.values):
+        return draft, None
+    if theirs.file_sha256 and theirs.file_name and theirs.file_size is not None:
+        await uow.reports.set_draft_file(
+            draft.id,
+            sha256=theirs.file_sha256,
+            name=theirs.file_name,
+            size=theirs.file_size,
+            now=now,
+        )
+    for code, value in theirs.values.items():
+        await uow.reports.set_draft_value(draft.id, code, value, now)
+    copied = await uow.reports.draft_by_id(draft.id)
+    assert copied is not None
+    by = await uow.identities.get(theirs.identity_id)
+    return copied, KeptDraft(by.display_name, len(theirs.values), copied.file_name)
 
 
 async def accepted_types(services: Services, actor: Actor, *, draft_id: int) -> tuple[str, ...]:

@@ -391,6 +391,9 @@ async def _show(
             ui.text("report_file_replaced", old=step.old_name, new=step.step.ctx.draft.file_name)
         )
         step = step.step
+    if isinstance(step, svc.AskFile | svc.AskItem | svc.Summary) and step.ctx.kept is not None:
+        # On a unit's behalf, from what its representative typed: said before the step.
+        await message.answer(ui.text("report_unit_draft_kept", kept=step.ctx.kept))
     if isinstance(step, svc.WalkClosed):
         await state.clear()
         text, markup = ui.refusal(step.rejected), None

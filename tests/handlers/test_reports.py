@@ -987,6 +987,45 @@ async def test_the_secretariat_submits_on_a_units_behalf(tg: Harness, services: 
     )
 
 
+async def test_on_behalf_continues_the_units_draft(tg: Harness, services: Services) -> None:
+    """A secretary's submit-on-behalf started an empty draft: the scores the unit had typed
+    had to be typed again. It now starts from a copy of the unit's draft (file and scores);
+    the representative's draft stays theirs."""
+    await report_setup(tg)
+    theirs = draft_id(await tg.say(CUONG, "/report"))
+    data = b"PK bao cao cua So GD&DT"
+    asked(await tg.send_file(CUONG, "BC SGDĐT.docx", data), theirs, 0)
+    typed = (800, 1500, 800, 800, 400)
+    asked(await score_all(tg, CUONG, theirs, typed), theirs, 5)
+
+    replies = await tg.say(SECRETARY, "/report SGDĐT")
+
+    assert [r.text for r in replies] == [
+        "📝 Tiếp tục bản nháp của đơn vị: đã giữ 5 điểm tự chấm và tệp «BC SGDĐT.docx» mà "
+        "Phạm Văn Cường đã nhập, không cần nhập lại. Bản nháp của Phạm Văn Cường vẫn giữ "
+        "nguyên; bản nào được nộp trước sẽ là phiên bản tiếp theo của đơn vị.",
+        ask(5),
+    ]
+    ours = draft_id(replies)
+    assert ours != theirs
+    rest = (800, 800, 800, 800, 400, 0, 0, 200, 0)
+    for index, value in enumerate(rest, start=5):
+        replies = await tg.tap(SECRETARY, f"sc:{ours}:{index}:{value}")
+    assert replies[0].text.startswith(
+        f"Kiểm tra lại trước khi nộp — <b>Sở Giáo dục và Đào tạo</b>, {PERIOD_TITLE}\n"
+        "Tệp: BC SGDĐT.docx\n"
+    )
+    replies = await tg.tap(SECRETARY, f"wk:{ours}:confirm:0")
+    unit = "Sở Giáo dục và Đào tạo (thường trực nộp thay)"
+    assert plain(replies)[0] == (S, receipt(1, "BC SGDĐT.docx", data, "77", unit=unit))
+    (v1,) = await versions(services, "SGDĐT")
+    assert v1.on_behalf
+    stored = await entries(services, v1, "self")
+    assert [stored[code] for code, *_ in ITEMS[:5]] == list(typed)
+    # The representative's own draft is untouched: /report shows where they stopped.
+    assert [r.text for r in await tg.say(CUONG, "/report")] == [ask(5)]
+
+
 async def test_on_behalf_after_a_refuse_deadline_is_taken_and_marked_late(
     tg: Harness, services: Services, clock: FakeClock
 ) -> None:
