@@ -605,11 +605,11 @@ def _voter(short: str) -> FakeUser:
 
 async def _zvote(run: DemoRunner, number: int, names: list[str]) -> None:
     """Trường CĐSP votes on Zalo, by text: the ballot by its number, the choices by theirs
-    (0 for Phiếu trắng), then 1 to confirm."""
+    (0 for Phiếu trắng), then «xác nhận» to confirm."""
     menu = await run.zsay(CDSP, f"bo phieu {number}")
     numbers = {name: n for n, name in re.findall(r"^(\d+)\. (.+)$", menu, re.MULTILINE)}
     await run.zsay(CDSP, ", ".join(numbers[name] for name in names) if names else "0")
-    await run.zsay(CDSP, "1")
+    await run.zsay(CDSP, "xác nhận")
 
 
 def _plan(

@@ -331,6 +331,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "zalo_pick_number": {"typed": HOSTILE, "choices": ["1", "2", "0"]},
     "zalo_pick_ack": {"view": DEADLINES_VIEW, "numbers": [1, 2]},
     "zalo_telegram_only": {"command": "ballot"},
+    "zalo_stranger_quiet": {"minutes": 42},
+    "vote_not_cast": {"number": 6},
     "report_unit_draft_kept": {"kept": KeptDraft(HOSTILE, 5, HOSTILE)},
     "link_code": {
         "code": "ABCD-EFGH",
@@ -610,6 +612,8 @@ VARIANTS: list[tuple[str, dict[str, Any], str, str]] = [
     # Without a rotation the only arrow is the published "receipt → choice".
     ("bloc_view", {**NO_ROTATION, "bloc": replace(BLOC, publish_receipts=True)}, "→", "\n\n"),
     ("bloc_view", NO_ROTATION, "\n", "→"),
+    # A typed choice refused on Zalo names what was typed (escaped).
+    ("refused_cast", {"why": "self_vote", "typed": HOSTILE}, "«&lt;b&gt;", "<b>"),
     ("report_unit_draft_kept", {"kept": KeptDraft("Lan", 0, None)}, " 0 ", "«"),
 ]
 

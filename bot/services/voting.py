@@ -1920,6 +1920,21 @@ async def ballot_by_number(services: Services, actor: Actor, typed: str) -> int 
     return picked if isinstance(picked, Rejected) else picked[0].ballot.id
 
 
+async def option_named(services: Services, *, ballot_id: int, typed: str) -> int | None:
+    """The candidate a representative names by its unit's short name or name where a number
+    is expected (the bloc's one unit-matching rule), as its option index; None when none."""
+    if not clean(typed) or clean(typed).isdecimal():
+        return None
+    async with services.db.uow() as uow:
+        info = await uow.votes.ballot(ballot_id)
+        if info is None:
+            return None
+        units = await uow.blocs.units(info.bloc_id)
+    by_unit = {o.unit_id: o.index for o in info.ballot.options if o.unit_id is not None}
+    unit = find_unit([u for u in units if u.id in by_unit], typed)
+    return None if unit is None else by_unit[unit.id]
+
+
 async def hold_choice(
     services: Services, actor: Actor, *, ballot_id: int, choice: Choice
 ) -> str | Rejected:

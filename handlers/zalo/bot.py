@@ -31,15 +31,23 @@ from bot.services.actors import Actor, resolve_actor
 from bot.services.app import Services
 from bot.services.charts import standings_png
 from bot.services.deadlines import deadlines_view
-from bot.services.invites import Joined, MoveNeeded, join
+from bot.services.invites import Joined, JoinRefused, MoveNeeded, join
 from bot.services.notify import deliver
 from bot.services.outcomes import Rejected
+from bot.services.reports import current_table
 from bot.services.standings import standings
 from handlers.texts import Ui, join_text, me_text, to_plain
 from handlers.zalo import flows
 from handlers.zalo.charts import CHARTS_PATH, ChartShelf
 from handlers.zalo.client import MAX_TEXT, ZaloClient, ZaloError, ZaloUpdate, parse_update
-from handlers.zalo.commands import Command, is_no, is_yes, parse_command, parse_numbers
+from handlers.zalo.commands import (
+    Command,
+    is_confirm,
+    is_no,
+    is_yes,
+    parse_command,
+    parse_numbers,
+)
 from handlers.zalo.conversation import Conversation
 from handlers.zalo.flows import Chat
 from storage.ledger import MemoryLedger, UpdateLedger
@@ -76,6 +84,7 @@ class ZaloBot:
         # Answers to people who belong to no bloc, per sender: the monthly quota is not
         # spent on strangers (they get a few answers, then silence until the window passes).
         self._strangers: dict[str, deque[float]] = {}
+        self._told: set[str] = set()  # strangers told the bot goes quiet, this window
 
     # --- intake ------------------------------------------------------------------------------
 
@@ -109,11 +118,9 @@ class ZaloBot:
             username=None,
         )
         ui = Ui(self.services.renderer, actor.identity.locale, text_only=True)
-        if not actor.memberships and not self._may_answer_stranger(sender):
-            log.info("Zalo sender without a bloc over its answer budget: not answered")
-            return
         if not update.is_text:
-            await self.say(update, ui.text("zalo_text_only"))
+            if not await self._over_budget(update, actor, ui):
+                await self.say(update, ui.text("zalo_text_only"))
             return
         try:
             await self._route(update, actor, ui)
@@ -123,16 +130,29 @@ class ZaloBot:
             log.exception("Zalo update %s failed", update.message.message_id)
             await self.say(update, ui.text("internal_error"))
 
-    def _may_answer_stranger(self, sender: str) -> bool:
+    async def _over_budget(self, update: ZaloUpdate, actor: Actor, ui: Ui) -> bool:
+        """Whether this message of someone in no bloc goes unanswered: past the answers of the
+        window they are told once that the bot goes quiet, then nothing (never silently)."""
+        if actor.memberships:
+            return False
+        sender = update.message.sender.id
         now = time.monotonic()
         answered = self._strangers.setdefault(sender, deque())
         while answered and now - answered[0] > STRANGER_WINDOW:
             answered.popleft()
-        if len(answered) >= STRANGER_ANSWERS:
-            return False
-        answered.append(now)
         if len(self._strangers) > SEEN:
             self._strangers.pop(next(iter(self._strangers)))
+        if len(answered) < STRANGER_ANSWERS:
+            answered.append(now)
+            self._told.discard(sender)
+            return False
+        if sender not in self._told:
+            if len(self._told) > SEEN:
+                self._told.clear()
+            self._told.add(sender)
+            minutes = max(1, -(-int(STRANGER_WINDOW - (now - answered[0])) // 60))
+            await self.say(update, ui.text("zalo_stranger_quiet", minutes=minutes))
+        log.info("Zalo sender without a bloc over its answer budget: not answered")
         return True
 
     async def poll(self, stop: asyncio.Event, *, poll_seconds: int = 30) -> None:
@@ -203,17 +223,42 @@ class ZaloBot:
         text = clean(update.message.text)
         conv = Conversation(self.storage, actor.identity.id, self.services.clock)
 
+        # A vote left waiting for its confirmation is never dropped silently: the first answer
+        # to whatever dropped it starts by saying it was not cast.
+        dropped: list[str] = []
+
         async def say(html_text: str) -> None:
+            if dropped:
+                html_text = f"{dropped.pop()}\n\n{html_text}"
             await self.say(update, html_text)
 
         chat = Chat(self.services, actor, ui, conv, say)
+        try:
+            await self._read(update, chat, text, dropped)
+        finally:
+            if dropped:
+                await self.say(update, dropped.pop())
+
+    async def _read(self, update: ZaloUpdate, chat: Chat, text: str, dropped: list[str]) -> None:
+        actor, ui, conv, say = chat.actor, chat.ui, chat.conv, chat.say
         state, expired = await conv.get()
         command = parse_command(text)
         menu = state.get("menu")
-        if expired and command is None and (parse_numbers(text) or is_yes(text) or is_no(text)):
+        # An invite or link code is read before any budget: a valid one must never wait.
+        reads_code = (
+            code_in_message(text) is not None
+            or (command is not None and command.name in {"start", "link"} and command.rest)
+            or menu == "link"
+        )
+        if not reads_code and await self._over_budget(update, actor, ui):
+            return
+        if expired and command is None and (
+            parse_numbers(text) or is_yes(text) or is_confirm(text) or is_no(text)
+        ):
             # "1" long after the menu: it confirms nothing (a vote above all).
             await say(ui.text("zalo_menu_expired"))
             return
+        dropped.extend(note for note in [flows.not_cast(ui, expired or {})] if note)
         if menu is not None:
             # A menu is waiting: its answer first. Where any text is an answer (an opinion,
             # a receipt code) only a "/" command or «huy» interrupts it; elsewhere a command,
@@ -228,13 +273,14 @@ class ZaloBot:
                 # Not an answer and not a command: the menu stays, and says what it expects.
                 await say(ui.text("zalo_pick_number", typed=text, choices=[]))
                 return
+            dropped.extend(note for note in [flows.not_cast(ui, state)] if note)
             await conv.clear()
         if command is not None:
             await self._command(update, chat, command)
             return
         code = code_in_message(text)
         if code is not None:
-            await self._join(update, actor, ui, code)
+            await self._join(update, chat, code)
             return
         if RECEIPT_SHAPE.match(text):
             await flows.check(chat, text)
@@ -250,7 +296,7 @@ class ZaloBot:
         actor, ui, name, rest = chat.actor, chat.ui, command.name, command.rest
         if name == "start":
             if rest.strip():
-                await self._join(update, actor, ui, rest)
+                await self._join(update, chat, rest)
             else:
                 await chat.say(ui.text("zalo_welcome", name=actor.identity.display_name))
         elif name == "help":
@@ -270,6 +316,18 @@ class ZaloBot:
                 await self.client.send_photo(update.message.chat.id, url, caption[:MAX_TEXT])
         elif name == "me":
             await chat.say(await me_text(ui, self.services, actor))
+        elif name == "criteria":
+            current = await current_table(self.services, actor)
+            await chat.say(
+                ui.refusal(current)
+                if isinstance(current, Rejected)
+                else ui.text(
+                    "criteria_view",
+                    table=current.table,
+                    version=current.version,
+                    year=current.year,
+                )
+            )
         elif name == "deadlines":
             deadlines = await deadlines_view(self.services, actor)
             await chat.say(
@@ -302,11 +360,14 @@ class ZaloBot:
         else:  # a command word of Telegram's with no Zalo flow
             await chat.say(ui.text("zalo_unknown"))
 
-    async def _join(self, update: ZaloUpdate, actor: Actor, ui: Ui, code: str) -> None:
+    async def _join(self, update: ZaloUpdate, chat: Chat, code: str) -> None:
+        actor, ui = chat.actor, chat.ui
         outcome = await join(self.services, actor, code)
+        if isinstance(outcome, JoinRefused) and await self._over_budget(update, actor, ui):
+            return  # read before the budget, but a wrong code is answered within it
         if isinstance(outcome, MoveNeeded):
-            await self.say(update, ui.text("zalo_move_elsewhere", target=outcome.target.name))
+            await chat.say(ui.text("zalo_move_elsewhere", target=outcome.target.name))
             return
-        await self.say(update, join_text(ui, outcome))
+        await chat.say(join_text(ui, outcome))
         if isinstance(outcome, Joined):
             await deliver(self.services, list(outcome.notices))

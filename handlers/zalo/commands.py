@@ -26,6 +26,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "bloc": ("khoi", "chon khoi", "doi khoi", "bloc use"),
     "checkin": ("checkin", "check in", "diem danh"),
     "lang": ("lang", "ngon ngu", "language"),
+    "criteria": ("criteria", "tieu chi", "bang tieu chi"),
     "cancel": ("cancel", "huy", "huy bo", "thoat", "dung lai"),
 }
 _BY_LENGTH = sorted(
@@ -34,15 +35,30 @@ _BY_LENGTH = sorted(
 )
 _JOINED = {"".join(words): name for words, name in _BY_LENGTH if len(words) > 1}
 
-NO_ARGS = frozenset({"help", "standings", "me", "deadlines", "score", "checkin", "cancel"})
+NO_ARGS = frozenset(
+    {"help", "standings", "me", "deadlines", "score", "checkin", "cancel", "criteria"}
+)
 # The secretariat's commands (and /report's file upload) need Telegram: said so, by name.
 TELEGRAM_ONLY = frozenset(
     {
         "bloc", "units", "invite", "period", "status", "review", "return", "export",
-        "ballot", "announce", "summary", "minutes", "conference", "criteria",
+        "ballot", "announce", "summary", "minutes", "conference",
     }
 )  # fmt: skip
+# Everyone's commands whose secretariat forms need Telegram (`/deadlines add`, `/covenant
+# set`, `/criteria import`): said so by name, never read as the everyone's form.
+SECRETARIAT_FORMS: dict[str, dict[str, str]] = {
+    "deadlines": {
+        "add": "add", "them": "add", "cancel": "cancel", "huy": "cancel",
+        "remind": "remind", "nhac": "remind", "quiet": "quiet", "yenlang": "quiet",
+        "gioyenlang": "quiet", "gio": "quiet",
+    },
+    "covenant": {"set": "set", "dat": "set"},
+    "criteria": {"import": "import", "nhap": "import"},
+}  # fmt: skip
 YES = frozenset({"1", "co", "ok", "xac nhan", "dong y", "yes", "confirm", "ky", "sign"})
+# What confirms a vote: words only, never a number a ballot could offer as a choice.
+CONFIRM = frozenset({"xac nhan", "dong y", "ok", "okay", "confirm", "yes", "co"})
 NO = frozenset({"2", "khong", "no", "chon lai", "back", "lai", "quay lai"})
 BLANK = frozenset({"0", "trang", "phieu trang", "blank", "blank ballot"})
 _NUMBERS = re.compile(r"^\d{1,4}(?:\s*[,;\s]\s*\d{1,4})*$")
@@ -82,6 +98,9 @@ def parse_command(text: str) -> Command | None:
 
 
 def _command(name: str, rest: str, slash: bool) -> Command | None:
+    form = SECRETARIAT_FORMS.get(name, {}).get(folded(rest).split(" ", 1)[0])
+    if form is not None:
+        return Command("telegram_only", f"{name} {form}", slash)
     # A sentence that merely starts with a command word ("tôi đồng ý…") is not the command:
     # commands that take nothing must stand alone (or carry the slash).
     if rest and not slash and name in NO_ARGS:
@@ -99,6 +118,11 @@ def parse_numbers(text: str) -> list[int] | None:
 
 def is_yes(text: str) -> bool:
     return folded(text).rstrip(".!") in YES
+
+
+def is_confirm(text: str) -> bool:
+    """The word that casts a vote being confirmed ("xác nhận", "xac nhan", "đồng ý", "ok")."""
+    return folded(text).rstrip(".!") in CONFIRM
 
 
 def is_no(text: str) -> bool:

@@ -44,16 +44,17 @@ class Conversation:
         self.clock = clock
         self.key = StorageKey(bot_id=ZALO_BOT_ID, chat_id=identity_id, user_id=identity_id)
 
-    async def get(self) -> tuple[dict[str, Any], bool]:
-        """The menu waiting for an answer (empty if none), and whether one just expired."""
+    async def get(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The menu waiting for an answer (empty if none), and the one that just expired (what
+        it held, so a vote left unconfirmed can be told as not cast), if any."""
         data = dict(await self.storage.get_data(self.key))
         if not data:
-            return {}, False
+            return {}, None
         at = data.get("at")
         if not isinstance(at, str) or self.clock.now() - datetime.fromisoformat(at) > MENU_TTL:
             await self.clear()
-            return {}, True
-        return data, False
+            return {}, data
+        return data, None
 
     async def set(self, menu: str, **data: Any) -> None:
         at = self.clock.now().isoformat()

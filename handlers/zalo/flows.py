@@ -25,7 +25,14 @@ from bot.services.linking import issue_link_code, link, offer_link
 from bot.services.notify import deliver
 from bot.services.outcomes import Reason, Rejected
 from handlers.texts import Ui, link_code_text, link_offer_text, linked_text
-from handlers.zalo.commands import folded, is_blank, is_no, is_yes, parse_numbers
+from handlers.zalo.commands import (
+    folded,
+    is_blank,
+    is_confirm,
+    is_no,
+    is_yes,
+    parse_numbers,
+)
 from handlers.zalo.conversation import Conversation
 
 SUMMARY_FORMS = ("items", "codes", "groups", "totals")
@@ -100,24 +107,26 @@ async def show_ballot(chat: Chat, ballot_id: int) -> None:
     await chat.say(chat.ui.text("vote_ballot", view=view))
 
 
-def _typed_choice(typed: str) -> Choice | None:
+async def typed_choice(chat: Chat, ballot_id: int, typed: str) -> Choice | None:
+    """ "2", "1, 3", "0"/"trắng", or a candidate unit's short name or name."""
     if is_blank(typed):
         return Choice(blank=True)
     numbers = parse_numbers(typed)
-    if not numbers:
-        return None
-    return Choice(tuple(dict.fromkeys(n - 1 for n in numbers)))
+    if numbers:
+        return Choice(tuple(dict.fromkeys(n - 1 for n in numbers)))
+    index = await svc.option_named(chat.services, ballot_id=ballot_id, typed=typed)
+    return None if index is None else Choice((index,))
 
 
 async def choose(chat: Chat, ballot_id: int, typed: str) -> None:
-    """A typed choice: "2", "1, 3", "0"/"trắng"; then the confirm step (or, for "ý kiến
-    khác", the opinion's text first)."""
+    """A typed choice: "2", "1, 3", "0"/"trắng", a unit's name; then the confirm step (or,
+    for "ý kiến khác", the opinion's text first)."""
     view = await svc.vote_view(chat.services, chat.actor, ballot_id=ballot_id)
     if isinstance(view, Rejected):
         await chat.conv.clear()
         await chat.refuse(view)
         return
-    choice = _typed_choice(typed)
+    choice = await typed_choice(chat, ballot_id, typed)
     if choice is None:
         await chat.conv.set("ballot", ballot=ballot_id)
         numbers = [
@@ -130,13 +139,27 @@ async def choose(chat: Chat, ballot_id: int, typed: str) -> None:
     if len(choice.options) == 1:
         option = view.info.ballot.option(choice.options[0])
         if option is not None and option.kind is OptionKind.OTHER:
-            await chat.conv.set("other", ballot=ballot_id, index=option.index)
+            await chat.conv.set("other", ballot=ballot_id, index=option.index, number=view.number)
             await chat.say(chat.ui.text("vote_other_ask"))
             return
-    await confirm_step(chat, ballot_id, choice)
+    await confirm_step(chat, ballot_id, choice, typed=_wrong(view, choice, typed))
 
 
-async def confirm_step(chat: Chat, ballot_id: int, choice: Choice) -> None:
+def _wrong(view: svc.VoteView, choice: Choice, typed: str) -> str:
+    """What a refusal names: the typed numbers that are no candidate or the unit's own, or the
+    typed name."""
+    if parse_numbers(typed) is None:
+        return typed.strip()
+    ballot = view.info.ballot
+    return ", ".join(
+        str(i + 1)
+        for i in choice.options
+        if (o := ballot.option(i)) is None
+        or (not ballot.rules.self_vote and o.unit_id == view.unit.id)
+    )
+
+
+async def confirm_step(chat: Chat, ballot_id: int, choice: Choice, *, typed: str = "") -> None:
     shown = await svc.preview(chat.services, chat.actor, ballot_id=ballot_id, choice=choice)
     if isinstance(shown, Rejected):
         # A refused choice (closed, own unit, too many…): said, and the ballot stays open to
@@ -148,6 +171,8 @@ async def confirm_step(chat: Chat, ballot_id: int, choice: Choice) -> None:
             "empty_choice",
         }:
             await chat.conv.set("ballot", ballot=ballot_id)
+            if typed and shown.detail.get("why") in {"not_a_candidate", "self_vote"}:
+                shown = Rejected(shown.reason, {**shown.detail, "typed": typed})
         else:
             await chat.conv.clear()
         await chat.refuse(shown)
@@ -157,7 +182,7 @@ async def confirm_step(chat: Chat, ballot_id: int, choice: Choice) -> None:
         await chat.conv.clear()
         await chat.refuse(held)
         return
-    await chat.conv.set("confirm", ballot=ballot_id, held=held)
+    await chat.conv.set("confirm", ballot=ballot_id, held=held, number=shown.number)
     await chat.say(chat.ui.text("vote_confirm", view=shown))
 
 
@@ -494,7 +519,7 @@ async def answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
             return True
         return False
     if menu == "ballot":
-        if parse_numbers(text) is None and not is_blank(text):
+        if await typed_choice(chat, int(state["ballot"]), text) is None:
             return False
         await choose(chat, int(state["ballot"]), text)
         return True
@@ -504,8 +529,12 @@ async def answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
         await confirm_step(chat, int(state["ballot"]), choice)
         return True
     if menu == "confirm":
-        if is_yes(text):
+        # Only a word confirms: a number (or a name) is another choice, confirmed in turn.
+        if is_confirm(text):
             await cast(chat, int(state["ballot"]), str(state["held"]))
+            return True
+        if await typed_choice(chat, int(state["ballot"]), text) is not None:
+            await choose(chat, int(state["ballot"]), text)
             return True
         if is_no(text):
             await show_ballot(chat, int(state["ballot"]))
@@ -543,3 +572,11 @@ async def answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
 
 
 FREE_TEXT = frozenset({"other", "receipt"})  # menus whose answer is any text
+PENDING_VOTE = frozenset({"other", "confirm"})  # menus holding a vote not cast yet
+
+
+def not_cast(ui: Ui, state: dict[str, Any]) -> str | None:
+    """What to say when a waiting vote is dropped (another command, an expired menu)."""
+    if state.get("menu") not in PENDING_VOTE:
+        return None
+    return ui.text("vote_not_cast", number=state.get("number"))

@@ -85,7 +85,7 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
     said = [line.split("(Zalo): ", 1)[1] for line in zalo if "Cà Thị Ngọc (Zalo): " in line]
     code = re.findall(r"Mã: (\w{4}-\w{4}-\w{4}-\w{4})", transcript)[-1]
     receipt = re.findall(r"Cà Thị Ngọc \(Zalo\): kiem tra (\w{4}-\w{4}-\w{4})", transcript)
-    voted = ["bo phieu 2", "2", "1", f"kiem tra {receipt[0]}"]
+    voted = ["bo phieu 2", "2", "xác nhận", f"kiem tra {receipt[0]}"]
     assert said == [code, "tro giup", "diem danh", *voted, "giao uoc", "ky", "1"]
     assert "bot → Cà Thị Ngọc (Zalo):" in transcript
     assert "✅ Đã điểm danh: Trường Cao đẳng Sư phạm Điện Biên." in transcript

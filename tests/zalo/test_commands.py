@@ -8,6 +8,7 @@ import pytest
 from handlers.zalo.commands import (
     Command,
     is_blank,
+    is_confirm,
     is_no,
     is_yes,
     parse_command,
@@ -32,6 +33,14 @@ from handlers.zalo.commands import (
         ("ngôn ngữ en", Command("lang", "en", slash=False)),
         ("/ballot open 1", Command("telegram_only", "ballot", slash=True)),
         ("/me extra", Command("me", "extra", slash=True)),
+        ("tiêu chí", Command("criteria", "", slash=False)),
+        ("/criteria", Command("criteria", "", slash=True)),
+        ("/criteria import", Command("telegram_only", "criteria import", slash=True)),
+        ("/covenant set 17:00 20/12; Cam kết", Command("telegram_only", "covenant set", True)),
+        ("giao ước đặt Cam kết", Command("telegram_only", "covenant set", slash=False)),
+        ("hạn chót thêm Nộp; 17:00 19/12", Command("telegram_only", "deadlines add", False)),
+        ("/deadlines add Nộp; 17:00 19/12", Command("telegram_only", "deadlines add", True)),
+        ("giao uoc ky", Command("covenant", "ky", slash=False)),
     ],
 )
 def test_commands_as_people_type_them(typed: str, expected: Command) -> None:
@@ -56,6 +65,9 @@ def test_numbers_yes_no_blank() -> None:
     assert all(is_no(w) for w in ("2", "không", "Chọn lại", "lại"))
     assert all(is_blank(w) for w in ("0", "trắng", "Phiếu trắng", "blank"))
     assert not is_yes("3")
+    # A vote is confirmed by a word, never by a number a ballot could offer.
+    assert all(is_confirm(w) for w in ("Xác nhận", "xac nhan", "Đồng ý.", "dong y", "OK"))
+    assert not any(is_confirm(w) for w in ("1", "2", "0", "không", "đồng ý với dự thảo"))
 
 
 def test_khoi_chooses_a_bloc() -> None:

@@ -47,6 +47,7 @@ from tests.handlers.support import (
     secret_rows,
     versions,
 )
+from tests.handlers.test_reports import TABLE_BODY
 from tests.zalo.helpers import TOKEN, Typist, typist, zalo, zbot
 
 __all__ = ["typist", "zalo", "zbot"]
@@ -84,7 +85,7 @@ def confirm(name: str, choice: str, *, secret: bool) -> str:
         f"🗳 {name} — Sở Thông tin và Truyền thông\nLựa chọn của đơn vị: {choice}\n"
         "Xác nhận biểu quyết?"
         + (" Sau khi xác nhận không thể thay đổi." if secret else "")
-        + "\nGõ 1 để xác nhận, 2 để chọn lại, «huy» để thôi."
+        + "\nGõ «xác nhận» (hoặc «ok») để xác nhận, gõ số khác để chọn lại, «huy» để thôi."
     )
 
 
@@ -128,7 +129,7 @@ async def test_voting_by_numbers_and_by_full_commands(
     )
     report_name = "Thông qua dự thảo báo cáo tổng kết"
     assert await typist.say(HOA, "1") == confirm(report_name, "Đồng ý", secret=False)
-    assert await typist.say(HOA, "1") == (
+    assert await typist.say(HOA, "xác nhận") == (
         "✅ Đã ghi nhận biểu quyết của Sở Thông tin và Truyền thông: Đồng ý.\n"
         "Thông qua dự thảo báo cáo tổng kết: 1/4 đơn vị đã biểu quyết."
     )
@@ -152,7 +153,8 @@ async def test_voting_by_numbers_and_by_full_commands(
 
     # Refused: the unit's own name (not even offered), a number beyond the ballot.
     assert await typist.say(HOA, "bo phieu 6 4") == (
-        "Theo quy chế, không được chọn chính đơn vị mình."
+        "«4»: Theo quy chế, không được chọn chính đơn vị mình. Gõ số khác trong danh sách, "
+        "hoặc «huy» để thôi."
     )
     assert await typist.say(HOA, "bo phieu 9") == (
         "Không có nội dung biểu quyết số «9». Xem danh sách: bo phieu"
@@ -173,7 +175,7 @@ async def test_voting_by_numbers_and_by_full_commands(
     assert await typist.say(HOA, "0") == confirm(
         "Bầu Trưởng khối năm sau", "Phiếu trắng", secret=True
     )
-    done = await typist.say(HOA, "1")
+    done = await typist.say(HOA, "dong y")
     receipt = RECEIPT.search(done)
     assert receipt is not None
     assert done == (
@@ -201,7 +203,10 @@ async def test_voting_by_numbers_and_by_full_commands(
         "Sở Y tế, Sở Giáo dục và Đào tạo",
         secret=True,
     )
-    assert await typist.say(HOA, "huy") == "Đã hủy thao tác đang làm."
+    assert await typist.say(HOA, "huy") == (
+        "⚠️ Phiếu của đơn vị về nội dung 5 chưa được bỏ: lựa chọn đang chờ xác nhận đã bị bỏ "
+        "qua. Gõ bo phieu 5 để biểu quyết lại.\n\nĐã hủy thao tác đang làm."
+    )
     assert await secret_rows(services, chair) == SecretRows([], 0, 0, 0)
     assert await typist.say(HOA, "1") == UNKNOWN  # the menu is gone
 
@@ -224,6 +229,111 @@ async def zbot_identity(services: Services) -> int:
         found = await uow.identities.by_account(Platform.ZALO, HOA.id)
     assert found is not None
     return found.id
+
+
+NOT_CAST_6 = (
+    "⚠️ Phiếu của đơn vị về nội dung 6 chưa được bỏ: lựa chọn đang chờ xác nhận đã bị bỏ qua. "
+    "Gõ bo phieu 6 để biểu quyết lại."
+)
+
+
+async def test_realistic_mistakes_never_lose_a_vote_silently(
+    tg: Harness, services: Services, typist: Typist, clock: FakeClock
+) -> None:
+    """After a refused choice «1» meant "confirm" but picked option 1, and the next command
+    dropped that vote without a word (a ballot closed with 0 of 12 votes): now only a word
+    confirms, a refusal names the wrong number, a unit's name works where a number is
+    expected, and a dropped vote is said not cast."""
+    await mixed_conference(tg, typist)
+    for number in (1, 6):
+        await tg.say(SECRETARY, f"/ballot open {number}")
+    ids = await ballot_ids(services)
+    report, leader = ids[0], ids[5]
+    leader_name = "Bầu Trưởng khối năm sau"
+
+    assert await typist.say(HOA, "bo phieu 6 4") == (
+        "«4»: Theo quy chế, không được chọn chính đơn vị mình. Gõ số khác trong danh sách, "
+        "hoặc «huy» để thôi."
+    )
+    assert await typist.say(HOA, "bo phieu 6 7") == (
+        "«7»: Lựa chọn này không có trong phiếu. Gõ số khác trong danh sách, hoặc «huy» để "
+        "thôi."
+    )
+    # «1» meant as "confirm" is a choice, shown for confirmation; typed again it casts nothing.
+    assert await typist.say(HOA, "1") == confirm(leader_name, "Sở Y tế", secret=True)
+    assert await typist.say(HOA, "1") == confirm(leader_name, "Sở Y tế", secret=True)
+    assert await secret_rows(services, leader) == SecretRows([], 0, 0, 0)
+    # The next command says the vote was not cast, in the same reply.
+    assert (await typist.say(HOA, "bo phieu 1")) == (
+        f"{NOT_CAST_6}\n\n"
+        "🗳 Thông qua dự thảo báo cáo tổng kết — Sở Thông tin và Truyền thông\n"
+        "Thông qua khi đạt >50% tổng số đơn vị thành viên; biểu quyết công khai.\n"
+        "1. Đồng ý\n2. Không đồng ý\n3. Ý kiến khác\n0. Phiếu trắng\n\n"
+        "Gõ số của lựa chọn; gõ 0 cho phiếu trắng. Gõ «huy» để thôi."
+    )
+    # «đồng ý» is a choice's name on this ballot, not a number: at the confirm step it confirms.
+    assert await typist.say(HOA, "2") == confirm(
+        "Thông qua dự thảo báo cáo tổng kết", "Không đồng ý", secret=False
+    )
+    assert (await typist.say(HOA, "Đồng ý")).startswith(
+        "✅ Đã ghi nhận biểu quyết của Sở Thông tin và Truyền thông: Không đồng ý."
+    )
+    assert [v.choice for v in await open_votes(services, report)] == [[1]]
+
+    # A unit's short name or name (diacritics optional) where a number is expected.
+    assert await typist.say(HOA, "bo phieu 6 SGDĐT") == confirm(
+        leader_name, "Sở Giáo dục và Đào tạo", secret=True
+    )
+    assert await typist.say(HOA, "so y te") == confirm(leader_name, "Sở Y tế", secret=True)
+    assert await typist.say(HOA, "Sở Thông tin và Truyền thông") == (
+        "«Sở Thông tin và Truyền thông»: Theo quy chế, không được chọn chính đơn vị mình. Gõ "
+        "số khác trong danh sách, hoặc «huy» để thôi."
+    )
+    assert await typist.say(HOA, "sở văn hóa, thể thao và du lịch") == confirm(
+        leader_name, "Sở Văn hóa, Thể thao và Du lịch", secret=True
+    )
+    # A confirmation left to expire is said not cast by the next command.
+    clock.advance(timedelta(minutes=11))
+    assert (await typist.say(HOA, "xep hang")).startswith(f"{NOT_CAST_6}\n\n📊 Bảng xếp hạng")
+    assert await typist.say(HOA, "bo phieu 6 3") == confirm(
+        leader_name, "Sở Văn hóa, Thể thao và Du lịch", secret=True
+    )
+    assert (await typist.say(HOA, "xác nhận")).startswith("✅ Phiếu kín của Sở Thông tin")
+    assert await secret_rows(services, leader) == SecretRows(
+        [("STTTT", await zbot_identity(services))], 1, 0, 0
+    )
+
+
+async def test_criteria_for_everyone_and_secretariat_forms_answered_on_zalo(
+    tg: Harness, typist: Typist
+) -> None:
+    """/criteria was refused to representatives on Zalo although the README gives it to
+    everyone; `/covenant set` and `/deadlines add` typed on Zalo were ignored without a word."""
+    await report_setup(tg)
+    await tg.say(SECRETARY, "/units add Sở Thông tin và Truyền thông; STTTT")
+    await typist.say(HOA, await tg.invite_code("4"))
+
+    def lines(text: str) -> list[str]:  # plain text on Zalo, in two messages of ≤ 2,000
+        return [line for line in re.sub(r"</?b>", "", text).splitlines() if line]
+
+    table = lines(TABLE_BODY)
+    assert lines(await typist.say(HOA, "tieu chi")) == table
+    assert lines(await typist.say(HOA, "/criteria")) == table
+    hung = ZaloUser("8812345678901234511", "Đỗ Văn Hùng")  # a secretary with only Zalo
+    await typist.say(hung, await tg.invite_code("secretariat"))
+    assert lines(await typist.say(hung, "Bảng tiêu chí")) == table
+    for typed, command in (
+        ("/covenant set 17:00 20/12/2024; Các đơn vị cam kết thi đua.", "covenant set"),
+        ("giao uoc dat 17:00 20/12/2024; Cam kết", "covenant set"),
+        ("/deadlines add Gửi ảnh hoạt động; 17:00 19/12/2024", "deadlines add"),
+        ("han chot them Gửi ảnh hoạt động; 17:00 19/12/2024", "deadlines add"),
+        ("/criteria import", "criteria import"),
+    ):
+        assert await typist.say(hung, typed) == (
+            f"Lệnh /{command} là lệnh của thường trực, chỉ dùng được trên Telegram (bot Zalo "
+            "không có nút bấm, không nhận tệp). Hãy dùng tài khoản Telegram của bạn; gõ lien ket "
+            "để liên kết hai tài khoản."
+        )
 
 
 async def test_self_scoring_on_zalo_and_the_file_from_the_linked_telegram_account(
@@ -372,7 +482,7 @@ async def test_linking_telegram_and_zalo(tg: Harness, services: Services, typist
     # Linh now acts for Sở Y tế on Zalo: her vote is An's unit's.
     await tg.say(SECRETARY, "/ballot open 1")
     await typist.say(LINH, "bo phieu 1 1")
-    await typist.say(LINH, "1")
+    await typist.say(LINH, "ok")
     report = (await ballot_ids(services))[0]
     assert [(v.unit, v.by) for v in await open_votes(services, report)] == [("SYT", an.id)]
 
@@ -464,7 +574,7 @@ async def test_a_zalo_menu_in_redis_is_answered_by_another_worker(
         assert '"held": "s:' in stored
         assert "Giáo dục" not in stored
         assert "Gi\\u00e1o" not in stored  # nor JSON-escaped
-        assert (await one.say(HOA, "1")).startswith("✅ Phiếu kín của Sở Thông tin và Truyền")
+        assert (await one.say(HOA, "Xac nhan")).startswith("✅ Phiếu kín của Sở Thông tin")
         leader = (await ballot_ids(services))[5]
         assert (await secret_rows(services, leader)).box == 1
     finally:
@@ -568,8 +678,7 @@ async def test_what_the_review_found_stays_fixed(
     clock: FakeClock,
 ) -> None:
     """A confirm typed long after its menu casts nothing; a receipt or a command typed while
-    a menu waits is read as such; «1» sent twice at once confirms once; strangers get a few
-    answers, not the month's quota."""
+    a menu waits is read as such; «ok» sent twice at once confirms once."""
     await mixed_conference(tg, typist)
     await tg.say(SECRETARY, "/ballot open 1")
     await tg.say(SECRETARY, "/ballot open 6")
@@ -590,9 +699,9 @@ async def test_what_the_review_found_stays_fixed(
     await typist.say(HOA, "bo phieu 6")
     assert (await typist.say(HOA, "ABCD-EFGH-JKMN")).startswith("❔ Không tìm thấy phiếu")
 
-    # «1» twice at once: one vote, one "nothing to confirm".
+    # «ok» twice at once: one vote, one "nothing to confirm".
     await typist.say(HOA, "bo phieu 1 1")
-    first, second = zalo.update(HOA, "1"), zalo.update(HOA, "1")
+    first, second = zalo.update(HOA, "ok"), zalo.update(HOA, "ok")
     first_update, second_update = parse_update(first), parse_update(second)
     assert first_update is not None
     assert second_update is not None
@@ -601,15 +710,27 @@ async def test_what_the_review_found_stays_fixed(
     assert actions == ["vote.cast"]
     assert len(await open_votes(services, report)) == 1
 
-    # Someone in no bloc: ten answers an hour, then silence (the quota is the bloc's).
+
+QUIET = (
+    "Bạn chưa tham gia khối thi đua nào nên bot tạm ngừng trả lời bạn trong khoảng 60 phút. "
+    "Mã mời của đơn vị (hoặc mã liên kết: lien ket MÃ) vẫn được nhận bất cứ lúc nào."
+)
+
+
+async def test_a_stranger_past_the_answer_budget_is_told_once_and_a_code_still_joins(
+    tg: Harness, typist: Typist
+) -> None:
+    """Someone in no bloc gets ten answers an hour (the quota is the bloc's), then is told
+    once that the bot goes quiet; an invite code is read before any budget (a secretary's
+    code was ignored for an hour)."""
+    await tg.admin_setup(units=VOTE_UNITS)
     stranger = ZaloUser("8899000000000000001", "Người lạ")
-    before = len([s for s in zalo.sent if s.chat_id == stranger.id])
-    for i in range(12):
-        await zalo.send_text(stranger, f"xin chào {i}")
-        update = await zbot.client.get_update(1)
-        assert update is not None
-        await zbot.handle(update)
-    assert len([s for s in zalo.sent if s.chat_id == stranger.id]) - before == 10
+    answers = [await typist.say(stranger, f"xin chào {i}") for i in range(13)]
+    assert answers == [UNKNOWN] * 10 + [QUIET, "", ""]
+    assert await typist.say(stranger, "ABCD-EFGH-JKMN-PQRS") == ""  # a wrong code: quiet too
+    code = await tg.invite_code("secretariat")
+    assert (await typist.say(stranger, code)).startswith("✅ Bạn đã tham gia")
+    assert await typist.say(stranger, "xin chào") == UNKNOWN  # a member: answered again
 
 
 async def test_linking_carries_work_in_progress_and_tells_the_code_owner(
