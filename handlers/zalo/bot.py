@@ -82,7 +82,8 @@ class ZaloBot:
         # One person's messages are answered one at a time ("1" typed twice confirms once).
         self._locks: dict[str, asyncio.Lock] = {}
         # Answers to people who belong to no bloc, per sender: the monthly quota is not
-        # spent on strangers (they get a few answers, then silence until the window passes).
+        # spent on strangers (they get a few answers, then one notice and silence until the
+        # window frees an answer; an invite or link code is read whatever the budget).
         self._strangers: dict[str, deque[float]] = {}
         self._told: set[str] = set()  # strangers told the bot goes quiet, this window
 
@@ -258,7 +259,8 @@ class ZaloBot:
             # "1" long after the menu: it confirms nothing (a vote above all).
             await say(ui.text("zalo_menu_expired"))
             return
-        dropped.extend(note for note in [flows.not_cast(ui, expired or {})] if note)
+        if (note := flows.not_cast(ui, expired or {})) is not None:
+            dropped.append(note)  # the confirmation expired unanswered
         if menu is not None:
             # A menu is waiting: its answer first. Where any text is an answer (an opinion,
             # a receipt code) only a "/" command or «huy» interrupts it; elsewhere a command,
@@ -273,7 +275,8 @@ class ZaloBot:
                 # Not an answer and not a command: the menu stays, and says what it expects.
                 await say(ui.text("zalo_pick_number", typed=text, choices=[]))
                 return
-            dropped.extend(note for note in [flows.not_cast(ui, state)] if note)
+            if (note := flows.not_cast(ui, state)) is not None:
+                dropped.append(note)
             await conv.clear()
         if command is not None:
             await self._command(update, chat, command)

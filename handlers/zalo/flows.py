@@ -533,11 +533,11 @@ async def answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
         if is_confirm(text):
             await cast(chat, int(state["ballot"]), str(state["held"]))
             return True
+        if is_no(text) and parse_numbers(text) is None:  # «chọn lại», «không»
+            await show_ballot(chat, int(state["ballot"]))
+            return True
         if await typed_choice(chat, int(state["ballot"]), text) is not None:
             await choose(chat, int(state["ballot"]), text)
-            return True
-        if is_no(text):
-            await show_ballot(chat, int(state["ballot"]))
             return True
         return False
     if menu == "receipt":
