@@ -208,3 +208,42 @@ async def test_sqlite_keeps_a_private_key_file_and_refuses_another_secret_later(
     again = await _started_then_stopped(fake, _env(tmp_path, url, fake.url), tmp_path)
     assert again.code == 0, again.err
     assert key_file.read_text().strip() == secret
+
+
+async def test_sqlite_refuses_an_empty_key_file_or_one_open_to_others(tmp_path: Path) -> None:
+    """A start killed between creating the key file and writing it left it empty; the next
+    start used the empty secret. Now: one line, exit 2, nothing migrated."""
+    data = tmp_path / "data"
+    url = f"sqlite+aiosqlite:///{data / 'thidua.db'}"
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    keys.chmod(0o700)
+    key_file = keys / "ballot_secret.key"
+    key_file.touch(mode=0o600)
+
+    empty = await _refused(_env(tmp_path, url, UNREACHABLE_API), tmp_path)
+    assert empty.code == 2
+    assert empty.err.strip() == (
+        f"thidua-bot: key file {key_file} is empty or shorter than 16 characters: restore it "
+        "from a backup, or delete it to have a new one made (only if nothing was ever sealed "
+        "or audited with it)"
+    )
+    assert empty.out == ""
+    assert not (data / "thidua.db").exists()
+
+    key_file.write_text(SECRET_A)
+    key_file.chmod(0o644)
+    shared = await _refused(_env(tmp_path, url, UNREACHABLE_API), tmp_path)
+    assert shared.code == 2
+    assert shared.err.strip() == (
+        f"thidua-bot: key file {key_file} is open to other users (mode 644): "
+        f"run chmod 600 {key_file}"
+    )
+    key_file.chmod(0o600)
+    keys.chmod(0o750)
+    shared = await _refused(_env(tmp_path, url, UNREACHABLE_API), tmp_path)
+    assert shared.code == 2
+    assert shared.err.strip() == (
+        f"thidua-bot: KEYS_DIR {keys} is open to other users (mode 750): run chmod 700 {keys}"
+    )
+    assert not (data / "thidua.db").exists()
