@@ -33,6 +33,7 @@ from storage.tables import (
 )
 
 BALLOT_SECRET_CHECK = "ballot_secret"
+AUDIT_KEY_CHECK = "audit_key"
 log = logging.getLogger(__name__)
 
 
