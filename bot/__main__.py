@@ -38,6 +38,22 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations")
     audit = sub.add_parser("audit", help="audit log tools")
     audit.add_argument("action", choices=["verify"])
+    audit.add_argument(
+        "--head",
+        action="append",
+        default=[],
+        metavar="HASH",
+        help="a head printed on a record, minutes or result (16 to 64 hex digits): it must "
+        "still be in the log; repeatable",
+    )
+    audit.add_argument(
+        "--heads",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="a file of heads, one a line as printed on the documents (# comments)",
+    )
     files = sub.add_parser(
         "export-files", help="copy the latest report of every unit of a period into DIR"
     )
@@ -69,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "export-files":
             return asyncio.run(_export_files(settings, args.period, args.directory))
-        return asyncio.run(_audit_verify(settings))
+        return asyncio.run(_audit_verify(settings, args.head, args.heads))
     except SettingsError as exc:
         print(f"thidua-bot: {exc}", file=sys.stderr)  # noqa: T201
         return 2
@@ -104,6 +120,7 @@ async def _run(settings: Settings) -> int:
         serve_telegram,
         worker_index,
     )
+    from bot.services.audit import AuditKeyChangedError, ensure_audit_key
     from bot.services.clock import SystemClock
     from bot.services.secret_ballots import (
         BallotSecretChangedError,
@@ -131,7 +148,8 @@ async def _run(settings: Settings) -> int:
     db = await open_database(settings, migrate=worker_index() is None)
     try:
         await ensure_ballot_secret(db, ballot_secret, SystemClock().now())
-    except BallotSecretChangedError as exc:
+        await ensure_audit_key(db, audit_key, SystemClock().now())
+    except (BallotSecretChangedError, AuditKeyChangedError) as exc:
         await db.dispose()
         raise SettingsError(str(exc)) from None
     if await seal_legacy_votes(db, ballot_secret, secrets.token_bytes):
@@ -355,27 +373,77 @@ async def _export_files(settings: Settings, period_id: int, directory: Path) -> 
     return 0
 
 
-async def _audit_verify(settings: Settings) -> int:
-    from bot.services.audit import verify_all
+async def _audit_verify(settings: Settings, given: list[str], files: list[Path]) -> int:
+    from bot.core.audit import HEAD_MIN_DIGITS, heads_in
+    from bot.services.audit import verify_log
     from bot.startup import open_database
 
+    heads, unreadable = heads_in("\n".join(given))
+    if unreadable:
+        print(  # noqa: T201
+            f"--head {given[unreadable[0] - 1]!r} is not an audit head "
+            f"({HEAD_MIN_DIGITS} to 64 hexadecimal digits)",
+            file=sys.stderr,
+        )
+        return 2
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"cannot read the heads file {file}: {exc}", file=sys.stderr)  # noqa: T201
+            return 2
+        found, unreadable = heads_in(text)
+        if unreadable:
+            lines = ", ".join(str(n) for n in unreadable)
+            print(  # noqa: T201
+                f"{file}: line(s) {lines} hold no audit head ({HEAD_MIN_DIGITS} to 64 "
+                "hexadecimal digits); blank lines and lines starting with # are skipped",
+                file=sys.stderr,
+            )
+            return 2
+        heads += found
     db = await open_database(settings)
     try:
-        reports = await verify_all(db, secret_key(settings, "audit_key"))
+        result = await verify_log(db, secret_key(settings, "audit_key"), heads)
     finally:
         await db.dispose()
-    bad = 0
-    for r in reports:
+    if result.key_changed:
+        print(  # noqa: T201
+            "AUDIT_KEY is not the key this database's audit log was written with (its "
+            "key-check value differs): every row would fail; restore the original AUDIT_KEY"
+        )
+        return 1
+    for r in result.reports:
         if r.broken is None:
             print(f"bloc {r.bloc_id}: {r.rows} rows OK, head {r.head}")  # noqa: T201
+        elif r.broken.reason == "head":
+            print(  # noqa: T201
+                f"bloc {r.bloc_id}: BROKEN: the head says row seq={r.head_seq} but the log "
+                f"ends at row seq={r.broken.seq}: rows were cut from the end, or the head "
+                "was moved"
+            )
+        elif r.broken.reason == "head mac":
+            print(  # noqa: T201
+                f"bloc {r.bloc_id}: BROKEN: the head (row seq={r.head_seq}) does not carry "
+                "a valid MAC under AUDIT_KEY: the head was moved back or rewritten (a head "
+                "written before head MACs existed gets one at the bot's first start after "
+                "the upgrade)"
+            )
         else:
-            bad += 1
             print(  # noqa: T201
                 f"bloc {r.bloc_id}: BROKEN at row seq={r.broken.seq} ({r.broken.reason})"
             )
-    if not reports:
+    for h in result.heads:
+        if h.bloc_id is None:
+            print(  # noqa: T201
+                f"head {h.head} MISSING: no row of the audit log has it; the log was cut "
+                "after it or replaced"
+            )
+        else:
+            print(f"head {h.head} found: bloc {h.bloc_id}, row seq={h.seq}")  # noqa: T201
+    if not result.reports:
         print("audit log empty: nothing to verify")  # noqa: T201
-    return 1 if bad else 0
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

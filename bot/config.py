@@ -5,9 +5,11 @@ Built once in ``main()`` and passed down; nothing reads the environment elsewher
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
+import stat
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.models import Account, Platform
 
+log = logging.getLogger(__name__)
 _TELEGRAM_TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 # Values people leave in a copied .env; a bot must not start on them.
 _PLACEHOLDERS = re.compile(
@@ -221,8 +224,10 @@ def _first_error(exc: ValueError) -> str:
 def secret_key(settings: Settings, name: str) -> bytes:
     """AUDIT_KEY / BALLOT_SECRET as bytes.
 
-    On PostgreSQL a missing secret refuses start. On SQLite the bot creates a key file under
+    On PostgreSQL a missing secret refuses start. On SQLite the bot keeps a key file under
     KEYS_DIR (outside ./data/, mode 0600), so a copy of the data directory alone lacks it.
+    A key file gets the environment's rule (at least 16 characters), is written whole or not
+    at all, and is refused when other users may read it or its directory.
     """
     value: SecretStr | None = getattr(settings, name)
     if value is not None:
@@ -230,10 +235,72 @@ def secret_key(settings: Settings, name: str) -> bytes:
     env_name = name.upper()
     if settings.is_postgres:
         raise SettingsError(f"{env_name} is required with PostgreSQL: set it in the environment")
-    path = settings.keys_dir / f"{name}.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    keys_dir = settings.keys_dir.absolute()
+    path = keys_dir / f"{name}.key"
+    try:
+        if not keys_dir.exists():
+            keys_dir.mkdir(parents=True, mode=0o700)
+            keys_dir.chmod(0o700)  # whatever the umask
+        _refuse_open_to_others(keys_dir, f"KEYS_DIR {keys_dir}", "700")
+        made = not path.exists() and _write_key_file(path, secrets.token_urlsafe(48))
+    except OSError as exc:
+        raise SettingsError(f"cannot make the key file {path}: {exc.strerror}") from None
+    if made:
+        log.warning(
+            "%s is not set: made a new key file %s (KEYS_DIR %s); back it up, the database "
+            "cannot be read without it",
+            env_name,
+            path,
+            keys_dir,
+        )
+    else:
+        log.info("%s is not set: using the key file in KEYS_DIR %s", env_name, keys_dir)
+    _refuse_open_to_others(path, f"key file {path}", "600")
+    try:
+        key = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"key file {path} cannot be read: {exc}") from None
+    if len(key) < 16:
+        # An empty file (a start killed while making it) would be a secret anyone knows.
+        raise SettingsError(
+            f"key file {path} is empty or shorter than 16 characters: restore it from a "
+            "backup, or delete it to have a new one made (only if nothing was ever sealed or "
+            "audited with it)"
+        )
+    return key.encode()
+
+
+def _refuse_open_to_others(path: Path, what: str, mode: str) -> None:
+    found = stat.S_IMODE(path.stat().st_mode)
+    if found & 0o077:
+        raise SettingsError(
+            f"{what} is open to other users (mode {found:o}): run chmod {mode} {path}"
+        )
+
+
+def _write_key_file(path: Path, key: str) -> bool:
+    """Write a temporary file, sync it, then link it into place: a crash leaves either no
+    key file or a whole one. False when another process made the file first (its key
+    counts)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+            fh.write(key + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            # A hard link never replaces a key file another process has just made.
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:
+            os.rename(tmp, path)  # a file system without hard links
+    finally:
+        tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the new name survives a power cut too
+    finally:
+        os.close(dir_fd)
+    return True

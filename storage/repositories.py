@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.audit import GENESIS, AuditEntry, chain_hash
+from bot.core.audit import GENESIS, AuditEntry, chain_hash, head_mac
 from bot.core.deadlines import ReminderSettings
 from bot.core.models import (
     Account,
@@ -808,6 +808,7 @@ class AuditRepo:
         )
         head.seq = entry.seq
         head.head_hash = row_hash
+        head.mac = head_mac(key, bloc_id, entry.seq, row_hash)
         await self.s.flush()
         return row_hash
 
@@ -848,6 +849,56 @@ class AuditRepo:
     async def head(self, bloc_id: int) -> tuple[int, str]:
         row = await self.s.get(AuditHeadRow, bloc_id)
         return (0, GENESIS) if row is None else (row.seq, row.head_hash)
+
+    async def head_mac(self, bloc_id: int) -> str | None:
+        row = await self.s.get(AuditHeadRow, bloc_id)
+        return None if row is None else row.mac
+
+    async def unsealed_heads(self) -> list[tuple[int, int, str]]:
+        """(bloc, seq, hash) of heads without a MAC (written before it existed), locked."""
+        rows = await self.s.exec(
+            select(AuditHeadRow).where(col(AuditHeadRow.mac).is_(None)).with_for_update()
+        )
+        return [(r.bloc_id, r.seq, r.head_hash) for r in rows.all()]
+
+    async def seal_head(self, bloc_id: int, seq: int, head_hash: str, mac: str) -> None:
+        """Set the MAC of a head still at (seq, hash)."""
+        await self.s.exec(
+            update(AuditHeadRow)
+            .where(
+                col(AuditHeadRow.bloc_id) == bloc_id,
+                col(AuditHeadRow.seq) == seq,
+                col(AuditHeadRow.head_hash) == head_hash,
+                col(AuditHeadRow.mac).is_(None),
+            )
+            .values(mac=mac)
+        )
+
+    async def last(self, bloc_id: int) -> tuple[AuditEntry, str, str] | None:
+        """The bloc's newest row as (entry, prev, hash)."""
+        row = (
+            await self.s.exec(
+                select(AuditRow)
+                .where(AuditRow.bloc_id == bloc_id)
+                .order_by(col(AuditRow.seq).desc())
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        entry = AuditEntry(
+            bloc_id=row.bloc_id,
+            seq=row.seq,
+            at=row.at,
+            actor_identity_id=row.actor_identity_id,
+            unit_id=row.unit_id,
+            action=row.action,
+            details=json.loads(row.details),
+        )
+        return entry, row.prev_hash, row.row_hash
+
+    async def bloc_ids_with_head(self) -> list[int]:
+        return list((await self.s.exec(select(AuditHeadRow.bloc_id))).all())
 
     async def bloc_ids(self) -> list[int]:
         """Every bloc with a head or with rows: rows whose head was deleted are still checked."""

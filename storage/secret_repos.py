@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.sealing import draft_version
 from bot.core.voting import Choice
 from storage.tables import (
     BallotBoxRow,
@@ -32,6 +33,7 @@ from storage.tables import (
 )
 
 BALLOT_SECRET_CHECK = "ballot_secret"
+AUDIT_KEY_CHECK = "audit_key"
 log = logging.getLogger(__name__)
 
 
@@ -204,7 +206,7 @@ class SecretRepo:
             row = SealedDraftRow(ballot_id=ballot_id, unit_id=unit_id, sealed=sealed)
             self.s.add(row)
         row.sealed = sealed
-        row.version += 1
+        row.version = draft_version(row.version)  # random: a count of taps would leak parity
         await self.s.flush()
         return row.version
 

@@ -151,13 +151,15 @@ class AuditRow(SQLModel, table=True):
 
 
 class AuditHeadRow(SQLModel, table=True):
-    """The per-bloc lock row and latest hash; appending locks it first."""
+    """The per-bloc lock row and latest hash; appending locks it first. `mac` binds the hash
+    to its position (bloc, seq) under AUDIT_KEY: moving the head back needs the key."""
 
     __tablename__ = "audit_head"
 
     bloc_id: int = Field(primary_key=True, foreign_key="bloc.id")
     seq: int = Field(default=0)
     head_hash: str = Field(max_length=64)
+    mac: str | None = Field(default=None, max_length=64)
 
 
 class ScoringTableRow(SQLModel, table=True):

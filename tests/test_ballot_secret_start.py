@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.core.sealing import master_check
 from bot.fakes.telegram import FakeTelegram
+from bot.services.audit import ensure_audit_key
 from bot.services.secret_ballots import BallotSecretChangedError, ensure_ballot_secret
 from storage.db import create_engine
 from storage.migrate import migrate
@@ -208,3 +209,69 @@ async def test_sqlite_keeps_a_private_key_file_and_refuses_another_secret_later(
     again = await _started_then_stopped(fake, _env(tmp_path, url, fake.url), tmp_path)
     assert again.code == 0, again.err
     assert key_file.read_text().strip() == secret
+
+
+async def test_sqlite_refuses_an_empty_key_file_or_one_open_to_others(tmp_path: Path) -> None:
+    """A start killed between creating the key file and writing it left it empty; the next
+    start used the empty secret. Now: one line, exit 2, nothing migrated."""
+    data = tmp_path / "data"
+    url = f"sqlite+aiosqlite:///{data / 'thidua.db'}"
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    keys.chmod(0o700)
+    key_file = keys / "ballot_secret.key"
+    key_file.touch(mode=0o600)
+
+    empty = await _refused(_env(tmp_path, url, UNREACHABLE_API), tmp_path)
+    assert empty.code == 2
+    assert empty.err.strip() == (
+        f"thidua-bot: key file {key_file} is empty or shorter than 16 characters: restore it "
+        "from a backup, or delete it to have a new one made (only if nothing was ever sealed "
+        "or audited with it)"
+    )
+    assert empty.out == ""
+    assert not (data / "thidua.db").exists()
+
+    key_file.write_text(SECRET_A)
+    key_file.chmod(0o644)
+    shared = await _refused(_env(tmp_path, url, UNREACHABLE_API), tmp_path)
+    assert shared.code == 2
+    assert shared.err.strip() == (
+        f"thidua-bot: key file {key_file} is open to other users (mode 644): "
+        f"run chmod 600 {key_file}"
+    )
+    key_file.chmod(0o600)
+    keys.chmod(0o750)
+    shared = await _refused(_env(tmp_path, url, UNREACHABLE_API), tmp_path)
+    assert shared.code == 2
+    assert shared.err.strip() == (
+        f"thidua-bot: KEYS_DIR {keys} is open to other users (mode 750): run chmod 700 {keys}"
+    )
+    assert not (data / "thidua.db").exists()
+
+
+async def test_a_start_with_another_audit_key_is_refused_in_one_line(
+    pg_database: str, tmp_path: Path
+) -> None:
+    """A run with another AUDIT_KEY went unnoticed and left a log that verified under
+    neither key. Now the database keeps AUDIT_KEY's check value, as for BALLOT_SECRET."""
+    db = Database(create_engine(pg_database))
+    try:
+        await migrate(db.engine)
+        await ensure_ballot_secret(db, SECRET_A.encode(), START)
+        await ensure_audit_key(db, AUDIT_KEY.encode(), START)
+    finally:
+        await db.dispose()
+    other = "another-audit-key-0123456789abcd"
+    env = _env(tmp_path, pg_database, UNREACHABLE_API, BALLOT_SECRET=SECRET_A, AUDIT_KEY=other)
+    run = await _refused(env, tmp_path)
+    assert run.code == 2
+    assert run.err.strip() == (
+        "thidua-bot: AUDIT_KEY does not match the key-check value stored in this database "
+        "(first used 2024-11-25 01:00 UTC): rows chained with another key would never verify "
+        "beside the old ones. Restore the original AUDIT_KEY (or, on SQLite, the key file "
+        "under KEYS_DIR)."
+    )
+    assert "\n" not in run.err.strip()
+    assert other not in run.err
+    assert AUDIT_KEY not in run.err

@@ -105,6 +105,93 @@ def test_sqlite_key_file_is_created_once_with_mode_0600(
     assert len(first) >= 32
 
 
+def _keys_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    keys.chmod(0o700)
+    monkeypatch.setenv("KEYS_DIR", str(keys))
+    return keys
+
+
+@pytest.mark.parametrize("content", ["", "\n", "short-key-15chr"])
+def test_an_empty_or_short_key_file_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: str
+) -> None:
+    """A process killed between creating the key file and writing it left an empty file,
+    which was then used as the secret: a database reader could open every sealed choice."""
+    path = _keys_dir(tmp_path, monkeypatch) / "ballot_secret.key"
+    path.write_text(content)
+    path.chmod(0o600)
+    with pytest.raises(SettingsError) as info:
+        secret_key(load_settings(), "ballot_secret")
+    assert str(info.value) == (
+        f"key file {path} is empty or shorter than 16 characters: restore it from a backup, "
+        "or delete it to have a new one made (only if nothing was ever sealed or audited "
+        "with it)"
+    )
+    assert path.read_text() == content  # left for the operator to look at
+
+
+def test_a_key_file_or_keys_dir_open_to_others_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    keys = _keys_dir(tmp_path, monkeypatch)
+    path = keys / "audit_key.key"
+    path.write_text("a-key-file-that-is-long-enough-0123")
+    path.chmod(0o644)
+    with pytest.raises(SettingsError) as info:
+        secret_key(load_settings(), "audit_key")
+    assert str(info.value) == (
+        f"key file {path} is open to other users (mode 644): run chmod 600 {path}"
+    )
+    path.chmod(0o600)
+    keys.chmod(0o755)
+    with pytest.raises(SettingsError) as info:
+        secret_key(load_settings(), "audit_key")
+    assert str(info.value) == (
+        f"KEYS_DIR {keys} is open to other users (mode 755): run chmod 700 {keys}"
+    )
+    keys.chmod(0o700)
+    assert secret_key(load_settings(), "audit_key") == b"a-key-file-that-is-long-enough-0123"
+
+
+def test_a_key_file_is_written_whole_or_not_at_all(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Written to a temporary file, synced, then put in place: a crash while writing leaves
+    no key file (the next start makes one), never an empty one."""
+    keys = tmp_path / "relative" / "keys"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KEYS_DIR", "relative/keys")
+    settings = load_settings()
+
+    def crash(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("os.fsync", crash)
+        with pytest.raises(SettingsError) as info:
+            secret_key(settings, "ballot_secret")
+    assert str(info.value) == (
+        f"cannot make the key file {keys.resolve()}/ballot_secret.key: No space left on device"
+    )
+    assert sorted(p.name for p in keys.iterdir()) == []
+    assert keys.stat().st_mode & 0o777 == 0o700
+
+    with caplog.at_level(logging.INFO, logger="bot.config"):
+        made = secret_key(settings, "ballot_secret")
+        assert secret_key(settings, "ballot_secret") == made
+    assert sorted(p.name for p in keys.iterdir()) == ["ballot_secret.key"]
+    assert (keys / "ballot_secret.key").stat().st_mode & 0o777 == 0o600
+    # Where the keys are, as an absolute path: a start from another directory would
+    # otherwise make new keys unnoticed.
+    assert [r.getMessage() for r in caplog.records] == [
+        f"BALLOT_SECRET is not set: made a new key file {keys.resolve()}/ballot_secret.key "
+        f"(KEYS_DIR {keys.resolve()}); back it up, the database cannot be read without it",
+        f"BALLOT_SECRET is not set: using the key file in KEYS_DIR {keys.resolve()}",
+    ]
+
+
 def test_postgres_without_audit_key_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
     with pytest.raises(SettingsError, match="AUDIT_KEY is required with PostgreSQL"):

@@ -179,6 +179,17 @@ def open_draft(keys: BallotKeys, unit_id: int, sealed: bytes, options: int) -> t
     return choice.options
 
 
+def draft_version(previous: int) -> int:
+    """A new random version of a sealed draft, never 0 ("no version shown") nor the previous
+    one. A counter would count the taps, and its parity would tell whether the selection
+    holds an odd or even number of candidates. Fits callback data's 32-bit ids; compared for
+    equality only."""
+    while True:
+        version = 1 + int.from_bytes(os.urandom(4), "big") % (2**31 - 1)
+        if version != previous:
+            return version
+
+
 def pending_context(ballot_id: int, identity_id: int) -> str:
     # A choice shown for confirmation (text chats keep it between two messages): bound to
     # the ballot and the person, so it cannot be replayed elsewhere.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from bot.core.audit import GENESIS, ChainBreak, verify_chain
+from bot.core.audit import GENESIS, ChainBreak, chain_hash, head_mac, key_check, verify_chain
 from bot.services.app import Services
+from storage.secret_repos import AUDIT_KEY_CHECK
 from storage.uow import Database, UnitOfWork
 
 
@@ -32,24 +35,126 @@ async def record(
     )
 
 
+class AuditKeyChangedError(Exception):
+    """AUDIT_KEY is not the one this database's audit log was written with."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"AUDIT_KEY {reason}: rows chained with another key would never verify beside "
+            "the old ones. Restore the original AUDIT_KEY (or, on SQLite, the key file under "
+            "KEYS_DIR)."
+        )
+
+
+async def ensure_audit_key(db: Database, key: bytes, now: datetime) -> None:
+    """At start: remember AUDIT_KEY's key-check value, or refuse a different key. The first
+    time (a log written before the check existed), the newest row of every bloc must verify
+    under the key, and heads written before head MACs existed get theirs."""
+    async with db.uow() as uow:
+        stored = await uow.secret.key_check(AUDIT_KEY_CHECK)
+        if stored is None:
+            for bloc_id in await uow.audit.bloc_ids():
+                last = await uow.audit.last(bloc_id)
+                if last is not None:
+                    entry, prev_hash, row_hash = last
+                    if not hmac.compare_digest(chain_hash(key, prev_hash, entry), row_hash):
+                        raise AuditKeyChangedError(
+                            f"does not verify the newest audit row of bloc {bloc_id} (seq="
+                            f"{entry.seq}; if that row was altered, `python -m bot audit "
+                            "verify` says so)"
+                        )
+            await _seal_old_heads(uow, key)
+            # A second worker starting at the same moment may store it first: then compare.
+            await uow.secret.put_key_check(AUDIT_KEY_CHECK, key_check(key), now)
+            stored = await uow.secret.key_check(AUDIT_KEY_CHECK)
+            assert stored is not None
+        if stored.value != key_check(key):
+            raise AuditKeyChangedError(
+                "does not match the key-check value stored in this database (first used "
+                f"{stored.created_at:%Y-%m-%d %H:%M} UTC)"
+            )
+        await uow.commit()
+
+
+async def _seal_old_heads(uow: UnitOfWork, key: bytes) -> None:
+    """Heads from before head MACs get one, if none has one yet (a log written since has
+    them all: a missing one then was removed, and verify reports it) and only where the head
+    is its chain's last row."""
+    unsealed = await uow.audit.unsealed_heads()
+    if len(unsealed) != len(await uow.audit.bloc_ids_with_head()):
+        return
+    for bloc_id, seq, head in unsealed:
+        last = await uow.audit.last(bloc_id)
+        last_seq, last_hash = (last[0].seq, last[2]) if last else (0, GENESIS)
+        if (seq, head) == (last_seq, last_hash):
+            await uow.audit.seal_head(bloc_id, seq, head, head_mac(key, bloc_id, seq, head))
+
+
 @dataclass(frozen=True, slots=True)
 class ChainReport:
     bloc_id: int
     rows: int
     head: str
     broken: ChainBreak | None
+    head_seq: int = 0
 
 
-async def verify_all(db: Database, key: bytes) -> list[ChainReport]:
-    """Check every bloc's chain with the key; a row altered or re-chained without it fails."""
+@dataclass(frozen=True, slots=True)
+class HeadFound:
+    """A head known from outside (a document) and where the chain holds it (None: nowhere)."""
+
+    head: str
+    bloc_id: int | None = None
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    reports: list[ChainReport]
+    heads: list[HeadFound]
+    key_changed: bool  # AUDIT_KEY is not the key the database's check value was made with
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.key_changed
+            and all(r.broken is None for r in self.reports)
+            and all(h.bloc_id is not None for h in self.heads)
+        )
+
+
+async def verify_log(db: Database, key: bytes, heads: list[str] | None = None) -> Verification:
+    """Check every bloc's chain and head with the key (a row altered or re-chained without
+    it fails; a head moved back over deleted rows fails its MAC), and that every head known
+    from outside is still a row of some chain (a cut tail is caught even with the key)."""
+    wanted = [h.lower() for h in heads or []]
+    found: dict[str, HeadFound] = {}
     reports: list[ChainReport] = []
     async with db.uow() as uow:
+        stored = await uow.secret.key_check(AUDIT_KEY_CHECK)
+        key_changed = stored is not None and stored.value != key_check(key)
         for bloc_id in await uow.audit.bloc_ids():
             rows = await uow.audit.chain(bloc_id)
             seq, head = await uow.audit.head(bloc_id)
+            mac = await uow.audit.head_mac(bloc_id)
             broken = verify_chain(key, rows)
             last_seq, last_hash = (rows[-1][0].seq, rows[-1][2]) if rows else (0, GENESIS)
             if broken is None and (last_seq != seq or last_hash != head):
                 broken = ChainBreak(bloc_id, last_seq, "head")
-            reports.append(ChainReport(bloc_id, len(rows), head, broken))
-    return reports
+            if broken is None and (
+                mac is None or not hmac.compare_digest(mac, head_mac(key, bloc_id, seq, head))
+            ):
+                broken = ChainBreak(bloc_id, seq, "head mac")
+            reports.append(ChainReport(bloc_id, len(rows), head, broken, seq))
+            for entry, _prev, row_hash in rows:
+                for h in wanted:
+                    if h not in found and row_hash.startswith(h):
+                        found[h] = HeadFound(h, bloc_id, entry.seq)
+    return Verification(
+        reports, [found.get(h, HeadFound(h)) for h in dict.fromkeys(wanted)], key_changed
+    )
+
+
+async def verify_all(db: Database, key: bytes) -> list[ChainReport]:
+    """Check every bloc's chain with the key; a row altered or re-chained without it fails."""
+    return (await verify_log(db, key)).reports

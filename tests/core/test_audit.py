@@ -7,7 +7,17 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from bot.core.audit import GENESIS, AuditEntry, ChainBreak, canonical, chain_hash, verify_chain
+from bot.core.audit import (
+    GENESIS,
+    AuditEntry,
+    ChainBreak,
+    canonical,
+    chain_hash,
+    head_mac,
+    heads_in,
+    key_check,
+    verify_chain,
+)
 
 KEY = b"audit-key-for-core-tests-0123456"
 OTHER_KEY = b"attacker-key-without-the-secret!"
@@ -146,3 +156,28 @@ def test_chain_rebuilt_with_another_key_fails_at_the_first_row() -> None:
 def test_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         canonical(replace(FIRST, at=datetime(2024, 11, 25, 1, 0)))  # noqa: DTZ001
+
+
+def test_heads_are_read_as_printed_on_the_documents() -> None:
+    whole = "3fa4" + "0" * 56 + "beef"
+    text = (
+        "# heads of 2024, copied from the records\n"
+        "\n"
+        f"Mã kiểm chứng nhật ký: {whole}\n"
+        "📄 Biên bản hội nghị số 01/BB-VHXH … Mã kiểm chứng nhật ký: "
+        "<code>0123456789ABCDEF</code>…\n"
+        f"  {whole[:20]}  \n"
+        "Biên bản số 01/BB-VHXH\n"
+        "0123456789abcde\n"  # 15 digits: too short to name a head
+    )
+    assert heads_in(text) == ([whole, "0123456789abcdef", whole[:20]], [6, 7])
+
+
+def test_the_head_mac_binds_the_hash_to_its_bloc_and_position() -> None:
+    key = b"audit-key-0123456789abcdef"
+    mac = head_mac(key, 1, 3, "ab" * 32)
+    assert len(mac) == 64
+    assert mac != head_mac(key, 1, 2, "ab" * 32)
+    assert mac != head_mac(key, 2, 3, "ab" * 32)
+    assert mac != head_mac(b"another-key-0123456789abcd", 1, 3, "ab" * 32)
+    assert key_check(key) != key_check(b"another-key-0123456789abcd")

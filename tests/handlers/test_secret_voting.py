@@ -8,9 +8,11 @@ import re
 
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.types import Chat, InaccessibleMessage
+from sqlmodel import select
 from teremok import MockCallbackQuery
 
 from bot.services.app import Services
+from storage.tables import SealedDraftRow
 from tests.handlers.conftest import GROUP, SECRETARY, Harness, Reply, person
 from tests.handlers.support import (
     ALREADY,
@@ -235,10 +237,13 @@ async def test_multi_choice_secret_ballot_keeps_the_unit_selection_sealed_and_ca
     await tg.tap(BINH, f"vt:{chair}:tog:3")
     review = await tg.tap(AN, f"vt:{chair}:review:-2")
     assert [r.text for r in review] == [confirm_text(CHAIR, SYT, f"{SVH}, {STT}", secret=True)]
-    assert (review[0].buttons, review[0].callback_data) == confirm_buttons(chair, -2, 2)
+    # The confirm carries the selection's version: random, not the number of taps (2).
+    version = await draft_version(services, chair)
+    assert version != 2
+    assert (review[0].buttons, review[0].callback_data) == confirm_buttons(chair, -2, version)
     assert await secret_rows(services, chair) == SecretRows([], 0, 1, 0)
 
-    done = await tg.tap(AN, f"vt:{chair}:ok:-2:2")
+    done = await tg.tap(AN, f"vt:{chair}:ok:-2:{version}")
     assert [(r.chat_id, r.text) for r in done] == [
         (AN.id, sealed_done_text(SYT, CHAIR, 1, "0000-0000-0006")),
         (BINH.id, colleague(CHAIR)),
@@ -642,6 +647,16 @@ async def test_cancelling_an_open_secret_ballot_empties_its_box(
     ]
 
 
+async def draft_version(services: Services, ballot_id: int) -> int:
+    """The version of the one sealed draft of the ballot (what its confirm button carries)."""
+    async with services.db.uow() as uow:
+        rows = await uow.session.exec(
+            select(SealedDraftRow.version).where(SealedDraftRow.ballot_id == ballot_id)
+        )
+        (version,) = rows.all()
+        return version
+
+
 # --- regressions ---------------------------------------------------------------------------
 
 
@@ -655,9 +670,9 @@ async def test_an_old_confirm_button_after_the_cast_or_the_close_says_why(
     chair = (await ballot_ids(services))[4]
     await tg.say(SECRETARY, "/ballot open 5")
     await tg.tap(AN, f"vt:{chair}:tog:2")
-    await tg.tap(AN, f"vt:{chair}:review:-2")
-    await tg.tap(AN, f"vt:{chair}:ok:-2:1")
-    assert plain(await tg.tap(AN, f"vt:{chair}:ok:-2:1")) == [(AN.id, ALREADY)]
+    confirm = (await tg.tap(AN, f"vt:{chair}:review:-2"))[0].callback_data[0][0]
+    await tg.tap(AN, confirm)
+    assert plain(await tg.tap(AN, confirm)) == [(AN.id, ALREADY)]
 
     await tg.tap(CUONG, f"vt:{chair}:tog:1")
     await tg.tap(CUONG, f"vt:{chair}:review:-2")

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel import col, update
+from sqlmodel import col, delete, update
 
-from bot.core.audit import GENESIS, chain_hash
+from bot.core.audit import GENESIS, chain_hash, head_mac
 from bot.core.models import Account, BlocKind, Platform
 from bot.fakes.clock import FakeClock
 from bot.fakes.notifier import RecordingNotifier
@@ -35,6 +35,7 @@ from bot.services.outcomes import Rejected
 from bot.services.units import UnitAdded, add_unit
 from storage.db import create_engine
 from storage.files import FileStore
+from storage.migrate import migrate
 from storage.tables import AuditHeadRow, AuditRow
 from storage.uow import Database
 from tests.conftest import ADMIN_PG_URL, PG_URL, START, _unavailable
@@ -190,7 +191,7 @@ async def rechain_with(database_url: str, key: bytes, bloc_id: int) -> None:
             await uow.session.exec(
                 update(AuditHeadRow)
                 .where(col(AuditHeadRow.bloc_id) == bloc_id)
-                .values(seq=seq, head_hash=prev)
+                .values(seq=seq, head_hash=prev, mac=head_mac(key, bloc_id, seq, prev))
             )
             await uow.commit()
     finally:
@@ -250,3 +251,87 @@ async def test_audit_verify_cli(cli_databases: tuple[str, str], tmp_path: Path) 
     assert "rows OK" not in tampered.out
     # The key came from AUDIT_KEY: no key file was created.
     assert not keys.exists()
+
+
+async def cut_tail(database_url: str, bloc_id: int, *, keep: int, key: bytes | None) -> None:
+    """Delete the bloc's rows after `keep` and move its head back to row `keep`: with the
+    key (or an old copy of the head row) its MAC is valid; without, the old MAC stays."""
+    db = Database(create_engine(database_url))
+    try:
+        async with db.uow() as uow:
+            rows = await uow.audit.chain(bloc_id)
+            kept = rows[keep - 1][2]
+            await uow.session.exec(
+                delete(AuditRow).where(col(AuditRow.bloc_id) == bloc_id, col(AuditRow.seq) > keep)
+            )
+            values: dict[str, object] = {"seq": keep, "head_hash": kept}
+            if key is not None:
+                values["mac"] = head_mac(key, bloc_id, keep, kept)
+            await uow.session.exec(
+                update(AuditHeadRow).where(col(AuditHeadRow.bloc_id) == bloc_id).values(**values)
+            )
+            await uow.commit()
+    finally:
+        await db.dispose()
+
+
+async def test_audit_verify_catches_a_cut_tail(
+    cli_databases: tuple[str, str], tmp_path: Path
+) -> None:
+    """Deleting the last rows and moving the head back verified "OK". Without the key the
+    head's MAC gives it away; with it (or an old copy of the head row), a head printed on a
+    document and missing from the chain does."""
+    with_key, without_key = cli_databases
+    keys = tmp_path / "keys"
+    for url in cli_databases:
+        engine = create_engine(url)
+        await migrate(engine)
+        await engine.dispose()
+        await write_audit_rows(url)
+    heads = await head_hashes(with_key)
+    await cut_tail(without_key, 2, keep=2, key=None)
+    await cut_tail(with_key, 1, keep=2, key=AUDIT_KEY.encode())
+    # As printed on the documents: a record's line, a minutes caption's first 16 digits.
+    heads_file = tmp_path / "heads.txt"
+    heads_file.write_text(
+        "# heads copied from the documents\n\n"
+        f"Mã kiểm chứng nhật ký: {heads[1]}\n"
+        f"Audit log head: <code>{heads[0][:16]}</code>…\n",
+        encoding="utf-8",
+    )
+    bad_file = tmp_path / "bad.txt"
+    bad_file.write_text(f"{heads[1]}\nbiên bản số 01/BB\n", encoding="utf-8")
+
+    unkeyed, keyed = await asyncio.gather(
+        run_bot(without_key, keys, "audit", "verify"),
+        run_bot(with_key, keys, "audit", "verify"),
+    )
+    assert unkeyed.code == 1, unkeyed.out
+    assert unkeyed.out.splitlines() == [
+        f"bloc 1: 3 rows OK, head {heads[0]}",
+        "bloc 2: BROKEN: the head (row seq=2) does not carry a valid MAC under AUDIT_KEY: the "
+        "head was moved back or rewritten (a head written before head MACs existed gets one "
+        "at the bot's first start after the upgrade)",
+    ]
+    # Consistent under the key: only a head from outside shows the cut.
+    assert keyed.code == 0, keyed.out
+    assert "bloc 1: 2 rows OK" in keyed.out
+
+    from_file, malformed = await asyncio.gather(
+        run_bot(with_key, keys, "audit", "verify", "--heads", str(heads_file)),
+        run_bot(with_key, keys, "audit", "verify", "--heads", str(bad_file)),
+    )
+    assert from_file.code == 1, from_file.out
+    assert from_file.out.splitlines()[2:] == [
+        f"head {heads[1]} found: bloc 2, row seq=3",
+        f"head {heads[0][:16]} MISSING: no row of the audit log has it; the log was cut "
+        "after it or replaced",
+    ]
+    assert malformed.code == 2, malformed.out
+    assert malformed.out.strip() == (
+        f"{bad_file}: line(s) 2 hold no audit head (16 to 64 hexadecimal digits); blank lines "
+        "and lines starting with # are skipped"
+    )
+    found = await run_bot(with_key, keys, "audit", "verify", "--head", heads[1])
+    assert found.code == 0, found.out
+    assert found.out.splitlines()[-1] == f"head {heads[1]} found: bloc 2, row seq=3"

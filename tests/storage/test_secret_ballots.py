@@ -172,3 +172,34 @@ async def test_confirming_a_sealed_selection_under_another_secret_says_the_secre
     assert await svc.cast_vote(changed, voter, ballot_id=ballot, choice=None, version=1) == CHANGED
     assert await svc.cast_vote(changed, voter, ballot_id=ballot, choice=None) == CHANGED
     assert await sealed_rows(services, ballot) == before
+
+
+async def test_a_sealed_drafts_version_is_random_and_says_nothing_about_the_taps(
+    services: Services,
+) -> None:
+    """The version stored beside the unit once counted the taps: its parity told whether the
+    unit's selection held an odd or even number of candidates. It is random now, compared for
+    equality only (a confirm shown for another version is refused)."""
+    setup = await make_bloc(services, units=4, reps_per_unit=1, secret=True, quota=3)
+    ballot, voter, unit = setup.ballot, setup.reps[1][0], setup.units[1]
+    stored: list[int] = []
+    shown: list[int] = []
+    selection: tuple[int, ...] = ()
+    for index in (0, 2, 2, 3, 3, 3):  # on, on, off, on, off, on: two candidates, six taps
+        view = await svc.toggle(services, voter, ballot_id=ballot, index=index)
+        assert isinstance(view, svc.VoteView), view
+        shown.append(view.version)
+        selection = view.selection
+        stored.append((await sealed_rows(services, ballot)).drafts[unit][1])
+    assert selection == (0, 3)
+    assert shown == stored
+    assert stored != [1, 2, 3, 4, 5, 6]
+    assert len(set(stored)) == len(stored)  # every tap a new version
+    # Within callback data's 32-bit ids; 0 means "no version shown".
+    assert all(0 < v <= 2**31 - 1 for v in stored)
+
+    stale = await svc.cast_vote(services, voter, ballot_id=ballot, choice=None, version=shown[-2])
+    assert stale == Rejected(Reason.SELECTION_CHANGED)
+    done = await svc.cast_vote(services, voter, ballot_id=ballot, choice=None, version=shown[-1])
+    assert isinstance(done, svc.Accepted), done
+    assert (await sealed_rows(services, ballot)).drafts == {}
