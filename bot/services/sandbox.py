@@ -9,6 +9,11 @@ runs in its own short-lived process forked from a `forkserver` that has the pars
 wall-clock limit passes. The server starts on the first parse, never at import, so an idle
 bot that is never sent a file pays nothing for it. At most two parses run at once (each
 waited for in a thread of a small pool of our own, not the loop's default executor).
+
+multiprocessing prepares each child as it would a spawned one: a main module started as
+`python -m bot` (or `-m pytest`) is not imported again, but a main *script* is run again
+as `__mp_main__` in every child, so a script that calls `run_limited` must keep its work
+under `if __name__ == "__main__":` and its top-level imports light.
 """
 
 from __future__ import annotations

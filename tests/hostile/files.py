@@ -8,6 +8,7 @@ repeated pieces stand for gigabytes, and the stream is built in milliseconds.
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zipfile
@@ -101,7 +102,8 @@ def repeated(head: str, piece: str, tail: str, times: int) -> Entry:
         for _ in range(times):
             crc = zlib.crc32(parts[1], crc)
         crc = zlib.crc32(parts[2], crc)
-    return Entry("", start + middle * times + end, crc, size)
+    # Past 4 GB a ZIP needs ZIP64 fields: this one declares 4 GB - 1 and holds more.
+    return Entry("", start + middle * times + end, crc, min(size, 2**32 - 1))
 
 
 def _replace(real: bytes, name: str, member: Entry) -> bytes:
@@ -117,6 +119,7 @@ def real_docx(text: str = "Các đơn vị cam kết thi đua năm 2025.") -> by
     return docx_bytes(text)
 
 
+@functools.cache
 def xlsx_bomb(compressed: int) -> bytes:
     """An XLSX of about `compressed` bytes whose sheet declares and inflates to rows of
     cells by the hundred thousand per kilobyte."""
@@ -134,6 +137,7 @@ def wide_xlsx(rows: int = 1_000) -> bytes:
     return _replace(real_xlsx(), "xl/worksheets/sheet1.xml", sheet)
 
 
+@functools.cache
 def docx_bomb(compressed: int) -> bytes:
     """A DOCX of about `compressed` bytes whose body inflates to paragraphs by the million."""
     paragraph = "<w:p><w:r><w:t>x</w:t></w:r></w:p>"
@@ -160,9 +164,10 @@ def broken_docx() -> bytes:
     return _replace(real_docx(), "word/document.xml", member)
 
 
-def polyglot_pdf_zip(inner: bytes) -> bytes:
-    """A PDF with a ZIP archive (`inner`, e.g. a DOCX) after it: both readers open it."""
-    return archive(members_of(inner), prefix=PDF)
+def polyglot_pdf_zip(inner: bytes, size: int = 0) -> bytes:
+    """A PDF with a ZIP archive (`inner`, e.g. a DOCX) after it: both readers open it.
+    `size`: the PDF part padded so the whole is about that large."""
+    return archive(members_of(inner), prefix=PDF + bytes(max(0, size - len(inner) - len(PDF))))
 
 
 def polyglot_zip_pdf(inner: bytes) -> bytes:
@@ -171,6 +176,30 @@ def polyglot_zip_pdf(inner: bytes) -> bytes:
     stored = PDF
     first = Entry("aaa.pdf", stored, zlib.crc32(stored), len(stored), zipfile.ZIP_STORED)
     return archive([first, *members_of(inner)])
+
+
+@functools.cache
+def hostile_files() -> tuple[tuple[str, str, bytes], ...]:
+    """(what, extension it is sent as, content): one of each hostile kind, the bombs at the
+    2 MB import limit and the 20 MB report limit."""
+    docx = real_docx()
+    return (
+        ("ELF program", "docx", ELF),
+        ("Windows program", "xlsx", PE),
+        ("Windows program", "csv", PE),
+        ("Windows program", "yaml", PE),
+        ("ELF program", "pdf", ELF),
+        ("PDF with a ZIP after it", "pdf", polyglot_pdf_zip(docx)),
+        ("PDF with a ZIP after it", "docx", polyglot_pdf_zip(docx)),
+        ("ZIP starting %PDF-", "docx", polyglot_zip_pdf(docx)),
+        ("a few KB declaring 4 GB", "xlsx", tiny_bomb()),
+        ("XLSX bomb at 2 MB", "xlsx", xlsx_bomb(2 * 1024 * 1024 - 16_384)),
+        ("DOCX bomb at 1 MB", "docx", docx_bomb(1024 * 1024 - 40_000)),
+        ("DOCX bomb at 20 MB", "docx", docx_bomb(20 * 1024 * 1024 - 40_000)),
+        ("16,384 cells in a row", "xlsx", wide_xlsx(rows=1)),
+        ("broken XML", "docx", broken_docx()),
+        ("a DOCX named XLSX", "xlsx", docx),
+    )
 
 
 def at_size(data: bytes, size: int) -> bytes:
