@@ -55,6 +55,14 @@ def _yaml_list(size: int) -> bytes:
 
 # (what, sender, file name, caption, the file, how its refusal starts)
 CASES: list[tuple[str, str, str, str | None, Callable[[], bytes], str]] = [
+    # The reproductions: they held the loop for 7.9 s, 27.3 s and 28 s of CPU.
+    ("units: 52 KB XLSX bomb", "secretary", "don_vi.xlsx", "/units import",
+     lambda: xlsx_bomb(52_000), BOMB),
+    ("covenant: 100 KB DOCX bomb", "secretary", "giao-uoc.docx", "/covenant set",
+     lambda: docx_bomb(100_000), BOMB),
+    ("units: 16,384 cells x 1,000 rows", "secretary", "don_vi.xlsx", "/units import",
+     lambda: wide_xlsx(rows=1_000), BOMB),
+    # Each kind at its path's size limit.
     ("units: XLSX bomb", "secretary", "don_vi.xlsx", "/units import",
      lambda: xlsx_bomb(IMPORT_LIMIT - 16_384), BOMB),
     ("units: 16,384 cells a row", "secretary", "don_vi.xlsx", "/units import",
