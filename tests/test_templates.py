@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.core.deadlines import QuietHours, ReminderSettings
+from bot.core.files import STORED_LIMITS, ContentProblem
 from bot.core.models import Bloc, BlocKind, Identity, Locale, Role, Unit
 from bot.core.reports import Draft, LatePolicy, Period, PeriodKind, Submission, UnitStatus
 from bot.core.scoring import (
@@ -39,6 +40,7 @@ from bot.services.announce import Announced, Targets
 from bot.services.covenant import CovenantSet, CovenantView, Signed
 from bot.services.deadlines import Acknowledged, DeadlineLine, DeadlinesView, ToCancel
 from bot.services.exports import ScoreSheet
+from bot.services.filecheck import ContentRefused
 from bot.services.minutes import Paperwork
 from bot.services.newyear import NewYearPlan
 from bot.services.outcomes import Reason
@@ -495,6 +497,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_late_refused": {"deadline": WHEN, "tz": TZ, "title": HOSTILE},
     "refused_wrong_type": {"types": "PDF, DOCX", "max_mb": 20},
     "refused_too_large": {"types": "PDF, DOCX", "max_mb": 20},
+    "refused_file_content": {"file": ContentRefused(ContentProblem.MISMATCH, "docx", HOSTILE)},
     "welcome": {"name": HOSTILE, "member": False},
     "joined": {"bloc": HOSTILE, "unit": HOSTILE, "role": "representative", "moved_from": HOSTILE},
     "join_already": {"bloc": HOSTILE, "unit": None, "role": "observer"},
@@ -615,6 +618,30 @@ VARIANTS: list[tuple[str, dict[str, Any], str, str]] = [
     # A typed choice refused on Zalo names what was typed (escaped).
     ("refused_cast", {"why": "self_vote", "typed": HOSTILE}, "«&lt;b&gt;", "<b>"),
     ("report_unit_draft_kept", {"kept": KeptDraft("Lan", 0, None)}, " 0 ", "«"),
+    *(
+        ("refused_file_content", {"file": refused}, shown, "&lt;b&gt;")
+        for refused, shown in (
+            (ContentRefused(ContentProblem.MISMATCH, "docx"), "DOCX"),
+            (ContentRefused(ContentProblem.POLYGLOT, "pdf"), "PDF"),
+            (ContentRefused(ContentProblem.BOMB, "zip", limits=STORED_LIMITS), "256 MB"),
+            (ContentRefused(ContentProblem.BROKEN, "xlsx"), "XLSX"),
+            (ContentRefused(ContentProblem.WIDE, "csv"), "100"),
+            (ContentRefused(ContentProblem.LONG, "docx"), "2000"),
+            (ContentRefused(ContentProblem.OVER_LIMITS, "xlsx"), "512 MB"),
+        )
+    ),
+    (
+        "units_import_unreadable",
+        {"why": "content", "file": ContentRefused(ContentProblem.BOMB, "xlsx")},
+        "16 MB",
+        "UTF-8",
+    ),
+    (
+        "table_unreadable",
+        {"why": "content", "file": ContentRefused(ContentProblem.WIDE, "xlsx")},
+        "100",
+        "YAML",
+    ),
 ]
 
 renderer = Renderer()

@@ -7,19 +7,20 @@ text can change only until the first unit signs. It is a deadline kind for the r
 from __future__ import annotations
 
 import hashlib
-import io
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.files import PARSED_LIMITS, ContentProblem
 from bot.core.models import Bloc, Role, Unit
 from bot.core.text import clean, nfc
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
+from bot.services.filecheck import ContentRefused, check_content, parse_checked, parse_problem
 from bot.services.outbox import notice_rows
 from bot.services.outcomes import Notice, Reason, Rejected
 from bot.services.reports import local_to_utc
+from bot.services.tabular import Unreadable, document_text
 from bot.services.voting import representatives
 from storage.covenant_repos import Covenant, Signature
 from storage.uow import UnitOfWork
@@ -38,25 +39,30 @@ def _body(text: str) -> str:
 COVENANT_FILE_TYPES = (".txt", ".docx")
 
 
-def text_from_file(filename: str, data: bytes) -> str | Rejected:
+async def text_from_file(filename: str, data: bytes) -> str | Rejected:
     """The covenant's text from a file the secretariat sends: plain text (UTF-8, with or
-    without a BOM, or UTF-16 with one) or a Word document (its paragraphs, one per line)."""
+    without a BOM, or UTF-16 with one) or a Word document (its paragraphs, one per line).
+
+    The content must be what the name says; a Word document is checked for bombs, then read
+    in a child process under limits (`filecheck.parse_checked`)."""
     suffix = filename.casefold().rpartition(".")[2]
     if f".{suffix}" not in COVENANT_FILE_TYPES:
         return Rejected(Reason.COVENANT_FILE_TYPE, {"types": ", ".join(COVENANT_FILE_TYPES)})
-    try:
-        if suffix == "txt":
+    if suffix == "txt":
+        refused = check_content(suffix, data, PARSED_LIMITS)
+        if refused is not None:
+            return Rejected(Reason.FILE_CONTENT, {"file": refused})
+        try:
             if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-                text = data.decode("utf-16")
-            else:
-                text = data.decode("utf-8-sig")
-        else:
-            from docx import Document
-
-            document = Document(io.BytesIO(data))
-            text = "\n".join(p.text for p in document.paragraphs)
-    except (UnicodeDecodeError, ValueError, KeyError, zipfile.BadZipFile):
-        return Rejected(Reason.COVENANT_FILE_UNREADABLE)
+                return nfc(data.decode("utf-16"))
+            return nfc(data.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            return Rejected(Reason.COVENANT_FILE_UNREADABLE)
+    text = await parse_checked(suffix, data, document_text, data)
+    if isinstance(text, Unreadable):
+        text = parse_problem(suffix, text.why) or ContentRefused(ContentProblem.BROKEN, suffix)
+    if isinstance(text, ContentRefused):
+        return Rejected(Reason.FILE_CONTENT, {"file": text})
     return nfc(text)
 
 

@@ -89,6 +89,7 @@ class Reason(enum.StrEnum):
     WRONG_TYPE = "wrong_type"
     TOO_LARGE = "too_large"
     EMPTY_FILE = "empty_file"
+    FILE_CONTENT = "file_content"  # detail {"file": filecheck.ContentRefused}
     NOT_YOUR_DRAFT = "not_your_draft"
     NO_FILE_YET = "no_file_yet"
     INCOMPLETE = "incomplete"

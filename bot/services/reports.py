@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.core.files import STORED_LIMITS
 from bot.core.models import Bloc, Role, Unit
 from bot.core.reports import (
     DEFAULT_MAX_BYTES,
@@ -25,6 +26,7 @@ from bot.core.reports import (
     Timing,
     UnitStatus,
     check_file,
+    extension,
     parse_kind,
     parse_local_datetime,
     parse_max_mb,
@@ -52,8 +54,10 @@ from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.exports import ArchiveEntry, ScoreSheet, UnitScoreRow
+from bot.services.filecheck import ContentRefused, check_content, parse_checked, parse_problem
 from bot.services.outcomes import Notice, Reason, Rejected
-from bot.services.scoring_files import TableRefused, read_scoring_table
+from bot.services.scoring_files import TABLE_FILE_KINDS, TableRefused, read_scoring_table
+from bot.services.tabular import MAX_FILE_BYTES
 from storage.uow import UnitOfWork
 
 SUBMIT = "submit"
@@ -93,7 +97,16 @@ async def import_table(
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
-    table = read_scoring_table(filename, data)
+    kind = extension(filename)
+    if kind not in TABLE_FILE_KINDS:
+        return TableRefused(unreadable="type")
+    if len(data) > MAX_FILE_BYTES:
+        return TableRefused(unreadable="size")
+    table = await parse_checked(kind, data, read_scoring_table, filename, data)
+    if isinstance(table, TableRefused) and table.unreadable is not None:
+        table = parse_problem(kind, table.unreadable) or table
+    if isinstance(table, ContentRefused):
+        return TableRefused(unreadable="content", file=table)
     if isinstance(table, TableRefused):
         return table
     async with services.db.uow() as uow:
@@ -667,6 +680,11 @@ async def attach_file(
     )
     if not isinstance(checked, FileCheck):
         return checked
+    # Only stored, never parsed here: the check reads the signature and an archive's
+    # directory, cheap enough for the event loop even at 20 MB.
+    refused = check_content(extension(filename), data, STORED_LIMITS)
+    if refused is not None:
+        return Rejected(Reason.FILE_CONTENT, {"file": refused})
     old_name = checked.ctx.draft.file_name
     digest = services.files.put(data)
     now = services.clock.now()

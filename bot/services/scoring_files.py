@@ -17,6 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.core.scoring import ScoringTable, TableRow, TableRowProblem, build_table
 from bot.core.text import clean, fold_diacritics
+from bot.services.filecheck import ContentRefused
 from bot.services.tabular import MAX_FILE_BYTES, MAX_ROWS, Unreadable, read_table
 
 _NULL_TAG = "tag:yaml.org,2002:null"
@@ -27,6 +28,7 @@ _TOP_KEYS = frozenset({"title", "groups", "bonus", "penalty"})
 _GROUP_KEYS = frozenset({"title", "criteria"})
 _SECTION_KEYS = frozenset({"cap", "items"})
 _COLUMNS = 5  # kind, group, code, title, max
+TABLE_FILE_KINDS = ("yaml", "yml", "xlsx", "csv", "txt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +36,15 @@ class TableRefused:
     """Why a table file was not taken: its rows' problems, or why it could not be read.
 
     ``unreadable`` uses the vocabulary of :class:`bot.services.tabular.Unreadable` ("type",
-    "size", "encoding", "broken", "empty", "rows") plus "yaml" (a YAML syntax error or a
-    tag outside the plain types), "alias" (anchors and aliases or merge keys, refused
-    because they can expand without bound) and "shape" (YAML whose structure is not that
-    of a scoring table).
+    "size", "encoding", "broken", "empty", "rows", "wide") plus "content" (see ``file``),
+    "yaml" (a YAML syntax error or a tag outside the plain types), "alias" (anchors and
+    aliases or merge keys, refused because they can expand without bound) and "shape" (YAML
+    whose structure is not that of a scoring table).
     """
 
     problems: tuple[TableRowProblem, ...] = ()
     unreadable: str | None = None
+    file: ContentRefused | None = None  # unreadable "content": what the content check found
 
 
 def read_scoring_table(filename: str, data: bytes) -> ScoringTable | TableRefused:

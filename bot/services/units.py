@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.models import Identity, Membership, Role, Unit
+from bot.core.reports import extension
 from bot.core.text import name_key
 from bot.core.units import BadRow, RowProblem, check_one, check_rows, find_unit
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
+from bot.services.filecheck import ContentRefused, parse_checked, parse_problem
 from bot.services.outcomes import Notice, Reason, Rejected
-from bot.services.tabular import Unreadable, read_table
+from bot.services.tabular import MAX_FILE_BYTES, TABLE_KINDS, Unreadable, read_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +69,9 @@ class Imported:
 @dataclass(frozen=True, slots=True)
 class ImportRefused:
     bad_rows: tuple[BadRow, ...] = ()
-    unreadable: str | None = None
+    unreadable: str | None = None  # tabular.Unreadable's vocabulary, or "content" (`file`)
     too_many: bool = False
+    file: ContentRefused | None = None
 
 
 async def import_units(
@@ -78,7 +81,16 @@ async def import_units(
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
-    rows = read_table(filename, data)
+    kind = extension(filename)
+    if kind not in TABLE_KINDS:
+        return ImportRefused(unreadable="type")
+    if len(data) > MAX_FILE_BYTES:
+        return ImportRefused(unreadable="size")
+    rows = await parse_checked(kind, data, read_table, filename, data)
+    if isinstance(rows, Unreadable):
+        rows = parse_problem(kind, rows.why) or rows
+    if isinstance(rows, ContentRefused):
+        return ImportRefused(unreadable="content", file=rows)
     if isinstance(rows, Unreadable):
         return ImportRefused(unreadable=rows.why)
     async with services.db.uow() as uow:

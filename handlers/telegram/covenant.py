@@ -60,7 +60,7 @@ async def on_covenant_file(
         return
     buffer = io.BytesIO()
     await bot.download(document, destination=buffer)
-    text = svc.text_from_file(document.file_name or "", buffer.getvalue())
+    text = await svc.text_from_file(document.file_name or "", buffer.getvalue())
     if isinstance(text, Rejected):
         await message.answer(ui.refusal(text))
         return

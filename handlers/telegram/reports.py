@@ -131,7 +131,9 @@ async def on_criteria_file(
     result = await svc.import_table(services, actor, filename=name or "", data=data)
     if isinstance(result, TableRefused):
         if result.unreadable:
-            await message.answer(ui.text("table_unreadable", why=result.unreadable))
+            await message.answer(
+                ui.text("table_unreadable", why=result.unreadable, file=result.file)
+            )
         else:
             await answer_long(message, ui.text("table_refused", problems=result.problems))
         return

@@ -150,7 +150,9 @@ async def on_import_file(
     elif isinstance(result, ImportRefused):
         # The state stays: the secretariat can fix the file and send it again.
         if result.unreadable:
-            await message.answer(ui.text("units_import_unreadable", why=result.unreadable))
+            await message.answer(
+                ui.text("units_import_unreadable", why=result.unreadable, file=result.file)
+            )
         else:
             await message.answer(
                 ui.text("units_import_refused", rows=result.bad_rows, too_many=result.too_many)

@@ -93,6 +93,18 @@ def xlsx_bytes(rows: Sequence[Sequence[str | None]]) -> bytes:
     return buffer.getvalue()
 
 
+def docx_bytes(*paragraphs: str) -> bytes:
+    """A real Word document of these paragraphs (the content check reads its parts)."""
+    from docx import Document
+
+    document = Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
 def plain(replies: list[Reply]) -> list[tuple[int, str]]:
     """Chat and text of each reply, for messages that carry no buttons."""
     for r in replies:

@@ -41,6 +41,7 @@ from tests.handlers.support import (
     bloc_by_code,
     csv_bytes,
     dispatch,
+    docx_bytes,
     downloads,
     draft_count,
     draft_id,
@@ -178,7 +179,7 @@ def receipt(
         f"Kỳ: {PERIOD_TITLE}\n"
         f"Đơn vị: {unit}\n"
         f"Phiên bản: {version}\n"
-        f"Tệp: {name} ({len(data)} byte)\n"
+        f"Tệp: {name} ({f'{len(data):,}'.replace(',', '.')} byte)\n"
         f"SHA-256: <code>{hashlib.sha256(data).hexdigest()}</code>\n"
         f"Tổng điểm tự chấm: {total}/105\n"
         f"Thời gian: {at}" + (" — <b>nộp muộn</b>" if late else "")
@@ -826,7 +827,7 @@ async def test_wrong_type_oversized_empty_and_photo_are_refused(
     assert stored.file_sha256 is None
 
     # Still waiting: the right file goes through.
-    asked(await tg.send_file(AN, "BÁO CÁO.DOCX", b"PK docx"), draft, 0)
+    asked(await tg.send_file(AN, "BÁO CÁO.DOCX", docx_bytes("Báo cáo")), draft, 0)
     # A photo without any walk gets the same advice.
     assert plain(replies_of(await dispatch(tg, MockMessagePhoto(user=CUONG)))) == [
         (CUONG.id, PHOTO)
@@ -949,7 +950,7 @@ async def test_the_secretariat_submits_on_a_units_behalf(tg: Harness, services: 
 
     assert [r.text for r in replies] == [ask_file(on_behalf=True)]
     draft = draft_id(replies)
-    data = b"PK bao cao giay cua So GD&DT, scan"
+    data = docx_bytes("Báo cáo giấy của Sở GD&ĐT, bản quét")
     asked(await tg.send_file(SECRETARY, "BC SGDĐT (bản giấy).docx", data), draft, 0)
     values = (800, 1500, 800, 800, 400, 800, 800, 800, 800, 400, 0, 0, 200, 0)
     replies = await score_all(tg, SECRETARY, draft, values)

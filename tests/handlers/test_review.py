@@ -27,6 +27,7 @@ from tests.handlers.support import (
     PERIOD_TITLE,
     SYT_VALUES,
     documents,
+    docx_bytes,
     draft_id,
     entries,
     limit_line,
@@ -43,6 +44,7 @@ from tests.handlers.support import (
 )
 
 S = SECRETARY.id
+SGDDT_DOCX = docx_bytes("Báo cáo tổng kết năm 2024 của Sở GD&ĐT")
 NOT_SECRETARIAT = "Chỉ thường trực khối mới dùng được lệnh này."
 UNKNOWN_MESSAGE = (
     "Bot chưa hiểu tin nhắn này. Gõ /help để xem các lệnh, hoặc gửi mã mời để tham gia."
@@ -93,7 +95,7 @@ async def test_status_per_unit(tg: Harness, clock: FakeClock) -> None:
 
     await submitted(tg.services, AN)
     clock.advance(timedelta(days=21))  # past the deadline: accepted, marked late
-    await submitted(tg.services, CUONG, "sgddt.docx", b"PK sgddt", SGDDT_VALUES)
+    await submitted(tg.services, CUONG, "sgddt.docx", SGDDT_DOCX, SGDDT_VALUES)
 
     await check_status(
         tg,
@@ -153,7 +155,7 @@ REVIEWED_NOTICE = (
 async def test_review_walk_keeps_or_changes_each_value(tg: Harness, services: Services) -> None:
     await report_setup(tg)
     await submitted(services, AN)
-    await submitted(services, CUONG, "sgddt.docx", b"PK sgddt", SGDDT_VALUES)
+    await submitted(services, CUONG, "sgddt.docx", SGDDT_DOCX, SGDDT_VALUES)
 
     replies = await tg.say(SECRETARY, "/review SYT")
 
@@ -425,7 +427,7 @@ async def test_export_has_self_and_reviewed_scores_totals_and_rank(
     await submitted(tg.services, AN)
     await reviewed(tg.services, SECRETARY, "SYT", SYT_REVIEWED)
     clock.advance(timedelta(days=21))
-    await submitted(tg.services, CUONG, "sgddt.docx", b"PK sgddt", SGDDT_VALUES)
+    await submitted(tg.services, CUONG, "sgddt.docx", SGDDT_DOCX, SGDDT_VALUES)
     # A unit whose name a spreadsheet would take for a formula.
     await tg.say(SECRETARY, '/units add =HYPERLINK("x"); HL')
 
@@ -493,7 +495,7 @@ async def test_the_archive_holds_the_latest_version_of_each_unit(
     await submitted(services, AN, "Báo cáo SYT.pdf", b"%PDF-1.7 phien ban 1")
     latest = b"%PDF-1.7 phien ban 2 " + bytes(range(256)) * 64
     await submitted(services, BINH, "../../Báo cáo SYT (sửa).PDF", latest)
-    await submitted(services, SECRETARY, "bc.docx", b"PK sgddt", unit="SGDĐT")
+    await submitted(services, SECRETARY, "bc.docx", SGDDT_DOCX, unit="SGDĐT")
 
     sent = documents(await raw_tap(tg, SECRETARY, "ex:1:zip"))
 
@@ -503,7 +505,7 @@ async def test_the_archive_holds_the_latest_version_of_each_unit(
     with zipfile.ZipFile(io.BytesIO(sent[0].data)) as archive:
         assert archive.namelist() == ["01-SYT-v2.pdf", "02-SGDDT-v1.docx"]
         assert archive.read("01-SYT-v2.pdf") == latest
-        assert archive.read("02-SGDDT-v1.docx") == b"PK sgddt"
+        assert archive.read("02-SGDDT-v1.docx") == SGDDT_DOCX
     assert [v.version for v in await versions(services, "SYT")] == [1, 2]
     # Representatives cannot fetch the archive.
     requests = await raw_tap(tg, AN, "ex:1:zip")

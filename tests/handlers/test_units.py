@@ -170,7 +170,11 @@ async def test_files_that_cannot_be_read(tg: Harness, services: Services) -> Non
     cases = [
         ("don_vi.pdf", b"%PDF-1.4", "Chỉ nhận tệp .csv hoặc .xlsx." + nothing),
         ("don_vi.docx", b"PK\x03\x04", "Chỉ nhận tệp .csv hoặc .xlsx." + nothing),
-        ("don_vi.xlsx", b"not a workbook", "Tệp bị hỏng hoặc không đúng định dạng." + nothing),
+        (
+            "don_vi.xlsx",
+            b"not a workbook",
+            "Nội dung tệp không phải là XLSX; đổi tên tệp không làm đổi loại tệp." + nothing,
+        ),
         ("don_vi.csv", csv_bytes([HEADER]), "Tệp không có dòng đơn vị nào." + nothing),
         ("don_vi.csv", b"\n\n", "Tệp không có dòng đơn vị nào." + nothing),
     ]

@@ -52,6 +52,7 @@ from tests.hostile.conftest import (
     who,
     zalo_side,
 )
+from tests.hostile.files import hostile_files
 
 # Every test plays the one world of conftest.py, on the module's event loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -603,9 +604,12 @@ CAPTIONS = (
 
 @st.composite
 def file_body(draw: st.DrawFn) -> bytes:
-    """Random bytes, CSV of hostile unit names, broken YAML, or a real table (for caption
-    checks): at most a few kilobytes of real data, whatever size Telegram announces."""
-    kind = draw(st.sampled_from(("bytes", "csv", "yaml", "table", "empty")))
+    """Random bytes, CSV of hostile unit names, broken YAML, a real table (for caption
+    checks), or a hostile file (renamed programs, polyglots, bombs up to the size limits,
+    broken XML: `files.hostile_files`), whatever size Telegram announces."""
+    kind = draw(st.sampled_from(("bytes", "csv", "yaml", "table", "empty", "hostile")))
+    if kind == "hostile":
+        return draw(st.sampled_from([data for _, _, data in hostile_files()]))
     if kind == "bytes":
         return draw(st.binary(max_size=2_048))
     if kind == "csv":
@@ -631,6 +635,7 @@ async def test_uploaded_files(world: World, request: pytest.FixtureRequest) -> N
         st.tuples(free_text, st.sampled_from((".csv", ".xlsx", ".yaml", ".pdf", ".docx", ""))).map(
             "".join
         ),
+        st.sampled_from(("bao-cao.doc", "bao-cao.odt", "bang.yml", "giao-uoc.txt", "a.zip")),
     )
     # A caption has at most 1,024 characters (Telegram cuts the rest).
     caption = st.one_of(
@@ -654,6 +659,26 @@ async def test_uploaded_files(world: World, request: pytest.FixtureRequest) -> N
     asks = st.builds(Say, user=st.sampled_from((SECRETARY, AN)), text=st.sampled_from(CAPTIONS))
     cases = st.lists(st.one_of(upload, upload, upload, asks), min_size=1, max_size=3)
     await fuzz(world, request, cases, kind="uploaded files", examples=FILES)
+
+
+# Every upload path: a caption that takes a file, or none (a report file, in or out of a walk).
+UPLOAD_PATHS = ("/units import", "/criteria", "/covenant set 17:00 20/12/2024", None)
+
+
+async def test_hostile_files_on_every_upload_path(
+    world: World, request: pytest.FixtureRequest
+) -> None:
+    """Each hostile file (renamed programs, polyglots, bombs at the size limits, broken XML,
+    a row of 16,384 cells) on every path that takes a file, from the secretary and from a
+    representative whose report walk waits for its file: a refusal Telegram accepts, never
+    a failure."""
+    steps: Swept = [
+        (Upload(user, f"tep.{extension}", data, caption), f"{what} as .{extension}, {caption}")
+        for what, extension, data in hostile_files()
+        for caption in UPLOAD_PATHS
+        for user in (SECRETARY, AN)
+    ]
+    await sweep(world, request, {"hostile files on every upload path": steps})
 
 
 GUESSER = person(3003, "Kẻ", "Đoán Mò")

@@ -183,7 +183,10 @@ async def test_the_covenant_from_a_word_or_text_file(
     refused = await tg.send_file(SECRETARY, "giao-uoc.pdf", b"%PDF-1.7", "/covenant set")
     assert refused[-1].text.startswith("Giao ước nhận từ tệp .txt, .docx (văn bản hoặc Word).")
     broken = await tg.send_file(SECRETARY, "giao-uoc.docx", b"not a zip", "/covenant set")
-    assert broken[-1].text.startswith("Không đọc được nội dung giao ước từ tệp này")
+    assert broken[-1].text == (
+        "Nội dung tệp không phải là DOCX; đổi tên tệp không làm đổi loại tệp. "
+        "Hãy kiểm tra và gửi lại."
+    )
     latin = await tg.send_file(SECRETARY, "giao-uoc.txt", b"Cam k\xe9t", "/covenant set")
     assert latin[-1].text.startswith("Không đọc được nội dung giao ước từ tệp này")
     async with services.db.uow() as uow:
