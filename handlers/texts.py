@@ -39,6 +39,11 @@ class Ui:
         context.setdefault("text_only", self.text_only)
         return self.renderer.render(self.locale, template, **context)
 
+    def label(self, template: str, /, **context: Any) -> str:
+        """A button label: plain text, never HTML (Telegram shows labels as they are)."""
+        context.setdefault("text_only", self.text_only)
+        return self.renderer.label(self.locale, template, **context)
+
     def t(self, key: str) -> str:
         return self.renderer.t(self.locale, key)
 

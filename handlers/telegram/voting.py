@@ -289,7 +289,7 @@ async def cmd_vote(
         await message.answer(ui.text("vote_none"), reply_markup=markup)
         return
     rows = [
-        [(ui.text("vote_list_button", view=v), VoteCb(b=v.info.ballot.id, a="show"))]
+        [(ui.label("vote_list_button", view=v), VoteCb(b=v.info.ballot.id, a="show"))]
         for v in views
     ]
     if check:
@@ -485,7 +485,7 @@ def _ballot_keyboard(ui: Ui, view: svc.VoteView) -> InlineKeyboardMarkup:
     for option in b.options:
         if not b.rules.self_vote and option.unit_id == view.unit.id:
             continue  # not a candidate for this unit: not offered (refused if forged)
-        label = ui.text(
+        label = ui.label(
             "vote_option_label",
             option=_label(option, view),
             chosen=(multi and option.index in view.selection),
@@ -496,7 +496,7 @@ def _ballot_keyboard(ui: Ui, view: svc.VoteView) -> InlineKeyboardMarkup:
         rows.append(
             [
                 (
-                    ui.text(
+                    ui.label(
                         "vote_review_button", count=len(view.selection), max=b.rules.max_choices
                     ),
                     VoteCb(b=b.id, a="review", i=DRAFT),
