@@ -290,6 +290,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "vote_review_button": {"count": 1, "max": 2},
     "vote_confirm": {"view": VOTE_VIEW},
     "vote_done": {"view": SEALED_VIEW, "replaced": False, "receipt": RECEIPT},
+    "vote_unchanged": {"view": VOTE_VIEW},
     "reminder": {
         "kind": "report",
         "title": "Báo cáo tổng kết năm 2024",
