@@ -397,6 +397,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "checked_in": {"done": CheckedIn(CONF_VIEW, UNIT, True)},
     "refused_unknown_ballot": {"value": HOSTILE},
+    "refused_ambiguous_unit": {
+        "value": HOSTILE,
+        "candidates": [(2, HOSTILE), (5, "Sở Y tế")],
+        "more": 3,
+    },
     "refused_ballot_not_draft": {"number": 3},
     "refused_ballot_not_open": {"number": 3},
     "refused_no_quorum": {"missing": 2, "present": 6, "units": 12},

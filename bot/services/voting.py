@@ -44,7 +44,7 @@ from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.documents import RecordRow, VoteRecord, vote_record_docx
-from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.outcomes import Notice, Reason, Rejected, pick_unit
 from bot.services.reports import local_to_utc
 from storage.uow import UnitOfWork
 from storage.vote_repos import BallotInfo, Conference
@@ -124,9 +124,9 @@ async def setup_conference(
         if held_at is None:
             return Rejected(Reason.BAD_DATE, {"value": when_text})
         units = await uow.blocs.units(bloc_id)
-        chair_unit = find_unit(units, chair_unit_ref) if chair_unit_ref else None
-        if chair_unit_ref and chair_unit is None:
-            return Rejected(Reason.UNKNOWN_UNIT, {"value": chair_unit_ref})
+        chair_unit = pick_unit(units, chair_unit_ref) if chair_unit_ref else None
+        if isinstance(chair_unit, Rejected):
+            return chair_unit
         existing = await uow.votes.conference(bloc_id, bloc.year)
         conference = Conference(
             id=existing.id if existing else 0,
@@ -1609,9 +1609,9 @@ async def written_vote(
         if info.ballot.rules.secret:
             return Rejected(Reason.SECRET_NO_WRITTEN)
         units = await uow.blocs.units(bloc_id)
-        unit = find_unit(units, unit_ref)
-        if unit is None:
-            return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(unit_ref)})
+        unit = pick_unit(units, unit_ref)
+        if isinstance(unit, Rejected):
+            return unit
         names = {u.id: u.name for u in units}
         problem = check_cast(
             info.ballot,
