@@ -111,6 +111,9 @@ class Renderer:
         # A chat without buttons (Zalo) renders with text_only=True: what to type, not tap;
         # `check`: whether a receipt can be checked (the /vote list on Zalo names the command).
         self.env.globals.update(text_only=False, check=False)
+        # Button labels are never parsed by Telegram (nor by anything on Zalo): the same
+        # templates, filters and globals, rendered without escaping.
+        self._labels = self.env.overlay(autoescape=False)
         self._dir = templates_dir
 
     def render(self, locale: Locale | str, name: str, /, **context: Any) -> str:
@@ -124,6 +127,14 @@ class Renderer:
         turned back, so a unit called "<b>Sở & Ban</b>" reads exactly so. Only for templates
         that carry no markup of their own (record_subject, record_conclusion, minutes_*)."""
         return html.unescape(self.render(locale, name, **context))
+
+    def label(self, locale: Locale | str, name: str, /, **context: Any) -> str:
+        """A button label as plain text: a unit called "Sở <b>A</b> & B" reads exactly so,
+        and `truncate` counts the characters a person sees, not their HTML entities. Only for
+        label templates, which carry no markup of their own."""
+        loc = Locale(locale)
+        template = self._labels.get_template(f"{loc.value}/{name}.html")
+        return template.render(locale=loc.value, t=lambda key: self.t(loc, key), **context).strip()
 
     def t(self, locale: Locale | str, key: str) -> str:
         """A short catalog string (button labels, role names) from ``strings.toml``."""

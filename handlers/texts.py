@@ -19,6 +19,7 @@ from bot.services.blocs import my_memberships
 from bot.services.invites import AlreadyMember, Joined, JoinRefused
 from bot.services.linking import LinkCode, Linked, LinkOffer
 from bot.services.outcomes import Rejected
+from bot.services.voting import Accepted
 
 _TAGS = re.compile(r"</?(b|i|u|s|code|pre|a|blockquote)( [^>]*)?>")
 
@@ -38,6 +39,11 @@ class Ui:
     def text(self, template: str, /, **context: Any) -> str:
         context.setdefault("text_only", self.text_only)
         return self.renderer.render(self.locale, template, **context)
+
+    def label(self, template: str, /, **context: Any) -> str:
+        """A button label: plain text, never HTML (Telegram shows labels as they are)."""
+        context.setdefault("text_only", self.text_only)
+        return self.renderer.label(self.locale, template, **context)
 
     def t(self, key: str) -> str:
         return self.renderer.t(self.locale, key)
@@ -97,6 +103,14 @@ async def me_text(ui: Ui, services: Services, actor: Actor) -> str:
         # Linking is offered where the bot runs on both platforms.
         platform=actor.account.platform.value if len(services.channels) > 1 else None,
     )
+
+
+def cast_text(ui: Ui, done: Accepted) -> str:
+    """The reply to a confirmed vote: recorded (with a secret ballot's receipt, once), or,
+    for the unit's very same choice again, that nothing changed."""
+    if done.unchanged:
+        return ui.text("vote_unchanged", view=done.view)
+    return ui.text("vote_done", view=done.view, replaced=done.replaced, receipt=done.receipt)
 
 
 def link_code_text(ui: Ui, code: LinkCode) -> str:

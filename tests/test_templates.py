@@ -293,6 +293,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "vote_review_button": {"count": 1, "max": 2},
     "vote_confirm": {"view": VOTE_VIEW},
     "vote_done": {"view": SEALED_VIEW, "replaced": False, "receipt": RECEIPT},
+    "vote_unchanged": {"view": VOTE_VIEW},
     "reminder": {
         "kind": "report",
         "title": "Báo cáo tổng kết năm 2024",
@@ -402,6 +403,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "checked_in": {"done": CheckedIn(CONF_VIEW, UNIT, True)},
     "refused_unknown_ballot": {"value": HOSTILE},
+    "refused_ambiguous_unit": {
+        "value": HOSTILE,
+        "candidates": [(2, HOSTILE), (5, "Sở Y tế")],
+        "more": 3,
+    },
     "refused_ballot_not_draft": {"number": 3},
     "refused_ballot_not_open": {"number": 3},
     "refused_no_quorum": {"missing": 2, "present": 6, "units": 12},

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.models import Unit
@@ -144,22 +146,47 @@ def _row_problem(
 
 
 def find_unit(units: list[Unit], ref: str) -> Unit | None:
-    """A unit named by its number in the list, short name or full name (diacritics optional)."""
+    """The one unit a typed reference names (see `match_units`), or None."""
+    matches = match_units(units, ref)
+    return matches[0] if len(matches) == 1 else None
+
+
+def match_units(units: list[Unit], ref: str) -> list[Unit]:
+    """The units a typed reference can mean, in list order: one (found), several (ambiguous:
+    the candidates) or none. Tried in turn, the first that matches anything decides: the
+    number in the list; the short or full name as spelled; the same without diacritics; a
+    run of whole words of the name as spelled ("Mường" names every "Mường …"); the same
+    without diacritics ("dien bien phu" names "Thành phố Điện Biên Phủ")."""
     ref = clean(ref)
     if not ref:
-        return None
+        return []
     if ref.isdecimal():
         index = int(ref) - 1
-        return units[index] if 0 <= index < len(units) else None
-    key = name_key(ref)
-    for unit in units:
-        if key in (name_key(unit.short_name), name_key(unit.name)):
-            return unit
-    folded = fold_diacritics(ref)
-    matches = [
-        u for u in units if folded in (fold_diacritics(u.short_name), fold_diacritics(u.name))
+        return [units[index]] if 0 <= index < len(units) else []
+    key, folded = name_key(ref), fold_diacritics(ref)
+    tiers: list[Callable[[Unit], bool]] = [
+        lambda u: key in (name_key(u.short_name), name_key(u.name)),
+        lambda u: folded in (fold_diacritics(u.short_name), fold_diacritics(u.name)),
+        lambda u: _has_run(_words(key), _words(name_key(u.name))),
+        lambda u: _has_run(_words(folded), _words(fold_diacritics(u.name))),
     ]
-    return matches[0] if len(matches) == 1 else None
+    for matches in ([u for u in units if tier(u)] for tier in tiers):
+        if matches:
+            return matches
+    return []
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def _has_run(run: list[str], words: list[str]) -> bool:
+    """Whether `run` occurs in `words` as consecutive whole words."""
+    n = len(run)
+    return n > 0 and any(words[i : i + n] == run for i in range(len(words) - n + 1))
 
 
 def rotation_proposal(units: list[Unit], leader_id: int | None) -> Unit | None:

@@ -241,6 +241,12 @@ class Choice:
     other_text: str = ""  # read only with an OTHER option ("ý kiến khác")
 
 
+def same_choice(a: Choice, b: Choice) -> bool:
+    """Two markings are one vote: the same options in any order, both blank or neither, and
+    the same text for "ý kiến khác" (a re-cast of it changes nothing)."""
+    return (set(a.options), a.blank, a.other_text) == (set(b.options), b.blank, b.other_text)
+
+
 class CastRejection(enum.StrEnum):
     NOT_OPEN = "not_open"
     CLOSED = "closed"

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core.models import Bloc, BlocKind, Membership, Role, Unit
 from bot.core.text import clean, fold_diacritics
-from bot.core.units import find_unit, rotation_proposal
+from bot.core.units import rotation_proposal
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
-from bot.services.outcomes import Reason, Rejected
+from bot.services.outcomes import Reason, Rejected, pick_unit
 
 _CODE_RE = re.compile(r"^[0-9A-ZĐÀ-Ỹ]{2,20}$")
 _KIND_WORDS = {
@@ -219,10 +219,11 @@ async def set_officers(
             return Rejected(Reason.UNKNOWN_BLOC)
         units = await uow.blocs.units(bloc_id)
         leader = _resolve(units, leader_ref, bloc.leader_unit_id)
+        if isinstance(leader, Rejected):
+            return leader
         deputy = _resolve(units, deputy_ref, bloc.deputy_unit_id)
-        for ref, found in ((leader_ref, leader), (deputy_ref, deputy)):
-            if ref is not None and found is None:
-                return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(ref)})
+        if isinstance(deputy, Rejected):
+            return deputy
         if leader is not None and deputy is not None and leader.id == deputy.id:
             return Rejected(Reason.LEADER_IS_DEPUTY)
         await uow.blocs.set_officers(
@@ -245,10 +246,10 @@ async def set_officers(
     return OfficersSet(bloc, leader, deputy)
 
 
-def _resolve(units: list[Unit], ref: str | None, current: int | None) -> Unit | None:
+def _resolve(units: list[Unit], ref: str | None, current: int | None) -> Unit | Rejected | None:
     if ref is None:
         return next((u for u in units if u.id == current), None)
-    return find_unit(units, ref)
+    return pick_unit(units, ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,9 +273,9 @@ async def set_rotation(
         kind = current.kind if current else BlocKind.KHOI
         ordered: list[Unit] = []
         for ref in refs:
-            unit = find_unit(units, ref)
-            if unit is None:
-                return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(ref)})
+            unit = pick_unit(units, ref)
+            if isinstance(unit, Rejected):
+                return unit
             if unit not in ordered:
                 ordered.append(unit)
         if len(ordered) != len(units):

@@ -21,11 +21,10 @@ from bot.core.invites import (
 )
 from bot.core.models import Account, Bloc, Invite, Membership, Role, Unit
 from bot.core.text import clean
-from bot.core.units import find_unit
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
-from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.outcomes import Notice, Reason, Rejected, pick_unit
 from storage.uow import UnitOfWork
 
 MAX_USES_LIMIT = 20
@@ -110,10 +109,10 @@ async def issue_invite(
     async with services.db.uow() as uow:
         unit: Unit | None = None
         if role is None:
-            unit = find_unit(await uow.blocs.units(bloc_id), target)
-            if unit is None:
-                return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(target)})
-            role = Role.REPRESENTATIVE
+            picked = pick_unit(await uow.blocs.units(bloc_id), target)
+            if isinstance(picked, Rejected):
+                return picked
+            unit, role = picked, Role.REPRESENTATIVE
         issued = await _issue(
             uow, services, actor, bloc_id=bloc_id, unit=unit, role=role, max_uses=max_uses
         )
@@ -180,9 +179,9 @@ async def revoke_unit_invites(
         return bloc_id
     now = services.clock.now()
     async with services.db.uow() as uow:
-        unit = find_unit(await uow.blocs.units(bloc_id), target)
-        if unit is None:
-            return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(target)})
+        unit = pick_unit(await uow.blocs.units(bloc_id), target)
+        if isinstance(unit, Rejected):
+            return unit
         count = 0
         for invite in await uow.invites.active(bloc_id, now):
             if invite.unit_id == unit.id:

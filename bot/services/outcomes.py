@@ -9,6 +9,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.models import Unit
+from bot.core.text import clean
+from bot.core.units import match_units
+
 
 class Reason(enum.StrEnum):
     NOT_SECRETARIAT = "not_secretariat"
@@ -17,6 +21,7 @@ class Reason(enum.StrEnum):
     NO_BLOC_YET = "no_bloc_yet"
     NOT_MEMBER = "not_member"
     UNKNOWN_UNIT = "unknown_unit"
+    AMBIGUOUS_UNIT = "ambiguous_unit"
     UNKNOWN_BLOC = "unknown_bloc"
     UNKNOWN_MEMBER = "unknown_member"
     BAD_TIMEZONE = "bad_timezone"
@@ -118,3 +123,25 @@ class Notice:
     context: dict[str, Any]
     # (label, callback data): a label "t:key" comes from the catalog in each one's locale
     buttons: tuple[tuple[str, str], ...] = ()
+
+
+MAX_CANDIDATES = 10  # units listed for an ambiguous name; the rest are counted
+
+
+def pick_unit(units: list[Unit], ref: str) -> Unit | Rejected:
+    """The unit a typed reference names, or why not: none matches, or several do (then the
+    candidates, with their numbers in the bloc's list, which name them without doubt)."""
+    matches = match_units(units, ref)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(ref)})
+    numbers = {u.id: n for n, u in enumerate(units, 1)}
+    return Rejected(
+        Reason.AMBIGUOUS_UNIT,
+        {
+            "value": clean(ref),
+            "candidates": [(numbers[u.id], u.name) for u in matches[:MAX_CANDIDATES]],
+            "more": max(0, len(matches) - MAX_CANDIDATES),
+        },
+    )

@@ -49,13 +49,12 @@ from bot.core.scoring import (
     totals,
 )
 from bot.core.text import clean
-from bot.core.units import find_unit
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.exports import ArchiveEntry, ScoreSheet, UnitScoreRow
 from bot.services.filecheck import ContentRefused, check_content, parse_checked, parse_problem
-from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.outcomes import Notice, Reason, Rejected, pick_unit
 from bot.services.scoring_files import TABLE_FILE_KINDS, TableRefused, read_scoring_table
 from bot.services.tabular import MAX_FILE_BYTES
 from storage.uow import UnitOfWork
@@ -455,7 +454,10 @@ async def start_report(
             if unit_id is not None:
                 unit = next((u for u in units if u.id == unit_id), None)
             else:
-                unit = find_unit(units, unit_ref)
+                picked = pick_unit(units, unit_ref)
+                if isinstance(picked, Rejected):
+                    return picked
+                unit = picked
             if unit is None:
                 return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(unit_ref)})
         else:
@@ -997,9 +999,9 @@ async def start_review(
                 Reason.NO_PERIOD if not periods else Reason.UNKNOWN_PERIOD,
                 {"value": clean(period_ref)},
             )
-        unit = find_unit(await uow.blocs.units(bloc_id), unit_ref)
-        if unit is None:
-            return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(unit_ref)})
+        unit = pick_unit(await uow.blocs.units(bloc_id), unit_ref)
+        if isinstance(unit, Rejected):
+            return unit
         versions = await uow.reports.versions(period.id, unit.id)
         if not versions:
             return Rejected(Reason.NO_SUBMISSION, {"unit": unit.name})
@@ -1061,9 +1063,9 @@ async def return_report(
         period = _pick_period(periods, period_ref)
         if period is None:
             return Rejected(Reason.NO_PERIOD)
-        unit = find_unit(await uow.blocs.units(bloc_id), unit_ref)
-        if unit is None:
-            return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(unit_ref)})
+        unit = pick_unit(await uow.blocs.units(bloc_id), unit_ref)
+        if isinstance(unit, Rejected):
+            return unit
         until = local_to_utc(until_text, bloc.timezone)
         if until is None:
             return Rejected(Reason.BAD_DATE, {"value": clean(until_text)})

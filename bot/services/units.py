@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from bot.core.models import Identity, Membership, Role, Unit
 from bot.core.reports import extension
 from bot.core.text import name_key
-from bot.core.units import BadRow, RowProblem, check_one, check_rows, find_unit
+from bot.core.units import BadRow, RowProblem, check_one, check_rows
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.filecheck import ContentRefused, parse_checked, parse_problem
-from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.outcomes import Notice, Reason, Rejected, pick_unit
 from bot.services.tabular import MAX_FILE_BYTES, TABLE_KINDS, Unreadable, read_table
 
 
@@ -170,9 +170,9 @@ async def unit_detail(services: Services, actor: Actor, ref: str) -> UnitView | 
     listing = await list_units(services, actor)
     if isinstance(listing, Rejected):
         return listing
-    unit = find_unit([v.unit for v in listing.units], ref)
-    if unit is None:
-        return Rejected(Reason.UNKNOWN_UNIT, {"value": ref})
+    unit = pick_unit([v.unit for v in listing.units], ref)
+    if isinstance(unit, Rejected):
+        return unit
     return next(v for v in listing.units if v.unit.id == unit.id)
 
 

@@ -35,6 +35,7 @@ from bot.core.voting import (
     quorum_met,
     reachable,
     runoff_rules,
+    same_choice,
     tally,
 )
 from bot.render import Renderer, format_dt
@@ -43,7 +44,7 @@ from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.documents import RecordRow, VoteRecord, vote_record_docx
-from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.outcomes import Notice, Reason, Rejected, pick_unit
 from bot.services.reports import local_to_utc
 from storage.uow import UnitOfWork
 from storage.vote_repos import BallotInfo, Conference
@@ -123,9 +124,9 @@ async def setup_conference(
         if held_at is None:
             return Rejected(Reason.BAD_DATE, {"value": when_text})
         units = await uow.blocs.units(bloc_id)
-        chair_unit = find_unit(units, chair_unit_ref) if chair_unit_ref else None
-        if chair_unit_ref and chair_unit is None:
-            return Rejected(Reason.UNKNOWN_UNIT, {"value": chair_unit_ref})
+        chair_unit = pick_unit(units, chair_unit_ref) if chair_unit_ref else None
+        if isinstance(chair_unit, Rejected):
+            return chair_unit
         existing = await uow.votes.conference(bloc_id, bloc.year)
         conference = Conference(
             id=existing.id if existing else 0,
@@ -858,10 +859,15 @@ async def _voter(
 
 
 async def vote_view(services: Services, actor: Actor, *, ballot_id: int) -> VoteView | Rejected:
+    """A ballot to vote on, or why it can no longer be voted on (closed, cancelled): a stale
+    button of a closed ballot never opens its choices again."""
     async with services.db.uow() as uow:
         found = await _voter(uow, actor, ballot_id)
         if isinstance(found, Rejected):
             return found
+        problem = _status_problem(found[0], services.clock.now())
+        if problem is not None:
+            return Rejected(Reason.CAST, {"why": problem.value})
         return await _view(uow, services, actor, *found)
 
 
@@ -1054,6 +1060,7 @@ class Accepted:
     replaced: bool
     notices: tuple[Notice, ...] = field(default_factory=tuple)
     receipt: str | None = None  # a secret ballot's receipt code: shown once, never stored
+    unchanged: bool = False  # the unit's open vote was already this choice: nothing written
 
 
 async def cast_vote(
@@ -1105,6 +1112,15 @@ async def cast_vote(
             return Rejected(
                 Reason.CAST, {"why": problem.value, "max": info.ballot.rules.max_choices}
             )
+        if keys is None and view.current is not None and same_choice(view.current, pending):
+            # The same choice again (a double tap on «Xác nhận», a colleague agreeing): no
+            # change to record, audit or tell; only a multi-choice draft is done with.
+            if info.ballot.rules.max_choices > 1:
+                await uow.votes.delete_drafts(ballot_id, unit.id)
+            turnout = await uow.votes.cast_count(ballot_id)
+            await uow.commit()
+            same = replace(view, selection=(), version=0, turnout=turnout)
+            return Accepted(same, replaced=False, unchanged=True)
         receipt: str | None = None
         if keys is not None:
             replaced = False
@@ -1593,9 +1609,9 @@ async def written_vote(
         if info.ballot.rules.secret:
             return Rejected(Reason.SECRET_NO_WRITTEN)
         units = await uow.blocs.units(bloc_id)
-        unit = find_unit(units, unit_ref)
-        if unit is None:
-            return Rejected(Reason.UNKNOWN_UNIT, {"value": clean(unit_ref)})
+        unit = pick_unit(units, unit_ref)
+        if isinstance(unit, Rejected):
+            return unit
         names = {u.id: u.name for u in units}
         problem = check_cast(
             info.ballot,

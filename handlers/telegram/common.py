@@ -8,6 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.core.models import Locale, Role
+from bot.core.text import fold_diacritics
 from bot.services.actors import Actor, set_locale
 from bot.services.app import Services
 from bot.services.linking import issue_link_code, link, offer_link
@@ -114,7 +115,25 @@ async def on_link(
         await message.answer(linked_text(ui, done))
 
 
-async def cmd_lang(message: Message, ui: Ui) -> None:
+# What may follow /lang: the code, or the language's name in either language.
+_LANGUAGES = {
+    "vi": Locale.VI,
+    "tieng viet": Locale.VI,
+    "vietnamese": Locale.VI,
+    "en": Locale.EN,
+    "english": Locale.EN,
+    "tieng anh": Locale.EN,
+}
+
+
+async def cmd_lang(
+    message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
+) -> None:
+    locale = _LANGUAGES.get(fold_diacritics(command.args or ""))
+    if locale is not None:
+        await set_locale(services, actor, locale)
+        await message.answer(Ui(ui.renderer, locale).text("lang_set"))
+        return
     await message.answer(
         ui.text("lang_choose"),
         reply_markup=keyboard(

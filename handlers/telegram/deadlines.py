@@ -3,7 +3,6 @@ reminder settings), the «Đã nhận» button of a custom deadline, and /announ
 
 from __future__ import annotations
 
-import html
 import secrets
 
 from aiogram import F, Router
@@ -209,7 +208,7 @@ async def cmd_announce(
 
 def _label(ui: Ui, line: DeadlineLine) -> str:
     """A button's text: plain (no HTML entities), short."""
-    label = html.unescape(ui.text("announce_target", line=line))
+    label = ui.label("announce_target", line=line)
     return f"{line.number}. " + (label if len(label) <= 60 else label[:59] + "…")
 
 

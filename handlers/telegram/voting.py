@@ -15,13 +15,14 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 
 from bot.core.sealing import RECEIPT_SHAPE
 from bot.core.text import fold_diacritics
-from bot.core.voting import Choice, Option, OptionKind
+from bot.core.voting import CastRejection, Choice, Option, OptionKind
 from bot.services import voting as svc
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.notify import deliver, post_to_group
 from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
+from handlers.texts import cast_text
 
 BLANK = -1  # the blank ballot (Phiếu trắng) in callback data
 DRAFT = -2  # "the multi-choice selection kept on the server"
@@ -289,7 +290,7 @@ async def cmd_vote(
         await message.answer(ui.text("vote_none"), reply_markup=markup)
         return
     rows = [
-        [(ui.text("vote_list_button", view=v), VoteCb(b=v.info.ballot.id, a="show"))]
+        [(ui.label("vote_list_button", view=v), VoteCb(b=v.info.ballot.id, a="show"))]
         for v in views
     ]
     if check:
@@ -374,7 +375,7 @@ async def on_vote(
         await _reply_in_place(
             query,
             message,
-            ui.text("vote_done", view=done.view, replaced=done.replaced, receipt=done.receipt),
+            cast_text(ui, done),
             _after_cast_keyboard(ui, done.view),
         )
         await deliver(services, list(done.notices))
@@ -402,6 +403,11 @@ async def on_vote(
     else:  # show | back
         result = await svc.vote_view(services, actor, ballot_id=b)
     if isinstance(result, Rejected):
+        if _ballot_over(result):
+            # Said in the message itself (a toast is easily missed), and its buttons go.
+            await query.answer()
+            await _reply_in_place(query, message, ui.refusal(result))
+            return
         await query.answer(ui.refusal(result)[:200], show_alert=True)
         return
     await query.answer()
@@ -442,6 +448,14 @@ async def on_other_text(
     await message.answer(
         ui.text("vote_confirm", view=result), reply_markup=_confirm_keyboard(ui, result)
     )
+
+
+def _ballot_over(refused: Rejected) -> bool:
+    """A refusal because the ballot can no longer be voted on (closed, cancelled)."""
+    return refused.reason is Reason.CAST and refused.detail.get("why") in {
+        CastRejection.CLOSED.value,
+        CastRejection.CANCELLED.value,
+    }
 
 
 def _choice(index: int, other: str) -> Choice | None:
@@ -485,7 +499,7 @@ def _ballot_keyboard(ui: Ui, view: svc.VoteView) -> InlineKeyboardMarkup:
     for option in b.options:
         if not b.rules.self_vote and option.unit_id == view.unit.id:
             continue  # not a candidate for this unit: not offered (refused if forged)
-        label = ui.text(
+        label = ui.label(
             "vote_option_label",
             option=_label(option, view),
             chosen=(multi and option.index in view.selection),
@@ -496,7 +510,7 @@ def _ballot_keyboard(ui: Ui, view: svc.VoteView) -> InlineKeyboardMarkup:
         rows.append(
             [
                 (
-                    ui.text(
+                    ui.label(
                         "vote_review_button", count=len(view.selection), max=b.rules.max_choices
                     ),
                     VoteCb(b=b.id, a="review", i=DRAFT),

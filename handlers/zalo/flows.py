@@ -24,7 +24,7 @@ from bot.services.blocs import my_blocs, use_bloc
 from bot.services.linking import issue_link_code, link, offer_link
 from bot.services.notify import deliver
 from bot.services.outcomes import Reason, Rejected
-from handlers.texts import Ui, link_code_text, link_offer_text, linked_text
+from handlers.texts import Ui, cast_text, link_code_text, link_offer_text, linked_text
 from handlers.zalo.commands import (
     folded,
     is_blank,
@@ -197,9 +197,7 @@ async def cast(chat: Chat, ballot_id: int, held: str) -> None:
         await chat.refuse(done)
         return
     # A secret ballot's receipt is in this reply only: it is never stored.
-    await chat.say(
-        chat.ui.text("vote_done", view=done.view, replaced=done.replaced, receipt=done.receipt)
-    )
+    await chat.say(cast_text(chat.ui, done))
     await deliver(chat.services, list(done.notices))
 
 

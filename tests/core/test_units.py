@@ -18,6 +18,7 @@ from bot.core.units import (
     check_rows,
     find_unit,
     is_header,
+    match_units,
     rotation_proposal,
 )
 
@@ -239,3 +240,36 @@ def test_rotation_proposal_with_no_rotation() -> None:
     assert rotation_proposal([Unit(1, 1, "Sở Y tế", "SYT")], 1) is None
     single = Unit(1, 1, "Sở Y tế", "SYT", rotation_order=1)
     assert rotation_proposal([single], 1) == single
+
+
+BORDER = [
+    Unit(1, 1, "Huyện Mường Nhé", "MN"),
+    Unit(2, 1, "Thành phố Điện Biên Phủ", "TPĐBP"),
+    Unit(3, 1, "Huyện Mường Chà", "MC"),
+    Unit(4, 1, "Thị xã Mường Lay", "ML"),
+    Unit(5, 1, "Huyện Điện Biên Đông", "ĐBĐ"),
+]
+
+
+@pytest.mark.parametrize(
+    ("ref", "unit_ids"),
+    [
+        ("Mường", [1, 3, 4]),  # a word shared by several names: the candidates
+        ("muong", [1, 3, 4]),
+        ("dien bien phu", [2]),  # a run of words of one name, diacritics optional
+        ("Điện Biên Phủ", [2]),
+        ("Điện Biên", [2, 5]),
+        ("muong cha", [3]),
+        ("Mường Nhé", [1]),
+        ("bien phu", [2]),
+        ("Phủ Điện", []),  # words out of order name nothing
+        ("Mườn", []),  # part of a word is not a word
+        ("Hà Giang", []),
+        ("3", [3]),
+        ("MC", [3]),
+    ],
+)
+def test_match_units_by_a_run_of_words(ref: str, unit_ids: list[int]) -> None:
+    assert [u.id for u in match_units(BORDER, ref)] == unit_ids
+    found = find_unit(BORDER, ref)
+    assert (found.id if found else None) == (unit_ids[0] if len(unit_ids) == 1 else None)

@@ -31,14 +31,14 @@ HELP = (
 )
 HELP_REPRESENTATIVE = (
     "\n\n<b>Đại diện đơn vị</b>\n"
-    "/report — nộp báo cáo năm, tự chấm điểm\n"
+    "/report — nộp báo cáo năm, tự chấm điểm; /criteria — bảng chấm điểm\n"
     "/deadlines — các hạn chót và tình trạng của đơn vị; /standings — bảng xếp hạng\n"
     "/covenant — đọc và ký giao ước thi đua năm sau\n"
     "/checkin — điểm danh tại hội nghị; /vote — biểu quyết, bỏ phiếu"
 )
 HELP_OBSERVER = (
     "\n\n<b>Thành viên theo dõi</b>\nBạn được xem tình hình của khối, không tham gia biểu quyết.\n"
-    "/deadlines — các hạn chót đang mở; /standings — bảng xếp hạng"
+    "/deadlines — các hạn chót đang mở; /standings — bảng xếp hạng; /criteria — bảng chấm điểm"
 )
 HELP_SECRETARIAT = (
     "\n\n<b>Thường trực khối</b>\n"
@@ -66,6 +66,8 @@ HELP_SECRETARIAT = (
 GROUP_HELP = (
     "Trong nhóm, bot chỉ trả lời các lệnh chung:\n"
     "/help — các lệnh\n"
+    "/standings — bảng xếp hạng\n"
+    "/vote — số đơn vị đã biểu quyết (không có kết quả từng phần)\n"
     "/bloc link — (thường trực) liên kết nhóm này với khối\n"
     "Các việc khác xin nhắn riêng cho bot."
 )
@@ -151,7 +153,7 @@ async def test_lang_switches_the_next_replies_to_english(tg: Harness, services: 
             "/lang — change language (Tiếng Việt / English)\n"
             "/help — this list\n\n"
             "<b>Unit representatives</b>\n"
-            "/report — submit the year-end report, self-score\n"
+            "/report — submit the year-end report, self-score; /criteria — the scoring table\n"
             "/deadlines — open deadlines and your unit's status; /standings — where units stand\n"
             "/covenant — read and sign next year's emulation covenant\n"
             "/checkin — check in at the conference; /vote — vote",
@@ -198,3 +200,25 @@ async def test_anything_else_gets_a_pointer_to_help(tg: Harness) -> None:
     assert plain(await tg.tap(STRANGER, "u:invite:1")) == [(STRANGER.id, NOT_SECRETARIAT)]
     assert plain(await tg.tap(STRANGER, "khong-ro")) == []
     assert tg.alerts == [STALE]
+
+
+async def test_lang_takes_its_argument(tg: Harness, services: Services) -> None:
+    await tg.admin_setup(units=UNITS)
+    await join(tg, AN, "1")
+    assert plain(await tg.say(AN, "/lang en")) == [(AN.id, "Language set to English.")]
+    assert (await identity(services, AN)).locale is Locale.EN
+    assert plain(await tg.say(AN, "/lang EN")) == [(AN.id, "Language set to English.")]
+    assert plain(await tg.say(AN, "/lang tiếng việt")) == [(AN.id, "Đã chuyển sang Tiếng Việt.")]
+    assert (await identity(services, AN)).locale is Locale.VI
+    assert plain(await tg.say(AN, "/lang english")) == [(AN.id, "Language set to English.")]
+    assert plain(await tg.say(AN, "/lang vi")) == [(AN.id, "Đã chuyển sang Tiếng Việt.")]
+    # A language the bot does not speak: the choice, with the buttons.
+    assert await tg.say(AN, "/lang fr") == [
+        Reply(
+            AN.id,
+            "Chọn ngôn ngữ:",
+            buttons=[["Tiếng Việt", "English"]],
+            callback_data=[["lang:vi", "lang:en"]],
+        )
+    ]
+    assert (await identity(services, AN)).locale is Locale.VI

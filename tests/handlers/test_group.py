@@ -126,6 +126,8 @@ async def test_only_public_commands_answer_in_a_group(tg: Harness) -> None:
             G,
             "Trong nhóm, bot chỉ trả lời các lệnh chung:\n"
             "/help — các lệnh\n"
+            "/standings — bảng xếp hạng\n"
+            "/vote — số đơn vị đã biểu quyết (không có kết quả từng phần)\n"
             "/bloc link — (thường trực) liên kết nhóm này với khối\n"
             "Các việc khác xin nhắn riêng cho bot.",
         )

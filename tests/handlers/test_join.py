@@ -406,8 +406,15 @@ async def test_a_unit_name_ending_in_a_number(tg: Harness, services: Services) -
     assert plain(await tg.say(SECRETARY, "/invite Ủy ban nhân dân Phường 1 12")) == [
         (S, issued("đại diện <b>Ủy ban nhân dân Phường 1</b>", 2, uses=12))
     ]
+    # No "Phường 3": read as "Phường" with 3 uses, which names two wards — both offered.
     assert plain(await tg.say(SECRETARY, "/invite Ủy ban nhân dân Phường 3")) == [
-        (S, "Không tìm thấy đơn vị «Ủy ban nhân dân Phường» trong khối. Xem danh sách: /units")
+        (
+            S,
+            "«Ủy ban nhân dân Phường» khớp với nhiều đơn vị trong khối:\n"
+            "1. Ủy ban nhân dân Phường 1\n"
+            "2. Ủy ban nhân dân Phường 12\n"
+            "Hãy gõ tên đầy đủ hơn, tên viết tắt hoặc số thứ tự của đơn vị (danh sách: /units).",
+        )
     ]
     bloc = await bloc_by_code(services, "CTĐP")
     async with services.db.uow() as uow:

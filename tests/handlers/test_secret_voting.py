@@ -631,9 +631,9 @@ async def test_cancelling_an_open_secret_ballot_empties_its_box(
     assert (rows.box, rows.drafts, rows.counted) == (0, 0, 0)
     # The receipt names nothing any more; stale buttons are refused.
     assert plain(await tg.say(AN, mine)) == [(AN.id, not_found(mine))]
-    assert await tg.tap(DUNG, f"vt:{leader}:pick:1") == []
+    assert plain(await tg.tap(DUNG, f"vt:{leader}:pick:1")) == [(DUNG.id, CANCELLED)]
     assert plain(await tg.tap(DUNG, f"vt:{leader}:ok:1")) == [(DUNG.id, CANCELLED)]
-    assert tg.alerts == [CANCELLED]
+    assert tg.alerts == []
 
     # The award ballot: its sealed selection goes with it.
     await tg.say(SECRETARY, "/ballot cancel 5; Chưa đủ hồ sơ")

@@ -421,3 +421,36 @@ async def test_a_wrong_spreadsheet_lists_its_first_20_bad_rows(
         )
     ]
     assert await names(services) == NAMES
+
+
+BORDER = [
+    ("Huyện Mường Nhé", "MN"),
+    ("Thành phố Điện Biên Phủ", "TPĐBP"),
+    ("Huyện Mường Chà", "MC"),
+    ("Thị xã Mường Lay", "ML"),
+]
+MUONG = (
+    "«Mường» khớp với nhiều đơn vị trong khối:\n"
+    "1. Huyện Mường Nhé\n"
+    "3. Huyện Mường Chà\n"
+    "4. Thị xã Mường Lay\n"
+    "Hãy gõ tên đầy đủ hơn, tên viết tắt hoặc số thứ tự của đơn vị (danh sách: /units)."
+)
+
+
+async def test_a_unit_named_by_some_of_its_words(tg: Harness) -> None:
+    await tg.admin_setup(units=BORDER)
+    # A word several names share: the candidates, with the numbers that name them.
+    assert plain(await tg.say(SECRETARY, "/units Mường")) == [(S, MUONG)]
+    assert plain(await tg.say(SECRETARY, "/invite Mường")) == [(S, MUONG)]
+    # A run of one name's words, typed without diacritics: that unit.
+    card = await tg.say(SECRETARY, "/units dien bien phu")
+    assert [r.text for r in card] == [
+        "<b>2. Thành phố Điện Biên Phủ</b> (TPĐBP)\nĐại diện: chưa có\nMã mời còn hiệu lực: 0"
+    ]
+    assert plain(await tg.say(SECRETARY, "/invite muong cha")) == [
+        (S, issued("đại diện <b>Huyện Mường Chà</b>", 1))
+    ]
+    assert plain(await tg.say(SECRETARY, "/units Hà Giang")) == [
+        (S, "Không tìm thấy đơn vị «Hà Giang» trong khối. Xem danh sách: /units")
+    ]
