@@ -31,6 +31,54 @@ def fold_diacritics(text: str) -> str:
     return stripped.replace("đ", "d")
 
 
+def capitalize_first(text: str) -> str:
+    """A generated sentence starts with a capital whatever case a name was typed in: the first
+    letter upper-cased, the rest kept ("huyện Châu Thành" -> "Huyện Châu Thành",
+    "đơn vị" -> "Đơn vị"); text starting with a digit stays as it is."""
+    for index, char in enumerate(text):
+        if char.isalnum():
+            upper = char.upper()
+            if not char.isalpha() or len(upper) != 1:
+                return text
+            return text[:index] + upper + text[index + 1 :]
+    return text
+
+
+# A person's name may be typed with its honorific; matched without case or diacritics.
+_HONORIFICS = {
+    "ong": "ông",
+    "ba": "bà",
+    "dong chi": "đồng chí",
+    "d/c": "đồng chí",
+    "d/c.": "đồng chí",
+    "d.c": "đồng chí",
+    "dc": "đồng chí",
+}
+
+
+def split_honorific(name: str) -> tuple[str, str]:
+    """ "Ông Trần Văn Bình" -> ("ông", "Trần Văn Bình"); "Đ/c Lò Thị Hương" -> ("đồng chí",
+    "Lò Thị Hương"); a name without one -> ("", name). A lone word is a name, never a title."""
+    words = clean(name).split(" ")
+    for count in (2, 1):
+        head = fold_diacritics(" ".join(words[:count]))
+        if len(words) > count and head in _HONORIFICS:
+            return _HONORIFICS[head], " ".join(words[count:])
+    return "", clean(name)
+
+
+def addressed(name: str, default: str = "đồng chí") -> str:
+    """The name with one honorific: the one typed ("ông", "bà", "đồng chí"), else `default`;
+    never "đồng chí Ông …". Lower case: a sentence's start capitalises it."""
+    honorific, bare = split_honorific(name)
+    return f"{honorific or default} {bare}" if bare else ""
+
+
+def bare_name(name: str) -> str:
+    """The name without a typed honorific (signatures, English text)."""
+    return split_honorific(name)[1]
+
+
 MAX_MESSAGE = 4096  # Telegram's limit per message, in UTF-16 code units
 
 
