@@ -478,6 +478,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_covenant_too_long": {"limit": 3500},
     "refused_covenant_locked": {"year": 2025},
     "refused_paragraph_too_long": {"limit": 2000},
+    "refused_too_long": {"field": "guests", "limit": 4000, "length": 4012},
     "refused_unknown_deadline_number": {"value": HOSTILE},
     "refused_not_custom_deadline": {"number": HOSTILE},
     "refused_bad_deadline_kind": {"value": HOSTILE},

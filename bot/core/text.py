@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 _SPACES = re.compile(r"\s+")
 
@@ -77,6 +78,43 @@ def addressed(name: str, default: str = "đồng chí") -> str:
 def bare_name(name: str) -> str:
     """The name without a typed honorific (signatures, English text)."""
     return split_honorific(name)[1]
+
+
+# Every free text a person types, and its limit in characters. A text over its limit is
+# refused with the limit stated, never cut (the README lists them all in one table).
+TEXT_LIMITS: dict[str, int] = {
+    "bloc_name": 200,
+    "conference_place": 300,
+    "conference_chair": 200,
+    "conference_secretary": 200,
+    "counting_board": 1000,
+    "guests": 4000,
+    "locality": 100,
+    "paragraph": 2000,
+    "covenant": 3500,
+    "announcement": 3500,
+    "comment": 1000,
+    "period_title": 300,
+    "deadline_title": 300,
+    "ballot_title": 300,
+    "cancel_reason": 1000,
+    "other_opinion": 1000,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TooLong:
+    """A free text over its limit: which field, its limit, how long it was."""
+
+    field: str  # a key of TEXT_LIMITS (its name is `field.<key>` in strings.toml)
+    limit: int
+    length: int
+
+
+def too_long(field: str, text: str) -> TooLong | None:
+    """The one rule for free text: longer than the field's limit is refused, never cut."""
+    limit = TEXT_LIMITS[field]
+    return TooLong(field, limit, len(text)) if len(text) > limit else None
 
 
 MAX_MESSAGE = 4096  # Telegram's limit per message, in UTF-16 code units

@@ -12,7 +12,7 @@ from bot.core.units import find_unit, rotation_proposal
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
-from bot.services.outcomes import Reason, Rejected
+from bot.services.outcomes import Reason, Rejected, refuse_long
 
 FIRST_YEAR = 2000  # a bloc may be created for any year since, to record a past conference
 _CODE_RE = re.compile(r"^[0-9A-ZĐÀ-Ỹ]{2,20}$")
@@ -38,6 +38,14 @@ def parse_kind(text: str) -> BlocKind | None:
     return _KIND_WORDS.get(fold_diacritics(text))
 
 
+def check_name(text: str) -> str | Rejected:
+    """A bloc's name: not empty, within its limit."""
+    name = clean(text)
+    if not name:
+        return Rejected(Reason.NAME_MISSING)
+    return refuse_long("bloc_name", name) or name
+
+
 def check_year(text: str, *, current_year: int) -> int | Rejected:
     """Any year from 2000 to next year: a board may record a past year's conference after the
     fact (the chat asks for a confirm, `is_past`)."""
@@ -58,9 +66,9 @@ def check_draft(
     name: str, kind: str, year: str, code: str, timezone: str, *, current_year: int
 ) -> BlocDraft | Rejected:
     """Validate the fields of a new bloc as typed in chat."""
-    name = clean(name)
-    if not name or len(name) > 200:
-        return Rejected(Reason.NAME_MISSING)
+    checked_name = check_name(name)
+    if isinstance(checked_name, Rejected):
+        return checked_name
     parsed_kind = parse_kind(kind)
     if parsed_kind is None:
         return Rejected(Reason.BAD_KIND, {"value": clean(kind)})
@@ -73,7 +81,7 @@ def check_draft(
     tz = clean(timezone) or "Asia/Ho_Chi_Minh"
     if not _valid_tz(tz):
         return Rejected(Reason.BAD_TIMEZONE, {"value": tz})
-    return BlocDraft(name, parsed_kind, checked_year, code, tz)
+    return BlocDraft(checked_name, parsed_kind, checked_year, code, tz)
 
 
 def _valid_tz(tz: str) -> bool:

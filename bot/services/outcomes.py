@@ -9,6 +9,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.text import too_long
+
 
 class Reason(enum.StrEnum):
     NOT_SECRETARIAT = "not_secretariat"
@@ -95,6 +97,7 @@ class Reason(enum.StrEnum):
     NO_SUBMISSION = "no_submission"
     COMMENT_MISSING = "comment_missing"
     COMMENT_TOO_LONG = "comment_too_long"
+    TOO_LONG = "too_long"
     LINK_BAD = "link_bad"
     LINK_SELF = "link_self"
     LINK_TAKEN = "link_taken"
@@ -106,6 +109,17 @@ class Reason(enum.StrEnum):
 class Rejected:
     reason: Reason
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+def refuse_long(field: str, text: str) -> Rejected | None:
+    """A free text over its field's limit (bot.core.text.TEXT_LIMITS) as a refusal."""
+    problem = too_long(field, text)
+    if problem is None:
+        return None
+    return Rejected(
+        Reason.TOO_LONG,
+        {"field": problem.field, "limit": problem.limit, "length": problem.length},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,7 @@ from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.exports import ArchiveEntry, ScoreSheet, UnitScoreRow
-from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.outcomes import Notice, Reason, Rejected, refuse_long
 from bot.services.scoring_files import TableRefused, read_scoring_table
 from storage.uow import UnitOfWork
 
@@ -173,8 +173,11 @@ async def open_period(
     if policy is None:
         return Rejected(Reason.BAD_POLICY, {"value": clean(policy_text)})
     title = clean(title)
-    if not title or len(title) > 300:
+    if not title:
         return Rejected(Reason.NAME_MISSING)
+    refused = refuse_long("period_title", title)
+    if refused is not None:
+        return refused
     max_bytes = parse_max_mb(max_mb_text) if max_mb_text.strip() else DEFAULT_MAX_BYTES
     if max_bytes is None:
         return Rejected(Reason.BAD_MAX_SIZE, {"value": clean(max_mb_text)})

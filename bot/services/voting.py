@@ -43,7 +43,7 @@ from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.documents import RecordRow, VoteRecord, vote_record_docx
-from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.outcomes import Notice, Reason, Rejected, refuse_long
 from bot.services.reports import local_to_utc
 from storage.uow import UnitOfWork
 from storage.vote_repos import BallotInfo, Conference
@@ -117,6 +117,17 @@ async def setup_conference(
     when_text, place, chair_unit_ref, chair, secretary, board, guests, locality = padded[:8]
     if not place:
         return Rejected(Reason.NAME_MISSING)
+    for name, text in (
+        ("conference_place", place),
+        ("conference_chair", chair),
+        ("conference_secretary", secretary),
+        ("counting_board", board),
+        ("guests", guests),
+        ("locality", locality),
+    ):
+        refused = refuse_long(name, text)
+        if refused is not None:
+            return refused
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
         held_at = local_to_utc(when_text, bloc.timezone)
@@ -132,13 +143,13 @@ async def setup_conference(
             bloc_id=bloc_id,
             year=bloc.year,
             held_at=held_at,
-            place=place[:300],
+            place=place,
             chair_unit_id=chair_unit.id if chair_unit else None,
-            chair=chair[:200],
-            secretary=secretary[:200],
+            chair=chair,
+            secretary=secretary,
             counting_board=tuple(n.strip() for n in board.split(",") if n.strip()),
-            guests=guests[:2000],
-            locality=locality[:100],
+            guests=guests,
+            locality=locality,
             summary_movements=existing.summary_movements if existing else "",
             summary_closing=existing.summary_closing if existing else "",
         )
@@ -337,8 +348,11 @@ async def create_custom_ballot(
     if isinstance(bloc_id, Rejected):
         return bloc_id
     title = clean(title)
-    if not title or len(title) > 300:
+    if not title:
         return Rejected(Reason.NAME_MISSING)
+    refused = refuse_long("ballot_title", title)
+    if refused is not None:
+        return refused
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
@@ -761,6 +775,9 @@ async def cancel_ballot(
     reason = clean(reason)
     if not reason:
         return Rejected(Reason.COMMENT_MISSING)
+    refused = refuse_long("cancel_reason", reason)
+    if refused is not None:
+        return refused
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
@@ -771,7 +788,7 @@ async def cancel_ballot(
         if info.ballot.status in (BallotStatus.CLOSED, BallotStatus.CANCELLED):
             return Rejected(Reason.BALLOT_NOT_OPEN, {"number": number})
         await uow.votes.set_status(
-            info.ballot.id, BallotStatus.CANCELLED, now=now, reason=reason[:1000]
+            info.ballot.id, BallotStatus.CANCELLED, now=now, reason=reason
         )
         deleted_xid: int | None = None
         if info.ballot.rules.secret:
@@ -784,7 +801,7 @@ async def cancel_ballot(
             actor_identity_id=actor.identity.id,
             action="ballot.cancelled",
             ballot=info.ballot.id,
-            reason=reason[:1000],
+            reason=reason,
         )
         reps = await representatives(uow, bloc_id)
         names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
@@ -794,12 +811,12 @@ async def cancel_ballot(
     if info.ballot.rules.secret:
         services.db.purge_sealed(deleted_xid)
     described = _ballot_context(updated, number, names, bloc)
-    context: dict[str, Any] = {"ballot": described, "reason": reason[:1000]}
+    context: dict[str, Any] = {"ballot": described, "reason": reason}
     notice = Notice(reps, "ballot_cancelled_notice", context)
     was_open = info.ballot.status is BallotStatus.OPEN
     return BallotChanged(
         BallotLine(updated, number, 0),
-        {**described, "reason": reason[:1000]},
+        {**described, "reason": reason},
         (notice,) if reps and was_open else (),
     )
 
@@ -1015,6 +1032,8 @@ async def preview(
     services: Services, actor: Actor, *, ballot_id: int, choice: Choice | None
 ) -> VoteView | Rejected:
     """The confirm step: the choice (or the multi-select draft) shown once more."""
+    if choice is not None and (refused := refuse_long("other_opinion", choice.other_text)):
+        return refused
     async with services.db.uow() as uow:
         found = await _voter(uow, actor, ballot_id)
         if isinstance(found, Rejected):
@@ -1066,6 +1085,8 @@ async def cast_vote(
 ) -> Accepted | Rejected:
     """One ballot per unit: an open ballot may be re-cast by any of the unit's representatives
     until the close (the last choice counts; the others are told)."""
+    if choice is not None and (refused := refuse_long("other_opinion", choice.other_text)):
+        return refused
     now = services.clock.now()
     async with services.db.uow() as uow:
         # The ballot is read under its lock: a cast racing a close either lands before the

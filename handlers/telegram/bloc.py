@@ -19,6 +19,7 @@ from bot.services.blocs import (
     OfficersSet,
     bloc_view,
     check_draft,
+    check_name,
     check_year,
     create_bloc,
     is_past,
@@ -247,10 +248,11 @@ async def on_name(message: Message, ui: Ui, state: FSMContext) -> None:
         await state.clear()
         await message.answer(ui.text("wizard_cancelled"))
         return
-    if not text or len(text) > 200:
-        await message.answer(ui.refusal(Rejected(Reason.NAME_MISSING)))
+    name = check_name(text)
+    if isinstance(name, Rejected):
+        await message.answer(ui.refusal(name))
         return
-    await state.update_data(name=text)
+    await state.update_data(name=name)
     await state.set_state(NewBloc.kind)
     await message.answer(
         ui.text("bloc_new_ask_kind"),

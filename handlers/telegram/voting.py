@@ -430,7 +430,7 @@ async def on_other_text(
         await state.clear()
         await message.answer(ui.text("wizard_cancelled"))
         return
-    other = text[:1000]
+    other = text  # the service refuses one over its limit; nothing is cut
     await state.update_data(other_text=other)
     ballot_id, index = int(data.get("ballot_id", 0)), int(data.get("index", 0))
     result = await svc.preview(

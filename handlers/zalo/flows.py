@@ -29,7 +29,6 @@ from handlers.zalo.commands import folded, is_blank, is_no, is_yes, parse_number
 from handlers.zalo.conversation import Conversation
 
 SUMMARY_FORMS = ("items", "codes", "groups", "totals")
-OTHER_TEXT_MAX = 1000
 
 
 @dataclass
@@ -148,6 +147,8 @@ async def confirm_step(chat: Chat, ballot_id: int, choice: Choice) -> None:
             "empty_choice",
         }:
             await chat.conv.set("ballot", ballot=ballot_id)
+        elif shown.reason is Reason.TOO_LONG:  # the other opinion: typed again, shorter
+            await chat.conv.set("other", ballot=ballot_id, index=choice.options[0])
         else:
             await chat.conv.clear()
         await chat.refuse(shown)
@@ -499,7 +500,7 @@ async def answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
         await choose(chat, int(state["ballot"]), text)
         return True
     if menu == "other":
-        other = text.strip()[:OTHER_TEXT_MAX]
+        other = text.strip()  # the service refuses one over its limit; nothing is cut
         choice = Choice((int(state["index"]),), other_text=other)
         await confirm_step(chat, int(state["ballot"]), choice)
         return True

@@ -167,7 +167,11 @@ async def test_one_line_bloc_new_refusals_create_nothing(tg: Harness, services: 
         "/bloc new Khối A; Khối; 2024; KA; Mars/Base": (
             "Múi giờ «Mars/Base» không hợp lệ. Ví dụ: Asia/Ho_Chi_Minh"
         ),
-        "/bloc new ; Khối; 2024; KA": "Tên không được để trống và tối đa 200 ký tự.",
+        "/bloc new ; Khối; 2024; KA": "Tên không được để trống.",
+        f"/bloc new {'Khối ' * 41}; Khối; 2024; KA": (
+            "Tên khối quá dài: 204 ký tự, tối đa 200 ký tự. Chưa có gì được lưu: "
+            "hãy rút gọn rồi gửi lại."
+        ),
     }
     for command, refusal in cases.items():
         assert plain(await tg.say(SECRETARY, command)) == [(S, refusal)], command
