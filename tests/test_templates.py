@@ -478,6 +478,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_covenant_too_long": {"limit": 3500},
     "refused_covenant_locked": {"year": 2025},
     "refused_paragraph_too_long": {"limit": 2000},
+    "refused_bad_field_count": {
+        "count": 9,
+        "typed": ["20/12/2024 08:00", "Hội trường", "SYT", "A", "B", "C", "D", "E", "Hà Nội"],
+        "fields": ["time", "place", "chair_unit", "chair", "secretary", "counting_board",
+                   "guests", "locality"],
+    },
+    "conference_new_ask": {"step": 1, "total": 8, "field": "time", "optional": False},
     "refused_too_long": {"field": "guests", "limit": 4000, "length": 4012},
     "refused_unknown_deadline_number": {"value": HOSTILE},
     "refused_not_custom_deadline": {"number": HOSTILE},

@@ -98,6 +98,7 @@ class Reason(enum.StrEnum):
     COMMENT_MISSING = "comment_missing"
     COMMENT_TOO_LONG = "comment_too_long"
     TOO_LONG = "too_long"
+    BAD_FIELD_COUNT = "bad_field_count"
     LINK_BAD = "link_bad"
     LINK_SELF = "link_self"
     LINK_TAKEN = "link_taken"

@@ -42,7 +42,7 @@ from bot.services import secret_ballots as sealed
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
-from bot.services.documents import RecordRow, VoteRecord, vote_record_docx
+from bot.services.documents import RecordRow, VoteRecord, date_line, vote_record_docx
 from bot.services.outcomes import Notice, Reason, Rejected, refuse_long
 from bot.services.reports import local_to_utc
 from storage.uow import UnitOfWork
@@ -92,6 +92,12 @@ class ConferenceView:
         return len(self.present) + len(self.absent)
 
     @property
+    def date_line(self) -> str:
+        """The minutes' place-and-date line, echoed so a wrong locality shows at once."""
+        c = self.conference
+        return date_line(c.locality, c.held_at, self.bloc.timezone)
+
+    @property
     def rows(self) -> list[dict[str, Any]]:
         """Each ballot as the templates describe it, with its state and turnout."""
         names = {u.id: u.name for u in (*self.present, *self.absent)}
@@ -106,37 +112,98 @@ class ConferenceView:
         ]
 
 
-async def setup_conference(
-    services: Services, actor: Actor, fields: list[str]
-) -> ConferenceView | Rejected:
-    """/conference new: date; place; chairing unit; chair; secretary; counting board; guests."""
+# The fields of /conference new, in the order the one-line form takes them (names and
+# questions in strings.toml [conference_field] / [conference_hint]); from the chairing unit on
+# a field may stay empty ("-" in the walk).
+CONFERENCE_FIELDS = (
+    "time",
+    "place",
+    "chair_unit",
+    "chair",
+    "secretary",
+    "counting_board",
+    "guests",
+    "locality",
+)
+REQUIRED_FIELDS = 2
+SKIP = "-"
+_FIELD_LIMITS = {
+    "place": "conference_place",
+    "chair": "conference_chair",
+    "secretary": "conference_secretary",
+    "counting_board": "counting_board",
+    "guests": "guests",
+    "locality": "locality",
+}
+
+
+def split_conference_fields(text: str) -> list[str] | Rejected:
+    """The one-line form: fields separated by «;». A count the command does not take (a «;»
+    inside a list of guests makes one too many) is refused naming each field as read —
+    never shifted into the next field."""
+    fields = [clean(part) for part in text.split(";")]
+    if not REQUIRED_FIELDS <= len(fields) <= len(CONFERENCE_FIELDS):
+        return Rejected(
+            Reason.BAD_FIELD_COUNT,
+            {"count": len(fields), "typed": fields, "fields": list(CONFERENCE_FIELDS)},
+        )
+    return fields
+
+
+def _field_problem(name: str, text: str, bloc: Bloc, units: list[Unit]) -> Rejected | None:
+    """What is wrong with one field of the conference, as typed (None: nothing)."""
+    if name == "time" and local_to_utc(text, bloc.timezone) is None:
+        return Rejected(Reason.BAD_DATE, {"value": text})
+    if name == "place" and not text:
+        return Rejected(Reason.NAME_MISSING)
+    if name == "chair_unit" and text and find_unit(units, text) is None:
+        return Rejected(Reason.UNKNOWN_UNIT, {"value": text})
+    return refuse_long(_FIELD_LIMITS[name], text) if name in _FIELD_LIMITS else None
+
+
+async def check_conference_field(
+    services: Services, actor: Actor, *, index: int, text: str
+) -> str | Rejected:
+    """One step of the /conference new walk: the answer for field `index`, checked as the
+    one-line form checks it; «-» leaves a field after the place empty."""
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
-    padded = [clean(f) for f in fields] + [""] * 8
+    value = clean(text)
+    if value == SKIP and index >= REQUIRED_FIELDS:
+        return ""
+    async with services.db.uow(read_only=True) as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        units = await uow.blocs.units(bloc_id)
+    problem = _field_problem(CONFERENCE_FIELDS[index], value, bloc, list(units))
+    return problem if problem is not None else value
+
+
+async def setup_conference(
+    services: Services, actor: Actor, fields: list[str]
+) -> ConferenceView | Rejected:
+    """/conference new: time; place; chairing unit; chair; secretary; counting board; guests;
+    locality (the place name of the minutes' date line)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    if len(fields) > len(CONFERENCE_FIELDS):
+        return Rejected(
+            Reason.BAD_FIELD_COUNT,
+            {"count": len(fields), "typed": fields, "fields": list(CONFERENCE_FIELDS)},
+        )
+    padded = [clean(f) for f in fields] + [""] * len(CONFERENCE_FIELDS)
     when_text, place, chair_unit_ref, chair, secretary, board, guests, locality = padded[:8]
-    if not place:
-        return Rejected(Reason.NAME_MISSING)
-    for name, text in (
-        ("conference_place", place),
-        ("conference_chair", chair),
-        ("conference_secretary", secretary),
-        ("counting_board", board),
-        ("guests", guests),
-        ("locality", locality),
-    ):
-        refused = refuse_long(name, text)
-        if refused is not None:
-            return refused
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        held_at = local_to_utc(when_text, bloc.timezone)
-        if held_at is None:
-            return Rejected(Reason.BAD_DATE, {"value": when_text})
         units = await uow.blocs.units(bloc_id)
+        for name, text in zip(CONFERENCE_FIELDS, padded, strict=False):
+            problem = _field_problem(name, text, bloc, list(units))
+            if problem is not None:
+                return problem
+        held_at = local_to_utc(when_text, bloc.timezone)
+        assert held_at is not None  # checked above
         chair_unit = find_unit(units, chair_unit_ref) if chair_unit_ref else None
-        if chair_unit_ref and chair_unit is None:
-            return Rejected(Reason.UNKNOWN_UNIT, {"value": chair_unit_ref})
         existing = await uow.votes.conference(bloc_id, bloc.year)
         conference = Conference(
             id=existing.id if existing else 0,

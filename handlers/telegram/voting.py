@@ -21,6 +21,7 @@ from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.notify import deliver, post_to_group
 from bot.services.outcomes import Reason, Rejected
+from handlers.telegram.conference import start_walk
 from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
 
 BLANK = -1  # the blank ballot (Phiếu trắng) in callback data
@@ -76,15 +77,24 @@ def make_router() -> Router:
 
 
 async def cmd_conference(
-    message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    services: Services,
+    ui: Ui,
+    state: FSMContext,
 ) -> None:
     sub, _, rest = (command.args or "").strip().partition(" ")
     if sub.casefold() in {"new", "moi", "mới"}:
-        fields = [p.strip() for p in rest.split(";")]
-        if len(fields) < 2:
-            await message.answer(ui.text("conference_usage"))
+        if not rest.strip():
+            await start_walk(message, actor, ui, state)  # step by step
             return
-        view = await svc.setup_conference(services, actor, fields)
+        fields = svc.split_conference_fields(rest)
+        view = (
+            fields
+            if isinstance(fields, Rejected)
+            else await svc.setup_conference(services, actor, fields)
+        )
     elif sub:
         await message.answer(ui.text("conference_usage"))
         return
