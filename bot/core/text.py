@@ -35,14 +35,17 @@ def fold_diacritics(text: str) -> str:
 def capitalize_first(text: str) -> str:
     """A generated sentence starts with a capital whatever case a name was typed in: the first
     letter upper-cased, the rest kept ("huyện Châu Thành" -> "Huyện Châu Thành",
-    "đơn vị" -> "Đơn vị"); text starting with a digit stays as it is."""
-    for index, char in enumerate(text):
-        if char.isalnum():
-            upper = char.upper()
-            if not char.isalpha() or len(upper) != 1:
-                return text
-            return text[:index] + upper + text[index + 1 :]
-    return text
+    "đơn vị" -> "Đơn vị"); opening quotes are passed over; text starting with anything else
+    (a digit, "<b>" typed as part of a name) stays as it is."""
+    index = 0
+    while index < len(text) and text[index] in _OPENING:
+        index += 1
+    if index == len(text) or not text[index].isalpha() or len(text[index].upper()) != 1:
+        return text
+    return text[:index] + text[index].upper() + text[index + 1 :]
+
+
+_OPENING = "«“‘\"'("
 
 
 # A person's name may be typed with its honorific; matched without case or diacritics.

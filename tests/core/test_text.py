@@ -99,6 +99,7 @@ def test_a_sentence_starts_with_a_capital() -> None:
     assert capitalize_first("«xã Tân Phú»") == "«Xã Tân Phú»"
     assert capitalize_first("Sở Y tế") == "Sở Y tế"
     assert capitalize_first("01 đơn vị") == "01 đơn vị"
+    assert capitalize_first("<b>sở & ban</b>") == "<b>sở & ban</b>"  # a name typed so
     assert capitalize_first("") == ""
 
 
