@@ -155,7 +155,7 @@ def _field_problem(name: str, text: str, bloc: Bloc, units: list[Unit]) -> Rejec
     if name == "time" and local_to_utc(text, bloc.timezone) is None:
         return Rejected(Reason.BAD_DATE, {"value": text})
     if name == "place" and not text:
-        return Rejected(Reason.NAME_MISSING)
+        return Rejected(Reason.NAME_MISSING, {"field": "conference_place"})
     if name == "chair_unit" and text and find_unit(units, text) is None:
         return Rejected(Reason.UNKNOWN_UNIT, {"value": text})
     return refuse_long(_FIELD_LIMITS[name], text) if name in _FIELD_LIMITS else None
@@ -170,8 +170,10 @@ async def check_conference_field(
     if isinstance(bloc_id, Rejected):
         return bloc_id
     value = clean(text)
-    if value == SKIP and index >= REQUIRED_FIELDS:
-        return ""
+    if value == SKIP:
+        if index >= REQUIRED_FIELDS:
+            return ""
+        value = ""  # the time and the place cannot be skipped
     async with services.db.uow(read_only=True) as uow:
         bloc = await uow.blocs.require(bloc_id)
         units = await uow.blocs.units(bloc_id)

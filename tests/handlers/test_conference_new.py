@@ -86,6 +86,7 @@ async def test_conference_new_alone_walks_step_by_step(
     assert plain(await tg.say(SECRETARY, "20/12/2024 08:00")) == [
         (S, "Bước 2/8. Địa điểm họp?\nVí dụ: Hội trường Sở Y tế")
     ]
+    assert plain(await tg.say(SECRETARY, "-")) == [(S, "Địa điểm không được để trống.")]
     assert plain(await tg.say(SECRETARY, "Hội trường Sở Y tế")) == [
         (
             S,
