@@ -64,7 +64,7 @@ async def test_a_semicolon_too_many_is_refused_naming_the_fields(
         HEAD + "Ban kiểm phiếu: Quàng Thị Mai, Trần Đức Long\n"
         "Khách mời: đồng chí Giàng Thị Hoa, Phó Chủ tịch HĐND tỉnh, lãnh đạo Ban Thi đua - "
         "Khen thưởng tỉnh\n"
-        "Dòng địa danh, ngày tháng của biên bản: <i>Điện Biên, ngày 20 tháng 12 năm 2024</i>\n"
+        "Dòng địa danh, ngày tháng của biên bản: «Điện Biên, ngày 20 tháng 12 năm 2024»\n"
     )
 
 
@@ -111,7 +111,7 @@ async def test_conference_new_alone_walks_step_by_step(
     replies = await tg.say(SECRETARY, "Điện Biên")
     assert replies[0].text.startswith(
         HEAD + f"Khách mời: {GUESTS}\n"
-        "Dòng địa danh, ngày tháng của biên bản: <i>Điện Biên, ngày 20 tháng 12 năm 2024</i>\n"
+        "Dòng địa danh, ngày tháng của biên bản: «Điện Biên, ngày 20 tháng 12 năm 2024»\n"
     )
     saved = await conference(services)
     assert saved is not None

@@ -99,7 +99,7 @@ def conference_text(present: int, quorum: str, absent: str, ballots: str) -> str
         "Thư ký: Lò Thị Hương\n"
         "Ban kiểm phiếu: Quàng Thị Mai, Trần Đức Long\n"
         "Khách mời: Lãnh đạo UBND tỉnh\n"
-        "Dòng địa danh, ngày tháng của biên bản: <i>Hà Nội, ngày 20 tháng 12 năm 2024</i>\n"
+        "Dòng địa danh, ngày tháng của biên bản: «Hà Nội, ngày 20 tháng 12 năm 2024»\n"
         f"Có mặt: {present}/4 đơn vị — {quorum}\n"
         + (f"Chưa điểm danh: {absent}\n" if absent else "")
         + "\n"
