@@ -17,6 +17,7 @@ import jinja2
 
 from bot.core.models import Locale
 from bot.core.scoring import format_points
+from bot.core.text import addressed, bare_name, capitalize_first
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LOCALES = (Locale.VI, Locale.EN)
@@ -107,6 +108,9 @@ class Renderer:
             long_date=long_date,
             day_part=day_part,
             part_and_day=part_and_day,
+            capfirst=capitalize_first,
+            addressed=addressed,
+            bare_name=bare_name,
         )
         # A chat without buttons (Zalo) renders with text_only=True: what to type, not tap;
         # `check`: whether a receipt can be checked (the /vote list on Zalo names the command).

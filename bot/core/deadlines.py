@@ -135,9 +135,19 @@ def digest_due(
 
 
 def remaining(now: datetime, due_at: datetime) -> tuple[int, int, int]:
-    """Days, hours and minutes left (rounded down; zeros when passed)."""
-    left = max(due_at - now, timedelta(0))
-    minutes = int(left.total_seconds() // 60)
+    """Days, hours and minutes left, rounded to the nearest as people say it (zeros when
+    passed): from a day on to the hour ("còn 3 ngày", "còn 1 ngày 6 giờ"), from an hour on to
+    five minutes ("còn 2 giờ" for the 2-hour reminder sent 30 s late, "còn 1 giờ 30 phút"),
+    below an hour to the minute ("còn 45 phút"). (0, 0, 0) with time left means under a minute.
+    """
+    seconds = max(int((due_at - now).total_seconds()), 0)
+    if seconds >= 24 * 3600 - 1800:
+        step = 3600
+    elif seconds >= 3600 - 150:
+        step = 300
+    else:
+        step = 60
+    minutes = (seconds + step // 2) // step * step // 60
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     return days, hours, minutes

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.core.text import fold_diacritics
+from bot.core.text import TEXT_LIMITS, fold_diacritics
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # Telegram lets a bot download files up to 20 MB
 DEFAULT_TYPES = ("pdf", "doc", "docx", "xls", "xlsx", "odt")
-MAX_COMMENT = 1000  # a return comment; the notice that carries it must fit one message
+MAX_COMMENT = TEXT_LIMITS["comment"]  # the notice that carries it must fit one message
 
 
 class PeriodKind(enum.StrEnum):

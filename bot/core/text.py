@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 _SPACES = re.compile(r"\s+")
 
@@ -29,6 +30,94 @@ def fold_diacritics(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", clean(text).casefold())
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return stripped.replace("đ", "d")
+
+
+def capitalize_first(text: str) -> str:
+    """A generated sentence starts with a capital whatever case a name was typed in: the first
+    letter upper-cased, the rest kept ("huyện Châu Thành" -> "Huyện Châu Thành",
+    "đơn vị" -> "Đơn vị"); opening quotes are passed over; text starting with anything else
+    (a digit, "<b>" typed as part of a name) stays as it is."""
+    index = 0
+    while index < len(text) and text[index] in _OPENING:
+        index += 1
+    if index == len(text) or not text[index].isalpha() or len(text[index].upper()) != 1:
+        return text
+    return text[:index] + text[index].upper() + text[index + 1 :]
+
+
+_OPENING = "«“‘\"'("
+
+
+# A person's name may be typed with its honorific; matched without case or diacritics.
+_HONORIFICS = {
+    "ong": "ông",
+    "ba": "bà",
+    "dong chi": "đồng chí",
+    "d/c": "đồng chí",
+    "d/c.": "đồng chí",
+    "d.c": "đồng chí",
+    "dc": "đồng chí",
+}
+
+
+def split_honorific(name: str) -> tuple[str, str]:
+    """ "Ông Trần Văn Bình" -> ("ông", "Trần Văn Bình"); "Đ/c Lò Thị Hương" -> ("đồng chí",
+    "Lò Thị Hương"); a name without one -> ("", name). A lone word is a name, never a title."""
+    words = clean(name).split(" ")
+    for count in (2, 1):
+        head = fold_diacritics(" ".join(words[:count]))
+        if len(words) > count and head in _HONORIFICS:
+            return _HONORIFICS[head], " ".join(words[count:])
+    return "", clean(name)
+
+
+def addressed(name: str, default: str = "đồng chí") -> str:
+    """The name with one honorific: the one typed ("ông", "bà", "đồng chí"), else `default`;
+    never "đồng chí Ông …". Lower case: a sentence's start capitalises it."""
+    honorific, bare = split_honorific(name)
+    return f"{honorific or default} {bare}" if bare else ""
+
+
+def bare_name(name: str) -> str:
+    """The name without a typed honorific (signatures, English text)."""
+    return split_honorific(name)[1]
+
+
+# Every free text a person types, and its limit in characters. A text over its limit is
+# refused with the limit stated, never cut (the README lists them all in one table).
+TEXT_LIMITS: dict[str, int] = {
+    "bloc_name": 200,
+    "conference_place": 300,
+    "conference_chair": 200,
+    "conference_secretary": 200,
+    "counting_board": 1000,
+    "guests": 4000,
+    "locality": 100,
+    "paragraph": 2000,
+    "covenant": 3500,
+    "announcement": 3500,
+    "comment": 1000,
+    "period_title": 300,
+    "deadline_title": 300,
+    "ballot_title": 300,
+    "cancel_reason": 1000,
+    "other_opinion": 1000,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TooLong:
+    """A free text over its limit: which field, its limit, how long it was."""
+
+    field: str  # a key of TEXT_LIMITS (its name is `field.<key>` in strings.toml)
+    limit: int
+    length: int
+
+
+def too_long(field: str, text: str) -> TooLong | None:
+    """The one rule for free text: longer than the field's limit is refused, never cut."""
+    limit = TEXT_LIMITS[field]
+    return TooLong(field, limit, len(text)) if len(text) > limit else None
 
 
 MAX_MESSAGE = 4096  # Telegram's limit per message, in UTF-16 code units

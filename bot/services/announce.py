@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.models import Role
-from bot.core.text import clean, utf16_len
+from bot.core.text import TEXT_LIMITS, clean, utf16_len
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
@@ -16,7 +16,7 @@ from bot.services.deadlines import DeadlineLine, deadline_lines, open_deadlines
 from bot.services.outbox import notice_rows
 from bot.services.outcomes import Notice, Reason, Rejected
 
-MAX_ANNOUNCEMENT = 3500  # characters typed; the header and footer fit in one message
+MAX_ANNOUNCEMENT = TEXT_LIMITS["announcement"]  # the header and footer fit in one message
 EVERYONE = "all"
 
 

@@ -12,8 +12,9 @@ from bot.core.units import rotation_proposal
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
-from bot.services.outcomes import Reason, Rejected, pick_unit
+from bot.services.outcomes import Reason, Rejected, pick_unit, refuse_long
 
+FIRST_YEAR = 2000  # a bloc may be created for any year since, to record a past conference
 _CODE_RE = re.compile(r"^[0-9A-ZĐÀ-Ỹ]{2,20}$")
 _KIND_WORDS = {
     "khoi": BlocKind.KHOI,
@@ -37,25 +38,50 @@ def parse_kind(text: str) -> BlocKind | None:
     return _KIND_WORDS.get(fold_diacritics(text))
 
 
+def check_name(text: str) -> str | Rejected:
+    """A bloc's name: not empty, within its limit."""
+    name = clean(text)
+    if not name:
+        return Rejected(Reason.NAME_MISSING)
+    return refuse_long("bloc_name", name) or name
+
+
+def check_year(text: str, *, current_year: int) -> int | Rejected:
+    """Any year from 2000 to next year: a board may record a past year's conference after the
+    fact (the chat asks for a confirm, `is_past`)."""
+    year = clean(text)
+    if not year.isdecimal() or not FIRST_YEAR <= int(year) <= current_year + 1:
+        return Rejected(
+            Reason.BAD_YEAR, {"value": year, "first": FIRST_YEAR, "last": current_year + 1}
+        )
+    return int(year)
+
+
+def is_past(draft: BlocDraft, *, current_year: int) -> bool:
+    """A bloc for a year already over is created only after a confirm."""
+    return draft.year < current_year
+
+
 def check_draft(
     name: str, kind: str, year: str, code: str, timezone: str, *, current_year: int
 ) -> BlocDraft | Rejected:
     """Validate the fields of a new bloc as typed in chat."""
-    name = clean(name)
-    if not name or len(name) > 200:
-        return Rejected(Reason.NAME_MISSING)
+    checked_name = check_name(name)
+    if isinstance(checked_name, Rejected):
+        return checked_name
     parsed_kind = parse_kind(kind)
     if parsed_kind is None:
         return Rejected(Reason.BAD_KIND, {"value": clean(kind)})
-    if not clean(year).isdecimal() or not current_year - 1 <= int(clean(year)) <= current_year + 1:
-        return Rejected(Reason.BAD_YEAR, {"value": clean(year), "year": current_year})
+    checked_year = check_year(year, current_year=current_year)
+    if isinstance(checked_year, Rejected):
+        return checked_year
     code = clean(code).upper().replace(" ", "")
     if not _CODE_RE.match(code):
         return Rejected(Reason.BAD_CODE, {"value": code})
     tz = clean(timezone) or "Asia/Ho_Chi_Minh"
     if not _valid_tz(tz):
         return Rejected(Reason.BAD_TIMEZONE, {"value": tz})
-    return BlocDraft(name, parsed_kind, int(clean(year)), code, tz)
+    return BlocDraft(checked_name, parsed_kind, checked_year, code, tz)
 
 
 def _valid_tz(tz: str) -> bool:

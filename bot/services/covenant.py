@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.core.files import PARSED_LIMITS, ContentProblem
 from bot.core.models import Bloc, Role, Unit
-from bot.core.text import clean, nfc
+from bot.core.text import TEXT_LIMITS, clean, nfc
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
@@ -25,7 +25,7 @@ from bot.services.voting import representatives
 from storage.covenant_repos import Covenant, Signature
 from storage.uow import UnitOfWork
 
-MAX_COVENANT = 3500  # characters: the text and its buttons fit in one message
+MAX_COVENANT = TEXT_LIMITS["covenant"]  # the text and its buttons fit in one message
 
 
 def text_hash(text: str) -> str:

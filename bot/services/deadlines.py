@@ -34,7 +34,7 @@ from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.outbox import notice_rows, to_person
-from bot.services.outcomes import Notice, Reason, Rejected
+from bot.services.outcomes import Notice, Reason, Rejected, refuse_long
 from bot.services.reports import local_to_utc
 from bot.services.voting import ballot_context, representatives
 from storage.uow import UnitOfWork
@@ -438,9 +438,12 @@ async def add_deadline(
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
-    title = clean(title)[:300]
+    title = clean(title)
     if not title:
         return Rejected(Reason.TITLE_MISSING)
+    refused = refuse_long("deadline_title", title)
+    if refused is not None:
+        return refused
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.models import Bloc
 from bot.core.reports import PeriodKind
+from bot.core.text import addressed, bare_name, capitalize_first
 from bot.core.voting import BallotKind, BallotStatus
 from bot.render import Renderer, long_date, pad2, points
 from bot.services.actors import Actor, secretariat_bloc
@@ -203,11 +204,13 @@ def minutes_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDo
         Block(t("minutes.place").format(place=c.place)),
         Block(t("minutes.attendance"), "h"),
     ]
+    # One honorific: the one typed with the name ("Ông …"), else "đồng chí" (vi only).
+    person = addressed if locale == "vi" else bare_name
     if c.chair:
         unit = f" ({s.chair_unit})" if s.chair_unit and s.chair_unit not in c.chair else ""
-        body.append(Block(t("minutes.chair").format(name=c.chair, unit=unit)))
+        body.append(Block(t("minutes.chair").format(name=person(c.chair), unit=unit)))
     if c.secretary:
-        body.append(Block(t("minutes.secretary").format(name=c.secretary)))
+        body.append(Block(t("minutes.secretary").format(name=person(c.secretary))))
     if c.guests:
         body.append(Block(t("minutes.guests").format(guests=c.guests)))
     absent = [name for name, here in facts.attendance if not here]
@@ -297,8 +300,8 @@ def minutes_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDo
         title=t("record.title") if locale == "vi" else t("minutes.title"),
         subject=render.plain(locale, "minutes_subject", s=s),
         body=tuple(body),
-        sign_left=(t("minutes.sign_secretary"), "", "", "", c.secretary),
-        sign_right=(t("minutes.sign_chair"), "", "", "", c.chair),
+        sign_left=(t("minutes.sign_secretary"), "", "", "", bare_name(c.secretary)),
+        sign_right=(t("minutes.sign_chair"), "", "", "", bare_name(c.chair)),
         recipients_title=t("minutes.recipients"),
         recipients=(t("minutes.to_board"), t("minutes.to_units"), t("minutes.to_archive")),
         footer=t("record.audit").format(head=facts.head),
@@ -331,7 +334,7 @@ def memo_document(render: Renderer, locale: str, facts: _Facts, now: datetime) -
                 number=minutes_no,
             )
         ),
-        Block(t("memo.request").format(bloc=bloc.name)),
+        Block(capitalize_first(t("memo.request").format(bloc=bloc.name))),
     ]
     if not facts.proposals:
         body.append(Block(t("memo.none"), "i"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.models import Unit
-from bot.core.text import clean
+from bot.core.text import clean, too_long
 from bot.core.units import match_units
 
 
@@ -101,6 +101,8 @@ class Reason(enum.StrEnum):
     NO_SUBMISSION = "no_submission"
     COMMENT_MISSING = "comment_missing"
     COMMENT_TOO_LONG = "comment_too_long"
+    TOO_LONG = "too_long"
+    BAD_FIELD_COUNT = "bad_field_count"
     LINK_BAD = "link_bad"
     LINK_SELF = "link_self"
     LINK_TAKEN = "link_taken"
@@ -112,6 +114,17 @@ class Reason(enum.StrEnum):
 class Rejected:
     reason: Reason
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+def refuse_long(field: str, text: str) -> Rejected | None:
+    """A free text over its field's limit (bot.core.text.TEXT_LIMITS) as a refusal."""
+    problem = too_long(field, text)
+    if problem is None:
+        return None
+    return Rejected(
+        Reason.TOO_LONG,
+        {"field": problem.field, "limit": problem.limit, "length": problem.length},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.exports import ArchiveEntry, ScoreSheet, UnitScoreRow
 from bot.services.filecheck import ContentRefused, check_content, parse_checked, parse_problem
-from bot.services.outcomes import Notice, Reason, Rejected, pick_unit
+from bot.services.outcomes import Notice, Reason, Rejected, pick_unit, refuse_long
 from bot.services.scoring_files import TABLE_FILE_KINDS, TableRefused, read_scoring_table
 from bot.services.tabular import MAX_FILE_BYTES
 from storage.uow import UnitOfWork
@@ -185,8 +185,11 @@ async def open_period(
     if policy is None:
         return Rejected(Reason.BAD_POLICY, {"value": clean(policy_text)})
     title = clean(title)
-    if not title or len(title) > 300:
+    if not title:
         return Rejected(Reason.NAME_MISSING)
+    refused = refuse_long("period_title", title)
+    if refused is not None:
+        return refused
     max_bytes = parse_max_mb(max_mb_text) if max_mb_text.strip() else DEFAULT_MAX_BYTES
     if max_bytes is None:
         return Rejected(Reason.BAD_MAX_SIZE, {"value": clean(max_mb_text)})

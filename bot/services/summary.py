@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.models import Bloc, Locale
-from bot.core.text import clean
+from bot.core.text import TEXT_LIMITS, clean
 from bot.core.voting import BallotKind, BallotStatus
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
@@ -20,7 +20,7 @@ from bot.services.voting import AWARD_TIERS
 from storage.uow import UnitOfWork
 from storage.vote_repos import Conference
 
-MAX_PARAGRAPH = 2000
+MAX_PARAGRAPH = TEXT_LIMITS["paragraph"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,8 +43,8 @@ from bot.services import secret_ballots as sealed
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
-from bot.services.documents import RecordRow, VoteRecord, vote_record_docx
-from bot.services.outcomes import Notice, Reason, Rejected, pick_unit
+from bot.services.documents import RecordRow, VoteRecord, date_line, vote_record_docx
+from bot.services.outcomes import Notice, Reason, Rejected, pick_unit, refuse_long
 from bot.services.reports import local_to_utc
 from storage.uow import UnitOfWork
 from storage.vote_repos import BallotInfo, Conference
@@ -93,6 +93,12 @@ class ConferenceView:
         return len(self.present) + len(self.absent)
 
     @property
+    def date_line(self) -> str:
+        """The minutes' place-and-date line, echoed so a wrong locality shows at once."""
+        c = self.conference
+        return date_line(c.locality, c.held_at, self.bloc.timezone)
+
+    @property
     def rows(self) -> list[dict[str, Any]]:
         """Each ballot as the templates describe it, with its state and turnout."""
         names = {u.id: u.name for u in (*self.present, *self.absent)}
@@ -107,39 +113,114 @@ class ConferenceView:
         ]
 
 
-async def setup_conference(
-    services: Services, actor: Actor, fields: list[str]
-) -> ConferenceView | Rejected:
-    """/conference new: date; place; chairing unit; chair; secretary; counting board; guests."""
+# The fields of /conference new, in the order the one-line form takes them (names and
+# questions in strings.toml [conference_field] / [conference_hint]); from the chairing unit on
+# a field may stay empty ("-" in the walk).
+CONFERENCE_FIELDS = (
+    "time",
+    "place",
+    "chair_unit",
+    "chair",
+    "secretary",
+    "counting_board",
+    "guests",
+    "locality",
+)
+REQUIRED_FIELDS = 2
+SKIP = "-"
+_FIELD_LIMITS = {
+    "place": "conference_place",
+    "chair": "conference_chair",
+    "secretary": "conference_secretary",
+    "counting_board": "counting_board",
+    "guests": "guests",
+    "locality": "locality",
+}
+
+
+def split_conference_fields(text: str) -> list[str] | Rejected:
+    """The one-line form: fields separated by «;». A count the command does not take (a «;»
+    inside a list of guests makes one too many) is refused naming each field as read —
+    never shifted into the next field."""
+    fields = [clean(part) for part in text.split(";")]
+    if not REQUIRED_FIELDS <= len(fields) <= len(CONFERENCE_FIELDS):
+        return Rejected(
+            Reason.BAD_FIELD_COUNT,
+            {"count": len(fields), "typed": fields, "fields": list(CONFERENCE_FIELDS)},
+        )
+    return fields
+
+
+def _field_problem(name: str, text: str, bloc: Bloc, units: list[Unit]) -> Rejected | None:
+    """What is wrong with one field of the conference, as typed (None: nothing)."""
+    if name == "time" and local_to_utc(text, bloc.timezone) is None:
+        return Rejected(Reason.BAD_DATE, {"value": text})
+    if name == "place" and not text:
+        return Rejected(Reason.NAME_MISSING, {"field": "conference_place"})
+    if name == "chair_unit" and text and isinstance(found := pick_unit(units, text), Rejected):
+        return found
+    return refuse_long(_FIELD_LIMITS[name], text) if name in _FIELD_LIMITS else None
+
+
+async def check_conference_field(
+    services: Services, actor: Actor, *, index: int, text: str
+) -> str | Rejected:
+    """One step of the /conference new walk: the answer for field `index`, checked as the
+    one-line form checks it; «-» leaves a field after the place empty."""
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
-    padded = [clean(f) for f in fields] + [""] * 8
+    value = clean(text)
+    if value == SKIP:
+        if index >= REQUIRED_FIELDS:
+            return ""
+        value = ""  # the time and the place cannot be skipped
+    async with services.db.uow(read_only=True) as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        units = await uow.blocs.units(bloc_id)
+    problem = _field_problem(CONFERENCE_FIELDS[index], value, bloc, list(units))
+    return problem if problem is not None else value
+
+
+async def setup_conference(
+    services: Services, actor: Actor, fields: list[str]
+) -> ConferenceView | Rejected:
+    """/conference new: time; place; chairing unit; chair; secretary; counting board; guests;
+    locality (the place name of the minutes' date line)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    if len(fields) > len(CONFERENCE_FIELDS):
+        return Rejected(
+            Reason.BAD_FIELD_COUNT,
+            {"count": len(fields), "typed": fields, "fields": list(CONFERENCE_FIELDS)},
+        )
+    padded = [clean(f) for f in fields] + [""] * len(CONFERENCE_FIELDS)
     when_text, place, chair_unit_ref, chair, secretary, board, guests, locality = padded[:8]
-    if not place:
-        return Rejected(Reason.NAME_MISSING)
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        held_at = local_to_utc(when_text, bloc.timezone)
-        if held_at is None:
-            return Rejected(Reason.BAD_DATE, {"value": when_text})
         units = await uow.blocs.units(bloc_id)
+        for name, text in zip(CONFERENCE_FIELDS, padded, strict=False):
+            problem = _field_problem(name, text, bloc, list(units))
+            if problem is not None:
+                return problem
+        held_at = local_to_utc(when_text, bloc.timezone)
+        assert held_at is not None  # checked above
         chair_unit = pick_unit(units, chair_unit_ref) if chair_unit_ref else None
-        if isinstance(chair_unit, Rejected):
-            return chair_unit
+        assert not isinstance(chair_unit, Rejected)  # checked above
         existing = await uow.votes.conference(bloc_id, bloc.year)
         conference = Conference(
             id=existing.id if existing else 0,
             bloc_id=bloc_id,
             year=bloc.year,
             held_at=held_at,
-            place=place[:300],
+            place=place,
             chair_unit_id=chair_unit.id if chair_unit else None,
-            chair=chair[:200],
-            secretary=secretary[:200],
+            chair=chair,
+            secretary=secretary,
             counting_board=tuple(n.strip() for n in board.split(",") if n.strip()),
-            guests=guests[:2000],
-            locality=locality[:100],
+            guests=guests,
+            locality=locality,
             summary_movements=existing.summary_movements if existing else "",
             summary_closing=existing.summary_closing if existing else "",
         )
@@ -338,8 +419,11 @@ async def create_custom_ballot(
     if isinstance(bloc_id, Rejected):
         return bloc_id
     title = clean(title)
-    if not title or len(title) > 300:
+    if not title:
         return Rejected(Reason.NAME_MISSING)
+    refused = refuse_long("ballot_title", title)
+    if refused is not None:
+        return refused
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
@@ -762,6 +846,9 @@ async def cancel_ballot(
     reason = clean(reason)
     if not reason:
         return Rejected(Reason.COMMENT_MISSING)
+    refused = refuse_long("cancel_reason", reason)
+    if refused is not None:
+        return refused
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
@@ -772,7 +859,7 @@ async def cancel_ballot(
         if info.ballot.status in (BallotStatus.CLOSED, BallotStatus.CANCELLED):
             return Rejected(Reason.BALLOT_NOT_OPEN, {"number": number})
         await uow.votes.set_status(
-            info.ballot.id, BallotStatus.CANCELLED, now=now, reason=reason[:1000]
+            info.ballot.id, BallotStatus.CANCELLED, now=now, reason=reason
         )
         deleted_xid: int | None = None
         if info.ballot.rules.secret:
@@ -785,7 +872,7 @@ async def cancel_ballot(
             actor_identity_id=actor.identity.id,
             action="ballot.cancelled",
             ballot=info.ballot.id,
-            reason=reason[:1000],
+            reason=reason,
         )
         reps = await representatives(uow, bloc_id)
         names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
@@ -795,12 +882,12 @@ async def cancel_ballot(
     if info.ballot.rules.secret:
         services.db.purge_sealed(deleted_xid)
     described = _ballot_context(updated, number, names, bloc)
-    context: dict[str, Any] = {"ballot": described, "reason": reason[:1000]}
+    context: dict[str, Any] = {"ballot": described, "reason": reason}
     notice = Notice(reps, "ballot_cancelled_notice", context)
     was_open = info.ballot.status is BallotStatus.OPEN
     return BallotChanged(
         BallotLine(updated, number, 0),
-        {**described, "reason": reason[:1000]},
+        {**described, "reason": reason},
         (notice,) if reps and was_open else (),
     )
 
@@ -1021,6 +1108,8 @@ async def preview(
     services: Services, actor: Actor, *, ballot_id: int, choice: Choice | None
 ) -> VoteView | Rejected:
     """The confirm step: the choice (or the multi-select draft) shown once more."""
+    if choice is not None and (refused := refuse_long("other_opinion", choice.other_text)):
+        return refused
     async with services.db.uow() as uow:
         found = await _voter(uow, actor, ballot_id)
         if isinstance(found, Rejected):
@@ -1073,6 +1162,8 @@ async def cast_vote(
 ) -> Accepted | Rejected:
     """One ballot per unit: an open ballot may be re-cast by any of the unit's representatives
     until the close (the last choice counts; the others are told)."""
+    if choice is not None and (refused := refuse_long("other_opinion", choice.other_text)):
+        return refused
     now = services.clock.now()
     async with services.db.uow() as uow:
         # The ballot is read under its lock: a cast racing a close either lands before the

@@ -10,6 +10,7 @@ from bot.services.app import Services
 from handlers.telegram import (
     bloc,
     common,
+    conference,
     covenant,
     deadlines,
     errors,
@@ -37,6 +38,7 @@ def make_routers() -> list[Router]:
         units.make_router(),
         reports.make_router(),
         voting.make_router(),
+        conference.make_router(),
         deadlines.make_router(),
         covenant.make_router(),
         standings.make_router(),

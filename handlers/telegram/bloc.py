@@ -19,7 +19,10 @@ from bot.services.blocs import (
     OfficersSet,
     bloc_view,
     check_draft,
+    check_name,
+    check_year,
     create_bloc,
+    is_past,
     link_group,
     my_blocs,
     parse_kind,
@@ -43,11 +46,16 @@ class NewYearCb(CallbackData, prefix="ny"):
     ok: bool
 
 
+class PastYearCb(CallbackData, prefix="bpy"):
+    ok: bool  # create the bloc of a past year held in the wizard's data, or drop it
+
+
 class NewBloc(StatesGroup):
     name = State()
     kind = State()
     year = State()
     code = State()
+    past = State()  # a past year's bloc waits for its confirm
 
 
 def make_router() -> Router:
@@ -61,6 +69,7 @@ def make_router() -> Router:
     private.callback_query.register(on_kind, StateFilter(NewBloc.kind), KindCb.filter())
     private.message.register(on_year, StateFilter(NewBloc.year), F.text)
     private.message.register(on_code, StateFilter(NewBloc.code), F.text)
+    private.callback_query.register(on_past_year, StateFilter(NewBloc.past), PastYearCb.filter())
     private.callback_query.register(on_receipts, ReceiptsCb.filter())
     private.callback_query.register(on_new_year, NewYearCb.filter())
     router.include_router(private)
@@ -226,7 +235,8 @@ async def _start_new(
             await message.answer(ui.text("bloc_new_usage"))
             return
         tz = parts[4] if len(parts) == 5 else ""
-        await _create(message, actor, services, ui, parts[0], parts[1], parts[2], parts[3], tz)
+        fields = (parts[0], parts[1], parts[2], parts[3], tz)
+        await _create(message, actor, services, ui, state, *fields)
         return
     await state.set_state(NewBloc.name)
     await message.answer(ui.text("bloc_new_ask_name"))
@@ -238,10 +248,11 @@ async def on_name(message: Message, ui: Ui, state: FSMContext) -> None:
         await state.clear()
         await message.answer(ui.text("wizard_cancelled"))
         return
-    if not text or len(text) > 200:
-        await message.answer(ui.refusal(Rejected(Reason.NAME_MISSING)))
+    name = check_name(text)
+    if isinstance(name, Rejected):
+        await message.answer(ui.refusal(name))
         return
-    await state.update_data(name=text)
+    await state.update_data(name=name)
     await state.set_state(NewBloc.kind)
     await message.answer(
         ui.text("bloc_new_ask_kind"),
@@ -282,14 +293,11 @@ async def on_kind_typed(message: Message, services: Services, ui: Ui, state: FSM
 
 
 async def on_year(message: Message, services: Services, ui: Ui, state: FSMContext) -> None:
-    year = (message.text or "").strip()
-    current = _year(services)
-    if not year.isdecimal() or not current - 1 <= int(year) <= current + 1:
-        await message.answer(
-            ui.refusal(Rejected(Reason.BAD_YEAR, {"value": year, "year": current}))
-        )
+    year = check_year(message.text or "", current_year=_year(services))
+    if isinstance(year, Rejected):
+        await message.answer(ui.refusal(year))
         return
-    await state.update_data(year=year)
+    await state.update_data(year=str(year))
     await state.set_state(NewBloc.code)
     await message.answer(ui.text("bloc_new_ask_code"))
 
@@ -303,6 +311,7 @@ async def on_code(
         actor,
         services,
         ui,
+        state,
         str(data["name"]),
         str(data["kind"]),
         str(data["year"]),
@@ -318,16 +327,35 @@ async def _create(
     actor: Actor,
     services: Services,
     ui: Ui,
+    state: FSMContext,
     name: str,
     kind: str,
     year: str,
     code: str,
     tz: str,
+    *,
+    confirmed: bool = False,
 ) -> bool:
-    draft = check_draft(name, kind, year, code, tz, current_year=_year(services))
+    current = _year(services)
+    draft = check_draft(name, kind, year, code, tz, current_year=current)
     if isinstance(draft, Rejected):
         await message.answer(ui.refusal(draft))
         return False
+    if is_past(draft, current_year=current) and not confirmed:
+        await state.set_data({"name": name, "kind": kind, "year": year, "code": code, "tz": tz})
+        await state.set_state(NewBloc.past)
+        await message.answer(
+            ui.text("bloc_new_past_year", year=draft.year, current=current, name=draft.name),
+            reply_markup=keyboard(
+                [
+                    [
+                        (ui.t("button.past_year").format(year=draft.year), PastYearCb(ok=True)),
+                        (ui.t("button.cancel"), PastYearCb(ok=False)),
+                    ]
+                ]
+            ),
+        )
+        return False  # not created yet: the confirm step now holds the draft
     bloc = await create_bloc(services, actor, draft)
     if isinstance(bloc, Rejected):
         await message.answer(ui.refusal(bloc))
@@ -336,6 +364,29 @@ async def _create(
     if message.bot is not None:
         await set_secretariat_menu(message.bot, services.renderer, message.chat.id, ui.locale)
     return True
+
+
+async def on_past_year(
+    query: CallbackQuery,
+    callback_data: PastYearCb,
+    actor: Actor,
+    services: Services,
+    ui: Ui,
+    state: FSMContext,
+) -> None:
+    await query.answer()
+    data = await state.get_data()
+    await state.clear()
+    if not isinstance(query.message, Message):
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.ok:
+        await query.message.answer(ui.text("wizard_cancelled"))
+        return
+    fields = (str(data["name"]), str(data["kind"]), str(data["year"]), str(data["code"]))
+    await _create(
+        query.message, actor, services, ui, state, *fields, str(data["tz"]), confirmed=True
+    )
 
 
 async def cmd_bloc_link(message: Message, actor: Actor, services: Services, ui: Ui) -> None:

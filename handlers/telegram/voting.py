@@ -21,6 +21,7 @@ from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.notify import deliver, post_to_group
 from bot.services.outcomes import Reason, Rejected
+from handlers.telegram.conference import start_walk
 from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
 from handlers.texts import cast_text
 
@@ -77,15 +78,24 @@ def make_router() -> Router:
 
 
 async def cmd_conference(
-    message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    services: Services,
+    ui: Ui,
+    state: FSMContext,
 ) -> None:
     sub, _, rest = (command.args or "").strip().partition(" ")
     if sub.casefold() in {"new", "moi", "mới"}:
-        fields = [p.strip() for p in rest.split(";")]
-        if len(fields) < 2:
-            await message.answer(ui.text("conference_usage"))
+        if not rest.strip():
+            await start_walk(message, actor, ui, state)  # step by step
             return
-        view = await svc.setup_conference(services, actor, fields)
+        fields = svc.split_conference_fields(rest)
+        view = (
+            fields
+            if isinstance(fields, Rejected)
+            else await svc.setup_conference(services, actor, fields)
+        )
     elif sub:
         await message.answer(ui.text("conference_usage"))
         return
@@ -436,7 +446,7 @@ async def on_other_text(
         await state.clear()
         await message.answer(ui.text("wizard_cancelled"))
         return
-    other = text[:1000]
+    other = text  # the service refuses one over its limit; nothing is cut
     await state.update_data(other_text=other)
     ballot_id, index = int(data.get("ballot_id", 0)), int(data.get("index", 0))
     result = await svc.preview(

@@ -36,7 +36,6 @@ from handlers.zalo.commands import (
 from handlers.zalo.conversation import Conversation
 
 SUMMARY_FORMS = ("items", "codes", "groups", "totals")
-OTHER_TEXT_MAX = 1000
 
 
 @dataclass
@@ -173,6 +172,11 @@ async def confirm_step(chat: Chat, ballot_id: int, choice: Choice, *, typed: str
             await chat.conv.set("ballot", ballot=ballot_id)
             if typed and shown.detail.get("why") in {"not_a_candidate", "self_vote"}:
                 shown = Rejected(shown.reason, {**shown.detail, "typed": typed})
+        elif shown.reason is Reason.TOO_LONG:  # the other opinion: typed again, shorter
+            state, _expired = await chat.conv.get()
+            await chat.conv.set(
+                "other", ballot=ballot_id, index=choice.options[0], number=state.get("number")
+            )
         else:
             await chat.conv.clear()
         await chat.refuse(shown)
@@ -522,7 +526,7 @@ async def answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
         await choose(chat, int(state["ballot"]), text)
         return True
     if menu == "other":
-        other = text.strip()[:OTHER_TEXT_MAX]
+        other = text.strip()  # the service refuses one over its limit; nothing is cut
         choice = Choice((int(state["index"]),), other_text=other)
         await confirm_step(chat, int(state["ballot"]), choice)
         return True

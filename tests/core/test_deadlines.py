@@ -94,7 +94,17 @@ def test_the_digest_from_eight_in_the_morning() -> None:
 
 
 def test_time_left() -> None:
-    assert remaining(local(18, 14, 30), DUE) == (2, 2, 30)
+    # As people say it: to the hour from a day on, to five minutes from an hour on.
+    assert remaining(local(18, 14, 30), DUE) == (2, 3, 0)
+    assert remaining(local(18, 14, 29), DUE) == (2, 3, 0)
+    assert remaining(local(18, 14, 31), DUE) == (2, 2, 0)
+    assert remaining(local(13, 17) + timedelta(seconds=30), DUE) == (7, 0, 0)
+    assert remaining(local(19, 17, 10), DUE) == (1, 0, 0)
+    assert remaining(local(19, 17, 40), DUE) == (0, 23, 20)
+    assert remaining(local(20, 15) + timedelta(seconds=30), DUE) == (0, 2, 0)
+    assert remaining(local(20, 15, 29), DUE) == (0, 1, 30)
+    assert remaining(local(20, 16, 15), DUE) == (0, 0, 45)
+    assert remaining(DUE - timedelta(seconds=20), DUE) == (0, 0, 0)  # under a minute
     assert remaining(DUE + timedelta(minutes=5), DUE) == (0, 0, 0)
 
 

@@ -6,7 +6,18 @@ import unicodedata
 
 import pytest
 
-from bot.core.text import clean, fold_diacritics, name_key, nfc, split_message, utf16_len
+from bot.core.text import (
+    addressed,
+    bare_name,
+    capitalize_first,
+    clean,
+    fold_diacritics,
+    name_key,
+    nfc,
+    split_honorific,
+    split_message,
+    utf16_len,
+)
 
 COMPOSED = "Sở Giáo dục và Đào tạo"
 DECOMPOSED = unicodedata.normalize("NFD", COMPOSED)
@@ -79,3 +90,28 @@ def test_a_message_is_cut_between_lines_and_a_too_long_line_between_words() -> N
     # Nothing lost: the words come back in order.
     assert " ".join(" ".join(parts).split()) == " ".join(text.split())
     assert split_message("ngắn\ngọn") == ["ngắn\ngọn"]
+
+
+def test_a_sentence_starts_with_a_capital() -> None:
+    assert capitalize_first("huyện Châu Thành") == "Huyện Châu Thành"
+    assert capitalize_first("đơn vị") == "Đơn vị"
+    assert capitalize_first("ủy ban") == "Ủy ban"
+    assert capitalize_first("«xã Tân Phú»") == "«Xã Tân Phú»"
+    assert capitalize_first("Sở Y tế") == "Sở Y tế"
+    assert capitalize_first("01 đơn vị") == "01 đơn vị"
+    assert capitalize_first("<b>sở & ban</b>") == "<b>sở & ban</b>"  # a name typed so
+    assert capitalize_first("") == ""
+
+
+def test_a_typed_honorific_is_recognised_once() -> None:
+    assert split_honorific("Ông Trần Văn Bình") == ("ông", "Trần Văn Bình")
+    assert split_honorific("bà  Hoàng Thị Lan") == ("bà", "Hoàng Thị Lan")
+    assert split_honorific("ĐỒNG CHÍ Lò Thị Hương") == ("đồng chí", "Lò Thị Hương")
+    assert split_honorific("dong chi Lò Thị Hương") == ("đồng chí", "Lò Thị Hương")
+    assert split_honorific("Đ/c Lò Thị Hương") == ("đồng chí", "Lò Thị Hương")
+    assert split_honorific("Nguyễn Văn Thành") == ("", "Nguyễn Văn Thành")
+    assert split_honorific("Ông") == ("", "Ông")  # a lone word is a name
+    assert addressed("Nguyễn Văn Thành") == "đồng chí Nguyễn Văn Thành"
+    assert addressed("Bà Hoàng Thị Lan") == "bà Hoàng Thị Lan"
+    assert addressed("") == ""
+    assert bare_name("đ/c Lò Thị Hương") == "Lò Thị Hương"

@@ -298,7 +298,7 @@ async def test_reminders_planned_before_a_restart_are_sent_once(
         "⏰ <b>Nhắc hạn</b> — Sở Y tế\nNộp hồ sơ khen thưởng: đơn vị chưa bấm «Đã nhận».\n"
         "Hạn chót: "
     )
-    assert text.endswith("(còn 1 giờ).")
+    assert text.endswith("(còn 1 giờ 50 phút).")
 
     # ... and one more restart sends nothing again.
     started = len(fake.requests)

@@ -82,7 +82,7 @@ async def test_wizard_asks_step_by_step_with_kind_buttons(tg: Harness, services:
         (S, "Bước 3/4. Năm thi đua? (ví dụ 2024)"),
     ]
     assert plain(await tg.say(SECRETARY, "2027")) == [
-        (S, "Năm «2027» không hợp lệ: nhập năm 2023, 2024 hoặc 2025.")
+        (S, "Năm «2027» không hợp lệ: nhập một năm từ 2000 đến 2025.")
     ]
     assert plain(await tg.say(SECRETARY, "2025")) == [
         (
@@ -155,7 +155,10 @@ async def test_one_line_bloc_new_refusals_create_nothing(tg: Harness, services: 
             "«Nhóm» không phải Khối hay Cụm. Gõ «Khối» hoặc «Cụm»."
         ),
         "/bloc new Khối A; Khối; 2030; KA": (
-            "Năm «2030» không hợp lệ: nhập năm 2023, 2024 hoặc 2025."
+            "Năm «2030» không hợp lệ: nhập một năm từ 2000 đến 2025."
+        ),
+        "/bloc new Khối A; Khối; 1999; KA": (
+            "Năm «1999» không hợp lệ: nhập một năm từ 2000 đến 2025."
         ),
         "/bloc new Khối A; Khối; 2024; K": (
             "Ký hiệu «K» không hợp lệ: 2–20 chữ cái in hoa hoặc chữ số, không dấu cách "
@@ -164,10 +167,57 @@ async def test_one_line_bloc_new_refusals_create_nothing(tg: Harness, services: 
         "/bloc new Khối A; Khối; 2024; KA; Mars/Base": (
             "Múi giờ «Mars/Base» không hợp lệ. Ví dụ: Asia/Ho_Chi_Minh"
         ),
-        "/bloc new ; Khối; 2024; KA": "Tên không được để trống và tối đa 200 ký tự.",
+        "/bloc new ; Khối; 2024; KA": "Tên không được để trống.",
+        f"/bloc new {'Khối ' * 41}; Khối; 2024; KA": (
+            "Tên khối quá dài: 204 ký tự, tối đa 200 ký tự. Chưa có gì được lưu: "
+            "hãy rút gọn rồi gửi lại."
+        ),
     }
     for command, refusal in cases.items():
         assert plain(await tg.say(SECRETARY, command)) == [(S, refusal)], command
+    assert await blocs(services) == []
+
+
+PAST = (
+    "Năm {year} đã qua (năm nay là 2024). Tạo <b>Khối A</b> cho năm {year} "
+    "để ghi lại hội nghị đã diễn ra?"
+)
+
+
+async def test_a_past_year_bloc_is_created_after_a_confirm(
+    tg: Harness, services: Services
+) -> None:
+    # Issue 17, item 15: a board records last year's conference after the fact.
+    assert await tg.say(SECRETARY, "/bloc new Khối A; Khối; 2021; KA") == [
+        Reply(
+            S,
+            PAST.format(year=2021),
+            buttons=[["✅ Tạo cho năm 2021", "✖ Hủy"]],
+            callback_data=[["bpy:1", "bpy:0"]],
+        )
+    ]
+    assert await blocs(services) == []
+    replies = plain(await tg.tap(SECRETARY, "bpy:1"))
+    assert replies[-1] == (
+        S,
+        "✅ Đã tạo <b>Khối A</b> (Khối, năm 2021, ký hiệu KA, múi giờ Asia/Ho_Chi_Minh).\n"
+        "Bạn là thường trực của khối. Bước tiếp theo: thêm đơn vị bằng /units import "
+        "(tệp CSV/XLSX) hoặc /units add.",
+    )
+    assert (await bloc_by_code(services, "KA")).year == 2021
+    assert await tg.tap(SECRETARY, "bpy:1") == []  # a second tap creates nothing more
+    assert await blocs(services) == ["KA"]
+
+
+async def test_the_wizard_takes_a_past_year_and_a_cancel_creates_nothing(
+    tg: Harness, services: Services
+) -> None:
+    await tg.say(SECRETARY, "/bloc new")
+    await tg.say(SECRETARY, "Khối A")
+    await tg.say(SECRETARY, "Khối")
+    assert plain(await tg.say(SECRETARY, "2000"))[0][1].startswith("Bước 4/4.")
+    assert (await tg.say(SECRETARY, "KA"))[0].text == PAST.format(year=2000)
+    assert plain(await tg.tap(SECRETARY, "bpy:0"))[-1] == (S, "Đã hủy thao tác đang làm.")
     assert await blocs(services) == []
 
 

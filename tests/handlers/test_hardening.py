@@ -130,7 +130,7 @@ async def test_superscript_and_other_digits_do_not_crash(tg: Harness) -> None:
         (S, "Không tìm thấy khối «²» trong các khối của bạn.")
     ]
     replies = await tg.say(SECRETARY, "/bloc new Khối B; Khối; ²⁰²⁴; KB")
-    assert plain(replies) == [(S, "Năm «²⁰²⁴» không hợp lệ: nhập năm 2023, 2024 hoặc 2025.")]
+    assert plain(replies) == [(S, "Năm «²⁰²⁴» không hợp lệ: nhập một năm từ 2000 đến 2025.")]
 
 
 async def membership_id(services: Services, user: User) -> int:

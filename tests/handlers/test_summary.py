@@ -4,6 +4,7 @@ a golden file; the secretariat's paragraphs; posting to the group."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from bot.core.models import Locale
@@ -110,3 +111,91 @@ async def test_the_summary_needs_a_conference_and_a_group(tg: Harness) -> None:
     text = (await tg.say(SECRETARY, "/summary closing Xin trân trọng cảm ơn."))[-1].text
     assert text.endswith("\n\nXin trân trọng cảm ơn.")
     assert (await tg.say(SECRETARY, "/summary xyz"))[-1].text.startswith("Cách dùng")
+
+
+def _long(text: str, length: int) -> str:
+    """`text` repeated to exactly `length` characters, ending on a whole word."""
+    out = ""
+    while len(out) < length:
+        out += text + " "
+    out = out[:length]
+    return out[:-1] + "x" if out.endswith(" ") else out
+
+
+def _conference(guests: str, place: str = "Hội trường Sở Y tế") -> str:
+    return (
+        f"/conference new 20/12/2024 08:00; {place}; SYT; Nguyễn Văn Thành; Lò Thị Hương; "
+        f"Quàng Thị Mai, Trần Đức Long; {guests}; Hà Nội"
+    )
+
+
+REFUSED = "{field} quá dài: {length} ký tự, tối đa {limit} ký tự. Chưa có gì được lưu: " \
+    "hãy rút gọn rồi gửi lại."
+
+
+async def test_free_texts_over_their_limit_are_refused_and_never_cut(
+    tg: Harness, services: Services
+) -> None:
+    # Issue 17, item 11: a 3,000-character guest list was cut at 2,000 mid-word in the summary
+    # and the minutes. It is kept whole now; one over the limit is refused, the limit stated.
+    from docx import Document
+
+    from bot.services import minutes as minutes_svc
+    from tests.handlers.test_minutes import lines_of
+
+    await conference_setup(tg, defaults=False)
+    guests = _long("đồng chí Giàng Thị Hoa, Phó Chủ tịch HĐND tỉnh, lãnh đạo Ban Thi đua,", 3000)
+    replies = await tg.say(SECRETARY, _conference(guests))
+    assert replies[0].text.startswith("<b>Hội nghị tổng kết năm 2024</b>")
+    article = "\n".join(r.text for r in await tg.say(SECRETARY, "/summary"))
+    assert f"Về dự Hội nghị có {guests}; đại diện lãnh đạo" in article
+    paperwork = await minutes_svc.paperwork(services, await actor_of(services, SECRETARY))
+    assert isinstance(paperwork, minutes_svc.Paperwork)
+    assert f"Khách mời: {guests}." in lines_of(Document(io.BytesIO(paperwork.minutes)))
+
+    cases = {
+        _conference(_long("lãnh đạo", 4001)): REFUSED.format(
+            field="Khách mời", length="4.001", limit="4.000"
+        ),
+        _conference("Lãnh đạo UBND tỉnh", place=_long("Hội trường", 301)): REFUSED.format(
+            field="Địa điểm", length=301, limit=300
+        ),
+        "/deadlines add " + _long("Nộp hồ sơ", 301) + "; 17:00 20/12/2024": REFUSED.format(
+            field="Nội dung hạn chót", length=301, limit=300
+        ),
+        "/ballot new " + _long("Thông qua", 301): REFUSED.format(
+            field="Nội dung biểu quyết", length=301, limit=300
+        ),
+        "/period new tổng kết; " + _long("Báo cáo", 301) + "; 15/12/2024 17:00": (
+            REFUSED.format(field="Tên kỳ báo cáo", length=301, limit=300)
+        ),
+    }
+    for command, refusal in cases.items():
+        assert [r.text for r in await tg.say(SECRETARY, command)] == [refusal], command[:40]
+    async with services.db.uow() as uow:
+        bloc = (await uow.blocs.all())[0]
+        conference = await uow.votes.conference(bloc.id, 2024)
+    assert conference is not None
+    assert (conference.guests, conference.place) == (guests, "Hội trường Sở Y tế")
+
+    await tg.say(SECRETARY, "/ballot new Thông qua quy chế")
+    reason = _long("do nhầm danh sách", 1001)
+    assert [r.text for r in await tg.say(SECRETARY, f"/ballot cancel 1; {reason}")] == [
+        REFUSED.format(field="Lý do hủy", length="1.001", limit="1.000")
+    ]
+
+
+async def test_another_opinion_over_its_limit_is_refused_and_can_be_typed_again(
+    tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg)
+    ballot = (await ballot_ids(services))[0]
+    await tg.say(SECRETARY, "/ballot open 1")
+    await tg.tap(DUNG, f"vt:{ballot}:pick:2")
+    opinion = _long("Đề nghị bổ sung số liệu", 1001)
+    assert [r.text for r in await tg.say(DUNG, opinion)] == [
+        REFUSED.format(field="Ý kiến khác", length="1.001", limit="1.000")
+    ]
+    again = await tg.say(DUNG, opinion[:1000])
+    assert opinion[:40] in again[0].text
+    assert again[0].callback_data[0][0] == f"vt:{ballot}:ok:2"

@@ -79,13 +79,14 @@ SELF_VOTE = "Theo quy chế, không được chọn chính đơn vị mình."
 TOO_MANY = "Chọn quá số lượng cho phép (tối đa 3)"
 NOT_ELIGIBLE = "Đơn vị của bạn không có quyền biểu quyết nội dung này."
 REPORT_BUTTONS = [["Đồng ý"], ["Không đồng ý"], ["Ý kiến khác"], ["Phiếu trắng"]]
-CONFERENCE_USAGE = (
-    "Cách dùng: <code>/conference new Thời gian; Địa điểm; Đơn vị chủ trì; Chủ tọa; Thư ký; "
-    "Ban kiểm phiếu (cách nhau bởi dấu phẩy); Khách mời</code>\n"
-    "Ví dụ: <code>/conference new 20/12/2022 08:00; Hội trường Sở Khoa học và Công nghệ; "
-    "SKHCN; Nguyễn Văn Thành; Lò Thị Hương; Quàng Thị Mai, Trần Đức Long; "
-    "Lãnh đạo UBND tỉnh</code>\n"
-    "/conference — tình hình hội nghị. Đại diện các đơn vị điểm danh bằng /checkin."
+ONE_FIELD = (
+    "Lệnh có 1 trường; /conference new cần ít nhất Thời gian và Địa điểm. Chưa có gì được "
+    "lưu. Bot đã đọc:\n"
+    "1. Thời gian: «20/12/2024»\n"
+    "Thứ tự các trường: Thời gian; Địa điểm; Đơn vị chủ trì; Chủ tọa; Thư ký; Ban kiểm phiếu; "
+    "Khách mời; Địa danh.\n"
+    "Danh sách khách mời có dấu «;»? Gõ <code>/conference new</code> (không kèm nội dung) để "
+    "nhập từng bước, hoặc dùng dấu phẩy."
 )
 
 
@@ -97,6 +98,8 @@ def conference_text(present: int, quorum: str, absent: str, ballots: str) -> str
         "Chủ tọa: Nguyễn Văn Thành\n"
         "Thư ký: Lò Thị Hương\n"
         "Ban kiểm phiếu: Quàng Thị Mai, Trần Đức Long\n"
+        "Khách mời: Lãnh đạo UBND tỉnh\n"
+        "Dòng địa danh, ngày tháng của biên bản: «Hà Nội, ngày 20 tháng 12 năm 2024»\n"
         f"Có mặt: {present}/4 đơn vị — {quorum}\n"
         + (f"Chưa điểm danh: {absent}\n" if absent else "")
         + "\n"
@@ -166,7 +169,7 @@ async def test_conference_commands_refused_or_explained(tg: Harness) -> None:
     assert plain(await tg.say(AN, "/checkin")) == [(AN.id, NO_CONFERENCE)]
     assert plain(await tg.say(SECRETARY, "/ballot defaults")) == [(S, NO_CONFERENCE)]
     assert plain(await tg.say(AN, CONFERENCE)) == [(AN.id, NOT_SECRETARIAT)]
-    assert plain(await tg.say(SECRETARY, "/conference new 20/12/2024")) == [(S, CONFERENCE_USAGE)]
+    assert plain(await tg.say(SECRETARY, "/conference new 20/12/2024")) == [(S, ONE_FIELD)]
     assert plain(await tg.say(SECRETARY, "/conference new 32/12/2024; Hội trường")) == [
         (S, "Không hiểu thời hạn «32/12/2024». Nhập theo dạng 15/12/2022 17:00.")
     ]

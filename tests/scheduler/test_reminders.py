@@ -4,7 +4,7 @@ nothing twice."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.models import Platform
@@ -121,6 +121,29 @@ async def test_each_offset_reaches_the_units_that_have_not_submitted(
     clock.set(local(15, 17))  # the deadline: no more reminders
     await tick.tick()
     assert sent.take() == []
+
+
+async def test_the_time_left_is_said_as_people_would(
+    tg: Harness, services: Services, clock: FakeClock
+) -> None:
+    # The tick runs every ~30 s, so the 2-hour reminder goes at 1 h 59 min 30 s: "còn 2 giờ",
+    # not "còn 1 giờ" (issue 17, item 16); one sent late says hours and minutes.
+    await report_setup(tg)
+    sent = Recording()
+    tick = ticker(services, sent)
+    clock.set(local(15, 15) + timedelta(seconds=30))
+    await tick.tick()
+    assert sent.take()[2] == (CUONG.id, report_reminder(0, 2, SGD))
+
+
+async def test_a_late_reminder_says_hours_and_minutes(
+    tg: Harness, services: Services, clock: FakeClock
+) -> None:
+    await report_setup(tg)
+    sent = Recording()
+    clock.set(local(15, 15, 10))  # the 2-hour reminder, 10 minutes late (a restart)
+    await ticker(services, sent).tick()
+    assert sent.take()[2][1].endswith("(còn 1 giờ 50 phút).")
 
 
 async def test_a_reminder_carries_the_button_that_opens_the_report(

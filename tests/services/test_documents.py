@@ -6,11 +6,12 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentObject
 
-from bot.core.models import BlocKind, Locale, Membership, Platform, Role
+from bot.core.models import Bloc, BlocKind, Locale, Membership, Platform, Role
 from bot.core.units import UnitDraft
 from bot.core.voting import BallotKind, BallotStatus, Choice, Option, OptionKind, default_rules
 from bot.fakes.clock import FakeClock
@@ -339,3 +340,82 @@ def test_control_characters_in_names_never_break_a_document() -> None:
         "- Lưu: VT.",
     ):
         assert expected in lines, expected
+
+
+def _cluster_facts(chair: str, secretary: str, leader: str, deputy: str) -> Any:
+    """The facts of a Cụm's conference whose names were typed in lower case or with their
+    honorific (issue 17, item 12)."""
+    from bot.services.minutes import _Facts
+    from bot.services.summary import AwardLine, SummaryData
+
+    bloc = Bloc(1, "Cụm thi đua các xã vùng thấp", BlocKind.CUM, 2024, "CTĐVT", TZ)
+    conference = Conference(
+        id=1,
+        bloc_id=1,
+        year=2024,
+        held_at=datetime(2024, 12, 20, 1, 0, tzinfo=UTC),
+        place="Hội trường UBND xã Tân Phú",
+        chair_unit_id=1,
+        chair=chair,
+        secretary=secretary,
+        counting_board=(),
+        guests="lãnh đạo Ban Thi đua - Khen thưởng tỉnh",
+        locality="Bến Tre",
+    )
+    summary = SummaryData(
+        bloc,
+        conference,
+        "xã Tân Phú",
+        2,
+        2,
+        True,
+        (AwardLine("chair_cert", ("xã An Hiệp",)),),
+        leader,
+        deputy,
+        (2, 2),
+    )
+    attendance = (("xã Tân Phú", True), ("xã An Hiệp", True))
+    return _Facts(bloc, conference, attendance, "xã Tân Phú", (), (), summary, HEAD)
+
+
+def test_a_clusters_texts_say_cum_start_with_a_capital_and_keep_one_honorific() -> None:
+    from bot.services.minutes import minutes_document
+
+    render = Renderer()
+    facts = _cluster_facts("Ông Trần Văn Bình", "đ/c Lê Thị Cúc", "xã Tân Phú", "xã An Hiệp")
+    article = render.render("vi", "summary", s=facts.summary)
+    assert article.split("\n\n")[2:] == [
+        "Về dự Hội nghị có lãnh đạo Ban Thi đua - Khen thưởng tỉnh; đại diện lãnh đạo 02/02 "
+        "cơ quan, đơn vị trong Cụm. Ông Trần Văn Bình (xã Tân Phú) chủ trì Hội nghị.",
+        "Hội nghị đã thông qua Báo cáo tổng kết công tác thi đua, khen thưởng năm 2024, "
+        "phương hướng, nhiệm vụ năm 2025.",
+        "Hội nghị đã bình xét, suy tôn, đề nghị 01 đơn vị được tặng Bằng khen của Chủ tịch "
+        "UBND tỉnh (xã An Hiệp).",
+        "Xã Tân Phú được bầu làm đơn vị Cụm trưởng năm 2025; xã An Hiệp được bầu làm đơn vị "
+        "Cụm phó.",
+        "Các cơ quan, đơn vị trong Cụm ký kết giao ước thi đua năm 2025 (02/02 đơn vị đã ký).",
+    ]
+    minutes = minutes_document(render, "vi", facts)
+    lines = [b.text for b in minutes.body if b.text]
+    assert "Chủ trì: ông Trần Văn Bình (xã Tân Phú)." in lines
+    assert "Thư ký: đồng chí Lê Thị Cúc." in lines
+    assert "Xã Tân Phú được bầu làm đơn vị Cụm trưởng năm 2025; xã An Hiệp được bầu làm đơn vị " \
+        "Cụm phó." in lines
+    assert "Các cơ quan, đơn vị trong Cụm ký kết giao ước thi đua năm 2025 (02/02 đơn vị đã ký)." \
+        in lines
+    assert not [line for line in lines if "Khối" in line or "khối" in line]
+    # The signatures carry the bare names, as official documents sign.
+    assert (minutes.sign_left[-1], minutes.sign_right[-1]) == ("Lê Thị Cúc", "Trần Văn Bình")
+
+    # "Đồng chí …" typed in any case is kept once; a bare name gets "Đồng chí".
+    for typed, said in [
+        ("Đồng chí Nguyễn Văn Thành", "Đồng chí Nguyễn Văn Thành"),
+        ("đồng chí Nguyễn Văn Thành", "Đồng chí Nguyễn Văn Thành"),
+        ("DONG CHI Nguyễn Văn Thành", "Đồng chí Nguyễn Văn Thành"),
+        ("Đ/c Nguyễn Văn Thành", "Đồng chí Nguyễn Văn Thành"),
+        ("bà Hoàng Thị Lan", "Bà Hoàng Thị Lan"),
+        ("Nguyễn Văn Thành", "Đồng chí Nguyễn Văn Thành"),
+    ]:
+        facts = _cluster_facts(typed, "", "xã Tân Phú", "")
+        article = render.render("vi", "summary", s=facts.summary)
+        assert f" {said} (xã Tân Phú) chủ trì Hội nghị." in article, typed
