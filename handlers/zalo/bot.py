@@ -31,8 +31,7 @@ from bot.services.actors import Actor, resolve_actor
 from bot.services.app import Services
 from bot.services.charts import standings_png
 from bot.services.deadlines import deadlines_view
-from bot.services.invites import Joined, MoveNeeded, join
-from bot.services.notify import deliver
+from bot.services.invites import MoveNeeded, join
 from bot.services.outcomes import Rejected
 from bot.services.standings import standings
 from handlers.texts import Ui, join_text, me_text, to_plain
@@ -308,5 +307,3 @@ class ZaloBot:
             await self.say(update, ui.text("zalo_move_elsewhere", target=outcome.target.name))
             return
         await self.say(update, join_text(ui, outcome))
-        if isinstance(outcome, Joined):
-            await deliver(self.services, list(outcome.notices))

@@ -652,7 +652,7 @@ async def zalo_side(world: World) -> AsyncIterator[ZaloSide]:
     one test: linked in a savepoint rolled back at the end; meanwhile the outbox goes to both
     platforms (a Zalo member's notices reach Zalo) and the services offer linking."""
     services = world.tg.services
-    saved = (services.notifier, services.outbox_flush, services.channels)
+    saved = (services.notifier, world.tg.sender, services.channels)
     outer = await world.conn.begin_nested()
     async with FakeZalo(ZALO_TOKEN) as fake:
         client = ZaloClient(ZALO_TOKEN, fake.url, backoff=0.01)
@@ -663,11 +663,7 @@ async def zalo_side(world: World) -> AsyncIterator[ZaloSide]:
             }
         )
         sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
-
-        async def flush() -> None:
-            await sender.drain()
-
-        services.notifier, services.outbox_flush = channels, flush
+        services.notifier, world.tg.sender = channels, sender
         services.channels = frozenset({Platform.TELEGRAM, Platform.ZALO})
         storage = MemoryStorage()
         side = ZaloSide(world, fake, ZaloBot(services, client, storage=storage), storage)
@@ -686,7 +682,7 @@ async def zalo_side(world: World) -> AsyncIterator[ZaloSide]:
             world.tg.bot.mock_session.requests.clear()
             yield side
         finally:
-            services.notifier, services.outbox_flush, services.channels = saved
+            services.notifier, world.tg.sender, services.channels = saved
             await client.close()
             await outer.rollback()
             world.storage.storage.clear()

@@ -483,11 +483,7 @@ async def test_notices_say_what_to_type_and_da_nhan_acknowledges(
     )
     services.notifier = channels
     sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
-
-    async def flush() -> None:
-        await sender.drain()
-
-    services.outbox_flush = flush
+    tg.sender = sender
     await mixed_conference(tg, typist)
     assert await typist.say(HOA, "da nhan") == (
         "Đơn vị không có hạn chót nào đang chờ xác nhận «Đã nhận». Gõ han chot để xem các "
@@ -620,11 +616,7 @@ async def test_linking_carries_work_in_progress_and_tells_the_code_owner(
     )
     services.notifier = channels
     sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
-
-    async def flush() -> None:
-        await sender.drain()
-
-    services.outbox_flush = flush
+    tg.sender = sender
     await report_setup(tg)
     await tg.say(SECRETARY, "/units add Sở Thông tin và Truyền thông; STTTT")
     await typist.say(HOA, await tg.invite_code("4"))
