@@ -14,10 +14,10 @@ class Channels:
         self.adapters = dict(adapters)
 
     async def send(self, message: OutgoingMessage) -> bool:
-        return (await self.deliver(message)).status is SendStatus.SENT
+        return (await self.transmit(message)).status is SendStatus.SENT
 
-    async def deliver(self, message: OutgoingMessage) -> SendResult:
+    async def transmit(self, message: OutgoingMessage) -> SendResult:
         adapter = self.adapters.get(message.platform)
         if adapter is None:
             return SendResult(SendStatus.REJECTED, error=f"no {message.platform.value} channel")
-        return await adapter.deliver(message)
+        return await adapter.transmit(message)

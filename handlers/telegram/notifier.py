@@ -40,7 +40,7 @@ class TelegramNotifier:
             return False
         return True
 
-    async def deliver(self, message: OutgoingMessage) -> SendResult:
+    async def transmit(self, message: OutgoingMessage) -> SendResult:
         """One outbox message; the Bot API's answer as a status (never raises for it)."""
         if message.platform is not Platform.TELEGRAM:
             return SendResult(SendStatus.REJECTED, error="not a Telegram chat")

@@ -40,9 +40,9 @@ class ZaloNotifier:
         self.client = client
 
     async def send(self, message: OutgoingMessage) -> bool:
-        return (await self.deliver(message)).status is SendStatus.SENT
+        return (await self.transmit(message)).status is SendStatus.SENT
 
-    async def deliver(self, message: OutgoingMessage) -> SendResult:
+    async def transmit(self, message: OutgoingMessage) -> SendResult:
         if message.platform is not Platform.ZALO:
             return SendResult(SendStatus.REJECTED, error="not a Zalo chat")
         try:

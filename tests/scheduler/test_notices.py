@@ -26,10 +26,10 @@ class BlockedBy:
         self.inner = inner
         self.chat = str(chat)
 
-    async def deliver(self, message: OutgoingMessage) -> SendResult:
+    async def transmit(self, message: OutgoingMessage) -> SendResult:
         if message.chat_id == self.chat:
             return SendResult(SendStatus.UNREACHABLE, error="Forbidden: bot was blocked")
-        return await self.inner.deliver(message)
+        return await self.inner.transmit(message)
 
 
 async def test_a_notice_to_a_member_who_blocked_the_bot_tells_the_secretariat_once(
