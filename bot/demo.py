@@ -312,7 +312,6 @@ async def run_demo(out: Path) -> Path:
             services = Services(
                 db=db,
                 clock=clock,
-                notifier=channels,
                 renderer=Renderer(),
                 audit_key=DEMO_AUDIT_KEY,
                 ballot_secret=DEMO_BALLOT_SECRET,

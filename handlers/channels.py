@@ -1,5 +1,5 @@
-"""One Notifier/Transport over every chat platform the bot runs on: each outbox message goes
-to its own platform's adapter (Telegram, Zalo); a platform not configured refuses it."""
+"""One Transport over every chat platform the bot runs on: each outbox message goes to its
+own platform's adapter (Telegram, Zalo); a platform not configured refuses it."""
 
 from __future__ import annotations
 
@@ -12,9 +12,6 @@ from bot.core.ports import OutgoingMessage, SendResult, SendStatus, Transport
 class Channels:
     def __init__(self, adapters: Mapping[Platform, Transport]) -> None:
         self.adapters = dict(adapters)
-
-    async def send(self, message: OutgoingMessage) -> bool:
-        return (await self.transmit(message)).status is SendStatus.SENT
 
     async def transmit(self, message: OutgoingMessage) -> SendResult:
         adapter = self.adapters.get(message.platform)

@@ -1,4 +1,4 @@
-"""The Notifier and Transport ports over the Zalo Bot API: the outbox's messages to Zalo
+"""The Transport port over the Zalo Bot API: the outbox's messages to Zalo
 accounts, in plain text (no markup, no buttons: an action is named in words), cut under
 2,000 characters, the platform's answer classified for the sender (429, 403, 5xx, 400)."""
 
@@ -38,9 +38,6 @@ def zalo_text(message: OutgoingMessage) -> str:
 class ZaloNotifier:
     def __init__(self, client: ZaloClient) -> None:
         self.client = client
-
-    async def send(self, message: OutgoingMessage) -> bool:
-        return (await self.transmit(message)).status is SendStatus.SENT
 
     async def transmit(self, message: OutgoingMessage) -> SendResult:
         if message.platform is not Platform.ZALO:

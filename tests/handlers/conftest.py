@@ -130,7 +130,6 @@ def make_harness(services: Services) -> Harness:
     dp = create_dispatcher(services)
     # As in production (bot/runtime.py): HTML, so teremok checks every reply's markup.
     bot = MockBot(dp, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-    services.notifier = TelegramNotifier(bot)
     sender = Sender(
         services.db, TelegramNotifier(bot), NoRateLimit(), services.clock, services.renderer
     )

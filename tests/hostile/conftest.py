@@ -56,7 +56,6 @@ from teremok.validation import ApiRuleViolation, validate_html, validate_method
 from bot.core.models import Locale, Platform
 from bot.core.text import clean
 from bot.fakes.clock import FakeClock
-from bot.fakes.notifier import RecordingNotifier
 from bot.fakes.ratelimit import NoRateLimit
 from bot.fakes.zalo import FakeZalo, ZaloSent, ZaloUser
 from bot.render import Renderer
@@ -433,7 +432,6 @@ async def _world_on(engine: AsyncEngine, root: Path) -> AsyncIterator[World]:
         services = Services(
             db=Database(engine, bind=conn),
             clock=FakeClock(START),
-            notifier=RecordingNotifier(),
             renderer=Renderer(),
             audit_key=AUDIT_KEY,
             ballot_secret=BALLOT_SECRET,
@@ -652,7 +650,7 @@ async def zalo_side(world: World) -> AsyncIterator[ZaloSide]:
     one test: linked in a savepoint rolled back at the end; meanwhile the outbox goes to both
     platforms (a Zalo member's notices reach Zalo) and the services offer linking."""
     services = world.tg.services
-    saved = (services.notifier, world.tg.sender, services.channels)
+    saved = (world.tg.sender, services.channels)
     outer = await world.conn.begin_nested()
     async with FakeZalo(ZALO_TOKEN) as fake:
         client = ZaloClient(ZALO_TOKEN, fake.url, backoff=0.01)
@@ -663,7 +661,7 @@ async def zalo_side(world: World) -> AsyncIterator[ZaloSide]:
             }
         )
         sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
-        services.notifier, world.tg.sender = channels, sender
+        world.tg.sender = sender
         services.channels = frozenset({Platform.TELEGRAM, Platform.ZALO})
         storage = MemoryStorage()
         side = ZaloSide(world, fake, ZaloBot(services, client, storage=storage), storage)
@@ -682,7 +680,7 @@ async def zalo_side(world: World) -> AsyncIterator[ZaloSide]:
             world.tg.bot.mock_session.requests.clear()
             yield side
         finally:
-            services.notifier, world.tg.sender, services.channels = saved
+            world.tg.sender, services.channels = saved
             await client.close()
             await outer.rollback()
             world.storage.storage.clear()

@@ -15,7 +15,6 @@ from sqlmodel import col, select
 from bot.core.models import Account, BlocKind, Locale, Membership, Platform, Role
 from bot.core.units import UnitDraft
 from bot.fakes.clock import FakeClock
-from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services import reports as svc
 from bot.services.actors import Actor, load_actor
@@ -284,7 +283,6 @@ def committed_services(db: Database, tmp_path: Path) -> Services:
     return Services(
         db=db,
         clock=FakeClock(START),
-        notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
         ballot_secret=BALLOT_SECRET,

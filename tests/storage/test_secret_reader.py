@@ -44,7 +44,6 @@ from bot.core.sealing import (
 )
 from bot.core.voting import Choice
 from bot.fakes.clock import FakeClock
-from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services import voting as svc
 from bot.services.actors import Actor
@@ -112,7 +111,6 @@ def _services(db: Database, clock: FakeClock, tmp_path: Path) -> Services:
     return Services(
         db=db,
         clock=clock,
-        notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
         ballot_secret=BALLOT_SECRET,

@@ -182,7 +182,6 @@ async def test_notices_reach_zalo_members_in_plain_text(
     channels = Channels(
         {Platform.TELEGRAM: TelegramNotifier(tg.bot), Platform.ZALO: ZaloNotifier(zbot.client)}
     )
-    services.notifier = channels
     sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
     tg.sender = sender
     await tg.admin_setup(units=UNITS)

@@ -481,7 +481,6 @@ async def test_notices_say_what_to_type_and_da_nhan_acknowledges(
     channels = Channels(
         {Platform.TELEGRAM: TelegramNotifier(tg.bot), Platform.ZALO: ZaloNotifier(zbot.client)}
     )
-    services.notifier = channels
     sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
     tg.sender = sender
     await mixed_conference(tg, typist)
@@ -614,7 +613,6 @@ async def test_linking_carries_work_in_progress_and_tells_the_code_owner(
     channels = Channels(
         {Platform.TELEGRAM: TelegramNotifier(tg.bot), Platform.ZALO: ZaloNotifier(zbot.client)}
     )
-    services.notifier = channels
     sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
     tg.sender = sender
     await report_setup(tg)
