@@ -315,14 +315,14 @@ class World:
             message = MockMessageText(step.text, user=step.user, chat=step.chat)
             if step.edited:
                 edited = message.model_copy(update={"edit_date": 1})
-                result = await bot.dispatch(
+                requests = await self.tg.dispatch(
                     Update(update_id=next_update_id(), edited_message=edited)
                 )
             else:
-                result = await bot.dispatch(message)
+                requests = await self.tg.dispatch(message)
         elif isinstance(step, Tap):
             shown = MockMessageText("…", user=BOT, chat=Chat(id=step.user.id, type="private"))
-            result = await bot.dispatch(
+            requests = await self.tg.dispatch(
                 MockCallbackQuery(data=step.data, user=step.user, message=shown)
             )
         else:
@@ -335,8 +335,8 @@ class World:
             message = MockMessageDocument(
                 file_id=file_id, file_name=step.name, caption=step.caption, user=step.user
             ).model_copy(update={"document": document})
-            result = await bot.dispatch(message)
-        return list(result.requests.all)
+            requests = await self.tg.dispatch(message)
+        return requests
 
     def check(self, step: Step, requests: list[TelegramMethod[Any]]) -> None:
         """No failure caught by the errors router; every request one Telegram would take."""
