@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.botapi import BotApi
 from bot.core.models import Account, Locale, Membership, Platform, Role
 from bot.core.voting import BallotStatus
-from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services import units, voting
 from bot.services.actors import Actor, resolve_actor
@@ -139,7 +138,6 @@ async def build_world(database_url: str, n_reps: int, files: Path, *, units: int
     services = Services(
         db=db,
         clock=SystemClock(),
-        notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY.encode(),
         ballot_secret=BALLOT_SECRET.encode(),

@@ -177,7 +177,7 @@ async def _run(settings: Settings) -> int:
         if is_first_worker():
             db.purge_sealed()  # leftovers of a count stopped between its commit and rewrite
         services = build_services(
-            db, clock, channels, settings, audit_key, ballot_secret, renderer=renderer
+            db, clock, settings, audit_key, ballot_secret, renderer=renderer
         )
         scheduler = start_scheduler(
             _ticker(services, channels, settings, quota if zalo is not None else None)
@@ -339,7 +339,6 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _export_files(settings: Settings, period_id: int, directory: Path) -> int:
-    from bot.fakes.notifier import RecordingNotifier
     from bot.render import Renderer
     from bot.services.app import Services
     from bot.services.clock import SystemClock
@@ -354,7 +353,6 @@ async def _export_files(settings: Settings, period_id: int, directory: Path) -> 
         services = Services(
             db=db,
             clock=SystemClock(),
-            notifier=RecordingNotifier(),  # nothing is sent from the command line
             renderer=Renderer(),
             audit_key=secret_key(settings, "audit_key"),
             ballot_secret=secret_key(settings, "ballot_secret"),

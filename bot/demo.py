@@ -35,6 +35,7 @@ from storage.uow import Database
 
 if TYPE_CHECKING:
     from handlers.zalo.bot import ZaloBot
+    from scheduler.sender import Sender
     from scheduler.tick import Ticker
 
 DEMO_TOKEN = "5000000001:AAHdemoDEMOdemo0demoDEMOdemo0demo12"
@@ -185,6 +186,18 @@ class DemoRunner:
         self.zalo: FakeZalo | None = None  # the Zalo Bot API the Zalo unit writes to
         self.zbot: ZaloBot | None = None
         self._zalo_seen = 0
+        self.sender: Sender | None = None
+        self.queued = False  # a use case queued messages in the outbox during this update
+
+    async def flush(self) -> None:
+        """`Services.outbox_flush`: the outbox is sent once the update is answered, as the
+        running bot sends it in the background (a tick sends its own)."""
+        self.queued = True
+
+    async def _send_queued(self) -> None:
+        while self.queued and self.sender is not None:
+            self.queued = False
+            await self.sender.drain()
 
     def _zalo_sent(self) -> None:
         """Messages the bot sent on Zalo since last looked (answers and notices)."""
@@ -207,6 +220,7 @@ class DemoRunner:
         update = await self.zbot.client.get_update(1)
         assert update is not None
         await self.zbot.handle(update)
+        await self._send_queued()
         answer = "\n\n".join(
             m.text for m in self.zalo.sent[mark:] if m.chat_id == user.id and m.text
         )
@@ -227,6 +241,7 @@ class DemoRunner:
     async def _run(self, update_id: int) -> list[SentMessage]:
         mark = self.fake.mark()
         await self.fake.wait_processed(update_id, timeout=30)
+        await self._send_queued()
         sent = self.fake.sent_since(mark)
         if not self.quiet:
             self.t.bot_messages(sent)
@@ -297,7 +312,6 @@ async def run_demo(out: Path) -> Path:
             services = Services(
                 db=db,
                 clock=clock,
-                notifier=channels,
                 renderer=Renderer(),
                 audit_key=DEMO_AUDIT_KEY,
                 ballot_secret=DEMO_BALLOT_SECRET,
@@ -327,13 +341,9 @@ async def run_demo(out: Path) -> Path:
             runner = DemoRunner(fake, transcript)
             runner.services = services
             runner.zalo, runner.zbot = zalo, ZaloBot(services, zclient)
-            sender = Sender(db, channels, NoRateLimit(), clock, services.renderer)
-            runner.ticker = Ticker(services, sender)
-
-            async def flush() -> None:  # notices go out in place, in the transcript's order
-                await sender.drain()
-
-            services.outbox_flush = flush
+            runner.sender = Sender(db, channels, NoRateLimit(), clock, services.renderer)
+            runner.ticker = Ticker(services, runner.sender)
+            services.outbox_flush = runner.flush
             try:
                 await _script(runner, clock)
             finally:

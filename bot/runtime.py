@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.core.models import Platform
-from bot.core.ports import Clock, Notifier
+from bot.core.ports import Clock
 from bot.render import Renderer
 from bot.services.app import Services
 from storage.files import FileStore
@@ -40,7 +40,6 @@ def make_bot(token: str, api_url: str | None) -> Bot:
 def build_services(
     db: Database,
     clock: Clock,
-    notifier: Notifier,
     settings: Settings,
     audit_key: bytes,
     ballot_secret: bytes,
@@ -50,7 +49,6 @@ def build_services(
     return Services(
         db=db,
         clock=clock,
-        notifier=notifier,
         renderer=renderer or Renderer(),
         audit_key=audit_key,
         ballot_secret=ballot_secret,

@@ -1,5 +1,5 @@
-"""One Notifier/Transport over every chat platform the bot runs on: each outbox message goes
-to its own platform's adapter (Telegram, Zalo); a platform not configured refuses it."""
+"""One Transport over every chat platform the bot runs on: each outbox message goes to its
+own platform's adapter (Telegram, Zalo); a platform not configured refuses it."""
 
 from __future__ import annotations
 
@@ -13,11 +13,8 @@ class Channels:
     def __init__(self, adapters: Mapping[Platform, Transport]) -> None:
         self.adapters = dict(adapters)
 
-    async def send(self, message: OutgoingMessage) -> bool:
-        return (await self.deliver(message)).status is SendStatus.SENT
-
-    async def deliver(self, message: OutgoingMessage) -> SendResult:
+    async def transmit(self, message: OutgoingMessage) -> SendResult:
         adapter = self.adapters.get(message.platform)
         if adapter is None:
             return SendResult(SendStatus.REJECTED, error=f"no {message.platform.value} channel")
-        return await adapter.deliver(message)
+        return await adapter.transmit(message)

@@ -105,7 +105,7 @@ class Sender:
 
     async def _send(self, row: Claimed, stats: DrainStats) -> None:
         await self.limiter.acquire(row.message.chat_id, group=row.is_group)
-        result = await self.transport.deliver(row.message)
+        result = await self.transport.transmit(row.message)
         now = self.clock.now()
         async with self.db.uow() as uow:
             if result.status is SendStatus.SENT:

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.core.models import Account, Platform
 from bot.fakes.clock import FakeClock
-from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services.app import Services
 from storage.db import create_engine
@@ -145,19 +144,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def notifier() -> RecordingNotifier:
-    return RecordingNotifier()
-
-
-@pytest.fixture
 def services(
-    db: Database, clock: FakeClock, notifier: RecordingNotifier, tmp_path: Path
+    db: Database, clock: FakeClock, tmp_path: Path
 ) -> Services:
     counter = iter(range(1, 10_000))
     return Services(
         db=db,
         clock=clock,
-        notifier=notifier,
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
         ballot_secret=BALLOT_SECRET,

@@ -478,7 +478,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "until": WHEN,
         "tz": TZ,
     },
-    "report_returned": {"done": Returned(UNIT, SUBMISSION, WHEN, TZ, HOSTILE, ())},
+    "report_returned": {"done": Returned(UNIT, SUBMISSION, WHEN, TZ, HOSTILE)},
     "status_view": {"status": STATUS, "tz": TZ},
     "archive_caption": {"part": 1, "parts": 2, "files": 9},
     "export_caption": {"sheet": ScoreSheet(HOSTILE, HOSTILE, TABLE, ())},

@@ -35,14 +35,6 @@ class OutgoingMessage:
     buttons: tuple[tuple[Button, ...], ...] = ()
 
 
-class Notifier(Protocol):
-    """Sends messages the bot decides to send on its own (not direct replies)."""
-
-    async def send(self, message: OutgoingMessage) -> bool:
-        """Send one message; False when the chat cannot be reached."""
-        ...
-
-
 class SendStatus(enum.StrEnum):
     SENT = "sent"
     RETRY_AFTER = "retry_after"  # the platform asked to wait (HTTP 429): not the message's fault
@@ -61,4 +53,4 @@ class SendResult:
 class Transport(Protocol):
     """Delivers one outbox message and says how it went (never raises for API errors)."""
 
-    async def deliver(self, message: OutgoingMessage) -> SendResult: ...
+    async def transmit(self, message: OutgoingMessage) -> SendResult: ...

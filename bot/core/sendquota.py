@@ -28,17 +28,17 @@ LOW_AT = (9, 10)  # 90%: only urgent messages are still sent
 # Outbox dedup-key prefixes (their producers build them) of the messages still sent while the
 # quota is low: they ask a unit to act before a time, or tell the outcome of a vote, or the
 # secretariat must act now. A producer not listed here is held while the quota is low — held,
-# not lost. Notices queued by `deliver` carry their template: `notice:{template}:…`.
+# not lost. A use case's notices carry their template: `notice:{template}:{event}:{identity}`.
 URGENT_PREFIXES: tuple[str, ...] = (
     "remind:",  # a deadline reminder
     "deadline:",  # a deadline just added by the secretariat
-    "opened:",  # a scheduled ballot opened: vote now
+    "opened:",  # a ballot opened: the group told (Telegram, never rationed)
     "autoopened:",  # the secretariat told a scheduled ballot opened
-    "notice:ballot_opened_notice:",  # a ballot opened by hand
+    "notice:ballot_opened_notice:",  # a ballot opened (by hand or at its time): vote now
     "notice:ballot_extended_notice:",  # its closing time moved
     "notice:ballot_cancelled_notice:",  # no vote after all
-    "result:",  # a scheduled ballot's result
-    "notice:ballot_result:",  # a ballot closed by hand
+    "result:",  # a ballot's result in the group (Telegram, never rationed)
+    "notice:ballot_result:",  # a ballot's result, to the secretariat
     "notice:period_opened_notice:",  # a report is due
     "notice:period_extended_notice:",  # its deadline moved
     "notice:report_returned_notice:",  # a report to submit again before a date

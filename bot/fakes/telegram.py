@@ -332,6 +332,7 @@ class FakeTelegram:
         self._callbacks: dict[str, tuple[int, int]] = {}
         self._faults: list[_Fault] = []
         self._blocked: set[int] = set()
+        self._stalled: dict[int, asyncio.Event] = {}
         self.limits: Limits | None = None
         self.http429 = 0  # 429s answered by the limits (not by fail_next)
         self.delivered: Counter[int] = Counter()  # chat -> messages, documents, photos sent
@@ -389,6 +390,8 @@ class FakeTelegram:
     async def stop(self) -> None:
         self._closing = True
         self._notify()
+        for chat_id in list(self._stalled):
+            self.unstall(chat_id)
         await self._stop_webhook_loop()
         if self._client is not None:
             await self._client.close()
@@ -458,6 +461,16 @@ class FakeTelegram:
 
     def block(self, chat_id: int) -> None:
         self._blocked.add(chat_id)
+
+    def stall(self, chat_id: int) -> None:
+        """Hold every send to the chat (recorded, never answered) until `unstall`: a
+        request in flight when its bot dies. Released requests fail (502): never delivered."""
+        self._stalled.setdefault(chat_id, asyncio.Event())
+
+    def unstall(self, chat_id: int) -> None:
+        released = self._stalled.pop(chat_id, None)
+        if released is not None:
+            released.set()
 
     def unblock(self, chat_id: int) -> None:
         self._blocked.discard(chat_id)
@@ -658,6 +671,10 @@ class FakeTelegram:
             self._check_faults(method.lower(), params)
             if method.lower() in _SEND_METHODS and params.get("chat_id") in self._blocked:
                 raise _ApiError(403, "Forbidden: bot was blocked by the user")
+            held = self._stalled.get(params.get("chat_id", 0))
+            if method.lower() in _SEND_METHODS and held is not None:
+                await held.wait()
+                raise _ApiError(502, "Bad Gateway")
             limited = self.limits is not None and method.lower() in _MESSAGE_METHODS
             if limited:
                 self._check_limits(params)

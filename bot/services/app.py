@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.core.models import Account, Platform
-from bot.core.ports import Clock, Notifier
+from bot.core.ports import Clock
 from bot.render import Renderer
 from storage.files import FileStore
 from storage.uow import Database
@@ -21,7 +21,6 @@ async def _nothing() -> None:
 class Services:
     db: Database
     clock: Clock
-    notifier: Notifier
     renderer: Renderer
     audit_key: bytes
     ballot_secret: bytes  # BALLOT_SECRET: seals secret ballots; never stored, never logged

@@ -4,8 +4,8 @@ Closing comes first, so a tier that closes at 09:00 is counted before the next t
 09:00 too, tries to open. The count is the same service as `/ballot close` (no acting
 member: the result goes to the whole secretariat and the bloc's group); opening is the same
 service as `/ballot open`. Their messages are queued in the outbox in the same transaction
-as the change, so a crash never leaves a ballot opened or counted without them
-(`opened:{ballot}:{identity}`, `result:{ballot}:{identity}`, `…:group`). Times are checked
+as the change (by those services, and `autoopened:{ballot}:{identity}` for the secretariat
+here), so a crash never leaves a ballot opened or counted without them. Times are checked
 again under the ballot's lock: an extension or a cleared schedule committed a moment ago
 wins. A ballot due to open opens only with the quorum; otherwise the secretariat is told
 once per reason and the tick tries again until it opens, the secretariat clears the
@@ -19,13 +19,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.models import Bloc, Locale, Role
+from bot.core.models import Bloc, Role
 from bot.core.voting import BallotStatus
 from bot.services import voting
 from bot.services.app import Services
-from bot.services.outbox import notice_rows, to_group
+from bot.services.outbox import notice_rows
 from bot.services.outcomes import Notice, Reason, Rejected
-from storage.outbox_repos import Queued
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ async def run_ballot_times(services: Services, now: datetime) -> BallotRun:
             b = info.ballot
             if b.status is BallotStatus.OPEN and b.closes_at is not None and b.closes_at <= now:
                 try:
-                    closed += await _close(services, bloc, number, now)
+                    closed += await _close(services, bloc, number)
                 except Exception:
                     failed += 1
                     log.exception("closing ballot %s of bloc %s failed", b.id, bloc.id)
@@ -72,31 +71,8 @@ async def run_ballot_times(services: Services, now: datetime) -> BallotRun:
     return BallotRun(opened, closed, waiting, failed)
 
 
-async def _close(services: Services, bloc: Bloc, number: int, now: datetime) -> int:
-    async def queue(uow: UnitOfWork, done: voting.Closed) -> None:
-        ballot_id = done.line.info.ballot.id
-        rows: list[Queued] = []
-        for notice in done.notices:
-            rows += await notice_rows(
-                uow,
-                services.renderer,
-                notice,
-                key=f"result:{ballot_id}:{{identity}}",
-                bloc_id=bloc.id,
-                now=now,
-            )
-        rows += to_group(
-            bloc.group_chat_id,
-            services.renderer.render(Locale.VI, "ballot_result", **done.group_text_context),
-            key=f"result:{ballot_id}:group",
-            bloc_id=bloc.id,
-            now=now,
-        )
-        await uow.outbox.enqueue(rows, now)
-
-    done = await voting.close_ballot_as(
-        services, bloc.id, None, ref=str(number), scheduled=True, before_commit=queue
-    )
+async def _close(services: Services, bloc: Bloc, number: int) -> int:
+    done = await voting.close_ballot_as(services, bloc.id, None, ref=str(number), scheduled=True)
     if isinstance(done, Rejected):
         if done.reason not in SETTLED:
             log.warning("ballot %s of bloc %s not counted: %s", number, bloc.id, done.reason)
@@ -119,35 +95,16 @@ async def _open(
     now: datetime,
 ) -> bool:
     async def queue(uow: UnitOfWork, done: voting.Opened) -> None:
-        rows: list[Queued] = []
-        for notice in done.notices:
-            rows += await notice_rows(
-                uow,
-                services.renderer,
-                notice,
-                key=f"opened:{ballot_id}:{{identity}}",
-                bloc_id=bloc.id,
-                now=now,
-            )
         told = Notice(
             await _secretariat(uow, bloc.id),
             "ballot_auto_opened",
             {"ballot": done.ballot, "units": done.units},
         )
-        rows += await notice_rows(
+        rows = await notice_rows(
             uow,
             services.renderer,
             told,
             key=f"autoopened:{ballot_id}:{{identity}}",
-            bloc_id=bloc.id,
-            now=now,
-        )
-        rows += to_group(
-            bloc.group_chat_id,
-            services.renderer.render(
-                Locale.VI, "ballot_group_opened", ballot=done.ballot, units=done.units
-            ),
-            key=f"opened:{ballot_id}:group",
             bloc_id=bloc.id,
             now=now,
         )

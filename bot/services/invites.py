@@ -24,6 +24,7 @@ from bot.core.text import clean
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
+from bot.services.notify import queue_notices
 from bot.services.outcomes import Notice, Reason, Rejected, pick_unit
 from storage.uow import UnitOfWork
 
@@ -215,7 +216,6 @@ class Joined:
     unit: Unit | None
     role: Role
     moved_from: Unit | None
-    notices: tuple[Notice, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +266,8 @@ async def join(
             return JoinRefused(problem)
         outcome = await _apply_invite(uow, services, actor, invite, confirmed=False)
         await uow.commit()
+    if isinstance(outcome, Joined):
+        await services.outbox_flush()
     return outcome
 
 
@@ -288,6 +290,8 @@ async def confirm_move(
         outcome = await _apply_invite(uow, services, actor, invite, confirmed=True)
         await uow.commit()
     assert not isinstance(outcome, MoveNeeded)
+    if isinstance(outcome, Joined):
+        await services.outbox_flush()
     return outcome
 
 
@@ -326,7 +330,7 @@ async def _apply_invite(
     )
     await uow.invites.use(invite.id)
     await uow.identities.set_current_bloc(actor.identity.id, bloc.id)
-    await record(
+    audit = await record(
         uow,
         services,
         bloc_id=bloc.id,
@@ -338,7 +342,8 @@ async def _apply_invite(
         from_unit=moved_from.id if moved_from else None,
     )
     notices = await _join_notices(uow, actor, bloc, unit, invite.role, moved_from)
-    return Joined(bloc, unit, invite.role, moved_from, notices)
+    await queue_notices(uow, services, notices, audit=audit, bloc_id=bloc.id, now=now)
+    return Joined(bloc, unit, invite.role, moved_from)
 
 
 async def _join_notices(
@@ -377,9 +382,9 @@ async def _join_notices(
     return tuple(notices)
 
 
-async def _revoke_posted(uow: UnitOfWork, services: Services, poster: str, invite: Invite) -> None:
+async def _revoke_posted(uow: UnitOfWork, services: Services, poster: str, invite: Invite) -> str:
     await uow.invites.revoke(invite.id, services.clock.now(), "posted_in_group")
-    await record(
+    return await record(
         uow,
         services,
         bloc_id=invite.bloc_id,
@@ -395,7 +400,6 @@ async def _revoke_posted(uow: UnitOfWork, services: Services, poster: str, invit
 @dataclass(frozen=True, slots=True)
 class CodesLeaked:
     count: int
-    notices: tuple[Notice, ...]
 
 
 async def guard_group_text(services: Services, poster: str, text: str) -> CodesLeaked | None:
@@ -408,27 +412,30 @@ async def guard_group_text(services: Services, poster: str, text: str) -> CodesL
     if not candidates:
         return None
     now = services.clock.now()
-    leaked: list[tuple[Invite, Unit | None, Bloc, int | None]] = []
+    leaked = 0
     async with services.db.uow() as uow:
         for code in sorted(candidates):
             invite = await uow.invites.by_hash(hash_code(code))
             if invite is None or check_invite(invite, now) is not None:
                 continue
-            await _revoke_posted(uow, services, poster, invite)
+            audit = await _revoke_posted(uow, services, poster, invite)
+            leaked += 1
             bloc = await uow.blocs.get(invite.bloc_id)
             assert bloc is not None
             unit = await uow.blocs.unit(invite.unit_id) if invite.unit_id else None
-            leaked.append((invite, unit, bloc, await uow.invites.creator(invite.id)))
+            creator = await uow.invites.creator(invite.id)
+            notice = Notice(
+                (creator,) if creator is not None else (),
+                "invite_leaked",
+                {
+                    "bloc": bloc.name,
+                    "unit": unit.name if unit else None,
+                    "role": invite.role.value,
+                },
+            )
+            await queue_notices(uow, services, [notice], audit=audit, bloc_id=bloc.id, now=now)
         await uow.commit()
     if not leaked:
         return None
-    notices = tuple(
-        Notice(
-            (creator,),
-            "invite_leaked",
-            {"bloc": bloc.name, "unit": unit.name if unit else None, "role": inv.role.value},
-        )
-        for inv, unit, bloc, creator in leaked
-        if creator is not None
-    )
-    return CodesLeaked(len(leaked), notices)
+    await services.outbox_flush()
+    return CodesLeaked(leaked)

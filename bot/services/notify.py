@@ -1,17 +1,21 @@
-"""Notices go through the outbox (design decision 10): rendered in each recipient's locale,
-one row per reachable chat, then flushed — sent at once within the rate budget, retried,
-a member who blocked the bot marked unreachable and the secretariat told. Receipts of
-secret ballots are never notices."""
+"""Notices go through the outbox (design decision 10), written by the use case itself in its
+own transaction: a crash after its commit cannot lose them, and no handler or route has a
+delivery to remember. The sender sends them within the rate budget, retries, marks a member
+who blocked the bot unreachable and tells the secretariat. Receipts of secret ballots are
+never notices."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from bot.core.models import Bloc, Locale
 from bot.services.app import Services
 from bot.services.outbox import notice_rows, to_group
 from bot.services.outcomes import Notice
+from storage.uow import UnitOfWork
 
 
 async def post_to_group(services: Services, bloc: Bloc, template: str, **context: Any) -> bool:
@@ -30,23 +34,29 @@ async def post_to_group(services: Services, bloc: Bloc, template: str, **context
     return True
 
 
-async def deliver(services: Services, notices: list[Notice], *, bloc_id: int | None = None) -> int:
-    """Queue every notice for its recipients and flush; returns how many rows were queued."""
-    if not notices:
-        return 0
-    now = services.clock.now()
-    queued = 0
-    async with services.db.uow() as uow:
-        for notice in notices:
-            rows = await notice_rows(
-                uow,
-                services.renderer,
-                notice,
-                key=f"notice:{notice.template}:{secrets.token_hex(8)}:{{identity}}",
-                bloc_id=bloc_id,
-                now=now,
-            )
-            queued += await uow.outbox.enqueue(rows, now)
-        await uow.commit()
-    await services.outbox_flush()
-    return queued
+async def queue_notices(
+    uow: UnitOfWork,
+    services: Services,
+    notices: Iterable[Notice],
+    *,
+    audit: str,
+    bloc_id: int | None,
+    now: datetime,
+) -> int:
+    """Queue a use case's notices in its transaction, rendered in each recipient's locale,
+    one row per reachable chat, under `notice:{template}:{event}:{identity}`; the event is
+    the change's audit row (`audit`: the head hash `record` returned), so the key is the
+    same however often it is built. Returns how many rows are new; the use case flushes
+    (`Services.outbox_flush`) after its commit when there are any."""
+    event = audit[:16]
+    rows = []
+    for notice in notices:
+        rows += await notice_rows(
+            uow,
+            services.renderer,
+            notice,
+            key=f"notice:{notice.template}:{event}:{{identity}}",
+            bloc_id=bloc_id,
+            now=now,
+        )
+    return await uow.outbox.enqueue(rows, now)

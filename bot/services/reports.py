@@ -54,6 +54,7 @@ from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.exports import ArchiveEntry, ScoreSheet, UnitScoreRow
 from bot.services.filecheck import ContentRefused, check_content, parse_checked, parse_problem
+from bot.services.notify import queue_notices
 from bot.services.outcomes import Notice, Reason, Rejected, pick_unit, refuse_long
 from bot.services.scoring_files import TABLE_FILE_KINDS, TableRefused, read_scoring_table
 from bot.services.tabular import MAX_FILE_BYTES
@@ -160,7 +161,6 @@ class PeriodView:
 @dataclass(frozen=True, slots=True)
 class PeriodOpened:
     view: PeriodView
-    notices: tuple[Notice, ...]
 
 
 async def open_period(
@@ -220,7 +220,7 @@ async def open_period(
             created_by=actor.identity.id,
             now=now,
         )
-        await record(
+        audit = await record(
             uow,
             services,
             bloc_id=bloc_id,
@@ -234,15 +234,15 @@ async def open_period(
             table=table_id,
         )
         number = len(await uow.reports.periods(bloc_id))
-        reps = await _representatives(uow, bloc_id)
+        notice = Notice(
+            await _representatives(uow, bloc_id),
+            "period_opened_notice",
+            {"bloc": bloc.name, "title": title, "deadline": deadline, "tz": bloc.timezone},
+        )
+        await queue_notices(uow, services, [notice], audit=audit, bloc_id=bloc_id, now=now)
         await uow.commit()
-    view = PeriodView(period, number, version, bloc.timezone)
-    notice = Notice(
-        reps,
-        "period_opened_notice",
-        {"bloc": bloc.name, "title": title, "deadline": deadline, "tz": bloc.timezone},
-    )
-    return PeriodOpened(view, (notice,) if reps else ())
+    await services.outbox_flush()
+    return PeriodOpened(PeriodView(period, number, version, bloc.timezone))
 
 
 async def _representatives(
@@ -289,7 +289,6 @@ def _pick_period(periods: list[Period], ref: str | None) -> Period | None:
 class PeriodExtended:
     view: PeriodView
     old_deadline: datetime
-    notices: tuple[Notice, ...]
 
 
 async def extend_period(
@@ -312,7 +311,7 @@ async def extend_period(
         if deadline <= now or deadline <= period.deadline:
             return Rejected(Reason.DEADLINE_PAST, {"value": clean(deadline_text)})
         await uow.reports.set_deadline(period.id, deadline)
-        await record(
+        audit = await record(
             uow,
             services,
             bloc_id=bloc_id,
@@ -322,17 +321,18 @@ async def extend_period(
             old=period.deadline.isoformat(),
             new=deadline.isoformat(),
         )
-        reps = await _representatives(uow, bloc_id)
+        notice = Notice(
+            await _representatives(uow, bloc_id),
+            "period_extended_notice",
+            {"bloc": bloc.name, "title": period.title, "deadline": deadline, "tz": bloc.timezone},
+        )
+        await queue_notices(uow, services, [notice], audit=audit, bloc_id=bloc_id, now=now)
         version, _ = await uow.tables.get(period.table_id)
         await uow.commit()
+    await services.outbox_flush()
     updated = replace(period, deadline=deadline)
     view = PeriodView(updated, periods.index(period) + 1, version, bloc.timezone)
-    notice = Notice(
-        reps,
-        "period_extended_notice",
-        {"bloc": bloc.name, "title": period.title, "deadline": deadline, "tz": bloc.timezone},
-    )
-    return PeriodExtended(view, period.deadline, (notice,) if reps else ())
+    return PeriodExtended(view, period.deadline)
 
 
 # --- the submission walk -------------------------------------------------------------------
@@ -402,7 +402,6 @@ class Receipt:
     ctx: WalkContext
     submission: Submission
     totals: Totals
-    notices: tuple[Notice, ...]
     # A second tap on «Xác nhận nộp» that found this draft already submitted by the first:
     # the receipt is the one already shown, nothing new was stored.
     repeated: bool = False
@@ -412,7 +411,6 @@ class Receipt:
 class Reviewed:
     ctx: WalkContext
     totals: Totals
-    notices: tuple[Notice, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -797,6 +795,8 @@ async def confirm(
         if isinstance(outcome, Rejected) or (isinstance(outcome, Receipt) and outcome.repeated):
             return outcome
         await uow.commit()  # a WalkClosed has deleted the draft
+    if isinstance(outcome, Receipt | Reviewed):
+        await services.outbox_flush()
     return outcome
 
 
@@ -822,7 +822,7 @@ async def _save_submission(
         )
         if done is None:
             return Rejected(Reason.NOT_YOUR_DRAFT)
-        return Receipt(ctx, done, totals(ctx.table, draft.values), (), repeated=True)
+        return Receipt(ctx, done, totals(ctx.table, draft.values), repeated=True)
     when = timing(ctx.period, now, resubmit_window(versions))
     if when is Timing.REFUSED and not draft.on_behalf:
         # Nothing is stored for a refused submission; the file may stay in the store, which
@@ -845,7 +845,7 @@ async def _save_submission(
         self_total_cp=sums.total_cp,
     )
     await uow.reports.delete_draft(draft.id)
-    await record(
+    audit = await record(
         uow,
         services,
         bloc_id=ctx.bloc.id,
@@ -871,8 +871,9 @@ async def _save_submission(
         "late": submission.late,
         "on_behalf": draft.on_behalf,
     }
-    notices = (Notice(colleagues, "report_submitted_notice", context),) if colleagues else ()
-    return Receipt(ctx, submission, sums, notices)
+    notice = Notice(colleagues, "report_submitted_notice", context)
+    await queue_notices(uow, services, [notice], audit=audit, bloc_id=ctx.bloc.id, now=now)
+    return Receipt(ctx, submission, sums)
 
 
 async def _save_review(
@@ -895,7 +896,7 @@ async def _save_review(
         now=services.clock.now(),
     )
     await uow.reports.delete_draft(draft.id)
-    await record(
+    audit = await record(
         uow,
         services,
         bloc_id=ctx.bloc.id,
@@ -915,8 +916,10 @@ async def _save_review(
         "self_cp": latest.self_total_cp,
         "reviewed_cp": sums.total_cp,
     }
-    notices = (Notice(reps, "report_reviewed_notice", context),) if reps else ()
-    return Reviewed(ctx, sums, notices)
+    notice = Notice(reps, "report_reviewed_notice", context)
+    now = services.clock.now()
+    await queue_notices(uow, services, [notice], audit=audit, bloc_id=ctx.bloc.id, now=now)
+    return Reviewed(ctx, sums)
 
 
 async def cancel_draft(services: Services, actor: Actor, *, draft_id: int) -> bool:
@@ -1037,7 +1040,6 @@ class Returned:
     until: datetime
     timezone: str
     comment: str
-    notices: tuple[Notice, ...]
 
 
 async def return_report(
@@ -1079,7 +1081,7 @@ async def return_report(
             return Rejected(Reason.NO_SUBMISSION, {"unit": unit.name})
         latest = versions[-1]
         await uow.reports.set_returned(latest.id, comment=comment, until=until, now=now)
-        await record(
+        audit = await record(
             uow,
             services,
             bloc_id=bloc_id,
@@ -1091,18 +1093,21 @@ async def return_report(
             until=until.isoformat(),
             comment=comment,
         )
-        reps = await _representatives(uow, bloc_id, unit.id)
+        context = {
+            "unit": unit.name,
+            "title": period.title,
+            "version": latest.version,
+            "comment": comment,
+            "until": until,
+            "tz": bloc.timezone,
+        }
+        notice = Notice(
+            await _representatives(uow, bloc_id, unit.id), "report_returned_notice", context
+        )
+        await queue_notices(uow, services, [notice], audit=audit, bloc_id=bloc_id, now=now)
         await uow.commit()
-    context = {
-        "unit": unit.name,
-        "title": period.title,
-        "version": latest.version,
-        "comment": comment,
-        "until": until,
-        "tz": bloc.timezone,
-    }
-    notices = (Notice(reps, "report_returned_notice", context),) if reps else ()
-    return Returned(unit, latest, until, bloc.timezone, comment, notices)
+    await services.outbox_flush()
+    return Returned(unit, latest, until, bloc.timezone, comment)
 
 
 async def score_sheet(

@@ -12,6 +12,7 @@ from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.filecheck import ContentRefused, parse_checked, parse_problem
+from bot.services.notify import queue_notices
 from bot.services.outcomes import Notice, Reason, Rejected, pick_unit
 from bot.services.tabular import MAX_FILE_BYTES, TABLE_KINDS, Unreadable, read_table
 
@@ -180,7 +181,6 @@ async def unit_detail(services: Services, actor: Actor, ref: str) -> UnitView | 
 class MemberRemoved:
     identity: Identity
     unit: Unit | None
-    notices: tuple[Notice, ...]
 
 
 async def remove_member(
@@ -213,7 +213,7 @@ async def remove_member(
             )
         else:
             await uow.identities.remove_membership(identity_id, bloc_id)
-        await record(
+        audit = await record(
             uow,
             services,
             bloc_id=bloc_id,
@@ -223,10 +223,13 @@ async def remove_member(
             identity=identity_id,
             kept_roles=sorted(r.value for r in remaining),
         )
+        notice = Notice(
+            (identity_id,),
+            "member_removed_you",
+            {"bloc": bloc.name, "unit": unit.name if unit else None},
+        )
+        now = services.clock.now()
+        await queue_notices(uow, services, [notice], audit=audit, bloc_id=bloc_id, now=now)
         await uow.commit()
-    notice = Notice(
-        (identity_id,),
-        "member_removed_you",
-        {"bloc": bloc.name, "unit": unit.name if unit else None},
-    )
-    return MemberRemoved(person, unit, (notice,))
+    await services.outbox_flush()
+    return MemberRemoved(person, unit)

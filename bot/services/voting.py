@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.core.models import Bloc, Role, Unit
+from bot.core.models import Bloc, Locale, Role, Unit
 from bot.core.sealing import SealError, open_pending, seal_pending
 from bot.core.text import clean, fold_diacritics
 from bot.core.units import find_unit, rotation_proposal
@@ -44,6 +44,8 @@ from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.documents import RecordRow, VoteRecord, date_line, vote_record_docx
+from bot.services.notify import queue_notices
+from bot.services.outbox import to_group
 from bot.services.outcomes import Notice, Reason, Rejected, pick_unit, refuse_long
 from bot.services.reports import local_to_utc
 from storage.uow import UnitOfWork
@@ -510,7 +512,6 @@ class Opened:
     bloc: Bloc
     ballot: dict[str, Any]
     units: int
-    notices: tuple[Notice, ...]
 
 
 async def open_ballot(
@@ -589,7 +590,7 @@ async def open_ballot_as(
         if closes_at is not None:
             await uow.votes.set_closes_at(info.ballot.id, closes_at)
         await uow.votes.set_status(info.ballot.id, BallotStatus.OPEN, now=now)
-        await record(
+        audit = await record(
             uow,
             services,
             bloc_id=bloc_id,
@@ -611,12 +612,20 @@ async def open_ballot_as(
             {"ballot": context},
             buttons=(("t:button.vote_now", f"vt:{opened.ballot.id}:show:0"),),
         )
-        done = Opened(
-            BallotLine(opened, number, 0), bloc, context, len(units), (notice,) if reps else ()
+        await queue_notices(uow, services, [notice], audit=audit, bloc_id=bloc_id, now=now)
+        group = services.renderer.render(
+            Locale.VI, "ballot_group_opened", ballot=context, units=len(units)
         )
+        key = f"opened:{info.ballot.id}:group"
+        await uow.outbox.enqueue(
+            to_group(bloc.group_chat_id, group, key=key, bloc_id=bloc_id, now=now), now
+        )
+        done = Opened(BallotLine(opened, number, 0), bloc, context, len(units))
         if before_commit is not None:
             await before_commit(uow, done)
         await uow.commit()
+    if not scheduled:  # the tick sends what it queued itself
+        await services.outbox_flush()
     return done
 
 
@@ -726,7 +735,6 @@ def _option_label(option: Option, names: dict[int, str]) -> dict[str, Any]:
 class BallotChanged:
     line: BallotLine
     ballot: dict[str, Any]
-    notices: tuple[Notice, ...]
 
 
 async def extend_ballot(
@@ -750,7 +758,7 @@ async def extend_ballot(
         if closes_at <= now or (info.ballot.closes_at and closes_at <= info.ballot.closes_at):
             return Rejected(Reason.DEADLINE_PAST, {"value": clean(closes_text)})
         await uow.votes.set_closes_at(info.ballot.id, closes_at)
-        await record(
+        audit = await record(
             uow,
             services,
             bloc_id=bloc_id,
@@ -764,12 +772,15 @@ async def extend_ballot(
         updated = await uow.votes.ballot(info.ballot.id)
         assert updated is not None
         count = await uow.votes.cast_count(info.ballot.id)
+        context = {"ballot": _ballot_context(updated, number, names, bloc)}
+        notice = Notice(reps, "ballot_extended_notice", context)
+        queued = await queue_notices(
+            uow, services, [notice], audit=audit, bloc_id=bloc_id, now=now
+        )
         await uow.commit()
-    context = {"ballot": _ballot_context(updated, number, names, bloc)}
-    notice = Notice(reps, "ballot_extended_notice", context)
-    return BallotChanged(
-        BallotLine(updated, number, count), context["ballot"], (notice,) if reps else ()
-    )
+    if queued:
+        await services.outbox_flush()
+    return BallotChanged(BallotLine(updated, number, count), context["ballot"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -865,7 +876,7 @@ async def cancel_ballot(
         if info.ballot.rules.secret:
             await uow.secret.empty_box(info.ballot.id)  # void votes are not kept sealed either
             deleted_xid = await uow.secret.transaction_id()
-        await record(
+        audit = await record(
             uow,
             services,
             bloc_id=bloc_id,
@@ -874,22 +885,23 @@ async def cancel_ballot(
             ballot=info.ballot.id,
             reason=reason,
         )
-        reps = await representatives(uow, bloc_id)
+        was_open = info.ballot.status is BallotStatus.OPEN
+        reps = await representatives(uow, bloc_id) if was_open else ()
         names = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
         updated = await uow.votes.ballot(info.ballot.id)
         assert updated is not None
+        described = _ballot_context(updated, number, names, bloc)
+        context: dict[str, Any] = {"ballot": described, "reason": reason}
+        notice = Notice(reps, "ballot_cancelled_notice", context)
+        queued = await queue_notices(
+            uow, services, [notice], audit=audit, bloc_id=bloc_id, now=now
+        )
         await uow.commit()
     if info.ballot.rules.secret:
         services.db.purge_sealed(deleted_xid)
-    described = _ballot_context(updated, number, names, bloc)
-    context: dict[str, Any] = {"ballot": described, "reason": reason}
-    notice = Notice(reps, "ballot_cancelled_notice", context)
-    was_open = info.ballot.status is BallotStatus.OPEN
-    return BallotChanged(
-        BallotLine(updated, number, 0),
-        {**described, "reason": reason},
-        (notice,) if reps and was_open else (),
-    )
+    if queued:
+        await services.outbox_flush()
+    return BallotChanged(BallotLine(updated, number, 0), {**described, "reason": reason})
 
 
 # --- voting -------------------------------------------------------------------------------
@@ -1147,7 +1159,6 @@ def _check(view: VoteView, choice: Choice, now: datetime) -> CastRejection | Non
 class Accepted:
     view: VoteView
     replaced: bool
-    notices: tuple[Notice, ...] = field(default_factory=tuple)
     receipt: str | None = None  # a secret ballot's receipt code: shown once, never stored
     unchanged: bool = False  # the unit's open vote was already this choice: nothing written
 
@@ -1246,7 +1257,7 @@ async def cast_vote(
         # Who cast for which unit (never what, for a secret ballot), written with the vote.
         # Last, so the bloc's audit chain — which every cast of the bloc appends to — is held
         # for the shortest time.
-        await record(
+        event = await record(
             uow,
             services,
             bloc_id=bloc.id,
@@ -1254,10 +1265,29 @@ async def cast_vote(
             unit_id=unit.id,
             **audit,
         )
+        # The unit's other representatives are told in this transaction (the choice only on
+        # an open ballot); nothing is read or written for a unit of one representative.
+        context = {
+            "ballot": view.context,
+            "person": actor.identity.display_name,
+            "unit": unit.name,
+            "replaced": replaced,
+            "choice": None if info.ballot.rules.secret else _choice_labels(view, pending),
+        }
+        queued = await queue_notices(
+            uow,
+            services,
+            [Notice(colleagues, "vote_cast_colleague", context)],
+            audit=event,
+            bloc_id=bloc.id,
+            now=now,
+        )
         # Counted after the audit append: a cast of another unit that held the bloc's chain
         # before this one has committed by now, so the turnout shown is exact.
         turnout = await uow.votes.cast_count(ballot_id)
         await uow.commit()
+    if queued:
+        await services.outbox_flush()
     # What the unit sees now follows from the cast: its choice counted (sealed for a secret
     # ballot), its multi-select draft gone.
     done = replace(
@@ -1268,15 +1298,7 @@ async def cast_vote(
         voted=True,
         turnout=turnout,
     )
-    context = {
-        "ballot": done.context,
-        "person": actor.identity.display_name,
-        "unit": unit.name,
-        "replaced": replaced,
-        "choice": None if info.ballot.rules.secret else _choice_labels(done, pending),
-    }
-    notices = (Notice(colleagues, "vote_cast_colleague", context),) if colleagues else ()
-    return Accepted(done, replaced, notices, receipt)
+    return Accepted(done, replaced, receipt)
 
 
 def _choice_labels(view: VoteView, choice: Choice) -> list[dict[str, Any]]:
@@ -1298,7 +1320,6 @@ class Closed:
     runoff: BallotLine | None
     awaiting_decision: tuple[int, ...]
     names: dict[int, str]
-    notices: tuple[Notice, ...]
     group_text_context: dict[str, Any]
 
 
@@ -1318,12 +1339,11 @@ async def close_ballot_as(
     *,
     ref: str,
     scheduled: bool = False,
-    before_commit: Callable[[UnitOfWork, Closed], Awaitable[None]] | None = None,
 ) -> Closed | Rejected:
     """The count itself, by a secretariat member or (`actor_identity_id` None) by the tick at
-    the closing time; the result goes to every other secretariat member and the group.
-    `scheduled`: only if the closing time has come (checked under the lock: an extension
-    committed a moment ago wins). `before_commit` queues the result in the same transaction."""
+    the closing time; the result goes to every other secretariat member and the group,
+    through the outbox in the same transaction. `scheduled`: only if the closing time has
+    come (checked under the lock: an extension committed a moment ago wins)."""
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
@@ -1414,7 +1434,7 @@ async def close_ballot_as(
         if unsealed is not None:
             await sealed.store_count(uow, info.ballot.id, unsealed)
             deleted_xid = await uow.secret.transaction_id()
-        await record(
+        audit = await record(
             uow,
             services,
             bloc_id=bloc_id,
@@ -1447,8 +1467,15 @@ async def close_ballot_as(
             other_opinions,
             published,
         )
+        # The result goes to every other secretariat member and the group, in this transaction.
         others = tuple(x for x in secretariat if x != actor_identity_id)
-        notices = (Notice(others, "ballot_result", context),) if others else ()
+        notice = Notice(others, "ballot_result", context)
+        await queue_notices(uow, services, [notice], audit=audit, bloc_id=bloc_id, now=now)
+        group = services.renderer.render(Locale.VI, "ballot_result", **context)
+        key = f"result:{info.ballot.id}:group"
+        await uow.outbox.enqueue(
+            to_group(bloc.group_chat_id, group, key=key, bloc_id=bloc_id, now=now), now
+        )
         done = Closed(
             BallotLine(closed, number, result.returned),
             bloc,
@@ -1458,14 +1485,13 @@ async def close_ballot_as(
             runoff_line,
             awaiting,
             names,
-            notices,
             context,
         )
-        if before_commit is not None:
-            await before_commit(uow, done)
         await uow.commit()
     if unsealed is not None:
         services.db.purge_sealed(deleted_xid)  # in the background: the result goes out now
+    if not scheduled:  # the tick sends what it queued itself
+        await services.outbox_flush()
     return done
 
 

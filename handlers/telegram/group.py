@@ -18,7 +18,6 @@ from bot.core.sealing import RECEIPT_SHAPE
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.invites import guard_group_text
-from bot.services.notify import deliver
 from bot.services.standings import group_standings
 from bot.services.voting import group_turnout
 from handlers.telegram.common import cmd_help
@@ -160,7 +159,6 @@ async def _guard(message: Message, services: Services, ui: Ui) -> bool:
         return False
     await _hide(message)
     await message.answer(ui.text("join_in_group"))
-    await deliver(services, list(leaked.notices))
     return True
 
 

@@ -1,9 +1,7 @@
-"""The Notifier and Transport ports over a Telegram Bot: direct notices, and the outbox
-sender's deliveries with the Bot API's answer classified (429, 403, 5xx, 400)."""
+"""The Transport port over a Telegram Bot: the outbox sender's messages, with the Bot API's
+answer classified (429, 403, 5xx, 400)."""
 
 from __future__ import annotations
-
-import logging
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -18,29 +16,12 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.core.models import Platform
 from bot.core.ports import OutgoingMessage, SendResult, SendStatus
 
-log = logging.getLogger(__name__)
-
 
 class TelegramNotifier:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, message: OutgoingMessage) -> bool:
-        if message.platform is not Platform.TELEGRAM:
-            return False
-        try:
-            markup = _markup(message)
-            await self.bot.send_message(
-                chat_id=int(message.chat_id), text=message.text, reply_markup=markup
-            )
-        except TelegramForbiddenError:
-            return False
-        except TelegramBadRequest as exc:
-            log.warning("notice not delivered: %s", exc.message)
-            return False
-        return True
-
-    async def deliver(self, message: OutgoingMessage) -> SendResult:
+    async def transmit(self, message: OutgoingMessage) -> SendResult:
         """One outbox message; the Bot API's answer as a status (never raises for it)."""
         if message.platform is not Platform.TELEGRAM:
             return SendResult(SendStatus.REJECTED, error="not a Telegram chat")

@@ -18,7 +18,6 @@ from bot.services import reports as svc
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.exports import archive_plan, score_xlsx
-from bot.services.notify import deliver
 from bot.services.outcomes import Rejected
 from bot.services.scoring_files import TableRefused
 from handlers.telegram.covenant import on_covenant_file
@@ -184,7 +183,6 @@ async def cmd_period(
             await message.answer(ui.refusal(opened))
             return
         await message.answer(ui.text("period_opened", view=opened.view))
-        await deliver(services, list(opened.notices))
     elif sub.casefold() in {"extend", "giahan", "gia_hạn", "gia"}:
         if len(parts) != 2:
             await message.answer(ui.text("period_usage"))
@@ -198,7 +196,6 @@ async def cmd_period(
         await message.answer(
             ui.text("period_extended", view=extended.view, old=extended.old_deadline)
         )
-        await deliver(services, list(extended.notices))
     elif sub:
         await message.answer(ui.text("period_usage"))
     else:
@@ -360,11 +357,9 @@ async def on_walk(
         await state.clear()
         if not done.repeated:  # a double tap: the first tap shows this very receipt
             await message.edit_text(_receipt_text(ui, done))
-            await deliver(services, list(done.notices))
     elif isinstance(done, svc.Reviewed):
         await state.clear()
         await message.edit_text(ui.text("review_saved", ctx=done.ctx, totals=done.totals))
-        await deliver(services, list(done.notices))
     else:
         await _show(message, done, ui, state, edit=True)
 
@@ -532,7 +527,6 @@ async def cmd_return(
         await message.answer(ui.refusal(done))
         return
     await message.answer(ui.text("report_returned", done=done))
-    await deliver(services, list(done.notices))
 
 
 async def cmd_export(

@@ -16,7 +16,6 @@ from bot.services.invites import (
     confirm_move,
     join,
 )
-from bot.services.notify import deliver
 from bot.services.outcomes import Rejected
 from handlers.telegram.menus import set_secretariat_menu
 from handlers.telegram.ui import MoveCb, Ui, keyboard
@@ -77,10 +76,9 @@ async def _join(message: Message, code: str, actor: Actor, services: Services, u
         )
         return
     await message.answer(join_text(ui, outcome))
-    if isinstance(outcome, Joined):
-        await deliver(services, list(outcome.notices))
-        if outcome.role is Role.SECRETARIAT and message.bot is not None:
-            await set_secretariat_menu(message.bot, services.renderer, message.chat.id, ui.locale)
+    secretary = isinstance(outcome, Joined) and outcome.role is Role.SECRETARIAT
+    if secretary and message.bot is not None:
+        await set_secretariat_menu(message.bot, services.renderer, message.chat.id, ui.locale)
 
 
 async def on_move(
@@ -93,5 +91,3 @@ async def on_move(
         text = ui.text("join_move_cancelled")
     if isinstance(query.message, Message):
         await query.message.edit_text(text)
-    if isinstance(outcome, Joined):
-        await deliver(services, list(outcome.notices))

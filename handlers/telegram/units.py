@@ -19,7 +19,6 @@ from bot.services.invites import (
     issue_missing_invites,
     revoke_unit_invites,
 )
-from bot.services.notify import deliver
 from bot.services.outcomes import Reason, Rejected
 from bot.services.tabular import MAX_FILE_BYTES
 from bot.services.units import (
@@ -289,4 +288,3 @@ async def on_member_action(
             unit=removed.unit.name if removed.unit else None,
         )
     )
-    await deliver(services, list(removed.notices))

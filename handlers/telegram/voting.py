@@ -19,7 +19,6 @@ from bot.core.voting import CastRejection, Choice, Option, OptionKind
 from bot.services import voting as svc
 from bot.services.actors import Actor
 from bot.services.app import Services
-from bot.services.notify import deliver, post_to_group
 from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.conference import start_walk
 from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
@@ -169,10 +168,10 @@ async def cmd_ballot(
         await _close(message, actor, services, ui, parts[0])
     elif word in {"extend", "giahan", "gia"} and len(parts) == 2:
         changed = await svc.extend_ballot(services, actor, ref=parts[0], closes_text=parts[1])
-        await _changed(message, services, ui, changed, "ballot_extended")
+        await _changed(message, ui, changed, "ballot_extended")
     elif word in {"cancel", "huy", "hủy"} and len(parts) == 2:
         changed = await svc.cancel_ballot(services, actor, ref=parts[0], reason=parts[1])
-        await _changed(message, services, ui, changed, "ballot_cancelled")
+        await _changed(message, ui, changed, "ballot_cancelled")
     elif word in {"decide", "quyetdinh", "quyết_định"} and len(parts) == 2:
         decided = await svc.decide(services, actor, ref=parts[0], unit_ref=parts[1])
         await message.answer(
@@ -222,10 +221,6 @@ async def _open(
         await message.answer(ui.refusal(opened))
         return
     await message.answer(ui.text("ballot_opened", ballot=opened.ballot, units=opened.units))
-    await deliver(services, list(opened.notices))
-    await post_to_group(
-        services, opened.bloc, "ballot_group_opened", ballot=opened.ballot, units=opened.units
-    )
 
 
 async def _close(message: Message, actor: Actor, services: Services, ui: Ui, ref: str) -> None:
@@ -234,13 +229,10 @@ async def _close(message: Message, actor: Actor, services: Services, ui: Ui, ref
         await message.answer(ui.refusal(closed))
         return
     await answer_long(message, ui.text("ballot_result", **closed.group_text_context))
-    await deliver(services, list(closed.notices))
-    await post_to_group(services, closed.bloc, "ballot_result", **closed.group_text_context)
 
 
 async def _changed(
     message: Message,
-    services: Services,
     ui: Ui,
     changed: svc.BallotChanged | Rejected,
     template: str,
@@ -249,7 +241,6 @@ async def _changed(
         await message.answer(ui.refusal(changed))
         return
     await message.answer(ui.text(template, ballot=changed.ballot))
-    await deliver(services, list(changed.notices))
 
 
 # --- voting ---------------------------------------------------------------------------------
@@ -388,7 +379,6 @@ async def on_vote(
             cast_text(ui, done),
             _after_cast_keyboard(ui, done.view),
         )
-        await deliver(services, list(done.notices))
         return
     if a == "tog":
         result: svc.VoteView | Rejected = await svc.toggle(services, actor, ballot_id=b, index=i)

@@ -31,8 +31,7 @@ from bot.services.actors import Actor, resolve_actor
 from bot.services.app import Services
 from bot.services.charts import standings_png
 from bot.services.deadlines import deadlines_view
-from bot.services.invites import Joined, JoinRefused, MoveNeeded, join
-from bot.services.notify import deliver
+from bot.services.invites import JoinRefused, MoveNeeded, join
 from bot.services.outcomes import Rejected
 from bot.services.reports import current_table
 from bot.services.standings import standings
@@ -372,5 +371,3 @@ class ZaloBot:
             await chat.say(ui.text("zalo_move_elsewhere", target=outcome.target.name))
             return
         await chat.say(join_text(ui, outcome))
-        if isinstance(outcome, Joined):
-            await deliver(self.services, list(outcome.notices))

@@ -22,7 +22,6 @@ from bot.services.actors import Actor, set_locale
 from bot.services.app import Services
 from bot.services.blocs import my_blocs, use_bloc
 from bot.services.linking import issue_link_code, link, offer_link
-from bot.services.notify import deliver
 from bot.services.outcomes import Reason, Rejected
 from handlers.texts import Ui, cast_text, link_code_text, link_offer_text, linked_text
 from handlers.zalo.commands import (
@@ -202,7 +201,6 @@ async def cast(chat: Chat, ballot_id: int, held: str) -> None:
         return
     # A secret ballot's receipt is in this reply only: it is never stored.
     await chat.say(cast_text(chat.ui, done))
-    await deliver(chat.services, list(done.notices))
 
 
 async def check(chat: Chat, typed: str) -> None:
@@ -305,7 +303,6 @@ async def show_score_step(
                 tz=step.ctx.bloc.timezone,
             )
         )
-        await deliver(chat.services, list(step.notices))
 
 
 async def score_answer(chat: Chat, state: dict[str, Any], text: str) -> None:

@@ -1,4 +1,4 @@
-"""The Notifier and Transport ports over the Zalo Bot API: the outbox's messages to Zalo
+"""The Transport port over the Zalo Bot API: the outbox's messages to Zalo
 accounts, in plain text (no markup, no buttons: an action is named in words), cut under
 2,000 characters, the platform's answer classified for the sender (429, 403, 5xx, 400)."""
 
@@ -39,10 +39,7 @@ class ZaloNotifier:
     def __init__(self, client: ZaloClient) -> None:
         self.client = client
 
-    async def send(self, message: OutgoingMessage) -> bool:
-        return (await self.deliver(message)).status is SendStatus.SENT
-
-    async def deliver(self, message: OutgoingMessage) -> SendResult:
+    async def transmit(self, message: OutgoingMessage) -> SendResult:
         if message.platform is not Platform.ZALO:
             return SendResult(SendStatus.REJECTED, error="not a Zalo chat")
         try:

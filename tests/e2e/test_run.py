@@ -17,7 +17,6 @@ import pytest
 from sqlmodel import col, select
 
 from bot.core.deadlines import DAY
-from bot.core.ports import OutgoingMessage
 from bot.fakes.telegram import FakeTelegram, FakeUser
 from bot.render import Renderer
 from bot.services.app import Services
@@ -231,7 +230,6 @@ async def _plan_only(tmp: Path, due_in: timedelta) -> list[str]:
     services = Services(
         db=db,
         clock=clock,
-        notifier=_NoNotifier(),
         renderer=Renderer(),
         audit_key=b"\0" * 32,  # the planner writes no audit row
         ballot_secret=b"\0" * 32,
@@ -257,11 +255,6 @@ async def _plan_only(tmp: Path, due_in: timedelta) -> list[str]:
             return list(rows.all())
     finally:
         await db.dispose()
-
-
-class _NoNotifier:
-    async def send(self, message: OutgoingMessage) -> bool:
-        raise AssertionError(f"nothing is sent while planning: {message}")
 
 
 async def test_reminders_planned_before_a_restart_are_sent_once(

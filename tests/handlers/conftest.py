@@ -11,7 +11,7 @@ import pytest
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
-from aiogram.types import Chat, InlineKeyboardMarkup, User
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
 from teremok import MockBot, MockCallbackQuery, MockMessageDocument, MockMessageText
 
 from bot.fakes.ratelimit import NoRateLimit
@@ -51,17 +51,42 @@ def _reply(method: Any) -> Reply:
 class Harness:
     """Plays users against the real dispatcher and returns what each update made the bot say."""
 
-    def __init__(self, bot: MockBot, services: Services) -> None:
+    def __init__(self, bot: MockBot, services: Services, sender: Sender | None = None) -> None:
         self.bot = bot
         self.services = services
         self.alerts: list[str] = []
+        # Sends what a use case queued in the outbox (a test may put another in its place).
+        self.sender = sender
+        self.handling = False
+        self.queued = False
+
+    async def flush(self) -> None:
+        """`Services.outbox_flush`: the running bot sends in the background, so the queued
+        messages go out after the update's own answer — here, once the update is handled
+        (at once for a service a test calls itself)."""
+        if self.handling:
+            self.queued = True
+        elif self.sender is not None:
+            await self.sender.drain()
+
+    async def dispatch(self, obj: Update | Message | CallbackQuery) -> list[Any]:
+        """Feed one update; the requests it made, then those of the outbox it filled."""
+        start = len(self.bot.mock_session.requests)
+        self.handling = True
+        try:
+            await self.bot.dispatch(obj)
+        finally:
+            self.handling = False
+        while self.queued and self.sender is not None:
+            self.queued = False
+            await self.sender.drain()
+        return list(self.bot.mock_session.requests[start:])
 
     async def say(self, user: User, text: str, chat: Chat | None = None) -> list[Reply]:
         kwargs: dict[str, Any] = {"user": user}
         if chat is not None:
             kwargs["chat"] = chat
-        result = await self.bot.dispatch(MockMessageText(text, **kwargs))
-        return self._replies(result.requests.all)
+        return self._replies(await self.dispatch(MockMessageText(text, **kwargs)))
 
     async def send_file(
         self, user: User, name: str, data: bytes, caption: str | None = None
@@ -69,17 +94,16 @@ class Harness:
         file_id = f"f{len(self.bot.mock_session.files) + 1}"
         self.bot.add_file(file_id, data)
         msg = MockMessageDocument(file_id=file_id, file_name=name, caption=caption, user=user)
-        result = await self.bot.dispatch(msg)
-        return self._replies(result.requests.all)
+        return self._replies(await self.dispatch(msg))
 
     async def tap(self, user: User, data: str, message_text: str = "…") -> list[Reply]:
         bot_user = User(id=42, is_bot=True, first_name="Bot")
         msg = MockMessageText(message_text, user=bot_user, chat=Chat(id=user.id, type="private"))
-        result = await self.bot.dispatch(MockCallbackQuery(data=data, user=user, message=msg))
-        for m in result.requests.all:
+        requests = await self.dispatch(MockCallbackQuery(data=data, user=user, message=msg))
+        for m in requests:
             if isinstance(m, AnswerCallbackQuery) and m.text:
                 self.alerts.append(m.text)
-        return self._replies(result.requests.all)
+        return self._replies(requests)
 
     @staticmethod
     def _replies(requests: list[Any]) -> list[Reply]:
@@ -101,21 +125,17 @@ class Harness:
 
 
 def make_harness(services: Services) -> Harness:
-    """A Dispatcher on these services and a mock bot; the outbox is flushed through that bot
-    within each update, as the running bot's tick would send it at once."""
+    """A Dispatcher on these services and a mock bot; what an update queued in the outbox is
+    sent through that bot once the update is handled, as the running bot sends it at once."""
     dp = create_dispatcher(services)
     # As in production (bot/runtime.py): HTML, so teremok checks every reply's markup.
     bot = MockBot(dp, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-    services.notifier = TelegramNotifier(bot)
     sender = Sender(
         services.db, TelegramNotifier(bot), NoRateLimit(), services.clock, services.renderer
     )
-
-    async def flush() -> None:
-        await sender.drain()
-
-    services.outbox_flush = flush
-    return Harness(bot, services)
+    harness = Harness(bot, services, sender)
+    services.outbox_flush = harness.flush
+    return harness
 
 
 @pytest.fixture

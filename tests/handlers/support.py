@@ -380,8 +380,7 @@ def restarted(tg: Harness) -> Harness:
 
 async def dispatch(tg: Harness, update: Message | CallbackQuery) -> list[TelegramMethod[Any]]:
     """Every API request one update made (documents and file downloads included)."""
-    result = await tg.bot.dispatch(update)
-    return list(result.requests.all)
+    return await tg.dispatch(update)
 
 
 async def send_sized(

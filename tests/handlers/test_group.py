@@ -93,7 +93,7 @@ async def test_staff_codes_in_a_photo_caption_or_a_group_command(
     observer = await tg.invite_code("observer")
 
     photo = MockMessagePhoto(caption=f"ảnh chụp mã {secretariat}", user=AN, chat=GROUP)
-    replies = tg._replies((await tg.bot.dispatch(photo)).requests.all)
+    replies = tg._replies(await tg.dispatch(photo))
     assert plain(replies) == [(G, REFUSED_IN_GROUP), (S, leaked("thường trực"))]
     replies = await tg.say(AN, f"/help {observer}", chat=GROUP)
     assert plain(replies) == [(G, REFUSED_IN_GROUP), (S, leaked("thành viên theo dõi"))]

@@ -102,8 +102,7 @@ async def test_codes_from_anonymous_admins_and_channels_are_revoked(
         message = MockMessageText(
             f"Mã mời Sở Y tế: {code}", user=poster, chat=GROUP, sender_chat=sender_chat
         )
-        result = await tg.bot.dispatch(message)
-        texts = [r.text for r in Harness._replies(result.requests.all)]
+        texts = [r.text for r in Harness._replies(await tg.dispatch(message))]
         assert texts == [
             REFUSED_IN_GROUP,
             f"⚠️ Một mã mời của <b>{BLOC}</b> (Sở Y tế) bị gửi vào nhóm nên đã bị thu hồi. "

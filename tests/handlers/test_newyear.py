@@ -72,7 +72,7 @@ async def test_the_new_year_hands_the_bloc_to_the_elected_units(
     assert (await tg.tap(SECRETARY, cancel))[-1].text == "Đã giữ nguyên năm 2024."
 
     done = await tg.tap(SECRETARY, confirm)
-    told = {r.chat_id: r.text for r in done[:-1]}
+    told = {r.chat_id: r.text for r in done[1:]}  # after the answer, as the outbox sends
     notice = (
         "🎉 Khối thi đua Văn hóa - Xã hội bước sang năm thi đua 2025.\n"
         "Trưởng khối: Sở Văn hóa, Thể thao và Du lịch; phó trưởng khối: Sở Giáo dục và Đào tạo."
@@ -80,7 +80,7 @@ async def test_the_new_year_hands_the_bloc_to_the_elected_units(
     )
     assert told[GROUP.id] == notice
     assert told[AN.id] == told[GIANG.id] == told[SECRETARY.id] == notice
-    assert done[-1].text.startswith("✅ Đã chuyển sang năm 2025.")
+    assert done[0].text.startswith("✅ Đã chuyển sang năm 2025.")
     bloc = await bloc_by_code(services, BLOC_CODE)
     async with services.db.uow() as uow:
         names = {u.id: u.name for u in await uow.blocs.units(bloc.id)}

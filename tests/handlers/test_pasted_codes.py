@@ -57,9 +57,9 @@ async def test_a_code_added_by_editing_a_group_message_is_revoked(
     await tg.admin_setup(units=UNITS)
     code = await tg.invite_code("SYT")
     edited = MockMessageText(f"Mã của Sở Y tế: {code}", user=AN, chat=GROUP)
-    result = await tg.bot.dispatch(Update(update_id=900_001, edited_message=edited))
+    requests = await tg.dispatch(Update(update_id=900_001, edited_message=edited))
 
-    texts = [str(getattr(m, "text", "")) for m in result.requests.all]
+    texts = [str(getattr(m, "text", "")) for m in requests]
     assert texts[-2].startswith("⚠️ Mã mời không được gửi vào nhóm.")
     assert texts[-1] == (
         f"⚠️ Một mã mời của <b>{BLOC}</b> (Sở Y tế) bị gửi vào nhóm nên đã bị thu hồi. "

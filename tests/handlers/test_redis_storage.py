@@ -7,14 +7,12 @@ from teremok import MockBot
 
 from bot.services.app import Services
 from handlers.telegram import create_dispatcher
-from handlers.telegram.notifier import TelegramNotifier
 from tests.handlers.conftest import SECRETARY, Harness
 
 
 async def test_wizard_resumes_on_a_new_dispatcher(services: Services, redis_url: str) -> None:
     first_storage = RedisStorage.from_url(redis_url)
     first = Harness(MockBot(create_dispatcher(services, storage=first_storage)), services)
-    services.notifier = TelegramNotifier(first.bot)
     asked = await first.say(SECRETARY, "/bloc new")
     assert asked[0].text.startswith("Tạo khối mới (bước 1/4).")
     await first.say(SECRETARY, "Khối thi đua Văn hóa - Xã hội")

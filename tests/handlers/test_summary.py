@@ -92,8 +92,8 @@ async def test_the_summary_reads_like_the_blocs_articles(tg: Harness, services: 
 
     posted = await tg.say(SECRETARY, "/summary post")
     assert [(r.chat_id, r.text) for r in posted] == [
-        (GROUP.id, replies[0].text),
         (SECRETARY.id, "✅ Đã đăng bài tổng kết lên nhóm của khối."),
+        (GROUP.id, replies[0].text),  # the outbox sends once the command is answered
     ]
 
 

@@ -56,7 +56,6 @@ from teremok.validation import ApiRuleViolation, validate_html, validate_method
 from bot.core.models import Locale, Platform
 from bot.core.text import clean
 from bot.fakes.clock import FakeClock
-from bot.fakes.notifier import RecordingNotifier
 from bot.fakes.ratelimit import NoRateLimit
 from bot.fakes.zalo import FakeZalo, ZaloSent, ZaloUser
 from bot.render import Renderer
@@ -316,14 +315,14 @@ class World:
             message = MockMessageText(step.text, user=step.user, chat=step.chat)
             if step.edited:
                 edited = message.model_copy(update={"edit_date": 1})
-                result = await bot.dispatch(
+                requests = await self.tg.dispatch(
                     Update(update_id=next_update_id(), edited_message=edited)
                 )
             else:
-                result = await bot.dispatch(message)
+                requests = await self.tg.dispatch(message)
         elif isinstance(step, Tap):
             shown = MockMessageText("…", user=BOT, chat=Chat(id=step.user.id, type="private"))
-            result = await bot.dispatch(
+            requests = await self.tg.dispatch(
                 MockCallbackQuery(data=step.data, user=step.user, message=shown)
             )
         else:
@@ -336,8 +335,8 @@ class World:
             message = MockMessageDocument(
                 file_id=file_id, file_name=step.name, caption=step.caption, user=step.user
             ).model_copy(update={"document": document})
-            result = await bot.dispatch(message)
-        return list(result.requests.all)
+            requests = await self.tg.dispatch(message)
+        return requests
 
     def check(self, step: Step, requests: list[TelegramMethod[Any]]) -> None:
         """No failure caught by the errors router; every request one Telegram would take."""
@@ -433,7 +432,6 @@ async def _world_on(engine: AsyncEngine, root: Path) -> AsyncIterator[World]:
         services = Services(
             db=Database(engine, bind=conn),
             clock=FakeClock(START),
-            notifier=RecordingNotifier(),
             renderer=Renderer(),
             audit_key=AUDIT_KEY,
             ballot_secret=BALLOT_SECRET,
@@ -652,7 +650,7 @@ async def zalo_side(world: World) -> AsyncIterator[ZaloSide]:
     one test: linked in a savepoint rolled back at the end; meanwhile the outbox goes to both
     platforms (a Zalo member's notices reach Zalo) and the services offer linking."""
     services = world.tg.services
-    saved = (services.notifier, services.outbox_flush, services.channels)
+    saved = (world.tg.sender, services.channels)
     outer = await world.conn.begin_nested()
     async with FakeZalo(ZALO_TOKEN) as fake:
         client = ZaloClient(ZALO_TOKEN, fake.url, backoff=0.01)
@@ -663,11 +661,7 @@ async def zalo_side(world: World) -> AsyncIterator[ZaloSide]:
             }
         )
         sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
-
-        async def flush() -> None:
-            await sender.drain()
-
-        services.notifier, services.outbox_flush = channels, flush
+        world.tg.sender = sender
         services.channels = frozenset({Platform.TELEGRAM, Platform.ZALO})
         storage = MemoryStorage()
         side = ZaloSide(world, fake, ZaloBot(services, client, storage=storage), storage)
@@ -686,7 +680,7 @@ async def zalo_side(world: World) -> AsyncIterator[ZaloSide]:
             world.tg.bot.mock_session.requests.clear()
             yield side
         finally:
-            services.notifier, services.outbox_flush, services.channels = saved
+            world.tg.sender, services.channels = saved
             await client.close()
             await outer.rollback()
             world.storage.storage.clear()

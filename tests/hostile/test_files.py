@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from bot.fakes.clock import FakeClock
-from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services.app import Services
 from storage.db import create_engine
@@ -96,7 +95,6 @@ async def live(tmp_path: Path) -> AsyncIterator[Harness]:
     services = Services(
         db=Database(engine),
         clock=FakeClock(START),
-        notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
         ballot_secret=BALLOT_SECRET,

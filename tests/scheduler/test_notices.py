@@ -26,10 +26,10 @@ class BlockedBy:
         self.inner = inner
         self.chat = str(chat)
 
-    async def deliver(self, message: OutgoingMessage) -> SendResult:
+    async def transmit(self, message: OutgoingMessage) -> SendResult:
         if message.chat_id == self.chat:
             return SendResult(SendStatus.UNREACHABLE, error="Forbidden: bot was blocked")
-        return await self.inner.deliver(message)
+        return await self.inner.transmit(message)
 
 
 async def test_a_notice_to_a_member_who_blocked_the_bot_tells_the_secretariat_once(
@@ -43,11 +43,7 @@ async def test_a_notice_to_a_member_who_blocked_the_bot_tells_the_secretariat_on
         services.clock,
         services.renderer,
     )
-
-    async def flush() -> None:
-        await sender.drain()
-
-    services.outbox_flush = flush
+    tg.sender = sender
     opened = await tg.say(SECRETARY, "/ballot open 1")
     chats = [r.chat_id for r in opened]
     assert chats == [SECRETARY.id, AN.id, CUONG.id, DUNG.id, GIANG.id, SECRETARY.id]

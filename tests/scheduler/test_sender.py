@@ -473,7 +473,7 @@ async def test_a_worker_dying_after_claiming_duplicates_only_its_rows_in_flight(
         held = await uow.outbox.claim(clock.now(), lease=LEASE, limit=8, worker="dead")
         await uow.commit()
     for row in held[:3]:
-        await notifier.deliver(row.message)
+        await notifier.transmit(row.message)
     in_flight = {int(r.message.chat_id) for r in held}
 
     live = make_sender(committed_db, bot, clock, worker="live")
@@ -503,8 +503,8 @@ class HangAfterSending:
         self.hung: set[str] = set()
         self.all_hung = asyncio.Event()
 
-    async def deliver(self, message: OutgoingMessage) -> SendResult:
-        result = await self.inner.deliver(message)
+    async def transmit(self, message: OutgoingMessage) -> SendResult:
+        result = await self.inner.transmit(message)
         if message.chat_id in self.hang_for:
             self.hung.add(message.chat_id)
             if self.hung == self.hang_for:

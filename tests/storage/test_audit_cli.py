@@ -25,7 +25,6 @@ from sqlmodel import col, delete, update
 from bot.core.audit import GENESIS, chain_hash, head_mac
 from bot.core.models import Account, BlocKind, Platform
 from bot.fakes.clock import FakeClock
-from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services.actors import Actor, resolve_actor
 from bot.services.app import Services
@@ -132,7 +131,6 @@ async def write_audit_rows(database_url: str) -> None:
     services = Services(
         db=db,
         clock=FakeClock(START),
-        notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY.encode(),
         ballot_secret=b"cli-ballot-secret-0123456789abcdef",

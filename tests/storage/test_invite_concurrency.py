@@ -10,7 +10,6 @@ from bot.core.invites import CODE_BYTES, InviteRejection, encode_code, hash_code
 from bot.core.models import Account, BlocKind, Platform, Role
 from bot.core.units import UnitDraft
 from bot.fakes.clock import FakeClock
-from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services.actors import resolve_actor
 from bot.services.app import Services
@@ -26,7 +25,6 @@ def _services(db: Database, tmp_path: Path) -> Services:
     return Services(
         db=db,
         clock=FakeClock(START),
-        notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
         ballot_secret=BALLOT_SECRET,

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import URL, make_url, text
+from sqlalchemy import URL, make_url, or_, text
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import col, select
 
 from bot.core.sealing import (
     BallotKeys,
@@ -43,7 +44,6 @@ from bot.core.sealing import (
 )
 from bot.core.voting import Choice
 from bot.fakes.clock import FakeClock
-from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services import voting as svc
 from bot.services.actors import Actor
@@ -52,6 +52,7 @@ from bot.services.blocs import set_publish_receipts
 from bot.services.outcomes import Rejected
 from storage.files import FileStore
 from storage.migrate import migrate
+from storage.tables import OutboxRow
 from storage.uow import Database
 from tests.conftest import AUDIT_KEY, BALLOT_SECRET, PG_URL, START, ensure_worker_database
 from tests.storage.test_voting_concurrency import make_bloc
@@ -110,7 +111,6 @@ def _services(db: Database, clock: FakeClock, tmp_path: Path) -> Services:
     return Services(
         db=db,
         clock=clock,
-        notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
         ballot_secret=BALLOT_SECRET,
@@ -491,7 +491,16 @@ async def _published(scene: Scene, closed: svc.Closed) -> list[str]:
         json.dumps(closed.group_text_context, default=str, ensure_ascii=False),
         json.dumps(out.context, default=str, ensure_ascii=False),
     ]
-    texts += [json.dumps(n.context, default=str, ensure_ascii=False) for n in closed.notices]
+    async with scene.services.db.uow() as uow:
+        sent = await uow.session.exec(
+            select(OutboxRow.text).where(
+                or_(
+                    col(OutboxRow.dedup_key).startswith("notice:ballot_result:"),
+                    col(OutboxRow.dedup_key).startswith("result:"),
+                )
+            )
+        )
+        texts += list(sent.all())  # the result as the secretariat and the group are told
     return texts
 
 

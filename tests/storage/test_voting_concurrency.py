@@ -27,7 +27,6 @@ from bot.core.voting import (
     default_rules,
 )
 from bot.fakes.clock import FakeClock
-from bot.fakes.notifier import RecordingNotifier
 from bot.render import Renderer
 from bot.services import voting as svc
 from bot.services.actors import Actor, load_actor, resolve_actor
@@ -55,7 +54,6 @@ def _services(db: Database, tmp_path: Path) -> Services:
     return Services(
         db=db,
         clock=FakeClock(START),
-        notifier=RecordingNotifier(),
         renderer=Renderer(),
         audit_key=AUDIT_KEY,
         ballot_secret=BALLOT_SECRET,

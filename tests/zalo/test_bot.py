@@ -182,13 +182,8 @@ async def test_notices_reach_zalo_members_in_plain_text(
     channels = Channels(
         {Platform.TELEGRAM: TelegramNotifier(tg.bot), Platform.ZALO: ZaloNotifier(zbot.client)}
     )
-    services.notifier = channels
     sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
-
-    async def flush() -> None:
-        await sender.drain()
-
-    services.outbox_flush = flush
+    tg.sender = sender
     await tg.admin_setup(units=UNITS)
     await zalo.send_text(HOA, f"/start {await tg.invite_code('1')}")
     await _poll_once(zbot)

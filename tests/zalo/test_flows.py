@@ -591,13 +591,8 @@ async def test_notices_say_what_to_type_and_da_nhan_acknowledges(
     channels = Channels(
         {Platform.TELEGRAM: TelegramNotifier(tg.bot), Platform.ZALO: ZaloNotifier(zbot.client)}
     )
-    services.notifier = channels
     sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
-
-    async def flush() -> None:
-        await sender.drain()
-
-    services.outbox_flush = flush
+    tg.sender = sender
     await mixed_conference(tg, typist)
     assert await typist.say(HOA, "da nhan") == (
         "Đơn vị không có hạn chót nào đang chờ xác nhận «Đã nhận». Gõ han chot để xem các "
@@ -739,13 +734,8 @@ async def test_linking_carries_work_in_progress_and_tells_the_code_owner(
     channels = Channels(
         {Platform.TELEGRAM: TelegramNotifier(tg.bot), Platform.ZALO: ZaloNotifier(zbot.client)}
     )
-    services.notifier = channels
     sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
-
-    async def flush() -> None:
-        await sender.drain()
-
-    services.outbox_flush = flush
+    tg.sender = sender
     await report_setup(tg)
     await tg.say(SECRETARY, "/units add Sở Thông tin và Truyền thông; STTTT")
     await typist.say(HOA, await tg.invite_code("4"))

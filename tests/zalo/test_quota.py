@@ -68,7 +68,7 @@ class Recording:
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []
 
-    async def deliver(self, message: OutgoingMessage) -> SendResult:
+    async def transmit(self, message: OutgoingMessage) -> SendResult:
         self.sent.append(message)
         return SendResult(SendStatus.SENT)
 
