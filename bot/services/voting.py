@@ -1467,6 +1467,9 @@ async def close_ballot_as(
             other_opinions,
             published,
         )
+        # The audit head after the count, on the result itself: a head known outside the
+        # database, which `audit verify --head` finds still in the chain (a cut tail is caught).
+        context["audit_head"] = audit
         # The result goes to every other secretariat member and the group, in this transaction.
         others = tuple(x for x in secretariat if x != actor_identity_id)
         notice = Notice(others, "ballot_result", context)

@@ -994,7 +994,7 @@ async def test_on_behalf_continues_the_units_draft(tg: Harness, services: Servic
     the representative's draft stays theirs."""
     await report_setup(tg)
     theirs = draft_id(await tg.say(CUONG, "/report"))
-    data = b"PK bao cao cua So GD&DT"
+    data = docx_bytes("Báo cáo của Sở GD&ĐT")
     asked(await tg.send_file(CUONG, "BC SGDĐT.docx", data), theirs, 0)
     typed = (800, 1500, 800, 800, 400)
     asked(await score_all(tg, CUONG, theirs, typed), theirs, 5)
