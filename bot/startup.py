@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import re
+from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 from bot.config import Settings
 from bot.logcontext import ContextFilter
@@ -41,9 +41,7 @@ def setup_logging(settings: Settings) -> None:
         if s is not None
     ]
     for url in (settings.database_url, settings.redis_url or ""):
-        password = re.search(r"://[^:/@]+:([^@]+)@", url)
-        if password:
-            secrets.append(password.group(1))
+        secrets += url_passwords(url)
     # The part of a Telegram token after the colon is the secret half; redact it alone too.
     secrets += [s.split(":", 1)[1] for s in secrets if ":" in s]
     handler = logging.StreamHandler()
@@ -56,6 +54,34 @@ def setup_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
     if root.level > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def url_passwords(url: str) -> list[str]:
+    """Every form in which a URL's password can reach a log line: as written (percent-encoded)
+    and decoded, from the user part with or without a user (`redis://:pw@host`) or from a
+    `password=` query parameter (redis-py reads one)."""
+    parts = urlsplit(url)
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    found = [userinfo.partition(":")[2]] if at else []
+    for pair in parts.query.split("&"):
+        key, _, value = pair.partition("=")
+        if unquote_plus(key).lower() == "password":
+            found.append(value)
+    return [form for raw in found for form in {raw, unquote(raw), unquote_plus(raw)} if form]
+
+
+def hide_password(url: str) -> str:
+    """The URL as an operator may see it: any password replaced by ***."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    netloc = f"{user}:***@{host}" if at and colon and password else parts.netloc
+    query = "&".join(
+        f"{key}=***" if unquote_plus(key).lower() == "password" and value else pair
+        for pair in parts.query.split("&")
+        for key, _, value in [pair.partition("=")]
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 async def open_database(settings: Settings, *, migrate: bool = True) -> Database:

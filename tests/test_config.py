@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import SettingsError, load_settings, secret_key
-from bot.startup import RedactingFormatter
+from bot.startup import RedactingFormatter, hide_password, setup_logging
 
 TOKEN = "5000000003:AAHconfCONFconf0confCONFconf0conf12"
 
@@ -122,3 +122,51 @@ def test_logs_redact_tokens_even_in_tracebacks() -> None:
     assert TOKEN.split(":")[1] not in text
     assert "token ***" in text
     assert "/bot***/getMe" in text
+
+
+@pytest.mark.parametrize(
+    ("setting", "url", "forms"),
+    [
+        # A password and no user: Redis's usual spelling (AUTH with a password only).
+        ("REDIS_URL", "redis://:r3dis-Pass-word@cache.internal:6379/0", ["r3dis-Pass-word"]),
+        # Percent-encoded: URLs quote it, drivers and error messages show it decoded.
+        (
+            "REDIS_URL",
+            "redis://default:p%40ss%2Fw0rd%3Ax@cache.internal:6379/0",
+            ["p%40ss%2Fw0rd%3Ax", "p@ss/w0rd:x"],
+        ),
+        ("REDIS_URL", "redis://cache.internal:6379/0?password=qu3ry-pass%21", ["qu3ry-pass%21",
+                                                                                "qu3ry-pass!"]),
+        (
+            "DATABASE_URL",
+            "postgresql://thidua:pg%23Pass%25word@db.internal/thidua",
+            ["pg%23Pass%25word", "pg#Pass%word"],
+        ),
+        ("DATABASE_URL", "postgresql://:nouser-pg-pass@db.internal/thidua", ["nouser-pg-pass"]),
+    ],
+)  # fmt: skip
+def test_logs_redact_url_passwords_in_every_form(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    url: str,
+    forms: list[str],
+) -> None:
+    monkeypatch.setenv(setting, url)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # put back after the test
+    monkeypatch.setattr(root, "level", root.level)
+    setup_logging(load_settings())
+    for form in forms:
+        logging.getLogger("bot.test").warning("cannot connect to %s (password %s)", url, form)
+    err = capsys.readouterr().err
+    for form in forms:
+        assert form not in err
+    assert err.count("(password ***)") == len(forms)
+
+
+def test_hidden_password_in_urls() -> None:
+    assert hide_password("redis://:pw@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert hide_password("postgresql://u:p%40w@db/x") == "postgresql://u:***@db/x"
+    assert hide_password("redis://cache/0?password=x&db=1") == "redis://cache/0?password=***&db=1"
+    assert hide_password("postgresql://u@db/x") == "postgresql://u@db/x"
