@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from bot.config import SettingsError, load_settings, secret_key
+from bot.config import Settings, SettingsError, load_settings, secret_key
 from bot.startup import RedactingFormatter, hide_password, setup_logging
 
 TOKEN = "5000000003:AAHconfCONFconf0confCONFconf0conf12"
@@ -40,7 +42,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ),
         (
             {"TELEGRAM__TOKEN": "12345"},
-            "TELEGRAM__TOKEN is malformed: expected <digits>:<35 characters> from @BotFather",
+            "TELEGRAM__TOKEN is malformed: expected the bot's number (5 digits or more), a colon,"
+            " then 30 or more of A-Z a-z 0-9 _ - (as @BotFather gives it)",
         ),
         (
             {"ADMIN_IDS": "telegram:1,whatsapp:2"},
@@ -170,3 +173,46 @@ def test_hidden_password_in_urls() -> None:
     assert hide_password("postgresql://u:p%40w@db/x") == "postgresql://u:***@db/x"
     assert hide_password("redis://cache/0?password=x&db=1") == "redis://cache/0?password=***&db=1"
     assert hide_password("postgresql://u@db/x") == "postgresql://u@db/x"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env_names() -> set[str]:
+    """Every environment name Settings reads: nested sections with `__`, aliases as such."""
+    names: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            names |= {f"{name}__{sub}".upper() for sub in section.model_fields}
+        elif field.alias is None:  # an alias is a short spelling of a nested name
+            names.add(name.upper())
+    return names
+
+
+def test_env_example_lists_every_setting_and_loads(tmp_path: Path) -> None:
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^# ([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
+    assert _env_names() - listed == set()
+    assert listed - _env_names() == set()
+    assert "Alias: BOT_TOKEN" in text
+    assert "Alias: ZALO_TOKEN" in text
+    # Copied as it is, it starts the demo; uncommented, its samples are accepted.
+    (tmp_path / ".env").write_text(text, encoding="utf-8")
+    assert not load_settings().has_token
+    # (WEBHOOK__URL would need a secret: left out)
+    samples = re.sub(
+        r"^# ((?!WEBHOOK__URL)[A-Z][A-Z0-9_]*=\S+)$", r"\1", text, flags=re.MULTILINE
+    )
+    (tmp_path / ".env").write_text(samples, encoding="utf-8")
+    assert load_settings().admin_ids == ["telegram:123456789"]
+
+
+def test_readme_states_the_token_rule_the_code_checks() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(telegram={"token": "12345:short"})
+    rule = str(refused.value).split("expected ")[1].split(" (as @BotFather")[0]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert rule in readme
+    assert rule in (ROOT / ".env.example").read_text(encoding="utf-8").replace("\n# ", " ")
+    assert "export ADMIN_IDS=telegram:" in readme
