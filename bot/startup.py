@@ -6,7 +6,9 @@ import logging
 import os
 from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
-from bot.config import Settings
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Settings, SettingsError
 from bot.logcontext import ContextFilter
 from storage.db import create_engine
 from storage.migrate import migrate as run_migrations
@@ -25,6 +27,33 @@ class RedactingFormatter(logging.Formatter):
         for secret in self.secrets:
             text = text.replace(secret, "***")
         return text
+
+
+class OncePer(logging.Filter):
+    """Lets through one record of a kind (its message starts with `prefix`) per `seconds`,
+    without its traceback, saying how many were held back since; others pass untouched.
+    Out of file descriptors, asyncio logs a traceback for every failed accept: gigabytes."""
+
+    def __init__(self, prefix: str, seconds: float) -> None:
+        super().__init__()
+        self.prefix, self.seconds = prefix, seconds
+        self.last = float("-inf")
+        self.held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith(self.prefix):
+            return True
+        if record.created - self.last < self.seconds:
+            self.held += 1
+            return False
+        reason = record.exc_info[1] if record.exc_info else None
+        record.msg = f"{self.prefix}: {reason} ({self.held} more held back)"
+        record.args, record.exc_info, record.exc_text = None, None, None
+        self.last, self.held = record.created, 0
+        return True
+
+
+ACCEPT_FAILED = "socket.accept() out of system resource"
 
 
 def setup_logging(settings: Settings) -> None:
@@ -46,6 +75,7 @@ def setup_logging(settings: Settings) -> None:
     secrets += [s.split(":", 1)[1] for s in secrets if ":" in s]
     handler = logging.StreamHandler()
     handler.addFilter(ContextFilter())  # the worker and the update being handled
+    handler.addFilter(OncePer(ACCEPT_FAILED, 10.0))
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s", secrets)
     )
@@ -88,9 +118,25 @@ async def open_database(settings: Settings, *, migrate: bool = True) -> Database
     """Engine plus migrations to head (once, under an advisory lock on PostgreSQL; skipped
     by workers, whose supervisor migrated before starting them)."""
     engine = create_engine(settings.database_url, application_name=application_name())
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, SQLAlchemyError) as exc:  # TimeoutError is an OSError
+        await engine.dispose()
+        # One line for the operator, not the driver's traceback: which database, and why.
+        raise SettingsError(
+            f"cannot reach the database {hide_password(settings.database_url)}: {_why(exc)}"
+        ) from None
     if migrate:
         await run_migrations(engine)
     return Database(engine)
+
+
+def _why(exc: BaseException) -> str:
+    """The driver's own reason, on one line (SQLAlchemy wraps it and appends a link)."""
+    cause = getattr(exc, "orig", None) or exc
+    text = " ".join(str(cause).split()) or "no answer"
+    return f"{type(cause).__name__}: {text}"
 
 
 def application_name() -> str:
