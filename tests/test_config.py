@@ -216,3 +216,23 @@ def test_readme_states_the_token_rule_the_code_checks() -> None:
     assert rule in readme
     assert rule in (ROOT / ".env.example").read_text(encoding="utf-8").replace("\n# ", " ")
     assert "export ADMIN_IDS=telegram:" in readme
+
+
+def test_accept_failures_are_logged_once_per_ten_seconds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    setup_logging(load_settings())
+    error = OSError(24, "Too many open files")
+    for _ in range(1000):  # what asyncio logs for each accept() that fails for want of fds
+        logging.getLogger("asyncio").error(
+            "socket.accept() out of system resource\nsocket: <socket>", exc_info=error
+        )
+    logging.getLogger("asyncio").error("something else")
+    err = capsys.readouterr().err
+    assert err.count("socket.accept() out of system resource") == 1
+    assert "[Errno 24] Too many open files (0 more held back)" in err
+    assert "Traceback" not in err
+    assert "something else" in err

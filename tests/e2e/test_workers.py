@@ -210,7 +210,7 @@ async def test_one_supervisor_per_deployment_and_workers_die_with_it(
     proc, log = await _start(fake, tmp_path, pg_database, redis_url, port)
     workers: dict[int, dict[str, object]] = {}
     try:
-        assert await fake.wait_webhook_set(timeout=60) == f"http://127.0.0.1:{port}/tg/webhook"
+        assert await fake.wait_webhook_set(timeout=180) == f"http://127.0.0.1:{port}/tg/webhook"
         workers = await _health(port, want_pids=2)
         assert len(workers) == 2, workers
 
