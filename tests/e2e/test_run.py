@@ -164,6 +164,10 @@ async def test_no_admin_and_no_bloc_is_warned_at_start(
     proc = await _start_bot(fake, tmp_path, ADMIN_IDS="")
     try:
         await _wait_started(fake, proc)
+        for _ in range(1200):  # polling: its signal handlers are in place
+            if any(r.method == "getUpdates" for r in fake.requests):
+                break
+            await asyncio.sleep(0.05)
     finally:
         err = await _stop(proc)
     assert proc.returncode == 0, err
