@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.services.app import Services
     from scheduler.sender import Rationing
     from scheduler.tick import Ticker
+    from storage.uow import Database
 
 log = logging.getLogger("bot")
 
@@ -120,13 +121,9 @@ async def _run(settings: Settings) -> int:
         serve_telegram,
         worker_index,
     )
-    from bot.services.audit import AuditKeyChangedError, ensure_audit_key
+    from bot.services.blocs import has_blocs
     from bot.services.clock import SystemClock
-    from bot.services.secret_ballots import (
-        BallotSecretChangedError,
-        ensure_ballot_secret,
-        seal_legacy_votes,
-    )
+    from bot.services.secret_ballots import seal_legacy_votes
     from bot.services.zalo_quota import ZaloQuota
     from bot.startup import open_database
     from handlers.channels import Channels
@@ -146,12 +143,7 @@ async def _run(settings: Settings) -> int:
     ballot_secret = secret_key(settings, "ballot_secret")
     # Under `run --workers N` the supervisor migrated before starting the workers.
     db = await open_database(settings, migrate=worker_index() is None)
-    try:
-        await ensure_ballot_secret(db, ballot_secret, SystemClock().now())
-        await ensure_audit_key(db, audit_key, SystemClock().now())
-    except (BallotSecretChangedError, AuditKeyChangedError) as exc:
-        await db.dispose()
-        raise SettingsError(str(exc)) from None
+    await _check_keys(db, ballot_secret, audit_key)
     if await seal_legacy_votes(db, ballot_secret, secrets.token_bytes):
         log.info("secret ballots stored before sealing existed are now sealed")
     tg_token, zalo_token = settings.telegram.token, settings.zalo.token
@@ -179,6 +171,12 @@ async def _run(settings: Settings) -> int:
         services = build_services(
             db, clock, settings, audit_key, ballot_secret, renderer=renderer
         )
+        if is_first_worker() and not settings.admin_ids and not await has_blocs(services):
+            log.warning(
+                "ADMIN_IDS is empty and there is no bloc yet: nobody can create one. Send /me to "
+                "the bot (or «toi» on Zalo) to see your account id, put it in ADMIN_IDS (e.g. "
+                "ADMIN_IDS=telegram:123456789) and restart"
+            )
         scheduler = start_scheduler(
             _ticker(services, channels, settings, quota if zalo is not None else None)
         )
@@ -196,6 +194,10 @@ async def _run(settings: Settings) -> int:
         )
         healthz = health_handler(db, settings.redis_url)
         jobs: list[Awaitable[None]] = []
+        if worker_index() is not None:  # under `run --workers N`: stop with the supervisor
+            from bot.supervisor import watch_supervisor
+
+            jobs.append(watch_supervisor())
         mount: Callable[[web.Application], None] | None = None
         zalo_hooked: Callable[[], Awaitable[None]] | None = None
         if zalo is not None:
@@ -327,6 +329,36 @@ def _ticker(
         services.db, transport, limiter, services.clock, services.renderer, quota=quota
     )
     return Ticker(services, sender, shared_budget=settings.redis_url is not None)
+
+
+async def _check_keys(db: Database, ballot_secret: bytes, audit_key: bytes) -> None:
+    """BALLOT_SECRET and AUDIT_KEY against their key-check values in the database (stored on
+    first start): another key is refused in one line naming the setting."""
+    from bot.services.audit import AuditKeyChangedError, ensure_audit_key
+    from bot.services.clock import SystemClock
+    from bot.services.secret_ballots import BallotSecretChangedError, ensure_ballot_secret
+
+    try:
+        await ensure_ballot_secret(db, ballot_secret, SystemClock().now())
+        await ensure_audit_key(db, audit_key, SystemClock().now())
+    except (BallotSecretChangedError, AuditKeyChangedError) as exc:
+        await db.dispose()
+        raise SettingsError(str(exc)) from None
+
+
+async def _preflight(settings: Settings) -> int:
+    """What every worker would find wrong, found once by the supervisor before any starts:
+    the keys, the database (reachable, then migrated) and the key checks of BALLOT_SECRET and
+    AUDIT_KEY."""
+    from bot.startup import open_database
+
+    audit_key = secret_key(settings, "audit_key")
+    ballot_secret = secret_key(settings, "ballot_secret")
+    db = await open_database(settings)
+    await _check_keys(db, ballot_secret, audit_key)
+    await db.dispose()
+    print("migrations applied")  # noqa: T201
+    return 0
 
 
 async def _migrate(settings: Settings) -> int:

@@ -49,7 +49,8 @@ class TelegramSettings(BaseModel):
         _refuse_placeholder("TELEGRAM__TOKEN", value)
         if not _TELEGRAM_TOKEN.match(value.get_secret_value()):
             raise SettingsError(
-                "TELEGRAM__TOKEN is malformed: expected <digits>:<35 characters> from @BotFather"
+                "TELEGRAM__TOKEN is malformed: expected the bot's number (5 digits or more), "
+                "a colon, then 30 or more of A-Z a-z 0-9 _ - (as @BotFather gives it)"
             )
         return value
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import signal
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from urllib.parse import urlparse
@@ -18,6 +20,7 @@ from aiogram.enums import ParseMode
 from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 from redis.asyncio import Redis
 
 from bot.config import Settings
@@ -196,23 +199,147 @@ async def serve_app(app: web.Application, settings: Settings, started: Started) 
     await _listen(app, settings, started=started, name="/zalo")
 
 
+# A client must send a request's head within HEAD_TIMEOUT of connecting (or of the previous
+# response: idle keep-alive connections close then too), and its body within BODY_TIMEOUT of
+# the head; otherwise the connection is closed. Telegram sends an update at once, in a few
+# kilobytes.
+HEAD_TIMEOUT = 10.0
+BODY_TIMEOUT = 10.0
+# Connections held at once: at most this, and at most half the open-file limit (the rest is
+# for the database, Redis, the Bot API and files).
+MAX_CONNECTIONS = 1000
+
+
+def raise_open_files_limit() -> int:
+    """The open-file soft limit raised to the hard one where allowed; returns the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        with suppress(ValueError, OSError):  # not allowed (a container): keep the soft one
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return soft
+
+
+class ConnectionGuard:
+    """Caps the connections held at once. Beyond the cap the oldest connection that is not
+    handling a request (a half-sent head, an idle keep-alive) is closed to make room — so a
+    crowd of connections that never finish their heads cannot lock Telegram, the proxy or
+    the health check out; a new one is refused only when every connection is busy."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: OrderedDict[RequestHandler, None] = OrderedDict()
+        self._busy: set[RequestHandler] = set()
+        self.evicted = 0
+
+    def admit(self, handler: RequestHandler) -> None:
+        self._open[handler] = None
+        if len(self._open) <= self.limit:
+            return
+        victim = next((h for h in self._open if h not in self._busy), handler)
+        del self._open[victim]
+        self.evicted += 1
+        victim.force_close()
+
+    def forget(self, handler: RequestHandler) -> None:
+        self._open.pop(handler, None)
+        self._busy.discard(handler)
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Marks the connection busy while its request is handled, and closes it when the
+        body has not arrived in full within BODY_TIMEOUT of the head."""
+        protocol = request.protocol
+        assert isinstance(protocol, RequestHandler)
+        self._busy.add(protocol)
+        timer: asyncio.TimerHandle | None = None
+        expired = False
+        if request.body_exists:
+            content = request.content
+
+            def too_slow() -> None:
+                nonlocal expired
+                if not content.is_eof():
+                    expired = True
+                    protocol.force_close()  # the handler's read ends: "connection lost"
+
+            timer = asyncio.get_running_loop().call_later(BODY_TIMEOUT, too_slow)
+        try:
+            return await handler(request)
+        except ConnectionError:
+            if not expired:
+                raise
+            log.warning("%s: body not received within %.0f s: closed", request.path, BODY_TIMEOUT)
+            # Answered to nobody (the connection is gone): aiohttp only notes it, no traceback.
+            raise web.HTTPRequestTimeout() from None
+        finally:
+            self._busy.discard(protocol)
+            if timer is not None:
+                timer.cancel()
+
+
+class _Guarded(asyncio.Protocol):
+    """aiohttp's protocol for one connection, admitted through the guard first."""
+
+    def __init__(self, inner: RequestHandler, guard: ConnectionGuard) -> None:
+        self.inner, self.guard = inner, guard
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.inner.connection_made(transport)
+        self.guard.admit(self.inner)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self) -> None:
+        self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.guard.forget(self.inner)
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
 async def _listen(
     app: web.Application, settings: Settings, *, started: Started | None, name: str
 ) -> None:
-    runner = web.AppRunner(app, access_log=None)
+    files = raise_open_files_limit()
+    guard = ConnectionGuard(max(8, min(MAX_CONNECTIONS, files // 2)))
+    app.middlewares.insert(0, guard.middleware)
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=HEAD_TIMEOUT)
     await runner.setup()
     host, port = settings.webhook.host_port
+    server = runner.server
+    assert server is not None
+    loop = asyncio.get_running_loop()
     # Several workers listen on one port (the kernel spreads connections among them).
-    await web.TCPSite(runner, host, port, reuse_port=worker_index() is not None).start()
+    listening = await loop.create_server(
+        lambda: _Guarded(server(), guard),
+        host,
+        port,
+        reuse_address=True,
+        reuse_port=worker_index() is not None,
+        backlog=128,
+    )
     if started is not None:
         await started()
-    log.info("webhook listening on %s:%s%s", host, port, name)
+    log.info(
+        "webhook listening on %s:%s%s (at most %d connections)", host, port, name, guard.limit
+    )
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
+        listening.close()
         await runner.cleanup()

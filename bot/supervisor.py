@@ -12,13 +12,18 @@ systemd or the orchestrator); SIGTERM/SIGINT stop them all (SIGTERM, then SIGKIL
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import fcntl
 import logging
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from bot.config import Settings, SettingsError
 from storage.db import is_sqlite, normalise_url
@@ -43,11 +48,42 @@ def check(settings: Settings, workers: int) -> None:
         raise SettingsError(f"--workers {workers} needs " + "; ".join(missing))
 
 
+def lock_path(listen: str) -> Path:
+    """The lock file of the deployment listening on `listen` (one per address)."""
+    name = listen.replace(":", "-").replace("/", "_").replace("[", "").replace("]", "")
+    return Path(tempfile.gettempdir()) / f"thidua-bot-{name}.lock"
+
+
+def hold_lock(listen: str) -> IO[str]:
+    """One supervisor per deployment: a second one would share the port (SO_REUSEPORT) and
+    silently take part of the traffic. The lock goes with this process (even SIGKILL); the
+    open file must stay referenced for as long as the supervisor runs."""
+    path = lock_path(listen)
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise SettingsError(
+            f"another supervisor (pid {holder}) already serves {listen} ({path}): "
+            "stop it first, or set another WEBHOOK__LISTEN"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
 def supervise(settings: Settings, workers: int) -> int:
     check(settings, workers)
-    from bot.__main__ import _migrate
+    lock = hold_lock(settings.webhook.listen)
+    from bot.__main__ import _preflight
 
-    if asyncio.run(_migrate(settings)) != 0:
+    # A configuration error is found here once, not by every worker in a restart loop.
+    if asyncio.run(_preflight(settings)) != 0:
         return 1
     stopping = failed = False
 
@@ -90,9 +126,39 @@ def supervise(settings: Settings, workers: int) -> int:
             proc.kill()
             proc.wait()
     log.info("workers stopped")
+    lock.close()
     return 1 if failed else 0
 
 
 def _start(index: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "THIDUA_WORKER": str(index)}
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env)
+    env = {**os.environ, "THIDUA_WORKER": str(index), SUPERVISOR_ENV: str(os.getpid())}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], env=env, preexec_fn=_die_with_parent
+    )
+
+
+SUPERVISOR_ENV = "THIDUA_SUPERVISOR"
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the worker, before exec: SIGTERM when the supervisor dies (Linux), so orphans of a
+    killed supervisor do not keep serving beside the next one's workers. Elsewhere the worker
+    watches its parent (`watch_supervisor`)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+async def watch_supervisor() -> None:
+    """A worker whose supervisor is gone (its parent changed) stops as on SIGTERM; this also
+    covers a supervisor that died before `_die_with_parent` took effect."""
+    supervisor = os.environ.get(SUPERVISOR_ENV, "")
+    if not supervisor.isdecimal():
+        return
+    while True:
+        await asyncio.sleep(1.0)
+        if os.getppid() != int(supervisor):
+            break
+    log.warning("supervisor (pid %s) is gone: stopping", supervisor)
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -98,6 +98,8 @@ async def me_text(ui: Ui, services: Services, actor: Actor) -> str:
     return ui.text(
         "me",
         name=actor.identity.display_name,
+        # What the administrator puts in ADMIN_IDS: how a person learns their own id.
+        account=actor.account.spelled,
         memberships=rows,
         admin=actor.is_admin,
         # Linking is offered where the bot runs on both platforms.

@@ -275,3 +275,72 @@ async def test_a_start_with_another_audit_key_is_refused_in_one_line(
     assert "\n" not in run.err.strip()
     assert other not in run.err
     assert AUDIT_KEY not in run.err
+
+
+async def _supervised(env: dict[str, str], cwd: Path) -> Run:
+    """`run --workers 2`, which must end by itself."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--workers", "2",
+        cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    assert proc.returncode is not None
+    return Run(proc.returncode, out.decode(), err.decode())
+
+
+def _workers_env(tmp: Path, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    return _env(
+        tmp,
+        database_url,
+        UNREACHABLE_API,
+        REDIS_URL=redis_url,
+        WEBHOOK__URL="https://bot.example.vn/tg/webhook",
+        WEBHOOK__SECRET="supervisor-secret-0123",
+        WEBHOOK__LISTEN="127.0.0.1:9",  # never bound: refused before any worker starts
+        **extra,
+    )
+
+
+async def test_supervisor_refuses_a_bad_configuration_once_before_any_worker(
+    pg_database: str, redis_url: str, tmp_path: Path
+) -> None:
+    # No AUDIT_KEY: one line from the supervisor (before: each worker found it and
+    # crash-looped for about 36 s, then exit 1).
+    env = _workers_env(tmp_path, pg_database, redis_url, BALLOT_SECRET=SECRET_A)
+    del env["AUDIT_KEY"]
+    run = await _supervised(env, tmp_path)
+    assert (run.code, run.err.strip()) == (
+        2,
+        "thidua-bot: AUDIT_KEY is required with PostgreSQL: set it in the environment",
+    )
+    # A changed BALLOT_SECRET: the same, checked against the database by the supervisor.
+    db = Database(create_engine(pg_database))
+    try:
+        await migrate(db.engine)
+        await ensure_ballot_secret(db, SECRET_A.encode(), START)
+    finally:
+        await db.dispose()
+    run = await _supervised(
+        _workers_env(tmp_path, pg_database, redis_url, BALLOT_SECRET=SECRET_B), tmp_path
+    )
+    assert (run.code, run.err.strip()) == (2, f"thidua-bot: {BallotSecretChangedError(START)}")
+
+
+@pytest.mark.parametrize("workers", [False, True])
+async def test_an_unreachable_database_is_one_line(
+    redis_url: str, tmp_path: Path, workers: bool
+) -> None:
+    url = "postgresql://thidua:s3cret%40pg@127.0.0.1:9/thidua"  # nothing listens on port 9
+    if workers:
+        run = await _supervised(
+            _workers_env(tmp_path, url, redis_url, BALLOT_SECRET=SECRET_A), tmp_path
+        )
+    else:
+        env = _env(tmp_path, url, UNREACHABLE_API, BALLOT_SECRET=SECRET_A)
+        run = await _refused(env, tmp_path)
+    assert run.code == 2
+    assert "\n" not in run.err.strip(), run.err  # before: a traceback of about 170 lines
+    assert run.err.startswith(
+        "thidua-bot: cannot reach the database postgresql://thidua:***@127.0.0.1:9/thidua: "
+    )
+    assert "s3cret" not in run.err

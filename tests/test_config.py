@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from bot.config import SettingsError, load_settings, secret_key
-from bot.startup import RedactingFormatter
+from bot.config import Settings, SettingsError, load_settings, secret_key
+from bot.startup import RedactingFormatter, hide_password, setup_logging
 
 TOKEN = "5000000003:AAHconfCONFconf0confCONFconf0conf12"
 
@@ -40,7 +42,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ),
         (
             {"TELEGRAM__TOKEN": "12345"},
-            "TELEGRAM__TOKEN is malformed: expected <digits>:<35 characters> from @BotFather",
+            "TELEGRAM__TOKEN is malformed: expected the bot's number (5 digits or more), a colon,"
+            " then 30 or more of A-Z a-z 0-9 _ - (as @BotFather gives it)",
         ),
         (
             {"ADMIN_IDS": "telegram:1,whatsapp:2"},
@@ -209,3 +212,114 @@ def test_logs_redact_tokens_even_in_tracebacks() -> None:
     assert TOKEN.split(":")[1] not in text
     assert "token ***" in text
     assert "/bot***/getMe" in text
+
+
+@pytest.mark.parametrize(
+    ("setting", "url", "forms"),
+    [
+        # A password and no user: Redis's usual spelling (AUTH with a password only).
+        ("REDIS_URL", "redis://:r3dis-Pass-word@cache.internal:6379/0", ["r3dis-Pass-word"]),
+        # Percent-encoded: URLs quote it, drivers and error messages show it decoded.
+        (
+            "REDIS_URL",
+            "redis://default:p%40ss%2Fw0rd%3Ax@cache.internal:6379/0",
+            ["p%40ss%2Fw0rd%3Ax", "p@ss/w0rd:x"],
+        ),
+        ("REDIS_URL", "redis://cache.internal:6379/0?password=qu3ry-pass%21", ["qu3ry-pass%21",
+                                                                                "qu3ry-pass!"]),
+        (
+            "DATABASE_URL",
+            "postgresql://thidua:pg%23Pass%25word@db.internal/thidua",
+            ["pg%23Pass%25word", "pg#Pass%word"],
+        ),
+        ("DATABASE_URL", "postgresql://:nouser-pg-pass@db.internal/thidua", ["nouser-pg-pass"]),
+    ],
+)  # fmt: skip
+def test_logs_redact_url_passwords_in_every_form(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    url: str,
+    forms: list[str],
+) -> None:
+    monkeypatch.setenv(setting, url)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # put back after the test
+    monkeypatch.setattr(root, "level", root.level)
+    setup_logging(load_settings())
+    for form in forms:
+        logging.getLogger("bot.test").warning("cannot connect to %s (password %s)", url, form)
+    err = capsys.readouterr().err
+    for form in forms:
+        assert form not in err
+    assert err.count("(password ***)") == len(forms)
+
+
+def test_hidden_password_in_urls() -> None:
+    assert hide_password("redis://:pw@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert hide_password("postgresql://u:p%40w@db/x") == "postgresql://u:***@db/x"
+    assert hide_password("redis://cache/0?password=x&db=1") == "redis://cache/0?password=***&db=1"
+    assert hide_password("postgresql://u@db/x") == "postgresql://u@db/x"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env_names() -> set[str]:
+    """Every environment name Settings reads: nested sections with `__`, aliases as such."""
+    names: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            names |= {f"{name}__{sub}".upper() for sub in section.model_fields}
+        elif field.alias is None:  # an alias is a short spelling of a nested name
+            names.add(name.upper())
+    return names
+
+
+def test_env_example_lists_every_setting_and_loads(tmp_path: Path) -> None:
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^# ([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
+    assert _env_names() - listed == set()
+    assert listed - _env_names() == set()
+    assert "Alias: BOT_TOKEN" in text
+    assert "Alias: ZALO_TOKEN" in text
+    # Copied as it is, it starts the demo; uncommented, its samples are accepted.
+    (tmp_path / ".env").write_text(text, encoding="utf-8")
+    assert not load_settings().has_token
+    # (WEBHOOK__URL would need a secret: left out)
+    samples = re.sub(
+        r"^# ((?!WEBHOOK__URL)[A-Z][A-Z0-9_]*=\S+)$", r"\1", text, flags=re.MULTILINE
+    )
+    (tmp_path / ".env").write_text(samples, encoding="utf-8")
+    assert load_settings().admin_ids == ["telegram:123456789"]
+
+
+def test_readme_states_the_token_rule_the_code_checks() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(telegram={"token": "12345:short"})
+    rule = str(refused.value).split("expected ")[1].split(" (as @BotFather")[0]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert rule in readme
+    assert rule in (ROOT / ".env.example").read_text(encoding="utf-8").replace("\n# ", " ")
+    assert "export ADMIN_IDS=telegram:" in readme
+
+
+def test_accept_failures_are_logged_once_per_ten_seconds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    setup_logging(load_settings())
+    error = OSError(24, "Too many open files")
+    for _ in range(1000):  # what asyncio logs for each accept() that fails for want of fds
+        logging.getLogger("asyncio").error(
+            "socket.accept() out of system resource\nsocket: <socket>", exc_info=error
+        )
+    logging.getLogger("asyncio").error("something else")
+    err = capsys.readouterr().err
+    assert err.count("socket.accept() out of system resource") == 1
+    assert "[Errno 24] Too many open files (0 more held back)" in err
+    assert "Traceback" not in err
+    assert "something else" in err

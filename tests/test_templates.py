@@ -347,6 +347,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "linked": {"name": HOSTILE, "platforms": ["telegram", "zalo"], "blocs": [HOSTILE]},
     "link_offer": {"name": HOSTILE, "platforms": ["telegram"], "blocs": [HOSTILE]},
     "link_notice": {"platform": "zalo", "name": HOSTILE},
+    "refused_not_allowed_create": {"account": "telegram:" + HOSTILE},
     "refused_link_taken": {"platform": "zalo"},
     "refused_link_conflict": {"bloc": HOSTILE},
     "refused_link_rate_limited": {"minutes": 7},
@@ -530,6 +531,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "me": {
         "name": HOSTILE,
+        "account": "zalo:" + HOSTILE,
         "admin": True,
         "platform": "zalo",
         "memberships": [

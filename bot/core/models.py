@@ -70,6 +70,11 @@ class Account:
     platform: Platform
     external_id: str
 
+    @property
+    def spelled(self) -> str:
+        """How ADMIN_IDS names this account (`telegram:123456`), shown to its owner."""
+        return f"{self.platform.value}:{self.external_id}"
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:

@@ -94,10 +94,16 @@ def _valid_tz(tz: str) -> bool:
     return True
 
 
+async def has_blocs(services: Services) -> bool:
+    """Whether any bloc exists (with no ADMIN_IDS and none, nobody could create one)."""
+    async with services.db.uow(read_only=True) as uow:
+        return bool(await uow.blocs.all())
+
+
 async def create_bloc(services: Services, actor: Actor, draft: BlocDraft) -> Bloc | Rejected:
     """A secretariat member (or bootstrap admin) creates a bloc and joins its secretariat."""
     if not actor.can_create_blocs:
-        return Rejected(Reason.NOT_ALLOWED_CREATE)
+        return Rejected(Reason.NOT_ALLOWED_CREATE, {"account": actor.account.spelled})
     now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.create(

@@ -227,7 +227,8 @@ async def _start_new(
     message: Message, rest: str, actor: Actor, services: Services, ui: Ui, state: FSMContext
 ) -> None:
     if not actor.can_create_blocs:
-        await message.answer(ui.refusal(Rejected(Reason.NOT_ALLOWED_CREATE)))
+        refused = Rejected(Reason.NOT_ALLOWED_CREATE, {"account": actor.account.spelled})
+        await message.answer(ui.refusal(refused))
         return
     if rest.strip():
         parts = [p.strip() for p in rest.split(";")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import resource
 import signal
 import socket
 import sys
@@ -19,6 +20,7 @@ from sqlmodel import col, select
 from bot.core.deadlines import DAY
 from bot.fakes.telegram import FakeTelegram, FakeUser
 from bot.render import Renderer
+from bot.runtime import TELEGRAM_SECRET_HEADER as TELEGRAM_SECRET
 from bot.services.app import Services
 from bot.services.clock import SystemClock
 from scheduler.tick import Ticker
@@ -48,7 +50,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
-async def _start_bot(fake: FakeTelegram, tmp: Path, **extra: str) -> asyncio.subprocess.Process:
+def _bot_env(fake: FakeTelegram, tmp: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "WEBHOOK", "BOT_"))
     }
@@ -60,9 +62,14 @@ async def _start_bot(fake: FakeTelegram, tmp: Path, **extra: str) -> asyncio.sub
         FILES_DIR=str(tmp / "files"),
         ADMIN_IDS=f"telegram:{SECRETARY.id}",
         LOG_LEVEL="INFO",
-        **extra,
     )
+    env.update(extra)
     env.pop("REDIS_URL", None)
+    return env
+
+
+async def _start_bot(fake: FakeTelegram, tmp: Path, **extra: str) -> asyncio.subprocess.Process:
+    env = _bot_env(fake, tmp, **extra)
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -150,6 +157,26 @@ async def test_polling_join(fake: FakeTelegram, tmp_path: Path) -> None:
     assert any(cmd["command"] == "start" for cmd in next(iter(commands.values())))
 
 
+async def test_no_admin_and_no_bloc_is_warned_at_start(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    proc = await _start_bot(fake, tmp_path, ADMIN_IDS="")
+    try:
+        await _wait_started(fake, proc)
+        for _ in range(1200):  # polling: its signal handlers are in place
+            if any(r.method == "getUpdates" for r in fake.requests):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        err = await _stop(proc)
+    assert proc.returncode == 0, err
+    assert (
+        " WARNING bot: ADMIN_IDS is empty and there is no bloc yet: nobody can create one. "
+        "Send /me to the bot (or «toi» on Zalo) to see your account id, put it in ADMIN_IDS "
+        "(e.g. ADMIN_IDS=telegram:123456789) and restart\n"
+    ) in err
+
+
 async def test_webhook_join_and_wrong_secret(fake: FakeTelegram, tmp_path: Path) -> None:
     port = _free_port()
     secret = "e2e-webhook-secret-123"
@@ -199,6 +226,96 @@ async def test_webhook_join_and_wrong_secret(fake: FakeTelegram, tmp_path: Path)
     assert "Error handling request" not in err
     assert " ERROR " not in err
     assert err.count("webhook: not a Telegram update") == len(MALFORMED_UPDATES) + 1
+
+
+def _few_files() -> None:
+    # In the bot's process, before exec: 256 open files, soft and hard (it cannot raise them).
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+
+async def _half_open(port: int, head: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(head)
+    await writer.drain()
+    return reader, writer
+
+
+async def _closed_by_server(reader: asyncio.StreamReader) -> bool:
+    try:
+        await asyncio.wait_for(reader.read(), 90)
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        return True
+    return True
+
+
+async def test_half_open_connections_do_not_lock_the_webhook_out(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """Many connections that never finish their head (no secret needed) and a few that
+    never send their body, against a bot allowed 256 open files: the webhook and /healthz
+    keep answering, the server closes those connections, the log stays small. Before:
+    accept failed for want of descriptors, nothing was answered until they were released,
+    idle half-requests stayed open for good and asyncio logged a traceback per accept."""
+    port = _free_port()
+    secret = "e2e-webhook-secret-123"
+    url = f"http://127.0.0.1:{port}/tg/webhook"
+    listen = f"127.0.0.1:{port}"
+    env = _bot_env(
+        fake, tmp_path, WEBHOOK__URL=url, WEBHOOK__SECRET=secret, WEBHOOK__LISTEN=listen
+    )
+    log = tmp_path / "bot.log"
+    with log.open("wb") as out:  # a file: a pipe nobody reads would stall a chatty bot
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run",
+            cwd=ROOT, env=env, stdout=out, stderr=out, preexec_fn=_few_files,
+        )  # fmt: skip
+    held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        assert await fake.wait_webhook_set(timeout=180) == url
+        for _ in range(400):
+            held.append(await _half_open(port, b"POST /tg/webhook HTTP/1.1\r\nHost: bot\r\n"))
+        for _ in range(5):  # the whole head, with the secret, and a body that never comes
+            head = (
+                f"POST /tg/webhook HTTP/1.1\r\nHost: bot\r\n{TELEGRAM_SECRET}: {secret}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"
+            )
+            held.append(await _half_open(port, head.encode()))
+
+        timeout = aiohttp.ClientTimeout(total=5)
+        health: list[int] = []
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            for _ in range(12):  # each try on a new connection
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as reply:
+                        health.append(reply.status)
+                        break
+                except (aiohttp.ClientError, TimeoutError):
+                    health.append(0)
+        assert health[-1] == 200, health
+        mark = fake.mark()
+        update = await fake.send_text(REP, "/help")
+        await fake.wait_for_messages(REP.id, 1, timeout=30, since=mark)
+        await fake.wait_processed(update, timeout=30)
+
+        closed = await asyncio.gather(*(_closed_by_server(reader) for reader, _ in held))
+        assert closed.count(False) == 0
+    finally:
+        for _, writer in held:
+            writer.close()
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert proc.returncode == 0, text[-3000:]
+    assert log.stat().st_size < 20_000, text[:3000]
+    assert "Traceback" not in text
+    assert "(at most 128 connections)" in text
 
 
 async def test_placeholder_token_refused(tmp_path: Path) -> None:

@@ -25,9 +25,9 @@ SECRET = "workers-webhook-secret-0123"
 PERSON = FakeUser(2999, "Đinh Văn", "Hai")
 
 
-async def _start(
+def _env(
     fake: FakeTelegram, tmp: Path, database_url: str, redis_url: str, port: int
-) -> tuple[asyncio.subprocess.Process, Path]:
+) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "WEBHOOK", "BOT_"))
     }
@@ -45,6 +45,13 @@ async def _start(
         ADMIN_IDS=f"telegram:{SECRETARY.id}",
         LOG_LEVEL="INFO",
     )
+    return env
+
+
+async def _start(
+    fake: FakeTelegram, tmp: Path, database_url: str, redis_url: str, port: int
+) -> tuple[asyncio.subprocess.Process, Path]:
+    env = _env(fake, tmp, database_url, redis_url, port)
     log = tmp / "bot.log"
     with log.open("wb") as out:  # a file, not a pipe nobody reads while it runs
         proc = await asyncio.create_subprocess_exec(
@@ -186,3 +193,61 @@ async def test_workers_need_what_they_share(
     assert proc.returncode == 2
     assert message in err.decode()
     assert "a PostgreSQL DATABASE_URL (SQLite has one writer)" in err.decode()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_one_supervisor_per_deployment_and_workers_die_with_it(
+    fake: FakeTelegram, tmp_path: Path, pg_database: str, redis_url: str
+) -> None:
+    port = _free_port()
+    proc, log = await _start(fake, tmp_path, pg_database, redis_url, port)
+    workers: dict[int, dict[str, object]] = {}
+    try:
+        assert await fake.wait_webhook_set(timeout=180) == f"http://127.0.0.1:{port}/tg/webhook"
+        workers = await _health(port, want_pids=2)
+        assert len(workers) == 2, workers
+
+        # A second supervisor for the same address says who holds it and stops (before: it
+        # started without a word and took part of the connections).
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--workers", "2",
+            cwd=ROOT, env=_env(fake, tmp_path, pg_database, redis_url, port),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            _, err = await asyncio.wait_for(second.communicate(), 60)
+        finally:
+            if second.returncode is None:
+                second.kill()
+                await second.wait()
+        assert second.returncode == 2
+        assert err.decode().strip().startswith(
+            f"thidua-bot: another supervisor (pid {proc.pid}) already serves 127.0.0.1:{port} ("
+        )
+
+        # The supervisor killed outright: its workers stop too (before: they kept serving).
+        proc.kill()
+        await proc.wait()
+        for _ in range(300):
+            if not any(_alive(pid) for pid in workers):
+                break
+            await asyncio.sleep(0.1)
+        assert [pid for pid in workers if _alive(pid)] == []
+        assert await _health(port, want_pids=1, tries=1) == {}
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        for pid in workers:  # no orphan left behind by a failing run
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    text = log.read_text(encoding="utf-8")
+    assert text.count("supervisor (pid") <= 2  # each worker at most one line as it goes
+    assert "Traceback" not in text

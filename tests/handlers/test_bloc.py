@@ -222,7 +222,11 @@ async def test_the_wizard_takes_a_past_year_and_a_cancel_creates_nothing(
 
 
 async def test_only_admins_and_secretariats_create_blocs(tg: Harness, services: Services) -> None:
-    refusal = "Chỉ quản trị viên hoặc thường trực của một khối mới tạo được khối mới."
+    refusal = (
+        "Chỉ quản trị viên hoặc thường trực của một khối mới tạo được khối mới.\n"
+        "Mã tài khoản của bạn: <code>telegram:3001</code> — người quản trị máy chủ thêm mã này "
+        "vào ADMIN_IDS để bạn tạo được khối."
+    )
     assert plain(await tg.say(STRANGER, f"/bloc new {BLOC}; Khối; 2024; {BLOC_CODE}")) == [
         (STRANGER.id, refusal)
     ]

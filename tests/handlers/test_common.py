@@ -94,6 +94,7 @@ async def test_me_lists_memberships_and_roles(tg: Harness) -> None:
         (
             STRANGER.id,
             "<b>Hoàng Minh</b>\n"
+            "Mã tài khoản: <code>telegram:3001</code>\n"
             "Bạn chưa tham gia khối thi đua nào. Hãy gửi mã mời của đơn vị bạn.",
         )
     ]
@@ -107,6 +108,7 @@ async def test_me_lists_memberships_and_roles(tg: Harness) -> None:
         (
             AN.id,
             "<b>Trần Văn An</b>\n"
+            "Mã tài khoản: <code>telegram:2001</code>\n"
             f"• {BLOC} [{BLOC_CODE}]\n"
             "   Đơn vị: Sở Y tế; Vai trò: đại diện đơn vị, thường trực\n"
             "• Cụm thi đua các huyện [CTĐH] ← đang làm việc\n"
@@ -117,6 +119,7 @@ async def test_me_lists_memberships_and_roles(tg: Harness) -> None:
         (
             S,
             "<b>Nguyễn Thị Lan</b> (quản trị)\n"
+            "Mã tài khoản: <code>telegram:1000</code>\n"
             f"• {BLOC} [{BLOC_CODE}]\n"
             "   Vai trò: thường trực\n"
             "• Cụm thi đua các huyện [CTĐH] ← đang làm việc\n"

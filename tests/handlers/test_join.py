@@ -241,7 +241,8 @@ async def test_joining_tells_the_units_representatives_and_the_secretariat(
     assert plain(await tg.say(AN, "/me")) == [
         (
             AN.id,
-            f"<b>Trần Văn An</b>\n• {BLOC} [{BLOC_CODE}] ← đang làm việc\n"
+            "<b>Trần Văn An</b>\nMã tài khoản: <code>telegram:2001</code>\n"
+            f"• {BLOC} [{BLOC_CODE}] ← đang làm việc\n"
             "   Đơn vị: Sở Y tế; Vai trò: đại diện đơn vị",
         )
     ]
