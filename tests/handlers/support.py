@@ -594,6 +594,35 @@ async def all_secret_rows(services: Services) -> int:
     return total
 
 
+_AUDIT_LINE = {
+    "vi": "Mã kiểm chứng nhật ký: <code>{}</code>… "
+    "(đối chiếu bằng <code>audit verify --head</code>)",
+    "en": "Audit log check code: <code>{}</code>… (checked with <code>audit verify --head</code>)",
+}
+
+
+async def audit_line(services: Services, bloc_id: int | None = None, locale: str = "vi") -> str:
+    """The line a ballot result ends with (ballot_result, as Telegram shows it; `to_plain` of it
+    for Zalo): the first 16 hex digits of the bloc's audit head (the standard bloc unless
+    `bloc_id`). Read it right after the close, before anything else is audited; in
+    `assert closed == [... await audit_line(services) ...]` the right side runs after the left."""
+    if bloc_id is None:
+        bloc_id = (await bloc_by_code(services, BLOC_CODE)).id
+    async with services.db.uow() as uow:
+        _, head = await uow.audit.head(bloc_id)
+    return _AUDIT_LINE[locale].format(head[:16])
+
+
+async def draft_version(services: Services, ballot_id: int) -> int:
+    """The version of the one sealed draft of the ballot (what its confirm button carries)."""
+    async with services.db.uow() as uow:
+        rows = await uow.session.exec(
+            select(SealedDraftRow.version).where(SealedDraftRow.ballot_id == ballot_id)
+        )
+        (version,) = rows.all()
+        return version
+
+
 async def audit_trail(services: Services) -> list[tuple[str, dict[str, Any]]]:
     """(action, details) of the bloc's audit chain, in order."""
     bloc = await bloc_by_code(services, BLOC_CODE)

@@ -8,11 +8,9 @@ import re
 
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.types import Chat, InaccessibleMessage
-from sqlmodel import select
 from teremok import MockCallbackQuery
 
 from bot.services.app import Services
-from storage.tables import SealedDraftRow
 from tests.handlers.conftest import GROUP, SECRETARY, Harness, Reply, person
 from tests.handlers.support import (
     ALREADY,
@@ -43,6 +41,7 @@ from tests.handlers.support import (
     SVH,
     SYT,
     SecretRows,
+    audit_line,
     audit_trail,
     ballot_ids,
     ballot_text,
@@ -53,6 +52,7 @@ from tests.handlers.support import (
     confirm_text,
     dispatch,
     done_text,
+    draft_version,
     identity,
     join,
     open_votes,
@@ -279,6 +279,7 @@ async def test_multi_choice_secret_ballot_keeps_the_unit_selection_sealed_and_ca
                     (STT, 2, "50,0", False),
                 ],
                 "Số đơn vị đạt ngưỡng ít hơn chỉ tiêu (3); không tổ chức vòng tiếp theo.",
+                await audit_line(services),
             ),
         )
     ]
@@ -392,6 +393,7 @@ async def test_published_receipts_show_the_choice_after_a_warning(
     assert plain(await tg.say(AN, receipts[0])) == [(AN.id, in_box(receipts[0], LEADER))]
 
     # The result lists receipt → choice (in code order), and a check shows the choice.
+    closed = plain(await tg.say(SECRETARY, "/ballot close 6"))
     text = result(
         LEADER,
         (4, 4, 3, 1, 1),
@@ -407,9 +409,10 @@ async def test_published_receipts_show_the_choice_after_a_warning(
         f"<code>{receipts[2]}</code>: {STT}",
         f"<code>{receipts[3]}</code>: {SGD}",
         NOBODY_ELECTED,
+        await audit_line(services),
         rule="ngưỡng &gt;50%",
     )
-    assert plain(await tg.say(SECRETARY, "/ballot close 6")) == [(S, text)]
+    assert closed == [(S, text)]
     assert plain(await tg.say(AN, receipts[0])) == [(AN.id, counted(receipts[0], LEADER, SGD))]
     assert plain(await tg.say(CUONG, f"/vote check {receipts[1]}")) == [
         (CUONG.id, counted(receipts[1], LEADER, "phiếu trắng"))
@@ -490,6 +493,7 @@ async def test_secretariat_and_group_see_turnout_only_until_the_close(
     ]
 
     # The close: the result goes to the secretariat and the group; turnout moves on.
+    closed = plain(await tg.say(SECRETARY, "/ballot close 6"))
     text = result(
         LEADER,
         (4, 3, 3, 0, 0),
@@ -500,10 +504,11 @@ async def test_secretariat_and_group_see_turnout_only_until_the_close(
             (STT, 0, "0,0", False),
         ],
         NOBODY_ELECTED,
+        await audit_line(services),
         rule="ngưỡng &gt;50%",
     )
     assert COUNT.search(text)  # what the watchers were never shown above
-    assert plain(await tg.say(SECRETARY, "/ballot close 6")) == [
+    assert closed == [
         (S, text),
         (LAN2.id, text),
         (G, text),
@@ -645,16 +650,6 @@ async def test_cancelling_an_open_secret_ballot_empties_its_box(
         {"ballot": leader, "reason": "Danh sách ứng viên chưa đúng"},
         {"ballot": chair, "reason": "Chưa đủ hồ sơ"},
     ]
-
-
-async def draft_version(services: Services, ballot_id: int) -> int:
-    """The version of the one sealed draft of the ballot (what its confirm button carries)."""
-    async with services.db.uow() as uow:
-        rows = await uow.session.exec(
-            select(SealedDraftRow.version).where(SealedDraftRow.ballot_id == ballot_id)
-        )
-        (version,) = rows.all()
-        return version
 
 
 # --- regressions ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from tests.handlers.support import (
     StoredVote,
     all_open_votes,
     all_secret_rows,
+    audit_line,
     audit_trail,
     ballot_ids,
     ballot_text,
@@ -54,6 +55,7 @@ from tests.handlers.support import (
     confirm_buttons,
     confirm_text,
     done_text,
+    draft_version,
     identity,
     join,
     open_votes,
@@ -474,7 +476,9 @@ async def test_award_tier_multi_select_confirm_and_no_second_cast(
     assert [r.text for r in review] == [
         confirm_text(CHAIR, SYT, f"{SVH}, {STT}, Sở Tư pháp", secret=True)
     ]
-    assert (review[0].buttons, review[0].callback_data) == confirm_buttons(b, -2, 5)
+    # The confirm carries the selection's version: random, not the number of taps (5).
+    version = await draft_version(services, b)
+    assert (review[0].buttons, review[0].callback_data) == confirm_buttons(b, -2, version)
     # Before the confirm only the unit's sealed selection is kept: nothing cast.
     assert await secret_rows(services, b) == SecretRows([], 0, 1, 0)
     done = await tg.tap(AN, f"vt:{b}:ok:-2")
@@ -545,7 +549,7 @@ async def test_leader_and_deputy_single_choice(tg: Harness, services: Services) 
     await cast(tg, DUNG, leader, 0)
     await cast(tg, GIANG, leader, 0)
     closed = await tg.say(SECRETARY, "/ballot close 6")
-    assert closed[0].text.endswith(f"Kết luận: {SGD} trúng cử.")
+    assert closed[0].text.endswith(f"Kết luận: {SGD} trúng cử.\n{await audit_line(services)}")
 
     # The elected leader leaves the deputy ballot: candidates are fixed when it opens.
     await tg.say(SECRETARY, "/ballot open 7")
@@ -583,6 +587,7 @@ async def test_leader_and_deputy_single_choice(tg: Harness, services: Services) 
                 (4, 1, 1, 0, 0),
                 [(SYT, 0, "0,0", False), (SVH, 0, "0,0", False), (STT, 1, "25,0", False)],
                 NOBODY_ELECTED,
+                await audit_line(services),
                 rule="ngưỡng &gt;50%",
             ),
         )

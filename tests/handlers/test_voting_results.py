@@ -12,6 +12,7 @@ from bot.services.app import Services
 from tests.handlers.conftest import GROUP, SECRETARY, Harness
 from tests.handlers.support import (
     AN,
+    BLOC_CODE,
     CHAIR,
     CUONG,
     DEPUTY,
@@ -30,8 +31,10 @@ from tests.handlers.support import (
     SYT,
     SYT_VALUES,
     TABLE_EXAMPLE,
+    audit_line,
     audit_trail,
     ballot_ids,
+    bloc_by_code,
     cast,
     conference_setup,
     documents,
@@ -100,6 +103,7 @@ async def test_report_result_goes_to_the_secretariat_and_the_group(
     await cast(tg, GIANG, b, None)
 
     # Two of four agree: 50% is not more than half, the report is not approved.
+    results = plain(await tg.say(SECRETARY, "/ballot close 1"))
     text = result(
         REPORT,
         (4, 4, 3, 1, 1),
@@ -111,9 +115,10 @@ async def test_report_result_goes_to_the_secretariat_and_the_group(
         "Ý kiến khác:\n"
         "- Sở Văn hóa, Thể thao và Du lịch: «Cần bổ sung phần đánh giá hạn chế»\n"
         "Kết luận: không thông qua.",
+        await audit_line(services),
         rule="ngưỡng &gt;50%",
     )
-    assert plain(await tg.say(SECRETARY, "/ballot close 1")) == [
+    assert results == [
         (S, text),
         (LAN2.id, text),
         (G, text),
@@ -131,6 +136,12 @@ async def test_report_result_goes_to_the_secretariat_and_the_group(
             "decided_by": "vote",
         }
     ]
+    # The 16 digits shown begin the ballot.closed row's hash: the head shown is the real one.
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        chain = await uow.audit.chain(bloc.id)
+    (closed_hash,) = [h for entry, _, h in chain if entry.action == "ballot.closed"]
+    assert f"<code>{closed_hash[:16]}</code>…" in results[0][1]
     assert plain(await tg.say(SECRETARY, "/ballot close 1")) == [
         (S, "Nội dung số 1 không đang mở.")
     ]
@@ -165,6 +176,7 @@ async def test_award_tiers_fewer_than_quota_and_higher_tier_exclusion(
                     (STT, 0, "0,0", False),
                 ],
                 f"Kết luận: đề nghị {SGD}.",
+                await audit_line(services),
             ),
         )
     ]
@@ -188,6 +200,7 @@ async def test_award_tiers_fewer_than_quota_and_higher_tier_exclusion(
                 (4, 4, 3, 1, 1),
                 [(SYT, 0, "0,0", False), (SVH, 2, "50,0", False), (STT, 1, "25,0", False)],
                 "Số đơn vị đạt ngưỡng ít hơn chỉ tiêu (1); không tổ chức vòng tiếp theo.",
+                await audit_line(services),
             ),
         )
     ]
@@ -207,6 +220,7 @@ async def test_award_tiers_fewer_than_quota_and_higher_tier_exclusion(
                 [(SYT, 2, "50,0", False), (SVH, 3, "75,0", True), (STT, 3, "75,0", True)],
                 f"Kết luận: đề nghị {SVH}, {STT}.",
                 "Số đơn vị đạt ngưỡng ít hơn chỉ tiêu (3); không tổ chức vòng tiếp theo.",
+                await audit_line(services),
             ),
         )
     ]
@@ -241,7 +255,9 @@ async def test_award_tie_runs_off_then_score_then_the_secretariat_decides(
         f"Hòa phiếu giữa {SYT}, {SGD}, {SVH}, {STT}: đã tạo cuộc bỏ phiếu lại số 8 "
         "(thường trực mở bằng /ballot open 8).",
     )
-    assert plain(await tg.say(SECRETARY, "/ballot close 5")) == [(S, tie_text), (G, tie_text)]
+    closed = plain(await tg.say(SECRETARY, "/ballot close 5"))
+    expected = f"{tie_text}\n{await audit_line(services)}"
+    assert closed == [(S, expected), (G, expected)]
     listing = (await tg.say(SECRETARY, "/ballot"))[0].text
     assert listing.endswith(f"\n8. {CHAIR} — bỏ phiếu lại (kín) — chưa mở\n{LIST_FOOTER}")
     runoff = (await ballot_ids(services))[7]
@@ -271,10 +287,9 @@ async def test_award_tie_runs_off_then_score_then_the_secretariat_decides(
         "Thường trực quyết định bằng /ballot decide 8; ĐƠN_VỊ.",
         rule="bỏ phiếu lại, xếp theo số phiếu",
     )
-    assert plain(await tg.say(SECRETARY, "/ballot close 8")) == [
-        (S, runoff_text),
-        (G, runoff_text),
-    ]
+    closed = plain(await tg.say(SECRETARY, "/ballot close 8"))
+    expected = f"{runoff_text}\n{await audit_line(services)}"
+    assert closed == [(S, expected), (G, expected)]
     assert await stored_result(services, runoff) == (
         ["SYT", "SGDĐT"],
         "pending",
@@ -385,6 +400,7 @@ async def test_leader_tie_runs_off_and_the_score_decides_then_deputy_runoff_by_v
                 ],
                 f"Hòa phiếu giữa {SYT}, {SGD}: đã tạo cuộc bỏ phiếu lại số 8 "
                 "(thường trực mở bằng /ballot open 8).",
+                await audit_line(services),
                 rule="ngưỡng &gt;50%",
             ),
         )
@@ -404,6 +420,7 @@ async def test_leader_tie_runs_off_and_the_score_decides_then_deputy_runoff_by_v
                 (4, 4, 4, 0, 0),
                 [(SYT, 2, "50,0", False), (SGD, 2, "50,0", False)],
                 f"Kết luận: {SYT} trúng cử (bằng phiếu, xếp theo tổng điểm thi đua).",
+                await audit_line(services),
                 rule="bỏ phiếu lại, xếp theo số phiếu",
             ),
         )
@@ -435,7 +452,7 @@ async def test_leader_tie_runs_off_and_the_score_decides_then_deputy_runoff_by_v
     closed = await tg.say(SECRETARY, "/ballot close 7")
     assert closed[0].text.endswith(
         f"Hòa phiếu giữa {SGD}, {SVH}: đã tạo cuộc bỏ phiếu lại số 9 "
-        "(thường trực mở bằng /ballot open 9)."
+        "(thường trực mở bằng /ballot open 9).\n" + await audit_line(services)
     )
     second = (await ballot_ids(services))[8]
     await tg.say(SECRETARY, "/ballot open 9")
@@ -451,6 +468,7 @@ async def test_leader_tie_runs_off_and_the_score_decides_then_deputy_runoff_by_v
                 (4, 4, 4, 0, 0),
                 [(SGD, 3, "75,0", False), (SVH, 1, "25,0", False)],
                 f"Kết luận: {SGD} trúng cử.",
+                await audit_line(services),
                 rule="bỏ phiếu lại, xếp theo số phiếu",
             ),
         )

@@ -18,6 +18,7 @@ from tests.handlers.support import (
     DUNG,
     GIANG,
     REPORT,
+    audit_line,
     audit_trail,
     ballot_ids,
     cast,
@@ -122,6 +123,7 @@ async def test_a_scheduled_ballot_opens_on_time_and_closes_with_its_result(
             ("Ý kiến khác", 0, "0,0", False),
         ],
         "Kết luận: thông qua.",
+        await audit_line(services),
         rule="ngưỡng &gt;50%",
     )
     assert sorted(everything(sent)) == sorted([(S, text), (G, text)])

@@ -19,6 +19,7 @@ from tests.handlers.support import (
     GIANG,
     NOBODY_ELECTED,
     VOTE_UNITS,
+    audit_line,
     ballot_ids,
     cast,
     join,
@@ -110,8 +111,10 @@ async def test_a_mixed_bloc_counts_like_an_all_telegram_bloc(
     assert (await secret_rows(services, leader)).box == 4
 
     results = []
+    heads = []  # each result ends with the audit head right after its close
     for number in (5, 6):
         results += [r.text for r in await tg.say(SECRETARY, f"/ballot close {number}")]
+        heads.append(await audit_line(services))
     for ballot in (leader, chair):
         rows = await secret_rows(services, ballot)
         assert (rows.box, rows.drafts, rows.counted) == (0, 0, 4)
@@ -128,4 +131,4 @@ async def test_a_mixed_bloc_counts_like_an_all_telegram_bloc(
         else:
             answer = await typist.say(HOA, f"kiem tra {code}")
             assert answer.startswith(f"✅ Phiếu có mã {code} đã được kiểm")
-    assert results == TALLY
+    assert results == [f"{tally}\n{head}" for tally, head in zip(TALLY, heads, strict=True)]
