@@ -153,7 +153,7 @@ async def test_versions_are_kept_and_the_latest_counts(services: Services) -> No
     w = await world(services)
     first = await submit(services, w.an, b"%PDF phien ban 1", AN_VALUES)
     second = await submit(services, w.binh, b"%PDF phien ban 2", BINH_VALUES)
-    other = await submit(services, w.cuong, b"PK so giao duc", AN_VALUES)
+    other = await submit(services, w.cuong, b"%PDF-1.7 so giao duc", AN_VALUES)
 
     assert (first.submission.version, second.submission.version) == (1, 2)
     assert other.submission.version == 1  # versions count per unit
