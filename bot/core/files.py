@@ -77,7 +77,8 @@ ODF_MIMETYPES: Mapping[str, bytes] = {
 _OLE = frozenset({".doc", ".dot", ".xls", ".xla", ".xlr"})
 SIGNED_KINDS: Mapping[str, frozenset[str]] = {
     "pdf": frozenset({".pdf"}),
-    "doc": _OLE,
+    # Many tools export "Word" files as RTF named .doc, and Word opens them as such.
+    "doc": _OLE | {".rtf"},
     "xls": _OLE,
     "rar": frozenset({".rar"}),
     "jpg": frozenset({".jpg", ".jpeg", ".jfif", ".jpe"}),

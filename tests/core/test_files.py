@@ -44,6 +44,9 @@ def test_a_signature_must_match_the_declared_kind() -> None:
     assert check_signature("pdf", b"%PDF-1.7", [".pdf"]) is None
     assert check_signature("pdf", b"MZ\x90", [".exe"]) is ContentProblem.MISMATCH
     assert check_signature("xls", b"\xd0\xcf\x11\xe0", [".doc", ".xls"]) is None
+    # An RTF file named .doc (what many tools export as "Word") is what Word opens as such.
+    assert check_signature("doc", b"{\\rtf1\\ansi", [".rtf"]) is None
+    assert check_signature("xls", b"{\\rtf1\\ansi", [".rtf"]) is ContentProblem.MISMATCH
     assert check_signature("csv", b"a,b\n", []) is None
     assert check_signature("yaml", b"a: \x00", []) is ContentProblem.MISMATCH
     assert check_signature("exe", b"MZ", [".exe"]) is ContentProblem.MISMATCH  # never judged ok
