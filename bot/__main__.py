@@ -130,6 +130,8 @@ async def _run(settings: Settings) -> int:
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
+    from handlers.web.app import mount_web
+    from handlers.web.base import WebConfig
     from handlers.zalo.bot import WEBHOOK_PATH, ZaloBot
     from handlers.zalo.charts import ChartShelf
     from handlers.zalo.client import ZaloClient
@@ -168,9 +170,7 @@ async def _run(settings: Settings) -> int:
     try:
         if is_first_worker():
             db.purge_sealed()  # leftovers of a count stopped between its commit and rewrite
-        services = build_services(
-            db, clock, settings, audit_key, ballot_secret, renderer=renderer
-        )
+        services = build_services(db, clock, settings, audit_key, ballot_secret, renderer=renderer)
         if is_first_worker() and not settings.admin_ids and not await has_blocs(services):
             log.warning(
                 "ADMIN_IDS is empty and there is no bloc yet: nobody can create one. Send /me to "
@@ -193,6 +193,21 @@ async def _run(settings: Settings) -> int:
             RedisLedger(redis_client(settings.redis_url)) if settings.redis_url else MemoryLedger()
         )
         healthz = health_handler(db, settings.redis_url)
+        web_config = (
+            WebConfig(
+                settings.web.url,
+                telegram_token=tg_token.get_secret_value() if tg_token else None,
+                behind_proxy=settings.web.behind_proxy,
+            )
+            if settings.web.url
+            else None
+        )
+
+        def with_web(app: web.Application) -> None:
+            """The web companion on the server that takes the webhooks (WEB__URL set)."""
+            if web_config is not None:
+                mount_web(app, services, web_config)
+
         jobs: list[Awaitable[None]] = []
         if worker_index() is not None:  # under `run --workers N`: stop with the supervisor
             from bot.supervisor import watch_supervisor
@@ -226,11 +241,13 @@ async def _run(settings: Settings) -> int:
                     def mount_zalo(app: web.Application) -> None:
                         zbot.mount(app, secret_value)
                         app.router.add_get(HEALTH_PATH, healthz)
+                        with_web(app)
 
                     mount = mount_zalo
                 else:
                     own = zbot.webhook_app(secret_value)
                     own.router.add_get(HEALTH_PATH, healthz)
+                    with_web(own)
                     jobs.append(serve_app(own, settings, zalo_hooked_now))
                 log.info("Zalo bot starting (webhook)")
             else:
@@ -254,6 +271,7 @@ async def _run(settings: Settings) -> int:
 
                 def mount_health(app: web.Application) -> None:
                     app.router.add_get(HEALTH_PATH, healthz)
+                    with_web(app)
 
                 mount = mount_health
             log.info("bot @%s starting", services.bot_username)
@@ -267,6 +285,15 @@ async def _run(settings: Settings) -> int:
             jobs.append(telegram())
         elif zalo_hooked is None:
             _stop_on_signals(stop)
+        webhook_server = bool(settings.webhook.url) and (
+            bot is not None or zalo_hooked is not None
+        )
+        if web_config is not None and not webhook_server:
+            # Polling: no webhook server runs, so the web companion gets one of its own.
+            own_web = web.Application()
+            own_web.router.add_get(HEALTH_PATH, healthz)
+            with_web(own_web)
+            jobs.append(serve_app(own_web, settings, _nothing, name=web_config.prefix))
         try:
             await _until_stopped(jobs, stop)
         finally:
@@ -282,6 +309,10 @@ async def _run(settings: Settings) -> int:
             await zalo_storage.close()
         await db.dispose()
     return 0
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -12,6 +12,7 @@ import secrets
 import stat
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -115,6 +116,29 @@ class WebhookSettings(BaseModel):
         return host or "127.0.0.1", int(port)
 
 
+class WebSettings(BaseModel):
+    """The web companion (`WEB__URL`: its public base, e.g. https://thidua.example.vn/web)."""
+
+    url: str | None = None
+    # Behind a reverse proxy: the client's address is the last X-Forwarded-For entry (for the
+    # per-address limits); otherwise the connection's.
+    behind_proxy: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parsed = urlparse(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise SettingsError("WEB__URL must be an http(s) address, e.g. https://example.vn/web")
+        if parsed.query or parsed.fragment:
+            raise SettingsError("WEB__URL must not carry a query or a fragment")
+        # The pages live under a path of their own beside the webhooks (default /web).
+        path = parsed.path.rstrip("/") or "/web"
+        return f"{parsed.scheme}://{parsed.netloc}{path}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -127,6 +151,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     zalo: ZaloSettings = ZaloSettings()
     webhook: WebhookSettings = WebhookSettings()
+    web: WebSettings = WebSettings()
     bot_token: SecretStr | None = Field(default=None, alias="BOT_TOKEN")
     zalo_token: SecretStr | None = Field(default=None, alias="ZALO_TOKEN")
     database_url: str = "sqlite+aiosqlite:///./data/thidua.db"

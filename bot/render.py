@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 
 from bot.core.models import Locale
 from bot.core.scoring import format_points
@@ -139,6 +140,21 @@ class Renderer:
         loc = Locale(locale)
         template = self._labels.get_template(f"{loc.value}/{name}.html")
         return template.render(locale=loc.value, t=lambda key: self.t(loc, key), **context).strip()
+
+    def page(self, locale: Locale | str, name: str, /, **context: Any) -> str:
+        """A web companion page, ``templates/web/<name>.html`` (HTML, autoescaped), in the
+        person's locale: its words come from the catalog (``t("web.…")``) and from the chat
+        message templates (``message(name, …)``), so chat and web say the same thing."""
+        loc = Locale(locale)
+        template = self.env.get_template(f"web/{name}.html")
+        return template.render(
+            locale=loc.value,
+            t=lambda key: self.t(loc, key),
+            message=lambda template_name, **kw: Markup(
+                self.render(loc, template_name, **{"text_only": False, **kw})
+            ),
+            **context,
+        )
 
     def t(self, locale: Locale | str, key: str) -> str:
         """A short catalog string (button labels, role names) from ``strings.toml``."""

@@ -57,6 +57,7 @@ def build_services(
         ballot_secret=ballot_secret,
         files=FileStore(settings.files_dir),
         admins=settings.admins,
+        web_url=settings.web.url,
         channels=frozenset(
             platform
             for platform, token in (
@@ -194,9 +195,12 @@ async def _serve_webhook(
     await _listen(app, settings, started=listening, name=path)
 
 
-async def serve_app(app: web.Application, settings: Settings, started: Started) -> None:
-    """A webhook server of our own (the Zalo webhook when Telegram is not configured)."""
-    await _listen(app, settings, started=started, name="/zalo")
+async def serve_app(
+    app: web.Application, settings: Settings, started: Started, *, name: str = "/zalo"
+) -> None:
+    """A server of our own: the Zalo webhook when Telegram is not configured, or the web
+    companion when no webhook runs (polling)."""
+    await _listen(app, settings, started=started, name=name)
 
 
 # A client must send a request's head within HEAD_TIMEOUT of connecting (or of the previous

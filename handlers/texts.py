@@ -20,6 +20,7 @@ from bot.services.invites import AlreadyMember, Joined, JoinRefused
 from bot.services.linking import LinkCode, Linked, LinkOffer
 from bot.services.outcomes import Rejected
 from bot.services.voting import Accepted
+from bot.services.web import issue_signin, sign_out_everywhere, wants_sign_out
 
 _TAGS = re.compile(r"</?(b|i|u|s|code|pre|a|blockquote)( [^>]*)?>")
 
@@ -146,4 +147,17 @@ def linked_text(ui: Ui, outcome: Linked | Rejected) -> str:
         name=outcome.name,
         platforms=[p.value for p in outcome.platforms],
         blocs=list(outcome.blocs),
+    )
+
+
+async def web_text(ui: Ui, services: Services, actor: Actor, rest: str) -> tuple[str, str | None]:
+    """/web (Zalo: «web»): a one-time sign-in link, or every web session ended
+    (`/web đăng xuất`); returns the text and the link (for a button), if any."""
+    if wants_sign_out(rest):
+        return ui.text("web_signed_out", count=await sign_out_everywhere(services, actor)), None
+    issued = await issue_signin(services, actor)
+    if issued is None:
+        return ui.text("web_off"), None
+    return ui.text("web_link", url=issued.url, expires_at=issued.expires_at, tz=issued.tz), (
+        issued.url
     )

@@ -566,3 +566,38 @@ class ChannelUsageRow(SQLModel, table=True):
     month: str = Field(max_length=7, primary_key=True)  # YYYY-MM in UTC
     sent: int = Field(default=0)
     warned_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class WebSignInRow(SQLModel, table=True):
+    """A one-time sign-in link to the web companion, asked for in chat by an account. Only
+    its hash is kept; used once, valid ten minutes."""
+
+    __tablename__ = "web_signin"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A signed-in browser: the cookie's hash, whose account it is, its CSRF token, and when
+    it was last used (sessions live here so that every worker knows them)."""
+
+    __tablename__ = "web_session"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    csrf: str = Field(max_length=64)
+    mini_app: bool = Field(default=False)
+    created_at: datetime = Field(sa_column=_ts())
+    last_seen: datetime = Field(sa_column=_ts())

@@ -21,6 +21,7 @@ from storage.repositories import AuditRepo, BlocRepo, IdentityRepo, InviteRepo
 from storage.secret_repos import SecretRepo, purge_sealed_storage
 from storage.usage_repos import UsageRepo
 from storage.vote_repos import VoteRepo
+from storage.web_repos import WebRepo
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class UnitOfWork:
         self.deadlines = DeadlineRepo(session)
         self.covenants = CovenantRepo(session)
         self.usage = UsageRepo(session)
+        self.web = WebRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()

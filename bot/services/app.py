@@ -27,6 +27,8 @@ class Services:
     files: FileStore
     admins: frozenset[Account] = frozenset()
     bot_username: str = ""
+    # WEB__URL, normalised (None: the web companion is off; /web says so).
+    web_url: str | None = None
     # The chat platforms this bot runs on: linking accounts is offered when there are two.
     channels: frozenset[Platform] = frozenset()
     # Invite codes come from here; the demo passes a seeded source to stay reproducible.

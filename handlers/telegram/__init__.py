@@ -23,6 +23,7 @@ from handlers.telegram import (
     summary,
     units,
     voting,
+    web,
 )
 from handlers.telegram.middlewares import ActorMiddleware, NfcMiddleware, UpdateOnceMiddleware
 from storage.ledger import MemoryLedger, UpdateLedger
@@ -44,6 +45,7 @@ def make_routers() -> list[Router]:
         standings.make_router(),
         summary.make_router(),
         minutes.make_router(),
+        web.make_router(),
         group.make_router(),
         fallback.make_router(),
     ]

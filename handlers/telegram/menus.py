@@ -19,6 +19,7 @@ COMMON = (
     "standings",
     "deadlines",
     "covenant",
+    "web",
     "conference",
     "criteria",
     "help",

@@ -89,3 +89,7 @@ class MemberCb(CallbackData, prefix="m"):
     identity_id: DbId
     unit_id: DbId
     bloc_id: DbId
+
+
+class WebCb(CallbackData, prefix="web"):
+    action: str

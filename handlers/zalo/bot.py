@@ -35,7 +35,7 @@ from bot.services.invites import JoinRefused, MoveNeeded, join
 from bot.services.outcomes import Rejected
 from bot.services.reports import current_table
 from bot.services.standings import standings
-from handlers.texts import Ui, join_text, me_text, to_plain
+from handlers.texts import Ui, join_text, me_text, to_plain, web_text
 from handlers.zalo import flows
 from handlers.zalo.charts import CHARTS_PATH, ChartShelf
 from handlers.zalo.client import MAX_TEXT, ZaloClient, ZaloError, ZaloUpdate, parse_update
@@ -252,8 +252,10 @@ class ZaloBot:
         )
         if not reads_code and await self._over_budget(update, actor, ui):
             return
-        if expired and command is None and (
-            parse_numbers(text) or is_yes(text) or is_confirm(text) or is_no(text)
+        if (
+            expired
+            and command is None
+            and (parse_numbers(text) or is_yes(text) or is_confirm(text) or is_no(text))
         ):
             # "1" long after the menu: it confirms nothing (a vote above all).
             await say(ui.text("zalo_menu_expired"))
@@ -318,6 +320,8 @@ class ZaloBot:
                 await self.client.send_photo(update.message.chat.id, url, caption[:MAX_TEXT])
         elif name == "me":
             await chat.say(await me_text(ui, self.services, actor))
+        elif name == "web":
+            await chat.say((await web_text(ui, self.services, actor, rest))[0])
         elif name == "criteria":
             current = await current_table(self.services, actor)
             await chat.say(

@@ -27,6 +27,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "checkin": ("checkin", "check in", "diem danh"),
     "lang": ("lang", "ngon ngu", "language"),
     "criteria": ("criteria", "tieu chi", "bang tieu chi"),
+    "web": ("web", "trang web"),
     "cancel": ("cancel", "huy", "huy bo", "thoat", "dung lai"),
 }
 _BY_LENGTH = sorted(

@@ -1,0 +1,163 @@
+"""What every web route shares: the configuration, the signed-in person, rendering a page
+with the security headers, the per-session CSRF token, and the limits per person/address."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from aiohttp import web
+
+from bot.core.models import Locale
+from bot.services.actors import Actor
+from bot.services.app import Services
+from bot.services.outcomes import Rejected
+from bot.services.web import SignedIn
+
+COOKIE = "thidua_s"  # the session
+PRE_COOKIE = "thidua_pre"  # the double-submit token of the sign-in forms (no session yet)
+CSRF_FIELD = "csrf"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Limiter:
+    """At most `limit` events per key within `window` seconds (in this process)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._seen: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str) -> deque[float]:
+        now = time.monotonic()
+        seen = self._seen.setdefault(key, deque())
+        while seen and now - seen[0] >= self.window:
+            seen.popleft()
+        return seen
+
+    def full(self, key: str) -> bool:
+        """Whether the key has used its budget (nothing is counted)."""
+        return len(self._recent(key)) >= self.limit
+
+    def record(self, key: str) -> None:
+        now = time.monotonic()
+        self._recent(key).append(now)
+        if len(self._seen) > 10_000:  # forget the quiet keys (a scan of addresses)
+            for stale in [k for k, v in self._seen.items() if not v or now - v[-1] > self.window]:
+                del self._seen[stale]
+
+    def allow(self, key: str) -> bool:
+        """Count one event, unless the budget is used up (then False, nothing counted)."""
+        if self.full(key):
+            return False
+        self.record(key)
+        return True
+
+    def wait_minutes(self) -> int:
+        return max(1, int(self.window // 60))
+
+
+@dataclass
+class WebConfig:
+    base_url: str  # WEB__URL, normalised: scheme://host/path, no trailing slash
+    telegram_token: str | None = None  # validates Mini App launch data
+    behind_proxy: bool = False
+    # Failed sign-in links per address, sign-ins per person, uploads per person and address.
+    signin_failures: Limiter = field(default_factory=lambda: Limiter(20, 600))
+    signins: Limiter = field(default_factory=lambda: Limiter(10, 600))
+    uploads: Limiter = field(default_factory=lambda: Limiter(10, 600))
+
+    @property
+    def prefix(self) -> str:
+        return urlparse(self.base_url).path
+
+    @property
+    def secure(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def origin(self) -> str:
+        parsed = urlparse(self.base_url)
+        return f"{parsed.scheme}://{parsed.netloc}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+
+SERVICES = web.AppKey("services", Services)
+CONFIG = web.AppKey("web_config", WebConfig)
+SIGNED_IN = web.RequestKey("signed_in", SignedIn)
+PRE_CSRF = web.RequestKey("pre_csrf", str)  # the sign-in forms' token, before any session
+
+
+def services_of(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def config_of(request: web.Request) -> WebConfig:
+    return request.app[CONFIG]
+
+
+def signed_in(request: web.Request) -> SignedIn | None:
+    return request.get(SIGNED_IN)
+
+
+def actor_of(request: web.Request) -> Actor:
+    """The signed-in person (routes behind `requires_session` only)."""
+    found = signed_in(request)
+    assert found is not None
+    return found.actor
+
+
+def locale_of(request: web.Request) -> Locale:
+    found = signed_in(request)
+    if found is not None:
+        return found.actor.locale
+    # Before sign-in: the browser's preference, Vietnamese unless it asks for English first.
+    accept = request.headers.get("Accept-Language", "").strip().lower()
+    return Locale.EN if accept.startswith("en") else Locale.VI
+
+
+def client_address(request: web.Request) -> str:
+    if config_of(request).behind_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last
+    return request.remote or "?"
+
+
+def page(request: web.Request, name: str, /, *, status: int = 200, **context: Any) -> web.Response:
+    """A whole page in the person's locale (pages are never cached: they show votes)."""
+    services, config = services_of(request), config_of(request)
+    found = signed_in(request)
+    body = services.renderer.page(
+        locale_of(request),
+        name,
+        base=config.prefix,
+        me=found.actor if found else None,
+        csrf=found.csrf if found else request.get(PRE_CSRF, ""),
+        mini_app=bool(found and found.mini_app),
+        **context,
+    )
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+def refused(
+    request: web.Request, rejected: Rejected, *, status: int = 200, back: str = ""
+) -> web.Response:
+    """A refusal in the person's words: the chat's own message, on a page with a way back."""
+    return page(request, "refused", status=status, rejected=rejected, back=back)
+
+
+def go(request: web.Request, path: str) -> web.HTTPSeeOther:
+    """After a POST: to a page of ours (303, so a reload never posts twice)."""
+    return web.HTTPSeeOther(f"{config_of(request).prefix}{path}")
+
+
+def csrf_ok(expected: str, given: str | None) -> bool:
+    return bool(expected) and given is not None and hmac.compare_digest(expected, given)

@@ -1,0 +1,58 @@
+// A little help where it clearly helps; every page works without it.
+(function () {
+  "use strict";
+  function fold(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d")
+      .replace(/Đ/g, "D").toLowerCase();
+  }
+  // The quota counter of a multi-choice ballot: "2 / 3 đã chọn", the rest disabled at the quota.
+  document.querySelectorAll("[data-quota]").forEach(function (box) {
+    var max = parseInt(box.getAttribute("data-quota"), 10);
+    var out = box.querySelector("[data-counter]");
+    var inputs = box.querySelectorAll("input[type=checkbox][data-candidate]");
+    function update() {
+      var n = 0;
+      inputs.forEach(function (i) { if (i.checked) { n += 1; } });
+      if (out) { out.textContent = out.getAttribute("data-template").replace("{n}", n).replace("{max}", max); }
+      inputs.forEach(function (i) { i.disabled = !i.checked && n >= max; });
+    }
+    inputs.forEach(function (i) { i.addEventListener("change", update); });
+    update();
+  });
+  // Live search in a long list of candidates (diacritics optional: "so noi vu" finds "Sở Nội vụ").
+  document.querySelectorAll("input[data-filter]").forEach(function (input) {
+    var items = document.querySelectorAll(input.getAttribute("data-filter"));
+    input.addEventListener("input", function () {
+      var q = fold(input.value.trim());
+      items.forEach(function (item) {
+        item.classList.toggle("hidden", q !== "" && fold(item.textContent).indexOf(q) < 0);
+      });
+    });
+  });
+  // The Telegram Mini App: its launch data arrive in the address's fragment; post them.
+  var tma = document.getElementById("tma-form");
+  if (tma) {
+    var params = new URLSearchParams(window.location.hash.slice(1));
+    var data = params.get("tgWebAppData");
+    if (data) {
+      document.getElementById("init-data").value = data;
+      tma.submit();
+    }
+  }
+  // Self-scores are saved as they are typed (the form's own button does the same without JS).
+  document.querySelectorAll("form[data-autosave]").forEach(function (form) {
+    var timer = null;
+    form.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var status = form.querySelector("[data-saved]");
+        fetch(form.getAttribute("data-autosave"), {
+          method: "POST", body: new FormData(form), credentials: "same-origin",
+          headers: { "X-Requested-With": "fetch" }
+        }).then(function (r) {
+          if (status) { status.textContent = r.ok ? status.getAttribute("data-ok") : status.getAttribute("data-fail"); }
+        });
+      }, 800);
+    });
+  });
+})();
