@@ -1,0 +1,293 @@
+"""Web companion benchmark (issue 18): server time of the ballot page, the self-score page and
+a cast POST, at an offered 50 requests a second (open loop), one worker, PostgreSQL.
+
+    .venv/bin/python bench/web.py [--rps 50] [--seconds 20] [--units 30]
+
+A throwaway PostgreSQL database (BENCH_DATABASE_URL's server) gets one bloc of `--units`
+units, one representative each, the conference with every unit checked in, the default
+ballots with ballot 1 (approve the report: open, re-cast allowed) open, the example scoring
+table and a report period. A child process (this script with `--child`) serves the web
+companion exactly as the bot mounts it (one event loop: one worker), with one extra
+middleware of the benchmark's that puts the server's own time for each request in a header.
+This process signs every representative in through a real one-time link, then offers each
+scenario at `--rps` requests a second on a fixed schedule (never waiting for answers),
+rotating over the representatives:
+
+- ballot:  GET /web/ballots/<id> (the ballot page with its candidates and the unit's vote);
+- score:   GET /web/report (the report page: every criterion, the draft's values, totals);
+- cast:    POST /web/ballots/<id>/cast (a real cast: each unit alternates its choice, so every
+           POST writes the vote, its audit row and a notice check).
+
+It prints p50/p99 of the server time and of the time seen by the client, per scenario; the
+last line is `web p99_ms=<worst server p99 of the three> rps=<offered>`. Target: p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/web.py`
+
+import aiohttp
+from aiohttp import web
+
+from bench.harness import (
+    AUDIT_KEY,
+    BALLOT_SECRET,
+    FIRST_REP,
+    SECRETARY,
+    build_world,
+    free_port,
+    postgres_database,
+    say,
+)
+from bot.core.models import Account, Platform
+from bot.render import Renderer
+from bot.services import reports
+from bot.services.actors import load_actor, resolve_actor
+from bot.services.app import Services
+from bot.services.clock import SystemClock
+from bot.services.outcomes import Rejected
+from bot.services.web import issue_signin
+from handlers.web.app import mount_web
+from handlers.web.base import WebConfig
+from storage.db import create_engine
+from storage.files import FileStore
+from storage.uow import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE = ROOT / "templates" / "scoring-table-example.yaml"
+SERVER_MS = "X-Bench-Server-Ms"
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+_HELD = re.compile(r'name="held" value="([^"]+)"')
+_CHOICE = re.compile(r'name="choice"[^>]*value="(\d+)"')
+
+
+def _services(database_url: str, files: Path, web_url: str) -> Services:
+    return Services(
+        db=Database(create_engine(database_url)),
+        clock=SystemClock(),
+        renderer=Renderer(),
+        audit_key=AUDIT_KEY.encode(),
+        ballot_secret=BALLOT_SECRET.encode(),
+        files=FileStore(files),
+        admins=frozenset({Account(Platform.TELEGRAM, str(SECRETARY))}),
+        web_url=web_url,
+    )
+
+
+# --- the child: the web companion, one worker ------------------------------------------------
+
+
+@web.middleware
+async def _timed(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    start = time.perf_counter()
+    response = await handler(request)
+    response.headers[SERVER_MS] = f"{(time.perf_counter() - start) * 1000:.3f}"
+    return response
+
+
+async def child(database_url: str, port: int, files: Path) -> None:
+    base = f"http://127.0.0.1:{port}/web"
+    services = _services(database_url, files, base)
+    root = web.Application(middlewares=[_timed])
+    mount_web(root, services, WebConfig(base))
+    runner = web.AppRunner(root, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+    say("ready")
+    await asyncio.Event().wait()
+
+
+# --- the parent: the world, the sign-ins, the load ---------------------------------------------
+
+
+async def _period(database_url: str, files: Path, web_url: str, n: int) -> list[str]:
+    """The scoring table and a report period; one sign-in link per representative."""
+    services = _services(database_url, files, web_url)
+    try:
+        secretary = await resolve_actor(
+            services,
+            platform=Platform.TELEGRAM,
+            external_id=str(SECRETARY),
+            display_name="Thư ký 1",
+            username=None,
+        )
+        table = await reports.import_table(
+            services, secretary, filename="bang.yaml", data=TABLE.read_bytes()
+        )
+        assert isinstance(table, reports.TableImported), table
+        year = services.clock.now().year
+        opened = await reports.open_period(
+            services,
+            secretary,
+            kind_text="tổng kết",
+            title=f"Báo cáo tổng kết năm {year}",
+            deadline_text=f"31/12/{year} 17:00",
+        )
+        assert not isinstance(opened, Rejected), opened
+        links = []
+        for i in range(n):
+            async with services.db.uow() as uow:
+                actor = await load_actor(
+                    uow, services, Account(Platform.TELEGRAM, str(FIRST_REP + i))
+                )
+            issued = await issue_signin(services, actor)
+            assert issued is not None
+            links.append(issued.url)
+        return links
+    finally:
+        await services.db.dispose()
+
+
+async def _sign_in(link: str) -> aiohttp.ClientSession:
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with session.get(link) as page:
+        csrf = _CSRF.search(await page.text())
+    assert csrf is not None
+    token = link.rsplit("/", 1)[1]
+    base = link.split("/signin/")[0]
+    async with session.post(f"{base}/signin", data={"csrf": csrf.group(1), "token": token}) as r:
+        assert r.status == 200, await r.text()
+    return session
+
+
+async def _held(session: aiohttp.ClientSession, base: str, ballot: int) -> list[tuple[str, str]]:
+    """(csrf, held) for each of the ballot's choices, from its confirm page."""
+    async with session.get(f"{base}/ballots/{ballot}") as page:
+        html = await page.text()
+    csrf = _CSRF.search(html)
+    assert csrf is not None, html[:2000]
+    held = []
+    for index in sorted(set(_CHOICE.findall(html)))[:2]:
+        data = {"csrf": csrf.group(1), "choice": index}
+        async with session.post(f"{base}/ballots/{ballot}/preview", data=data) as r:
+            found = _HELD.search(await r.text())
+        assert found is not None
+        held.append((csrf.group(1), found.group(1)))
+    return held
+
+
+Request = Callable[[int], Awaitable[aiohttp.ClientResponse]]
+
+
+async def _offer(rps: float, seconds: float, request: Request) -> tuple[list[float], list[float]]:
+    """Open loop: request i leaves at start + i / rps whatever the answers; returns the
+    server's times and the client's, in milliseconds."""
+    server: list[float] = []
+    client: list[float] = []
+    errors = 0
+
+    async def one(i: int) -> None:
+        nonlocal errors
+        sent = time.perf_counter()
+        async with await request(i) as response:
+            await response.read()
+            if response.status >= 400:
+                errors += 1
+            client.append((time.perf_counter() - sent) * 1000)
+            server.append(float(response.headers.get(SERVER_MS, "nan")))
+
+    start = time.perf_counter()
+    tasks = []
+    for i in range(int(rps * seconds)):
+        delay = start + i / rps - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    assert errors == 0, f"{errors} requests failed"
+    return server, client
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def main(rps: float, seconds: float, n: int) -> None:
+    async with postgres_database() as url:
+        with tempfile.TemporaryDirectory(prefix="thidua-bench-web-") as tmp:
+            files = Path(tmp) / "files"
+            world = await build_world(url, n, files, units=n)
+            ballot = next(iter(world.ballots.values()))
+            port = free_port()
+            base = f"http://127.0.0.1:{port}/web"
+            links = await _period(url, files, base, n)
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--child",
+                url,
+                str(port),
+                str(files),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            try:
+                assert proc.stdout is not None
+                line = await proc.stdout.readline()
+                assert line.strip() == b"ready", line
+                sessions = [await _sign_in(link) for link in links]
+                held = [await _held(s, base, ballot) for s in sessions]
+                for s in sessions:  # each unit's draft exists before the timing starts
+                    async with s.get(f"{base}/report") as r:
+                        assert r.status == 200
+                say(f"web: {n} representatives signed in; {rps:g} requests/s for {seconds:g} s")
+                turns = [0] * n
+
+                def ballot_page(i: int) -> Awaitable[aiohttp.ClientResponse]:
+                    return sessions[i % n].get(f"{base}/ballots/{ballot}")
+
+                def score_page(i: int) -> Awaitable[aiohttp.ClientResponse]:
+                    return sessions[i % n].get(f"{base}/report")
+
+                def cast(i: int) -> Awaitable[aiohttp.ClientResponse]:
+                    who = i % n
+                    turns[who] += 1
+                    csrf, token = held[who][turns[who] % len(held[who])]
+                    return sessions[who].post(
+                        f"{base}/ballots/{ballot}/cast", data={"csrf": csrf, "held": token}
+                    )
+
+                worst = 0.0
+                for name, request in (
+                    ("ballot", ballot_page),
+                    ("score", score_page),
+                    ("cast", cast),
+                ):
+                    server, client = await _offer(rps, seconds, request)
+                    p50, p99 = _pct(server, 0.5), _pct(server, 0.99)
+                    worst = max(worst, p99)
+                    say(
+                        f"{name:7s} n={len(server)} server p50={p50:.1f} ms p99={p99:.1f} ms "
+                        f"(client p50={_pct(client, 0.5):.1f} p99={_pct(client, 0.99):.1f}; "
+                        f"mean server {statistics.fmean(server):.1f} ms)"
+                    )
+                for s in sessions:
+                    await s.close()
+                say(f"web p99_ms={worst:.1f} rps={rps:g}")
+            finally:
+                proc.terminate()
+                await proc.wait()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        asyncio.run(child(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])))
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rps", type=float, default=50.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--units", type=int, default=30)
+    args = parser.parse_args()
+    asyncio.run(main(args.rps, args.seconds, args.units))
