@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo = sub.add_parser("demo", help="the offline conference demo against a fake Bot API")
     demo.add_argument("--out", type=Path, default=Path("demo-out"))
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the finished demo's web pages open on 127.0.0.1 and print sign-in links",
+    )
+    demo.add_argument("--port", type=int, default=8080, help="the web pages' port (--serve)")
     sub.add_parser("migrate", help="apply database migrations")
     audit = sub.add_parser("audit", help="audit log tools")
     audit.add_argument("action", choices=["verify"])
@@ -81,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                 return supervise(settings, args.workers)
             return asyncio.run(_run(settings))
         if args.command == "demo":
-            return _demo(args.out)
+            return _demo(args.out, serve=args.serve, port=args.port)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
         if args.command == "export-files":
@@ -92,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _demo(out: Path) -> int:
+def _demo(out: Path, *, serve: bool = False, port: int = 8080) -> int:
     from bot.demo import run_demo
 
-    transcript = asyncio.run(run_demo(out))
+    transcript = asyncio.run(run_demo(out, serve=serve, port=port))
     print(f"demo: transcript written to {transcript}")  # noqa: T201
     return 0
 

@@ -34,6 +34,7 @@ from storage.migrate import migrate
 from storage.uow import Database
 
 if TYPE_CHECKING:
+    from bot.services.actors import Actor
     from handlers.zalo.bot import ZaloBot
     from scheduler.sender import Sender
     from scheduler.tick import Ticker
@@ -116,9 +117,14 @@ def _csv(rows: list[tuple[str, str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
+_SIGNIN = re.compile(r"(/signin/)[A-Za-z0-9_-]{43}")
+
+
 def _plain(text: str) -> str:
-    """Chat HTML as a person reads it."""
-    return html.unescape(re.sub(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>", "", text))
+    """Chat HTML as a person reads it (a sign-in link's secret part left out: the transcript
+    is a file people pass around)."""
+    bare = html.unescape(re.sub(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>", "", text))
+    return _SIGNIN.sub(r"\1…", bare)
 
 
 @dataclass
@@ -138,7 +144,7 @@ class Transcript:
             if m.method != "sendMessage":
                 continue
             where = (self.zalo_names or {}).get(m.chat_id, m.chat_id)
-            body = m.text.replace("\n", "\n        ")
+            body = _SIGNIN.sub(r"\1…", m.text).replace("\n", "\n        ")
             self.lines.append(f"[{self.when()}] bot → {where} (Zalo):\n        {body}")
 
     def when(self) -> str:
@@ -277,14 +283,20 @@ def _link_of(message: SentMessage) -> str:
     return match.group(1)
 
 
-async def run_demo(out: Path) -> Path:
-    """Run the whole scripted demo; returns the transcript's path."""
+async def run_demo(out: Path, *, serve: bool = False, port: int = 8080) -> Path:
+    """Run the whole scripted demo; returns the transcript's path. The web companion is served
+    on 127.0.0.1 throughout (a representative signs in from Zalo and votes there); `serve`
+    keeps it open afterwards, with sign-in links printed, until Ctrl+C."""
+    from aiohttp import web
+
     from bot.fakes.ratelimit import NoRateLimit
     from bot.runtime import make_bot
     from handlers.channels import Channels
     from handlers.telegram import create_dispatcher
     from handlers.telegram.menus import set_default_menus
     from handlers.telegram.notifier import TelegramNotifier
+    from handlers.web.app import mount_web
+    from handlers.web.base import WebConfig
     from handlers.zalo.bot import ZaloBot
     from handlers.zalo.client import ZaloClient
     from handlers.zalo.notifier import ZaloNotifier
@@ -321,6 +333,18 @@ async def run_demo(out: Path) -> Path:
                 channels=frozenset({Platform.TELEGRAM, Platform.ZALO}),
             )
             services.bot_username = (await bot.get_me()).username or ""
+            # The web companion, as the bot serves it beside its webhooks (here on loopback).
+            web_root = web.Application()
+            web_runner = web.AppRunner(web_root, access_log=None)
+            listen = port if serve else 0
+            base = f"http://127.0.0.1:{listen}/web"
+            config = WebConfig(base)
+            mount_web(web_root, services, config)
+            await web_runner.setup()
+            await web.TCPSite(web_runner, "127.0.0.1", listen).start()
+            if not serve:
+                config.base_url = base = base.replace(":0/", f":{web_runner.addresses[0][1]}/", 1)
+            services.web_url = base
             await set_default_menus(bot, services.renderer)
             dp = create_dispatcher(services)
             polling = asyncio.create_task(
@@ -346,7 +370,10 @@ async def run_demo(out: Path) -> Path:
             services.outbox_flush = runner.flush
             try:
                 await _script(runner, clock)
+                if serve:
+                    await _serve(services, base)
             finally:
+                await web_runner.cleanup()
                 await dp.stop_polling()
                 with contextlib.suppress(asyncio.CancelledError):
                     await polling
@@ -673,9 +700,11 @@ async def _ballot_round(
     labels: bool = False,
     turnout: bool = False,
     closes_at: datetime | None = None,
+    on_web: bool = False,
 ) -> None:
     """Open ballot `number`, let every unit vote as planned, then close and count it; a
-    scheduled ballot (`closes_at`) is opened and counted by the scheduler's tick."""
+    scheduled ballot (`closes_at`) is opened and counted by the scheduler's tick. `on_web`:
+    Trường CĐSP votes on the web companion, signed in from its Zalo chat."""
     watched = {SECRETARY.id, GROUP_ID} | ({_voter(shown).id} if shown else set())
     run.t.only = watched
     if closes_at is None:
@@ -689,6 +718,10 @@ async def _ballot_round(
         run.quiet = not detailed
         chosen = picks.get(short, [])
         names = chosen if labels else [UNIT_NAMES[c] for c in chosen]
+        if short == "CĐSP" and on_web:
+            run.quiet = False
+            await _web_vote(run, number, names)
+            continue
         if short == "CĐSP":
             if detailed:
                 run.t.note(f"đại diện {UNIT_NAMES[short]} biểu quyết qua Zalo, bằng tin nhắn")
@@ -709,6 +742,115 @@ async def _ballot_round(
     run.t.clock.set(closes_at)
     run.t.note("đến giờ đóng: bot tự kiểm phiếu, gửi kết quả cho thường trực và nhóm của khối")
     await run.tick()
+
+
+_FIELD = re.compile(r'name="(csrf|held)" value="([^"]*)"')
+_OPTION = re.compile(r'<label[^>]*class="option[^"]*"[^>]*>(.*?)</label>', re.DOTALL)
+_MSG = re.compile(r'<div class="msg[^"]*">(.*?)</div>', re.DOTALL)
+
+
+def _field(page: str, name: str) -> str:
+    found: str = next(value for key, value in _FIELD.findall(page) if key == name)
+    return found
+
+
+def _words(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+async def _web_vote(run: DemoRunner, number: int, names: list[str]) -> None:
+    """Trường CĐSP asks its Zalo chat for the web page (a one-time link), signs in, ticks its
+    candidates on ballot `number` and confirms — the same services as a vote in chat."""
+    import aiohttp
+
+    from bot.services.actors import load_actor
+    from bot.services.voting import ballot_by_number
+
+    run.t.note("Trường Cao đẳng Sư phạm bỏ phiếu trên trang web, mở từ Zalo")
+    answer = await run.zsay(CDSP, "web")
+    link = re.search(r"(http://\S+/signin/[A-Za-z0-9_-]{43})", answer)
+    assert link is not None, answer
+    base, token = link.group(1).split("/signin/")
+    assert run.services is not None
+    async with run.services.db.uow() as uow:
+        actor = await load_actor(uow, run.services, Account(Platform.ZALO, CDSP.id))
+    ballot = await ballot_by_number(run.services, actor, str(number))
+    assert isinstance(ballot, int), ballot
+    who = f"{CDSP.display_name} (trang web)"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(link.group(1)) as response:
+            page = await response.text()
+        run.t.record(who, "[mở đường dẫn, bấm «Đăng nhập»]")
+        signin = {"csrf": _field(page, "csrf"), "token": token}
+        async with http.post(f"{base}/signin", data=signin) as response:
+            assert response.status == 200, await response.text()
+        async with http.get(f"{base}/ballots/{ballot}") as response:
+            page = await response.text()
+        options: dict[str, str] = {}
+        for label in _OPTION.findall(page):
+            value = re.search(r'name="choice"[^>]*value="(\d+)"', label)
+            if value is not None:
+                options[_words(label)] = value.group(1)
+        chosen = [("choice", options[name]) for name in names]
+        run.t.record(who, f"[phiếu số {number}: chọn {', '.join(names)}, bấm «Tiếp tục»]")
+        data = [("csrf", _field(page, "csrf")), *chosen]
+        async with http.post(f"{base}/ballots/{ballot}/preview", data=data) as response:
+            page = await response.text()
+        run.t.record(who, "[bấm «Xác nhận»]")
+        cast = {"csrf": _field(page, "csrf"), "held": _field(page, "held")}
+        async with http.post(f"{base}/ballots/{ballot}/cast", data=cast) as response:
+            page = await response.text()
+            assert response.status == 200, page
+    shown = " ".join(_words(m) for m in _MSG.findall(page))
+    run.t.lines.append(f"[{run.t.when()}] trang web → {CDSP.display_name}:\n        {shown}")
+    await run._send_queued()
+    run._zalo_sent()
+
+
+async def _serve(services: Services, base: str) -> None:
+    """`demo --serve`: the finished demo's web pages stay open on loopback; one-time links for
+    a representative on Telegram, the one on Zalo, the secretariat and an observer."""
+    import signal
+    import sys
+
+    from bot.services.actors import load_actor, resolve_actor
+    from bot.services.invites import IssuedInvite, issue_invite, join
+    from bot.services.web import issue_signin
+
+    async def actor_of(platform: Platform, external_id: str) -> Actor:
+        async with services.db.uow() as uow:
+            return await load_actor(uow, services, Account(platform, external_id))
+
+    secretary = await actor_of(Platform.TELEGRAM, str(SECRETARY.id))
+    invite = await issue_invite(services, secretary, target="observer")
+    assert isinstance(invite, IssuedInvite), invite
+    observer = await resolve_actor(
+        services,
+        platform=Platform.TELEGRAM,
+        external_id="1900",
+        display_name="Quan sát viên Ban Thi đua - Khen thưởng",
+        username=None,
+    )
+    await join(services, observer, invite.code)
+    people = [
+        ("đại diện Sở Y tế (Telegram)", await actor_of(Platform.TELEGRAM, str(_voter("SYT").id))),
+        ("đại diện Trường CĐSP (Zalo)", await actor_of(Platform.ZALO, CDSP.id)),
+        ("thường trực khối", secretary),
+        ("quan sát viên", await actor_of(Platform.TELEGRAM, "1900")),
+    ]
+    lines = [f"demo: the web companion is open at {base}/ (Ctrl+C to stop)"]
+    for label, actor in people:
+        issued = await issue_signin(services, actor)
+        assert issued is not None
+        lines.append(f"  {label}: {issued.url}")
+    lines.append("  (each link signs in once; run the demo again for fresh ones)")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 async def _check_receipt(run: DemoRunner, short: str) -> None:
@@ -781,7 +923,7 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     )
     await run.zsay(CDSP, f"kiem tra {receipt}")
     clock.advance(timedelta(minutes=15))
-    await _ballot_round(run, 3, _plan({"SKHCN": 8, "SGDĐT": 7}, 2))
+    await _ballot_round(run, 3, _plan({"SKHCN": 8, "SGDĐT": 7}, 2), on_web=True)
     clock.advance(timedelta(minutes=15))
     await _ballot_round(run, 4, _plan({"SVHTTDL": 8}, 1))
     clock.advance(timedelta(minutes=15))
