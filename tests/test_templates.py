@@ -334,6 +334,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "zalo_pick_number": {"typed": HOSTILE, "choices": ["1", "2", "0"]},
     "zalo_pick_ack": {"view": DEADLINES_VIEW, "numbers": [1, 2]},
     "zalo_telegram_only": {"command": "ballot"},
+    "zalo_report_elsewhere": {"web": True},
     "zalo_stranger_quiet": {"minutes": 42},
     "vote_not_cast": {"number": 6},
     "report_unit_draft_kept": {"kept": KeptDraft(HOSTILE, 5, HOSTILE)},

@@ -342,7 +342,7 @@ class ZaloBot:
                 else ui.text("deadlines_view", view=deadlines)
             )
         elif name == "report":
-            await chat.say(ui.text("zalo_report_elsewhere"))
+            await chat.say(ui.text("zalo_report_elsewhere", web=self.services.web_url is not None))
         elif name == "score":
             await flows.score(chat)
         elif name == "vote":

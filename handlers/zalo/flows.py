@@ -265,7 +265,7 @@ async def show_score_step(
         await chat.say(ui.text("report_choose_period", choose=step))
     elif isinstance(step, reports.AskFile):  # not reached with file_later; kept for safety
         await chat.conv.clear()
-        await chat.say(ui.text("zalo_report_elsewhere"))
+        await chat.say(ui.text("zalo_report_elsewhere", web=chat.services.web_url is not None))
     elif isinstance(step, reports.AskItem):
         await chat.conv.set("score", draft=step.ctx.draft.id, index=step.index)
         await chat.say(

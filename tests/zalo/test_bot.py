@@ -87,6 +87,15 @@ async def test_a_representative_joins_on_zalo_with_the_code(
     await zalo.send_text(HOA, "nộp báo cáo")
     await _poll_once(zbot)
     assert zalo.texts_to(HOA)[-1].startswith("Zalo không cho bot nhận tệp")
+    # With the web companion on, the report goes there: the reply says how to get the link.
+    zbot.services.web_url = "https://thidua.example.vn/web"
+    await zalo.send_text(HOA, "nộp báo cáo")
+    await _poll_once(zbot)
+    assert zalo.texts_to(HOA)[-1].startswith(
+        "Zalo không cho bot nhận tệp. Nộp tệp báo cáo năm và tự chấm điểm trên trang web thi đua:"
+        " gõ web để nhận đường dẫn đăng nhập"
+    )
+    zbot.services.web_url = None
     await zalo.send_text(HOA, "/me")
     await _poll_once(zbot)
     assert "Sở Y tế" in zalo.texts_to(HOA)[-1]
