@@ -154,3 +154,26 @@ async def test_standings_during_a_ballot_show_turnout_only(
     assert "Kết quả công bố khi kiểm phiếu xong." in html
     for partial in ("Đồng ý", "Không đồng ý", "Phiếu trắng"):
         assert partial not in html
+
+
+async def test_the_pages_in_english(client: Client, tg: Harness) -> None:
+    await conference_setup(tg, checked_in=(), defaults=False)
+    await tg.say(SECRETARY, "/covenant set 17:00 20/12/2024; Các đơn vị cam kết thi đua.")
+    await sign_in(client, tg, AN)
+    home = await (await client.get("/web/")).text()
+    await client.post("/web/lang", data={"csrf": csrf_of(home), "lang": "en", "back": "/"})
+    home = await (await client.get("/web/")).text()
+    assert "Signing the 2025 emulation covenant" in home
+    assert "Not done by your unit yet" in home
+    covenant = await (await client.get("/web/covenant")).text()
+    assert "Emulation covenant for 2025" in covenant
+    assert "Sở Y tế has not signed." in covenant
+    assert "✍️ Sign the covenant" in covenant
+    checkin = await (await client.get("/web/checkin")).text()
+    assert "Present: 0/4 units" in checkin
+    assert "🙋 Check in" in checkin
+    done = await client.post("/web/checkin", data={"csrf": csrf_of(checkin)})
+    assert "✅ Checked in: <b>Sở Y tế</b>. Present 1/4 units." in await done.text()
+    standings = await (await client.get("/web/standings")).text()
+    assert "Standings" in standings
+    assert "No report period yet" in standings
