@@ -350,6 +350,11 @@ class DeadlineLine:
     acted: bool | None  # the actor's unit; None when the actor represents no unit
     action: Button | None  # its text is a strings.toml key
 
+    @property
+    def target_id(self) -> int:
+        """The id of what the deadline is about (period, ballot, covenant, custom deadline)."""
+        return int(self.key.split(":")[1])
+
 
 @dataclass(frozen=True, slots=True)
 class DeadlinesView:

@@ -161,3 +161,10 @@ def go(request: web.Request, path: str) -> web.HTTPSeeOther:
 
 def csrf_ok(expected: str, given: str | None) -> bool:
     return bool(expected) and given is not None and hmac.compare_digest(expected, given)
+
+
+def form_id(value: object) -> int:
+    """A database id from a form field or a URL part; 0 when it is not one (the service then
+    finds nothing and says so; an id never grants anything by itself)."""
+    text = value if isinstance(value, str) else ""
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 9 else 0

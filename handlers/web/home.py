@@ -1,5 +1,6 @@
 """My unit: the open deadlines of the person's bloc, what the unit has done, a link to each
-action; the bloc chooser for a person in several blocs; the language."""
+action (and «Đã nhận» for the secretariat's own deadlines); the bloc chooser for a person in
+several blocs; the language."""
 
 from __future__ import annotations
 
@@ -8,27 +9,40 @@ from aiohttp import web
 from bot.core.models import Locale
 from bot.services.actors import set_locale
 from bot.services.blocs import my_memberships, use_bloc
-from bot.services.deadlines import deadlines_view
+from bot.services.deadlines import Acknowledged, acknowledge, deadlines_view
 from bot.services.outcomes import Rejected
-from handlers.web.base import actor_of, go, page, refused, services_of
+from handlers.web.base import actor_of, form_id, go, page, refused, services_of
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/", home_page)
+    router.add_post("/deadlines/{deadline_id}/ack", ack_post)
     router.add_get("/blocs", blocs_page)
     router.add_post("/blocs", blocs_post)
     router.add_post("/lang", lang_post)
 
 
-async def home_page(request: web.Request) -> web.Response:
+async def _home(request: web.Request, acked: Acknowledged | None = None) -> web.Response:
     services, actor = services_of(request), actor_of(request)
     memberships = await my_memberships(services, actor)
     if actor.current_bloc_id is None and len(memberships) > 1:
         raise go(request, "/blocs")
     view = await deadlines_view(services, actor)
     if isinstance(view, Rejected):
-        return page(request, "home", view=None, rejected=view, memberships=memberships)
-    return page(request, "home", view=view, rejected=None, memberships=memberships)
+        return page(request, "home", view=None, rejected=view, memberships=memberships, acked=None)
+    return page(request, "home", view=view, rejected=None, memberships=memberships, acked=acked)
+
+
+async def home_page(request: web.Request) -> web.Response:
+    return await _home(request)
+
+
+async def ack_post(request: web.Request) -> web.Response:
+    deadline_id = form_id(request.match_info["deadline_id"])
+    done = await acknowledge(services_of(request), actor_of(request), deadline_id=deadline_id)
+    if isinstance(done, Rejected):
+        return refused(request, done)
+    return await _home(request, done)
 
 
 async def blocs_page(request: web.Request) -> web.Response:

@@ -1,0 +1,39 @@
+"""Check-in at the conference: its date and place, who is present, and for a representative
+whose unit has not checked in a «Điểm danh» button (voting.check_in, as /checkin in chat)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.core.models import Role
+from bot.services import voting as svc
+from bot.services.outcomes import Rejected
+from handlers.web.base import actor_of, page, refused, services_of
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/checkin", checkin_page)
+    router.add_post("/checkin", checkin_post)
+
+
+async def checkin_page(request: web.Request) -> web.Response:
+    actor = actor_of(request)
+    view = await svc.conference_view(services_of(request), actor)
+    if isinstance(view, Rejected):
+        return refused(request, view)
+    membership = actor.membership(view.bloc.id)
+    unit_id = (
+        membership.unit_id
+        if membership is not None and membership.has(Role.REPRESENTATIVE)
+        else None
+    )
+    mine = next((u for u in (*view.present, *view.absent) if u.id == unit_id), None)
+    present = mine is not None and mine in view.present
+    return page(request, "checkin", view=view, mine=mine, present=present, done=None)
+
+
+async def checkin_post(request: web.Request) -> web.Response:
+    done = await svc.check_in(services_of(request), actor_of(request))
+    if isinstance(done, Rejected):
+        return refused(request, done, back="/checkin")
+    return page(request, "checkin", view=done.view, mine=done.unit, present=True, done=done)

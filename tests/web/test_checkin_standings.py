@@ -1,0 +1,179 @@
+"""Check-in at the conference and the standings on the web: the same services as /checkin and
+/standings in chat; observers read both and cannot check in; no partial result while voting."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.services.app import Services
+from storage.tables import AttendanceRow
+from tests.handlers.conftest import SECRETARY, Harness, person
+from tests.handlers.support import (
+    AN,
+    BINH,
+    CUONG,
+    ballot_ids,
+    cast,
+    conference_setup,
+    identity,
+    join,
+    report_setup,
+    submitted,
+    unit_ids,
+)
+from tests.web.support import Client, csrf_of, sign_in
+
+OBSERVER = person(2301, "Đinh", "Thị Hoa")
+
+
+async def attendance(services: Services) -> list[tuple[int, int]]:
+    async with services.db.uow() as uow:
+        rows = (await uow.session.exec(select(AttendanceRow))).all()
+        return sorted((r.unit_id, r.identity_id) for r in rows)
+
+
+async def test_a_representative_checks_the_unit_in(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, checked_in=(CUONG,), defaults=False)
+    await sign_in(client, tg, AN)
+    page = await client.get("/web/checkin")
+    assert page.status == 200
+    html = await page.text()
+    assert "Hội nghị tổng kết năm 2024" in html
+    assert "08:00 thứ Sáu, 20/12/2024" in html
+    assert "Hội trường Sở Y tế" in html
+    assert "Có mặt: 1/4 đơn vị — còn thiếu 2 đơn vị" in html
+    assert "Điểm danh cho đơn vị: <strong>Sở Y tế</strong>" in html
+    before = await attendance(services)
+
+    done = await client.post("/web/checkin", data={"csrf": csrf_of(html)})
+    assert done.status == 200
+    html = await done.text()
+    assert "✅ Đã điểm danh: <b>Sở Y tế</b>. Có mặt 2/4 đơn vị." in html
+    assert 'action="/web/checkin"' not in html
+    syt, an = (await unit_ids(services))["SYT"], (await identity(services, AN)).id
+    assert await attendance(services) == sorted([*before, (syt, an)])
+    # Opened again: already present, no button; a second press says so (as chat does).
+    html = await (await client.get("/web/checkin")).text()
+    assert "✅ Sở Y tế đã điểm danh." in html
+    assert "🙋 Điểm danh</button>" not in html
+    again = await client.post("/web/checkin", data={"csrf": csrf_of(html)})
+    assert "Đơn vị đã điểm danh trước đó: <b>Sở Y tế</b>" in await again.text()
+    assert len(await attendance(services)) == 2
+    replies = await tg.say(BINH, "/checkin")
+    assert replies[-1].text.startswith("✅ Đơn vị đã điểm danh trước đó: <b>Sở Y tế</b>")
+
+
+async def test_no_conference_is_refused_in_the_chat_s_words(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await report_setup(tg)
+    await sign_in(client, tg, AN)
+    html = await (await client.get("/web/checkin")).text()
+    assert "Khối chưa thiết lập hội nghị năm nay." in html
+    done = await client.post("/web/checkin", data={"csrf": csrf_of(html)})
+    assert "Khối chưa thiết lập hội nghị năm nay." in await done.text()
+    assert await attendance(services) == []
+
+
+async def test_an_observer_sees_the_conference_but_cannot_check_in(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, checked_in=(), defaults=False)
+    await join(tg, OBSERVER, "observer")
+    await sign_in(client, tg, OBSERVER)
+    html = await (await client.get("/web/checkin")).text()
+    assert "Hội trường Sở Y tế" in html
+    assert "Có mặt: 0/4 đơn vị" in html
+    assert 'action="/web/checkin"' not in html
+    forged = await client.post("/web/checkin", data={"csrf": csrf_of(html)})
+    assert "Bạn không đại diện cho đơn vị nào trong khối." in await forged.text()
+    assert await attendance(services) == []
+
+
+async def test_checking_in_without_the_csrf_token_is_refused(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, checked_in=(), defaults=False)
+    await sign_in(client, tg, AN)
+    assert (await client.post("/web/checkin", data={})).status == 403
+    assert (await client.post("/web/checkin", data={"csrf": "forged"})).status == 403
+    assert await attendance(services) == []
+
+
+async def test_standings_highlight_the_unit_and_draw_the_chart(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await report_setup(tg)
+    await submitted(services, AN)
+    await sign_in(client, tg, AN)
+    page = await client.get("/web/standings")
+    assert page.status == 200
+    html = await page.text()
+    assert "Báo cáo tổng kết năm 2024 (hạn 17:00 15/12/2024)" in html
+    mine = html.split('<tr class="mine" aria-current="true">')[1].split("</tr>")[0]
+    assert "<td>Sở Y tế</td>" in mine
+    assert '<td class="num">102</td>' in mine
+    assert "<td>tự chấm</td>" in mine
+    assert "<td>đã nộp</td>" in mine
+    assert html.count('class="mine"') == 1
+    other = html.split("<td>Sở Giáo dục và Đào tạo</td>")[1].split("</tr>")[0]
+    assert "chưa nộp" in other
+    assert '<img class="chart" src="/web/standings.png" alt="Biểu đồ bảng xếp hạng' in html
+    chart = await client.get("/web/standings.png")
+    assert chart.status == 200
+    assert chart.content_type == "image/png"
+    assert chart.headers["Cache-Control"] == "no-store"
+    assert (await chart.read()).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_an_observer_sees_the_standings_without_a_unit_of_their_own(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await report_setup(tg, observer=CUONG)
+    await submitted(services, AN)
+    await sign_in(client, tg, CUONG)
+    html = await (await client.get("/web/standings")).text()
+    assert "<td>Sở Y tế</td>" in html
+    assert 'class="mine"' not in html
+    assert (await client.get("/web/standings.png")).content_type == "image/png"
+
+
+async def test_standings_during_a_ballot_show_turnout_only(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg)
+    ballot = (await ballot_ids(services))[0]
+    await tg.say(SECRETARY, "/ballot open 1")
+    await cast(tg, AN, ballot, 0)
+    await sign_in(client, tg, CUONG)
+    html = await (await client.get("/web/standings")).text()
+    assert "Đang bỏ phiếu" in html
+    assert "1. Thông qua dự thảo báo cáo tổng kết: 1/4 đơn vị đã bỏ phiếu" in html
+    assert "Kết quả công bố khi kiểm phiếu xong." in html
+    for partial in ("Đồng ý", "Không đồng ý", "Phiếu trắng"):
+        assert partial not in html
+
+
+async def test_the_pages_in_english(client: Client, tg: Harness) -> None:
+    await conference_setup(tg, checked_in=(), defaults=False)
+    await tg.say(SECRETARY, "/covenant set 17:00 20/12/2024; Các đơn vị cam kết thi đua.")
+    await sign_in(client, tg, AN)
+    home = await (await client.get("/web/")).text()
+    await client.post("/web/lang", data={"csrf": csrf_of(home), "lang": "en", "back": "/"})
+    home = await (await client.get("/web/")).text()
+    assert "Signing the 2025 emulation covenant" in home
+    assert "Not done by your unit yet" in home
+    covenant = await (await client.get("/web/covenant")).text()
+    assert "Emulation covenant for 2025" in covenant
+    assert "Sở Y tế has not signed." in covenant
+    assert "✍️ Sign the covenant" in covenant
+    checkin = await (await client.get("/web/checkin")).text()
+    assert "Present: 0/4 units" in checkin
+    assert "🙋 Check in" in checkin
+    done = await client.post("/web/checkin", data={"csrf": csrf_of(checkin)})
+    assert "✅ Checked in: <b>Sở Y tế</b>. Present 1/4 units." in await done.text()
+    standings = await (await client.get("/web/standings")).text()
+    assert "Standings" in standings
+    assert "No report period yet" in standings
