@@ -1132,11 +1132,22 @@ async def preview(
             if isinstance(keys, Rejected):
                 return keys
         view = await _view(uow, services, actor, info, number, bloc, unit, names)
-    pending = choice if choice is not None else Choice(view.selection)
+    pending = _without_stray_text(info, choice if choice is not None else Choice(view.selection))
     problem = _check(view, pending, services.clock.now())
     if problem is not None:
         return Rejected(Reason.CAST, {"why": problem.value, "max": info.ballot.rules.max_choices})
     return VoteView(**{**_fields(view), "pending": pending})
+
+
+def _without_stray_text(info: BallotInfo, choice: Choice) -> Choice:
+    """A text typed for "ý kiến khác" belongs to that choice only (a form keeps the text box
+    filled while another option is chosen; a stale confirm button carries none)."""
+    if any(
+        (o := info.ballot.option(i)) is not None and o.kind is OptionKind.OTHER
+        for i in choice.options
+    ):
+        return choice
+    return Choice(choice.options, choice.blank)
 
 
 def _fields(view: VoteView) -> dict[str, Any]:
@@ -1202,13 +1213,9 @@ async def cast_vote(
         if choice is None and version is not None and version != view.version:
             # The selection changed after it was shown for confirmation (another keyboard).
             return Rejected(Reason.SELECTION_CHANGED)
-        pending = choice if choice is not None else Choice(view.selection)
-        if not any(
-            (o := info.ballot.option(i)) is not None and o.kind is OptionKind.OTHER
-            for i in pending.options
-        ):
-            # A text typed for "ý kiến khác" belongs to no other choice.
-            pending = Choice(pending.options, pending.blank)
+        pending = _without_stray_text(
+            info, choice if choice is not None else Choice(view.selection)
+        )
         problem = _check(view, pending, now)
         if problem is not None:
             return Rejected(
