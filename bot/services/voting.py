@@ -2023,6 +2023,21 @@ async def group_turnout(services: Services, chat_id: int) -> GroupTurnout | None
     return GroupTurnout(bloc, rows, len(units))
 
 
+async def bloc_turnout(services: Services, actor: Actor) -> GroupTurnout | Rejected:
+    """The open ballots of the person's bloc and how many units have voted, for anyone of the
+    bloc (an observer, a secretariat member without a unit): turnout only, as the group sees
+    it, never a partial result."""
+    bloc_id = actor.current_bloc_id
+    if bloc_id is None or actor.membership(bloc_id) is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        units = await uow.blocs.units(bloc.id)
+        rows = await open_turnout(uow, bloc, now)
+    return GroupTurnout(bloc, rows, len(units))
+
+
 async def open_turnout(uow: UnitOfWork, bloc: Bloc, now: datetime) -> list[dict[str, Any]]:
     """The ballots open for casting now, each with how many units have voted (never more)."""
     names = {u.id: u.name for u in await uow.blocs.units(bloc.id)}

@@ -31,9 +31,13 @@ async def ballots_page(request: web.Request) -> web.Response:
     services, actor = services_of(request), actor_of(request)
     views = await svc.open_ballots_for(services, actor)
     if isinstance(views, Rejected):
-        return refused(request, views)
+        # Not a voter here (an observer, the secretariat): the turnout, read-only.
+        turnout = await svc.bloc_turnout(services, actor)
+        if isinstance(turnout, Rejected):
+            return refused(request, views)
+        return page(request, "ballots", views=[], turnout=turnout, why=views, check=False)
     check = await svc.has_secret_ballots(services, actor)
-    return page(request, "ballots", views=views, check=check)
+    return page(request, "ballots", views=views, turnout=None, why=None, check=check)
 
 
 async def ballot_page(request: web.Request) -> web.Response:
