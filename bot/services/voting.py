@@ -1132,11 +1132,22 @@ async def preview(
             if isinstance(keys, Rejected):
                 return keys
         view = await _view(uow, services, actor, info, number, bloc, unit, names)
-    pending = choice if choice is not None else Choice(view.selection)
+    pending = _without_stray_text(info, choice if choice is not None else Choice(view.selection))
     problem = _check(view, pending, services.clock.now())
     if problem is not None:
         return Rejected(Reason.CAST, {"why": problem.value, "max": info.ballot.rules.max_choices})
     return VoteView(**{**_fields(view), "pending": pending})
+
+
+def _without_stray_text(info: BallotInfo, choice: Choice) -> Choice:
+    """A text typed for "ý kiến khác" belongs to that choice only (a form keeps the text box
+    filled while another option is chosen; a stale confirm button carries none)."""
+    if any(
+        (o := info.ballot.option(i)) is not None and o.kind is OptionKind.OTHER
+        for i in choice.options
+    ):
+        return choice
+    return Choice(choice.options, choice.blank)
 
 
 def _fields(view: VoteView) -> dict[str, Any]:
@@ -1202,13 +1213,9 @@ async def cast_vote(
         if choice is None and version is not None and version != view.version:
             # The selection changed after it was shown for confirmation (another keyboard).
             return Rejected(Reason.SELECTION_CHANGED)
-        pending = choice if choice is not None else Choice(view.selection)
-        if not any(
-            (o := info.ballot.option(i)) is not None and o.kind is OptionKind.OTHER
-            for i in pending.options
-        ):
-            # A text typed for "ý kiến khác" belongs to no other choice.
-            pending = Choice(pending.options, pending.blank)
+        pending = _without_stray_text(
+            info, choice if choice is not None else Choice(view.selection)
+        )
         problem = _check(view, pending, now)
         if problem is not None:
             return Rejected(
@@ -2011,6 +2018,21 @@ async def group_turnout(services: Services, chat_id: int) -> GroupTurnout | None
         bloc = await uow.blocs.by_group_chat(chat_id)
         if bloc is None:
             return None
+        units = await uow.blocs.units(bloc.id)
+        rows = await open_turnout(uow, bloc, now)
+    return GroupTurnout(bloc, rows, len(units))
+
+
+async def bloc_turnout(services: Services, actor: Actor) -> GroupTurnout | Rejected:
+    """The open ballots of the person's bloc and how many units have voted, for anyone of the
+    bloc (an observer, a secretariat member without a unit): turnout only, as the group sees
+    it, never a partial result."""
+    bloc_id = actor.current_bloc_id
+    if bloc_id is None or actor.membership(bloc_id) is None:
+        return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
         units = await uow.blocs.units(bloc.id)
         rows = await open_turnout(uow, bloc, now)
     return GroupTurnout(bloc, rows, len(units))

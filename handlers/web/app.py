@@ -11,7 +11,16 @@ from aiohttp import web
 from bot.render import TEMPLATES_DIR
 from bot.services.app import Services
 from bot.services.web import session_actor
-from handlers.web import ballots, conference, covenant, home, report, signin, standings
+from handlers.web import (
+    ballots,
+    conference,
+    covenant,
+    home,
+    receipt,
+    report,
+    signin,
+    standings,
+)
 from handlers.web.base import (
     CONFIG,
     COOKIE,
@@ -121,7 +130,7 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
     app = web.Application(middlewares=[headers_middleware, session_middleware, csrf_middleware])
     app[SERVICES] = services
     app[CONFIG] = config
-    for module in (signin, home, report, ballots, covenant, conference, standings):
+    for module in (signin, home, report, ballots, receipt, covenant, conference, standings):
         module.add_routes(app.router)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
     return app
