@@ -870,6 +870,42 @@ async def confirm(
     return outcome
 
 
+async def receipt_again(
+    services: Services, actor: Actor, *, period_id: int, version: int
+) -> Receipt | Rejected:
+    """The receipt of a version this person submitted for their unit: a form posted again
+    after its draft became that version (a reload) shows the same receipt, stores nothing."""
+    bloc_id = actor.current_bloc_id
+    membership = actor.membership(bloc_id) if bloc_id is not None else None
+    if membership is None or membership.unit_id is None:
+        return Rejected(Reason.NOT_YOUR_DRAFT)
+    async with services.db.uow(read_only=True) as uow:
+        period = await uow.reports.period(period_id)
+        if period is None or period.bloc_id != bloc_id:
+            return Rejected(Reason.NOT_YOUR_DRAFT)
+        versions = await uow.reports.versions(period.id, membership.unit_id)
+        done = next((v for v in versions if v.version == version), None)
+        if done is None or done.submitted_by != actor.identity.id or done.on_behalf:
+            return Rejected(Reason.NOT_YOUR_DRAFT)
+        values = await uow.reports.entries(done.id, "self")
+        # The draft as it was when it became this version (drafts are deleted on submission).
+        draft = Draft(
+            0,
+            period.id,
+            membership.unit_id,
+            actor.identity.id,
+            SUBMIT,
+            False,
+            done.id,
+            done.file_sha256,
+            done.file_name,
+            done.file_size,
+            values,
+        )
+        ctx = await _context(uow, draft)
+    return Receipt(ctx, done, totals(ctx.table, values), repeated=True)
+
+
 async def _save_submission(
     uow: UnitOfWork, services: Services, actor: Actor, ctx: WalkContext
 ) -> Receipt | WalkClosed | Rejected:

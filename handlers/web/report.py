@@ -187,6 +187,11 @@ async def submit_post(request: web.Request) -> web.StreamResponse:
         if not isinstance(saved, svc.ReportForm) or saved.problems:
             return _show(request, saved, status=400, typed=typed)
     done = await svc.confirm(services, actor, draft_id=draft)
+    version = _int(fields.get("version"))
+    if isinstance(done, Rejected) and period is not None and version is not None:
+        # The draft is gone: if it became that very version of ours (a reload), its receipt.
+        again = await svc.receipt_again(services, actor, period_id=period, version=version)
+        done = again if isinstance(again, svc.Receipt) else done
     if isinstance(done, svc.Receipt | svc.Reviewed):
         return page(request, "report_receipt", done=done)
     if isinstance(done, svc.WalkClosed):

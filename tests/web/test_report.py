@@ -19,6 +19,7 @@ from storage.tables import UnitRow
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
     AN,
+    BINH,
     CUONG,
     ITEMS,
     SYT_TOTAL,
@@ -28,7 +29,7 @@ from tests.handlers.support import (
     stored_files,
     versions,
 )
-from tests.handlers.test_reports import receipt
+from tests.handlers.test_reports import receipt, told
 from tests.hostile.files import ELF
 from tests.web.support import Client, csrf_of, sign_in
 
@@ -42,6 +43,15 @@ def field(html: str, name: str) -> int:
     found = re.search(rf'name="{name}" value="(\d+)"', html)
     assert found is not None, f"no {name} on the page"
     return int(found.group(1))
+
+
+def told_in_chat(tg: Harness, chat_id: int) -> list[str]:
+    """What the bot sent to a chat (the outbox drained after a web submission)."""
+    return [
+        str(getattr(r, "text", ""))
+        for r in tg.bot.mock_session.requests
+        if getattr(r, "chat_id", None) == chat_id
+    ]
 
 
 def value_of(html: str, code: str) -> str:
@@ -83,6 +93,7 @@ async def post(client: Client, path: str, data: dict[str, str], **headers: str) 
         "csrf": csrf_of(html),
         "draft": str(field(html, "draft")),
         "period": str(field(html, "period")),
+        "version": str(field(html, "version")),
         **data,
     }
     done = await client.post(path, data=fields, headers=headers)
@@ -132,9 +143,11 @@ async def test_upload_score_and_submit_give_the_chats_receipt(
         10200,
         False,
     )
+    # The unit's other representative is told in chat, as after a submission there.
+    assert told_in_chat(tg, BINH.id)[-1] == told("Trần Văn An", 1, SYT_TOTAL)
 
 
-async def test_a_repeated_submit_stores_nothing_more_and_a_resubmission_is_version_2(
+async def test_a_repeated_submit_shows_the_same_receipt_and_a_resubmission_is_version_2(
     client: Client, tg: Harness, services: Services, clock: FakeClock
 ) -> None:
     await report_setup(tg)
@@ -145,15 +158,16 @@ async def test_a_repeated_submit_stores_nothing_more_and_a_resubmission_is_versi
         "csrf": csrf_of(html),
         "draft": str(field(html, "draft")),
         "period": str(field(html, "period")),
+        "version": str(field(html, "version")),
     }
     await post(client, "/web/report/scores", ALL_SCORES)
     first = await client.post("/web/report/submit", data=fields)
     assert receipt(1, NAME, PDF, SYT_TOTAL) in await first.text()
-    # The same form posted again (a reload): the draft is gone, nothing more is stored. (Two
-    # posts at once, a double click, get the same receipt: tests/storage covers that race.)
+    # The same form posted again (a reload): the same receipt, nothing more is stored. (Two
+    # posts at once, a double click, race in the service: tests/storage covers that.)
     again = await client.post("/web/report/submit", data=fields)
-    assert again.status == 400
-    assert "Bản nháp này không còn hoặc không phải của bạn." in await again.text()
+    assert again.status == 200
+    assert receipt(1, NAME, PDF, SYT_TOTAL) in await again.text()
     assert len(await versions(services, "SYT")) == 1
     clock.advance(timedelta(days=2, hours=3))
     await sign_in(client, tg, AN)  # the session's idle time is over
@@ -184,6 +198,7 @@ async def test_a_late_submission_is_marked_late(
     assert receipt(1, NAME, PDF, SYT_TOTAL, at="17:01 15/12/2024", late=True) in html
     [v1] = await versions(services, "SYT")
     assert v1.late
+    assert told_in_chat(tg, BINH.id)[-1] == told("Trần Văn An", 1, SYT_TOTAL, late=True)
 
 
 async def test_bad_values_are_shown_beside_their_rows_and_the_good_ones_saved(
@@ -261,9 +276,25 @@ async def test_a_draft_begun_in_telegram_is_finished_on_the_web(
         "20",
         "",
     )
+    # A corrected file replaces the one sent in chat; the scores stay.
+    fixed = b"%PDF-1.7 ban sua"
+    status, html = await upload(client, "Bản sửa.pdf", fixed)
+    assert status == 200
+    assert f"Tệp hiện tại: <b>Bản sửa.pdf</b> ({len(fixed)} byte)" in html
+    assert value_of(html, "1.2") == "20"
     status, html = await post(client, "/web/report/submit", ALL_SCORES)
     assert status == 200
-    assert receipt(1, NAME, PDF, SYT_TOTAL) in html
+    assert receipt(1, "Bản sửa.pdf", fixed, SYT_TOTAL) in html
+
+
+async def test_the_secretariat_without_a_unit_sees_the_refusal(
+    client: Client, tg: Harness
+) -> None:
+    await report_setup(tg)
+    await sign_in(client, tg, SECRETARY)
+    html = await report_page(client)
+    assert "Chỉ đại diện của đơn vị mới nộp được báo cáo." in html
+    assert 'name="file"' not in html
 
 
 async def test_a_draft_begun_on_the_web_is_finished_in_telegram(
@@ -417,3 +448,44 @@ async def test_several_periods_are_chosen_by_a_link(client: Client, tg: Harness)
     page = await client.get("/web/report?period=999999")
     assert page.status == 200
     assert 'name="file"' not in await page.text()
+
+
+async def test_the_page_in_english(client: Client, tg: Harness) -> None:
+    await report_setup(tg)
+    await sign_in(client, tg, AN)
+    html = await report_page(client)
+    await client.post("/web/lang", data={"csrf": csrf_of(html), "lang": "en", "back": "/report"})
+    html = await report_page(client)
+    assert "2. Self-score" in html
+    assert "Accepted: PDF, DOC, DOCX, XLS, XLSX, ODT, at most 20 MB." in html
+    assert "Bonus (at most 5)" in html
+    status, html = await post(client, "/web/report/scores", {"item-1.1": "9.5", "item-1.2": "x"})
+    assert status == 400
+    assert "Total: 9.5/105 points" in html
+    assert value_of(html, "1.1") == "9.5"
+
+
+async def test_a_draft_cancelled_in_chat_is_not_taken_for_an_earlier_version(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await report_setup(tg)
+    await sign_in(client, tg, AN)
+    await upload(client, NAME, PDF)
+    await post(client, "/web/report/submit", ALL_SCORES)
+    html = await report_page(client)  # a new draft, for version 2
+    assert field(html, "version") == 2
+    await tg.tap(AN, f"wk:{field(html, 'draft')}:cancel:0")
+    done = await client.post(
+        "/web/report/submit",
+        data={
+            "csrf": csrf_of(html),
+            "draft": str(field(html, "draft")),
+            "period": str(field(html, "period")),
+            "version": "2",
+        },
+    )
+    assert done.status == 400
+    text = await done.text()
+    assert "Bản nháp này không còn hoặc không phải của bạn." in text
+    assert "Biên nhận" not in text
+    assert [v.version for v in await versions(services, "SYT")] == [1]
