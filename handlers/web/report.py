@@ -182,9 +182,9 @@ async def submit_post(request: web.Request) -> web.StreamResponse:
     services, actor = services_of(request), actor_of(request)
     draft, period = _int(fields.get("draft")) or 0, _int(fields.get("period"))
     typed = _typed(fields)
-    if typed:
+    if typed:  # a refusal here (the draft gone) is confirm's to show, or a reload's receipt
         saved = await svc.answer_many(services, actor, draft_id=draft, values=typed)
-        if not isinstance(saved, svc.ReportForm) or saved.problems:
+        if isinstance(saved, svc.ReportForm) and saved.problems:
             return _show(request, saved, status=400, typed=typed)
     done = await svc.confirm(services, actor, draft_id=draft)
     version = _int(fields.get("version"))

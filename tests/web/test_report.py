@@ -165,7 +165,7 @@ async def test_a_repeated_submit_shows_the_same_receipt_and_a_resubmission_is_ve
     assert receipt(1, NAME, PDF, SYT_TOTAL) in await first.text()
     # The same form posted again (a reload): the same receipt, nothing more is stored. (Two
     # posts at once, a double click, race in the service: tests/storage covers that.)
-    again = await client.post("/web/report/submit", data=fields)
+    again = await client.post("/web/report/submit", data={**fields, **ALL_SCORES})
     assert again.status == 200
     assert receipt(1, NAME, PDF, SYT_TOTAL) in await again.text()
     assert len(await versions(services, "SYT")) == 1
