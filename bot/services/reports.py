@@ -7,7 +7,8 @@ turns the draft into a new version; the latest version counts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -752,6 +753,75 @@ def _after(table: ScoringTable, values: dict[str, int], index: int) -> int | Non
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class ReportForm:
+    """The whole walk on one page (the web companion): the draft with its file and values,
+    whether the deadline has passed, the running totals, and the values just refused."""
+
+    ctx: WalkContext
+    timing: Timing
+    totals: Totals
+    problems: dict[str, ValueProblem] = field(default_factory=dict)
+
+    @property
+    def missing(self) -> tuple[Item, ...]:
+        """The items not answered yet (the submission waits for them)."""
+        return tuple(i for i in self.ctx.table.items if i.code not in self.ctx.draft.values)
+
+
+def _form(
+    ctx: WalkContext, now: datetime, problems: dict[str, ValueProblem] | None = None
+) -> ReportForm:
+    return ReportForm(
+        ctx,
+        timing(ctx.period, now, ctx.window),
+        totals(ctx.table, ctx.draft.values),
+        problems or {},
+    )
+
+
+async def report_form(
+    services: Services, actor: Actor, *, period_id: int | None = None
+) -> ReportForm | ChoosePeriod | Rejected:
+    """The representative's draft for a period as one form: the same draft row the chat walk
+    uses (started here or there), the file and every answer so far; scoring may come first."""
+    step = await start_report(services, actor, period_id=period_id)
+    if isinstance(step, ChoosePeriod | Rejected):
+        return step
+    return _form(step.ctx, services.clock.now())
+
+
+async def answer_many(
+    services: Services, actor: Actor, *, draft_id: int, values: Mapping[str, str]
+) -> ReportForm | WalkClosed | Rejected:
+    """Several items' points at once (keyed by item code, as typed; blank = not answered):
+    each is checked as in :func:`answer`, the valid ones are saved, the others come back as
+    problems per code. The file may come later, as with `answer(file_later=True)`."""
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        ctx = await _live_draft(uow, actor, draft_id)
+        if not isinstance(ctx, WalkContext):
+            return ctx
+        problems: dict[str, ValueProblem] = {}
+        changed = False
+        for item in ctx.table.items:
+            text = values.get(item.code, "")
+            if not text.strip():
+                continue
+            value = check_value(item, text)
+            if isinstance(value, ValueProblem):
+                problems[item.code] = value
+            elif ctx.draft.values.get(item.code) != value:
+                await uow.reports.set_draft_value(draft_id, item.code, value, now)
+                changed = True
+        if changed:
+            updated = await uow.reports.draft_by_id(draft_id)
+            assert updated is not None
+            ctx = await _context(uow, updated)
+            await uow.commit()
+    return _form(ctx, now, problems)
+
+
 async def go_back(
     services: Services, actor: Actor, *, draft_id: int, index: int
 ) -> Step | WalkClosed | Rejected:
@@ -798,6 +868,42 @@ async def confirm(
     if isinstance(outcome, Receipt | Reviewed):
         await services.outbox_flush()
     return outcome
+
+
+async def receipt_again(
+    services: Services, actor: Actor, *, period_id: int, version: int
+) -> Receipt | Rejected:
+    """The receipt of a version this person submitted for their unit: a form posted again
+    after its draft became that version (a reload) shows the same receipt, stores nothing."""
+    bloc_id = actor.current_bloc_id
+    membership = actor.membership(bloc_id) if bloc_id is not None else None
+    if membership is None or membership.unit_id is None:
+        return Rejected(Reason.NOT_YOUR_DRAFT)
+    async with services.db.uow(read_only=True) as uow:
+        period = await uow.reports.period(period_id)
+        if period is None or period.bloc_id != bloc_id:
+            return Rejected(Reason.NOT_YOUR_DRAFT)
+        versions = await uow.reports.versions(period.id, membership.unit_id)
+        done = next((v for v in versions if v.version == version), None)
+        if done is None or done.submitted_by != actor.identity.id or done.on_behalf:
+            return Rejected(Reason.NOT_YOUR_DRAFT)
+        values = await uow.reports.entries(done.id, "self")
+        # The draft as it was when it became this version (drafts are deleted on submission).
+        draft = Draft(
+            0,
+            period.id,
+            membership.unit_id,
+            actor.identity.id,
+            SUBMIT,
+            False,
+            done.id,
+            done.file_sha256,
+            done.file_name,
+            done.file_size,
+            values,
+        )
+        ctx = await _context(uow, draft)
+    return Receipt(ctx, done, totals(ctx.table, values), repeated=True)
 
 
 async def _save_submission(

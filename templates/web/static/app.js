@@ -46,11 +46,17 @@
       clearTimeout(timer);
       timer = setTimeout(function () {
         var status = form.querySelector("[data-saved]");
+        var total = form.querySelector("[data-total]");
+        // Url-encoded, like the form itself (its CSRF token checked the same way).
         fetch(form.getAttribute("data-autosave"), {
-          method: "POST", body: new FormData(form), credentials: "same-origin",
+          method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
           headers: { "X-Requested-With": "fetch" }
         }).then(function (r) {
-          if (status) { status.textContent = r.ok ? status.getAttribute("data-ok") : status.getAttribute("data-fail"); }
+          // 200: all saved; 422: the valid ones saved, some refused. Both carry the new total.
+          if (status) { status.textContent = r.status === 200 ? status.getAttribute("data-ok") : status.getAttribute("data-fail"); }
+          if (total && (r.status === 200 || r.status === 422)) {
+            r.text().then(function (t) { total.textContent = t; });
+          }
         });
       }, 800);
     });
