@@ -117,14 +117,14 @@ def _csv(rows: list[tuple[str, str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-_SIGNIN = re.compile(r"(/signin/)[A-Za-z0-9_-]{43}")
+_SIGNIN = re.compile(r"https?://\S+/signin/[A-Za-z0-9_-]{43}")
 
 
 def _plain(text: str) -> str:
     """Chat HTML as a person reads it (a sign-in link's secret part left out: the transcript
     is a file people pass around)."""
     bare = html.unescape(re.sub(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>", "", text))
-    return _SIGNIN.sub(r"\1…", bare)
+    return _SIGNIN.sub("[đường dẫn đăng nhập, dùng một lần]", bare)
 
 
 @dataclass
@@ -144,7 +144,9 @@ class Transcript:
             if m.method != "sendMessage":
                 continue
             where = (self.zalo_names or {}).get(m.chat_id, m.chat_id)
-            body = _SIGNIN.sub(r"\1…", m.text).replace("\n", "\n        ")
+            body = _SIGNIN.sub("[đường dẫn đăng nhập, dùng một lần]", m.text).replace(
+                "\n", "\n        "
+            )
             self.lines.append(f"[{self.when()}] bot → {where} (Zalo):\n        {body}")
 
     def when(self) -> str:
@@ -746,7 +748,7 @@ async def _ballot_round(
 
 _FIELD = re.compile(r'name="(csrf|held)" value="([^"]*)"')
 _OPTION = re.compile(r'<label[^>]*class="option[^"]*"[^>]*>(.*?)</label>', re.DOTALL)
-_MSG = re.compile(r'<div class="msg[^"]*">(.*?)</div>', re.DOTALL)
+_MSG = re.compile(r'<div class="(?:msg[^"]*|receipt)">(.*?)</div>', re.DOTALL)
 
 
 def _field(page: str, name: str) -> str:
@@ -792,7 +794,9 @@ async def _web_vote(run: DemoRunner, number: int, names: list[str]) -> None:
             if value is not None:
                 options[_words(label)] = value.group(1)
         chosen = [("choice", options[name]) for name in names]
-        run.t.record(who, f"[phiếu số {number}: chọn {', '.join(names)}, bấm «Tiếp tục»]")
+        run.t.record(
+            who, f"[phiếu số {number}: chọn {', '.join(names)}, bấm «Xem lại và xác nhận»]"
+        )
         data = [("csrf", _field(page, "csrf")), *chosen]
         async with http.post(f"{base}/ballots/{ballot}/preview", data=data) as response:
             page = await response.text()

@@ -86,7 +86,16 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
     code = re.findall(r"Mã: (\w{4}-\w{4}-\w{4}-\w{4})", transcript)[-1]
     receipt = re.findall(r"Cà Thị Ngọc \(Zalo\): kiem tra (\w{4}-\w{4}-\w{4})", transcript)
     voted = ["bo phieu 2", "2", "xác nhận", f"kiem tra {receipt[0]}"]
-    assert said == [code, "tro giup", "diem danh", *voted, "giao uoc", "ky", "1"]
+    assert said == [code, "tro giup", "diem danh", *voted, "web", "giao uoc", "ky", "1"]
+    # Ballot 3 it votes on the web companion, signed in by the link its Zalo chat gave.
+    assert "[đường dẫn đăng nhập, dùng một lần]" in transcript
+    assert not re.search(r"/signin/[A-Za-z0-9_-]{43}", transcript)
+    assert "Cà Thị Ngọc (trang web): [mở đường dẫn, bấm «Đăng nhập»]" in transcript
+    assert re.search(
+        r"trang web → Cà Thị Ngọc:\n +✅ Phiếu kín của Trường Cao đẳng Sư phạm Điện Biên đã được "
+        r"bỏ vào hòm phiếu\..*\w{4}-\w{4}-\w{4}",
+        transcript,
+    )
     assert "bot → Cà Thị Ngọc (Zalo):" in transcript
     assert "✅ Đã điểm danh: Trường Cao đẳng Sư phạm Điện Biên." in transcript
     assert re.search(r"Phiếu có mã \w{4}-\w{4}-\w{4} đã được kiểm", transcript)
