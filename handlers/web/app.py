@@ -79,7 +79,7 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        if exc.status == 404 and not exc.text:
+        if exc.status == 404 and exc.content_type != "text/html":
             response = page(request, "not_found", status=404)
         elif exc.status >= 400 and exc.content_type != "text/html":
             response = page(request, "error", status=exc.status, code=exc.status)

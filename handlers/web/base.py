@@ -140,7 +140,9 @@ def page(request: web.Request, name: str, /, *, status: int = 200, **context: An
         name,
         base=config.prefix,
         me=found.actor if found else None,
-        csrf=found.csrf if found else request.get(PRE_CSRF, ""),
+        csrf=found.csrf if found else "",
+        # The sign-in forms' own token (a signed-in person may open another link).
+        pre_csrf=request.get(PRE_CSRF, ""),
         mini_app=bool(found and found.mini_app),
         **context,
     )
