@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 import unicodedata
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiogram.types import User
-from aiohttp import FormData, web
+from aiohttp import BodyPartReader, FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import col, select
 from yarl import URL
@@ -34,8 +35,9 @@ from bot.services.actors import resolve_actor
 from bot.services.app import Services
 from bot.services.web import issue_signin
 from handlers.telegram.ui import WebCb
-from handlers.web.app import mount_web
-from handlers.web.base import COOKIE, Limiter, WebConfig
+from handlers.web import report
+from handlers.web.app import make_web_app, mount_web
+from handlers.web.base import COOKIE, Limiter, WebConfig, page, upload_parts
 from storage.files import FileStore
 from storage.tables import AccountRow, IdentityRow, WebSessionRow, WebSignInRow
 from storage.uow import Database
@@ -257,14 +259,24 @@ async def test_used_expired_forged_and_truncated_links_say_why_and_how_to_get_on
     html = await _problem(client, used, "en-GB,en;q=0.9")
     assert "This sign-in link has already been used. Each link works once." in html
     assert ASK_EN in html
-    # Pressing the button of a page opened before it was used: the same words.
+    # Replayed by a browser that holds a good sign-in form (of another link): refused.
+    other = await client.get(await link_from_chat(tg, CUONG))
     again = await client.post(
-        "/web/signin", data={"csrf": csrf_of(await page.text()), "token": used.split("/")[-1]}
+        "/web/signin", data={"csrf": csrf_of(await other.text()), "token": used.split("/")[-1]}
     )
-    assert again.status in (400, 403)
+    assert again.status == 400
+    assert "Đường dẫn đăng nhập này đã được dùng." in await again.text()
+    assert cookie_of(client) is None
 
     expired = await link_from_chat(tg, BINH)
+    opened = await client.get(expired)  # the page opened in time, the button pressed late
     clock.advance(timedelta(minutes=11))
+    late = await client.post(
+        "/web/signin",
+        data={"csrf": csrf_of(await opened.text()), "token": expired.split("/")[-1]},
+    )
+    assert late.status == 400
+    assert "Đường dẫn đăng nhập đã hết hạn (hiệu lực 10 phút)." in await late.text()
     html = await _problem(client, expired)
     assert "Đường dẫn đăng nhập đã hết hạn (hiệu lực 10 phút)." in html
     assert ASK_VI in html
@@ -280,6 +292,24 @@ async def test_used_expired_forged_and_truncated_links_say_why_and_how_to_get_on
     assert ASK_EN in html
     assert cookie_of(client) is None
     assert await session_rows(services) == 1  # An's, from the first link only
+
+
+async def test_two_presses_at_once_sign_in_once(committed_db: Database, tmp_path: Path) -> None:
+    """One UPDATE … WHERE used_at IS NULL: of two presses at once, one wins (a database that
+    really commits: concurrent units of work need their own connections)."""
+    services = _services(committed_db, FakeClock(START), tmp_path, "files")
+    root = web.Application()
+    mount_web(root, services, WebConfig(WEB_URL))
+    async with TestClient(TestServer(root)) as client:
+        issued = await issue_signin(services, await _actor(services, AN))
+        assert issued is not None
+        page = await client.get(f"/web/signin/{issued.token}")
+        form = {"csrf": csrf_of(await page.text()), "token": issued.token}
+        presses = await asyncio.gather(
+            *(client.post("/web/signin", data=form, allow_redirects=False) for _ in range(4))
+        )
+        assert sorted(p.status for p in presses) == [303, 400, 400, 400]
+        assert await session_rows(services) == 1
 
 
 async def test_a_link_pasted_with_a_full_stop_still_works(client: Client, tg: Harness) -> None:
@@ -895,3 +925,85 @@ async def test_the_web_command_gives_links_in_private_only_and_english_too(
     replies = await tg.say(AN, "/web")
     assert "The link works <b>once</b>" in replies[-1].text
     assert await locale_of(services, AN) == Locale.EN.value
+
+
+# -------------------------------------------------------------------------- uploads
+
+
+async def _upload_route(request: web.Request) -> web.StreamResponse:
+    """What a streamed upload route does (POST /report/file): the first part is `csrf`."""
+    reader = await upload_parts(request)
+    if reader is None:
+        return page(request, "error", status=403, code=403)
+    part = await reader.next()
+    assert isinstance(part, BodyPartReader)
+    return web.Response(text=f"{part.name}:{len(await part.read())}")
+
+
+@pytest.fixture
+async def uploads(services: Services, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Client]:
+    monkeypatch.setattr(
+        "handlers.web.app.STREAMED_UPLOADS", frozenset({"/report/file", "/test/upload"})
+    )
+    services.web_url = WEB_URL
+    app = make_web_app(services, WebConfig(WEB_URL))
+    app.router.add_post("/test/upload", _upload_route)
+    root = web.Application()
+    root.add_subapp("/web", app)
+    async with TestClient(TestServer(root)) as test_client:
+        yield test_client
+
+
+def _multipart(*fields: tuple[str, str | bytes]) -> FormData:
+    form = FormData()
+    for name, value in fields:
+        if isinstance(value, bytes):
+            form.add_field(name, value, filename="bao-cao.pdf")
+        else:
+            form.add_field(name, value)
+    return form
+
+
+async def test_a_streamed_upload_needs_the_token_as_its_first_part(
+    uploads: Client, tg: Harness
+) -> None:
+    await report_setup(tg)
+    home = await sign_in(uploads, tg, AN)
+    token = csrf_of(home)
+    data = b"%PDF-1.4 " + b"x" * 100
+    for fields in (
+        [("file", data)],
+        [("csrf", "wrong"), ("file", data)],
+        [("file", data), ("csrf", token)],  # the file read before the token: no
+        [("csrf", token * 10), ("file", data)],
+    ):
+        done = await uploads.post("/web/test/upload", data=_multipart(*fields))
+        assert done.status == 403, fields[0]
+    done = await uploads.post("/web/test/upload", data=_multipart(("csrf", token), ("file", data)))
+    assert done.status == 200
+    assert await done.text() == f"file:{len(data)}"
+    # Another site's upload, even with the token: refused before it is read.
+    done = await uploads.post(
+        "/web/test/upload",
+        data=_multipart(("csrf", token), ("file", data)),
+        headers={"Sec-Fetch-Site": "cross-site"},
+    )
+    assert done.status == 403
+
+
+async def test_the_report_upload_refuses_a_form_without_the_token(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """POST /report/file (the report page's upload) through the same check."""
+    router = web.UrlDispatcher()
+    report.add_routes(router)
+    paths = {route.resource.canonical for route in router.routes() if route.resource is not None}
+    if "/report/file" not in paths:
+        pytest.skip("POST /report/file is the report page's (not on this branch yet)")
+    await report_setup(tg)
+    await sign_in(client, tg, AN)
+    done = await client.post(
+        "/web/report/file", data=_multipart(("file", b"%PDF-1.4 " + b"x" * 100))
+    )
+    assert done.status == 403
+    assert services.files.root.exists() is False or not any(services.files.root.iterdir())
