@@ -26,7 +26,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Limiter:
-    """At most `limit` events per key within `window` seconds (in this process)."""
+    """At most `limit` events per key within `window` seconds, counted in this process: under
+    `run --workers N` each worker counts its own, so a limit is up to N times looser. (What
+    makes a link or a cookie unguessable is its 256 random bits; the limits only stop waste.)"""
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window

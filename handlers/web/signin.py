@@ -31,6 +31,7 @@ from handlers.web.base import (
     go,
     page,
     services_of,
+    signed_in,
 )
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,12 @@ async def signout_post(request: web.Request) -> web.StreamResponse:
     if token:
         await sign_out(services_of(request), token)
     response = go(request, "/signed-out")
-    response.del_cookie(COOKIE, path=config.prefix or "/")
+    found = signed_in(request)
+    if found is not None and found.mini_app and config.secure:
+        # A partitioned cookie is forgotten only by a Set-Cookie that is partitioned too.
+        response.headers.add("Set-Cookie", _cookie_header(COOKIE, "", config.prefix or "/", 0))
+    else:
+        response.del_cookie(COOKIE, path=config.prefix or "/")
     raise response
 
 

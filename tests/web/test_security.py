@@ -466,6 +466,18 @@ async def test_under_https_cookies_are_secure_and_the_mini_app_may_be_framed(
         cookie = next(c for c in done.headers.getall("Set-Cookie") if c.startswith(f"{COOKIE}="))
         for part in ("HttpOnly", "Secure", "SameSite=None", "Partitioned", "Path=/web"):
             assert part in cookie
+        session = {"Cookie": cookie.split(";")[0]}
+        home = await https.get("/web/", headers=session)
+        out = await https.post(
+            "/web/signout",
+            data={"csrf": csrf_of(await home.text())},
+            headers=session,
+            allow_redirects=False,
+        )
+        assert out.status == 303
+        gone = next(c for c in out.headers.getall("Set-Cookie") if c.startswith(f"{COOKIE}="))
+        assert "Max-Age=0" in gone
+        assert "Partitioned" in gone
 
 
 async def _actor(services: Services, user: User) -> Any:
