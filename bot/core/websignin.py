@@ -104,7 +104,8 @@ def check_init_data(
     check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
     secret = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
     expected = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, given.lower()):
+    # Bytes: a forged hash may hold any character (compare_digest refuses non-ASCII text).
+    if not hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "replace")):
         return InitDataProblem.BAD_HASH
     try:
         auth_date = datetime.fromtimestamp(int(fields["auth_date"]), tz=UTC)

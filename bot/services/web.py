@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +29,7 @@ from bot.core.websignin import (
 )
 from bot.services.actors import Actor, load_actor
 from bot.services.app import Services
+from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -81,20 +83,46 @@ class SessionStarted:
     token: str  # the cookie's value
     csrf: str
     identity_id: int
+    mini_app: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    """The person signed in too often lately: nothing was spent, no session started."""
+
+    identity_id: int
+
+
+# Asked inside the sign-in transaction, once the person is known: may they start one more
+# session now? (The per-person limit lives with the web routes; False rolls everything back,
+# so the link stays usable once the wait is over.)
+MayStart = Callable[[int], bool]
+
+
+def _always(_identity_id: int) -> bool:
+    return True
 
 
 async def _start_session(
-    services: Services, identity_id: int, account: Account, now: datetime, *, mini_app: bool
+    uow: UnitOfWork,
+    identity_id: int,
+    account: Account,
+    now: datetime,
+    *,
+    mini_app: bool,
+    replacing: str | None,
 ) -> SessionStarted:
+    """A new session, its cookie never seen before; the session the browser brought (another
+    person's, or a stale one of this person) ends, so one browser holds one session."""
     token = encode_token(secrets.token_bytes(TOKEN_BYTES))
-    csrf = secrets.token_urlsafe(32)
-    async with services.db.uow() as uow:
-        await uow.web.add_session(
-            hash_token("session", token), identity_id, account, csrf, now, mini_app=mini_app
-        )
-        await uow.web.end_stale(now - SESSION_IDLE, now - SESSION_LIFETIME)
-        await uow.commit()
-    return SessionStarted(token, csrf, identity_id)
+    csrf = encode_token(secrets.token_bytes(TOKEN_BYTES))
+    if replacing is not None and well_formed(replacing):
+        await uow.web.end_session(hash_token("session", replacing))
+    await uow.web.add_session(
+        hash_token("session", token), identity_id, account, csrf, now, mini_app=mini_app
+    )
+    await uow.web.end_stale(now - SESSION_IDLE, now - SESSION_LIFETIME)
+    return SessionStarted(token, csrf, identity_id, mini_app)
 
 
 async def signin_problem(services: Services, token: str) -> LinkProblem | None:
@@ -111,13 +139,20 @@ async def signin_problem(services: Services, token: str) -> LinkProblem | None:
     )
 
 
-async def redeem(services: Services, token: str) -> SessionStarted | LinkProblem:
-    """The sign-in button: the link is used up and a fresh session starts (a new cookie every
-    time: a session id planted before sign-in is never promoted)."""
+async def redeem(
+    services: Services,
+    token: str,
+    *,
+    may_start: MayStart = _always,
+    replacing: str | None = None,
+) -> SessionStarted | LinkProblem | Throttled:
+    """The sign-in button: the link is used up and a fresh session starts, in one transaction
+    (a new cookie every time: a session id planted before sign-in is never promoted)."""
     now = services.clock.now()
     if not well_formed(token):
         return LinkProblem.UNKNOWN
     async with services.db.uow() as uow:
+        # One UPDATE … WHERE used_at IS NULL AND expires_at > now: of two presses, one wins.
         used = await uow.web.use_signin(hash_token("signin", token), now)
         if used is None:
             link = await uow.web.signin(hash_token("signin", token))
@@ -130,14 +165,25 @@ async def redeem(services: Services, token: str) -> SessionStarted | LinkProblem
                 )
                 or LinkProblem.USED
             )
+        if not may_start(used.identity_id):
+            await uow.rollback()
+            return Throttled(used.identity_id)
+        started = await _start_session(
+            uow, used.identity_id, used.account, now, mini_app=False, replacing=replacing
+        )
         await uow.commit()
     log.info("web: identity %s signed in by a link", used.identity_id)
-    return await _start_session(services, used.identity_id, used.account, now, mini_app=False)
+    return started
 
 
 async def mini_app_signin(
-    services: Services, init_data: str, bot_token: str
-) -> SessionStarted | InitDataProblem | None:
+    services: Services,
+    init_data: str,
+    bot_token: str,
+    *,
+    may_start: MayStart = _always,
+    replacing: str | None = None,
+) -> SessionStarted | InitDataProblem | Throttled | None:
     """The Telegram Mini App: its launch data, checked; None when the Telegram account has
     never spoken to the bot (nobody to sign in)."""
     now = services.clock.now()
@@ -145,12 +191,18 @@ async def mini_app_signin(
     if isinstance(user, InitDataProblem):
         return user
     account = Account(Platform.TELEGRAM, user.telegram_id)
-    async with services.db.uow(read_only=True) as uow:
+    async with services.db.uow() as uow:
         identity = await uow.identities.by_account(account.platform, account.external_id)
-    if identity is None:
-        return None
+        if identity is None:
+            return None
+        if not may_start(identity.id):
+            return Throttled(identity.id)
+        started = await _start_session(
+            uow, identity.id, account, now, mini_app=True, replacing=replacing
+        )
+        await uow.commit()
     log.info("web: identity %s signed in from the Mini App", identity.id)
-    return await _start_session(services, identity.id, account, now, mini_app=True)
+    return started
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from handlers.web.base import (
     config_of,
     csrf_ok,
     page,
+    route_of,
     services_of,
     signed_in,
 )
@@ -39,9 +40,22 @@ from handlers.web.base import (
 log = logging.getLogger(__name__)
 
 STATIC_DIR: Path = TEMPLATES_DIR / "web" / "static"
-# Pages anyone may open: the sign-in steps, the page that says how to get a link, the files.
-PUBLIC = ("/signin", "/tma", "/static/", "/signed-out")
 TELEGRAM_WEB = "https://web.telegram.org"
+# Uploads are streamed by their route, which checks the form's first part (`csrf`) itself
+# with `upload_parts`; every other POST, url-encoded or multipart, is checked here.
+STREAMED_UPLOADS = frozenset({"/report/file"})
+
+
+def _relative(request: web.Request) -> str:
+    return request.path.removeprefix(config_of(request).prefix) or "/"
+
+
+def _public(relative: str) -> bool:
+    """Pages anyone may open: the sign-in steps, the page that says how to get a link, the
+    static files."""
+    return relative in ("/signin", "/tma", "/signed-out") or relative.startswith(
+        ("/signin/", "/static/")
+    )
 
 
 def _csp(frame_ancestors: str) -> str:
@@ -54,16 +68,17 @@ def _csp(frame_ancestors: str) -> str:
 
 def _secure_headers(request: web.Request, response: web.StreamResponse) -> None:
     found = signed_in(request)
+    relative = _relative(request)
     # Framed only by Telegram's web client, and only for the Mini App.
-    mini_app = request.path.startswith(f"{config_of(request).prefix}/tma") or (
-        found is not None and found.mini_app
-    )
+    mini_app = relative == "/tma" or (found is not None and found.mini_app)
     response.headers["Content-Security-Policy"] = _csp(TELEGRAM_WEB if mini_app else "'none'")
-    if not mini_app:
+    if mini_app:
+        response.headers.pop("X-Frame-Options", None)
+    else:
         response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
-    if not request.path.startswith(f"{config_of(request).prefix}/static/"):
+    if not relative.startswith("/static/"):
         # Ballots, receipts and drafts are never kept by a browser or a proxy.
         response.headers["Cache-Control"] = "no-store"
 
@@ -73,13 +88,17 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        if exc.status == 404 and not exc.text:
+        if exc.status == 404 and exc.content_type != "text/html":
             response = page(request, "not_found", status=404)
         elif exc.status >= 400 and exc.content_type != "text/html":
             response = page(request, "error", status=exc.status, code=exc.status)
         else:
             _secure_headers(request, exc)
             raise
+    except Exception:
+        # The route's pattern, never the path (a sign-in link's token is in its path).
+        log.exception("web: %s %s failed", request.method, route_of(request))
+        response = page(request, "error", status=500, code=500)
     _secure_headers(request, response)
     return response
 
@@ -91,8 +110,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
         found = await session_actor(services_of(request), token)
         if found is not None:
             request[SIGNED_IN] = found
-    relative = request.path.removeprefix(config_of(request).prefix) or "/"
-    if signed_in(request) is None and not relative.startswith(PUBLIC):
+    if signed_in(request) is None and not _public(_relative(request)):
         response = page(request, "signed_out", status=401)
         if token:  # an ended session: the browser forgets it
             response.del_cookie(COOKIE, path=config_of(request).prefix or "/")
@@ -100,29 +118,42 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     return await handler(request)
 
 
+def _cross_site(request: web.Request, config: WebConfig) -> bool:
+    """A request another site made the browser send. With Referrer-Policy no-referrer a
+    browser sends `Origin: null` on our own form posts, so a null Origin passes here (the
+    CSRF token decides); Sec-Fetch-Site, where the browser sends it, is exact."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in (config.origin, "null"):
+        return True
+    return request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every state change is a POST carrying the session's token; a form posted from another
-    site (its Origin) is refused before it is read. Multipart forms (uploads) are checked by
-    their route as the first part arrives; the sign-in forms carry a token of their own."""
-    if request.method == "GET" or request.method == "HEAD":
+    site is refused before it is read. The sign-in forms (no session yet) carry a token of
+    their own, doubled in a cookie; a streamed upload checks its first part itself."""
+    if request.method in ("GET", "HEAD"):
         return await handler(request)
     if request.method != "POST":
         raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
     config = config_of(request)
-    origin = request.headers.get("Origin")
-    if origin is not None and origin != config.origin and origin != "null":
+    if _cross_site(request, config):
+        log.warning("web: %s refused: posted from another site", route_of(request))
         return page(request, "error", status=403, code=403)
-    found = signed_in(request)
-    relative = request.path.removeprefix(config.prefix) or "/"
-    if relative.startswith(PUBLIC):  # the sign-in forms check a token of their own
+    relative = _relative(request)
+    if _public(relative):  # the sign-in forms check their own token
         return await handler(request)
-    if found is not None and request.content_type != "multipart/form-data":
-        form = await request.post()
-        given = form.get(CSRF_FIELD)
-        if not csrf_ok(found.csrf, given if isinstance(given, str) else None):
-            log.warning("web: %s refused: missing or wrong CSRF token", request.path)
-            return page(request, "error", status=403, code=403)
+    if relative in STREAMED_UPLOADS and request.content_type.startswith("multipart/"):
+        return await handler(request)
+    found = signed_in(request)
+    # Url-encoded or multipart alike (a form's enctype is the poster's choice): the token
+    # is read before the route sees anything; any other body has no token and is refused.
+    form = await request.post()
+    given = form.get(CSRF_FIELD)
+    if found is None or not csrf_ok(found.csrf, given if isinstance(given, str) else None):
+        log.warning("web: %s refused: missing or wrong CSRF token", route_of(request))
+        return page(request, "error", status=403, code=403)
     return await handler(request)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from bot.core.models import Locale
 from bot.services.actors import Actor
@@ -26,7 +26,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Limiter:
-    """At most `limit` events per key within `window` seconds (in this process)."""
+    """At most `limit` events per key within `window` seconds, counted in this process: under
+    `run --workers N` each worker counts its own, so a limit is up to N times looser. (What
+    makes a link or a cookie unguessable is its 256 random bits; the limits only stop waste.)"""
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window
@@ -140,7 +142,9 @@ def page(request: web.Request, name: str, /, *, status: int = 200, **context: An
         name,
         base=config.prefix,
         me=found.actor if found else None,
-        csrf=found.csrf if found else request.get(PRE_CSRF, ""),
+        csrf=found.csrf if found else "",
+        # The sign-in forms' own token (a signed-in person may open another link).
+        pre_csrf=request.get(PRE_CSRF, ""),
         mini_app=bool(found and found.mini_app),
         **context,
     )
@@ -160,7 +164,36 @@ def go(request: web.Request, path: str) -> web.HTTPSeeOther:
 
 
 def csrf_ok(expected: str, given: str | None) -> bool:
-    return bool(expected) and given is not None and hmac.compare_digest(expected, given)
+    """The form's token is the session's (compared in constant time; any text may arrive)."""
+    if not expected or given is None:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+async def upload_parts(request: web.Request) -> MultipartReader | None:
+    """A multipart form (an upload, streamed: not read by the CSRF middleware) whose first
+    part must be `csrf` with the session's token; returns the reader at the next part, or None
+    (refuse with 403: nothing of the form was used)."""
+    found = signed_in(request)
+    if found is None or not request.content_type.startswith("multipart/"):
+        return None
+    reader = await request.multipart()
+    first = await reader.next()
+    if not isinstance(first, BodyPartReader) or first.name != CSRF_FIELD:
+        return None
+    given = b""
+    while len(given) <= 256:  # a token is 43 characters: a huge first part is not read in
+        chunk = await first.read_chunk(256)
+        if not chunk:
+            break
+        given += chunk
+    return reader if csrf_ok(found.csrf, given.decode("utf-8", "replace")) else None
+
+
+def route_of(request: web.Request) -> str:
+    """The route's pattern (`/signin/{token}`), for log lines: a path can carry a token."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "?"
 
 
 def form_id(value: object) -> int:

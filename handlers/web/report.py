@@ -19,11 +19,11 @@ from handlers.web.base import (
     refused,
     services_of,
     signed_in,
+    upload_parts,
 )
 
 ITEM = "item-"  # the score inputs: item-<code>
 CHUNK = 64 * 1024
-MAX_TOKEN = 256  # the csrf part is a short token; anything longer is not ours
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -70,16 +70,8 @@ async def file_post(request: web.Request) -> web.StreamResponse:
     reading, so a file over it is refused whole, never stored and never cut."""
     services, actor, config = services_of(request), actor_of(request), config_of(request)
     draft, period = _int(request.query.get("draft")), _int(request.query.get("period"))
-    reader = await request.multipart()
-    first = await reader.next()
-    token = await _small_text(first) if isinstance(first, BodyPartReader) else None
-    found = signed_in(request)
-    if (
-        found is None
-        or not isinstance(first, BodyPartReader)
-        or first.name != CSRF_FIELD
-        or not csrf_ok(found.csrf, token)
-    ):
+    reader = await upload_parts(request)  # the csrf part first, checked
+    if reader is None:
         return page(request, "error", status=403, code=403)
     limiter = config.uploads
     keys = (f"person:{actor.identity.id}", f"addr:{client_address(request)}")
@@ -112,15 +104,6 @@ async def file_post(request: web.Request) -> web.StreamResponse:
         return await _file_refused(request, period, step)
     shown = step.step if isinstance(step, svc.FileReplaced) else step
     raise _back(request, shown.ctx.period.id)
-
-
-async def _small_text(part: BodyPartReader) -> str | None:
-    data = bytearray()
-    while chunk := await part.read_chunk(MAX_TOKEN):
-        data += chunk
-        if len(data) > MAX_TOKEN:
-            return None
-    return data.decode("utf-8", "replace")
 
 
 async def _file_refused(
