@@ -11,7 +11,8 @@ companion exactly as the bot mounts it (one event loop: one worker), with one ex
 middleware of the benchmark's that puts the server's own time for each request in a header.
 This process signs every representative in through a real one-time link, then offers each
 scenario at `--rps` requests a second on a fixed schedule (never waiting for answers),
-rotating over the representatives:
+rotating over the representatives, after a 2-second warm-up at the same rate that is not
+counted:
 
 - ballot:  GET /web/ballots/<id> (the ballot page with its candidates and the unit's vote);
 - score:   GET /web/report (the report page: every criterion, the draft's values, totals);
@@ -26,12 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from html import unescape
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/web.py`
@@ -66,6 +69,7 @@ from storage.uow import Database
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "templates" / "scoring-table-example.yaml"
 SERVER_MS = "X-Bench-Server-Ms"
+WARMUP = 2.0  # seconds of each scenario before the timing starts
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _HELD = re.compile(r'name="held" value="([^"]+)"')
 _CHOICE = re.compile(r'name="choice"[^>]*value="(\d+)"')
@@ -174,7 +178,7 @@ async def _held(session: aiohttp.ClientSession, base: str, ballot: int) -> list[
         async with session.post(f"{base}/ballots/{ballot}/preview", data=data) as r:
             found = _HELD.search(await r.text())
         assert found is not None
-        held.append((csrf.group(1), found.group(1)))
+        held.append((csrf.group(1), unescape(found.group(1))))
     return held
 
 
@@ -195,6 +199,9 @@ async def _offer(rps: float, seconds: float, request: Request) -> tuple[list[flo
             await response.read()
             if response.status >= 400:
                 errors += 1
+                if errors == 1:
+                    body = (await response.text())[:3000]
+                    say(f"first failure: HTTP {response.status} {response.url}\n{body}")
             client.append((time.perf_counter() - sent) * 1000)
             server.append(float(response.headers.get(SERVER_MS, "nan")))
 
@@ -233,11 +240,12 @@ async def main(rps: float, seconds: float, n: int) -> None:
                 str(files),
                 stdout=asyncio.subprocess.PIPE,
             )
+            sessions: list[aiohttp.ClientSession] = []
             try:
                 assert proc.stdout is not None
                 line = await proc.stdout.readline()
                 assert line.strip() == b"ready", line
-                sessions = [await _sign_in(link) for link in links]
+                sessions += [await _sign_in(link) for link in links]
                 held = [await _held(s, base, ballot) for s in sessions]
                 for s in sessions:  # each unit's draft exists before the timing starts
                     async with s.get(f"{base}/report") as r:
@@ -273,16 +281,30 @@ async def main(rps: float, seconds: float, n: int) -> None:
                         f"(client p50={_pct(client, 0.5):.1f} p99={_pct(client, 0.99):.1f}; "
                         f"mean server {statistics.fmean(server):.1f} ms)"
                     )
-                for s in sessions:
-                    await s.close()
                 say(f"web p99_ms={worst:.1f} rps={rps:g}")
             finally:
+                for s in sessions:
+                    await s.close()
                 proc.terminate()
                 await proc.wait()
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        profile = os.environ.get("BENCH_WEB_PROFILE")  # a file: the child's cProfile stats
+        if profile:
+            import cProfile
+            import signal
+
+            profiler = cProfile.Profile()
+
+            def dump(*_: object, path: str = profile) -> None:
+                profiler.disable()
+                profiler.dump_stats(path)
+                sys.exit(0)
+
+            signal.signal(signal.SIGTERM, dump)
+            profiler.enable()
         asyncio.run(child(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])))
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -753,7 +753,7 @@ _MSG = re.compile(r'<div class="(?:msg[^"]*|receipt)">(.*?)</div>', re.DOTALL)
 
 def _field(page: str, name: str) -> str:
     found: str = next(value for key, value in _FIELD.findall(page) if key == name)
-    return found
+    return html.unescape(found)
 
 
 def _words(fragment: str) -> str:

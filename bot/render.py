@@ -98,6 +98,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # Templates ship with the code: no stat() of each file at every render.
+            auto_reload=False,
         )
         self.env.filters.update(
             dt=format_dt,

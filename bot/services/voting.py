@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.models import Bloc, Locale, Role, Unit
-from bot.core.sealing import SealError, open_pending, seal_pending
+from bot.core.sealing import BallotKeys, SealError, open_pending, seal_pending
 from bot.core.text import clean, fold_diacritics
 from bot.core.units import find_unit, rotation_proposal
 from bot.core.voting import (
@@ -1181,9 +1181,11 @@ async def cast_vote(
     ballot_id: int,
     choice: Choice | None,
     version: int | None = None,
+    held: str | None = None,
 ) -> Accepted | Rejected:
     """One ballot per unit: an open ballot may be re-cast by any of the unit's representatives
-    until the close (the last choice counts; the others are told)."""
+    until the close (the last choice counts; the others are told). `held`: the choice as a
+    token from :func:`hold_choice` (the web's confirm page), opened in this transaction."""
     if choice is not None and (refused := refuse_long("other_opinion", choice.other_text)):
         return refused
     now = services.clock.now()
@@ -1210,6 +1212,13 @@ async def cast_vote(
             return Rejected(
                 Reason.CAST, {"why": early.value, "max": info.ballot.rules.max_choices}
             )
+        if held is not None:
+            unheld = _unhold(info, keys, actor.identity.id, held)
+            if isinstance(unheld, Rejected):
+                return unheld
+            if refused := refuse_long("other_opinion", unheld.other_text):
+                return refused
+            choice = unheld
         if choice is None and version is not None and version != view.version:
             # The selection changed after it was shown for confirmation (another keyboard).
             return Rejected(Reason.SELECTION_CHANGED)
@@ -2127,11 +2136,18 @@ async def held_choice(
         keys = await sealed.keys_for(uow, services, ballot_id) if secret else None
     if isinstance(keys, Rejected):
         return keys
+    return _unhold(info, keys, actor.identity.id, token)
+
+
+def _unhold(
+    info: BallotInfo, keys: BallotKeys | None, identity_id: int, token: str
+) -> Choice | Rejected:
+    """The choice in a :func:`hold_choice` token, if it was made for this ballot and person."""
     kind, _, body = token.partition(":")
     try:
         if keys is not None and kind == "s":
             raw = base64.urlsafe_b64decode(body.encode())
-            return open_pending(keys, actor.identity.id, raw, len(info.ballot.options))
+            return open_pending(keys, identity_id, raw, len(info.ballot.options))
         if keys is None and kind == "o":
             data = json.loads(body)
             return Choice(

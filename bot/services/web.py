@@ -27,7 +27,7 @@ from bot.core.websignin import (
     session_alive,
     well_formed,
 )
-from bot.services.actors import Actor, load_actor
+from bot.services.actors import Actor
 from bot.services.app import Services
 from storage.uow import UnitOfWork
 
@@ -223,12 +223,13 @@ async def session_actor(services: Services, token: str) -> SignedIn | None:
             return None
         if not session_alive(last_seen=session.last_seen, created_at=session.created_at, now=now):
             return None
-        try:
-            actor = await load_actor(uow, services, session.account)
-        except LookupError:
-            return None
-        if actor.identity.id != session.identity_id:
-            return None  # the account was linked to another identity since
+        # The account, its identity and memberships in one statement (as every chat update).
+        found = await uow.identities.sender(session.account.platform, session.account.external_id)
+        if found is None or found[0].id != session.identity_id:
+            return None  # the account is gone, or was linked to another identity since
+        actor = Actor(
+            found[0], session.account, tuple(found[3]), session.account in services.admins
+        )
     if now - session.last_seen >= TOUCH_EVERY:
         async with services.db.uow() as uow:
             await uow.web.touch(session.id, now)

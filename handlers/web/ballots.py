@@ -77,12 +77,13 @@ async def cast_post(request: web.Request) -> web.Response:
     ballot_id = int(request.match_info["id"])
     back = f"/ballots/{ballot_id}"
     token = (await request.post()).get("held")
-    choice = await svc.held_choice(
-        services, actor, ballot_id=ballot_id, token=token if isinstance(token, str) else ""
+    done = await svc.cast_vote(
+        services,
+        actor,
+        ballot_id=ballot_id,
+        choice=None,
+        held=token if isinstance(token, str) else "",
     )
-    if isinstance(choice, Rejected):
-        return refused(request, choice, status=_status(choice, post=True), back=back)
-    done = await svc.cast_vote(services, actor, ballot_id=ballot_id, choice=choice)
     if isinstance(done, Rejected):
         return refused(request, done, status=_status(done, post=True), back=back)
     # A secret ballot's receipt is in this answer only (never stored; the page is no-store).
