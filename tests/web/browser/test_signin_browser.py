@@ -25,9 +25,17 @@ async def test_the_link_from_telegram_signs_in_at_a_phone_width(live: Live, phon
     await phone.get_by_role("button", name="Đăng nhập").tap()
     await expect(phone.get_by_role("heading", name="Sở Y tế")).to_be_visible()
     await expect(phone.get_by_role("navigation")).to_contain_text("Biểu quyết")
-    # Nothing wider than the phone: no sideways scrolling of the page.
-    width = await phone.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360
+    # Nothing wider than the phone on any page: no sideways scrolling, every tab in view.
+    base = link.split("/signin/")[0]
+    for path in ("/", "/report", "/ballots", "/covenant", "/standings", "/checkin", "/receipt"):
+        await phone.goto(base + path)
+        width = await phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, path
+        for tab in await phone.get_by_role("navigation").get_by_role("link").all():
+            box = await tab.bounding_box()
+            assert box is not None
+            assert box["x"] >= 0
+            assert box["x"] + box["width"] <= 360, path
     # The same link again: used, and the way to a new one.
     await phone.goto(link)
     await expect(phone.locator("main")).to_contain_text("đã được dùng")
