@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from aiohttp import FormData
 from sqlmodel import col, select
 
@@ -31,6 +33,7 @@ from tests.handlers.support import (
 )
 from tests.handlers.test_reports import receipt, told
 from tests.hostile.files import ELF
+from tests.hostile.test_files import CASES as HOSTILE_CASES
 from tests.web.support import Client, csrf_of, sign_in
 
 PDF = b"%PDF-1.7 bao cao Y te"
@@ -489,3 +492,27 @@ async def test_a_draft_cancelled_in_chat_is_not_taken_for_an_earlier_version(
     assert "Bản nháp này không còn hoặc không phải của bạn." in text
     assert "Biên nhận" not in text
     assert [v.version for v in await versions(services, "SYT")] == [1]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in HOSTILE_CASES if c[0].startswith("report:")],
+    ids=lambda c: c[0],
+)
+async def test_the_hostile_files_of_the_hardening_issue_are_refused_through_the_web(
+    client: Client,
+    tg: Harness,
+    services: Services,
+    case: tuple[str, str, str, str | None, Callable[[], bytes], str],
+) -> None:
+    """The report files of tests/hostile (a DOCX bomb, a program named .pdf, a PDF that is
+    also a ZIP), at the period's limit, through the web upload: refused in words as in chat,
+    nothing stored."""
+    _, _, name, _, make, refusal = case
+    await report_setup(tg)
+    await sign_in(client, tg, AN)
+    status, html = await upload(client, name, make())
+    assert status == 400
+    assert refusal in html
+    assert "Chưa có tệp báo cáo." in html
+    assert stored_files(services) == []
