@@ -98,7 +98,7 @@ async def test_open_ballot_checkin_autosave_standings_and_english(
     await expect(phone.locator("input[name^='item-']").first).to_have_value("9,5")
 
     # Standings: the table with the unit highlighted, and the chart drawn.
-    await phone.goto(f"{base}/standings")
+    await phone.goto(f"{base}/standings", wait_until="load")
     await expect(phone.locator("tr.mine")).to_contain_text("Sở Y tế")
     chart = phone.locator("img.chart")
     await expect(chart).to_be_visible()
@@ -108,5 +108,8 @@ async def test_open_ballot_checkin_autosave_standings_and_english(
     await phone.get_by_role("button", name="English").tap()
     await expect(phone.get_by_role("navigation")).to_contain_text("Ballots")
     await expect(phone.get_by_role("heading", level=1)).to_contain_text("Standings")
+    # The chart of the English page loaded before chat is used (the tests share one database
+    # connection: two requests at once cannot run on it, unlike a real deployment).
+    await phone.wait_for_load_state("load")
     assert (await tg.say(AN, "/help"))[-1].text.startswith("<b>Your commands</b>")
     assert live.console == []
