@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from aiogram.methods import SendMessage
+from aiogram.types import InlineKeyboardMarkup
 from sqlmodel import select
 
 from bot.fakes.clock import FakeClock
@@ -77,3 +79,27 @@ async def test_sign_out_everywhere_from_chat_ends_the_browser_session(
     assert "chưa đăng nhập" in await page.text()
     async with services.db.uow() as uow:
         assert (await uow.session.exec(select(WebSessionRow))).all() == []
+
+
+async def test_over_https_web_also_offers_the_telegram_mini_app(
+    tg: Harness, services: Services
+) -> None:
+    await report_setup(tg)
+    services.web_url = "https://thidua.example.vn/web"
+    replies = await tg.say(AN, "/web")
+    assert replies[-1].buttons == [
+        ["🌐 Mở trang web"],
+        ["📱 Mở trong Telegram"],
+        ["🔒 Đăng xuất mọi nơi"],
+    ]
+    sent = tg.bot.mock_session.requests[-1]
+    assert isinstance(sent, SendMessage)
+    assert isinstance(sent.reply_markup, InlineKeyboardMarkup)
+    rows = sent.reply_markup.inline_keyboard
+    assert (rows[0][0].url or "").startswith("https://thidua.example.vn/web/signin/")
+    assert rows[1][0].web_app is not None
+    assert rows[1][0].web_app.url == "https://thidua.example.vn/web/tma"
+    # Over plain http (a test install) Telegram would refuse a Mini App: only the link.
+    services.web_url = "http://127.0.0.1/web"
+    replies = await tg.say(AN, "/web")
+    assert replies[-1].buttons == [["🌐 Mở trang web"], ["🔒 Đăng xuất mọi nơi"]]
