@@ -187,10 +187,16 @@ async def test_webhook_join_and_wrong_secret(fake: FakeTelegram, tmp_path: Path)
         WEBHOOK__URL=url,
         WEBHOOK__SECRET=secret,
         WEBHOOK__LISTEN=f"127.0.0.1:{port}",
+        WEB__URL=f"http://127.0.0.1:{port}/web",
     )
     try:
         assert await fake.wait_webhook_set(timeout=20) == url
         async with aiohttp.ClientSession() as http:
+            # The web companion is served beside the webhook, on the same server.
+            async with http.get(f"http://127.0.0.1:{port}/web/signed-out") as resp:
+                assert resp.status == 200
+                assert "Anh/chị chưa đăng nhập" in await resp.text()
+                assert resp.headers["X-Frame-Options"] == "DENY"
             update = {
                 "update_id": 999,
                 "message": {
