@@ -8,17 +8,14 @@ from aiohttp import BodyPartReader, web
 from bot.services import reports as svc
 from bot.services.outcomes import Reason, Rejected
 from handlers.web.base import (
-    CSRF_FIELD,
     actor_of,
     client_address,
     config_of,
-    csrf_ok,
     go,
     locale_of,
     page,
     refused,
     services_of,
-    signed_in,
     upload_parts,
 )
 
@@ -122,21 +119,15 @@ def _typed(form: dict[str, str]) -> dict[str, str]:
     return {k.removeprefix(ITEM): v for k, v in form.items() if k.startswith(ITEM)}
 
 
-async def _fields(request: web.Request) -> dict[str, str] | None:
-    """The posted fields; None when the CSRF token is wrong. The middleware checks url-encoded
-    forms; a multipart one (a script's FormData) is checked here, once its fields are read."""
+async def _fields(request: web.Request) -> dict[str, str]:
+    """The posted text fields (their CSRF token already checked by the middleware, which
+    checks every form but the streamed upload)."""
     posted = await request.post()
-    found = signed_in(request)
-    given = posted.get(CSRF_FIELD)
-    if found is None or not csrf_ok(found.csrf, given if isinstance(given, str) else None):
-        return None
     return {k: v for k, v in posted.items() if isinstance(v, str)}
 
 
 async def scores_post(request: web.Request) -> web.StreamResponse:
     fields = await _fields(request)
-    if fields is None:
-        return page(request, "error", status=403, code=403)
     typed = _typed(fields)
     form = await svc.answer_many(
         services_of(request),
@@ -160,8 +151,6 @@ async def submit_post(request: web.Request) -> web.StreamResponse:
     """Confirm: the values on the form are saved first (a page without the script), then the
     draft becomes the unit's next version and the chat's receipt is shown."""
     fields = await _fields(request)
-    if fields is None:
-        return page(request, "error", status=403, code=403)
     services, actor = services_of(request), actor_of(request)
     draft, period = _int(fields.get("draft")) or 0, _int(fields.get("period"))
     typed = _typed(fields)
