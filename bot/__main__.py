@@ -125,6 +125,7 @@ async def _run(settings: Settings) -> int:
         make_bot,
         serve_app,
         serve_telegram,
+        settle_heap,
         worker_index,
     )
     from bot.services.blocs import has_blocs
@@ -300,6 +301,7 @@ async def _run(settings: Settings) -> int:
             own_web.router.add_get(HEALTH_PATH, healthz)
             with_web(own_web)
             jobs.append(serve_app(own_web, settings, _nothing, name=web_config.prefix))
+        settle_heap()
         try:
             await _until_stopped(jobs, stop)
         finally:

