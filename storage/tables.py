@@ -284,6 +284,8 @@ class ConferenceRow(SQLModel, table=True):
     secretary: str = Field(default="", max_length=200)
     counting_board: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     guests: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # Check-in needs the hall screen's code: None = the default (on when there is a place).
+    venue_checkin: bool | None = Field(default=None, nullable=True)
     # The summary article's paragraphs written by the secretariat (the rest is from data).
     summary_movements: str = Field(
         default="", sa_column=Column(Text, nullable=False, server_default="")
