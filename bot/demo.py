@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.core.models import Account, Platform
+from bot.core.venue import venue_code, venue_key
 from bot.fakes.clock import FakeClock
 from bot.fakes.telegram import FakeTelegram, FakeUser, SentMessage
 from bot.fakes.zalo import FakeZalo, ZaloSent, ZaloUser
@@ -637,6 +638,17 @@ async def _summaries(run: DemoRunner) -> dict[str, bytes]:
     return files
 
 
+async def _hall_code(run: DemoRunner) -> str:
+    """The check-in code the hall screen shows now."""
+    services = run.services
+    assert services is not None
+    async with services.db.uow() as uow:
+        blocs = await uow.blocs.all()
+        conference = await uow.votes.conference(blocs[0].id, blocs[0].year)
+    assert conference is not None
+    return venue_code(venue_key(services.ballot_secret), conference.id, services.clock.now())
+
+
 def _voter(short: str) -> FakeUser:
     """A unit's representative on Telegram (Trường CĐSP's is on Zalo: `_zvote`)."""
     return {"CĐYT": LATE_CDYT}.get(short) or REPRESENTATIVES[short]
@@ -897,14 +909,20 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
 
     t.section("19. Điểm danh tại hội nghị")
     clock.set(_local(20, 7, 45))
+    t.note(
+        "hội nghị có địa điểm nên điểm danh tại hội trường: màn hình hội trường hiện mã 6 chữ "
+        "số, đổi mỗi phút (ở ngoài hội trường không điểm danh được)"
+    )
+    await run.say(_voter(VOTERS[0]), "/checkin")
+    hall = await _hall_code(run)
     for short in VOTERS[:2]:
-        await run.say(_voter(short), "/checkin")
+        await run.say(_voter(short), f"/checkin {hall}")
     run.quiet = True
     for short in VOTERS[2:-1]:
-        await run.say(_voter(short), "/checkin")
+        await run.say(_voter(short), f"/checkin {hall}")
     run.quiet = False
     t.note("7 đơn vị khác điểm danh tương tự; Trường Cao đẳng Sư phạm điểm danh qua Zalo")
-    await run.zsay(CDSP, "diem danh")
+    await run.zsay(CDSP, f"diem danh {hall}")
     await run.say(SECRETARY, "/conference")
 
     t.section("20. Biểu quyết thông qua dự thảo báo cáo tổng kết")

@@ -58,6 +58,7 @@ class Conference:
     locality: str = ""
     summary_movements: str = ""
     summary_closing: str = ""
+    venue_checkin: bool | None = None  # None: on when there is a place (core.venue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,7 @@ def _conference(row: ConferenceRow) -> Conference:
         locality=row.locality,
         summary_movements=row.summary_movements,
         summary_closing=row.summary_closing,
+        venue_checkin=row.venue_checkin,
     )
 
 
@@ -242,6 +244,23 @@ class VoteRepo:
         )
         await self.s.flush()
         return True
+
+    async def is_present(self, conference_id: int, unit_id: int) -> bool:
+        row = (
+            await self.s.exec(
+                select(AttendanceRow.id).where(
+                    AttendanceRow.conference_id == conference_id,
+                    AttendanceRow.unit_id == unit_id,
+                )
+            )
+        ).first()
+        return row is not None
+
+    async def set_venue_checkin(self, conference_id: int, on: bool | None) -> None:
+        row = await self.s.get_one(ConferenceRow, conference_id)
+        row.venue_checkin = on
+        self.s.add(row)
+        await self.s.flush()
 
     async def present(self, conference_id: int) -> set[int]:
         rows = await self.s.exec(

@@ -9,15 +9,62 @@ the next one, and every worker computes the same without sharing state.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import re
 from datetime import UTC, datetime, timedelta
 
+from bot.core.text import fold_diacritics
+
 CODE_DIGITS = 6
 CODE_PERIOD = timedelta(minutes=1)
 _CODE_RE = re.compile(r"^\d{6}$")
 _KEY_LABEL = b"thidua venue check-in code v1"
+
+
+class VenueSetting(enum.Enum):
+    """The secretariat's choice (`/conference checkin on|off|auto`)."""
+
+    ON = True
+    OFF = False
+    AUTO = None  # on when the conference has a place
+
+    @property
+    def stored(self) -> bool | None:
+        value: bool | None = self.value
+        return value
+
+
+# The sub-command's words and each setting's, folded (no diacritics, lower case).
+CHECKIN_WORDS = frozenset({"checkin", "check-in", "diemdanh", "diem danh"})
+_SETTING_WORDS = {
+    "on": VenueSetting.ON, "bat": VenueSetting.ON, "co": VenueSetting.ON,
+    "off": VenueSetting.OFF, "tat": VenueSetting.OFF, "khong": VenueSetting.OFF,
+    "auto": VenueSetting.AUTO, "tu dong": VenueSetting.AUTO, "mac dinh": VenueSetting.AUTO,
+}  # fmt: skip
+
+
+def checkin_setting_words(args: str) -> str | None:
+    """`/conference checkin on`'s words after the sub-command (any spelling of it: `checkin`,
+    `điểm danh`), or None when the arguments are not that sub-command."""
+    words = args.split()
+    folded = fold_diacritics(args).casefold().split()
+    for size in (2, 1):
+        if len(folded) >= size and " ".join(folded[:size]) in CHECKIN_WORDS:
+            return " ".join(words[size:])
+    return None
+
+
+def parse_venue_setting(text: str) -> VenueSetting | None:
+    """`on` / `bật`, `off` / `tắt`, `auto` / `tự động`; None for anything else."""
+    return _SETTING_WORDS.get(" ".join(fold_diacritics(text).casefold().split()))
+
+
+def venue_checkin_on(setting: bool | None, place: str) -> bool:
+    """Whether check-in needs the hall screen's code: as the secretariat set it, otherwise on
+    when the conference has a place (a conference held somewhere has a hall to check in at)."""
+    return setting if setting is not None else bool(place.strip())
 
 
 def venue_key(server_secret: bytes) -> bytes:

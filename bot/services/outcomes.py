@@ -108,6 +108,8 @@ class Reason(enum.StrEnum):
     LINK_TAKEN = "link_taken"
     LINK_CONFLICT = "link_conflict"
     LINK_RATE_LIMITED = "link_rate_limited"
+    VENUE_CODE_NEEDED = "venue_code_needed"
+    VENUE_CODE_WRONG = "venue_code_wrong"
 
 
 @dataclass(frozen=True, slots=True)

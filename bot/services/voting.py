@@ -19,6 +19,7 @@ from bot.core.models import Bloc, Locale, Role, Unit
 from bot.core.sealing import BallotKeys, SealError, open_pending, seal_pending
 from bot.core.text import clean, fold_diacritics
 from bot.core.units import find_unit, rotation_proposal
+from bot.core.venue import venue_checkin_on, venue_code_ok, venue_key
 from bot.core.voting import (
     BallotKind,
     BallotStatus,
@@ -44,6 +45,7 @@ from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.documents import RecordRow, VoteRecord, date_line, vote_record_docx
+from bot.services.invites import guess_budget
 from bot.services.notify import queue_notices
 from bot.services.outbox import to_group
 from bot.services.outcomes import Notice, Reason, Rejected, pick_unit, refuse_long
@@ -93,6 +95,12 @@ class ConferenceView:
     @property
     def units(self) -> int:
         return len(self.present) + len(self.absent)
+
+    @property
+    def venue_checkin(self) -> bool:
+        """Check-in needs the code shown on the hall screen."""
+        c = self.conference
+        return venue_checkin_on(c.venue_checkin, c.place)
 
     @property
     def date_line(self) -> str:
@@ -294,8 +302,10 @@ class CheckedIn:
     first: bool
 
 
-async def check_in(services: Services, actor: Actor) -> CheckedIn | Rejected:
-    """/checkin: a representative marks the unit present at the conference."""
+async def check_in(services: Services, actor: Actor, code: str = "") -> CheckedIn | Rejected:
+    """/checkin: a representative marks the unit present at the conference. Where check-in
+    is at the venue (core.venue), only with the code on the hall screen: a wrong code counts
+    toward the same lockout as a wrong invite code."""
     bloc_id = actor.current_bloc_id
     membership = actor.membership(bloc_id) if bloc_id is not None else None
     if bloc_id is None or membership is None:
@@ -303,14 +313,20 @@ async def check_in(services: Services, actor: Actor) -> CheckedIn | Rejected:
     if membership.unit_id is None or not membership.has(Role.REPRESENTATIVE):
         # Not refused_not_representative: that message speaks of reports.
         return Rejected(Reason.CAST, {"why": CastRejection.NO_UNIT.value})
+    now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
         if conference is None:
             return Rejected(Reason.NO_CONFERENCE)
-        first = await uow.votes.check_in(
-            conference.id, membership.unit_id, actor.identity.id, services.clock.now()
-        )
+        if venue_checkin_on(conference.venue_checkin, conference.place) and not (
+            await uow.votes.is_present(conference.id, membership.unit_id)
+        ):
+            refused = await _venue_code_refused(uow, services, actor, conference, code, now)
+            if refused is not None:
+                await uow.commit()  # a wrong code is remembered
+                return refused
+        first = await uow.votes.check_in(conference.id, membership.unit_id, actor.identity.id, now)
         if first:
             await record(
                 uow,
@@ -325,6 +341,56 @@ async def check_in(services: Services, actor: Actor) -> CheckedIn | Rejected:
         await uow.commit()
     unit = next(u for u in view.present if u.id == membership.unit_id)
     return CheckedIn(view, unit, first)
+
+
+async def _venue_code_refused(
+    uow: UnitOfWork,
+    services: Services,
+    actor: Actor,
+    conference: Conference,
+    code: str,
+    now: datetime,
+) -> Rejected | None:
+    """Why this code does not check the unit in at the venue, or None when it does."""
+    place = {"place": conference.place}
+    if not code.strip():
+        return Rejected(Reason.VENUE_CODE_NEEDED, place)
+    budget = await guess_budget(uow, actor.account, now)
+    if not budget.allowed:
+        minutes = max(1, -(-int(budget.retry_after.total_seconds()) // 60))
+        return Rejected(Reason.LINK_RATE_LIMITED, {"minutes": minutes})
+    if venue_code_ok(venue_key(services.ballot_secret), conference.id, code, now):
+        return None
+    await uow.invites.add_failure(actor.account.platform, actor.account.external_id, now)
+    return Rejected(Reason.VENUE_CODE_WRONG, place)
+
+
+async def set_venue_checkin(
+    services: Services, actor: Actor, on: bool | None
+) -> ConferenceView | Rejected:
+    """`/conference checkin on|off|auto`: whether check-in needs the hall screen's code (auto:
+    when the conference has a place)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        await uow.votes.set_venue_checkin(conference.id, on)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="conference.venue_checkin",
+            conference=conference.id,
+            setting="auto" if on is None else ("on" if on else "off"),
+        )
+        view = await _conference_view(uow, bloc, replace(conference, venue_checkin=on))
+        await uow.commit()
+    return view
 
 
 # --- creating ballots -------------------------------------------------------------------
@@ -869,9 +935,7 @@ async def cancel_ballot(
         info, number = picked
         if info.ballot.status in (BallotStatus.CLOSED, BallotStatus.CANCELLED):
             return Rejected(Reason.BALLOT_NOT_OPEN, {"number": number})
-        await uow.votes.set_status(
-            info.ballot.id, BallotStatus.CANCELLED, now=now, reason=reason
-        )
+        await uow.votes.set_status(info.ballot.id, BallotStatus.CANCELLED, now=now, reason=reason)
         deleted_xid: int | None = None
         if info.ballot.rules.secret:
             await uow.secret.empty_box(info.ballot.id)  # void votes are not kept sealed either

@@ -15,6 +15,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 
 from bot.core.sealing import RECEIPT_SHAPE
 from bot.core.text import fold_diacritics
+from bot.core.venue import checkin_setting_words, parse_venue_setting
 from bot.core.voting import CastRejection, Choice, Option, OptionKind
 from bot.services import voting as svc
 from bot.services.actors import Actor
@@ -95,6 +96,12 @@ async def cmd_conference(
             if isinstance(fields, Rejected)
             else await svc.setup_conference(services, actor, fields)
         )
+    elif (setting_words := checkin_setting_words(command.args or "")) is not None:
+        setting = parse_venue_setting(setting_words)
+        if setting is None:
+            await message.answer(ui.text("conference_usage"))
+            return
+        view = await svc.set_venue_checkin(services, actor, setting.stored)
     elif sub:
         await message.answer(ui.text("conference_usage"))
         return
@@ -106,8 +113,10 @@ async def cmd_conference(
     await answer_long(message, ui.text("conference_view", view=view))
 
 
-async def cmd_checkin(message: Message, actor: Actor, services: Services, ui: Ui) -> None:
-    done = await svc.check_in(services, actor)
+async def cmd_checkin(
+    message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
+) -> None:
+    done = await svc.check_in(services, actor, command.args or "")
     await message.answer(
         ui.refusal(done) if isinstance(done, Rejected) else ui.text("checked_in", done=done)
     )

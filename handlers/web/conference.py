@@ -7,7 +7,7 @@ from aiohttp import web
 
 from bot.core.models import Role
 from bot.services import voting as svc
-from bot.services.outcomes import Rejected
+from bot.services.outcomes import Reason, Rejected
 from handlers.web.base import actor_of, page, refused, services_of
 
 
@@ -16,7 +16,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/checkin", checkin_post)
 
 
-async def checkin_page(request: web.Request) -> web.Response:
+async def checkin_page(request: web.Request, problem: Rejected | None = None) -> web.Response:
     actor = actor_of(request)
     view = await svc.conference_view(services_of(request), actor)
     if isinstance(view, Rejected):
@@ -29,11 +29,24 @@ async def checkin_page(request: web.Request) -> web.Response:
     )
     mine = next((u for u in (*view.present, *view.absent) if u.id == unit_id), None)
     present = mine is not None and mine in view.present
-    return page(request, "checkin", view=view, mine=mine, present=present, done=None)
+    return page(
+        request, "checkin", view=view, mine=mine, present=present, done=None, problem=problem
+    )
 
 
 async def checkin_post(request: web.Request) -> web.Response:
-    done = await svc.check_in(services_of(request), actor_of(request))
+    code = (await request.post()).get("code")
+    typed = code if isinstance(code, str) else ""
+    done = await svc.check_in(services_of(request), actor_of(request), typed)
     if isinstance(done, Rejected):
+        if done.reason in CODE_PROBLEMS:  # said beside the code's box, the form kept
+            return await checkin_page(request, problem=done)
         return refused(request, done, back="/checkin")
-    return page(request, "checkin", view=done.view, mine=done.unit, present=True, done=done)
+    return page(
+        request, "checkin", view=done.view, mine=done.unit, present=True, done=done, problem=None
+    )
+
+
+CODE_PROBLEMS = frozenset(
+    {Reason.VENUE_CODE_NEEDED, Reason.VENUE_CODE_WRONG, Reason.LINK_RATE_LIMITED}
+)

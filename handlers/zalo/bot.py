@@ -352,7 +352,7 @@ class ZaloBot:
         elif name == "covenant":
             await flows.covenant(chat, rest)
         elif name == "checkin":
-            await flows.checkin(chat)
+            await flows.checkin(chat, rest)
         elif name == "link":
             await flows.link_command(chat, rest)
         elif name == "lang":

@@ -36,9 +36,10 @@ _BY_LENGTH = sorted(
 )
 _JOINED = {"".join(words): name for words, name in _BY_LENGTH if len(words) > 1}
 
-NO_ARGS = frozenset(
-    {"help", "standings", "me", "deadlines", "score", "checkin", "cancel", "criteria"}
-)
+NO_ARGS = frozenset({"help", "standings", "me", "deadlines", "score", "cancel", "criteria"})
+# Commands whose words, when there are any, must look like this (a code read off the hall
+# screen: digits, maybe grouped); otherwise the text is a sentence, not the command.
+ARG_SHAPES = {"checkin": re.compile(r"^[0-9][0-9 .-]{0,19}$")}
 # The secretariat's commands (and /report's file upload) need Telegram: said so, by name.
 TELEGRAM_ONLY = frozenset(
     {
@@ -105,6 +106,9 @@ def _command(name: str, rest: str, slash: bool) -> Command | None:
     # A sentence that merely starts with a command word ("tôi đồng ý…") is not the command:
     # commands that take nothing must stand alone (or carry the slash).
     if rest and not slash and name in NO_ARGS:
+        return None
+    shape = ARG_SHAPES.get(name)
+    if rest and not slash and shape is not None and not shape.match(rest):
         return None
     return Command(name, rest, slash)
 

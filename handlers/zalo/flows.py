@@ -441,8 +441,9 @@ async def choose_bloc(chat: Chat, rest: str) -> None:
     await chat.say(chat.ui.text("bloc_pick", blocs=[(b.name, b.code) for b in blocs]))
 
 
-async def checkin(chat: Chat) -> None:
-    done = await svc.check_in(chat.services, chat.actor)
+async def checkin(chat: Chat, code: str = "") -> None:
+    """`diem danh` (with the hall screen's code where check-in is at the venue)."""
+    done = await svc.check_in(chat.services, chat.actor, code)
     await chat.say(
         chat.ui.refusal(done)
         if isinstance(done, Rejected)

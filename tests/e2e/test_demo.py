@@ -86,7 +86,11 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
     code = re.findall(r"Mã: (\w{4}-\w{4}-\w{4}-\w{4})", transcript)[-1]
     receipt = re.findall(r"Cà Thị Ngọc \(Zalo\): kiem tra (\w{4}-\w{4}-\w{4})", transcript)
     voted = ["bo phieu 2", "2", "xác nhận", f"kiem tra {receipt[0]}"]
-    assert said == [code, "tro giup", "diem danh", *voted, "web", "giao uoc", "ky", "1"]
+    # Check-in at the venue: the hall screen's code (refused without it, from anywhere).
+    assert "cần mã 6 chữ số đang hiện trên màn hình hội trường" in transcript
+    hall = re.findall(r": /checkin (\d{6})$", transcript, flags=re.M)[0]
+    checkin = f"diem danh {hall}"
+    assert said == [code, "tro giup", checkin, *voted, "web", "giao uoc", "ky", "1"]
     # Ballot 3 it votes on the web companion, signed in by the link its Zalo chat gave.
     assert "[đường dẫn đăng nhập, dùng một lần]" in transcript
     assert not re.search(r"/signin/[A-Za-z0-9_-]{43}", transcript)

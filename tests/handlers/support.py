@@ -21,6 +21,7 @@ from bot.core.invites import hash_code, normalise_code
 from bot.core.models import Account, Bloc, Identity, Invite, Membership, Platform, Unit
 from bot.core.reports import Submission
 from bot.core.scoring import Item
+from bot.core.venue import venue_code, venue_key
 from bot.core.voting import Choice
 from bot.services import reports as svc
 from bot.services import voting as voting_svc
@@ -139,6 +140,15 @@ async def bloc_by_code(services: Services, code: str) -> Bloc:
     async with services.db.uow() as uow:
         blocs = await uow.blocs.all()
     return next(b for b in blocs if b.code == code)
+
+
+async def hall_code(services: Services, code: str = BLOC_CODE) -> str:
+    """The check-in code the hall screen shows now, for the conference of the bloc's year."""
+    bloc = await bloc_by_code(services, code)
+    async with services.db.uow() as uow:
+        conference = await uow.votes.conference(bloc.id, bloc.year)
+    assert conference is not None
+    return venue_code(venue_key(services.ballot_secret), conference.id, services.clock.now())
 
 
 async def units_of(services: Services, bloc: Bloc) -> list[Unit]:
@@ -500,7 +510,7 @@ async def conference_setup(
             await join(tg, user, unit)
     await tg.say(SECRETARY, CONFERENCE)
     for user in checked_in:
-        await tg.say(user, "/checkin")
+        await tg.say(user, f"/checkin {await hall_code(tg.services)}")
     if defaults:
         await tg.say(SECRETARY, "/ballot defaults")
 

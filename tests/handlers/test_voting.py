@@ -56,6 +56,7 @@ from tests.handlers.support import (
     confirm_text,
     done_text,
     draft_version,
+    hall_code,
     identity,
     join,
     open_votes,
@@ -92,7 +93,22 @@ ONE_FIELD = (
 )
 
 
-def conference_text(present: int, quorum: str, absent: str, ballots: str) -> str:
+VENUE_LINE = "Điểm danh: tại hội trường, bằng mã đang hiện trên màn hình hội trường."
+SELF_LINE = "Điểm danh: tự khai báo bằng /checkin (không cần mã)."
+CODE_NEEDED = (
+    "Điểm danh tại hội trường (Hội trường Sở Y tế): cần mã 6 chữ số đang hiện trên màn hình "
+    "hội trường (mã đổi mỗi phút).\nGửi: <code>/checkin</code> và mã, ví dụ "
+    "<code>/checkin 123456</code>."
+)
+CODE_WRONG = (
+    "Mã điểm danh không đúng hoặc đã hết hạn. Mã đổi mỗi phút: xem mã đang hiện trên màn hình "
+    "hội trường (Hội trường Sở Y tế) rồi nhập lại. Nhập sai nhiều lần sẽ bị tạm khóa 10 phút."
+)
+
+
+def conference_text(
+    present: int, quorum: str, absent: str, ballots: str, *, venue: bool = True
+) -> str:
     return (
         f"<b>Hội nghị tổng kết năm 2024</b> — {BLOC}\n"
         "Thời gian: 08:00 20/12/2024; địa điểm: Hội trường Sở Y tế\n"
@@ -103,6 +119,8 @@ def conference_text(present: int, quorum: str, absent: str, ballots: str) -> str
         "Khách mời: Lãnh đạo UBND tỉnh\n"
         "Dòng địa danh, ngày tháng của biên bản: «Hà Nội, ngày 20 tháng 12 năm 2024»\n"
         f"Có mặt: {present}/4 đơn vị — {quorum}\n"
+        + (VENUE_LINE if venue else SELF_LINE)
+        + "\n"
         + (f"Chưa điểm danh: {absent}\n" if absent else "")
         + "\n"
         + ballots
@@ -126,7 +144,9 @@ async def statuses(services: Services) -> list[str]:
 # --- the conference and check-in --------------------------------------------------------
 
 
-async def test_conference_set_up_check_in_and_quorum(tg: Harness, services: Services) -> None:
+async def test_conference_set_up_check_in_and_quorum(
+    tg: Harness, services: Services, clock: FakeClock
+) -> None:
     await conference_setup(tg, checked_in=(), defaults=False)
     # conference_setup set the conference up; a second bloc member looks before checking in.
     no_ballots = "Chưa có cuộc biểu quyết nào: /ballot defaults tạo đủ các nội dung của hội nghị."
@@ -134,19 +154,30 @@ async def test_conference_set_up_check_in_and_quorum(tg: Harness, services: Serv
         (AN.id, conference_text(0, "còn thiếu 3 đơn vị", "SYT, SGDĐT, SVHTTDL, STTTT", no_ballots))
     ]
 
-    first = await tg.say(AN, "/checkin")
+    # Check-in is at the venue (the conference has a place): the hall screen's code is needed.
+    assert plain(await tg.say(AN, "/checkin")) == [(AN.id, CODE_NEEDED)]
+    code = await hall_code(services)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    assert plain(await tg.say(AN, f"/checkin {wrong}")) == [(AN.id, CODE_WRONG)]
+    assert await present_units(services) == set()
+    first = await tg.say(AN, f"/checkin {code[:3]} {code[3:]}")  # read off the screen in groups
     assert plain(first) == [(AN.id, f"✅ Đã điểm danh: <b>{SYT}</b>. Có mặt 1/4 đơn vị.")]
-    # The unit's other representative: already present, nothing counted twice.
+    # The unit's other representative: already present (no code asked), nothing counted twice.
     assert plain(await tg.say(BINH, "/checkin")) == [
         (BINH.id, f"✅ Đơn vị đã điểm danh trước đó: <b>{SYT}</b>. Có mặt 1/4 đơn vị.")
     ]
-    assert plain(await tg.say(CUONG, "/checkin")) == [
+    # The code changes every minute; the previous minute's is still taken, an older one not.
+    clock.advance(timedelta(seconds=61))
+    assert await hall_code(services) != code
+    assert plain(await tg.say(CUONG, f"/checkin {code}")) == [
         (CUONG.id, f"✅ Đã điểm danh: <b>{SGD}</b>. Có mặt 2/4 đơn vị.")
     ]
+    clock.advance(timedelta(seconds=60))
+    assert plain(await tg.say(DUNG, f"/checkin {code}")) == [(DUNG.id, CODE_WRONG)]
     assert plain(await tg.say(SECRETARY, "/conference")) == [
         (S, conference_text(2, "còn thiếu 1 đơn vị", "SVHTTDL, STTTT", no_ballots))
     ]
-    assert plain(await tg.say(DUNG, "/checkin")) == [
+    assert plain(await tg.say(DUNG, f"/checkin {await hall_code(services)}")) == [
         (
             DUNG.id,
             f"✅ Đã điểm danh: <b>{SVH}</b>. Có mặt 3/4 đơn vị — đủ điều kiện biểu quyết.",
@@ -162,6 +193,33 @@ async def test_conference_set_up_check_in_and_quorum(tg: Harness, services: Serv
     assert len(await present_units(services)) == 3
     actions = [a for a, _ in await audit_trail(services) if a.startswith("conference.")]
     assert actions == ["conference.set_up", *["conference.checked_in"] * 3]
+
+
+async def test_venue_check_in_locks_out_guessing_and_can_be_turned_off(
+    tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, checked_in=(), defaults=False)
+    code = await hall_code(services)
+    wrongs = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 6)]
+    for wrong in wrongs:  # five wrong codes in ten minutes: the same lockout as invite codes
+        assert plain(await tg.say(AN, f"/checkin {wrong}")) == [(AN.id, CODE_WRONG)]
+    locked = "Bạn đã nhập sai mã quá nhiều lần. Vui lòng thử lại sau 10 phút."
+    assert plain(await tg.say(AN, f"/checkin {code}")) == [(AN.id, locked)]
+    assert await present_units(services) == set()
+    # Only the secretariat sets it; a representative is refused, an unknown word explained.
+    assert plain(await tg.say(CUONG, "/conference checkin off")) == [(CUONG.id, NOT_SECRETARIAT)]
+    usage = (await tg.say(SECRETARY, "/conference checkin maybe"))[0].text
+    assert "<code>/conference checkin on</code>" in usage
+    replies = await tg.say(SECRETARY, "/conference điểm danh tắt")
+    assert SELF_LINE in replies[0].text
+    # Self-declared again: no code, and the lockout was about codes, not check-in.
+    assert plain(await tg.say(AN, "/checkin")) == [
+        (AN.id, f"✅ Đã điểm danh: <b>{SYT}</b>. Có mặt 1/4 đơn vị.")
+    ]
+    assert VENUE_LINE in (await tg.say(SECRETARY, "/conference checkin auto"))[0].text
+    assert plain(await tg.say(CUONG, "/checkin")) == [(CUONG.id, CODE_NEEDED)]
+    settings = [d for a, d in await audit_trail(services) if a == "conference.venue_checkin"]
+    assert [d["setting"] for d in settings] == ["off", "auto"]
 
 
 async def test_conference_commands_refused_or_explained(tg: Harness) -> None:
@@ -249,7 +307,7 @@ async def test_a_ballot_does_not_open_without_quorum(tg: Harness, services: Serv
         "Chưa đủ đơn vị có mặt để biểu quyết: 1/4, còn thiếu 2 đơn vị điểm danh (/checkin)."
     )
     assert plain(await tg.say(SECRETARY, "/ballot open 1")) == [(S, missing_two)]
-    await tg.say(CUONG, "/checkin")
+    await tg.say(CUONG, f"/checkin {await hall_code(services)}")
     assert plain(await tg.say(SECRETARY, "/ballot open 1")) == [
         (
             S,
@@ -258,7 +316,7 @@ async def test_a_ballot_does_not_open_without_quorum(tg: Harness, services: Serv
     ]
     assert await statuses(services) == ["draft"] * 7
     assert "ballot.opened" not in [a for a, _ in await audit_trail(services)]
-    await tg.say(DUNG, "/checkin")
+    await tg.say(DUNG, f"/checkin {await hall_code(services)}")
     replies = await tg.say(SECRETARY, "/ballot open 1")
     assert replies[0].text == opened_text(1, REPORT, OPEN_RULES)
     assert await statuses(services) == ["open"] + ["draft"] * 6

@@ -15,6 +15,7 @@ from tests.handlers.support import (
     ballot_ids,
     cast,
     conference_setup,
+    hall_code,
     identity,
     join,
     report_setup,
@@ -45,9 +46,31 @@ async def test_a_representative_checks_the_unit_in(
     assert "Hội trường Sở Y tế" in html
     assert "Có mặt: 1/4 đơn vị — còn thiếu 2 đơn vị" in html
     assert "Điểm danh cho đơn vị: <strong>Sở Y tế</strong>" in html
+    # At the venue: the hall screen's code, in a box that brings up the phone's digit pad.
+    assert 'name="code" inputmode="numeric" autocomplete="one-time-code"' in html
+    assert "Mã đang hiện trên màn hình hội trường; mã đổi mỗi phút." in html
     before = await attendance(services)
+    csrf = csrf_of(html)
 
-    done = await client.post("/web/checkin", data={"csrf": csrf_of(html)})
+    for typed, problem in (
+        (
+            "",
+            "cần mã 6 chữ số đang hiện trên màn hình hội trường (mã đổi mỗi phút).\n"
+            "Nhập mã vào ô dưới rồi bấm «Điểm danh».",
+        ),
+        ("12345", "Mã điểm danh không đúng hoặc đã hết hạn."),
+    ):
+        refused = await client.post("/web/checkin", data={"csrf": csrf, "code": typed})
+        html = await refused.text()
+        assert problem in html
+        # Said beside the box, the form still there to try again; the chat's command not named.
+        assert 'aria-invalid="true"' in html
+        assert 'action="/web/checkin"' in html
+        assert "/checkin 123456" not in html
+    assert await attendance(services) == before
+
+    code = await hall_code(services)
+    done = await client.post("/web/checkin", data={"csrf": csrf, "code": code})
     assert done.status == 200
     html = await done.text()
     assert "✅ Đã điểm danh: <b>Sở Y tế</b>. Có mặt 2/4 đơn vị." in html
@@ -170,7 +193,9 @@ async def test_the_pages_in_english(client: Client, tg: Harness) -> None:
     checkin = await (await client.get("/web/checkin")).text()
     assert "Present: 0/4 units" in checkin
     assert "🙋 Check in" in checkin
-    done = await client.post("/web/checkin", data={"csrf": csrf_of(checkin)})
+    assert "Check-in code (6 digits)" in checkin
+    code = await hall_code(tg.services)
+    done = await client.post("/web/checkin", data={"csrf": csrf_of(checkin), "code": code})
     assert "✅ Checked in: <b>Sở Y tế</b>. Present 1/4 units." in await done.text()
     standings = await (await client.get("/web/standings")).text()
     assert "Standings" in standings

@@ -40,6 +40,7 @@ from tests.handlers.support import (
     SecretRows,
     audit_trail,
     ballot_ids,
+    hall_code,
     identity,
     join,
     open_votes,
@@ -71,9 +72,16 @@ async def mixed_conference(tg: Harness, typist: Typist) -> None:
         "Sở Thông tin và Truyền thông.\nGõ /help để xem các lệnh."
     )
     await tg.say(SECRETARY, CONFERENCE)
+    code = await hall_code(tg.services)
     for user in (AN, CUONG, DUNG):
-        await tg.say(user, "/checkin")
+        await tg.say(user, f"/checkin {code}")
     assert await typist.say(HOA, "điểm danh") == (
+        "Điểm danh tại hội trường (Hội trường Sở Y tế): cần mã 6 chữ số đang hiện trên màn "
+        "hình hội trường (mã đổi mỗi phút).\nGõ: diem danh và mã, ví dụ diem danh 123456."
+    )
+    # A sentence that starts with the words is not a check-in; a code read in groups is.
+    assert await typist.say(HOA, "điểm danh xong rồi nhé") == UNKNOWN
+    assert await typist.say(HOA, f"điểm danh {code[:3]} {code[3:]}") == (
         "✅ Đã điểm danh: Sở Thông tin và Truyền thông. Có mặt 4/4 đơn vị — đủ điều kiện "
         "biểu quyết."
     )
@@ -256,8 +264,7 @@ async def test_realistic_mistakes_never_lose_a_vote_silently(
         "hoặc «huy» để thôi."
     )
     assert await typist.say(HOA, "bo phieu 6 7") == (
-        "«7»: Lựa chọn này không có trong phiếu. Gõ số khác trong danh sách, hoặc «huy» để "
-        "thôi."
+        "«7»: Lựa chọn này không có trong phiếu. Gõ số khác trong danh sách, hoặc «huy» để thôi."
     )
     # «1» meant as "confirm" is a choice, shown for confirmation; typed again it casts nothing.
     assert await typist.say(HOA, "1") == confirm(leader_name, "Sở Y tế", secret=True)

@@ -22,6 +22,7 @@ from tests.handlers.support import (
     audit_line,
     ballot_ids,
     cast,
+    hall_code,
     join,
     receipt_of,
     result,
@@ -77,12 +78,13 @@ async def test_a_mixed_bloc_counts_like_an_all_telegram_bloc(
     else:
         await typist.say(HOA, await tg.invite_code("4"))
     await tg.say(SECRETARY, CONFERENCE)
+    code = await hall_code(services)
     for user in (AN, CUONG, DUNG):
-        await tg.say(user, "/checkin")
+        await tg.say(user, f"/checkin {code}")
     if fourth == "telegram":
-        await tg.say(GIANG, "/checkin")
+        await tg.say(GIANG, f"/checkin {code}")
     else:
-        await typist.say(HOA, "diem danh")
+        await typist.say(HOA, f"diem danh {code}")
     await tg.say(SECRETARY, "/ballot defaults")
     await tg.say(SECRETARY, "/ballot open 5")
     await tg.say(SECRETARY, "/ballot open 6")

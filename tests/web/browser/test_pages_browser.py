@@ -21,6 +21,7 @@ from tests.handlers.support import (
     STT,
     TABLE_EXAMPLE,
     conference_setup,
+    hall_code,
 )
 from tests.web.browser.conftest import Live
 
@@ -43,9 +44,7 @@ def _told(live: Live, since: int) -> list[str]:
     ]
 
 
-async def test_open_ballot_checkin_autosave_standings_and_english(
-    live: Live, phone: Page
-) -> None:
+async def test_open_ballot_checkin_autosave_standings_and_english(live: Live, phone: Page) -> None:
     tg = live.tg
     await conference_setup(tg, checked_in=())
     await tg.send_file(SECRETARY, "bang.yaml", TABLE_EXAMPLE.read_bytes(), "/criteria")
@@ -53,11 +52,16 @@ async def test_open_ballot_checkin_autosave_standings_and_english(
     base = await _signed_in(live, phone)
 
     # Check-in at the conference, from its page.
+    # Check-in at the venue: the code on the hall screen, typed in its labelled box.
     await phone.goto(f"{base}/checkin")
+    await phone.get_by_role("button", name="🙋 Điểm danh").tap()  # empty: the browser says so
+    await expect(phone.get_by_label("Mã điểm danh (6 chữ số)")).to_be_focused()
+    code = await hall_code(tg.services)
+    await phone.get_by_label("Mã điểm danh (6 chữ số)").fill(code)
     await phone.get_by_role("button", name="🙋 Điểm danh").tap()
     await expect(phone.locator("main")).to_contain_text("Đã điểm danh")
     for user in (CUONG, DUNG, GIANG):  # the quorum, for the ballots to open
-        await tg.say(user, "/checkin")
+        await tg.say(user, f"/checkin {code}")
     await tg.say(SECRETARY, "/ballot open 1")
 
     # The open ballot from the list: a choice, its confirm, then a change of mind.
