@@ -61,6 +61,8 @@ async def _world(fake: FakeTelegram) -> None:
         "/conference new 20/12/2026 08:00; Hội trường; DV1; Chủ tọa; Thư ký; A, B; C; Hà Nội",
         "Hội nghị",
     )
+    # Check-in self-declared: the hall screen's code is not what this test is about.
+    await _answer(fake, SECRETARY, "/conference checkin off", "tự khai báo")
     for rep in REPS:
         await _answer(fake, rep, "/checkin", "điểm danh")
     await _answer(fake, SECRETARY, "/ballot defaults", "Thông qua dự thảo báo cáo tổng kết")

@@ -26,6 +26,7 @@ from tests.handlers.support import (
     conference_setup,
     dispatch,
     documents,
+    hall_code,
 )
 from tests.handlers.test_minutes import MINUTES_UNITS, _vote, lines_of
 
@@ -128,7 +129,7 @@ async def test_the_new_year_hands_the_bloc_to_the_elected_units(
     )
     assert created[-1].text.startswith("<b>Hội nghị tổng kết năm 2025</b>"), created[-1].text
     for user in (AN, CUONG, DUNG, GIANG):
-        await tg.say(user, "/checkin")
+        await tg.say(user, f"/checkin {await hall_code(services)}")
     await tg.say(SECRETARY, "/ballot defaults")
     ids = await ballot_ids(services)
     assert len(ids) == 14

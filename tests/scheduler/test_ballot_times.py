@@ -23,6 +23,7 @@ from tests.handlers.support import (
     ballot_ids,
     cast,
     conference_setup,
+    hall_code,
     opened_notice,
     result,
 )
@@ -160,8 +161,8 @@ async def test_without_the_quorum_the_secretariat_is_told_once_and_it_opens_when
     await tick.tick()
     assert everything(sent) == []  # told once
 
-    await tg.say(CUONG, "/checkin")
-    await tg.say(DUNG, "/checkin")
+    await tg.say(CUONG, f"/checkin {await hall_code(services)}")
+    await tg.say(DUNG, f"/checkin {await hall_code(services)}")
     clock.set(local(20, 8, 40))
     await tick.tick()
     assert await status(services, b) is BallotStatus.OPEN
