@@ -14,6 +14,7 @@ from bot.services.web import session_actor
 from handlers.web import (
     ballots,
     conference,
+    console,
     covenant,
     home,
     receipt,
@@ -161,7 +162,17 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
     app = web.Application(middlewares=[headers_middleware, session_middleware, csrf_middleware])
     app[SERVICES] = services
     app[CONFIG] = config
-    for module in (signin, home, report, ballots, receipt, covenant, conference, standings):
+    for module in (
+        signin,
+        home,
+        report,
+        ballots,
+        receipt,
+        covenant,
+        conference,
+        standings,
+        console,
+    ):
         module.add_routes(app.router)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
     return app

@@ -1,0 +1,126 @@
+"""The secretariat's console on the web: what its pages show, gathered from the services chat
+uses (the same rules and refusals); every change goes through those services too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.core.models import Bloc, Unit
+from bot.core.venue import venue_checkin_on
+from bot.services import reports, voting
+from bot.services.actors import Actor, secretariat_bloc
+from bot.services.app import Services
+from bot.services.deadlines import DeadlinesView, deadlines_view
+from bot.services.outcomes import Reason, Rejected
+from storage.vote_repos import Conference
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The bloc's year at a glance, and what to do next (strings.toml keys, in order)."""
+
+    bloc: Bloc
+    deadlines: DeadlinesView
+    periods: tuple[reports.PeriodView, ...]
+    conference: voting.ConferenceView | None
+    next_steps: tuple[str, ...]
+
+
+def next_steps(
+    *, units: int, periods: int, conference: voting.ConferenceView | None
+) -> tuple[str, ...]:
+    """The secretariat's next moves through the year, the most pressing first."""
+    steps: list[str] = []
+    if units == 0:
+        steps.append("units")
+    if periods == 0:
+        steps.append("period")
+    if conference is None:
+        steps.append("conference")
+    elif not conference.ballots:
+        steps.append("ballots")
+    elif not conference.quorum_met:
+        steps.append("checkin")
+    return tuple(steps)
+
+
+async def overview(services: Services, actor: Actor) -> Overview | Rejected:
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    deadlines = await deadlines_view(services, actor)
+    periods = await reports.list_periods(services, actor)
+    found = await voting.conference_view(services, actor)
+    if isinstance(deadlines, Rejected):
+        return deadlines
+    if isinstance(periods, Rejected):
+        return periods
+    conference: voting.ConferenceView | None = None
+    if isinstance(found, Rejected):
+        if found.reason is not Reason.NO_CONFERENCE:
+            return found
+    else:
+        conference = found
+    async with services.db.uow() as uow:
+        units = len(await uow.blocs.units(bloc_id))
+    return Overview(
+        deadlines.bloc,
+        deadlines,
+        tuple(periods),
+        conference,
+        next_steps(units=units, periods=len(periods), conference=conference),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceForm:
+    """The conference form: the bloc's units (for the chairing unit) and the conference as it
+    stands (None before it is set up)."""
+
+    bloc: Bloc
+    units: tuple[Unit, ...]
+    conference: Conference | None
+
+    @property
+    def venue_checkin(self) -> bool:
+        c = self.conference
+        return c is not None and venue_checkin_on(c.venue_checkin, c.place)
+
+    @property
+    def values(self) -> dict[str, str]:
+        """The form's fields as they stand (the date as the date picker takes it)."""
+        c = self.conference
+        if c is None:
+            return dict.fromkeys(FORM_FIELDS, "") | {"venue": "auto"}
+        local = c.held_at.astimezone(ZoneInfo(self.bloc.timezone))
+        chair_unit = next((u.short_name for u in self.units if u.id == c.chair_unit_id), "")
+        return {
+            "date": local.strftime("%Y-%m-%d"),
+            "hour": local.strftime("%H:%M"),
+            "place": c.place,
+            "chair_unit": chair_unit,
+            "chair": c.chair,
+            "secretary": c.secretary,
+            "board_lines": "\n".join(c.counting_board),
+            "guest_lines": "\n".join(g.strip() for g in c.guests.split(";") if g.strip()),
+            "locality": c.locality,
+            "venue": {None: "auto", True: "on", False: "off"}[c.venue_checkin],
+        }
+
+
+FORM_FIELDS = (
+    "date", "hour", "place", "chair_unit", "chair", "secretary", "board_lines", "guest_lines",
+    "locality", "venue",
+)  # fmt: skip
+
+
+async def conference_form(services: Services, actor: Actor) -> ConferenceForm | Rejected:
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        units = await uow.blocs.units(bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+    return ConferenceForm(bloc, tuple(units), conference)

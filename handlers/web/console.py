@@ -1,0 +1,107 @@
+"""The secretariat's console: the year at a glance, and the conference as a real form (the same
+services as `/conference new` and `/conference checkin` in chat: same checks, audit, refusals).
+A representative's session is refused here, as the services refuse them in chat."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from bot.core.venue import parse_venue_setting
+from bot.services import console
+from bot.services import voting as svc
+from bot.services.outcomes import Reason, Rejected
+from handlers.web.base import actor_of, go, page, refused, services_of
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/console", overview_page)
+    router.add_get("/console/conference", conference_page)
+    router.add_post("/console/conference", conference_post)
+
+
+def _refused(request: web.Request, rejected: Rejected) -> web.Response:
+    status = 403 if rejected.reason is Reason.NOT_SECRETARIAT else 200
+    return refused(request, rejected, status=status)
+
+
+async def overview_page(request: web.Request) -> web.Response:
+    view = await console.overview(services_of(request), actor_of(request))
+    if isinstance(view, Rejected):
+        return _refused(request, view)
+    return page(request, "console", nav="console", view=view)
+
+
+async def conference_page(
+    request: web.Request,
+    *,
+    problem: Rejected | None = None,
+    typed: dict[str, str] | None = None,
+) -> web.Response:
+    form = await console.conference_form(services_of(request), actor_of(request))
+    if isinstance(form, Rejected):
+        return _refused(request, form)
+    return page(
+        request,
+        "console_conference",
+        status=400 if problem else 200,
+        nav="console",
+        form=form,
+        problem=problem,
+        typed=typed,
+        saved=request.query.get("saved") == "1",
+    )
+
+
+def conference_fields(form: MultiDictProxy[Any]) -> dict[str, str]:
+    """The form as typed, each field a string (a date from the date picker in the chat's
+    day/month/year; one name per line for the lists)."""
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    day = text("date")
+    if iso := _ISO_DATE.match(day):
+        day = f"{iso.group(3)}/{iso.group(2)}/{iso.group(1)}"
+
+    def lines(name: str) -> list[str]:
+        return [line.strip() for line in text(name).splitlines() if line.strip()]
+
+    return {
+        "date": text("date"),
+        "time": f"{day} {text('hour')}".strip(),
+        "hour": text("hour"),
+        "place": text("place"),
+        "chair_unit": text("chair_unit"),
+        "chair": text("chair"),
+        "secretary": text("secretary"),
+        "counting_board": ", ".join(lines("counting_board")),
+        "board_lines": text("counting_board"),
+        "guests": "; ".join(lines("guests")),
+        "guest_lines": text("guests"),
+        "locality": text("locality"),
+        "venue": text("venue"),
+    }
+
+
+async def conference_post(request: web.Request) -> web.StreamResponse:
+    typed = conference_fields(await request.post())
+    services, actor = services_of(request), actor_of(request)
+    fields = [typed[name] for name in svc.CONFERENCE_FIELDS]
+    saved = await svc.setup_conference(services, actor, fields)
+    if isinstance(saved, Rejected):
+        if saved.reason is Reason.NOT_SECRETARIAT:
+            return _refused(request, saved)
+        return await conference_page(request, problem=saved, typed=typed)
+    setting = parse_venue_setting(typed["venue"])
+    if setting is not None and setting.stored != saved.conference.venue_checkin:
+        changed = await svc.set_venue_checkin(services, actor, setting.stored)
+        if isinstance(changed, Rejected):
+            return _refused(request, changed)
+    raise go(request, "/console/conference?saved=1")

@@ -1,0 +1,205 @@
+"""The secretariat's console: the year at a glance and the conference as a form — the same
+services as `/conference new` and `/conference checkin` (same checks, audit and refusals);
+representatives are refused on every console route."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+
+from bot.services.app import Services
+from storage.vote_repos import Conference
+from tests.handlers.conftest import SECRETARY, Harness
+from tests.handlers.support import (
+    AN,
+    BLOC_CODE,
+    CONFERENCE,
+    VOTE_UNITS,
+    audit_trail,
+    bloc_by_code,
+    hall_code,
+    join,
+)
+from tests.web.support import Client, csrf_of, sign_in
+
+FORM = {
+    "date": "2024-12-20",
+    "hour": "08:30",
+    "place": "Hội trường Sở Y tế",
+    "locality": "Hà Nội",
+    "chair_unit": "SYT",
+    "chair": "Nguyễn Văn Thành, Giám đốc Sở Y tế",
+    "secretary": "Lò Thị Hương",
+    "counting_board": "Quàng Thị Mai\r\n  Trần Đức Long  \r\n\r\n",
+    "guests": "Lãnh đạo UBND tỉnh\r\nĐại diện Ban Thi đua - Khen thưởng tỉnh",
+    "venue": "auto",
+}
+
+
+async def conference(services: Services) -> Conference | None:
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        return await uow.votes.conference(bloc.id, bloc.year)
+
+
+async def test_the_overview_shows_the_year_and_what_to_do_next(
+    client: Client, tg: Harness
+) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    home = await sign_in(client, tg, SECRETARY)
+    assert 'href="/web/console"' in home  # the secretariat's tab
+    page = await client.get("/web/console")
+    assert page.status == 200
+    html = await page.text()
+    assert "Bảng điều hành của thường trực" in html
+    assert "Mở kỳ báo cáo" in html
+    assert "Thiết lập hội nghị tổng kết" in html
+    assert "Chưa thiết lập hội nghị năm nay." in html
+
+    await join(tg, AN, "1")
+    await tg.say(SECRETARY, CONFERENCE)
+    await tg.say(AN, f"/checkin {await hall_code(tg.services)}")
+    html = await (await client.get("/web/console")).text()
+    assert "Hội trường Sở Y tế" in html
+    assert "Có mặt: 1/4 đơn vị — còn thiếu 2 đơn vị" in html
+    assert "Điểm danh tại hội trường, bằng mã trên màn hình hội trường." in html
+    assert "Tạo các nội dung biểu quyết của hội nghị" in html
+    assert "Thiết lập hội nghị tổng kết" not in html
+
+
+async def test_the_conference_form_sets_it_up_and_edits_it(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await sign_in(client, tg, SECRETARY)
+    page = await client.get("/web/console/conference")
+    assert page.status == 200
+    html = await page.text()
+    for label in ("Ngày", "Giờ", "Địa điểm", "Chủ tọa (họ tên, chức vụ)", "Khách mời"):
+        assert f">{label}</label>" in html, label
+    assert 'value="auto" checked' in html
+
+    saved = await client.post(
+        "/web/console/conference",
+        data={"csrf": csrf_of(html), **FORM},
+        allow_redirects=False,
+    )
+    assert saved.status == 303
+    assert saved.headers["Location"] == "/web/console/conference?saved=1"
+    found = await conference(services)
+    assert found is not None
+    assert found.held_at == datetime(2024, 12, 20, 1, 30, tzinfo=UTC)  # 08:30 in Hà Nội
+    assert found.place == "Hội trường Sở Y tế"
+    assert found.chair == "Nguyễn Văn Thành, Giám đốc Sở Y tế"
+    assert found.counting_board == ("Quàng Thị Mai", "Trần Đức Long")
+    assert found.guests == "Lãnh đạo UBND tỉnh; Đại diện Ban Thi đua - Khen thưởng tỉnh"
+    assert found.locality == "Hà Nội"
+    assert found.venue_checkin is None
+    assert [a for a, _ in await audit_trail(services) if a.startswith("conference.")] == [
+        "conference.set_up"
+    ]
+
+    html = await (await client.get("/web/console/conference?saved=1")).text()
+    assert "✅ Đã lưu thông tin hội nghị." in html
+    assert 'name="date" value="2024-12-20"' in html
+    assert 'name="hour" value="08:30"' in html
+    assert '<option value="SYT" selected>' in html
+    assert ">Quàng Thị Mai\nTrần Đức Long</textarea>" in html
+    assert ">Lãnh đạo UBND tỉnh\nĐại diện Ban Thi đua - Khen thưởng tỉnh</textarea>" in html
+
+    # Edited: check-in self-declared; the conference keeps its id (its check-ins stay).
+    edited = await client.post(
+        "/web/console/conference",
+        data={"csrf": csrf_of(html), **FORM, "hour": "14:00", "venue": "off"},
+        allow_redirects=False,
+    )
+    assert edited.status == 303
+    again = await conference(services)
+    assert again is not None
+    assert again.id == found.id
+    assert again.held_at == datetime(2024, 12, 20, 7, 0, tzinfo=UTC)
+    assert again.venue_checkin is False
+    actions = [a for a, _ in await audit_trail(services) if a.startswith("conference.")]
+    assert actions == ["conference.set_up", "conference.updated", "conference.venue_checkin"]
+    html = await (await client.get("/web/console/conference")).text()
+    assert 'value="off" checked' in html
+
+
+async def test_a_bad_field_is_said_and_nothing_typed_is_lost(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await sign_in(client, tg, SECRETARY)
+    html = await (await client.get("/web/console/conference")).text()
+    for change, said in (
+        ({"date": "31/02/2024"}, "Không hiểu thời hạn «31/02/2024 08:30»"),
+        ({"place": "   "}, None),
+        ({"chair": "x" * 201}, "200"),
+    ):
+        refused = await client.post(
+            "/web/console/conference", data={"csrf": csrf_of(html), **FORM, **change}
+        )
+        assert refused.status == 400
+        page = await refused.text()
+        assert 'role="alert"' in page
+        if said:
+            assert said in page
+        # What was typed is still in the form.
+        assert "Nguyễn Văn Thành, Giám đốc Sở Y tế" in page or "x" * 201 in page
+        assert ">Quàng Thị Mai\r\n  Trần Đức Long</textarea>" in page
+    assert await conference(services) is None
+
+
+async def test_markup_and_decomposed_letters_are_stored_clean_and_shown_as_text(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await sign_in(client, tg, SECRETARY)
+    html = await (await client.get("/web/console/conference")).text()
+    nfd = {
+        name: unicodedata.normalize("NFD", value)
+        for name, value in FORM.items()
+        if name not in {"date", "hour", "chair_unit", "venue"}
+    }
+    marked = {name: f"<b>{value}</b><script>x()</script>" for name, value in nfd.items()}
+    data = {**FORM, **marked, "locality": "<i>Hà Nội</i>"}
+    done = await client.post(
+        "/web/console/conference", data={"csrf": csrf_of(html), **data}, allow_redirects=False
+    )
+    assert done.status == 303
+    found = await conference(services)
+    assert found is not None
+    assert found.place == unicodedata.normalize("NFC", found.place)
+    assert "Hội trường Sở Y tế" in found.place
+    page = await (await client.get("/web/console/conference")).text()
+    assert "<script>x()</script>" not in page
+    assert "&lt;script&gt;x()&lt;/script&gt;" in page
+
+
+async def test_a_representative_is_refused_on_every_console_route(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await join(tg, AN, "1")
+    home = await sign_in(client, tg, AN)
+    assert 'href="/web/console"' not in home
+    for path in ("/web/console", "/web/console/conference"):
+        page = await client.get(path)
+        assert page.status == 403, path
+        assert "Chỉ thường trực khối mới dùng được lệnh này." in await page.text()
+    forged = await client.post(
+        "/web/console/conference", data={"csrf": csrf_of(home), **FORM}, allow_redirects=False
+    )
+    assert forged.status == 403
+    assert await conference(services) is None
+
+
+async def test_the_conference_form_needs_the_csrf_token(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await sign_in(client, tg, SECRETARY)
+    assert (await client.post("/web/console/conference", data=FORM)).status == 403
+    forged = await client.post("/web/console/conference", data={**FORM, "csrf": "x"})
+    assert forged.status == 403
+    assert await conference(services) is None
