@@ -15,6 +15,7 @@ from handlers.web import (
     ballots,
     conference,
     console,
+    console_ballots,
     covenant,
     home,
     receipt,
@@ -172,6 +173,7 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
         conference,
         standings,
         console,
+        console_ballots,
     ):
         module.add_routes(app.router)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)

@@ -1,0 +1,145 @@
+"""The console's ballots: the same services as `/ballot …` in chat (same checks, audit,
+notices), each outcome in the chat's words; closing and cancelling ask for a confirm first;
+representatives are refused on every route."""
+
+from __future__ import annotations
+
+from bot.services.app import Services
+from tests.handlers.conftest import SECRETARY, Harness
+from tests.handlers.support import (
+    AN,
+    BLOC_CODE,
+    CUONG,
+    DUNG,
+    REPORT,
+    ballot_ids,
+    bloc_by_code,
+    cast,
+    conference_setup,
+)
+from tests.web.support import Client, csrf_of, sign_in
+
+
+async def statuses(services: Services) -> list[str]:
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        return [b.ballot.status.value for b in await uow.votes.ballots(bloc.id)]
+
+
+async def _console(client: Client, tg: Harness) -> str:
+    await sign_in(client, tg, SECRETARY)
+    page = await client.get("/web/console/ballots")
+    assert page.status == 200
+    return await page.text()
+
+
+async def test_defaults_open_written_vote_close_and_record(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, checked_in=(AN, CUONG, DUNG), defaults=False)
+    html = await _console(client, tg)
+    assert "Chưa có nội dung biểu quyết nào." in html
+    done = await client.post("/web/console/ballots/defaults", data={"csrf": csrf_of(html)})
+    html = await done.text()
+    assert done.status == 200
+    assert 'role="status"' in html
+    assert f"1. {REPORT}" in html
+    assert await statuses(services) == ["draft"] * 7
+
+    since = len(tg.bot.mock_session.requests)
+    opened = await client.post("/web/console/ballots/1/open", data={"csrf": csrf_of(html)})
+    html = await opened.text()
+    assert "✅ Đã mở biểu quyết số 1" in html
+    assert await statuses(services) == ["open"] + ["draft"] * 6
+    # The representatives got the ballot in chat, as after /ballot open.
+    told = {r.chat_id for r in tg.bot.mock_session.requests[since:] if hasattr(r, "chat_id")}
+    assert {AN.id, CUONG.id, DUNG.id} <= told
+
+    await cast(tg, AN, (await ballot_ids(services))[0], 0)
+    written = await client.post(
+        "/web/console/ballots/1/written",
+        data={"csrf": csrf_of(html), "unit": "SVHTTDL", "choice": "1"},
+    )
+    html = await written.text()
+    assert written.status == 200, html
+    assert "2/4 đơn vị đã bỏ phiếu" in html
+
+    confirm = await client.get("/web/console/ballots/1/close")
+    page = await confirm.text()
+    assert "Sau khi kết thúc, không đơn vị nào bỏ phiếu được nữa" in page
+    assert await statuses(services) == ["open"] + ["draft"] * 6  # a GET changes nothing
+    closed = await client.post("/web/console/ballots/1/close", data={"csrf": csrf_of(page)})
+    html = await closed.text()
+    assert f"📊 <b>Kết quả: {REPORT}</b>" in html
+    assert "hợp lệ: 2" in html
+    assert await statuses(services) == ["closed"] + ["draft"] * 6
+    record = await client.get("/web/console/ballots/1/record")
+    assert record.status == 200
+    assert record.headers["Content-Disposition"].startswith("attachment; filename=")
+    assert (await record.read())[:2] == b"PK"
+
+
+async def test_a_refusal_is_said_above_the_list(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, checked_in=(AN,))
+    html = await _console(client, tg)
+    refused = await client.post("/web/console/ballots/1/open", data={"csrf": csrf_of(html)})
+    assert refused.status == 400
+    page = await refused.text()
+    assert 'role="alert"' in page
+    assert "Chưa đủ đơn vị có mặt để biểu quyết: 1/4, còn thiếu 2 đơn vị" in page
+    assert await statuses(services) == ["draft"] * 7
+
+
+async def test_secrecy_schedule_and_cancel_with_a_confirm(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, checked_in=(AN, CUONG, DUNG))
+    html = await _console(client, tg)
+    made = await client.post(
+        "/web/console/ballots/1/secret", data={"csrf": csrf_of(html), "secret": "on"}
+    )
+    assert made.status == 200
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        first = (await uow.votes.ballots(bloc.id))[0]
+    assert first.ballot.rules.secret
+
+    scheduled = await client.post(
+        "/web/console/ballots/2/schedule",
+        data={"csrf": csrf_of(html), "opens": "2024-12-20T09:00", "closes": "2024-12-20T09:30"},
+    )
+    page = await scheduled.text()
+    assert scheduled.status == 200, page
+    assert "09:00" in page
+    async with services.db.uow() as uow:
+        second = (await uow.votes.ballots(bloc.id))[1]
+    assert second.ballot.opens_at is not None
+
+    confirm = await (await client.get("/web/console/ballots/3/cancel")).text()
+    assert "Nội dung bị hủy không mở lại được" in confirm
+    assert 'name="reason"' in confirm
+    cancelled = await client.post(
+        "/web/console/ballots/3/cancel",
+        data={"csrf": csrf_of(confirm), "reason": "Khối không đủ điều kiện đề nghị"},
+    )
+    assert cancelled.status == 200
+    assert (await statuses(services))[2] == "cancelled"
+
+
+async def test_a_representative_is_refused_on_every_ballot_route(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, checked_in=(AN, CUONG, DUNG))
+    home = await sign_in(client, tg, AN)
+    for path in ("/web/console/ballots", "/web/console/ballots/1/close"):
+        page = await client.get(path)
+        assert page.status == 403, path
+    for action in ("open", "close", "cancel", "secret"):
+        forged = await client.post(
+            f"/web/console/ballots/1/{action}", data={"csrf": csrf_of(home), "reason": "x"}
+        )
+        assert forged.status == 403, action
+    assert (await client.get("/web/console/ballots/1/record")).status == 403
+    assert await statuses(services) == ["draft"] * 7
