@@ -16,6 +16,7 @@ from handlers.web import (
     conference,
     console,
     console_ballots,
+    console_bloc,
     covenant,
     home,
     receipt,
@@ -174,6 +175,7 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
         standings,
         console,
         console_ballots,
+        console_bloc,
     ):
         module.add_routes(app.router)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)

@@ -33,6 +33,8 @@ def _refused(request: web.Request, rejected: Rejected) -> web.Response:
 async def overview_page(request: web.Request) -> web.Response:
     view = await console.overview(services_of(request), actor_of(request))
     if isinstance(view, Rejected):
+        if view.reason is Reason.NO_BLOC_YET:  # an admin before the first bloc: create it
+            raise go(request, "/console/blocs/new")
         return _refused(request, view)
     return page(request, "console", nav="console", view=view)
 

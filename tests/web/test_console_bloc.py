@@ -1,0 +1,128 @@
+"""The console's bloc: leader and deputy, rotation, the receipts policy (asked first), a new
+bloc (a past year asked first) — the services of `/bloc …`; representatives refused."""
+
+from __future__ import annotations
+
+from bot.services.app import Services
+from tests.handlers.conftest import SECRETARY, Harness
+from tests.handlers.support import AN, BLOC_CODE, VOTE_UNITS, bloc_by_code, join, units_of
+from tests.web.support import Client, csrf_of, sign_in
+
+
+async def test_officers_and_rotation(client: Client, tg: Harness, services: Services) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await sign_in(client, tg, SECRETARY)
+    page = await client.get("/web/console/bloc")
+    assert page.status == 200
+    html = await page.text()
+    assert "Đơn vị thành viên: 4; đã có đại diện: 0/4" in html
+
+    done = await client.post(
+        "/web/console/bloc/officers",
+        data={"csrf": csrf_of(html), "leader": "SYT", "deputy": "SGDĐT"},
+    )
+    html = await done.text()
+    assert done.status == 200
+    assert "Trưởng khối: Sở Y tế" in html
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    units = {u.short_name: u.id for u in await units_of(services, bloc)}
+    assert (bloc.leader_unit_id, bloc.deputy_unit_id) == (units["SYT"], units["SGDĐT"])
+
+    same = await client.post(
+        "/web/console/bloc/officers",
+        data={"csrf": csrf_of(html), "leader": "SVHTTDL", "deputy": "SVHTTDL"},
+    )
+    assert same.status == 400
+    assert 'role="alert"' in await same.text()
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    assert bloc.leader_unit_id == units["SYT"]
+
+    turns = await client.post(
+        "/web/console/bloc/rotation",
+        data={"csrf": csrf_of(html), "rotation": "STTTT\r\nSYT\r\n\r\nSGDĐT\r\nSVHTTDL"},
+    )
+    assert turns.status == 200
+    ordered = sorted(
+        (u for u in await units_of(services, bloc) if u.rotation_order is not None),
+        key=lambda u: u.rotation_order or 0,
+    )
+    assert [u.short_name for u in ordered] == ["STTTT", "SYT", "SGDĐT", "SVHTTDL"]
+
+
+async def test_publishing_receipts_is_asked_first(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await sign_in(client, tg, SECRETARY)
+    confirm = await (await client.get("/web/console/bloc/receipts")).text()
+    assert "Công bố mã biên nhận kèm lựa chọn?" in confirm
+    assert not (await bloc_by_code(services, BLOC_CODE)).publish_receipts  # a GET changes nothing
+    on = await client.post(
+        "/web/console/bloc/receipts", data={"csrf": csrf_of(confirm), "publish": "on"}
+    )
+    assert "Đã bật" in await on.text()
+    assert (await bloc_by_code(services, BLOC_CODE)).publish_receipts
+    off = await client.post(
+        "/web/console/bloc/receipts", data={"csrf": csrf_of(confirm), "publish": "off"}
+    )
+    assert "Đã tắt công bố mã biên nhận" in await off.text()
+    assert not (await bloc_by_code(services, BLOC_CODE)).publish_receipts
+
+
+async def test_an_admin_creates_the_first_bloc_a_past_year_asked_first(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await sign_in(client, tg, SECRETARY)  # a bootstrap admin, no bloc yet
+    first = await client.get("/web/console", allow_redirects=False)
+    assert first.status == 303
+    assert first.headers["Location"] == "/web/console/blocs/new"
+    html = await (await client.get("/web/console/blocs/new")).text()
+    form = {
+        "csrf": csrf_of(html),
+        "name": "Cụm thi đua các tỉnh Tây Bắc",
+        "kind": "Cụm",
+        "year": "2023",
+        "code": "CTB",
+        "timezone": "",
+    }
+    asked = await client.post("/web/console/blocs/new", data=form)
+    page = await asked.text()
+    assert "Năm 2023 đã qua" in page
+    assert 'name="past" value="2023"' in page
+    async with services.db.uow() as uow:
+        assert await uow.blocs.all() == []
+    done = await client.post(
+        "/web/console/blocs/new", data={**form, "past": "2023"}, allow_redirects=False
+    )
+    assert done.status == 303
+    bloc = await bloc_by_code(services, "CTB")
+    assert (bloc.name, bloc.kind.value, bloc.year) == ("Cụm thi đua các tỉnh Tây Bắc", "cum", 2023)
+    html = await (await client.get("/web/console")).text()
+    assert "Cụm thi đua các tỉnh Tây Bắc" in html
+
+    bad = await client.post("/web/console/blocs/new", data={**form, "code": "C T B!"})
+    assert bad.status == 400
+    assert "Cụm thi đua các tỉnh Tây Bắc" in await bad.text()  # what was typed stays
+
+
+async def test_a_representative_is_refused_on_every_bloc_route(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await join(tg, AN, "1")
+    home = await sign_in(client, tg, AN)
+    for path in ("/web/console/bloc", "/web/console/bloc/receipts", "/web/console/blocs/new"):
+        assert (await client.get(path)).status == 403, path
+    for path, data in (
+        ("/web/console/bloc/officers", {"leader": "SYT"}),
+        ("/web/console/bloc/rotation", {"rotation": "SYT"}),
+        ("/web/console/bloc/receipts", {"publish": "on"}),
+        ("/web/console/blocs/new", {"name": "X", "kind": "Khối", "year": "2024", "code": "X"}),
+    ):
+        forged = await client.post(path, data={"csrf": csrf_of(home), **data})
+        assert forged.status == 403, path
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    assert bloc.leader_unit_id is None
+    assert not bloc.publish_receipts
+    async with services.db.uow() as uow:
+        assert len(await uow.blocs.all()) == 1
