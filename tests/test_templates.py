@@ -333,7 +333,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "zalo_move_elsewhere": {"target": HOSTILE},
     "zalo_pick_number": {"typed": HOSTILE, "choices": ["1", "2", "0"]},
     "zalo_pick_ack": {"view": DEADLINES_VIEW, "numbers": [1, 2]},
-    "zalo_telegram_only": {"command": "ballot"},
+    "zalo_telegram_only": {"command": "ballot", "web": True},
     "zalo_report_elsewhere": {"web": True},
     "zalo_stranger_quiet": {"minutes": 42},
     "vote_not_cast": {"number": 6},
@@ -358,6 +358,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_link_taken": {"platform": "zalo"},
     "refused_link_conflict": {"bloc": HOSTILE},
     "refused_link_rate_limited": {"minutes": 7},
+    "refused_venue_code_needed": {"place": HOSTILE},
+    "refused_venue_code_wrong": {"place": HOSTILE},
     "zalo_quota_warning": {
         "sent": 2400,
         "quota": 3000,

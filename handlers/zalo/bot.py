@@ -362,7 +362,8 @@ class ZaloBot:
         elif name == "bloc":
             await flows.choose_bloc(chat, rest)
         elif name == "telegram_only":
-            await chat.say(ui.text("zalo_telegram_only", command=rest))
+            web = self.services.web_url is not None
+            await chat.say(ui.text("zalo_telegram_only", command=rest, web=web))
         else:  # a command word of Telegram's with no Zalo flow
             await chat.say(ui.text("zalo_unknown"))
 

@@ -95,6 +95,14 @@ async def test_a_representative_joins_on_zalo_with_the_code(
         "Zalo không cho bot nhận tệp. Nộp tệp báo cáo năm và tự chấm điểm trên trang web thi đua:"
         " gõ web để nhận đường dẫn đăng nhập"
     )
+    # A secretariat command on Zalo points to the console on the web.
+    await zalo.send_text(HOA, "/ballot open 1")
+    await _poll_once(zbot)
+    assert zalo.texts_to(HOA)[-1] == (
+        "Lệnh /ballot là lệnh của thường trực. Trên Zalo, thường trực làm việc này ở bảng điều "
+        "hành trên trang web thi đua: gõ web để nhận đường dẫn đăng nhập, rồi chọn «Thường "
+        "trực». Trên Telegram vẫn dùng được lệnh này; gõ lien ket để liên kết hai tài khoản."
+    )
     zbot.services.web_url = None
     await zalo.send_text(HOA, "/me")
     await _poll_once(zbot)
