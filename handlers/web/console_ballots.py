@@ -6,13 +6,12 @@ words above the list; closing and cancelling first ask for a confirm naming what
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from aiohttp import web
 
 from bot.services import voting as svc
 from bot.services.outcomes import Reason, Rejected
-from handlers.web.base import actor_of, locale_of, page, refused, services_of
+from handlers.web.base import actor_of, go, locale_of, page, refused, services_of
 
 _LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}:\d{2})$")
 ACTIONS = ("open", "schedule", "extend", "secret", "written", "close", "cancel")
@@ -41,48 +40,54 @@ async def _form(request: web.Request) -> dict[str, str]:
     return {k: v.strip() for k, v in (await request.post()).items() if isinstance(v, str)}
 
 
-async def ballots_page(
-    request: web.Request,
-    *,
-    outcome: tuple[str, dict[str, Any]] | None = None,
-    problem: Rejected | None = None,
-) -> web.Response:
-    view = await svc.conference_view(services_of(request), actor_of(request))
+async def ballots_page(request: web.Request, *, problem: Rejected | None = None) -> web.Response:
+    services, actor = services_of(request), actor_of(request)
+    view = await svc.conference_view(services, actor)
     if isinstance(view, Rejected):
         return refused(request, view)
-    if not actor_of(request).is_secretariat(view.bloc.id):
+    if not actor.is_secretariat(view.bloc.id):
         return refused(request, Rejected(Reason.NOT_SECRETARIAT), status=403)
+    done, number = request.query.get("done", ""), request.query.get("n", "")
+    result = None
+    if done == "close" and number.isdecimal():
+        # The count, in the chat's words, read again: a reload shows it, never re-closes.
+        found = await svc.vote_record(services, actor, ref=number, locale=locale_of(request).value)
+        result = None if isinstance(found, Rejected) else found.context
     return page(
         request,
         "console_ballots",
         status=400 if problem else 200,
         nav="console",
         view=view,
-        outcome=outcome,
+        done=done if done in DONE else "",
+        number=number if number.isdecimal() else "",
+        result=result,
         problem=problem,
     )
 
 
-async def _shown(request: web.Request, done: Any, template: str, **context: Any) -> web.Response:
-    """The list again, with the outcome in the chat's words (or the refusal)."""
-    if isinstance(done, Rejected):
-        if done.reason is Reason.NOT_SECRETARIAT:
-            return refused(request, done, status=403)
-        return await ballots_page(request, problem=done)
-    return await ballots_page(request, outcome=(template, context))
+DONE = frozenset({"defaults", "new", *ACTIONS})
+
+
+async def _refusal(request: web.Request, rejected: Rejected) -> web.Response:
+    if rejected.reason is Reason.NOT_SECRETARIAT:
+        return refused(request, rejected, status=403)
+    return await ballots_page(request, problem=rejected)
 
 
 async def defaults_post(request: web.Request) -> web.Response:
     created = await svc.create_conference_ballots(services_of(request), actor_of(request))
-    view = None if isinstance(created, Rejected) else created.view
-    return await _shown(request, created, "ballots_created", view=view)
+    if isinstance(created, Rejected):
+        return await _refusal(request, created)
+    raise go(request, "/console/ballots?done=defaults")
 
 
 async def new_post(request: web.Request) -> web.Response:
     title = (await _form(request)).get("title", "")
     line = await svc.create_custom_ballot(services_of(request), actor_of(request), title=title)
-    number = None if isinstance(line, Rejected) else line.number
-    return await _shown(request, line, "ballot_created", number=number)
+    if isinstance(line, Rejected):
+        return await _refusal(request, line)
+    raise go(request, f"/console/ballots?done=new&n={line.number}")
 
 
 async def confirm_page(request: web.Request) -> web.Response:
@@ -107,18 +112,20 @@ async def action_post(request: web.Request) -> web.Response:
     if action not in ACTIONS:
         raise web.HTTPNotFound()
     ref, form = request.match_info["number"], await _form(request)
+    done = await _act(request, action, ref, form)
+    if isinstance(done, Rejected):
+        return await _refusal(request, done)
+    raise go(request, f"/console/ballots?done={action}&n={ref}")
+
+
+async def _act(request: web.Request, action: str, ref: str, form: dict[str, str]) -> object:
+    """The service the action names (the chat's `/ballot <action>`): its outcome."""
     services, actor = services_of(request), actor_of(request)
     if action == "open":
-        opened = await svc.open_ballot(
-            services, actor, ref=ref, closes_text=chat_time(form.get("closes", ""))
-        )
-        if isinstance(opened, Rejected):
-            return await _shown(request, opened, "")
-        return await _shown(
-            request, opened, "ballot_opened", ballot=opened.ballot, units=opened.units
-        )
+        closes = chat_time(form.get("closes", ""))
+        return await svc.open_ballot(services, actor, ref=ref, closes_text=closes)
     if action == "schedule":
-        scheduled = await svc.schedule_ballot(
+        return await svc.schedule_ballot(
             services,
             actor,
             ref=ref,
@@ -126,53 +133,22 @@ async def action_post(request: web.Request) -> web.Response:
             opens_text="tắt" if form.get("clear") else chat_time(form.get("opens", "")),
             closes_text=chat_time(form.get("closes", "")),
         )
-        if isinstance(scheduled, Rejected):
-            return await _shown(request, scheduled, "")
-        return await _shown(
-            request,
-            scheduled,
-            "ballot_scheduled",
-            ballot=scheduled.ballot,
-            opens_at=scheduled.opens_at,
-            closes_at=scheduled.closes_at,
-            tz=scheduled.tz,
-        )
     if action == "extend":
-        changed = await svc.extend_ballot(
-            services, actor, ref=ref, closes_text=chat_time(form.get("closes", ""))
-        )
-        return await _changed(request, changed, "ballot_extended")
+        closes = chat_time(form.get("closes", ""))
+        return await svc.extend_ballot(services, actor, ref=ref, closes_text=closes)
     if action == "cancel":
-        changed = await svc.cancel_ballot(services, actor, ref=ref, reason=form.get("reason", ""))
-        return await _changed(request, changed, "ballot_cancelled")
+        return await svc.cancel_ballot(services, actor, ref=ref, reason=form.get("reason", ""))
     if action == "secret":
-        marked = await svc.set_secret(services, actor, ref=ref, secret=form.get("secret") == "on")
-        return await _shown(request, marked, "ballot_secret_set", ballot=marked)
+        return await svc.set_secret(services, actor, ref=ref, secret=form.get("secret") == "on")
     if action == "written":
-        written = await svc.written_vote(
+        return await svc.written_vote(
             services,
             actor,
             ref=ref,
             unit_ref=form.get("unit", ""),
             choice_text=form.get("choice", ""),
         )
-        if isinstance(written, Rejected):
-            return await _shown(request, written, "")
-        return await _shown(
-            request, written, "vote_written", view=written.view, replaced=written.replaced
-        )
-    closed = await svc.close_ballot(services, actor, ref=ref)
-    if isinstance(closed, Rejected):
-        return await _shown(request, closed, "")
-    return await _shown(request, closed, "ballot_result", **closed.group_text_context)
-
-
-async def _changed(
-    request: web.Request, changed: svc.BallotChanged | Rejected, template: str
-) -> web.Response:
-    if isinstance(changed, Rejected):
-        return await _shown(request, changed, "")
-    return await _shown(request, changed, template, ballot=changed.ballot)
+    return await svc.close_ballot(services, actor, ref=ref)
 
 
 async def record_download(request: web.Request) -> web.StreamResponse:

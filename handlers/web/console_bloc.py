@@ -4,12 +4,9 @@ create one (admins, secretariat members) — the same services as `/bloc …` in
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from bot.services.blocs import (
-    OfficersSet,
     bloc_view,
     check_draft,
     create_bloc,
@@ -43,7 +40,6 @@ def _status(rejected: Rejected) -> int:
 async def bloc_page(
     request: web.Request,
     *,
-    outcome: tuple[str, dict[str, Any]] | None = None,
     problem: Rejected | None = None,
     typed: dict[str, str] | None = None,
 ) -> web.Response:
@@ -52,26 +48,32 @@ async def bloc_page(
         return refused(request, view)
     if not view.is_secretariat:
         return refused(request, Rejected(Reason.NOT_SECRETARIAT), status=403)
+    done = request.query.get("done", "")
     return page(
         request,
         "console_bloc",
         status=_status(problem) if problem else 200,
         nav="console",
         view=view,
-        outcome=outcome,
+        done=done if done in DONE else "",
         problem=problem,
         typed=typed or {},
     )
 
 
+DONE = frozenset({"officers", "rotation", "receipts_on", "receipts_off"})
+
+
 async def _after(
-    request: web.Request, done: Any, template: str, typed: dict[str, str], **context: Any
+    request: web.Request, outcome: object, done: str, typed: dict[str, str]
 ) -> web.Response:
-    if isinstance(done, Rejected):
-        if done.reason is Reason.NOT_SECRETARIAT:
-            return refused(request, done, status=403)
-        return await bloc_page(request, problem=done, typed=typed)
-    return await bloc_page(request, outcome=(template, context))
+    """Back to the page (303: a reload never does it twice), told what was done; a refusal
+    changed nothing and is said at once, with what was typed."""
+    if isinstance(outcome, Rejected):
+        if outcome.reason is Reason.NOT_SECRETARIAT:
+            return refused(request, outcome, status=403)
+        return await bloc_page(request, problem=outcome, typed=typed)
+    raise go(request, f"/console/bloc?done={done}")
 
 
 async def officers_post(request: web.Request) -> web.Response:
@@ -82,30 +84,14 @@ async def officers_post(request: web.Request) -> web.Response:
         leader_ref=form.get("leader") or None,
         deputy_ref=form.get("deputy") or None,
     )
-    if not isinstance(done, OfficersSet):
-        return await _after(request, done, "", form)
-    return await _after(
-        request,
-        done,
-        "bloc_officers_set",
-        form,
-        bloc=done.bloc.name,
-        kind=done.bloc.kind.value,
-        leader=done.leader.name if done.leader else None,
-        deputy=done.deputy.name if done.deputy else None,
-    )
+    return await _after(request, done, "officers", form)
 
 
 async def rotation_post(request: web.Request) -> web.Response:
     form = await _form(request)
     refs = [line.strip() for line in form.get("rotation", "").splitlines() if line.strip()]
     done = await set_rotation(services_of(request), actor_of(request), refs)
-    if isinstance(done, Rejected):
-        return await _after(request, done, "", form)
-    units = [u.name for u in done.units]
-    return await _after(
-        request, done, "bloc_rotation_set", form, units=units, kind=done.kind.value
-    )
+    return await _after(request, done, "rotation", form)
 
 
 async def receipts_confirm(request: web.Request) -> web.Response:
@@ -121,9 +107,7 @@ async def receipts_confirm(request: web.Request) -> web.Response:
 async def receipts_post(request: web.Request) -> web.Response:
     publish = (await _form(request)).get("publish") == "on"
     done = await set_publish_receipts(services_of(request), actor_of(request), publish)
-    if isinstance(done, Rejected):
-        return await _after(request, done, "", {})
-    return await bloc_page(request, outcome=("bloc_receipts_set", {"publish": publish}))
+    return await _after(request, done, "receipts_on" if publish else "receipts_off", {})
 
 
 async def new_bloc_page(

@@ -49,7 +49,10 @@ async def test_defaults_open_written_vote_close_and_record(
     since = len(tg.bot.mock_session.requests)
     opened = await client.post("/web/console/ballots/1/open", data={"csrf": csrf_of(html)})
     html = await opened.text()
-    assert "✅ Đã mở biểu quyết số 1" in html
+    # Post, redirect, get: a reload of the page shows the list again, never opens twice.
+    assert opened.history[0].status == 303
+    assert opened.url.path_qs == "/web/console/ballots?done=open&n=1"
+    assert "✅ Đã mở biểu quyết số 1; đại diện các đơn vị đã nhận phiếu." in html
     assert await statuses(services) == ["open"] + ["draft"] * 6
     # The representatives got the ballot in chat, as after /ballot open.
     told = {r.chat_id for r in tg.bot.mock_session.requests[since:] if hasattr(r, "chat_id")}
