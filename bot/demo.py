@@ -823,6 +823,69 @@ async def _web_vote(run: DemoRunner, number: int, names: list[str]) -> None:
     run._zalo_sent()
 
 
+async def _console_conference(run: DemoRunner) -> None:
+    """The secretary sets the conference up on the web console (opened from Telegram's /web)
+    and creates its ballots there — the same services as /conference new and /ballot
+    defaults."""
+    import aiohttp
+
+    run.t.note("thường trực thiết lập hội nghị trên bảng điều hành (trang web), mở từ /web")
+    sent = await run.say(SECRETARY, "/web")
+    link = re.search(r"(http://\S+/signin/[A-Za-z0-9_-]{43})", sent[-1].text or "")
+    assert link is not None, sent[-1].text
+    base, token = link.group(1).split("/signin/")
+    who = f"{run.t.names[SECRETARY.id][:-1]}, trang web)"  # Thường trực (…, trang web)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(link.group(1)) as response:
+            page = await response.text()
+        run.t.record(who, "[mở đường dẫn, bấm «Đăng nhập», chọn «Thường trực»]")
+        signin = {"csrf": _field(page, "csrf"), "token": token}
+        async with http.post(f"{base}/signin", data=signin) as response:
+            assert response.status == 200, await response.text()
+        async with http.get(f"{base}/console/conference") as response:
+            page = await response.text()
+        form = {
+            "csrf": _field(page, "csrf"),
+            "date": "2022-12-20",
+            "hour": "08:00",
+            "place": "Hội trường Sở Khoa học và Công nghệ",
+            "locality": "Điện Biên",
+            "chair_unit": "SKHCN",
+            "chair": "Giám đốc Sở Khoa học và Công nghệ",
+            "secretary": "Lò Thị Hương",
+            "counting_board": "Quàng Thị Mai\nTrần Đức Long\nĐỗ Thị Yến",
+            "guests": "Đồng chí Vừ A Bằng - Tỉnh ủy viên, Phó Chủ tịch UBND tỉnh",
+            "venue": "auto",
+        }
+        run.t.record(
+            who,
+            "[Sửa thông tin hội nghị: 08:00 20/12/2022; Hội trường Sở Khoa học và Công nghệ; "
+            "chủ trì SKHCN; chủ tọa Giám đốc Sở Khoa học và Công nghệ; thư ký Lò Thị Hương; "
+            "ban kiểm phiếu Quàng Thị Mai, Trần Đức Long, Đỗ Thị Yến; khách mời Đồng chí Vừ A "
+            "Bằng - Tỉnh ủy viên, Phó Chủ tịch UBND tỉnh; địa danh Điện Biên — bấm «Lưu thông tin hội nghị»]",
+        )
+        async with http.post(f"{base}/console/conference", data=form) as response:
+            page = await response.text()
+            assert response.status == 200, page
+        _web_said(run, page)
+        run.t.record(who, "[Biểu quyết, bầu cử: bấm «Tạo đủ các nội dung của hội nghị»]")
+        async with http.get(f"{base}/console/ballots") as response:
+            page = await response.text()
+        defaults = {"csrf": _field(page, "csrf")}
+        async with http.post(f"{base}/console/ballots/defaults", data=defaults) as response:
+            page = await response.text()
+            assert response.status == 200, page
+        _web_said(run, page)
+    await run._send_queued()
+
+
+def _web_said(run: DemoRunner, page: str) -> None:
+    """What a console page said after a change (its confirmation, in the transcript)."""
+    shown = " ".join(_words(m) for m in _MSG.findall(page))
+    name = run.t.names[SECRETARY.id]
+    run.t.lines.append(f"[{run.t.when()}] trang web → {name}:\n        {shown}")
+
+
 async def _serve(services: Services, base: str) -> None:
     """`demo --serve`: the finished demo's web pages stay open on loopback; one-time links for
     a representative on Telegram, the one on Zalo, the secretariat and an observer."""
@@ -896,14 +959,7 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     await run.zsay(CDSP, code.group(1))
     await run.zsay(CDSP, "tro giup")
     clock.advance(timedelta(minutes=30))
-    await run.say(
-        SECRETARY,
-        "/conference new 20/12/2022 08:00; Hội trường Sở Khoa học và Công nghệ; SKHCN; "
-        "Giám đốc Sở Khoa học và Công nghệ; Lò Thị Hương; "
-        "Quàng Thị Mai, Trần Đức Long, Đỗ Thị Yến; "
-        "Đồng chí Vừ A Bằng - Tỉnh ủy viên, Phó Chủ tịch UBND tỉnh; Điện Biên",
-    )
-    await run.say(SECRETARY, "/ballot defaults")
+    await _console_conference(run)
     t.note("biểu quyết thông qua báo cáo được hẹn giờ: tự mở lúc 08:30 và tự đóng lúc 08:45")
     await run.say(SECRETARY, "/ballot schedule 1; 20/12/2022 08:30; 20/12/2022 08:45")
 

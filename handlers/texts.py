@@ -158,6 +158,13 @@ async def web_text(ui: Ui, services: Services, actor: Actor, rest: str) -> tuple
     issued = await issue_signin(services, actor)
     if issued is None:
         return ui.text("web_off"), None
-    return ui.text("web_link", url=issued.url, expires_at=issued.expires_at, tz=issued.tz), (
-        issued.url
+    bloc = actor.current_bloc_id
+    secretariat = bloc is not None and actor.is_secretariat(bloc)
+    text = ui.text(
+        "web_link",
+        url=issued.url,
+        expires_at=issued.expires_at,
+        tz=issued.tz,
+        secretariat=secretariat,
     )
+    return text, issued.url

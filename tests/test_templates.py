@@ -349,6 +349,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "url": "https://thidua.example.vn/web/signin/" + "x" * 43,
         "expires_at": WHEN,
         "tz": "Asia/Ho_Chi_Minh",
+        "secretariat": True,
     },
     "web_signed_out": {"count": 2},
     "linked": {"name": HOSTILE, "platforms": ["telegram", "zalo"], "blocs": [HOSTILE]},

@@ -86,6 +86,9 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
     code = re.findall(r"Mã: (\w{4}-\w{4}-\w{4}-\w{4})", transcript)[-1]
     receipt = re.findall(r"Cà Thị Ngọc \(Zalo\): kiem tra (\w{4}-\w{4}-\w{4})", transcript)
     voted = ["bo phieu 2", "2", "xác nhận", f"kiem tra {receipt[0]}"]
+    # The secretary sets the conference up and creates its ballots on the web console.
+    assert "Thường trực (Lò Thị Hương, trang web): [Sửa thông tin hội nghị: 08:00" in transcript
+    assert "✅ Đã tạo các nội dung biểu quyết của hội nghị." in transcript
     # Check-in at the venue: the hall screen's code (refused without it, from anywhere).
     assert "cần mã 6 chữ số đang hiện trên màn hình hội trường" in transcript
     hall = re.findall(r": /checkin (\d{6})$", transcript, flags=re.M)[0]

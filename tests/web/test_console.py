@@ -46,6 +46,11 @@ async def test_the_overview_shows_the_year_and_what_to_do_next(
     client: Client, tg: Harness
 ) -> None:
     await tg.admin_setup(units=VOTE_UNITS)
+    # The sign-in message tells the secretariat where the console is, not a representative.
+    where = "thường trực điều hành khối ở mục «Thường trực»"
+    assert where in (await tg.say(SECRETARY, "/web"))[-1].text
+    await join(tg, AN, "1")
+    assert where not in (await tg.say(AN, "/web"))[-1].text
     home = await sign_in(client, tg, SECRETARY)
     assert 'href="/web/console"' in home  # the secretariat's tab
     page = await client.get("/web/console")
@@ -56,7 +61,6 @@ async def test_the_overview_shows_the_year_and_what_to_do_next(
     assert "Thiết lập hội nghị tổng kết" in html
     assert "Chưa thiết lập hội nghị năm nay." in html
 
-    await join(tg, AN, "1")
     await tg.say(SECRETARY, CONFERENCE)
     await tg.say(AN, f"/checkin {await hall_code(tg.services)}")
     html = await (await client.get("/web/console")).text()
