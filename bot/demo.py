@@ -862,7 +862,8 @@ async def _console_conference(run: DemoRunner) -> None:
             "[Sửa thông tin hội nghị: 08:00 20/12/2022; Hội trường Sở Khoa học và Công nghệ; "
             "chủ trì SKHCN; chủ tọa Giám đốc Sở Khoa học và Công nghệ; thư ký Lò Thị Hương; "
             "ban kiểm phiếu Quàng Thị Mai, Trần Đức Long, Đỗ Thị Yến; khách mời Đồng chí Vừ A "
-            "Bằng - Tỉnh ủy viên, Phó Chủ tịch UBND tỉnh; địa danh Điện Biên — bấm «Lưu thông tin hội nghị»]",
+            "Bằng - Tỉnh ủy viên, Phó Chủ tịch UBND tỉnh; địa danh Điện Biên — bấm «Lưu thông "
+            "tin hội nghị»]",
         )
         async with http.post(f"{base}/console/conference", data=form) as response:
             page = await response.text()
