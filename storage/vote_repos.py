@@ -58,6 +58,7 @@ class Conference:
     locality: str = ""
     summary_movements: str = ""
     summary_closing: str = ""
+    venue_checkin: bool | None = None  # None: on when there is a place (venue.venue_checkin_on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,7 @@ def _conference(row: ConferenceRow) -> Conference:
         locality=row.locality,
         summary_movements=row.summary_movements,
         summary_closing=row.summary_closing,
+        venue_checkin=row.venue_checkin,
     )
 
 
@@ -207,6 +209,10 @@ class VoteRepo:
             row.summary_movements = movements
         if closing is not None:
             row.summary_closing = closing
+
+    async def conference_by_id(self, conference_id: int) -> Conference | None:
+        row = await self.s.get(ConferenceRow, conference_id)
+        return None if row is None else _conference(row)
 
     async def conference(self, bloc_id: int, year: int) -> Conference | None:
         row = (

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 CODE_DIGITS = 6
 CODE_PERIOD = timedelta(minutes=1)
@@ -60,3 +61,21 @@ def venue_code_ok(key: bytes, conference_id: int, typed: str, now: datetime) -> 
         return False
     step = _step(now)
     return any(hmac.compare_digest(code, _code(key, conference_id, s)) for s in (step, step - 1))
+
+
+class VenueSetting(Protocol):
+    """What decides whether check-in needs the hall's code (a conference, as stored)."""
+
+    @property
+    def venue_checkin(self) -> bool | None: ...
+
+    @property
+    def place(self) -> str: ...
+
+
+def venue_checkin_on(conference: VenueSetting) -> bool:
+    """Check-in needs the code on the hall screen: as the secretariat set it, or (not set)
+    whenever the conference has a place to be in."""
+    if conference.venue_checkin is not None:
+        return conference.venue_checkin
+    return bool(conference.place.strip())
