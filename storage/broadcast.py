@@ -1,5 +1,5 @@
-"""Publish/subscribe for the hall screens (the `Broadcast` port): in one process with asyncio
-queues (the embedded profile, one worker)."""
+"""Publish/subscribe for the hall screens (the `Broadcast` port) within one process: asyncio
+queues (the embedded profile, one worker; across workers see `broadcast_workers.py`)."""
 
 from __future__ import annotations
 

@@ -8,18 +8,25 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 
-from aiohttp import ClientResponse
+import pytest
+from aiohttp import ClientResponse, web
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.core.venue import venue_code, venue_key
 from bot.fakes.clock import FakeClock
 from bot.services import hall
 from bot.services.app import Services
 from bot.services.outcomes import Reason, Rejected
+from handlers.web.app import mount_web
 from handlers.web.base import WebConfig
+from storage.broadcast_workers import PostgresBroadcast, RedisBroadcast
 from storage.tables import ConferenceRow
+from tests.conftest import PG_URL, ensure_worker_database
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
     AN,
@@ -35,7 +42,7 @@ from tests.handlers.support import (
     conference_setup,
     receipt_of,
 )
-from tests.web.support import Client
+from tests.web.support import WEB_URL, Client
 
 _LINK = re.compile(r"http://127\.0\.0\.1/web(/screen/[A-Za-z0-9_-]{43})")
 GONE = "Đường dẫn màn hình này không còn hiệu lực."
@@ -248,3 +255,50 @@ async def test_a_quiet_stream_keeps_alive_and_ends_when_the_link_expires(
     clock.set(clock.now().replace(month=12, day=20, hour=17, minute=0))
     assert await _event(stream) == "event: gone\ndata: {}\n\n"
     stream.close()
+
+
+@pytest.fixture(params=["redis", "postgresql"])
+def shared_by(request: pytest.FixtureRequest) -> str | None:
+    """How two workers share events: the Redis URL (flushed), or None for PostgreSQL."""
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        return url
+    return None
+
+
+async def test_a_cast_on_one_worker_reaches_a_screen_served_by_another(
+    services: Services, tg: Harness, web_config: WebConfig, shared_by: str | None
+) -> None:
+    """Worker A takes the chat's update; worker B serves the screen's stream: each has its
+    own adapter on the real Redis or PostgreSQL (a NOTIFY commits on its own connection)."""
+    engines = [] if shared_by else [create_async_engine(PG_URL), create_async_engine(PG_URL)]
+    if shared_by:
+        a: RedisBroadcast | PostgresBroadcast = RedisBroadcast(shared_by)
+        b: RedisBroadcast | PostgresBroadcast = RedisBroadcast(shared_by)
+    else:
+        await ensure_worker_database()
+        a, b = PostgresBroadcast(engines[0]), PostgresBroadcast(engines[1])
+    services.broadcast = a
+    services.web_url = WEB_URL
+    root = web.Application()
+    mount_web(root, replace(services, broadcast=b), web_config)
+    try:
+        async with TestClient(TestServer(root)) as worker_b:
+            await conference_setup(tg)
+            path = await screen_link(tg)
+            report = (await ballot_ids(services))[0]
+            await tg.say(SECRETARY, "/ballot open 1")
+            stream = await worker_b.get(f"{path}/events")
+            assert await _event(stream) == "retry: 3000\n\n"
+            await cast(tg, AN, report, 0)
+            assert await _event(stream) == (
+                f'event: update\ndata: {{"kind":"cast","ballot":{report}}}\n\n'
+            )
+            html = await (await worker_b.get(f"{path}/live")).text()
+            assert "1/4 đơn vị đã biểu quyết" in html
+            stream.close()
+    finally:
+        await a.close()
+        await b.close()
+        for engine in engines:
+            await engine.dispose()
