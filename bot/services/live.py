@@ -17,7 +17,8 @@ def hall_topic(bloc_id: int) -> str:
 
 
 async def tell_screens(services: Services, bloc_id: int, kind: str, **ids: int) -> None:
-    """`kind`: checkin, cast, opened, closed, cancelled, extended, screen (a link revoked)."""
+    """`kind`: checkin, cast, opened, closed, cancelled, extended, decided (a tie decided by
+    the secretariat), screen (a link revoked)."""
     message = json.dumps({"kind": kind, **ids}, separators=(",", ":"))
     try:
         await services.broadcast.publish(hall_topic(bloc_id), message)

@@ -1629,6 +1629,7 @@ async def decide(
             tied=tied,
         )
         await uow.commit()
+    await tell_screens(services, bloc_id, "decided", ballot=info.ballot.id)
     return Decided(_ballot_context(info, number, names, bloc), unit)
 
 

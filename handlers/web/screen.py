@@ -88,22 +88,32 @@ async def screen_events(request: web.Request) -> web.StreamResponse:
     )
     async with services.broadcast.subscribe(hall_topic(bloc_id)) as subscription:
         await response.prepare(request)
-        await response.write(f"retry: {RETRY_MS}\n\n".encode())
-        while not closing.is_set():
-            message = await _next(subscription, closing, quiet)
-            if message is None:  # quiet: keep the connection alive, and the link checked
-                if not await _still_valid(services, token):
-                    await response.write(_event("gone", "{}"))
-                    break
-                await response.write(b": keep-alive\n\n")
-                continue
-            if json.loads(message).get("kind") == "screen" and not await _still_valid(
-                services, token
-            ):
+        with contextlib.suppress(ConnectionResetError):  # the screen went away: that is all
+            await response.write(f"retry: {RETRY_MS}\n\n".encode())
+            await _relay(response, subscription, services, token, closing, quiet)
+    return response
+
+
+async def _relay(
+    response: web.StreamResponse,
+    subscription: Subscription,
+    services: Services,
+    token: str,
+    closing: asyncio.Event,
+    quiet: float,
+) -> None:
+    while not closing.is_set():
+        message = await _next(subscription, closing, quiet)
+        if message is None:  # quiet: keep the connection alive, and the link checked
+            if not await _still_valid(services, token):
                 await response.write(_event("gone", "{}"))
                 break
-            await response.write(_event("update", message))
-    return response
+            await response.write(b": keep-alive\n\n")
+            continue
+        if json.loads(message).get("kind") == "screen" and not await _still_valid(services, token):
+            await response.write(_event("gone", "{}"))
+            break
+        await response.write(_event("update", message))
 
 
 async def _next(subscription: Subscription, closing: asyncio.Event, quiet: float) -> str | None:

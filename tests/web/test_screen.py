@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -244,11 +245,21 @@ async def test_the_event_stream_tells_of_a_cast_made_in_chat(
 
 
 async def test_a_quiet_stream_keeps_alive_and_ends_when_the_link_expires(
-    client: Client, tg: Harness, web_config: WebConfig, clock: FakeClock
+    client: Client,
+    tg: Harness,
+    web_config: WebConfig,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     await conference_setup(tg, checked_in=(), defaults=False)
     path = await screen_link(tg)
     web_config.keep_alive = 0.2
+    # A projector that goes away is no fault: nothing is logged when its stream breaks.
+    left = await client.get(f"{path}/events")
+    assert await _event(left) == "retry: 3000\n\n"
+    left.close()
+    await asyncio.sleep(0.5)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     stream = await client.get(f"{path}/events")
     assert await _event(stream) == "retry: 3000\n\n"
     assert await _event(stream) == ": keep-alive\n\n"
