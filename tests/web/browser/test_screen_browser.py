@@ -102,6 +102,8 @@ async def test_the_screen_follows_a_cast_without_a_reload(browser: Browser, live
         result = page.locator("section.result")
         await expect(result).to_contain_text("Kết quả: 1. Thông qua dự thảo báo cáo tổng kết")
         await expect(result).to_contain_text("Kết quả: thông qua.")
+        fits = await page.evaluate("document.documentElement.scrollHeight <= 1080")
+        assert fits, "the result does not fit the projector"
         await tg.say(SECRETARY, "/conference screen off")
         await expect(page.locator("main")).to_have_text(
             "Đường dẫn màn hình này không còn hiệu lực."
