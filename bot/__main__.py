@@ -120,6 +120,7 @@ async def _run(settings: Settings) -> int:
     from bot.runtime import (
         HEALTH_PATH,
         build_services,
+        hall_broadcast,
         health_handler,
         is_first_worker,
         make_bot,
@@ -145,6 +146,8 @@ async def _run(settings: Settings) -> int:
     from handlers.zalo.conversation import conversation_storage
     from handlers.zalo.notifier import ZaloNotifier
     from scheduler.tick import start_scheduler
+    from storage.broadcast import LocalBroadcast
+    from storage.broadcast_workers import PostgresBroadcast, RedisBroadcast
     from storage.ledger import MemoryLedger, RedisLedger, UpdateLedger
     from storage.redis_client import redis_client, redis_options
 
@@ -174,10 +177,12 @@ async def _run(settings: Settings) -> int:
     stop = asyncio.Event()
     storage: RedisStorage | None = None
     zalo_storage: BaseStorage | None = None
+    broadcast: LocalBroadcast | RedisBroadcast | PostgresBroadcast = LocalBroadcast()
     try:
         if is_first_worker():
             db.purge_sealed()  # leftovers of a count stopped between its commit and rewrite
         services = build_services(db, clock, settings, audit_key, ballot_secret, renderer=renderer)
+        broadcast = services.broadcast = hall_broadcast(settings, db)
         if is_first_worker() and not settings.admin_ids and not await has_blocs(services):
             log.warning(
                 "ADMIN_IDS is empty and there is no bloc yet: nobody can create one. Send /me to "
@@ -315,6 +320,8 @@ async def _run(settings: Settings) -> int:
             await storage.close()
         if zalo_storage is not None:
             await zalo_storage.close()
+        if not isinstance(broadcast, LocalBroadcast):
+            await broadcast.close()
         await db.dispose()
     return 0
 

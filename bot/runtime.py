@@ -29,6 +29,8 @@ from bot.core.models import Platform
 from bot.core.ports import Clock
 from bot.render import Renderer
 from bot.services.app import Services
+from storage.broadcast import LocalBroadcast
+from storage.broadcast_workers import PostgresBroadcast, RedisBroadcast
 from storage.files import FileStore
 from storage.redis_client import redis_client
 from storage.uow import Database
@@ -68,6 +70,19 @@ def build_services(
             if token is not None
         ),
     )
+
+
+def hall_broadcast(
+    settings: Settings, db: Database
+) -> LocalBroadcast | RedisBroadcast | PostgresBroadcast:
+    """How the services tell the hall screens: Redis pub/sub when Redis is configured, else
+    PostgreSQL's LISTEN/NOTIFY, else (SQLite: one process) within this process; so a cast on
+    any worker reaches every screen, and so does a close by the tick."""
+    if settings.redis_url:
+        return RedisBroadcast(settings.redis_url)
+    if db.engine.dialect.name == "postgresql":
+        return PostgresBroadcast(db.engine)
+    return LocalBroadcast()
 
 
 HEALTH_PATH = "/healthz"

@@ -603,3 +603,20 @@ class WebSessionRow(SQLModel, table=True):
     mini_app: bool = Field(default=False)
     created_at: datetime = Field(sa_column=_ts())
     last_seen: datetime = Field(sa_column=_ts())
+
+
+class HallScreenRow(SQLModel, table=True):
+    """A read-only link for the conference hall's projector, issued by the secretariat. Only
+    its hash is kept; valid until the end of the conference day, or until revoked."""
+
+    __tablename__ = "hall_screen"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    bloc_id: int = Field(foreign_key="bloc.id", index=True)
+    conference_id: int = Field(foreign_key="conference.id", index=True)
+    created_by: int = Field(foreign_key="identity.id")
+    created_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -210,6 +210,10 @@ class VoteRepo:
         if closing is not None:
             row.summary_closing = closing
 
+    async def conference_by_id(self, conference_id: int) -> Conference | None:
+        row = await self.s.get(ConferenceRow, conference_id)
+        return None if row is None else _conference(row)
+
     async def conference(self, bloc_id: int, year: int) -> Conference | None:
         row = (
             await self.s.exec(

@@ -1,4 +1,5 @@
-"""The web companion's sign-in links and sessions (`web_signin`, `web_session`)."""
+"""The web companion's sign-in links and sessions (`web_signin`, `web_session`), and the hall
+screen's links (`hall_screen`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.models import Account, Platform
-from storage.tables import WebSessionRow, WebSignInRow
+from storage.tables import HallScreenRow, WebSessionRow, WebSignInRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,14 @@ class WebSession:
     mini_app: bool
     created_at: datetime
     last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenLink:
+    bloc_id: int
+    conference_id: int
+    expires_at: datetime
+    revoked_at: datetime | None
 
 
 def _session(row: WebSessionRow) -> WebSession:
@@ -167,3 +176,51 @@ class WebRepo:
                 | (col(WebSessionRow.created_at) < created_before)
             )
         )
+
+    # --- the hall screen's links ----------------------------------------------------------
+
+    async def add_screen(
+        self,
+        token_hash: str,
+        *,
+        bloc_id: int,
+        conference_id: int,
+        created_by: int,
+        now: datetime,
+        expires_at: datetime,
+    ) -> None:
+        self.s.add(
+            HallScreenRow(
+                token_hash=token_hash,
+                bloc_id=bloc_id,
+                conference_id=conference_id,
+                created_by=created_by,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        await self.s.flush()
+
+    async def screen(self, token_hash: str) -> ScreenLink | None:
+        row = (
+            await self.s.exec(
+                select(HallScreenRow).where(col(HallScreenRow.token_hash) == token_hash)
+            )
+        ).first()
+        if row is None:
+            return None
+        return ScreenLink(row.bloc_id, row.conference_id, row.expires_at, row.revoked_at)
+
+    async def revoke_screens(self, conference_id: int, now: datetime) -> int:
+        """Every live link of the conference's screen ends now; returns how many there were."""
+        done = await self.s.exec(
+            update(HallScreenRow)
+            .where(
+                col(HallScreenRow.conference_id) == conference_id,
+                col(HallScreenRow.revoked_at).is_(None),
+                col(HallScreenRow.expires_at) > now,
+            )
+            .values(revoked_at=now)
+            .returning(col(HallScreenRow.id))
+        )
+        return len(done.all())

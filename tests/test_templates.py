@@ -352,6 +352,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "secretariat": True,
     },
     "web_signed_out": {"count": 2},
+    "screen_link": {
+        "url": "https://thidua.example.vn/web/screen/" + "x" * 43,
+        "expires_at": WHEN,
+        "tz": "Asia/Ho_Chi_Minh",
+    },
+    "screen_revoked": {"count": 2},
     "linked": {"name": HOSTILE, "platforms": ["telegram", "zalo"], "blocs": [HOSTILE]},
     "link_offer": {"name": HOSTILE, "platforms": ["telegram"], "blocs": [HOSTILE]},
     "link_notice": {"platform": "zalo", "name": HOSTILE},

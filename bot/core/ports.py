@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -54,3 +55,21 @@ class Transport(Protocol):
     """Delivers one outbox message and says how it went (never raises for API errors)."""
 
     async def transmit(self, message: OutgoingMessage) -> SendResult: ...
+
+
+class Subscription(Protocol):
+    """Messages published on one topic after the subscription began, in order."""
+
+    async def get(self) -> str:
+        """The next message (waits for it)."""
+        ...
+
+
+class Broadcast(Protocol):
+    """Publish/subscribe between the services and the open hall screens: a message names
+    ids only (what changed), never a choice or a name; a screen re-reads what it shows. In one
+    process (asyncio queues), or across workers (Redis pub/sub, PostgreSQL LISTEN/NOTIFY)."""
+
+    async def publish(self, topic: str, message: str) -> None: ...
+
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[Subscription]: ...

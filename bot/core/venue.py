@@ -107,3 +107,4 @@ def venue_code_ok(key: bytes, conference_id: int, typed: str, now: datetime) -> 
         return False
     step = _step(now)
     return any(hmac.compare_digest(code, _code(key, conference_id, s)) for s in (step, step - 1))
+

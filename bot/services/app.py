@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.core.models import Account, Platform
-from bot.core.ports import Clock
+from bot.core.ports import Broadcast, Clock
 from bot.render import Renderer
+from storage.broadcast import LocalBroadcast
 from storage.files import FileStore
 from storage.uow import Database
 
@@ -37,3 +38,6 @@ class Services:
     # within the rate budget); the demo and the handler tests drain in place. Unset, queued
     # messages go at the next tick (within ~30 s).
     outbox_flush: Callable[[], Awaitable[None]] = field(default=_nothing)
+    # What changed at the conference, to the open hall screens (ids only): in this process
+    # unless the runtime wires a cross-worker one.
+    broadcast: Broadcast = field(default_factory=LocalBroadcast)

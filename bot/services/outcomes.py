@@ -68,6 +68,8 @@ class Reason(enum.StrEnum):
     BAD_PERIOD_KIND = "bad_period_kind"
     BAD_POLICY = "bad_policy"
     NO_CONFERENCE = "no_conference"
+    CONFERENCE_OVER = "conference_over"
+    WEB_OFF = "web_off"
     BALLOTS_EXIST = "ballots_exist"
     UNKNOWN_BALLOT = "unknown_ballot"
     BALLOT_NOT_DRAFT = "ballot_not_draft"

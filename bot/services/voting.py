@@ -46,6 +46,7 @@ from bot.services.app import Services
 from bot.services.audit import record
 from bot.services.documents import RecordRow, VoteRecord, date_line, vote_record_docx
 from bot.services.invites import guess_budget
+from bot.services.live import tell_screens
 from bot.services.notify import queue_notices
 from bot.services.outbox import to_group
 from bot.services.outcomes import Notice, Reason, Rejected, pick_unit, refuse_long
@@ -339,6 +340,8 @@ async def check_in(services: Services, actor: Actor, code: str = "") -> CheckedI
             )
         view = await _conference_view(uow, bloc, conference)
         await uow.commit()
+    if first:
+        await tell_screens(services, bloc_id, "checkin", conference=conference.id)
     unit = next(u for u in view.present if u.id == membership.unit_id)
     return CheckedIn(view, unit, first)
 
@@ -690,6 +693,7 @@ async def open_ballot_as(
         if before_commit is not None:
             await before_commit(uow, done)
         await uow.commit()
+    await tell_screens(services, bloc_id, "opened", ballot=info.ballot.id)
     if not scheduled:  # the tick sends what it queued itself
         await services.outbox_flush()
     return done
@@ -844,6 +848,7 @@ async def extend_ballot(
             uow, services, [notice], audit=audit, bloc_id=bloc_id, now=now
         )
         await uow.commit()
+    await tell_screens(services, bloc_id, "extended", ballot=info.ballot.id)
     if queued:
         await services.outbox_flush()
     return BallotChanged(BallotLine(updated, number, count), context["ballot"])
@@ -961,6 +966,7 @@ async def cancel_ballot(
             uow, services, [notice], audit=audit, bloc_id=bloc_id, now=now
         )
         await uow.commit()
+    await tell_screens(services, bloc_id, "cancelled", ballot=info.ballot.id)
     if info.ballot.rules.secret:
         services.db.purge_sealed(deleted_xid)
     if queued:
@@ -1366,6 +1372,7 @@ async def cast_vote(
         # before this one has committed by now, so the turnout shown is exact.
         turnout = await uow.votes.cast_count(ballot_id)
         await uow.commit()
+    await tell_screens(services, bloc.id, "cast", ballot=ballot_id)
     if queued:
         await services.outbox_flush()
     # What the unit sees now follows from the cast: its choice counted (sealed for a secret
@@ -1571,6 +1578,7 @@ async def close_ballot_as(
             context,
         )
         await uow.commit()
+    await tell_screens(services, bloc_id, "closed", ballot=info.ballot.id)
     if unsealed is not None:
         services.db.purge_sealed(deleted_xid)  # in the background: the result goes out now
     if not scheduled:  # the tick sends what it queued itself
@@ -1687,6 +1695,7 @@ async def decide(
             tied=tied,
         )
         await uow.commit()
+    await tell_screens(services, bloc_id, "decided", ballot=info.ballot.id)
     return Decided(_ballot_context(info, number, names, bloc), unit)
 
 
@@ -1846,6 +1855,7 @@ async def written_vote(
         )
         view = await _view(uow, services, actor, info, number, bloc, unit, names, pending=choice)
         await uow.commit()
+    await tell_screens(services, bloc_id, "cast", ballot=info.ballot.id)
     return Accepted(view, replaced)
 
 
@@ -1898,22 +1908,17 @@ async def vote_record(
     return RecordOut(context, docx, filename)
 
 
-def record_parts(
-    render: Renderer,
-    locale: str,
-    *,
-    bloc: Bloc,
-    conference: Conference | None,
+def counted_context(
     info: BallotInfo,
     number: int,
     stored: tuple[dict[str, Any], list[int], str],
     names: dict[int, str],
-    head: str,
+    bloc: Bloc,
+    *,
     runoff_number: int | None,
-    now: datetime,
-) -> tuple[dict[str, Any], VoteRecord]:
-    """The result of a counted ballot as the chat shows it, and its biên bản kiểm phiếu
-    (document text is plain: names as typed, never HTML-escaped)."""
+) -> dict[str, Any]:
+    """A counted ballot's result as the count stored it (`ballot_result`), as the chat, the
+    record and the hall screen show it: nothing here is counted again."""
     data, decided, decided_by = stored
     rows = [
         {
@@ -1931,7 +1936,7 @@ def record_parts(
         for o in info.ballot.options
         if o.index in data.get("tie", []) and o.unit_id
     ]
-    context = {
+    return {
         "ballot": _ballot_context(info, number, names, bloc),
         "issued": data["issued"],
         "returned": data["returned"],
@@ -1952,6 +1957,27 @@ def record_parts(
         "other_opinions": data.get("other_opinions", []),
         "receipts": _receipt_rows(info, data.get("receipts", []), names),
     }
+
+
+def record_parts(
+    render: Renderer,
+    locale: str,
+    *,
+    bloc: Bloc,
+    conference: Conference | None,
+    info: BallotInfo,
+    number: int,
+    stored: tuple[dict[str, Any], list[int], str],
+    names: dict[int, str],
+    head: str,
+    runoff_number: int | None,
+    now: datetime,
+) -> tuple[dict[str, Any], VoteRecord]:
+    """The result of a counted ballot as the chat shows it, and its biên bản kiểm phiếu
+    (document text is plain: names as typed, never HTML-escaped)."""
+    context = counted_context(info, number, stored, names, bloc, runoff_number=runoff_number)
+    data = stored[0]
+    rows = context["rows"]
     record = VoteRecord(
         issuer=bloc.name,
         number=f"{number:02d}/BBKP-{bloc.code}",  # 01/BB-… is the minutes
@@ -2136,6 +2162,44 @@ async def ballot_context(uow: UnitOfWork, ballot_id: int, bloc: Bloc) -> dict[st
         return None
     names = {u.id: u.name for u in await uow.blocs.units(bloc.id)}
     return _ballot_context(found[1], found[0], names, bloc)
+
+
+# --- the hall screen: what the projector shows ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenState:
+    """The conference as the hall sees it: presence and quorum, the ballots open now with
+    their turnout, and the last counted result (as the count stored it; never before it)."""
+
+    view: ConferenceView
+    open: tuple[BallotLine, ...]
+    counted: dict[str, Any] | None
+
+
+async def screen_state(
+    uow: UnitOfWork, bloc: Bloc, conference: Conference, now: datetime
+) -> ScreenState:
+    view = await _conference_view(uow, bloc, conference)
+    open_now = tuple(line for line in view.ballots if _status_problem(line.info, now) is None)
+    closed = [
+        line
+        for line in view.ballots
+        if line.info.ballot.status is BallotStatus.CLOSED and line.info.ballot.closes_at
+    ]
+    counted: dict[str, Any] | None = None
+    if closed:
+        last = max(closed, key=lambda line: (line.info.ballot.closes_at, line.number))
+        stored = await uow.votes.result(last.info.ballot.id)
+        if stored is not None:
+            names = {u.id: u.name for u in (*view.present, *view.absent)}
+            runoff = next(
+                (n.number for n in view.ballots if n.info.runoff_of == last.info.ballot.id), None
+            )
+            counted = counted_context(
+                last.info, last.number, stored, names, bloc, runoff_number=runoff
+            )
+    return ScreenState(view, open_now, counted)
 
 
 # --- text chats (Zalo): ballots by number, a choice kept between two messages -------------

@@ -11,12 +11,19 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+)
 
 from bot.core.sealing import RECEIPT_SHAPE
 from bot.core.text import fold_diacritics
 from bot.core.venue import checkin_setting_words, parse_venue_setting
 from bot.core.voting import CastRejection, Choice, Option, OptionKind
+from bot.services import hall
 from bot.services import voting as svc
 from bot.services.actors import Actor
 from bot.services.app import Services
@@ -102,6 +109,9 @@ async def cmd_conference(
             await message.answer(ui.text("conference_usage"))
             return
         view = await svc.set_venue_checkin(services, actor, setting.stored)
+    elif fold_diacritics(sub) in SCREEN_WORDS:
+        await _screen(message, actor, services, ui, rest)
+        return
     elif sub:
         await message.answer(ui.text("conference_usage"))
         return
@@ -111,6 +121,32 @@ async def cmd_conference(
         await message.answer(ui.refusal(view))
         return
     await answer_long(message, ui.text("conference_view", view=view))
+
+
+SCREEN_WORDS = frozenset({"screen", "manhinh", "man_hinh", "maychieu", "may_chieu"})
+SCREEN_OFF_WORDS = frozenset({"off", "tat", "thu hoi", "huy", "revoke"})
+
+
+async def _screen(message: Message, actor: Actor, services: Services, ui: Ui, rest: str) -> None:
+    """/conference screen: the hall screen's link; /conference screen off: every link
+    revoked."""
+    if fold_diacritics(rest).strip(" .!") in SCREEN_OFF_WORDS:
+        revoked = await hall.revoke_screens(services, actor)
+        await message.answer(
+            ui.refusal(revoked)
+            if isinstance(revoked, Rejected)
+            else ui.text("screen_revoked", count=revoked.count)
+        )
+        return
+    issued = await hall.issue_screen(services, actor)
+    if isinstance(issued, Rejected):
+        await message.answer(ui.refusal(issued))
+        return
+    await message.answer(
+        ui.text("screen_link", url=issued.url, expires_at=issued.expires_at, tz=issued.tz),
+        # Telegram would fetch the link for a preview: nothing secret, but nothing to see.
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )
 
 
 async def cmd_checkin(

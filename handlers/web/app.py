@@ -3,6 +3,7 @@ own server (beside the webhooks): security headers, sessions, CSRF, then the thi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -21,10 +22,12 @@ from handlers.web import (
     home,
     receipt,
     report,
+    screen,
     signin,
     standings,
 )
 from handlers.web.base import (
+    CLOSING,
     CONFIG,
     COOKIE,
     CSRF_FIELD,
@@ -55,9 +58,9 @@ def _relative(request: web.Request) -> str:
 
 def _public(relative: str) -> bool:
     """Pages anyone may open: the sign-in steps, the page that says how to get a link, the
-    static files."""
+    static files, the hall screen (its link is the capability)."""
     return relative in ("/signin", "/tma", "/signed-out") or relative.startswith(
-        ("/signin/", "/static/")
+        ("/signin/", "/static/", "/screen/")
     )
 
 
@@ -164,7 +167,8 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
     app = web.Application(middlewares=[headers_middleware, session_middleware, csrf_middleware])
     app[SERVICES] = services
     app[CONFIG] = config
-    for module in (
+    app[CLOSING] = asyncio.Event()
+    modules = (
         signin,
         home,
         report,
@@ -173,13 +177,20 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
         covenant,
         conference,
         standings,
+        screen,
         console,
         console_ballots,
         console_bloc,
-    ):
+    )
+    for module in modules:
         module.add_routes(app.router)
+    app.on_shutdown.append(_closing)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
     return app
+
+
+async def _closing(app: web.Application) -> None:
+    app[CLOSING].set()
 
 
 def mount_web(root: web.Application, services: Services, config: WebConfig) -> None:

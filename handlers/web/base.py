@@ -3,6 +3,7 @@ with the security headers, the per-session CSRF token, and the limits per person
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from collections import deque
@@ -72,6 +73,9 @@ class WebConfig:
     signin_failures: Limiter = field(default_factory=lambda: Limiter(20, 600))
     signins: Limiter = field(default_factory=lambda: Limiter(10, 600))
     uploads: Limiter = field(default_factory=lambda: Limiter(10, 600))
+    # The hall screen's event stream: a comment after this many quiet seconds (a proxy closes
+    # a silent connection), when the link is checked again too.
+    keep_alive: float = 15.0
 
     @property
     def prefix(self) -> str:
@@ -93,7 +97,9 @@ class WebConfig:
 SERVICES = web.AppKey("services", Services)
 CONFIG = web.AppKey("web_config", WebConfig)
 SIGNED_IN = web.RequestKey("signed_in", SignedIn)
-PRE_CSRF = web.RequestKey("pre_csrf", str)  # the sign-in forms' token, before any session
+PRE_CSRF = web.RequestKey("pre_csrf", str)
+# Set when the server stops: the hall screens' event streams end instead of holding it up.
+CLOSING = web.AppKey("closing", asyncio.Event)  # the sign-in forms' token, before any session
 
 
 def services_of(request: web.Request) -> Services:

@@ -1,10 +1,12 @@
 """The venue check-in code: six digits, a new one every minute, the previous one still taken,
-the same on every worker (derived from the server secret), never guessable from another."""
+the same on every worker (derived from the server secret), never guessable from another;
+when check-in needs it; the hall screen link's day."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.core.screen import ScreenProblem, screen_expires_at, screen_problem
 from bot.core.venue import (
     VenueSetting,
     checkin_setting_words,
@@ -75,3 +77,24 @@ def test_the_secretariat_s_words_for_the_setting() -> None:
     assert parse_venue_setting("tự  động") is VenueSetting.AUTO
     assert parse_venue_setting("maybe") is None
     assert [s.stored for s in VenueSetting] == [True, False, None]
+
+
+def test_a_screen_link_lives_till_the_end_of_the_conference_day_in_the_bloc_s_zone() -> None:
+    held = datetime(2024, 12, 20, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
+    end = screen_expires_at(held, "Asia/Ho_Chi_Minh")
+    assert end == datetime(2024, 12, 20, 17, 0, tzinfo=UTC)  # midnight in Hà Nội
+    # 23:30 UTC on the 19th is already the 20th in Hà Nội: the same day ends the link.
+    assert screen_expires_at(datetime(2024, 12, 19, 23, 30, tzinfo=UTC), "Asia/Ho_Chi_Minh") == end
+
+    def problem(*, found: bool = True, revoked: bool = False, at: datetime) -> object:
+        return screen_problem(
+            found=found,
+            revoked_at=held if revoked else None,
+            expires_at=end if found else None,
+            now=at,
+        )
+
+    assert problem(at=end - timedelta(seconds=1)) is None
+    assert problem(at=end) is ScreenProblem.EXPIRED
+    assert problem(revoked=True, at=held) is ScreenProblem.REVOKED
+    assert problem(found=False, at=held) is ScreenProblem.UNKNOWN

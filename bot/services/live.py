@@ -1,0 +1,26 @@
+"""What the services tell the open hall screens after a commit: which bloc, what kind of
+change, which ids — never a choice, a name or a receipt. A screen re-reads what it shows
+through the hall service. Telling is best effort: a use case never fails for it."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from bot.services.app import Services
+
+log = logging.getLogger(__name__)
+
+
+def hall_topic(bloc_id: int) -> str:
+    return f"hall:{bloc_id}"
+
+
+async def tell_screens(services: Services, bloc_id: int, kind: str, **ids: int) -> None:
+    """`kind`: checkin, cast, opened, closed, cancelled, extended, decided (a tie decided by
+    the secretariat), screen (a link revoked)."""
+    message = json.dumps({"kind": kind, **ids}, separators=(",", ":"))
+    try:
+        await services.broadcast.publish(hall_topic(bloc_id), message)
+    except Exception as exc:  # a screen re-reads everything each minute anyway
+        log.warning("hall screens not told of %s: %s", kind, type(exc).__name__)

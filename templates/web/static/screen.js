@@ -1,0 +1,63 @@
+// The hall screen stays current without a reload: the server's event stream says that
+// something changed (ids only) and the page fetches its changing part again. EventSource
+// reconnects by itself after a network blip (the server sends `retry:`); the part is also
+// fetched each time the check-in code turns over (about once a minute) and after a
+// reconnection, so a missed event is caught up. A link that ends shows the "no longer valid"
+// page.
+(function () {
+  "use strict";
+  var root = document.getElementById("live");
+  if (!root || !window.fetch) { return; }
+  var liveUrl = root.getAttribute("data-live");
+  var eventsUrl = root.getAttribute("data-events");
+  var busy = false, again = false, shownAt = Date.now(), timer = null, connected = false;
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(s) {
+    var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), r = s % 60;
+    return h > 0 ? h + ":" + two(m) + ":" + two(r) : two(m) + ":" + two(r);
+  }
+  // Countdowns (time left to a ballot's close, to the next code) from the part's own numbers.
+  function tick() {
+    var gone = Math.floor((Date.now() - shownAt) / 1000);
+    root.querySelectorAll("[data-seconds]").forEach(function (el) {
+      var left = Math.max(0, parseInt(el.getAttribute("data-seconds"), 10) - gone);
+      el.textContent = el.hasAttribute("data-clock") ? clock(left) : String(left);
+    });
+  }
+  function schedule() {
+    clearTimeout(timer);
+    var code = root.querySelector("[data-code-seconds]");
+    var wait = code ? parseInt(code.getAttribute("data-code-seconds"), 10) + 1 : 60;
+    timer = setTimeout(refresh, Math.max(1, Math.min(wait, 60)) * 1000);
+  }
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    fetch(liveUrl, { cache: "no-store", credentials: "omit" }).then(function (r) {
+      if (r.status === 404 || r.status === 410) { window.location.reload(); return null; }
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (html !== null && html !== undefined) {
+        root.innerHTML = html;
+        shownAt = Date.now();
+        tick();
+      }
+    }).catch(function () { /* the next event or the timer tries again */ }).then(function () {
+      busy = false;
+      schedule();
+      if (again) { again = false; refresh(); }
+    });
+  }
+  setInterval(tick, 1000);
+  schedule();
+  if (window.EventSource && eventsUrl) {
+    var source = new EventSource(eventsUrl);
+    source.addEventListener("update", refresh);
+    source.addEventListener("gone", function () { source.close(); window.location.reload(); });
+    source.addEventListener("open", function () {
+      if (connected) { refresh(); }  // back after a blip: what changed meanwhile
+      connected = true;
+    });
+  }
+})();
