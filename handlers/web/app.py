@@ -15,6 +15,7 @@ from handlers.web import (
     ballots,
     conference,
     console,
+    console_units,
     covenant,
     home,
     receipt,
@@ -44,7 +45,7 @@ STATIC_DIR: Path = TEMPLATES_DIR / "web" / "static"
 TELEGRAM_WEB = "https://web.telegram.org"
 # Uploads are streamed by their route, which checks the form's first part (`csrf`) itself
 # with `upload_parts`; every other POST, url-encoded or multipart, is checked here.
-STREAMED_UPLOADS = frozenset({"/report/file"})
+STREAMED_UPLOADS = frozenset({"/report/file", "/console/units/import"})
 
 
 def _relative(request: web.Request) -> str:
@@ -172,6 +173,7 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
         conference,
         standings,
         console,
+        console_units,
     ):
         module.add_routes(app.router)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
