@@ -236,7 +236,7 @@ class Printed:
     @property
     def qr(self) -> Markup:
         # segno writes the SVG from the link alone: markup of its own, nothing typed in it.
-        return Markup(segno.make(self.link, error="m").svg_inline(scale=4))
+        return Markup(segno.make(self.link, error="m").svg_inline(scale=4, omitsize=True))
 
 
 def _printed(request: web.Request, issued: list[inv.IssuedInvite], **context: Any) -> web.Response:

@@ -87,6 +87,7 @@ async def test_the_units_page_lists_adds_and_corrects_units(
     assert 'data-label="Đại diện">Trần Văn An</td>' in html
     assert "Sở Giáo dục và Đào tạo" in html
     assert "Không xóa được đơn vị" in html  # no removal, as in chat
+    assert "Nguyễn Thị Lan (thường trực)" in html  # the staff, without a unit
 
     added = await client.post(
         PAGE,
@@ -131,6 +132,13 @@ async def test_the_units_page_lists_adds_and_corrects_units(
     fixed = (await units(services))[0]
     assert (fixed.id, fixed.name, fixed.contact) == (syt.id, "Sở Y tế tỉnh", "x")
     assert await actions(services, "unit.") == ["unit.added", "unit.updated"]
+    same = await client.post(
+        f"{PAGE}/{syt.id}",
+        data={"csrf": csrf_of(form), "name": "Sở Y tế tỉnh", "short_name": "SYT", "contact": "x"},
+        allow_redirects=False,
+    )
+    assert same.status == 303
+    assert await actions(services, "unit.") == ["unit.added", "unit.updated"]  # nothing new
     bloc = await bloc_by_code(services, BLOC_CODE)
     kept = await membership(services, AN, bloc)
     assert kept is not None
@@ -210,6 +218,19 @@ async def test_an_import_is_previewed_then_saved_on_confirm(
     assert "Bản xem trước đã quá 10 phút" in await expired.text()
     assert len(await units(services)) == 5
 
+    # Sealed to the session that previewed it: another session cannot send it.
+    other = await upload(client, csrf, "moi.csv", csv_bytes([("Sở Ngoại vụ", "SNGV")]))
+    other_sealed = _SEALED.search(await other.text())
+    assert other_sealed is not None
+    await sign_in(client, tg, SECRETARY)  # a new session, with its own token
+    fresh = csrf_of(await (await client.get(PAGE)).text())
+    elsewhere = await client.post(
+        f"{PAGE}/import/confirm", data={"csrf": fresh, "rows": other_sealed.group(1)}
+    )
+    assert elsewhere.status == 400
+    assert "Bản xem trước đã quá 10 phút" in await elsewhere.text()
+    assert len(await units(services)) == 5
+
 
 async def test_a_bad_file_shows_its_rows_and_saves_nothing(
     client: Client, tg: Harness, services: Services
@@ -268,7 +289,7 @@ async def test_invites_are_issued_printed_used_in_chat_and_revoked(
     code = code_on(page)
     assert f'<a href="https://t.me/thidua_test_bot?start={code}">' in page
     assert "Đại diện Sở Y tế" in page
-    assert '<svg width="' in page
+    assert '<svg viewBox="0 0 ' in page
     assert 'class="segno"' in page
     assert "dùng được 2 lần" in page
     assert "Mã chỉ hiện một lần" in page
