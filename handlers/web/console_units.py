@@ -21,6 +21,7 @@ from multidict import MultiDictProxy
 from bot.services import console
 from bot.services import invites as inv
 from bot.services import units as svc
+from bot.services.actors import secretariat_bloc
 from bot.services.outcomes import Reason, Rejected
 from bot.services.tabular import MAX_FILE_BYTES
 from handlers.web.base import (
@@ -142,6 +143,9 @@ async def import_post(request: web.Request) -> web.StreamResponse:
     reader = await upload_parts(request)
     if reader is None:
         return page(request, "error", status=403, code=403)
+    allowed = secretariat_bloc(actor)  # before a byte of the file is read
+    if isinstance(allowed, Rejected):
+        return _refused(request, allowed)
     # The same budget as the report's uploads: each preview is a file parsed in the sandbox.
     keys = (f"person:{actor.identity.id}", f"addr:{client_address(request)}")
     if any(config.uploads.full(key) for key in keys):

@@ -463,6 +463,7 @@ async def test_a_representative_is_refused_on_every_units_route(
         assert forged.status == 403, path
     preview = await upload(client, csrf, "don-vi.csv", csv_bytes([("Sở Tư pháp", "STP")]))
     assert preview.status == 403
+    assert NOT_SECRETARIAT in await preview.text()
     assert len(await units(services)) == 3
     assert await membership(services, AN, await bloc_by_code(services, BLOC_CODE)) is not None
     assert await actions(services, "invite.") == ["invite.issued"]  # the setup's join
