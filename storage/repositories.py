@@ -624,6 +624,16 @@ class BlocRepo:
         await self.s.flush()
         return [_unit(r) for r in rows]
 
+    async def update_unit(self, unit_id: int, draft: UnitDraft) -> Unit:
+        """A unit's name, short name and contact, as checked (its id, and so its reports,
+        votes and memberships, stay)."""
+        row = await self.s.get_one(UnitRow, unit_id)
+        row.name, row.name_key = draft.name, name_key(draft.name)
+        row.short_name, row.short_key = draft.short_name, name_key(draft.short_name)
+        row.contact = draft.contact
+        await self.s.flush()
+        return _unit(row)
+
     async def set_rotation(self, bloc_id: int, unit_ids: Sequence[int]) -> None:
         rows = (await self.s.exec(select(UnitRow).where(UnitRow.bloc_id == bloc_id))).all()
         order = {uid: i + 1 for i, uid in enumerate(unit_ids)}

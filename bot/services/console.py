@@ -3,12 +3,18 @@ uses (the same rules and refusals); every change goes through those services too
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.models import Bloc, Unit
+from bot.core.models import Bloc, Invite, Unit
 from bot.core.venue import venue_checkin_on
 from bot.services import reports, voting
+from bot.services import units as units_svc
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.deadlines import DeadlinesView, deadlines_view
@@ -124,3 +130,124 @@ async def conference_form(services: Services, actor: Actor) -> ConferenceForm | 
         units = await uow.blocs.units(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
     return ConferenceForm(bloc, tuple(units), conference)
+
+
+# --- units and invites ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitsPage:
+    """The bloc's units (the chat's `/units` list) with each one's open invites (uses and
+    expiry: a code itself is shown once, when issued), and the staff's open invites."""
+
+    bloc: Bloc
+    listing: units_svc.UnitsView
+    invites: tuple[Invite, ...]  # open: not revoked, not expired, uses left
+
+    def open_for(self, unit_id: int | None) -> tuple[Invite, ...]:
+        return tuple(i for i in self.invites if i.unit_id == unit_id)
+
+    def unit(self, unit_id: int) -> units_svc.UnitView | None:
+        return next((v for v in self.listing.units if v.unit.id == unit_id), None)
+
+
+async def units_page(services: Services, actor: Actor) -> UnitsPage | Rejected:
+    listing = await units_svc.list_units(services, actor)
+    if isinstance(listing, Rejected):
+        return listing
+    bloc_id = secretariat_bloc(actor)
+    assert not isinstance(bloc_id, Rejected)  # list_units asked the same
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        invites = await uow.invites.active(bloc_id, services.clock.now())
+    return UnitsPage(bloc, listing, tuple(invites))
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPage:
+    page: UnitsPage
+    view: units_svc.UnitView
+
+    @property
+    def invites(self) -> tuple[Invite, ...]:
+        return self.page.open_for(self.view.unit.id)
+
+
+async def unit_page(services: Services, actor: Actor, unit_id: int) -> UnitPage | Rejected:
+    """One unit of the actor's bloc (an id of another bloc's unit finds nothing)."""
+    found = await units_page(services, actor)
+    if isinstance(found, Rejected):
+        return found
+    view = found.unit(unit_id)
+    if view is None:
+        return Rejected(Reason.UNKNOWN_UNIT, {"value": str(unit_id)})
+    return UnitPage(found, view)
+
+
+# The import's preview and its confirmation are two requests: the checked rows travel in the
+# confirm form, sealed (HMAC) to this session, person and bloc, for IMPORT_TTL; what arrives
+# is checked again against the bloc as it is then (save_import), never trusted as checked.
+IMPORT_TTL = timedelta(minutes=10)
+_MAX_SEALED = 1_000_000
+
+
+def _seal_key(services: Services) -> bytes:
+    return hmac.new(services.audit_key, b"web:units-import", hashlib.sha256).digest()
+
+
+def _mac(services: Services, session: str, body: str) -> str:
+    message = f"{session}.{body}".encode()
+    return hmac.new(_seal_key(services), message, hashlib.sha256).hexdigest()
+
+
+def seal_import(
+    services: Services, actor: Actor, session: str, preview: units_svc.ImportPreview
+) -> str:
+    """The preview's rows as a form field only this session can send back, within 10 min."""
+    payload = {
+        "b": actor.current_bloc_id,
+        "i": actor.identity.id,
+        "t": int(services.clock.now().timestamp()),
+        "f": preview.filename,
+        "r": [[line, list(cells)] for line, cells in preview.rows],
+    }
+    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = base64.urlsafe_b64encode(raw).decode("ascii")
+    return f"{body}.{_mac(services, session, body)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SealBroken:
+    """The confirm form came back too late, altered, or from another session."""
+
+
+def _unseal(
+    services: Services, actor: Actor, session: str, sealed: str
+) -> tuple[str, units_svc.Rows] | SealBroken:
+    body, _, mac = sealed.rpartition(".")
+    if not body or len(sealed) > _MAX_SEALED or not session:
+        return SealBroken()
+    if not hmac.compare_digest(_mac(services, session, body), mac):
+        return SealBroken()
+    payload = json.loads(base64.urlsafe_b64decode(body.encode("ascii")))
+    age = services.clock.now().timestamp() - payload["t"]
+    if payload["b"] != actor.current_bloc_id or payload["i"] != actor.identity.id:
+        return SealBroken()
+    if not 0 <= age <= IMPORT_TTL.total_seconds():
+        return SealBroken()
+    rows = tuple((int(line), tuple(str(c) for c in cells)) for line, cells in payload["r"])
+    return str(payload["f"]), rows
+
+
+async def confirm_import(
+    services: Services, actor: Actor, session: str, sealed: str
+) -> units_svc.Imported | units_svc.ImportRefused | SealBroken | Rejected:
+    """The web's second step: the previewed rows saved through the chat's own import."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    opened = _unseal(services, actor, session, sealed)
+    if isinstance(opened, SealBroken):
+        return opened
+    filename, rows = opened
+    return await units_svc.save_import(services, actor, filename=filename, rows=rows)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from bot.core.models import Identity, Membership, Role, Unit
 from bot.core.reports import extension
-from bot.core.text import name_key
-from bot.core.units import BadRow, RowProblem, check_one, check_rows
+from bot.core.text import clean, name_key
+from bot.core.units import BadRow, ImportCheck, RowProblem, check_one, check_rows
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
@@ -62,6 +62,65 @@ async def add_unit(
 
 
 @dataclass(frozen=True, slots=True)
+class UnitUpdated:
+    unit: Unit
+    changed: bool  # False: the form said what the unit already was (nothing recorded)
+
+
+async def update_unit(
+    services: Services,
+    actor: Actor,
+    *,
+    unit_id: int,
+    name: str,
+    short_name: str,
+    contact: str = "",
+) -> UnitUpdated | UnitRefused | Rejected:
+    """Correct a unit's name, short name or contact: the same checks as adding one (against
+    the bloc's other units); the unit keeps its id, so its reports and votes stay its own."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        units = await uow.blocs.units(bloc_id)
+        unit = next((u for u in units if u.id == unit_id), None)
+        if unit is None:
+            return Rejected(Reason.UNKNOWN_UNIT, {"value": str(unit_id)})
+        others = [u for u in units if u.id != unit_id]
+        checked = check_one(
+            name,
+            short_name,
+            contact,
+            existing_names={name_key(u.name) for u in others},
+            existing_shorts={name_key(u.short_name) for u in others},
+        )
+        if isinstance(checked, RowProblem):
+            return UnitRefused(checked)
+        if (checked.name, checked.short_name, checked.contact) == (
+            unit.name,
+            unit.short_name,
+            unit.contact,
+        ):
+            return UnitUpdated(unit, changed=False)
+        updated = await uow.blocs.update_unit(unit_id, checked)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            unit_id=unit_id,
+            action="unit.updated",
+            name=updated.name,
+            short_name=updated.short_name,
+            was_name=unit.name,
+            was_short_name=unit.short_name,
+            contact_changed=updated.contact != unit.contact,
+        )
+        await uow.commit()
+    return UnitUpdated(updated, changed=True)
+
+
+@dataclass(frozen=True, slots=True)
 class Imported:
     units: tuple[Unit, ...]
     total: int
@@ -75,13 +134,36 @@ class ImportRefused:
     file: ContentRefused | None = None
 
 
-async def import_units(
-    services: Services, actor: Actor, *, filename: str, data: bytes
-) -> Imported | ImportRefused | Rejected:
-    """Import units from CSV/XLSX: every row good, or nothing is imported."""
-    bloc_id = secretariat_bloc(actor)
-    if isinstance(bloc_id, Rejected):
-        return bloc_id
+Rows = tuple[tuple[int, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPreview:
+    """A file read and checked, nothing saved: the units it would add (`check.units`), or its
+    bad rows. `rows` is the file as read (cells cleaned, trailing empty cells dropped, blank
+    lines kept so line numbers and the header stay where they were): what `save_import`
+    checks again and saves."""
+
+    filename: str
+    rows: Rows
+    check: ImportCheck
+    existing: int  # units the bloc has already (the new ones are numbered after them)
+
+
+def carried_rows(rows: list[tuple[int, list[str]]]) -> Rows:
+    """The rows in the form `check_rows` reads identically: each cell cleaned, the trailing
+    empty ones dropped (both as `check_rows` does itself)."""
+    carried: list[tuple[int, tuple[str, ...]]] = []
+    for line, raw in rows:
+        cells = [clean(c) for c in raw]
+        while cells and not cells[-1]:
+            cells.pop()
+        carried.append((line, tuple(cells)))
+    return tuple(carried)
+
+
+async def _read_import(filename: str, data: bytes) -> Rows | ImportRefused:
+    """The file's rows (parsed in the sandbox after the content check), or why not."""
     kind = extension(filename)
     if kind not in TABLE_KINDS:
         return ImportRefused(unreadable="type")
@@ -94,13 +176,59 @@ async def import_units(
         return ImportRefused(unreadable="content", file=rows)
     if isinstance(rows, Unreadable):
         return ImportRefused(unreadable=rows.why)
+    return carried_rows(rows)
+
+
+def _check(rows: Rows, units: list[Unit]) -> ImportCheck:
+    return check_rows(
+        [(line, list(cells)) for line, cells in rows],
+        existing_names={name_key(u.name) for u in units},
+        existing_shorts={name_key(u.short_name) for u in units},
+    )
+
+
+async def import_units(
+    services: Services, actor: Actor, *, filename: str, data: bytes
+) -> Imported | ImportRefused | Rejected:
+    """Import units from CSV/XLSX: every row good, or nothing is imported."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    rows = await _read_import(filename, data)
+    if isinstance(rows, ImportRefused):
+        return rows
+    return await save_import(services, actor, filename=filename, rows=rows)
+
+
+async def preview_import(
+    services: Services, actor: Actor, *, filename: str, data: bytes
+) -> ImportPreview | ImportRefused | Rejected:
+    """The web's first step: the file read and checked as `import_units` would, nothing
+    saved (a file with bad rows is a preview too: the rows and what is wrong with each)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    rows = await _read_import(filename, data)
+    if isinstance(rows, ImportRefused):
+        return rows
     async with services.db.uow() as uow:
         units = await uow.blocs.units(bloc_id)
-        check = check_rows(
-            rows,
-            existing_names={name_key(u.name) for u in units},
-            existing_shorts={name_key(u.short_name) for u in units},
-        )
+    check = _check(rows, units)
+    if not check.units and not check.bad_rows:
+        return ImportRefused(unreadable="empty")
+    return ImportPreview(filename, rows, check, len(units))
+
+
+async def save_import(
+    services: Services, actor: Actor, *, filename: str, rows: Rows
+) -> Imported | ImportRefused | Rejected:
+    """Check the rows against the bloc as it is now and save them all, or none."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        units = await uow.blocs.units(bloc_id)
+        check = _check(rows, units)
         if not check.ok:
             if not check.units and not check.bad_rows:
                 return ImportRefused(unreadable="empty")

@@ -18,6 +18,7 @@ from handlers.web import (
     console,
     console_ballots,
     console_bloc,
+    console_units,
     covenant,
     home,
     receipt,
@@ -49,7 +50,7 @@ STATIC_DIR: Path = TEMPLATES_DIR / "web" / "static"
 TELEGRAM_WEB = "https://web.telegram.org"
 # Uploads are streamed by their route, which checks the form's first part (`csrf`) itself
 # with `upload_parts`; every other POST, url-encoded or multipart, is checked here.
-STREAMED_UPLOADS = frozenset({"/report/file"})
+STREAMED_UPLOADS = frozenset({"/report/file", "/console/units/import"})
 
 
 def _relative(request: web.Request) -> str:
@@ -181,6 +182,7 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
         console,
         console_ballots,
         console_bloc,
+        console_units,
     )
     for module in modules:
         module.add_routes(app.router)
