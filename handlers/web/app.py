@@ -15,7 +15,10 @@ from handlers.web import (
     ballots,
     conference,
     console,
+    console_audit,
     console_ballots,
+    console_deadlines,
+    console_docs,
     covenant,
     home,
     receipt,
@@ -174,6 +177,9 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
         standings,
         console,
         console_ballots,
+        console_deadlines,
+        console_docs,
+        console_audit,
     ):
         module.add_routes(app.router)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
