@@ -48,7 +48,7 @@ STATIC_DIR: Path = TEMPLATES_DIR / "web" / "static"
 TELEGRAM_WEB = "https://web.telegram.org"
 # Uploads are streamed by their route, which checks the form's first part (`csrf`) itself
 # with `upload_parts`; every other POST, url-encoded or multipart, is checked here.
-STREAMED_UPLOADS = frozenset({"/report/file"})
+STREAMED_UPLOADS = frozenset({"/report/file", "/console/covenant/file"})
 
 
 def _relative(request: web.Request) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from markupsafe import Markup
 
 from bot.core.models import Locale
@@ -20,12 +20,22 @@ from bot.services import summary as svc
 from bot.services.actors import secretariat_bloc
 from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.covenant import MAX_FILE
-from handlers.web.base import actor_of, form_id, page, refused, services_of
+from handlers.web.base import (
+    actor_of,
+    client_address,
+    config_of,
+    form_id,
+    page,
+    refused,
+    services_of,
+    upload_parts,
+)
 from handlers.web.console_ballots import chat_time
 from handlers.web.console_deadlines import forbidden, typed_form
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PARAGRAPHS = ("movements", "closing")
+CHUNK = 64 * 1024
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -98,22 +108,43 @@ async def covenant_post(request: web.Request) -> web.Response:
 
 
 async def covenant_file_post(request: web.Request) -> web.Response:
-    """A .txt or .docx whose text is the covenant: the chat's size limit and file checks."""
-    allowed = secretariat_bloc(actor_of(request))  # a representative's file is never opened
+    """A .txt or .docx whose text is the covenant, read as it streams (csrf first, then the
+    date to sign by, then the file): the chat's size limit — the first byte over is enough —
+    and the chat's file checks."""
+    allowed = secretariat_bloc(actor_of(request))  # a representative's file is never read
     if isinstance(allowed, Rejected):
         return _refused(request, allowed)
-    form = await request.post()
-    upload = form.get("file")
-    due = form.get("due")
-    typed = {"due": nfc(due).strip() if isinstance(due, str) else ""}
-    if not isinstance(upload, web.FileField):
-        return await _covenant_set(request, Rejected(Reason.EMPTY_FILE), typed)
-    data = upload.file.read(MAX_FILE + 1)
-    if len(data) > MAX_FILE:
-        return await _covenant_set(request, Rejected(Reason.COVENANT_FILE_UNREADABLE), typed)
-    if not data:
-        return await _covenant_set(request, Rejected(Reason.EMPTY_FILE), typed)
-    return await _covenant_set(request, await cov.text_from_file(upload.filename, data), typed)
+    reader = await upload_parts(request)
+    if reader is None:
+        return page(request, "error", status=403, code=403)
+    config = config_of(request)
+    keys = (f"person:{actor_of(request).identity.id}", f"addr:{client_address(request)}")
+    if any(config.uploads.full(key) for key in keys):
+        return page(request, "too_many", status=429, minutes=config.uploads.wait_minutes())
+    for key in keys:
+        config.uploads.record(key)
+    typed = {"due": ""}
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            break
+        if part.name == "due":
+            raw = await part.read_chunk(256)  # a date and a time: a few bytes
+            typed["due"] = nfc(raw.decode("utf-8", "replace")).strip()
+            continue
+        if part.name != "file" or not part.filename:
+            break
+        data = bytearray()
+        while chunk := await part.read_chunk(CHUNK):
+            data += chunk
+            if len(data) > MAX_FILE:
+                return await _covenant_set(
+                    request, Rejected(Reason.COVENANT_FILE_UNREADABLE), typed
+                )
+        if not data:
+            break
+        text = await cov.text_from_file(part.filename, bytes(data))
+        return await _covenant_set(request, text, typed)
+    return await _covenant_set(request, Rejected(Reason.EMPTY_FILE), typed)
 
 
 # --- the summary and the minutes ---------------------------------------------------------------

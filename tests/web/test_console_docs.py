@@ -6,6 +6,7 @@ representatives are refused on every route."""
 from __future__ import annotations
 
 import hashlib
+import io
 import unicodedata
 from datetime import timedelta
 from typing import Any
@@ -41,7 +42,9 @@ def upload(fields: dict[str, str], content: bytes, filename: str) -> FormData:
     form = FormData()
     for name, value in fields.items():
         form.add_field(name, value)
-    form.add_field("file", content, filename=filename, content_type="application/octet-stream")
+    form.add_field(
+        "file", io.BytesIO(content), filename=filename, content_type="application/octet-stream"
+    )
     return form
 
 
@@ -283,6 +286,12 @@ async def test_the_covenant_is_set_from_text_or_a_file_and_signatures_shown(
     )
     assert wrong.status == 400
     assert "Giao ước nhận từ tệp .txt, .docx (văn bản hoặc Word)." in await wrong.text()
+    huge = await client.post(
+        "/web/console/covenant/file",
+        data=upload({"csrf": csrf_of(page)}, b"a" * (1024 * 1024 + 1), "giao-uoc.txt"),
+    )
+    assert huge.status == 400
+    assert "Không đọc được nội dung giao ước từ tệp này" in await huge.text()
     text = "Giao ước thi đua năm 2025\nCác đơn vị cam kết."
     uploaded = await client.post(
         "/web/console/covenant/file",
