@@ -907,6 +907,29 @@ class AuditRepo:
         )
         return entry, row.prev_hash, row.row_hash
 
+    async def recent(self, bloc_id: int, limit: int) -> list[AuditEntry]:
+        """The bloc's newest rows, newest first."""
+        rows = (
+            await self.s.exec(
+                select(AuditRow)
+                .where(AuditRow.bloc_id == bloc_id)
+                .order_by(col(AuditRow.seq).desc())
+                .limit(limit)
+            )
+        ).all()
+        return [
+            AuditEntry(
+                bloc_id=r.bloc_id,
+                seq=r.seq,
+                at=r.at,
+                actor_identity_id=r.actor_identity_id,
+                unit_id=r.unit_id,
+                action=r.action,
+                details=json.loads(r.details),
+            )
+            for r in rows
+        ]
+
     async def bloc_ids_with_head(self) -> list[int]:
         return list((await self.s.exec(select(AuditHeadRow.bloc_id))).all())
 

@@ -6,8 +6,9 @@ restart never sends it twice)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from bot.core.models import Role
+from bot.core.models import Bloc, Role
 from bot.core.text import TEXT_LIMITS, clean, utf16_len
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
@@ -15,6 +16,7 @@ from bot.services.audit import record
 from bot.services.deadlines import DeadlineLine, deadline_lines, open_deadlines
 from bot.services.outbox import notice_rows
 from bot.services.outcomes import Notice, Reason, Rejected
+from storage.uow import UnitOfWork
 
 MAX_ANNOUNCEMENT = TEXT_LIMITS["announcement"]  # the header and footer fit in one message
 EVERYONE = "all"
@@ -53,6 +55,84 @@ def _body(text: str) -> str | Rejected:
     return body
 
 
+async def _recipients(
+    uow: UnitOfWork, bloc: Bloc, actor: Actor, target: str, now: datetime
+) -> tuple[set[int], set[int], DeadlineLine | None] | Rejected:
+    """Who an announcement to `target` reaches: people (identity ids, never the sender),
+    their units, and the deadline whose laggards they are (None: everyone)."""
+    members = await uow.identities.members_of_bloc(bloc.id)
+    units = {u.id for u in await uow.blocs.units(bloc.id)}
+    if target == EVERYONE:
+        people = {i.id for _, i in members} - {actor.identity.id}
+        return people, {m.unit_id for m, i in members if i.id in people and m.unit_id}, None
+    lines = await deadline_lines(uow, bloc, now, None)
+    ref = clean(target).lstrip("#")
+    line = next(
+        (x for x in lines if x.key == ref or (ref.isdecimal() and x.number == int(ref))),
+        None,
+    )
+    if line is None:
+        return Rejected(Reason.UNKNOWN_DEADLINE_NUMBER, {"value": ref})
+    source, deadline = next(
+        (s, d) for s, d in await open_deadlines(uow, bloc, now) if d.key == line.key
+    )
+    pending = await source.pending(uow, deadline) & units
+    people = {i.id for m, i in members if m.unit_id in pending and m.has(Role.REPRESENTATIVE)} - {
+        actor.identity.id
+    }
+    return people, pending, line
+
+
+def _context(bloc: Bloc, body: str, actor: Actor, line: DeadlineLine | None) -> dict[str, object]:
+    """What the `announcement` message is rendered with, for each person it reaches."""
+    return {
+        "bloc": bloc.name,
+        "text": body,
+        "sender": actor.identity.display_name,
+        "line": line,
+        "tz": bloc.timezone,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """An announcement before it goes: the message as members get it (`announcement`
+    rendered with `context`) and how many people and units it reaches."""
+
+    text: str
+    target: str
+    people: int
+    units: int
+    line: DeadlineLine | None
+    context: dict[str, object]
+
+
+async def preview(
+    services: Services, actor: Actor, *, text: str, target: str
+) -> Preview | Rejected:
+    """What `announce` would send to `target`, and to how many, sending nothing."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    body = _body(text)
+    if isinstance(body, Rejected):
+        return body
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        found = await _recipients(uow, bloc, actor, target, services.clock.now())
+    if isinstance(found, Rejected):
+        return found
+    people, units, line = found
+    return Preview(
+        body,
+        EVERYONE if line is None else line.key,
+        len(people),
+        len(units),
+        line,
+        _context(bloc, body, actor, line),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Announced:
     people: int
@@ -79,39 +159,14 @@ async def announce(
         if await uow.outbox.exists_prefix(key):
             return Rejected(Reason.ANNOUNCE_SENT)
         bloc = await uow.blocs.require(bloc_id)
-        members = await uow.identities.members_of_bloc(bloc_id)
-        units = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
-        line: DeadlineLine | None = None
-        if target == EVERYONE:
-            people = {i.id for _, i in members} - {actor.identity.id}
-            reached_units = {m.unit_id for m, i in members if i.id in people and m.unit_id}
-        else:
-            lines = await deadline_lines(uow, bloc, now, None)
-            ref = clean(target).lstrip("#")
-            line = next(
-                (x for x in lines if x.key == ref or (ref.isdecimal() and x.number == int(ref))),
-                None,
-            )
-            if line is None:
-                return Rejected(Reason.UNKNOWN_DEADLINE_NUMBER, {"value": ref})
-            source, deadline = next(
-                (s, d) for s, d in await open_deadlines(uow, bloc, now) if d.key == line.key
-            )
-            pending = await source.pending(uow, deadline) & set(units)
-            people = {
-                i.id for m, i in members if m.unit_id in pending and m.has(Role.REPRESENTATIVE)
-            } - {actor.identity.id}
-            reached_units = pending
+        found = await _recipients(uow, bloc, actor, target, now)
+        if isinstance(found, Rejected):
+            return found
+        people, reached_units, line = found
         notice = Notice(
             tuple(sorted(people)),
             "announcement",
-            {
-                "bloc": bloc.name,
-                "text": body,
-                "sender": actor.identity.display_name,
-                "line": line,
-                "tz": bloc.timezone,
-            },
+            _context(bloc, body, actor, line),
         )
         rows = await notice_rows(
             uow,

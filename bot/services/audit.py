@@ -7,8 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.core.audit import GENESIS, ChainBreak, chain_hash, head_mac, key_check, verify_chain
+from bot.core.audit import (
+    GENESIS,
+    ChainBreak,
+    chain_hash,
+    head_mac,
+    key_check,
+    verify_chain,
+)
+from bot.core.models import Bloc, Locale
+from bot.render import Renderer
+from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
+from bot.services.outcomes import Rejected
 from storage.secret_repos import AUDIT_KEY_CHECK
 from storage.uow import Database, UnitOfWork
 
@@ -123,33 +134,37 @@ class Verification:
         )
 
 
-async def verify_log(db: Database, key: bytes, heads: list[str] | None = None) -> Verification:
+async def verify_log(
+    db: Database, key: bytes, heads: list[str] | None = None, *, bloc_id: int | None = None
+) -> Verification:
     """Check every bloc's chain and head with the key (a row altered or re-chained without
     it fails; a head moved back over deleted rows fails its MAC), and that every head known
-    from outside is still a row of some chain (a cut tail is caught even with the key)."""
+    from outside is still a row of some chain (a cut tail is caught even with the key).
+    `bloc_id`: that bloc's chain only (the console's «verify»)."""
     wanted = [h.lower() for h in heads or []]
     found: dict[str, HeadFound] = {}
     reports: list[ChainReport] = []
     async with db.uow() as uow:
         stored = await uow.secret.key_check(AUDIT_KEY_CHECK)
         key_changed = stored is not None and stored.value != key_check(key)
-        for bloc_id in await uow.audit.bloc_ids():
-            rows = await uow.audit.chain(bloc_id)
-            seq, head = await uow.audit.head(bloc_id)
-            mac = await uow.audit.head_mac(bloc_id)
+        chains = await uow.audit.bloc_ids()
+        for chain_id in chains if bloc_id is None else [b for b in chains if b == bloc_id]:
+            rows = await uow.audit.chain(chain_id)
+            seq, head = await uow.audit.head(chain_id)
+            mac = await uow.audit.head_mac(chain_id)
             broken = verify_chain(key, rows)
             last_seq, last_hash = (rows[-1][0].seq, rows[-1][2]) if rows else (0, GENESIS)
             if broken is None and (last_seq != seq or last_hash != head):
-                broken = ChainBreak(bloc_id, last_seq, "head")
+                broken = ChainBreak(chain_id, last_seq, "head")
             if broken is None and (
-                mac is None or not hmac.compare_digest(mac, head_mac(key, bloc_id, seq, head))
+                mac is None or not hmac.compare_digest(mac, head_mac(key, chain_id, seq, head))
             ):
-                broken = ChainBreak(bloc_id, seq, "head mac")
-            reports.append(ChainReport(bloc_id, len(rows), head, broken, seq))
+                broken = ChainBreak(chain_id, seq, "head mac")
+            reports.append(ChainReport(chain_id, len(rows), head, broken, seq))
             for entry, _prev, row_hash in rows:
                 for h in wanted:
                     if h not in found and row_hash.startswith(h):
-                        found[h] = HeadFound(h, bloc_id, entry.seq)
+                        found[h] = HeadFound(h, chain_id, entry.seq)
     return Verification(
         reports, [found.get(h, HeadFound(h)) for h in dict.fromkeys(wanted)], key_changed
     )
@@ -158,3 +173,84 @@ async def verify_log(db: Database, key: bytes, heads: list[str] | None = None) -
 async def verify_all(db: Database, key: bytes) -> list[ChainReport]:
     """Check every bloc's chain with the key; a row altered or re-chained without it fails."""
     return (await verify_log(db, key)).reports
+
+
+async def verify_bloc(services: Services, actor: Actor) -> Verification | Rejected:
+    """`python -m bot audit verify` for the secretariat's own bloc (its chain and head)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    return await verify_log(services.db, services.audit_key, bloc_id=bloc_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLine:
+    """One audit row in words: when, who (and for which unit), what was done."""
+
+    seq: int
+    at: datetime
+    actor: str
+    unit: str
+    action: str
+    words: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    bloc: Bloc
+    head_seq: int
+    head: str
+    lines: tuple[AuditLine, ...]  # newest first
+
+
+RECENT = 50
+_FACTS = ("title", "year", "closed", "name", "short_name", "count", "which", "kind", "reason")
+
+
+def describe(renderer: Renderer, locale: Locale, action: str, details: dict[str, Any]) -> str:
+    """An audit action in words (strings.toml `web.action.*`, with the few facts it names);
+    an action the catalog does not know reads as its code."""
+    try:
+        words = renderer.t(locale, f"web.action.{action}")
+    except KeyError:
+        return action
+    facts = {k: str(details.get(k, "")) for k in _FACTS}
+    if details.get("which") in ("movements", "closing"):
+        facts["which"] = renderer.t(locale, f"web.action_paragraph_{details['which']}")
+    return words.format_map(facts)
+
+
+async def recent_entries(
+    services: Services, actor: Actor, *, locale: Locale, limit: int = RECENT
+) -> AuditPage | Rejected:
+    """The secretariat's bloc's newest audit rows in words, and its head."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        entries = await uow.audit.recent(bloc_id, limit)
+        seq, head = await uow.audit.head(bloc_id)
+        names = {
+            i.id: i.display_name
+            for i in await uow.identities.many(
+                {e.actor_identity_id for e in entries if e.actor_identity_id is not None}
+            )
+        }
+        units = {u.id: u.name for u in await uow.blocs.units(bloc_id)}
+    return AuditPage(
+        bloc,
+        seq,
+        head,
+        tuple(
+            AuditLine(
+                e.seq,
+                e.at,
+                names.get(e.actor_identity_id or 0, ""),
+                units.get(e.unit_id or 0, ""),
+                e.action,
+                describe(services.renderer, locale, e.action, e.details),
+            )
+            for e in entries
+        ),
+    )

@@ -16,8 +16,11 @@ from handlers.web import (
     ballots,
     conference,
     console,
+    console_audit,
     console_ballots,
     console_bloc,
+    console_deadlines,
+    console_docs,
     console_units,
     covenant,
     home,
@@ -50,7 +53,7 @@ STATIC_DIR: Path = TEMPLATES_DIR / "web" / "static"
 TELEGRAM_WEB = "https://web.telegram.org"
 # Uploads are streamed by their route, which checks the form's first part (`csrf`) itself
 # with `upload_parts`; every other POST, url-encoded or multipart, is checked here.
-STREAMED_UPLOADS = frozenset({"/report/file", "/console/units/import"})
+STREAMED_UPLOADS = frozenset({"/report/file", "/console/units/import", "/console/covenant/file"})
 
 
 def _relative(request: web.Request) -> str:
@@ -183,6 +186,9 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
         console_ballots,
         console_bloc,
         console_units,
+        console_deadlines,
+        console_docs,
+        console_audit,
     )
     for module in modules:
         module.add_routes(app.router)

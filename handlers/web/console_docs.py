@@ -1,0 +1,266 @@
+"""The console's covenant, summary and minutes, and the new year: set the covenant's text
+(typed, or from a .txt/.docx file with the chat's checks; its SHA-256 shown) and see who has
+signed; write the summary's two paragraphs, preview it in Vietnamese and English, post it to
+the group (a confirm first); download the minutes, the vote-count records and the memo (the
+DOCX files /minutes sends); start the new year (a confirm naming what happens first). The same
+services as `/covenant set`, `/summary`, `/minutes` and `/bloc newyear` in chat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from markupsafe import Markup
+
+from bot.core.models import Locale
+from bot.core.text import nfc
+from bot.services import covenant as cov
+from bot.services import minutes, newyear
+from bot.services import summary as svc
+from bot.services.actors import secretariat_bloc
+from bot.services.outcomes import Reason, Rejected
+from handlers.telegram.covenant import MAX_FILE
+from handlers.web.base import (
+    actor_of,
+    client_address,
+    config_of,
+    form_id,
+    page,
+    refused,
+    services_of,
+    upload_parts,
+)
+from handlers.web.console_ballots import chat_time
+from handlers.web.console_deadlines import forbidden, typed_form
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PARAGRAPHS = ("movements", "closing")
+CHUNK = 64 * 1024
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/console/covenant", covenant_page)
+    router.add_post("/console/covenant", covenant_post)
+    router.add_post("/console/covenant/file", covenant_file_post)
+    router.add_get("/console/summary", summary_page)
+    router.add_post("/console/summary", summary_post)
+    router.add_get("/console/summary/post", post_page)
+    router.add_post("/console/summary/post", post_post)
+    router.add_get(r"/console/minutes/{doc:minutes|records|memo}", minutes_download)
+    router.add_get("/console/newyear", newyear_page)
+    router.add_post("/console/newyear", newyear_post)
+
+
+def _refused(request: web.Request, rejected: Rejected, back: str = "/console") -> web.Response:
+    return forbidden(request, rejected) or refused(request, rejected, back=back)
+
+
+# --- the covenant ------------------------------------------------------------------------------
+
+
+async def covenant_page(
+    request: web.Request,
+    *,
+    outcome: tuple[str, dict[str, Any]] | None = None,
+    problem: Rejected | None = None,
+    typed: dict[str, str] | None = None,
+) -> web.Response:
+    actor = actor_of(request)
+    allowed = secretariat_bloc(actor)
+    if isinstance(allowed, Rejected):
+        return _refused(request, allowed)
+    view = await cov.covenant_view(services_of(request), actor)
+    if isinstance(view, Rejected):
+        return _refused(request, view)
+    return page(
+        request,
+        "console_covenant",
+        status=400 if problem else 200,
+        nav="console",
+        view=view,
+        sha256=cov.text_hash(view.covenant.text) if view.covenant else "",
+        outcome=outcome,
+        problem=problem,
+        typed=typed or {},
+    )
+
+
+async def _covenant_set(
+    request: web.Request, text: str | Rejected, typed: dict[str, str]
+) -> web.Response:
+    services = services_of(request)
+    done = (
+        text
+        if isinstance(text, Rejected)
+        else await cov.set_covenant(
+            services, actor_of(request), text=text, due_text=chat_time(typed.get("due", ""))
+        )
+    )
+    if isinstance(done, Rejected):
+        return forbidden(request, done) or await covenant_page(request, problem=done, typed=typed)
+    await services.outbox_flush()
+    return await covenant_page(request, outcome=("covenant_set", {"done": done}))
+
+
+async def covenant_post(request: web.Request) -> web.Response:
+    form = await typed_form(request)
+    return await _covenant_set(request, form.get("text", ""), form)
+
+
+async def covenant_file_post(request: web.Request) -> web.Response:
+    """A .txt or .docx whose text is the covenant, read as it streams (csrf first, then the
+    date to sign by, then the file): the chat's size limit — the first byte over is enough —
+    and the chat's file checks."""
+    allowed = secretariat_bloc(actor_of(request))  # a representative's file is never read
+    if isinstance(allowed, Rejected):
+        return _refused(request, allowed)
+    reader = await upload_parts(request)
+    if reader is None:
+        return page(request, "error", status=403, code=403)
+    config = config_of(request)
+    keys = (f"person:{actor_of(request).identity.id}", f"addr:{client_address(request)}")
+    if any(config.uploads.full(key) for key in keys):
+        return page(request, "too_many", status=429, minutes=config.uploads.wait_minutes())
+    for key in keys:
+        config.uploads.record(key)
+    typed = {"due": ""}
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            break
+        if part.name == "due":
+            raw = await part.read_chunk(256)  # a date and a time: a few bytes
+            typed["due"] = nfc(raw.decode("utf-8", "replace")).strip()
+            continue
+        if part.name != "file" or not part.filename:
+            break
+        data = bytearray()
+        while chunk := await part.read_chunk(CHUNK):
+            data += chunk
+            if len(data) > MAX_FILE:
+                return await _covenant_set(
+                    request, Rejected(Reason.COVENANT_FILE_UNREADABLE), typed
+                )
+        if not data:
+            break
+        text = await cov.text_from_file(part.filename, bytes(data))
+        return await _covenant_set(request, text, typed)
+    return await _covenant_set(request, Rejected(Reason.EMPTY_FILE), typed)
+
+
+# --- the summary and the minutes ---------------------------------------------------------------
+
+
+async def summary_page(
+    request: web.Request,
+    *,
+    outcome: tuple[str, dict[str, Any]] | None = None,
+    saved: bool = False,
+    problem: Rejected | None = None,
+    typed: dict[str, str] | None = None,
+) -> web.Response:
+    services = services_of(request)
+    data = await svc.summary(services, actor_of(request))
+    if isinstance(data, Rejected):
+        return _refused(request, data)
+    # The chat's message in each language: an autoescaped template (its own markup only).
+    previews = {
+        locale.value: Markup(svc.render_summary(services, data, locale))
+        for locale in (Locale.VI, Locale.EN)
+    }
+    values = typed or {
+        "movements": data.conference.summary_movements,
+        "closing": data.conference.summary_closing,
+    }
+    return page(
+        request,
+        "console_summary",
+        status=400 if problem else 200,
+        nav="console",
+        data=data,
+        previews=previews,
+        values=values,
+        outcome=outcome,
+        saved=saved,
+        problem=problem,
+    )
+
+
+async def summary_post(request: web.Request) -> web.Response:
+    form = await typed_form(request)
+    services, actor = services_of(request), actor_of(request)
+    current = await svc.summary(services, actor)
+    if isinstance(current, Rejected):
+        return _refused(request, current)
+    stored = {
+        "movements": current.conference.summary_movements,
+        "closing": current.conference.summary_closing,
+    }
+    typed = {which: form.get(which, "") for which in PARAGRAPHS}
+    for which in PARAGRAPHS:
+        if typed[which] == stored[which]:
+            continue  # unchanged: nothing saved, nothing audited
+        changed = await svc.set_paragraph(services, actor, which=which, text=typed[which])
+        if isinstance(changed, Rejected):
+            return forbidden(request, changed) or await summary_page(
+                request, problem=changed, typed=typed
+            )
+    return await summary_page(request, saved=True)
+
+
+async def post_page(request: web.Request) -> web.Response:
+    data = await svc.summary(services_of(request), actor_of(request))
+    if isinstance(data, Rejected):
+        return _refused(request, data, back="/console/summary")
+    return page(request, "console_summary_post", nav="console", data=data)
+
+
+async def post_post(request: web.Request) -> web.Response:
+    services = services_of(request)
+    posted = await svc.post_summary(services, actor_of(request))
+    if isinstance(posted, Rejected):
+        return _refused(request, posted, back="/console/summary")
+    await services.outbox_flush()
+    return await summary_page(request, outcome=("summary_posted", {}))
+
+
+async def minutes_download(request: web.Request) -> web.StreamResponse:
+    """One of the three files /minutes sends (`?lang=en`: in English, as `/minutes en`)."""
+    locale = "en" if request.query.get("lang") == "en" else "vi"
+    done = await minutes.paperwork(services_of(request), actor_of(request), locale=locale)
+    if isinstance(done, Rejected):
+        return _refused(request, done, back="/console/summary")
+    t = services_of(request).renderer.t
+    doc = request.match_info["doc"]
+    files = {
+        "minutes": (t(locale, "minutes.filename"), done.minutes),
+        "records": (t(locale, "minutes.records_filename"), done.records),
+        "memo": (t(locale, "memo.filename"), done.memo),
+    }
+    name, data = files[doc]
+    if data is None:  # no ballot counted yet: no records to attach
+        return page(request, "console_note", status=404, note="web.console_no_records")
+    return web.Response(
+        body=data,
+        content_type=DOCX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# --- the new year ------------------------------------------------------------------------------
+
+
+async def newyear_page(request: web.Request) -> web.Response:
+    plan = await newyear.plan_new_year(services_of(request), actor_of(request))
+    if isinstance(plan, Rejected):
+        return _refused(request, plan, back="/console/summary")
+    return page(request, "console_newyear", nav="console", plan=plan)
+
+
+async def newyear_post(request: web.Request) -> web.Response:
+    form = await typed_form(request)
+    done = await newyear.start_new_year(
+        services_of(request), actor_of(request), year=form_id(form.get("year"))
+    )
+    if isinstance(done, Rejected):
+        return _refused(request, done, back="/console/summary")
+    return page(request, "console_newyear_done", nav="console", plan=done)

@@ -1,0 +1,567 @@
+"""The console's deadlines and announcements, covenant, summary and minutes, new year and audit
+log: the same services as `/deadlines`, `/announce`, `/covenant set`, `/summary`, `/minutes`,
+`/bloc newyear` and `audit verify` (same checks, audit, notices); destructive steps ask first;
+representatives are refused on every route."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import unicodedata
+from datetime import timedelta
+from typing import Any
+
+from aiogram.methods import SendMessage
+from aiohttp import FormData
+from sqlmodel import col, update
+
+from bot.core.deadlines import DeadlineKind
+from bot.services.app import Services
+from bot.services.covenant import text_hash
+from storage.covenant_repos import Covenant
+from storage.tables import AuditRow
+from tests.handlers.conftest import GROUP, SECRETARY, Harness
+from tests.handlers.support import (
+    AN,
+    BLOC_CODE,
+    CUONG,
+    VOTE_UNITS,
+    bloc_by_code,
+    conference_setup,
+    docx_bytes,
+    join,
+)
+from tests.web.support import Client, csrf_of, sign_in
+
+TITLE = "Nộp danh sách đề nghị khen thưởng"
+COVENANT = "Các đơn vị cam kết thi đua hoàn thành xuất sắc nhiệm vụ năm 2025."
+
+
+def upload(fields: dict[str, str], content: bytes, filename: str) -> FormData:
+    """A multipart form with a file, as a browser posts it."""
+    form = FormData()
+    for name, value in fields.items():
+        form.add_field(name, value)
+    form.add_field(
+        "file", io.BytesIO(content), filename=filename, content_type="application/octet-stream"
+    )
+    return form
+
+
+def told(tg: Harness, since: int) -> dict[int, list[str]]:
+    """Messages sent in chat since `since`, per chat."""
+    out: dict[int, list[str]] = {}
+    for r in tg.bot.mock_session.requests[since:]:
+        if isinstance(r, SendMessage):
+            out.setdefault(int(r.chat_id), []).append(r.text)
+    return out
+
+
+async def _secretary(client: Client, tg: Harness, path: str) -> str:
+    await sign_in(client, tg, SECRETARY)
+    page = await client.get(path)
+    assert page.status == 200, await page.text()
+    return await page.text()
+
+
+async def _bloc_with_two(tg: Harness) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await join(tg, AN, "1")
+    await join(tg, CUONG, "2")
+
+
+async def covenant_of(services: Services) -> Covenant | None:
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        return await uow.covenants.of_year(bloc.id, bloc.year + 1)
+
+
+async def test_a_deadline_is_added_the_units_told_and_withdrawn_after_a_confirm(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await _bloc_with_two(tg)
+    html = await _secretary(client, tg, "/web/console/deadlines")
+    assert "Hiện không có hạn chót nào đang mở." in html
+    since = len(tg.bot.mock_session.requests)
+    added = await client.post(
+        "/web/console/deadlines/add",
+        data={"csrf": csrf_of(html), "title": TITLE, "due": "2024-12-10T17:00"},
+    )
+    html = await added.text()
+    assert added.status == 200, html
+    assert f"✅ Đã thêm hạn chót số 1: <b>{TITLE}</b>" in html
+    assert "Đã báo cho đại diện 2 người" in html
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        (deadline,) = await uow.deadlines.of_bloc(bloc.id)
+    assert deadline.title == TITLE
+    assert not deadline.cancelled
+    reached = told(tg, since)
+    assert any(TITLE in text for text in reached[AN.id])
+    assert any(TITLE in text for text in reached[CUONG.id])
+
+    confirm = await client.get("/web/console/deadlines/1/cancel")
+    page = await confirm.text()
+    assert confirm.status == 200
+    assert f"Hủy hạn chót «{TITLE}»" in page
+    async with services.db.uow() as uow:
+        assert not (await uow.deadlines.get(deadline.id)).cancelled  # type: ignore[union-attr]
+    done = await client.post(
+        "/web/console/deadlines/cancel",
+        data={"csrf": csrf_of(page), "deadline_id": str(deadline.id)},
+    )
+    html = await done.text()
+    assert done.status == 200, html
+    assert f"Đã hủy hạn chót «{TITLE}»; các đơn vị không còn được nhắc." in html
+    async with services.db.uow() as uow:
+        assert (await uow.deadlines.get(deadline.id)).cancelled  # type: ignore[union-attr]
+    gone = await (await client.get("/web/console/deadlines/1/cancel")).text()
+    assert "Không có hạn chót đang mở số «1»." in gone
+
+
+async def test_a_refused_deadline_keeps_what_was_typed(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await _bloc_with_two(tg)
+    html = await _secretary(client, tg, "/web/console/deadlines")
+    refused = await client.post(
+        "/web/console/deadlines/add",
+        data={"csrf": csrf_of(html), "title": TITLE, "due": "2024-01-10T17:00"},
+    )
+    page = await refused.text()
+    assert refused.status == 400
+    assert 'role="alert"' in page
+    assert f'value="{TITLE}"' in page
+    assert 'value="2024-01-10T17:00"' in page
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        assert await uow.deadlines.of_bloc(bloc.id) == []
+
+
+async def test_reminder_offsets_and_quiet_hours(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await _bloc_with_two(tg)
+    html = await _secretary(client, tg, "/web/console/deadlines")
+    assert 'value="21:00"' in html
+    assert 'value="07:00"' in html
+    changed = await client.post(
+        "/web/console/deadlines/remind",
+        data={"csrf": csrf_of(html), "kind": "custom", "offsets": "3d, 12h"},
+    )
+    page = await changed.text()
+    assert changed.status == 200, page
+    assert "✅ Đã lưu lịch nhắc của khối." in page
+    assert 'value="3d, 12h"' in page
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    assert bloc.reminders.offsets_for(DeadlineKind.CUSTOM) == (
+        timedelta(days=3),
+        timedelta(hours=12),
+    )
+    bad = await client.post(
+        "/web/console/deadlines/remind",
+        data={"csrf": csrf_of(html), "kind": "report", "offsets": "sớm"},
+    )
+    assert bad.status == 400
+    assert 'value="sớm"' in await bad.text()
+    quiet = await client.post(
+        "/web/console/deadlines/quiet",
+        data={"csrf": csrf_of(html), "start": "22:00", "end": "06:30"},
+    )
+    assert "Giờ yên lặng: 22:00–06:30." in await quiet.text()
+    off = await client.post(
+        "/web/console/deadlines/quiet",
+        data={"csrf": csrf_of(html), "start": "22:00", "end": "06:30", "none": "1"},
+    )
+    assert "Giờ yên lặng: không có." in await off.text()
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    assert bloc.reminders.quiet.start == bloc.reminders.quiet.end
+
+
+async def test_an_announcement_is_previewed_then_sent_once(client: Client, tg: Harness) -> None:
+    await _bloc_with_two(tg)
+    html = await _secretary(client, tg, "/web/console/deadlines")
+    since = len(tg.bot.mock_session.requests)
+    text = "Các đơn vị gửi báo cáo trước 17 giờ thứ Sáu."
+    shown = await client.post(
+        "/web/console/announce/preview",
+        data={"csrf": csrf_of(html), "text": text, "target": "all"},
+    )
+    page = await shown.text()
+    assert shown.status == 200, page
+    assert "Thông báo sẽ gửi đến 2 người (2 đơn vị). Chưa có gì được gửi." in page
+    assert "📢 <b>Thông báo của thường trực</b> — Khối thi đua Văn hóa - Xã hội" in page
+    assert text in page
+    assert told(tg, since) == {}  # a preview sends nothing
+
+    sent = await client.post(
+        "/web/console/announce/send",
+        data={
+            "csrf": csrf_of(page),
+            "draft": page.split('name="draft" value="')[1][:16],
+            "target": "all",
+            "text": text,
+        },
+    )
+    html = await sent.text()
+    assert sent.status == 200, html
+    assert "✅ Đã xếp gửi thông báo đến 2 người (tất cả thành viên)." in html
+    reached = told(tg, since)
+    assert set(reached) == {AN.id, CUONG.id}
+    assert all(text in messages[0] for messages in reached.values())
+    # The same preview's «Gửi» again (a double click, a reload) sends nothing more.
+    again = await client.post(
+        "/web/console/announce/send",
+        data={
+            "csrf": csrf_of(page),
+            "draft": page.split('name="draft" value="')[1][:16],
+            "target": "all",
+            "text": text,
+        },
+    )
+    assert again.status == 400
+    assert "Thông báo này đã được gửi rồi, không gửi lại." in await again.text()
+    assert told(tg, since) == reached
+
+
+async def test_an_announcement_to_the_units_not_done(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await _bloc_with_two(tg)
+    html = await _secretary(client, tg, "/web/console/deadlines")
+    await client.post(
+        "/web/console/deadlines/add",
+        data={"csrf": csrf_of(html), "title": TITLE, "due": "2024-12-10T17:00"},
+    )
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        (deadline,) = await uow.deadlines.of_bloc(bloc.id)
+    await tg.tap(AN, f"dl:{deadline.id}:ack")
+    html = await (await client.get("/web/console/deadlines")).text()
+    assert f'value="custom:{deadline.id}"' in html
+    shown = await client.post(
+        "/web/console/announce/preview",
+        data={"csrf": csrf_of(html), "text": "Nhắc lại", "target": f"custom:{deadline.id}"},
+    )
+    page = await shown.text()
+    # Cường for Sở GD&ĐT; the two units without a representative are counted, reached by none.
+    assert "Thông báo sẽ gửi đến 1 người (3 đơn vị)." in page
+    assert f"(Gửi các đơn vị chưa hoàn thành: {TITLE}" in page
+    since = len(tg.bot.mock_session.requests)
+    await client.post(
+        "/web/console/announce/send",
+        data={
+            "csrf": csrf_of(page),
+            "draft": page.split('name="draft" value="')[1][:16],
+            "target": f"custom:{deadline.id}",
+            "text": "Nhắc lại",
+        },
+    )
+    assert set(told(tg, since)) == {CUONG.id}
+
+
+async def test_the_covenant_is_set_from_text_or_a_file_and_signatures_shown(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await _bloc_with_two(tg)
+    html = await _secretary(client, tg, "/web/console/covenant")
+    assert "Chưa có giao ước thi đua năm 2025." in html
+    since = len(tg.bot.mock_session.requests)
+    done = await client.post(
+        "/web/console/covenant",
+        data={"csrf": csrf_of(html), "text": COVENANT, "due": "2024-12-20T17:00"},
+    )
+    page = await done.text()
+    assert done.status == 200, page
+    assert "✅ Đã lưu giao ước thi đua năm 2025, hạn ký" in page
+    found = await covenant_of(services)
+    assert found is not None
+    assert found.text == COVENANT
+    assert hashlib.sha256(COVENANT.encode()).hexdigest() in page
+    assert {AN.id, CUONG.id} <= set(told(tg, since))
+
+    wrong = await client.post(
+        "/web/console/covenant/file",
+        data=upload({"csrf": csrf_of(page), "due": ""}, b"%PDF-1.4", "giao-uoc.pdf"),
+    )
+    assert wrong.status == 400
+    assert "Giao ước nhận từ tệp .txt, .docx (văn bản hoặc Word)." in await wrong.text()
+    huge = await client.post(
+        "/web/console/covenant/file",
+        data=upload({"csrf": csrf_of(page)}, b"a" * (1024 * 1024 + 1), "giao-uoc.txt"),
+    )
+    assert huge.status == 400
+    assert "Không đọc được nội dung giao ước từ tệp này" in await huge.text()
+    text = "Giao ước thi đua năm 2025\nCác đơn vị cam kết."
+    uploaded = await client.post(
+        "/web/console/covenant/file",
+        data=upload({"csrf": csrf_of(page)}, docx_bytes(*text.split("\n")), "giao-uoc.docx"),
+    )
+    page = await uploaded.text()
+    assert uploaded.status == 200, page
+    found = await covenant_of(services)
+    assert found is not None
+    assert found.text == text
+    assert text_hash(text) in page
+
+    await tg.tap(AN, f"cv:{found.id}:ok:{text_hash(text)[:16]}")
+    page = await (await client.get("/web/console/covenant")).text()
+    assert "Đã ký: 1/4 đơn vị." in page
+    assert "Trần Văn An" in page
+    assert 'name="text"' not in page  # signed: the text is final
+
+
+async def test_the_summary_paragraphs_preview_in_both_languages_and_post(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, defaults=False)
+    await tg.say(SECRETARY, "/bloc link", chat=GROUP)
+    html = await _secretary(client, tg, "/web/console/summary")
+    assert "tổng kết công tác thi đua, khen thưởng năm 2024" in html
+    assert "the 2024 emulation and commendation review" in html
+    saved = await client.post(
+        "/web/console/summary",
+        data={
+            "csrf": csrf_of(html),
+            "movements": "Năm 2024, các phong trào thi đua được triển khai sâu rộng.",
+            "closing": "Xin trân trọng cảm ơn.",
+        },
+    )
+    page = await saved.text()
+    assert saved.status == 200, page
+    assert "✅ Đã lưu các đoạn văn của bài tổng kết." in page
+    assert page.count("Xin trân trọng cảm ơn.") >= 2  # the field and the Vietnamese preview
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        conference = await uow.votes.conference(bloc.id, bloc.year)
+    assert conference is not None
+    assert conference.summary_closing == "Xin trân trọng cảm ơn."
+    assert conference.summary_movements.startswith("Năm 2024")
+
+    confirm = await client.get("/web/console/summary/post")
+    page = await confirm.text()
+    assert "sẽ được đăng lên nhóm của khối" in page
+    since = len(tg.bot.mock_session.requests)
+    assert told(tg, since) == {}
+    posted = await client.post("/web/console/summary/post", data={"csrf": csrf_of(page)})
+    html = await posted.text()
+    assert posted.status == 200, html
+    assert "✅ Đã đăng bài tổng kết lên nhóm của khối." in html
+    group = told(tg, since)[GROUP.id]
+    assert len(group) == 1
+    assert group[0].endswith("Xin trân trọng cảm ơn.")
+
+
+async def test_the_summary_post_needs_a_linked_group(client: Client, tg: Harness) -> None:
+    await conference_setup(tg, defaults=False)
+    html = await _secretary(client, tg, "/web/console/summary/post")
+    posted = await client.post("/web/console/summary/post", data={"csrf": csrf_of(html)})
+    assert "Khối chưa liên kết nhóm" in await posted.text()
+
+
+async def test_the_minutes_records_and_memo_download(client: Client, tg: Harness) -> None:
+    await conference_setup(tg)
+    await sign_in(client, tg, SECRETARY)
+    for doc in ("minutes", "memo"):
+        for query in ("", "?lang=en"):
+            got = await client.get(f"/web/console/minutes/{doc}{query}")
+            assert got.status == 200, doc
+            assert got.headers["Content-Disposition"].startswith("attachment; filename=")
+            assert (await got.read())[:2] == b"PK"
+    none = await client.get("/web/console/minutes/records")
+    assert none.status == 404
+    assert "chưa có biên bản kiểm phiếu" in await none.text()
+    await tg.say(SECRETARY, "/ballot open 1")
+    await tg.say(SECRETARY, "/ballot close 1")
+    records = await client.get("/web/console/minutes/records")
+    assert records.status == 200
+    assert 'filename="bien-ban-kiem-phieu.docx"' in records.headers["Content-Disposition"]
+    assert (await records.read())[:2] == b"PK"
+
+
+async def test_the_new_year_asks_first_then_moves_on(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, defaults=False)
+    await sign_in(client, tg, SECRETARY)
+    confirm = await client.get("/web/console/newyear")
+    page = await confirm.text()
+    assert confirm.status == 200
+    assert "Kết thúc năm 2024, chuyển sang năm 2025" in page
+    assert "Không hoàn tác được." in page
+    assert (await bloc_by_code(services, BLOC_CODE)).year == 2024  # a GET changes nothing
+    since = len(tg.bot.mock_session.requests)
+    done = await client.post("/web/console/newyear", data={"csrf": csrf_of(page), "year": "2024"})
+    html = await done.text()
+    assert done.status == 200, html
+    assert "✅ Đã chuyển sang năm 2025." in html
+    assert (await bloc_by_code(services, BLOC_CODE)).year == 2025
+    assert AN.id in told(tg, since)
+    again = await client.post("/web/console/newyear", data={"csrf": csrf_of(page), "year": "2024"})
+    assert (await bloc_by_code(services, BLOC_CODE)).year == 2025
+    assert "Năm 2024 đã kết thúc; khối đang ở năm 2025. Không có gì thay đổi." in (
+        await again.text()
+    )
+
+
+async def test_the_audit_log_in_words_and_its_verification(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await _bloc_with_two(tg)
+    html = await _secretary(client, tg, "/web/console/audit")
+    assert "Lập khối «Khối thi đua Văn hóa - Xã hội», năm 2024" in html
+    assert "Nhập danh sách 4 đơn vị" in html
+    assert "Thành viên tham gia khối" in html
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        seq, head = await uow.audit.head(bloc.id)
+    assert head in html
+    assert f"dòng số {seq}" in html
+    checked = await client.post("/web/console/audit/verify", data={"csrf": csrf_of(html)})
+    page = await checked.text()
+    assert checked.status == 200, page
+    assert f"✅ Nhật ký của khối nguyên vẹn: {seq} dòng, mã đầu chuỗi {head}." in page
+
+    async with services.db.uow() as uow:
+        await uow.session.exec(
+            update(AuditRow)
+            .where(col(AuditRow.bloc_id) == bloc.id, col(AuditRow.seq) == 2)
+            .values(details='{"count": 40}')
+        )
+        await uow.commit()
+    broken = await client.post("/web/console/audit/verify", data={"csrf": csrf_of(html)})
+    page = await broken.text()
+    assert "⚠️ Chuỗi nhật ký bị đứt ở dòng số 2: nội dung dòng đã bị sửa." in page
+    assert "nguyên vẹn" not in page
+
+
+POSTS: dict[str, dict[str, Any]] = {
+    "/web/console/deadlines/add": {"title": TITLE, "due": "2024-12-10T17:00"},
+    "/web/console/deadlines/cancel": {"deadline_id": "1"},
+    "/web/console/deadlines/remind": {"kind": "custom", "offsets": "1d"},
+    "/web/console/deadlines/quiet": {"none": "1"},
+    "/web/console/announce/preview": {"text": "x", "target": "all"},
+    "/web/console/announce/send": {"text": "x", "target": "all", "draft": "0" * 16},
+    "/web/console/covenant": {"text": COVENANT},
+    "/web/console/summary": {"movements": "x", "closing": "y"},
+    "/web/console/summary/post": {},
+    "/web/console/newyear": {"year": "2024"},
+    "/web/console/audit/verify": {},
+}
+GETS = (
+    "/web/console/deadlines",
+    "/web/console/deadlines/1/cancel",
+    "/web/console/covenant",
+    "/web/console/summary",
+    "/web/console/summary/post",
+    "/web/console/minutes/minutes",
+    "/web/console/minutes/records",
+    "/web/console/minutes/memo",
+    "/web/console/newyear",
+    "/web/console/audit",
+)
+
+
+async def test_a_representative_is_refused_on_every_route(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, defaults=False)
+    await tg.say(SECRETARY, "/bloc link", chat=GROUP)
+    await tg.say(SECRETARY, f"/deadlines add {TITLE}; 10/12/2024 17:00")
+    home = await sign_in(client, tg, AN)
+    for path in GETS:
+        page = await client.get(path)
+        assert page.status == 403, path
+        assert "Chỉ thường trực khối mới dùng được lệnh này." in await page.text(), path
+    since = len(tg.bot.mock_session.requests)
+    for path, data in POSTS.items():
+        forged = await client.post(path, data={"csrf": csrf_of(home), **data})
+        assert forged.status == 403, path
+    file = upload({"csrf": csrf_of(home)}, COVENANT.encode(), "giao-uoc.txt")
+    assert (await client.post("/web/console/covenant/file", data=file)).status == 403
+    assert told(tg, since) == {}
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    assert bloc.year == 2024
+    assert await covenant_of(services) is None
+    async with services.db.uow() as uow:
+        (deadline,) = await uow.deadlines.of_bloc(bloc.id)
+        conference = await uow.votes.conference(bloc.id, bloc.year)
+    assert not deadline.cancelled
+    assert conference is not None
+    assert conference.summary_movements == ""
+
+
+async def test_every_form_needs_the_csrf_token(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, defaults=False)
+    await sign_in(client, tg, SECRETARY)
+    for path, data in POSTS.items():
+        forged = await client.post(path, data=data)
+        assert forged.status == 403, path
+        wrong = await client.post(path, data={"csrf": "x" * 43, **data})
+        assert wrong.status == 403, path
+    for fields in ({}, {"csrf": "x" * 43}):
+        file = upload(fields, COVENANT.encode(), "giao-uoc.txt")
+        assert (await client.post("/web/console/covenant/file", data=file)).status == 403
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    assert bloc.year == 2024
+    assert await covenant_of(services) is None
+    async with services.db.uow() as uow:
+        assert await uow.deadlines.of_bloc(bloc.id) == []
+
+
+async def test_markup_and_decomposed_letters_are_stored_clean_and_shown_as_text(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, defaults=False)
+    html = await _secretary(client, tg, "/web/console/deadlines")
+
+    def marked(text: str) -> str:
+        return unicodedata.normalize("NFD", f"<b>{text}</b><script>x()</script>")
+
+    composed = unicodedata.normalize("NFC", marked(TITLE))
+    escaped = "&lt;script&gt;x()&lt;/script&gt;"
+    await client.post(
+        "/web/console/deadlines/add",
+        data={"csrf": csrf_of(html), "title": marked(TITLE), "due": "2024-12-10T17:00"},
+    )
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        (deadline,) = await uow.deadlines.of_bloc(bloc.id)
+    assert deadline.title == composed
+    page = await (await client.get("/web/console/deadlines")).text()
+    assert "<script>x()</script>" not in page
+    assert escaped in page
+
+    shown = await client.post(
+        "/web/console/announce/preview",
+        data={"csrf": csrf_of(html), "text": marked("Thông báo"), "target": "all"},
+    )
+    page = await shown.text()
+    assert "<script>x()</script>" not in page
+    assert escaped in page
+    assert unicodedata.normalize("NFC", "Thông báo") in page
+
+    await client.post(
+        "/web/console/covenant", data={"csrf": csrf_of(html), "text": marked(COVENANT)}
+    )
+    found = await covenant_of(services)
+    assert found is not None
+    assert found.text == unicodedata.normalize("NFC", marked(COVENANT))
+    page = await (await client.get("/web/console/covenant")).text()
+    assert "<script>x()</script>" not in page
+    assert escaped in page
+    assert text_hash(found.text) in page
+
+    await client.post(
+        "/web/console/summary",
+        data={"csrf": csrf_of(html), "movements": marked("Phong trào"), "closing": ""},
+    )
+    async with services.db.uow() as uow:
+        conference = await uow.votes.conference(bloc.id, bloc.year)
+    assert conference is not None
+    assert conference.summary_movements == unicodedata.normalize("NFC", marked("Phong trào"))
+    page = await (await client.get("/web/console/summary")).text()
+    assert "<script>x()</script>" not in page
+    assert escaped in page
