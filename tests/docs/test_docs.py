@@ -70,6 +70,12 @@ def test_every_relative_link_leads_to_a_file_and_heading_that_exist(page: Path) 
     assert broken == []
 
 
+def test_the_docs_name_every_guide() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for page in [*DOCS.rglob("*.md"), ROOT / "ARCHITECTURE.md"]:
+        assert f"({page.relative_to(ROOT).as_posix()})" in readme, page
+
+
 # --- the Compose file --------------------------------------------------------------------
 
 
