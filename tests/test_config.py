@@ -288,21 +288,21 @@ def test_env_example_lists_every_setting_and_loads(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(text, encoding="utf-8")
     assert not load_settings().has_token
     # (WEBHOOK__URL would need a secret: left out)
-    samples = re.sub(
-        r"^# ((?!WEBHOOK__URL)[A-Z][A-Z0-9_]*=\S+)$", r"\1", text, flags=re.MULTILINE
-    )
+    samples = re.sub(r"^# ((?!WEBHOOK__URL)[A-Z][A-Z0-9_]*=\S+)$", r"\1", text, flags=re.MULTILINE)
     (tmp_path / ".env").write_text(samples, encoding="utf-8")
     assert load_settings().admin_ids == ["telegram:123456789"]
 
 
-def test_readme_states_the_token_rule_the_code_checks() -> None:
+def test_the_docs_state_the_token_rule_the_code_checks() -> None:
     with pytest.raises(SettingsError) as refused:
         load_settings(telegram={"token": "12345:short"})
     rule = str(refused.value).split("expected ")[1].split(" (as @BotFather")[0]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert rule in readme
+    configuration = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert rule in configuration
     assert rule in (ROOT / ".env.example").read_text(encoding="utf-8").replace("\n# ", " ")
-    assert "export ADMIN_IDS=telegram:" in readme
+    assert "export ADMIN_IDS=telegram:" in (ROOT / "docs" / "deploy.md").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_accept_failures_are_logged_once_per_ten_seconds(

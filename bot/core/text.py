@@ -84,7 +84,7 @@ def bare_name(name: str) -> str:
 
 
 # Every free text a person types, and its limit in characters. A text over its limit is
-# refused with the limit stated, never cut (the README lists them all in one table).
+# refused with the limit stated, never cut (docs/commands.md lists them all in one table).
 TEXT_LIMITS: dict[str, int] = {
     "bloc_name": 200,
     "conference_place": 300,

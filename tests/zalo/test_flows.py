@@ -314,7 +314,7 @@ async def test_realistic_mistakes_never_lose_a_vote_silently(
 async def test_criteria_for_everyone_and_secretariat_forms_answered_on_zalo(
     tg: Harness, typist: Typist
 ) -> None:
-    """/criteria was refused to representatives on Zalo although the README gives it to
+    """/criteria was refused to representatives on Zalo although the command reference gives it to
     everyone; `/covenant set` and `/deadlines add` typed on Zalo were ignored without a word."""
     await report_setup(tg)
     await tg.say(SECRETARY, "/units add Sở Thông tin và Truyền thông; STTTT")
