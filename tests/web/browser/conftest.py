@@ -5,6 +5,7 @@ run; elsewhere the tests are skipped with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler, Middleware
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -75,13 +77,30 @@ class Live:
     console: list[str] = field(default_factory=list)
 
 
+def _one_at_a_time() -> Middleware:
+    """The test's services run in one transaction on one database connection, which two
+    requests must not use at once (a page's autosave still running when «Nộp» is pressed, on
+    a slow machine): the live server takes one request at a time, as no real deployment
+    needs. A hall screen's event stream stays open and holds nothing, so it is let through."""
+    lock = asyncio.Lock()
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.endswith("/events"):
+            return await handler(request)
+        async with lock:
+            return await handler(request)
+
+    return middleware
+
+
 @pytest.fixture
 async def live(services: Services) -> AsyncIterator[Live]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}/web"
     services.web_url = base
     tg = make_harness(services)
-    root = web.Application()
+    root = web.Application(middlewares=[_one_at_a_time()])
     mount_web(root, services, WebConfig(base))
     server = TestServer(root, host="127.0.0.1", port=port)
     await server.start_server()
