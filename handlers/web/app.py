@@ -16,6 +16,7 @@ from handlers.web import (
     conference,
     console,
     console_ballots,
+    console_reports,
     covenant,
     home,
     receipt,
@@ -45,7 +46,9 @@ STATIC_DIR: Path = TEMPLATES_DIR / "web" / "static"
 TELEGRAM_WEB = "https://web.telegram.org"
 # Uploads are streamed by their route, which checks the form's first part (`csrf`) itself
 # with `upload_parts`; every other POST, url-encoded or multipart, is checked here.
-STREAMED_UPLOADS = frozenset({"/report/file"})
+STREAMED_UPLOADS = frozenset(
+    {"/report/file", console_reports.TABLE_UPLOAD, console_reports.BEHALF_UPLOAD}
+)
 
 
 def _relative(request: web.Request) -> str:
@@ -174,6 +177,7 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
         standings,
         console,
         console_ballots,
+        console_reports,
     ):
         module.add_routes(app.router)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
