@@ -123,6 +123,17 @@ class ScoringRepo:
         ).first()
         return None if row is None else (_id(row.id), row.version, _table(row))
 
+    async def versions(self, bloc_id: int, year: int) -> list[tuple[int, ScoringTable, datetime]]:
+        """Every version of the bloc's table for the year, the newest first."""
+        rows = (
+            await self.s.exec(
+                select(ScoringTableRow)
+                .where(ScoringTableRow.bloc_id == bloc_id, ScoringTableRow.year == year)
+                .order_by(col(ScoringTableRow.version).desc())
+            )
+        ).all()
+        return [(row.version, _table(row), row.created_at) for row in rows]
+
     async def year_of(self, table_id: int) -> int | None:
         row = await self.s.get(ScoringTableRow, table_id)
         return None if row is None else row.year

@@ -12,13 +12,16 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.models import Bloc, Invite, Unit
+from bot.core.reports import Submission
+from bot.core.scoring import ScoringTable
 from bot.core.venue import venue_checkin_on
 from bot.services import reports, voting
 from bot.services import units as units_svc
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.deadlines import DeadlinesView, deadlines_view
-from bot.services.outcomes import Reason, Rejected
+from bot.services.exports import ascii_short, file_extension
+from bot.services.outcomes import Reason, Rejected, pick_unit
 from storage.vote_repos import Conference
 
 
@@ -251,3 +254,70 @@ async def confirm_import(
         return opened
     filename, rows = opened
     return await units_svc.save_import(services, actor, filename=filename, rows=rows)
+
+
+# --- report periods: one unit's submission ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionView:
+    """One unit's report in a period, as the secretariat reviews it: its latest version (None
+    before any), the unit's own scores and the reviewed ones item by item, the period's table."""
+
+    status: reports.PeriodStatus
+    line: reports.UnitLine
+    table: ScoringTable
+    self_values: dict[str, int]
+    reviewed_values: dict[str, int]
+
+    @property
+    def unit(self) -> Unit:
+        return self.line.unit
+
+    @property
+    def latest(self) -> Submission | None:
+        return self.line.latest
+
+
+async def submission_view(
+    services: Services, actor: Actor, *, period_ref: str, unit_ref: str
+) -> SubmissionView | Rejected:
+    """A period (by its number in /period) and a unit (as /review names it), secretariat only."""
+    status = await reports.period_status(services, actor, period_ref=period_ref)
+    if isinstance(status, Rejected):
+        return status
+    unit = pick_unit([line.unit for line in status.lines], unit_ref)
+    if isinstance(unit, Rejected):
+        return unit
+    line = next(line for line in status.lines if line.unit.id == unit.id)
+    async with services.db.uow(read_only=True) as uow:
+        _, table = await uow.tables.get(status.view.period.table_id)
+        mine: dict[str, int] = {}
+        theirs: dict[str, int] = {}
+        if line.latest is not None:
+            mine = await uow.reports.entries(line.latest.id, "self")
+            theirs = await uow.reports.entries(line.latest.id, "reviewed")
+    return SubmissionView(status, line, table, mine, theirs)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionFile:
+    name: str  # as the unit sent it
+    download_name: str  # NN-SHORT-vV.ext, ASCII (what the archive calls it)
+    data: bytes
+
+
+async def submission_file(
+    services: Services, actor: Actor, *, period_ref: str, unit_ref: str
+) -> SubmissionFile | Rejected:
+    """The file of a unit's latest version (the same file the ZIP archive holds)."""
+    view = await submission_view(services, actor, period_ref=period_ref, unit_ref=unit_ref)
+    if isinstance(view, Rejected):
+        return view
+    latest = view.latest
+    if latest is None:
+        return Rejected(Reason.NO_SUBMISSION, {"unit": view.unit.name})
+    ext = file_extension(latest.file_name)
+    name = f"{view.line.number:02d}-{ascii_short(view.unit.short_name)}-v{latest.version}"
+    name += f".{ext}" if ext else ""
+    return SubmissionFile(latest.file_name, name, services.files.read(latest.file_sha256))

@@ -7,6 +7,10 @@ turns the draft into a new version; the latest version counts.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -91,10 +95,11 @@ class TableImported:
     table: ScoringTable
 
 
-async def import_table(
-    services: Services, actor: Actor, *, filename: str, data: bytes
-) -> TableImported | TableRefused | Rejected:
-    """A new version of the bloc's scoring table for its year; a bad table is refused whole."""
+async def check_table(
+    actor: Actor, *, filename: str, data: bytes
+) -> ScoringTable | TableRefused | Rejected:
+    """A scoring table file read and checked, nothing saved: the table, or why it is refused
+    (its rows' problems, or why it could not be read)."""
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
@@ -108,8 +113,18 @@ async def import_table(
         table = parse_problem(kind, table.unreadable) or table
     if isinstance(table, ContentRefused):
         return TableRefused(unreadable="content", file=table)
-    if isinstance(table, TableRefused):
+    return table
+
+
+async def import_table(
+    services: Services, actor: Actor, *, filename: str, data: bytes
+) -> TableImported | TableRefused | Rejected:
+    """A new version of the bloc's scoring table for its year; a bad table is refused whole."""
+    table = await check_table(actor, filename=filename, data=data)
+    if not isinstance(table, ScoringTable):
         return table
+    bloc_id = secretariat_bloc(actor)
+    assert not isinstance(bloc_id, Rejected)
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
         table_id, version = await uow.tables.add(
@@ -132,6 +147,107 @@ async def import_table(
         )
         await uow.commit()
     return TableImported(version, bloc.year, table)
+
+
+PREVIEW_SECONDS = 600  # a previewed table may be confirmed for 10 minutes
+
+
+@dataclass(frozen=True, slots=True)
+class TablePreview:
+    """A table file read and checked but not saved (the web's preview): the version it would
+    become, and the ticket that confirms it (see :func:`preview_table`)."""
+
+    table: ScoringTable
+    year: int
+    version: int
+    filename: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewExpired:
+    """A confirm whose ticket is past its 10 minutes, altered, or another person's."""
+
+
+def _preview_key(services: Services) -> bytes:
+    # A key of its own, derived from the server's secret (never the audit chain's key itself).
+    return hmac.new(services.audit_key, b"thidua/scoring-table-preview", hashlib.sha256).digest()
+
+
+def _ticket_sig(services: Services, payload: str) -> str:
+    return hmac.new(_preview_key(services), payload.encode(), hashlib.sha256).hexdigest()
+
+
+async def preview_table(
+    services: Services, actor: Actor, *, filename: str, data: bytes
+) -> TablePreview | TableRefused | Rejected:
+    """A table file checked as /criteria import checks it, shown before anything is saved.
+
+    A good file is kept in the file store (by its SHA-256, as report files are); the ticket
+    names it with the file's name, the person, the bloc and an expiry 10 minutes ahead, signed
+    with a key derived from the server's secret. The confirm (:func:`confirm_table`) carries
+    the ticket back; nothing but the signed file can be saved with it.
+    """
+    table = await check_table(actor, filename=filename, data=data)
+    if not isinstance(table, ScoringTable):
+        return table
+    bloc_id = secretariat_bloc(actor)
+    assert not isinstance(bloc_id, Rejected)
+    async with services.db.uow(read_only=True) as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        latest = await uow.tables.latest(bloc_id, bloc.year)
+    digest = services.files.put(data)
+    expires = int(services.clock.now().timestamp()) + PREVIEW_SECONDS
+    payload = base64.urlsafe_b64encode(
+        json.dumps([actor.identity.id, bloc_id, digest, filename, expires]).encode()
+    ).decode()
+    ticket = f"{payload}.{_ticket_sig(services, payload)}"
+    version = (latest[1] if latest else 0) + 1
+    return TablePreview(table, bloc.year, version, filename, ticket)
+
+
+async def confirm_table(
+    services: Services, actor: Actor, *, ticket: str
+) -> TableImported | TableRefused | PreviewExpired | Rejected:
+    """Save the previewed table: the ticket's signature, person, bloc and expiry checked, the
+    file read back by its hash and imported exactly as /criteria import does."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    payload, _, sig = ticket.strip().partition(".")
+    if not hmac.compare_digest(_ticket_sig(services, payload), sig):
+        return PreviewExpired()
+    try:
+        person, bloc, digest, filename, expires = json.loads(base64.urlsafe_b64decode(payload))
+        data = services.files.read(str(digest))
+    except (ValueError, TypeError, OSError):
+        return PreviewExpired()
+    now = int(services.clock.now().timestamp())
+    if (person, bloc) != (actor.identity.id, bloc_id) or not now <= int(expires):
+        return PreviewExpired()
+    if hashlib.sha256(data).hexdigest() != digest:
+        return PreviewExpired()
+    return await import_table(services, actor, filename=str(filename), data=data)
+
+
+@dataclass(frozen=True, slots=True)
+class TableVersion:
+    version: int
+    year: int
+    table: ScoringTable
+    created_at: datetime
+    timezone: str
+
+
+async def table_versions(services: Services, actor: Actor) -> list[TableVersion] | Rejected:
+    """Every version of the bloc's scoring table for its year, the newest first."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow(read_only=True) as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        rows = await uow.tables.versions(bloc_id, bloc.year)
+    return [TableVersion(v, bloc.year, table, at, bloc.timezone) for v, table, at in rows]
 
 
 async def current_table(services: Services, actor: Actor) -> TableImported | Rejected:
@@ -781,11 +897,12 @@ def _form(
 
 
 async def report_form(
-    services: Services, actor: Actor, *, period_id: int | None = None
+    services: Services, actor: Actor, *, period_id: int | None = None, unit_id: int | None = None
 ) -> ReportForm | ChoosePeriod | Rejected:
     """The representative's draft for a period as one form: the same draft row the chat walk
-    uses (started here or there), the file and every answer so far; scoring may come first."""
-    step = await start_report(services, actor, period_id=period_id)
+    uses (started here or there), the file and every answer so far; scoring may come first.
+    With `unit_id`, the secretariat's draft on that unit's behalf (as /report UNIT)."""
+    step = await start_report(services, actor, period_id=period_id, unit_id=unit_id)
     if isinstance(step, ChoosePeriod | Rejected):
         return step
     return _form(step.ctx, services.clock.now())

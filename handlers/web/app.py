@@ -21,6 +21,7 @@ from handlers.web import (
     console_bloc,
     console_deadlines,
     console_docs,
+    console_reports,
     console_units,
     covenant,
     home,
@@ -53,7 +54,15 @@ STATIC_DIR: Path = TEMPLATES_DIR / "web" / "static"
 TELEGRAM_WEB = "https://web.telegram.org"
 # Uploads are streamed by their route, which checks the form's first part (`csrf`) itself
 # with `upload_parts`; every other POST, url-encoded or multipart, is checked here.
-STREAMED_UPLOADS = frozenset({"/report/file", "/console/units/import", "/console/covenant/file"})
+STREAMED_UPLOADS = frozenset(
+    {
+        "/report/file",
+        "/console/units/import",
+        "/console/covenant/file",
+        console_reports.TABLE_UPLOAD,
+        console_reports.BEHALF_UPLOAD,
+    }
+)
 
 
 def _relative(request: web.Request) -> str:
@@ -189,6 +198,7 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
         console_deadlines,
         console_docs,
         console_audit,
+        console_reports,
     )
     for module in modules:
         module.add_routes(app.router)
