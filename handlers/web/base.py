@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+import segno
 from aiohttp import BodyPartReader, MultipartReader, web
+from markupsafe import Markup
 
 from bot.core.models import Locale
 from bot.services.actors import Actor
@@ -207,3 +209,9 @@ def form_id(value: object) -> int:
     finds nothing and says so; an id never grants anything by itself)."""
     text = value if isinstance(value, str) else ""
     return int(text) if text.isascii() and text.isdecimal() and len(text) <= 9 else 0
+
+
+def qr_svg(link: str) -> Markup:
+    """A QR code of a link of ours, as inline SVG (segno writes it from the link alone: markup
+    of its own, nothing typed by anyone in it); it scales with its box."""
+    return Markup(segno.make(link, error="m").svg_inline(scale=4, omitsize=True))

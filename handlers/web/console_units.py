@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import segno
 from aiohttp import BodyPartReader, web
 from markupsafe import Markup
 from multidict import MultiDictProxy
@@ -31,6 +30,7 @@ from handlers.web.base import (
     form_id,
     go,
     page,
+    qr_svg,
     refused,
     services_of,
     signed_in,
@@ -239,8 +239,7 @@ class Printed:
 
     @property
     def qr(self) -> Markup:
-        # segno writes the SVG from the link alone: markup of its own, nothing typed in it.
-        return Markup(segno.make(self.link, error="m").svg_inline(scale=4, omitsize=True))
+        return qr_svg(self.link)
 
 
 def _printed(request: web.Request, issued: list[inv.IssuedInvite], **context: Any) -> web.Response:

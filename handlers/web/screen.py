@@ -10,13 +10,14 @@ import json
 import logging
 
 from aiohttp import web
+from markupsafe import Markup
 
 from bot.core.ports import Subscription
 from bot.core.screen import ScreenProblem
 from bot.services import hall
 from bot.services.app import Services
 from bot.services.live import hall_topic
-from handlers.web.base import CLOSING, config_of, services_of
+from handlers.web.base import CLOSING, config_of, qr_svg, services_of
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,28 @@ async def screen_page(request: web.Request) -> web.Response:
     view = await hall.screen_view(services_of(request), token)
     if isinstance(view, ScreenProblem):
         return _gone(request, view)
-    return _render(request, "screen", view=view, token=token, locale=view.locale.value)
+    return _render(
+        request,
+        "screen",
+        view=view,
+        token=token,
+        locale=view.locale.value,
+        qr=_checkin_qr(request),
+    )
 
 
 async def screen_part(request: web.Request) -> web.Response:
     view = await hall.screen_view(services_of(request), request.match_info["token"])
     if isinstance(view, ScreenProblem):
         return _gone(request, view)
-    return _render(request, "screen_live", view=view, locale=view.locale.value)
+    return _render(
+        request, "screen_live", view=view, locale=view.locale.value, qr=_checkin_qr(request)
+    )
+
+
+def _checkin_qr(request: web.Request) -> Markup:
+    """The QR beside the check-in code: it opens the check-in page on a phone."""
+    return qr_svg(f"{config_of(request).base_url}/checkin")
 
 
 def _event(name: str, data: str) -> bytes:

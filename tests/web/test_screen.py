@@ -207,6 +207,9 @@ async def test_the_venue_code_is_shown_when_check_in_needs_it(
     assert found is not None
     assert found.group(1) == "40"
     assert f"{code[:3]} {code[3:]}" in html
+    # Beside it, the QR that opens the check-in page on a phone.
+    assert 'class="segno"' in html
+    assert "Quét để mở trang điểm danh" in html
     async with services.db.uow() as uow:
         await uow.session.exec(update(ConferenceRow).values(venue_checkin=False))
         await uow.commit()
