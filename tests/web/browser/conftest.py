@@ -11,6 +11,7 @@ import shutil
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -74,15 +75,16 @@ class Live:
     base: str
     tg: Harness
     services: Services
+    lock: asyncio.Lock  # held while the server or the chat uses the test's database
     console: list[str] = field(default_factory=list)
 
 
-def _one_at_a_time() -> Middleware:
+def _one_at_a_time(lock: asyncio.Lock) -> Middleware:
     """The test's services run in one transaction on one database connection, which two
     requests must not use at once (a page's autosave still running when «Nộp» is pressed, on
-    a slow machine): the live server takes one request at a time, as no real deployment
-    needs. A hall screen's event stream stays open and holds nothing, so it is let through."""
-    lock = asyncio.Lock()
+    a slow machine): the live server takes one request at a time — and the chat the test
+    plays waits for it too (`Live.lock`) —, as no real deployment needs. A hall screen's
+    event stream stays open and holds nothing, so it is let through."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -100,12 +102,20 @@ async def live(services: Services) -> AsyncIterator[Live]:
     base = f"http://127.0.0.1:{port}/web"
     services.web_url = base
     tg = make_harness(services)
-    root = web.Application(middlewares=[_one_at_a_time()])
+    lock = asyncio.Lock()
+    dispatch = tg.dispatch
+
+    async def one_at_a_time(obj: Any) -> list[Any]:
+        async with lock:
+            return await dispatch(obj)
+
+    tg.dispatch = one_at_a_time  # type: ignore[method-assign]
+    root = web.Application(middlewares=[_one_at_a_time(lock)])
     mount_web(root, services, WebConfig(base))
     server = TestServer(root, host="127.0.0.1", port=port)
     await server.start_server()
     try:
-        yield Live(base, tg, services)
+        yield Live(base, tg, services, lock)
     finally:
         await server.close()
 

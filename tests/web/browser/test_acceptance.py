@@ -6,6 +6,7 @@ The database, the audit chain and the notices the units' colleagues get are the 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -58,6 +59,18 @@ REPORT_DATA = b"%PDF-1.7\n% bao cao tong ket nam 2024\n%%EOF\n"
 COVENANT = "/covenant set 31/12/2024 17:00; Các đơn vị cam kết thi đua hoàn thành nhiệm vụ."
 
 
+class LockedTypist(Typist):
+    """Zalo messages handled one at a time with the live server's requests (one connection)."""
+
+    def __init__(self, zalo: FakeZalo, zbot: ZaloBot, lock: asyncio.Lock) -> None:
+        super().__init__(zalo, zbot)
+        self.lock = lock
+
+    async def say(self, user: ZaloUser, text: str) -> str:
+        async with self.lock:
+            return await super().say(user, text)
+
+
 @dataclass
 class World:
     live: Live
@@ -70,7 +83,7 @@ async def world(live: Live) -> AsyncIterator[World]:
     async with FakeZalo(TOKEN) as zalo:
         client = ZaloClient(TOKEN, zalo.url, backoff=0.01)
         live.services.channels = frozenset({Platform.TELEGRAM, Platform.ZALO})
-        typist = Typist(zalo, ZaloBot(live.services, client))
+        typist = LockedTypist(zalo, ZaloBot(live.services, client), live.lock)
         tg = live.tg
         await conference_setup(tg)
         await join(tg, TWIN, "4")
