@@ -173,9 +173,20 @@ def clock() -> FakeClock:
     return FakeClock(START)
 
 
+class Tokens:
+    """`Services.token_bytes` of the tests: 1, 2, 3, … as big-endian bytes. It counts what it
+    gave, so a bloc restored from a snapshot (tests/handlers/snapshots.py) goes on from there."""
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    def __call__(self, n: int) -> bytes:
+        self.used += 1
+        return self.used.to_bytes(n, "big")
+
+
 @pytest.fixture
 def services(db: Database, clock: FakeClock, tmp_path: Path) -> Services:
-    counter = iter(range(1, 10_000))
     return Services(
         db=db,
         clock=clock,
@@ -185,7 +196,7 @@ def services(db: Database, clock: FakeClock, tmp_path: Path) -> Services:
         files=FileStore(tmp_path / "files"),
         admins=frozenset({ADMIN}),
         bot_username="thidua_test_bot",
-        token_bytes=lambda n: next(counter).to_bytes(n, "big"),
+        token_bytes=Tokens(),
     )
 
 
