@@ -5,6 +5,7 @@ run; elsewhere the tests are skipped with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -81,7 +83,17 @@ async def live(services: Services) -> AsyncIterator[Live]:
     base = f"http://127.0.0.1:{port}/web"
     services.web_url = base
     tg = make_harness(services)
-    root = web.Application()
+    # The test's database is one connection (its outer transaction): a request at a time, as
+    # the bot's pool would keep them apart. Else the page's autosave, fired while a slow
+    # submit is handled, interleaves its savepoint with the submit's and breaks both.
+    one_at_a_time = asyncio.Lock()
+
+    @web.middleware
+    async def serialised(request: web.Request, handler: Handler) -> web.StreamResponse:
+        async with one_at_a_time:
+            return await handler(request)
+
+    root = web.Application(middlewares=[serialised])
     mount_web(root, services, WebConfig(base))
     server = TestServer(root, host="127.0.0.1", port=port)
     await server.start_server()
