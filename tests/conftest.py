@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -113,6 +114,34 @@ def pg_engine(schema: str) -> AsyncEngine:
     return create_async_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per worker; each test gets a copy (the same schema as its
+    own migration would give, without the ~0.5 s that running the migrations takes)."""
+    import asyncio
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "migrated.db"
+
+    async def setup() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(setup())
+    return path
+
+
+def migrated_sqlite(template: Path, path: Path) -> str:
+    """A copy of the migrated template at `path` (with its WAL, if one is left); its URL."""
+    for suffix in ("", "-wal", "-shm"):
+        source = template.with_name(template.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, path.with_name(path.name + suffix))
+    return f"sqlite+aiosqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str | None:
     """None for SQLite, else the PostgreSQL schema; resolved here, outside the event loop
@@ -124,11 +153,12 @@ def backend(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-async def db(backend: str | None, tmp_path: Path) -> AsyncIterator[Database]:
+async def db(
+    backend: str | None, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[Database]:
     """A migrated database; each test runs inside one transaction that is rolled back."""
     if backend is None:
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
-        await migrate(engine)
+        engine = create_engine(migrated_sqlite(sqlite_template, tmp_path / "test.db"))
     else:
         engine = pg_engine(backend)
     async with engine.connect() as conn:
@@ -143,11 +173,20 @@ def clock() -> FakeClock:
     return FakeClock(START)
 
 
+class Tokens:
+    """`Services.token_bytes` of the tests: 1, 2, 3, … as big-endian bytes. It counts what it
+    gave, so a bloc restored from a snapshot (tests/handlers/snapshots.py) goes on from there."""
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    def __call__(self, n: int) -> bytes:
+        self.used += 1
+        return self.used.to_bytes(n, "big")
+
+
 @pytest.fixture
-def services(
-    db: Database, clock: FakeClock, tmp_path: Path
-) -> Services:
-    counter = iter(range(1, 10_000))
+def services(db: Database, clock: FakeClock, tmp_path: Path) -> Services:
     return Services(
         db=db,
         clock=clock,
@@ -157,7 +196,7 @@ def services(
         files=FileStore(tmp_path / "files"),
         admins=frozenset({ADMIN}),
         bot_username="thidua_test_bot",
-        token_bytes=lambda n: next(counter).to_bytes(n, "big"),
+        token_bytes=Tokens(),
     )
 
 
@@ -227,11 +266,12 @@ async def _fresh_pg_schema() -> tuple[AsyncEngine, str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def committed_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+async def committed_db(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[Database]:
     """A migrated database whose units of work really commit (no outer transaction)."""
     if request.param == "sqlite":
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
-        await migrate(engine)
+        engine = create_engine(migrated_sqlite(sqlite_template, tmp_path / "c.db"))
         database = Database(engine)
         yield database
         await database.dispose()  # the engine, and a background purge still running

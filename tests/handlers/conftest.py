@@ -59,6 +59,7 @@ class Harness:
         self.sender = sender
         self.handling = False
         self.queued = False
+        self.standard_sender: Sender | None = None
 
     async def flush(self) -> None:
         """`Services.outbox_flush`: the running bot sends in the background, so the queued
@@ -134,6 +135,7 @@ def make_harness(services: Services) -> Harness:
         services.db, TelegramNotifier(bot), NoRateLimit(), services.clock, services.renderer
     )
     harness = Harness(bot, services, sender)
+    harness.standard_sender = sender  # a test may put another in its place (snapshots.py)
     services.outbox_flush = harness.flush
     return harness
 

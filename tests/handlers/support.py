@@ -36,6 +36,7 @@ from storage.tables import (
     SecretRegisterRow,
 )
 from tests.handlers.conftest import SECRETARY, Harness, Reply, make_harness, person
+from tests.handlers.snapshots import snapshotted
 
 BLOC = "Khối thi đua Văn hóa - Xã hội"
 BLOC_CODE = "KTĐVHXH"
@@ -300,6 +301,7 @@ def limit_line(code: str, top: str) -> str:
     return f"Điểm tối đa: {top}"
 
 
+@snapshotted
 async def report_setup(tg: Harness, *, policy: str = "", observer: User | None = None) -> None:
     """The bloc, An and Bình representing Sở Y tế, Cường Sở GD&ĐT, the example table, a period.
 
@@ -495,6 +497,7 @@ CONFERENCE = (
 )
 
 
+@snapshotted
 async def conference_setup(
     tg: Harness,
     *,
