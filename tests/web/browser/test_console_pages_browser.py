@@ -1,0 +1,65 @@
+"""Every page of the secretariat's console on a phone (360 px, Chromium): nothing wider than
+the screen, a heading, and no script or CSP error — a bloc with a report period, a submitted
+report and the conference with its ballots, names with markup in them."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from playwright.async_api import Page, expect
+
+from tests.handlers.conftest import SECRETARY
+from tests.handlers.support import (
+    AN,
+    OPEN_PERIOD,
+    TABLE_EXAMPLE,
+    conference_setup,
+    submitted,
+)
+from tests.web.browser.conftest import Live
+
+PAGES = (
+    "/console",
+    "/console/bloc",
+    "/console/units",
+    "/console/table",
+    "/console/periods",
+    "/console/periods/1",
+    "/console/conference",
+    "/console/ballots",
+    "/console/ballots/1/close",
+    "/console/deadlines",
+    "/console/covenant",
+    "/console/summary",
+    "/console/audit",
+    "/console/newyear",
+)
+SHOTS = os.environ.get("CONSOLE_SHOTS")  # a directory: each page's screenshot, to look at
+
+
+async def test_every_console_page_fits_a_phone(live: Live, phone: Page) -> None:
+    tg = live.tg
+    await conference_setup(tg)
+    await tg.send_file(SECRETARY, "bang.yaml", TABLE_EXAMPLE.read_bytes(), "/criteria")
+    await tg.say(SECRETARY, OPEN_PERIOD)
+    await submitted(live.services, AN)
+    await tg.say(SECRETARY, "/ballot open 1")
+    reply = await tg.say(SECRETARY, "/web")
+    link = re.search(r"http://\S+/signin/[A-Za-z0-9_-]{43}", reply[-1].text)
+    assert link is not None
+    await phone.goto(link.group(0))
+    async with phone.expect_navigation():
+        await phone.get_by_role("button", name="Đăng nhập").tap()
+    base = link.group(0).split("/signin/")[0]
+    for path in PAGES:
+        response = await phone.goto(f"{base}{path}")
+        assert response is not None
+        assert response.status == 200, path
+        await expect(phone.locator("h1")).to_be_visible()
+        width = await phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"{path} is {width} px wide"
+        if SHOTS:
+            name = path.strip("/").replace("/", "-")
+            await phone.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+    assert live.console == []
