@@ -197,9 +197,17 @@ async def test_a_bad_table_is_refused_row_by_row_and_nothing_is_saved(
     assert status == 400
     assert 'role="alert"' in html
     assert "không được nhập vì 3 lỗi" in html
-    assert '<td class="num">3</td><td>mã mục trùng với một dòng trước</td>' in html
-    assert '<td class="num">4</td><td>thiếu nội dung</td>' in html
-    assert '<td class="num">5</td><td>điểm tối đa không hợp lệ' in html
+    assert (
+        '<td class="num" data-label="Dòng">3</td><td data-label="Lỗi">mã mục trùng với một dòng trước</td>'
+        in html
+    )
+    assert (
+        '<td class="num" data-label="Dòng">4</td><td data-label="Lỗi">thiếu nội dung</td>' in html
+    )
+    assert (
+        '<td class="num" data-label="Dòng">5</td><td data-label="Lỗi">điểm tối đa không hợp lệ'
+        in html
+    )
     assert 'name="ticket"' not in html
     assert await table_versions(services) == []
 
@@ -319,8 +327,8 @@ async def test_status_table_and_downloads_after_a_submission(
     assert "Đã nộp 1/3: đúng hạn 1, muộn 0, trả lại 0, chưa nộp 2" in html
     assert ">Sở Y tế</a></td>" in html
     assert "✅ đã nộp" in html
-    assert '<td class="num">v1</td>' in html
-    assert '<td class="num">102</td>' in html
+    assert '<td class="num" data-label="Phiên bản">v1</td>' in html
+    assert '<td class="num" data-label="Điểm được tính">102</td>' in html
     assert html.count("❌ chưa nộp") == 2
 
     xlsx = await client.get("/web/console/periods/1/xlsx")
