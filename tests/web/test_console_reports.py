@@ -197,17 +197,10 @@ async def test_a_bad_table_is_refused_row_by_row_and_nothing_is_saved(
     assert status == 400
     assert 'role="alert"' in html
     assert "không được nhập vì 3 lỗi" in html
-    assert (
-        '<td class="num" data-label="Dòng">3</td><td data-label="Lỗi">mã mục trùng với một dòng trước</td>'
-        in html
-    )
-    assert (
-        '<td class="num" data-label="Dòng">4</td><td data-label="Lỗi">thiếu nội dung</td>' in html
-    )
-    assert (
-        '<td class="num" data-label="Dòng">5</td><td data-label="Lỗi">điểm tối đa không hợp lệ'
-        in html
-    )
+    row = '<td class="num" data-label="Dòng">{}</td><td data-label="Lỗi">{}'
+    assert row.format(3, "mã mục trùng với một dòng trước</td>") in html
+    assert row.format(4, "thiếu nội dung</td>") in html
+    assert row.format(5, "điểm tối đa không hợp lệ") in html
     assert 'name="ticket"' not in html
     assert await table_versions(services) == []
 
