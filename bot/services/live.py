@@ -4,12 +4,16 @@ through the hall service. Telling is best effort: a use case never fails for it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
 from bot.services.app import Services
 
 log = logging.getLogger(__name__)
+# A cast's confirmation waits for the telling: never longer than this (a Redis or PostgreSQL
+# that stopped answering must not hold the person's answer).
+TELL_TIMEOUT = 2.0
 
 
 def hall_topic(bloc_id: int) -> str:
@@ -21,6 +25,8 @@ async def tell_screens(services: Services, bloc_id: int, kind: str, **ids: int) 
     the secretariat), screen (a link revoked)."""
     message = json.dumps({"kind": kind, **ids}, separators=(",", ":"))
     try:
-        await services.broadcast.publish(hall_topic(bloc_id), message)
+        await asyncio.wait_for(
+            services.broadcast.publish(hall_topic(bloc_id), message), TELL_TIMEOUT
+        )
     except Exception as exc:  # a screen re-reads everything each minute anyway
         log.warning("hall screens not told of %s: %s", kind, type(exc).__name__)
