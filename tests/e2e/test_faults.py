@@ -203,7 +203,8 @@ async def test_a_fault_while_votes_are_cast_loses_no_confirmed_vote(
             if answered >= {rep.id for rep in REPS}:
                 break
             await asyncio.sleep(0.5)
-        assert answered >= {rep.id for rep in REPS}
+        missing = {rep.id for rep in REPS} - answered
+        assert not missing, (missing, log.read_text(encoding="utf-8")[-6000:])
         final = await _rows(
             pg_database, f"SELECT count(*), count(DISTINCT unit_id) FROM open_vote"
             f" WHERE ballot_id = {ballot}"
