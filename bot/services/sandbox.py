@@ -5,10 +5,12 @@ A thread would keep the loop free but not the process: a sheet that expands to g
 would take the whole bot down with it, and a stuck parser cannot be stopped. So each parse
 runs in its own short-lived process forked from a `forkserver` that has the parsers
 (openpyxl, python-docx, PyYAML) imported once: a fork costs milliseconds, the child sets
-`RLIMIT_AS` and `RLIMIT_CPU` on itself before touching the file, and is killed when the
-wall-clock limit passes. The server starts on the first parse, never at import, so an idle
-bot that is never sent a file pays nothing for it. At most two parses run at once (each
-waited for in a thread of a small pool of our own, not the loop's default executor).
+`RLIMIT_AS` and `RLIMIT_CPU` on itself before touching the file, says it is ready, and is
+killed when the wall-clock limit passes from then (its start-up is not the file's fault: a
+busy machine starting the fork server must not refuse a ten-line CSV). The server starts on
+the first parse, never at import, so an idle bot that is never sent a file pays nothing for
+it. At most two parses run at once (each waited for in a thread of a small pool of our own,
+not the loop's default executor).
 
 multiprocessing prepares each child as it would a spawned one: a main module started as
 `python -m bot` (or `-m pytest`) is not imported again, but a main *script* is run again
@@ -35,6 +37,9 @@ T = TypeVar("T")
 # Imported once by the fork server, so each child starts with the parsers loaded.
 PRELOAD = ["bot.services.scoring_files", "bot.services.tabular", "docx", "openpyxl", "yaml"]
 CONCURRENT = 2
+# How long a child may take to be ready (the first one also waits for the fork server to
+# start and import PRELOAD: seconds on a busy machine) before the parse's own time limit.
+STARTUP_SECONDS = 120.0
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -76,9 +81,16 @@ def _run(
     child.start()
     there.close()
     try:
-        if not here.poll(seconds):
-            return OverLimit("time")
+        # The time limit is the parse's: it starts when the child is ready (a fork server
+        # starting, or a machine busy with other work, must not refuse a small file).
+        if not here.poll(STARTUP_SECONDS):
+            raise RuntimeError(f"the parsing process did not start in {STARTUP_SECONDS} s")
         try:
+            started, _ = here.recv()
+            if started != "started":
+                raise RuntimeError(f"the parsing process said {started!r} first")
+            if not here.poll(seconds):
+                return OverLimit("time")
             outcome, value = here.recv()
         except EOFError:  # killed: past RLIMIT_CPU, or the allocator gave up inside C code
             return OverLimit("memory")
@@ -101,6 +113,7 @@ def _child(
     """In the child: the limits first, then the parse; the result (or why not) to the parent."""
     try:
         _limit(seconds, memory)
+        conn.send(("started", None))
         reply: tuple[str, Any] = ("ok", fn(*args))
     except MemoryError:
         reply = ("over", "memory")

@@ -30,3 +30,13 @@ async def test_past_the_memory_limit_the_parse_is_refused() -> None:
     limit = 64 * 1024 * 1024
     assert await run_limited(allocates, 1024 * 1024, memory=limit) == 1024 * 1024
     assert await run_limited(allocates, 4 * limit, memory=limit) == OverLimit("memory")
+
+
+
+async def test_a_slow_start_is_not_the_files_fault() -> None:
+    """A child slow to be ready (its function's module takes two seconds to import in it, as
+    a script's modules do on a machine busy with other work) is not held to the parse's one
+    second: the file is read, not refused as too long (before: OverLimit("time"))."""
+    from tests.services.slow_import import quick
+
+    assert await run_limited(quick, seconds=1) == "quick"
