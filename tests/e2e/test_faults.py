@@ -28,6 +28,7 @@ __all__ = ["fake"]
 UNITS = 24
 REPS = [FakeUser(3000 + i, "Đại diện", f"Đơn vị {i}") for i in range(1, UNITS + 1)]
 CONFIRMED = "✅ Đã ghi nhận biểu quyết"
+UNCHANGED = "ℹ️ Không có gì thay đổi: biểu quyết của"
 
 
 async def _answer(fake: FakeTelegram, user: FakeUser, text: str, wanted: str) -> str:
@@ -192,19 +193,34 @@ async def test_a_fault_while_votes_are_cast_loses_no_confirmed_vote(
             assert confirmed_units  # the other worker (or a fresh connection) kept answering
 
         # Whoever got no confirmation taps again (as people do): after the restart, every
-        # unit has voted exactly once more or less, and is confirmed.
+        # unit has voted exactly once more or less, and is confirmed — or told that its vote
+        # stands unchanged: a commit that reached the database just as the connection was
+        # cut is stored though its sender only heard of an error.
+        later = fake.mark()
         for rep in REPS:
             if rep.id not in confirmed:
                 await fake.tap(rep, fake.messages_to(rep.id)[-1], f"vt:{ballot}:ok:0")
+        answered: set[int] = set()
         for _ in range(240):
             answered = {
-                m.chat_id for m in fake.sent_since(mark) if (m.text or "").startswith(CONFIRMED)
+                m.chat_id
+                for m in fake.sent_since(mark)
+                if (m.text or "").startswith((CONFIRMED, UNCHANGED))
             }
             if answered >= {rep.id for rep in REPS}:
                 break
             await asyncio.sleep(0.5)
         missing = {rep.id for rep in REPS} - answered
-        assert not missing, (missing, log.read_text(encoding="utf-8")[-6000:])
+        told = [
+            (m.chat_id, (m.text or "")[:80]) for m in fake.sent_since(mark) if m.chat_id in missing
+        ]
+        assert not missing, (missing, told, log.read_text(encoding="utf-8")[-6000:])
+        unchanged = {
+            f"DV{m.chat_id - 3000}"
+            for m in fake.sent_since(later)
+            if (m.text or "").startswith(UNCHANGED)
+        }
+        assert unchanged <= voted, unchanged - voted  # "unchanged" only where it was stored
         final = await _rows(
             pg_database, f"SELECT count(*), count(DISTINCT unit_id) FROM open_vote"
             f" WHERE ballot_id = {ballot}"
