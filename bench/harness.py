@@ -21,6 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +205,11 @@ async def _bloc(services: Services, number: int, chats: list[int]) -> int:
             )
             identities.append(ident.id)
         await uow.commit()
-    fields = [f"20/12/{year} 08:00", "Hội trường", "DV001", "Chủ tọa", "Thư ký", "", "", ""]
+    # The conference ahead (its hall screen link is valid until the end of its day).
+    held = max(now.date() + timedelta(days=1), date(year, 12, 20))
+    if held.year != year:
+        held = date(year, 12, 31)
+    fields = [f"{held:%d/%m/%Y} 08:00", "Hội trường", "DV001", "Chủ tọa", "Thư ký", "", "", ""]
     conference = await voting.setup_conference(services, await secretary(), fields)
     assert not isinstance(conference, Rejected), conference
     async with services.db.uow() as uow:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import statistics
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
 
@@ -58,8 +60,8 @@ from bench.harness import (
 from bot.core.models import Account, Platform
 from bot.render import Renderer
 from bot.runtime import settle_heap
-from bot.services import reports
-from bot.services.actors import load_actor, resolve_actor
+from bot.services import hall, reports
+from bot.services.actors import Actor, load_actor, resolve_actor
 from bot.services.app import Services
 from bot.services.clock import SystemClock
 from bot.services.outcomes import Rejected
@@ -118,11 +120,170 @@ async def child(database_url: str, port: int, files: Path) -> None:
     await asyncio.Event().wait()
 
 
+# --- the hall screens: a process of their own -------------------------------------------------
+
+
+async def screens_child(link: str, count: int) -> None:
+    """`count` hall screens, each as the page's script behaves: the event stream open, and on
+    each `update` its changing part fetched again (one fetch at a time, a later event while one
+    runs fetching once more after it). Prints `ready` once every stream listens; when stdin
+    closes, one JSON line: per screen, the events' arrival times and each fetch's (start, end),
+    on the machine's monotonic clock (the parent's is the same)."""
+    events: list[list[float]] = [[] for _ in range(count)]
+    fetches: list[list[tuple[float, float]]] = [[] for _ in range(count)]
+    listening = 0
+    all_listening = asyncio.Event()
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+    http = aiohttp.ClientSession(
+        timeout=timeout, connector=aiohttp.TCPConnector(limit=0, force_close=False)
+    )
+
+    async def screen(i: int) -> None:
+        nonlocal listening
+        busy, again = False, False
+
+        async def refresh(url: str) -> None:
+            nonlocal busy, again
+            if busy:
+                again = True
+                return
+            busy = True
+            try:
+                while True:
+                    again = False
+                    start = time.monotonic()
+                    async with http.get(url) as r:
+                        await r.read()
+                        assert r.status == 200, r.status
+                    fetches[i].append((start, time.monotonic()))
+                    if not again:
+                        break
+            finally:
+                busy = False
+
+        async with http.get(link + "/events") as stream:
+            assert stream.status == 200, stream.status
+            kind = ""
+            async for raw in stream.content:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("retry:"):
+                    listening += 1
+                    if listening == count:
+                        all_listening.set()
+                elif line.startswith("event: "):
+                    kind = line[len("event: ") :]
+                elif line.startswith("data: ") and kind == "update":
+                    events[i].append(time.monotonic())
+                    data = json.loads(line[len("data: ") :])
+                    url = link + "/live" + (f"?v={data['v']}" if "v" in data else "")
+                    asyncio.get_running_loop().create_task(refresh(url))
+
+    tasks = [asyncio.create_task(screen(i)) for i in range(count)]
+    await asyncio.wait_for(all_listening.wait(), 60)
+    say("ready")
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await asyncio.sleep(2.0)  # the last casts' fetches
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await http.close()
+    say(json.dumps({"events": events, "fetches": fetches}))
+
+
+async def _fan_out(
+    link: str,
+    count: int,
+    casts_per_s: float,
+    seconds: float,
+    cast: Callable[[int], Awaitable[aiohttp.ClientResponse]],
+    worker: int,
+) -> None:
+    """Casts at `casts_per_s` while `count` screens are open: for every cast, the time from the
+    moment its POST left to its event at each screen, and to each screen's part fetched after
+    that event (what the hall sees). The POST leaves before the commit, so both are upper
+    bounds. The first two seconds warm up and are not counted."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--screens",
+        link,
+        str(count),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=1 << 26,
+    )
+    assert proc.stdout is not None
+    assert proc.stdin is not None
+    line = await proc.stdout.readline()
+    assert line.strip() == b"ready", line
+    sent: list[float] = []
+    cast_ms: list[float] = []
+
+    async def one(i: int) -> None:
+        start = time.monotonic()
+        sent.append(start)
+        async with await cast(i) as response:
+            await response.read()
+            assert response.status < 400, response.status
+        cast_ms.append((time.monotonic() - start) * 1000)
+
+    meter = CpuMeter([worker])
+    meter.begin()
+    begin = time.monotonic()
+    tasks = []
+    total = int(casts_per_s * (seconds + WARMUP))
+    for i in range(total):
+        delay = begin + i / casts_per_s - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+        await asyncio.sleep(0)  # its POST leaves now, in the order of `sent`
+    await asyncio.gather(*tasks)
+    meter.end()
+    proc.stdin.close()
+    found = json.loads((await proc.stdout.readline()).decode())
+    await proc.wait()
+    counted = [k for k, t in enumerate(sent) if t - begin >= WARMUP]
+    to_event: list[float] = []
+    to_part: list[float] = []
+    missed = 0
+    for events, fetches in zip(found["events"], found["fetches"], strict=True):
+        if len(events) != len(sent):  # the k-th event is the k-th cast's (one at a time)
+            missed += abs(len(sent) - len(events))
+            continue
+        for k in counted:
+            to_event.append((events[k] - sent[k]) * 1000)
+            after = [end for start, end in fetches if start >= events[k]]
+            if after:
+                to_part.append((min(after) - sent[k]) * 1000)
+            else:
+                missed += 1
+    say(
+        f"screens n={count} casts={len(counted)} at {casts_per_s:g}/s: cast → event at every "
+        f"screen p50={_pct(to_event, 0.5):.0f} ms p99={_pct(to_event, 0.99):.0f} ms; "
+        f"cast → its part shown p50={_pct(to_part, 0.5):.0f} ms "
+        f"p99={_pct(to_part, 0.99):.0f} ms; the cast itself p50={_pct(cast_ms, 0.5):.1f} ms "
+        f"p99={_pct(cast_ms, 0.99):.1f} ms; missed {missed}; worker "
+        f"{meter.bot:.0f}% of a core, machine {meter.machine:.0f}% busy"
+    )
+    say(f"screens update_p99_ms={_pct(to_part, 0.99):.0f} event_p99_ms={_pct(to_event, 0.99):.0f}")
+
+
 # --- the parent: the world, the sign-ins, the load ---------------------------------------------
 
 
-async def _period(database_url: str, files: Path, web_url: str, n: int) -> list[str]:
-    """The scoring table and a report period; one sign-in link per representative."""
+@dataclass(frozen=True)
+class Setup:
+    links: list[str]  # one sign-in link per representative
+    secretary: str  # the secretary's sign-in link
+    screen: str  # the hall screen's link
+    period: int  # the period's number in the console's URLs
+
+
+async def _period(database_url: str, files: Path, web_url: str, n: int) -> Setup:
+    """The scoring table and a report period in which three units in four have submitted
+    (one of them returned for a correction); one sign-in link per representative and one for
+    the secretary; the conference's hall screen link."""
     services = _services(database_url, files, web_url)
     try:
         secretary = await resolve_actor(
@@ -145,18 +306,51 @@ async def _period(database_url: str, files: Path, web_url: str, n: int) -> list[
             deadline_text=f"31/12/{year} 17:00",
         )
         assert not isinstance(opened, Rejected), opened
-        links = []
+        reps = []
         for i in range(n):
             async with services.db.uow() as uow:
-                actor = await load_actor(
-                    uow, services, Account(Platform.TELEGRAM, str(FIRST_REP + i))
+                reps.append(
+                    await load_actor(uow, services, Account(Platform.TELEGRAM, str(FIRST_REP + i)))
                 )
+        for actor in reps[: n * 3 // 4]:
+            await _submit(services, actor)
+        returned = await reports.return_report(
+            services,
+            secretary,
+            unit_ref="DV001",
+            until_text=f"30/12/{year} 17:00",
+            comment="Bổ sung số liệu mục 2.",
+        )
+        assert not isinstance(returned, Rejected), returned
+        links = []
+        for actor in [*reps, secretary]:
             issued = await issue_signin(services, actor)
             assert issued is not None
             links.append(issued.url)
-        return links
+        screen = await hall.issue_screen(services, secretary)
+        assert isinstance(screen, hall.ScreenIssued), screen
+        periods = await reports.list_periods(services, secretary)
+        assert not isinstance(periods, Rejected), periods
+        return Setup(links[:-1], links[-1], screen.url, periods[-1].number)
     finally:
         await services.db.dispose()
+
+
+async def _submit(services: Services, actor: Actor) -> None:
+    """A unit's report submitted through the services: a file and every item scored."""
+    step = await reports.start_report(services, actor, unit_ref="")
+    assert isinstance(step, reports.AskFile), step
+    draft = step.ctx.draft.id
+    attached = await reports.attach_file(
+        services, actor, draft_id=draft, filename="bao-cao.pdf", data=b"%PDF-1.7 bao cao\n"
+    )
+    assert isinstance(attached, reports.AskItem), attached
+    async with services.db.uow() as uow:
+        for item in step.ctx.table.items:
+            await uow.reports.set_draft_value(draft, item.code, 1, services.clock.now())
+        await uow.commit()
+    done = await reports.confirm(services, actor, draft_id=draft)
+    assert isinstance(done, reports.Receipt), done
 
 
 async def _sign_in(link: str) -> aiohttp.ClientSession:
@@ -227,7 +421,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def main(rps: float, seconds: float, n: int) -> None:
+async def main(rps: float, seconds: float, n: int, screens: int, casts_per_s: float) -> None:
     async with postgres_database() as url:
         with tempfile.TemporaryDirectory(prefix="thidua-bench-web-") as tmp:
             files = Path(tmp) / "files"
@@ -235,7 +429,8 @@ async def main(rps: float, seconds: float, n: int) -> None:
             ballot = next(iter(world.ballots.values()))
             port = free_port()
             base = f"http://127.0.0.1:{port}/web"
-            links = await _period(url, files, base, n)
+            setup = await _period(url, files, base, n)
+            links = setup.links
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 __file__,
@@ -272,11 +467,21 @@ async def main(rps: float, seconds: float, n: int) -> None:
                         f"{base}/ballots/{ballot}/cast", data={"csrf": csrf, "held": token}
                     )
 
+                secretary = await _sign_in(setup.secretary)
+                sessions.append(secretary)
+                status_url = f"{base}/console/periods/{setup.period}"
+                async with secretary.get(status_url) as r:
+                    assert r.status == 200, await r.text()
+
+                def console_page(_: int) -> Awaitable[aiohttp.ClientResponse]:
+                    return secretary.get(status_url)
+
                 worst = 0.0
                 for name, request in (
                     ("ballot", ballot_page),
                     ("score", score_page),
                     ("cast", cast),
+                    ("console", console_page),
                 ):
                     await _offer(rps, WARMUP, request)  # not counted
                     meter = CpuMeter([proc.pid])
@@ -294,6 +499,8 @@ async def main(rps: float, seconds: float, n: int) -> None:
                         f"machine {meter.machine:.0f}% busy)"
                     )
                 say(f"web p99_ms={worst:.1f} rps={rps:g}")
+                if screens:
+                    await _fan_out(setup.screen, screens, casts_per_s, seconds, cast, proc.pid)
             finally:
                 for s in sessions:
                     await s.close()
@@ -302,6 +509,9 @@ async def main(rps: float, seconds: float, n: int) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--screens":
+        asyncio.run(screens_child(sys.argv[2], int(sys.argv[3])))
+        sys.exit(0)
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         profile = os.environ.get("BENCH_WEB_PROFILE")  # a file: the child's cProfile stats
         if profile:
@@ -322,6 +532,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rps", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--units", type=int, default=30)
+    parser.add_argument("--units", type=int, default=40)
+    parser.add_argument("--screens", type=int, default=100, help="hall screens open (0: none)")
+    parser.add_argument("--casts", type=float, default=10.0, help="casts a second to the screens")
     args = parser.parse_args()
-    asyncio.run(main(args.rps, args.seconds, args.units))
+    asyncio.run(main(args.rps, args.seconds, args.units, args.screens, args.casts))

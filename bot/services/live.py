@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 
 from bot.services.app import Services
 
@@ -23,7 +24,10 @@ def hall_topic(bloc_id: int) -> str:
 async def tell_screens(services: Services, bloc_id: int, kind: str, **ids: int) -> None:
     """`kind`: checkin, cast, opened, closed, cancelled, extended, decided (a tie decided by
     the secretariat), screen (a link revoked)."""
-    message = json.dumps({"kind": kind, **ids}, separators=(",", ":"))
+    # `v`: this event's stamp, made after the commit it tells of; the screens fetch their
+    # part with it, so a hundred screens share one rendering (handlers/web/screen.py).
+    stamp = {"v": secrets.token_hex(8)}
+    message = json.dumps({"kind": kind, **ids, **stamp}, separators=(",", ":"))
     try:
         await asyncio.wait_for(
             services.broadcast.publish(hall_topic(bloc_id), message), TELL_TIMEOUT

@@ -181,6 +181,7 @@ def make_web_app(services: Services, config: WebConfig) -> web.Application:
     app[SERVICES] = services
     app[CONFIG] = config
     app[CLOSING] = asyncio.Event()
+    app[screen.SHARED_PARTS] = screen.SharedParts()
     modules = (
         signin,
         home,

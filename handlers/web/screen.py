@@ -8,6 +8,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from markupsafe import Markup
@@ -23,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SCREEN = r"/screen/{token:[A-Za-z0-9_-]{1,64}}"
 RETRY_MS = 3000  # how soon a browser reconnects after the stream breaks
+_STAMP = re.compile(r"[0-9a-f]{1,32}")  # an event's stamp (bot.services.live.tell_screens)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -63,12 +68,62 @@ async def screen_page(request: web.Request) -> web.Response:
 
 
 async def screen_part(request: web.Request) -> web.Response:
-    view = await hall.screen_view(services_of(request), request.match_info["token"])
+    """The changing part. Fetched after an event with the event's stamp (`?v=`), it is
+    rendered once for every screen asking with that stamp (see `SharedParts`); without one (the
+    page's minute timer, a reconnection) it is rendered for this request."""
+    token, stamp = request.match_info["token"], request.query.get("v", "")
+    if not _STAMP.fullmatch(stamp):
+        return await _part(request, token)
+    parts = request.app[SHARED_PARTS]
+    return await parts.get((token, stamp), lambda: _part(request, token))
+
+
+async def _part(request: web.Request, token: str) -> web.Response:
+    view = await hall.screen_view(services_of(request), token)
     if isinstance(view, ScreenProblem):
         return _gone(request, view)
     return _render(
         request, "screen_live", view=view, locale=view.locale.value, qr=_checkin_qr(request)
     )
+
+
+class SharedParts:
+    """The hall screens' part, rendered once per (link, event stamp) and shared by every
+    screen that asks for it within `FRESH` seconds: a cast seen by a hundred open screens
+    costs one rendering, not a hundred, and the casts that follow do not queue behind them.
+    A stamp is made when the event is published, after its commit, so a part rendered for it
+    shows that change; the screens asking at once wait for the one rendering in progress."""
+
+    FRESH = 1.0  # seconds: the countdowns in a shared part are this much behind at most
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._parts: OrderedDict[tuple[str, str], tuple[float, asyncio.Future[web.Response]]]
+        self._parts = OrderedDict()
+
+    async def get(
+        self, key: tuple[str, str], render: Callable[[], Awaitable[web.Response]]
+    ) -> web.Response:
+        now = time.monotonic()
+        found = self._parts.get(key)
+        if found is None or now - found[0] > self.FRESH:
+            future: asyncio.Future[web.Response] = asyncio.ensure_future(render())
+            self._parts[key] = (now, future)
+            self._parts.move_to_end(key)
+            while len(self._parts) > self.SIZE:
+                self._parts.popitem(last=False)
+            found = (now, future)
+        try:
+            shown = await asyncio.shield(found[1])
+        except Exception:
+            self._parts.pop(key, None)  # the next screen tries again
+            raise
+        if shown.status != 200:
+            self._parts.pop(key, None)
+        # A response is sent once: each screen gets its own copy of the shared body.
+        return web.Response(
+            body=shown.body, status=shown.status, content_type="text/html", charset="utf-8"
+        )
 
 
 def _checkin_qr(request: web.Request) -> Markup:
@@ -78,6 +133,9 @@ def _checkin_qr(request: web.Request) -> Markup:
 
 def _event(name: str, data: str) -> bytes:
     return f"event: {name}\ndata: {data}\n\n".encode()
+
+
+SHARED_PARTS = web.AppKey("screen_parts", SharedParts)
 
 
 async def screen_events(request: web.Request) -> web.StreamResponse:

@@ -238,7 +238,9 @@ async def test_the_event_stream_tells_of_a_cast_made_in_chat(
     event = await _event(stream)
     name, data = event.strip().split("\n")
     assert name == "event: update"
-    assert json.loads(data.removeprefix("data: ")) == {"kind": "cast", "ballot": report}
+    told = json.loads(data.removeprefix("data: "))
+    assert re.fullmatch("[0-9a-f]{16}", told.pop("v"))  # the event's stamp
+    assert told == {"kind": "cast", "ballot": report}
     await tg.say(CUONG, "/checkin")  # already present: nothing changed, nothing told
     await tg.say(SECRETARY, "/conference screen off")
     assert await _event(stream) == "event: gone\ndata: {}\n\n"
@@ -305,10 +307,13 @@ async def test_a_cast_on_one_worker_reaches_a_screen_served_by_another(
             stream = await worker_b.get(f"{path}/events")
             assert await _event(stream) == "retry: 3000\n\n"
             await cast(tg, AN, report, 0)
-            assert await _event(stream) == (
-                f'event: update\ndata: {{"kind":"cast","ballot":{report}}}\n\n'
+            told = re.fullmatch(
+                r'event: update\ndata: \{"kind":"cast","ballot":(\d+),"v":"([0-9a-f]{16})"\}\n\n',
+                await _event(stream),
             )
-            html = await (await worker_b.get(f"{path}/live")).text()
+            assert told is not None
+            assert int(told.group(1)) == report
+            html = await (await worker_b.get(f"{path}/live?v={told.group(2)}")).text()
             assert "1/4 đơn vị đã biểu quyết" in html
             stream.close()
     finally:
@@ -316,3 +321,47 @@ async def test_a_cast_on_one_worker_reaches_a_screen_served_by_another(
         await b.close()
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_hundred_screens_share_one_rendering_of_each_change(
+    client: Client, tg: Harness, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Screens fetching their part with an event's stamp get one rendering between them; the
+    next event's stamp shows the next change (never the part shared for the one before); a
+    fetch without a stamp, or with one that is not a stamp, is rendered for itself."""
+    await conference_setup(tg)
+    path = await screen_link(tg)
+    report = (await ballot_ids(services))[0]
+    await tg.say(SECRETARY, "/ballot open 1")
+    stream = await client.get(f"{path}/events")
+    assert await _event(stream) == "retry: 3000\n\n"
+    renders = 0
+    view = hall.screen_view
+
+    async def counted(services: Services, token: str) -> object:
+        nonlocal renders
+        renders += 1
+        return await view(services, token)
+
+    monkeypatch.setattr(hall, "screen_view", counted)
+    for n, user in enumerate((AN, CUONG), start=1):
+        await cast(tg, user, report, 0)
+        stamp = json.loads((await _event(stream)).split("data: ")[1])["v"]
+        renders = 0
+        pages = await asyncio.gather(
+            *(shown(client, f"{path}/live?v={stamp}") for _ in range(100))
+        )
+        assert renders == 1
+        assert {status for status, _ in pages} == {200}
+        assert all(f"{n}/4 đơn vị đã biểu quyết" in html for _, html in pages)
+    renders = 0
+    for query in ("", "?v=", "?v=NOT-A-STAMP", "?v=" + "a" * 33):
+        status, html = await shown(client, f"{path}/live{query}")
+        assert status == 200
+        assert "2/4 đơn vị đã biểu quyết" in html
+    assert renders == 4
+    # A revoked link: its stamped part is not served from what was shared before.
+    await tg.say(SECRETARY, "/conference screen off")
+    stamp = json.loads((await _event(stream)).split("data: ")[1]).get("v", "0")
+    assert (await shown(client, f"{path}/live?v={stamp}"))[0] == 410
+    stream.close()

@@ -10,7 +10,7 @@
   if (!root || !window.fetch) { return; }
   var liveUrl = root.getAttribute("data-live");
   var eventsUrl = root.getAttribute("data-events");
-  var busy = false, again = false, shownAt = Date.now(), timer = null, connected = false;
+  var busy = false, again = false, nextStamp = "", shownAt = Date.now(), timer = null, connected = false;
 
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function clock(s) {
@@ -29,12 +29,21 @@
     clearTimeout(timer);
     var code = root.querySelector("[data-code-seconds]");
     var wait = code ? parseInt(code.getAttribute("data-code-seconds"), 10) + 1 : 60;
-    timer = setTimeout(refresh, Math.max(1, Math.min(wait, 60)) * 1000);
+    timer = setTimeout(function () { refresh(null); }, Math.max(1, Math.min(wait, 60)) * 1000);
   }
-  function refresh() {
-    if (busy) { again = true; return; }
+  // An event's stamp: the part fetched for it is rendered once for every screen asking.
+  function stamped(event) {
+    try {
+      var v = JSON.parse(event.data).v;
+      return typeof v === "string" && /^[0-9a-f]{1,32}$/.test(v) ? v : "";
+    } catch (e) { return ""; }
+  }
+  function refresh(event) {
+    var v = event && event.data ? stamped(event) : "";
+    if (busy) { again = true; nextStamp = v; return; }
     busy = true;
-    fetch(liveUrl, { cache: "no-store", credentials: "omit" }).then(function (r) {
+    var url = v ? liveUrl + (liveUrl.indexOf("?") < 0 ? "?" : "&") + "v=" + v : liveUrl;
+    fetch(url, { cache: "no-store", credentials: "omit" }).then(function (r) {
       if (r.status === 404 || r.status === 410) { window.location.reload(); return null; }
       return r.ok ? r.text() : null;
     }).then(function (html) {
@@ -46,7 +55,7 @@
     }).catch(function () { /* the next event or the timer tries again */ }).then(function () {
       busy = false;
       schedule();
-      if (again) { again = false; refresh(); }
+      if (again) { again = false; refresh({ data: JSON.stringify({ v: nextStamp }) }); }
     });
   }
   setInterval(tick, 1000);
@@ -56,7 +65,7 @@
     source.addEventListener("update", refresh);
     source.addEventListener("gone", function () { source.close(); window.location.reload(); });
     source.addEventListener("open", function () {
-      if (connected) { refresh(); }  // back after a blip: what changed meanwhile
+      if (connected) { refresh(null); }  // back after a blip: what changed meanwhile
       connected = true;
     });
   }
