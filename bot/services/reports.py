@@ -1377,28 +1377,37 @@ async def archive_entries(
     services: Services, actor: Actor | None, *, period_ref: str = "", period_id: int | None = None
 ) -> list[ArchiveEntry] | Rejected:
     """The latest version of every unit's report, for the ZIP archive (or the server CLI)."""
+    if actor is not None:
+        status = await period_status(services, actor, period_ref=period_ref)
+        if isinstance(status, Rejected):
+            return status
+        return status_entries(services, status)
     async with services.db.uow() as uow:
-        if actor is not None:
-            status = await period_status(services, actor, period_ref=period_ref)
-            if isinstance(status, Rejected):
-                return status
-            period = status.view.period
-        else:
-            found = await uow.reports.period(period_id or 0)
-            if found is None:
-                return Rejected(Reason.UNKNOWN_PERIOD, {"value": str(period_id)})
-            period = found
+        period = await uow.reports.period(period_id or 0)
+        if period is None:
+            return Rejected(Reason.UNKNOWN_PERIOD, {"value": str(period_id)})
         units = await uow.blocs.units(period.bloc_id)
         latest = await uow.reports.latest_by_unit(period.id)
+    return _entries(services, [(n, u, latest.get(u.id)) for n, u in enumerate(units, start=1)])
+
+
+def status_entries(services: Services, status: PeriodStatus) -> list[ArchiveEntry]:
+    """The archive's entries from a status already read (the status page shows its parts)."""
+    return _entries(services, [(line.number, line.unit, line.latest) for line in status.lines])
+
+
+def _entries(
+    services: Services, lines: list[tuple[int, Unit, Submission | None]]
+) -> list[ArchiveEntry]:
     return [
         ArchiveEntry(
             unit_number=number,
             unit_short=unit.short_name,
-            version=latest[unit.id].version,
-            original_name=latest[unit.id].file_name,
-            path=services.files.path(latest[unit.id].file_sha256),
-            size=latest[unit.id].file_size,
+            version=latest.version,
+            original_name=latest.file_name,
+            path=services.files.path(latest.file_sha256),
+            size=latest.file_size,
         )
-        for number, unit in enumerate(units, start=1)
-        if unit.id in latest
+        for number, unit, latest in lines
+        if latest is not None
     ]

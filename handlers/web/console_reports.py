@@ -259,8 +259,7 @@ async def status_page(
     status = await svc.period_status(services, actor, period_ref=number)
     if isinstance(status, Rejected):
         return _refused(request, status, back="/console/periods")
-    entries = await svc.archive_entries(services, actor, period_ref=number)
-    parts = len(archive_plan(entries)) if isinstance(entries, list) else 0
+    parts = len(archive_plan(svc.status_entries(services, status)))
     if outcome is None and request.query.get("opened") == "1":
         outcome = ("period_opened", {"view": status.view})
     return page(
