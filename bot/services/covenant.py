@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.core.files import PARSED_LIMITS, ContentProblem
 from bot.core.models import Bloc, Role, Unit
@@ -154,6 +155,16 @@ class CovenantView:
     @property
     def hash(self) -> str:
         return text_hash(self.covenant.text)[:16] if self.covenant else ""
+
+    @property
+    def due_local(self) -> str:
+        """The date to sign by as the date-time picker takes it (the bloc's time), or "": a
+        form that shows the stored text shows this too, so saving a corrected text keeps it."""
+        if self.covenant is None or self.covenant.due_at is None:
+            return ""
+        return self.covenant.due_at.astimezone(ZoneInfo(self.bloc.timezone)).strftime(
+            "%Y-%m-%dT%H:%M"
+        )
 
 
 async def _signable(uow: UnitOfWork, bloc: Bloc, covenant_id: int | None) -> Covenant | None:

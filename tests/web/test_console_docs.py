@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import unicodedata
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram.methods import SendMessage
@@ -309,6 +309,39 @@ async def test_the_covenant_is_set_from_text_or_a_file_and_signatures_shown(
     assert "Đã ký: 1/4 đơn vị." in page
     assert "Trần Văn An" in page
     assert 'name="text"' not in page  # signed: the text is final
+
+
+async def test_the_covenant_form_shows_the_date_to_sign_by_it_keeps(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """The forms show the stored date to sign by, as they show the stored text: saving a
+    corrected text (typed or from a file) keeps that date unless it is changed or emptied."""
+    await _bloc_with_two(tg)
+    html = await _secretary(client, tg, "/web/console/covenant")
+    done = await client.post(
+        "/web/console/covenant",
+        data={"csrf": csrf_of(html), "text": COVENANT, "due": "2024-12-20T17:00"},
+    )
+    page = await done.text()
+    assert page.count('name="due" value="2024-12-20T17:00"') == 2  # the text's form, the file's
+    again = await (await client.get("/web/console/covenant")).text()
+    assert again.count('name="due" value="2024-12-20T17:00"') == 2
+    fixed = COVENANT.replace("2025.", "2025 (bản sửa).")
+    await client.post(
+        "/web/console/covenant",
+        data={"csrf": csrf_of(page), "text": fixed, "due": "2024-12-20T17:00"},
+    )
+    found = await covenant_of(services)
+    assert found is not None
+    assert (found.text, found.due_at) == (fixed, datetime(2024, 12, 20, 10, 0, tzinfo=UTC))
+    # Emptied, it is gone (as /covenant set without a date in chat).
+    cleared = await client.post(
+        "/web/console/covenant", data={"csrf": csrf_of(page), "text": fixed, "due": ""}
+    )
+    assert 'name="due" value=""' in await cleared.text()
+    found = await covenant_of(services)
+    assert found is not None
+    assert found.due_at is None
 
 
 async def test_the_summary_paragraphs_preview_in_both_languages_and_post(
