@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import mimetypes
+import ssl
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Collection
@@ -319,6 +320,8 @@ class FakeTelegram:
         self._now = now or (lambda: datetime.now(UTC))
         self.webhook_attempts = 3
         self.webhook_retry_delay = 0.05
+        # How an https webhook's certificate is checked (a test's own CA for its proxy).
+        self.webhook_ssl: ssl.SSLContext | bool = True
         self.requests: list[RecordedRequest] = []
         self.sent: list[SentMessage] = []
         self.deleted: list[tuple[int, int]] = []
@@ -1120,7 +1123,10 @@ class FakeTelegram:
             if attempt:
                 await asyncio.sleep(self.webhook_retry_delay)
             try:
-                async with self._client.post(webhook["url"], json=update, headers=headers) as resp:
+                posted = self._client.post(
+                    webhook["url"], json=update, headers=headers, ssl=self.webhook_ssl
+                )
+                async with posted as resp:
                     if 200 <= resp.status < 300:
                         await self._webhook_reply(resp)
                         self._webhook_error = None
