@@ -159,7 +159,7 @@ async def web_text(ui: Ui, services: Services, actor: Actor, rest: str) -> tuple
     if issued is None:
         return ui.text("web_off"), None
     bloc = actor.current_bloc_id
-    secretariat = bloc is not None and actor.is_secretariat(bloc)
+    secretariat = (bloc is not None and actor.is_secretariat(bloc)) or actor.first_bloc_pending
     text = ui.text(
         "web_link",
         url=issued.url,

@@ -328,6 +328,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "standings_caption": {"view": STANDINGS},
     "standings_chart": {"view": STANDINGS},
     "summary": {"s": SUMMARY},
+    "summary_posted": {"members": 0},
     "minutes_subject": {"s": SUMMARY},
     "zalo_welcome": {"name": HOSTILE},
     "zalo_move_elsewhere": {"target": HOSTILE},
@@ -510,8 +511,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_bad_field_count": {
         "count": 9,
         "typed": ["20/12/2024 08:00", "Hội trường", "SYT", "A", "B", "C", "D", "E", "Hà Nội"],
-        "fields": ["time", "place", "chair_unit", "chair", "secretary", "counting_board",
-                   "guests", "locality"],
+        "fields": [
+            "time",
+            "place",
+            "chair_unit",
+            "chair",
+            "secretary",
+            "counting_board",
+            "guests",
+            "locality",
+        ],
     },
     "conference_new_ask": {"step": 1, "total": 8, "field": "time", "optional": False},
     "refused_too_long": {"field": "guests", "limit": 4000, "length": 4012},
@@ -645,6 +654,8 @@ VARIANTS: list[tuple[str, dict[str, Any], str, str]] = [
         CHOSEN,
     ),
     ("receipt_result", {**CHECKED, "found": None, "choice": None}, "❔", CHOSEN),
+    # A bloc without a group (on Zalo): the summary went to each member in private.
+    ("summary_posted", {"members": 6}, " 6 ", "lên nhóm"),
     # Without a rotation the only arrow is the published "receipt → choice".
     ("bloc_view", {**NO_ROTATION, "bloc": replace(BLOC, publish_receipts=True)}, "→", "\n\n"),
     ("bloc_view", NO_ROTATION, "\n", "→"),

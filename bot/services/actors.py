@@ -35,6 +35,12 @@ class Actor:
         return self.is_admin or any(m.has(Role.SECRETARIAT) for m in self.memberships)
 
     @property
+    def first_bloc_pending(self) -> bool:
+        """A bootstrap admin with no bloc yet: the console opens on «new bloc» (on the web as
+        in chat: the only way in for an admin who never uses Telegram)."""
+        return self.is_admin and not self.memberships
+
+    @property
     def current_bloc_id(self) -> int | None:
         """The bloc commands act on: the one chosen last, else the only one."""
         chosen = self.identity.current_bloc_id

@@ -64,7 +64,6 @@ class Reason(enum.StrEnum):
     BALLOTS_STILL_OPEN = "ballots_still_open"
     YEAR_ALREADY_CLOSED = "year_already_closed"
     NO_SUCH_YEAR = "no_such_year"
-    NO_GROUP = "no_group"
     BAD_PERIOD_KIND = "bad_period_kind"
     BAD_POLICY = "bad_policy"
     NO_CONFERENCE = "no_conference"

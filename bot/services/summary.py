@@ -2,7 +2,8 @@
 and where, who attended, the report approved, the award proposals in the words the bloc's
 articles use ("đề nghị 01 đơn vị được nhận Cờ thi đua của Chính phủ; …"), next year's
 leader and deputy, the covenant signed — with two paragraphs the secretariat writes (the
-year's movements, the closing). Preview in chat, post to the bloc's group."""
+year's movements, the closing). Preview in chat, post to the bloc's group — or, for a bloc
+with no group (Zalo has none), send it to each member in private."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from bot.core.voting import BallotKind, BallotStatus
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
-from bot.services.notify import post_to_group
-from bot.services.outcomes import Reason, Rejected
+from bot.services.notify import post_to_group, queue_notices
+from bot.services.outcomes import Notice, Reason, Rejected
 from bot.services.voting import AWARD_TIERS
 from storage.uow import UnitOfWork
 from storage.vote_repos import Conference
@@ -45,6 +46,12 @@ class SummaryData:
     @property
     def next_year(self) -> int:
         return self.conference.year + 1
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryPosted:
+    data: SummaryData
+    members: int  # people it was sent to in private; 0 when it went to the group
 
 
 async def summary_of(uow: UnitOfWork, bloc: Bloc, conference: Conference) -> SummaryData:
@@ -156,25 +163,44 @@ async def set_paragraph(
     return data
 
 
-async def post_summary(services: Services, actor: Actor) -> SummaryData | Rejected:
-    """Post the Vietnamese article to the bloc's linked group (through the outbox)."""
+async def post_summary(services: Services, actor: Actor) -> SummaryPosted | Rejected:
+    """Post the Vietnamese article to the bloc's linked group; a bloc with no group (a bloc
+    on Zalo, which has no groups, never links one) gets it in each member's private chat, in
+    their own language. Through the outbox either way."""
     data = await summary(services, actor)
     if isinstance(data, Rejected):
         return data
-    if data.bloc.group_chat_id is None:
-        return Rejected(Reason.NO_GROUP)
-    await post_to_group(services, data.bloc, "summary", s=data)
+    if data.bloc.group_chat_id is not None:
+        await post_to_group(services, data.bloc, "summary", s=data)
+        async with services.db.uow() as uow:
+            await record(
+                uow,
+                services,
+                bloc_id=data.bloc.id,
+                actor_identity_id=actor.identity.id,
+                action="summary.posted",
+                conference=data.conference.id,
+            )
+            await uow.commit()
+        return SummaryPosted(data, 0)
+    now = services.clock.now()
     async with services.db.uow() as uow:
-        await record(
+        rows = await uow.identities.members_of_bloc(data.bloc.id)
+        members = tuple(dict.fromkeys(ident.id for _, ident in rows))
+        audit = await record(
             uow,
             services,
             bloc_id=data.bloc.id,
             actor_identity_id=actor.identity.id,
-            action="summary.posted",
+            action="summary.sent",
             conference=data.conference.id,
+            members=len(members),
         )
+        notice = Notice(members, "summary", {"s": data})
+        await queue_notices(uow, services, [notice], audit=audit, bloc_id=data.bloc.id, now=now)
         await uow.commit()
-    return data
+    await services.outbox_flush()
+    return SummaryPosted(data, len(members))
 
 
 def render_summary(services: Services, data: SummaryData, locale: Locale) -> str:

@@ -1,5 +1,5 @@
 """/summary (secretariat): preview the conference summary, write its free paragraphs, post
-it to the bloc's group."""
+it to the bloc's group (without a group: to each member in private)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ async def cmd_summary(
     if word in {"post", "dang"}:
         posted = await svc.post_summary(services, actor)
         await message.answer(
-            ui.refusal(posted) if isinstance(posted, Rejected) else ui.text("summary_posted")
+            ui.refusal(posted)
+            if isinstance(posted, Rejected)
+            else ui.text("summary_posted", members=posted.members)
         )
         return
     await message.answer(ui.text("summary_usage"))

@@ -1,9 +1,10 @@
 """The console's covenant, summary and minutes, and the new year: set the covenant's text
 (typed, or from a .txt/.docx file with the chat's checks; its SHA-256 shown) and see who has
 signed; write the summary's two paragraphs, preview it in Vietnamese and English, post it to
-the group (a confirm first); download the minutes, the vote-count records and the memo (the
-DOCX files /minutes sends); start the new year (a confirm naming what happens first). The same
-services as `/covenant set`, `/summary`, `/minutes` and `/bloc newyear` in chat."""
+the group or, without one, to each member (a confirm first); download the minutes, the
+vote-count records and the memo (the DOCX files /minutes sends); start the new year (a confirm
+naming what happens first). The same services as `/covenant set`, `/summary`, `/minutes` and
+`/bloc newyear` in chat."""
 
 from __future__ import annotations
 
@@ -220,7 +221,7 @@ async def post_post(request: web.Request) -> web.Response:
     if isinstance(posted, Rejected):
         return _refused(request, posted, back="/console/summary")
     await services.outbox_flush()
-    return await summary_page(request, outcome=("summary_posted", {}))
+    return await summary_page(request, outcome=("summary_posted", {"members": posted.members}))
 
 
 async def minutes_download(request: web.Request) -> web.StreamResponse:

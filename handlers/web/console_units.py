@@ -17,6 +17,7 @@ from aiohttp import BodyPartReader, web
 from markupsafe import Markup
 from multidict import MultiDictProxy
 
+from bot.core.models import Platform
 from bot.services import console
 from bot.services import invites as inv
 from bot.services import units as svc
@@ -232,21 +233,26 @@ async def edit_post(request: web.Request) -> web.StreamResponse:
 
 @dataclass(frozen=True, slots=True)
 class Printed:
-    """An issued invite as printed: its link (the chat's deep link) and that link's QR code."""
+    """An issued invite as printed: its code and, where the bot runs on Telegram, the chat's
+    deep link and that link's QR code (a bot on Zalo alone has no link: the code is typed)."""
 
     issued: inv.IssuedInvite
-    link: str
+    link: str | None
 
     @property
     def qr(self) -> Markup:
-        return qr_svg(self.link)
+        return qr_svg(self.link) if self.link else Markup()
 
 
 def _printed(request: web.Request, issued: list[inv.IssuedInvite], **context: Any) -> web.Response:
-    username = services_of(request).bot_username
-    invites = [Printed(item, inv.deep_link(username, item.code)) for item in issued]
+    services = services_of(request)
+    username = services.bot_username  # set once the bot runs on Telegram
+    invites = [
+        Printed(item, inv.deep_link(username, item.code) if username else None) for item in issued
+    ]
     context.setdefault("missing", False)
-    return page(request, "console_invites", nav="console", invites=invites, **context)
+    zalo = Platform.ZALO in services.channels
+    return page(request, "console_invites", nav="console", invites=invites, zalo=zalo, **context)
 
 
 async def invite_post(request: web.Request) -> web.StreamResponse:

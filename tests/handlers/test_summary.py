@@ -1,6 +1,7 @@
 """/summary: the conference article from the data — the date line, attendance, the report
 approved, the award sentence with the right counts, leader and deputy, the covenant — against
-a golden file; the secretariat's paragraphs; posting to the group."""
+a golden file; the secretariat's paragraphs; posting to the group, or to each member in
+private when the bloc has no group (a bloc on Zalo)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.services.app import Services
 from tests.handlers.conftest import GROUP, SECRETARY, Harness
 from tests.handlers.support import (
     AN,
+    BINH,
     CUONG,
     DUNG,
     GIANG,
@@ -97,14 +99,31 @@ async def test_the_summary_reads_like_the_blocs_articles(tg: Harness, services: 
     ]
 
 
-async def test_the_summary_needs_a_conference_and_a_group(tg: Harness) -> None:
+async def test_without_a_group_the_summary_goes_to_each_member(tg: Harness) -> None:
+    """A bloc with no group (Zalo has none) still gets its summary: each member in private,
+    in their own language; the secretariat is told how many."""
+    await conference_setup(tg, defaults=False)
+    await tg.say(DUNG, "/lang en")
+    article = (await tg.say(SECRETARY, "/summary"))[0].text
+    english = (await tg.say(SECRETARY, "/summary en"))[0].text
+    posted = await tg.say(SECRETARY, "/summary post")
+    assert [(r.chat_id, r.text) for r in posted] == [
+        (
+            SECRETARY.id,
+            "✅ Khối chưa liên kết nhóm: đã gửi bài tổng kết riêng cho 6 thành viên của khối.",
+        ),
+        *(
+            (user.id, english if user is DUNG else article)
+            for user in (SECRETARY, AN, BINH, CUONG, DUNG, GIANG)
+        ),
+    ]
+
+
+async def test_the_summary_needs_a_conference_and_the_secretariat(tg: Harness) -> None:
     await conference_setup(tg, defaults=False)
     assert (await tg.say(AN, "/summary"))[
         -1
     ].text == "Chỉ thường trực khối mới dùng được lệnh này."
-    assert (await tg.say(SECRETARY, "/summary post"))[-1].text == (
-        "Khối chưa liên kết nhóm: gửi /bloc link trong nhóm của khối trước."
-    )
     assert (await tg.say(SECRETARY, "/summary closing " + "x" * 2001))[-1].text == (
         "Đoạn văn quá dài: tối đa 2000 ký tự."
     )
@@ -129,8 +148,10 @@ def _conference(guests: str, place: str = "Hội trường Sở Y tế") -> str:
     )
 
 
-REFUSED = "{field} quá dài: {length} ký tự, tối đa {limit} ký tự. Chưa có gì được lưu: " \
+REFUSED = (
+    "{field} quá dài: {length} ký tự, tối đa {limit} ký tự. Chưa có gì được lưu: "
     "hãy rút gọn rồi gửi lại."
+)
 
 
 async def test_free_texts_over_their_limit_are_refused_and_never_cut(

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from bot.services.app import Services
 from tests.handlers.conftest import SECRETARY, Harness
-from tests.handlers.support import AN, BLOC_CODE, VOTE_UNITS, bloc_by_code, join, units_of
+from tests.handlers.support import (
+    AN,
+    BLOC_CODE,
+    STRANGER,
+    VOTE_UNITS,
+    bloc_by_code,
+    join,
+    units_of,
+)
 from tests.web.support import Client, csrf_of, sign_in
 
 
@@ -67,6 +75,27 @@ async def test_publishing_receipts_is_asked_first(
     )
     assert "Đã tắt công bố mã biên nhận" in await off.text()
     assert not (await bloc_by_code(services, BLOC_CODE)).publish_receipts
+
+
+async def test_an_admin_with_no_bloc_is_shown_the_way_to_the_console(
+    client: Client, tg: Harness
+) -> None:
+    """Before any bloc exists, a bootstrap admin who signs in on the web (from Zalo, say) has
+    the «Thường trực» tab and is asked to create the first bloc — not told to send an invite
+    code; the sign-in message says where the console is. Anyone else is told to join."""
+    where = "thường trực điều hành khối ở mục «Thường trực»"
+    assert where in (await tg.say(SECRETARY, "/web"))[-1].text
+    home = await sign_in(client, tg, SECRETARY)
+    assert 'href="/web/console"' in home
+    assert "Hãy tạo khối thi đua đầu tiên" in home
+    assert '<a class="button primary" href="/web/console/blocs/new">Tạo khối, cụm mới</a>' in home
+    assert "Hãy gửi mã mời" not in home
+
+    assert where not in (await tg.say(STRANGER, "/web"))[-1].text
+    home = await sign_in(client, tg, STRANGER)
+    assert "Bạn chưa tham gia khối thi đua nào. Hãy gửi mã mời của đơn vị bạn." in home
+    assert 'href="/web/console"' not in home
+    assert "/console/blocs/new" not in home
 
 
 async def test_an_admin_creates_the_first_bloc_a_past_year_asked_first(

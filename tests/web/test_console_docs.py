@@ -23,8 +23,11 @@ from storage.tables import AuditRow
 from tests.handlers.conftest import GROUP, SECRETARY, Harness
 from tests.handlers.support import (
     AN,
+    BINH,
     BLOC_CODE,
     CUONG,
+    DUNG,
+    GIANG,
     VOTE_UNITS,
     bloc_by_code,
     conference_setup,
@@ -385,11 +388,31 @@ async def test_the_summary_paragraphs_preview_in_both_languages_and_post(
     assert group[0].endswith("Xin trân trọng cảm ơn.")
 
 
-async def test_the_summary_post_needs_a_linked_group(client: Client, tg: Harness) -> None:
+async def test_without_a_group_the_summary_is_sent_to_each_member(
+    client: Client, tg: Harness
+) -> None:
+    """A bloc with no linked group (a bloc on Zalo): the page says the article goes to each
+    member in private, and it does, once confirmed."""
     await conference_setup(tg, defaults=False)
-    html = await _secretary(client, tg, "/web/console/summary/post")
+    summary = await _secretary(client, tg, "/web/console/summary")
+    assert "Gửi bài tổng kết cho các thành viên" in summary
+    assert "Đăng bài tổng kết lên nhóm" not in summary
+    html = await (await client.get("/web/console/summary/post")).text()
+    assert "sẽ được gửi riêng cho từng thành viên của khối" in html
+    assert "✅ Gửi cho các thành viên" in html
+    since = len(tg.bot.mock_session.requests)
     posted = await client.post("/web/console/summary/post", data={"csrf": csrf_of(html)})
-    assert "Khối chưa liên kết nhóm" in await posted.text()
+    page = await posted.text()
+    assert posted.status == 200, page
+    assert (
+        "✅ Khối chưa liên kết nhóm: đã gửi bài tổng kết riêng cho 6 thành viên của khối." in page
+    )
+    sent = told(tg, since)
+    assert sorted(sent) == sorted(u.id for u in (SECRETARY, AN, BINH, CUONG, DUNG, GIANG))
+    assert all(
+        len(texts) == 1 and "tổng kết công tác thi đua, khen thưởng năm 2024" in texts[0]
+        for texts in sent.values()
+    )
 
 
 async def test_the_minutes_records_and_memo_download(client: Client, tg: Harness) -> None:

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from aiohttp import ClientResponse, FormData
 
-from bot.core.models import Role, Unit
+from bot.core.models import Platform, Role, Unit
 from bot.fakes.clock import FakeClock
 from bot.services.app import Services
 from tests.handlers.conftest import SECRETARY, Harness
@@ -271,6 +271,30 @@ async def test_a_bad_file_shows_its_rows_and_saves_nothing(
     assert "Hãy chọn một tệp." in await empty.text()
     assert len(await units(services)) == 3
     assert await actions(services, "units.") == ["units.imported"]  # the setup's only
+
+
+async def test_a_bot_on_zalo_alone_prints_invites_to_type_on_zalo(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """Without Telegram the bot has no deep link: the printed invite carries the code and
+    says to send it to the bot on Zalo — no link to Telegram, no QR code of one. With both
+    platforms it has the link, its QR code and the Zalo line."""
+    csrf = await secretariat(client, tg)
+    syt = (await units(services))[0]
+    services.bot_username, services.channels = "", frozenset({Platform.ZALO})
+    page = await (await client.post(f"{PAGE}/{syt.id}/invite", data={"csrf": csrf})).text()
+    assert "Trên Zalo: nhắn mã này cho bot thi đua của khối để tham gia." in page
+    assert '<code class="code">0000-0000-0000-0001</code>' in page
+    assert "t.me" not in page
+    assert "<svg" not in page
+    assert "Quét mã QR" not in page
+
+    services.bot_username = "thidua_test_bot"
+    services.channels = frozenset({Platform.TELEGRAM, Platform.ZALO})
+    page = await (await client.post(f"{PAGE}/{syt.id}/invite", data={"csrf": csrf})).text()
+    assert '<a href="https://t.me/thidua_test_bot?start=0000000000000002">' in page
+    assert "<svg" in page
+    assert "Trên Zalo: nhắn mã này cho bot thi đua của khối để tham gia." in page
 
 
 async def test_invites_are_issued_printed_used_in_chat_and_revoked(
