@@ -211,6 +211,17 @@ class WebRepo:
             return None
         return ScreenLink(row.bloc_id, row.conference_id, row.expires_at, row.revoked_at)
 
+    async def live_screens(self, conference_id: int, now: datetime) -> int:
+        """How many links of the conference's screen show it now."""
+        rows = await self.s.exec(
+            select(col(HallScreenRow.id)).where(
+                col(HallScreenRow.conference_id) == conference_id,
+                col(HallScreenRow.revoked_at).is_(None),
+                col(HallScreenRow.expires_at) > now,
+            )
+        )
+        return len(rows.all())
+
     async def revoke_screens(self, conference_id: int, now: datetime) -> int:
         """Every live link of the conference's screen ends now; returns how many there were."""
         done = await self.s.exec(

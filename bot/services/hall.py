@@ -85,6 +85,35 @@ async def issue_screen(services: Services, actor: Actor) -> ScreenIssued | Rejec
     return ScreenIssued(token, expires_at, bloc.timezone, services.web_url)
 
 
+@dataclass(frozen=True, slots=True)
+class ScreenLinks:
+    """The console's view of the hall screen: the conference, how many links show it now,
+    and until when a link issued now would."""
+
+    conference: Conference
+    live: int
+    expires_at: datetime
+    tz: str
+    over: bool  # the conference day has ended: no link can be issued
+
+
+async def screen_links(services: Services, actor: Actor) -> ScreenLinks | Rejected:
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    if services.web_url is None:
+        return Rejected(Reason.WEB_OFF)
+    now = services.clock.now()
+    async with services.db.uow(read_only=True) as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        live = await uow.web.live_screens(conference.id, now)
+    expires_at = screen_expires_at(conference.held_at, bloc.timezone)
+    return ScreenLinks(conference, live, expires_at, bloc.timezone, now >= expires_at)
+
+
 async def revoke_screens(services: Services, actor: Actor) -> ScreenRevoked | Rejected:
     """`/conference screen off`: every screen link of the conference stops showing anything
     (an open screen says so within a second)."""

@@ -11,10 +11,10 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.core.venue import parse_venue_setting
-from bot.services import console
+from bot.services import console, hall
 from bot.services import voting as svc
 from bot.services.outcomes import Reason, Rejected
-from handlers.web.base import actor_of, go, page, refused, services_of
+from handlers.web.base import actor_of, go, page, qr_svg, refused, services_of
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
@@ -23,6 +23,10 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/console", overview_page)
     router.add_get("/console/conference", conference_page)
     router.add_post("/console/conference", conference_post)
+    router.add_get("/console/screen", screen_page)
+    router.add_post("/console/screen", screen_issue)
+    router.add_get("/console/screen/revoke", screen_revoke_confirm)
+    router.add_post("/console/screen/revoke", screen_revoke)
 
 
 def _refused(request: web.Request, rejected: Rejected) -> web.Response:
@@ -107,3 +111,39 @@ async def conference_post(request: web.Request) -> web.StreamResponse:
         if isinstance(changed, Rejected):
             return _refused(request, changed)
     raise go(request, "/console/conference?saved=1")
+
+
+# --- the hall screen's links (as /conference screen [off] in chat) ---------------------------
+
+
+async def screen_page(request: web.Request) -> web.Response:
+    links = await hall.screen_links(services_of(request), actor_of(request))
+    if isinstance(links, Rejected):
+        return _refused(request, links)
+    revoked = request.query.get("revoked") == "1"
+    return page(request, "console_screen", nav="console", links=links, revoked=revoked)
+
+
+async def screen_issue(request: web.Request) -> web.Response:
+    """A new link, shown once on this page (it is stored only as a hash): to open on the
+    hall's computer, or to carry there by its QR code."""
+    issued = await hall.issue_screen(services_of(request), actor_of(request))
+    if isinstance(issued, Rejected):
+        return _refused(request, issued)
+    return page(
+        request, "console_screen_issued", nav="console", issued=issued, qr=qr_svg(issued.url)
+    )
+
+
+async def screen_revoke_confirm(request: web.Request) -> web.Response:
+    links = await hall.screen_links(services_of(request), actor_of(request))
+    if isinstance(links, Rejected):
+        return _refused(request, links)
+    return page(request, "console_screen_revoke", nav="console", links=links)
+
+
+async def screen_revoke(request: web.Request) -> web.Response:
+    revoked = await hall.revoke_screens(services_of(request), actor_of(request))
+    if isinstance(revoked, Rejected):
+        return _refused(request, revoked)
+    raise go(request, "/console/screen?revoked=1")

@@ -4,6 +4,7 @@ representatives are refused on every console route."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime
 
@@ -207,3 +208,62 @@ async def test_the_conference_form_needs_the_csrf_token(
     forged = await client.post("/web/console/conference", data={**FORM, "csrf": "x"})
     assert forged.status == 403
     assert await conference(services) is None
+
+
+async def test_the_hall_screen_link_from_the_console(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """A secretariat on Zalo has no `/conference screen`: the console issues the link (shown
+    once, with its QR code), counts the links in force, and revokes them behind a confirm."""
+    await tg.admin_setup(units=VOTE_UNITS)
+    await sign_in(client, tg, SECRETARY)
+    early = await (await client.get("/web/console/screen")).text()
+    assert "Khối chưa thiết lập hội nghị năm nay." in early
+    await tg.say(SECRETARY, CONFERENCE)
+    overview = await (await client.get("/web/console")).text()
+    assert 'href="/web/console/screen"' in overview
+    page = await client.get("/web/console/screen")
+    html = await page.text()
+    assert page.status == 200
+    assert "Đường dẫn đang hiệu lực: 0." in html
+    assert "Đường dẫn có hiệu lực đến 00:00 thứ Bảy, 21/12/2024 (hết ngày hội nghị)." in html
+    issued = await client.post("/web/console/screen", data={"csrf": csrf_of(html)})
+    assert issued.status == 200
+    assert issued.headers["Cache-Control"] == "no-store"
+    shown = await issued.text()
+    link = re.search(r"http://127\.0\.0\.1/web(/screen/[A-Za-z0-9_-]{43})", shown)
+    assert link is not None
+    assert "<svg" in shown  # its QR code
+    assert "Đường dẫn chỉ hiện một lần trên trang này" in shown
+    screen = await client.get(f"/web{link.group(1)}")
+    assert screen.status == 200
+    assert "Hội nghị tổng kết năm 2024" in await screen.text()
+    html = await (await client.get("/web/console/screen")).text()
+    assert "Đường dẫn đang hiệu lực: 1." in html
+    assert link.group(1) not in html  # never shown again
+
+    confirm = await (await client.get("/web/console/screen/revoke")).text()
+    assert "1 đường dẫn đang hiệu lực sẽ ngừng hiển thị ngay" in confirm
+    done = await client.post(
+        "/web/console/screen/revoke", data={"csrf": csrf_of(confirm)}, allow_redirects=False
+    )
+    assert done.status == 303
+    assert done.headers["Location"] == "/web/console/screen?revoked=1"
+    html = await (await client.get(done.headers["Location"])).text()
+    assert "✅ Đã thu hồi mọi đường dẫn màn hình." in html
+    assert "Đường dẫn đang hiệu lực: 0." in html
+    assert (await client.get(f"/web{link.group(1)}")).status == 410
+    actions = [action for action, _ in await audit_trail(services)]
+    assert actions[-2:] == ["screen.issued", "screen.revoked"]
+
+
+async def test_a_representative_gets_no_screen_link(client: Client, tg: Harness) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await tg.say(SECRETARY, CONFERENCE)
+    await join(tg, AN, "1")
+    home = await sign_in(client, tg, AN)
+    for path in ("/web/console/screen", "/web/console/screen/revoke"):
+        assert (await client.get(path)).status == 403, path
+    forged = await client.post("/web/console/screen", data={"csrf": csrf_of(home)})
+    assert forged.status == 403
+    assert "/screen/" not in await forged.text()

@@ -29,6 +29,7 @@ PAGES = (
     "/console/conference",
     "/console/ballots",
     "/console/ballots/1/close",
+    "/console/screen",
     "/console/deadlines",
     "/console/covenant",
     "/console/summary",
@@ -62,4 +63,15 @@ async def test_every_console_page_fits_a_phone(live: Live, phone: Page) -> None:
         if SHOTS:
             name = path.strip("/").replace("/", "-")
             await phone.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+    # The hall screen's link, shown once: a long address that must wrap, and its QR code.
+    await phone.goto(f"{base}/console/screen")
+    await phone.get_by_role("button", name="Tạo đường dẫn màn hình").tap()
+    await expect(phone.locator("h1")).to_have_text("Đường dẫn màn hình hội trường")
+    await expect(phone.locator("[data-screen-link]")).to_be_visible()
+    width = await phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the screen link's page is {width} px wide"
+    await phone.goto(f"{base}/console/screen/revoke")
+    await expect(phone.locator("h1")).to_have_text("Thu hồi đường dẫn màn hình?")
+    width = await phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the revoke page is {width} px wide"
     assert live.console == []
