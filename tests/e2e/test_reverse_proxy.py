@@ -245,7 +245,7 @@ async def test_the_guides_nginx_in_front_of_two_workers(
                 assert await asyncio.wait_for(stream.content.readline(), 10) == b"retry: 3000\n"
                 ballot = await _ballot_id(pg_database)
                 await fake.tap(REP, fake.messages_to(REP.id)[-1], f"vt:{ballot}:ok:0")
-                lines = []
+                lines: list[bytes] = []
                 while not any(line.startswith(b"data: ") for line in lines):
                     lines.append(await asyncio.wait_for(stream.content.readline(), 15))
                 assert b'"kind":"cast"' in lines[-1]
