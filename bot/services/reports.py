@@ -93,6 +93,8 @@ class TableImported:
     version: int
     year: int
     table: ScoringTable
+    # The confirm of a preview already saved (a second press, a reload): nothing new stored.
+    repeated: bool = False
 
 
 async def check_table(
@@ -120,13 +122,31 @@ async def import_table(
     services: Services, actor: Actor, *, filename: str, data: bytes
 ) -> TableImported | TableRefused | Rejected:
     """A new version of the bloc's scoring table for its year; a bad table is refused whole."""
+    imported = await _import_table(services, actor, filename=filename, data=data, becomes=None)
+    assert not isinstance(imported, PreviewExpired)  # only a preview's confirm goes stale
+    return imported
+
+
+async def _import_table(
+    services: Services, actor: Actor, *, filename: str, data: bytes, becomes: int | None
+) -> TableImported | TableRefused | PreviewExpired | Rejected:
+    """`becomes`: the version a preview showed the table would become — if that version
+    exists by now, the same table is not stored twice (a second press of «Lưu», a reload),
+    and another table saved since the preview makes the preview stale."""
     table = await check_table(actor, filename=filename, data=data)
     if not isinstance(table, ScoringTable):
         return table
     bloc_id = secretariat_bloc(actor)
     assert not isinstance(bloc_id, Rejected)
     async with services.db.uow() as uow:
-        bloc = await uow.blocs.require(bloc_id)
+        # Locked: two presses at once wait for each other, the second sees the first's version.
+        bloc = await uow.blocs.require(bloc_id, lock=becomes is not None)
+        if becomes is not None:
+            latest = await uow.tables.latest(bloc_id, bloc.year)
+            if latest is not None and latest[1] >= becomes:
+                if latest[1] == becomes and latest[2] == table:
+                    return TableImported(becomes, bloc.year, table, repeated=True)
+                return PreviewExpired()
         table_id, version = await uow.tables.add(
             bloc_id=bloc_id,
             year=bloc.year,
@@ -198,11 +218,11 @@ async def preview_table(
         latest = await uow.tables.latest(bloc_id, bloc.year)
     digest = services.files.put(data)
     expires = int(services.clock.now().timestamp()) + PREVIEW_SECONDS
+    version = (latest[1] if latest else 0) + 1
     payload = base64.urlsafe_b64encode(
-        json.dumps([actor.identity.id, bloc_id, digest, filename, expires]).encode()
+        json.dumps([actor.identity.id, bloc_id, digest, filename, expires, version]).encode()
     ).decode()
     ticket = f"{payload}.{_ticket_sig(services, payload)}"
-    version = (latest[1] if latest else 0) + 1
     return TablePreview(table, bloc.year, version, filename, ticket)
 
 
@@ -218,7 +238,9 @@ async def confirm_table(
     if not hmac.compare_digest(_ticket_sig(services, payload), sig):
         return PreviewExpired()
     try:
-        person, bloc, digest, filename, expires = json.loads(base64.urlsafe_b64decode(payload))
+        person, bloc, digest, filename, expires, becomes = json.loads(
+            base64.urlsafe_b64decode(payload)
+        )
         data = services.files.read(str(digest))
     except (ValueError, TypeError, OSError):
         return PreviewExpired()
@@ -227,7 +249,9 @@ async def confirm_table(
         return PreviewExpired()
     if hashlib.sha256(data).hexdigest() != digest:
         return PreviewExpired()
-    return await import_table(services, actor, filename=str(filename), data=data)
+    return await _import_table(
+        services, actor, filename=str(filename), data=data, becomes=int(becomes)
+    )
 
 
 @dataclass(frozen=True, slots=True)

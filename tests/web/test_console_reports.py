@@ -212,6 +212,44 @@ async def test_a_bad_table_is_refused_row_by_row_and_nothing_is_saved(
     assert await table_versions(services) == []
 
 
+
+async def test_a_second_press_of_save_stores_the_table_once(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """«Lưu» pressed twice (or the page reloaded with its form): one version, the same page;
+    a preview older than a table saved since it is stale, not saved over it (before: a second,
+    identical version each time)."""
+    await with_members(tg)
+    await sign_in(client, tg, SECRETARY)
+    _, html = await upload(
+        client,
+        "/web/console/table",
+        "/web/console/table/preview",
+        "bang.yaml",
+        TABLE_EXAMPLE.read_bytes(),
+    )
+    _, stale = await upload(
+        client,
+        "/web/console/table",
+        "/web/console/table/preview",
+        "bang.yaml",
+        TABLE_EXAMPLE.read_bytes().replace(b"1.2", b"1.9"),
+    )
+    form = {"csrf": csrf_of(html), "ticket": ticket_of(html)}
+    for _ in range(2):
+        done = await client.post("/web/console/table/confirm", data=form, allow_redirects=False)
+        assert done.status == 303
+        assert done.headers["Location"] == "/web/console/table?saved=1"
+    assert await table_versions(services) == [1]
+    imported = [a for a, _ in await audit_trail(services) if a == "scoring_table.imported"]
+    assert imported == ["scoring_table.imported"]
+    late = await client.post(
+        "/web/console/table/confirm", data={"csrf": csrf_of(stale), "ticket": ticket_of(stale)}
+    )
+    assert late.status == 400
+    assert "Bản xem trước đã quá 10 phút" in await late.text()
+    assert await table_versions(services) == [1]
+
 async def test_a_ticket_confirms_only_the_previewing_persons_file(
     tg: Harness, services: Services
 ) -> None:
