@@ -421,7 +421,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def main(rps: float, seconds: float, n: int, screens: int, casts_per_s: float) -> None:
+async def main(
+    rps: float, seconds: float, n: int, screens: int, casts_per_s: float, only: set[str]
+) -> None:
     async with postgres_database() as url:
         with tempfile.TemporaryDirectory(prefix="thidua-bench-web-") as tmp:
             files = Path(tmp) / "files"
@@ -483,6 +485,8 @@ async def main(rps: float, seconds: float, n: int, screens: int, casts_per_s: fl
                     ("cast", cast),
                     ("console", console_page),
                 ):
+                    if only and name not in only:
+                        continue
                     await _offer(rps, WARMUP, request)  # not counted
                     meter = CpuMeter([proc.pid])
                     meter.begin()
@@ -499,7 +503,7 @@ async def main(rps: float, seconds: float, n: int, screens: int, casts_per_s: fl
                         f"machine {meter.machine:.0f}% busy)"
                     )
                 say(f"web p99_ms={worst:.1f} rps={rps:g}")
-                if screens:
+                if screens and (not only or "screens" in only):
                     await _fan_out(setup.screen, screens, casts_per_s, seconds, cast, proc.pid)
             finally:
                 for s in sessions:
@@ -535,5 +539,9 @@ if __name__ == "__main__":
     parser.add_argument("--units", type=int, default=40)
     parser.add_argument("--screens", type=int, default=100, help="hall screens open (0: none)")
     parser.add_argument("--casts", type=float, default=10.0, help="casts a second to the screens")
+    parser.add_argument(
+        "--only", default="", help="comma-separated: ballot,score,cast,console,screens"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.rps, args.seconds, args.units, args.screens, args.casts))
+    only = {name for name in args.only.split(",") if name}
+    asyncio.run(main(args.rps, args.seconds, args.units, args.screens, args.casts, only))
