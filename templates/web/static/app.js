@@ -39,6 +39,27 @@
       tma.submit();
     }
   }
+  // A form sent once: its buttons wait for the answer, so a double tap (or an impatient second
+  // one on a slow connection) sends nothing twice. Back on the page (the back button), or after
+  // 15 s without an answer, they can be pressed again.
+  function release() {
+    document.querySelectorAll("button[data-sent]").forEach(function (b) {
+      b.disabled = false;
+      b.removeAttribute("data-sent");
+    });
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !(form instanceof HTMLFormElement) || form.target) { return; }
+    // After this turn: the browser has taken the pressed button's value with the form.
+    setTimeout(function () {
+      form.querySelectorAll("button").forEach(function (b) {
+        if (!b.disabled) { b.disabled = true; b.setAttribute("data-sent", ""); }
+      });
+      setTimeout(release, 15000);
+    }, 0);
+  });
+  window.addEventListener("pageshow", release);
   // Self-scores are saved as they are typed (the form's own button does the same without JS).
   document.querySelectorAll("form[data-autosave]").forEach(function (form) {
     var timer = null;

@@ -5,9 +5,10 @@ invite)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.handlers.conftest import SECRETARY
 from tests.handlers.support import UNITS, csv_bytes
@@ -56,9 +57,33 @@ async def test_units_on_a_phone_import_and_a_printed_invite(live: Live, phone: P
     await phone.get_by_role("button", name="Xem trước").tap()
     await expect(phone.locator("main")).to_contain_text("Sẽ thêm 1 đơn vị")
     await _fits(phone)
-    await phone.get_by_role("button", name="Xác nhận nhập 1 đơn vị").tap()
+    # Pressed again while the first press is on its way (a slow connection, an impatient
+    # thumb): the form is sent once.
+    sent: list[str] = []
+    arrived, first = asyncio.Event(), asyncio.Event()
+
+    async def slow(route: Route) -> None:
+        sent.append(route.request.method)
+        arrived.set()
+        if len(sent) == 1:
+            await first.wait()
+        await route.continue_()
+
+    await phone.route("**/console/units/import/confirm", slow)
+    confirm = phone.get_by_role("button", name="Xác nhận nhập 1 đơn vị")
+    box = await confirm.bounding_box()
+    assert box is not None
+    await confirm.tap(no_wait_after=True)
+    await asyncio.wait_for(arrived.wait(), 10)
+    # The second press, where the button is, while the first is still on its way.
+    await phone.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await asyncio.sleep(0.3)
+    first.set()
     await expect(phone.locator("main")).to_contain_text("✅ Đã nhập 1 đơn vị.")
     await expect(phone.locator("table.units")).to_contain_text(name)
+    await expect(phone.locator("table.units tbody tr", has_text="UBMTTQ")).to_have_count(1)
+    assert sent == ["POST"]
+    await phone.unroute("**/console/units/import/confirm")
     await _fits(phone)
 
     # An invite for the new unit, printed: the QR code drawn within the page's policy.
