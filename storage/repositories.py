@@ -907,16 +907,14 @@ class AuditRepo:
         )
         return entry, row.prev_hash, row.row_hash
 
-    async def recent(self, bloc_id: int, limit: int) -> list[AuditEntry]:
-        """The bloc's newest rows, newest first."""
-        rows = (
-            await self.s.exec(
-                select(AuditRow)
-                .where(AuditRow.bloc_id == bloc_id)
-                .order_by(col(AuditRow.seq).desc())
-                .limit(limit)
-            )
-        ).all()
+    async def recent(
+        self, bloc_id: int, limit: int, *, action: str | None = None
+    ) -> list[AuditEntry]:
+        """The bloc's newest rows (of one action only, when given), newest first."""
+        query = select(AuditRow).where(AuditRow.bloc_id == bloc_id)
+        if action is not None:
+            query = query.where(AuditRow.action == action)
+        rows = (await self.s.exec(query.order_by(col(AuditRow.seq).desc()).limit(limit))).all()
         return [
             AuditEntry(
                 bloc_id=r.bloc_id,

@@ -12,7 +12,7 @@ from bot.core.models import Bloc, Role
 from bot.core.text import TEXT_LIMITS, clean, utf16_len
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
-from bot.services.audit import record
+from bot.services.audit import last_done, record
 from bot.services.deadlines import DeadlineLine, deadline_lines, open_deadlines
 from bot.services.outbox import notice_rows
 from bot.services.outcomes import Notice, Reason, Rejected
@@ -187,6 +187,29 @@ async def announce(
             people=len(people),
             units=len(reached_units),
             text=body,
+            ref=ref,
         )
         await uow.commit()
     return Announced(len(people), len(reached_units), line is None, line)
+
+
+async def announced(services: Services, actor: Actor, *, ref: str) -> Announced | None:
+    """The announcement `ref` names as :func:`announce` answered, from its audit row (the
+    deadline it went to named again while that deadline is open): the page after «Gửi», and
+    every reload of it, which sends nothing."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return None
+    async with services.db.uow(read_only=True) as uow:
+        entry = await last_done(uow, bloc_id, "announce.sent", ref=ref)
+        if entry is None:
+            return None
+        target = entry.details.get("target")
+        line = None
+        if target != EVERYONE:
+            bloc = await uow.blocs.require(bloc_id)
+            lines = await deadline_lines(uow, bloc, services.clock.now(), None)
+            line = next((x for x in lines if x.key == target), None)
+            if line is None:
+                return None
+    return Announced(entry.details["people"], entry.details["units"], target == EVERYONE, line)

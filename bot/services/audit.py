@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.audit import (
     GENESIS,
+    AuditEntry,
     ChainBreak,
     chain_hash,
     head_mac,
@@ -44,6 +45,21 @@ async def record(
         action=action,
         details=details,
     )
+
+
+RECALL = 20  # the newest rows of one action searched for the one a page names
+
+
+async def last_done(
+    uow: UnitOfWork, bloc_id: int, action: str, **match: object
+) -> AuditEntry | None:
+    """The newest row of `action` whose details hold `match`, among the bloc's last RECALL
+    rows of it: what a change recorded, for the page that says it was done (reached by a
+    redirect after the form, and by every reload of it)."""
+    for entry in await uow.audit.recent(bloc_id, RECALL, action=action):
+        if all(entry.details.get(k) == v for k, v in match.items()):
+            return entry
+    return None
 
 
 class AuditKeyChangedError(Exception):

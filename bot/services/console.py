@@ -12,8 +12,8 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.models import Bloc, Invite, Unit
-from bot.core.reports import Submission
-from bot.core.scoring import ScoringTable
+from bot.core.reports import Period, Submission
+from bot.core.scoring import ScoringTable, Totals, totals
 from bot.core.venue import venue_checkin_on
 from bot.services import reports, voting
 from bot.services import units as units_svc
@@ -277,6 +277,40 @@ class SubmissionView:
     @property
     def latest(self) -> Submission | None:
         return self.line.latest
+
+    @property
+    def period(self) -> Period:
+        return self.status.view.period
+
+    # What the page says after a review or a return, read from the stored version (the
+    # redirect after the form, and every reload of it, show it again; nothing is sent again).
+
+    @property
+    def reviewed(self) -> Totals | None:
+        """The reviewed totals of the latest version, once the secretariat has reviewed it."""
+        latest = self.latest
+        if latest is None or latest.reviewed_total_cp is None:
+            return None
+        return totals(self.table, self.reviewed_values)
+
+    @property
+    def returned(self) -> reports.Returned | None:
+        """The latest version's return for correction, while it is the latest."""
+        latest = self.latest
+        if (
+            latest is None
+            or latest.returned_at is None
+            or latest.resubmit_until is None
+            or latest.return_comment is None
+        ):
+            return None
+        return reports.Returned(
+            self.unit,
+            latest,
+            latest.resubmit_until,
+            self.status.view.timezone,
+            latest.return_comment,
+        )
 
 
 async def submission_view(

@@ -16,7 +16,7 @@ from bot.core.models import Bloc, Role, Unit
 from bot.core.text import TEXT_LIMITS, clean, nfc
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
-from bot.services.audit import record
+from bot.services.audit import last_done, record
 from bot.services.filecheck import ContentRefused, check_content, parse_checked, parse_problem
 from bot.services.outbox import notice_rows
 from bot.services.outcomes import Notice, Reason, Rejected
@@ -102,6 +102,7 @@ async def set_covenant(
             return Rejected(Reason.COVENANT_LOCKED, {"year": year})
         covenant = await uow.covenants.put(bloc_id, year, body, due, by=actor.identity.id, now=now)
         digest = text_hash(body)
+        reps = await representatives(uow, bloc_id)
         await record(
             uow,
             services,
@@ -112,8 +113,8 @@ async def set_covenant(
             year=year,
             text_sha256=digest,
             due_at=due.isoformat() if due else None,
+            told=len(reps),
         )
-        reps = await representatives(uow, bloc_id)
         notice = Notice(
             reps,
             "covenant_notice",
@@ -133,6 +134,27 @@ async def set_covenant(
     return CovenantSet(covenant, bloc.timezone, len(reps))
 
 
+async def last_set(services: Services, actor: Actor) -> CovenantSet | None:
+    """Next year's covenant as :func:`set_covenant` answered (how many were told, from the
+    audit row of its text): the console's page after «Lưu», and every reload of it."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return None
+    async with services.db.uow(read_only=True) as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        covenant = await uow.covenants.of_year(bloc_id, bloc.year + 1)
+        if covenant is None:
+            return None
+        digest = text_hash(covenant.text)
+        entry = await last_done(
+            uow, bloc_id, "covenant.set", covenant=covenant.id, text_sha256=digest
+        )
+    told = entry.details.get("told") if entry is not None else None
+    if not isinstance(told, int):
+        return None
+    return CovenantSet(covenant, bloc.timezone, told)
+
+
 @dataclass(frozen=True, slots=True)
 class CovenantView:
     bloc: Bloc
@@ -147,6 +169,15 @@ class CovenantView:
     @property
     def mine(self) -> Signature | None:
         return self.signatures.get(self.unit.id) if self.unit is not None else None
+
+    def signed(self, *, first: bool) -> Signed | None:
+        """The unit's signature as :func:`sign` answered (`first`: this person's signing made
+        it), read from the stored signature: the page after «Ký», and every reload of it."""
+        mine, covenant = self.mine, self.covenant
+        if mine is None or covenant is None or self.unit is None:
+            return None
+        by = self.signers.get(mine.identity_id, "")
+        return Signed(covenant.year, self.unit.name, first, by, mine.at, self.bloc.timezone)
 
     @property
     def unsigned(self) -> list[str]:

@@ -32,7 +32,7 @@ from bot.core.text import clean, fold_diacritics
 from bot.core.voting import BallotStatus
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
-from bot.services.audit import record
+from bot.services.audit import last_done, record
 from bot.services.outbox import notice_rows, to_person
 from bot.services.outcomes import Notice, Reason, Rejected, refuse_long
 from bot.services.reports import local_to_utc
@@ -432,6 +432,7 @@ class DeadlineAdded:
     due: datetime
     tz: str
     told: int  # representatives the notice is queued for
+    deadline_id: int
 
 
 async def add_deadline(
@@ -458,6 +459,7 @@ async def add_deadline(
         if due <= now:
             return Rejected(Reason.DEADLINE_PAST, {"value": clean(due_text)})
         added = await uow.deadlines.add(bloc_id, title, due, created_by=actor.identity.id, now=now)
+        reps = await representatives(uow, bloc_id)
         await record(
             uow,
             services,
@@ -467,8 +469,8 @@ async def add_deadline(
             deadline=added.id,
             title=title,
             due_at=due.isoformat(),
+            told=len(reps),
         )
-        reps = await representatives(uow, bloc_id)
         notice = Notice(
             reps,
             "deadline_added_notice",
@@ -490,7 +492,31 @@ async def add_deadline(
             if d.key == f"custom:{added.id}"
         )
         await uow.commit()
-    return DeadlineAdded(number, title, due, bloc.timezone, len(reps))
+    return DeadlineAdded(number, title, due, bloc.timezone, len(reps), added.id)
+
+
+async def added_deadline(
+    services: Services, actor: Actor, *, deadline_id: int
+) -> DeadlineAdded | None:
+    """A custom deadline as :func:`add_deadline` answered (how many were told, from its audit
+    row), while it is open: the console's page after «Thêm», and every reload of it."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return None
+    async with services.db.uow(read_only=True) as uow:
+        deadline = await uow.deadlines.get(deadline_id)
+        if deadline is None or deadline.bloc_id != bloc_id:
+            return None
+        bloc = await uow.blocs.require(bloc_id)
+        found = await open_deadlines(uow, bloc, services.clock.now())
+        entry = await last_done(uow, bloc_id, "deadline.added", deadline=deadline.id)
+    number = next(
+        (n for n, (_, d) in enumerate(found, start=1) if d.key == f"custom:{deadline.id}"), None
+    )
+    told = entry.details.get("told") if entry is not None else None
+    if number is None or not isinstance(told, int):
+        return None
+    return DeadlineAdded(number, deadline.title, deadline.due_at, bloc.timezone, told, deadline.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -593,6 +619,19 @@ async def cancel_deadline(services: Services, actor: Actor, *, deadline_id: int)
             deadline=deadline_id,
         )
         await uow.commit()
+    return deadline.title
+
+
+async def cancelled_deadline(services: Services, actor: Actor, *, deadline_id: int) -> str | None:
+    """The title of a custom deadline of the actor's bloc that was withdrawn (the page after
+    «Hủy hạn chót», and every reload of it), None for any other id."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return None
+    async with services.db.uow(read_only=True) as uow:
+        deadline = await uow.deadlines.get(deadline_id)
+    if deadline is None or deadline.bloc_id != bloc_id or not deadline.cancelled:
+        return None
     return deadline.title
 
 

@@ -15,7 +15,7 @@ from bot.core.units import rotation_proposal
 from bot.core.voting import BallotKind, BallotStatus
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
-from bot.services.audit import record
+from bot.services.audit import last_done, record
 from bot.services.outbox import notice_rows, to_group
 from bot.services.outcomes import Notice, Reason, Rejected
 from bot.services.voting import current_ballots
@@ -181,3 +181,28 @@ async def start_new_year(services: Services, actor: Actor, *, year: int) -> NewY
         await uow.commit()
     await services.outbox_flush()
     return plan
+
+
+async def year_started(services: Services, actor: Actor) -> NewYearPlan | None:
+    """The new year the bloc is in, as :func:`start_new_year` answered (the officers it put in
+    office, from its audit row): the console's page after «Chuyển năm», and every reload of
+    it, which closes nothing."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return None
+    async with services.db.uow(read_only=True) as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        entry = await last_done(uow, bloc_id, "bloc.new_year", year=bloc.year)
+        units = {u.id: u for u in await uow.blocs.units(bloc_id)}
+    if entry is None:
+        return None
+    details = entry.details
+    return NewYearPlan(
+        bloc,
+        bloc.year - 1,
+        units.get(details.get("leader") or 0),
+        str(details.get("leader_source", KEPT)),
+        units.get(details.get("deputy") or 0),
+        str(details.get("deputy_source", KEPT)),
+        None,
+    )

@@ -56,7 +56,7 @@ from bot.core.scoring import (
 from bot.core.text import clean
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
-from bot.services.audit import record
+from bot.services.audit import last_done, record
 from bot.services.exports import ArchiveEntry, ScoreSheet, UnitScoreRow
 from bot.services.filecheck import ContentRefused, check_content, parse_checked, parse_problem
 from bot.services.notify import queue_notices
@@ -474,6 +474,19 @@ async def extend_period(
     updated = replace(period, deadline=deadline)
     view = PeriodView(updated, periods.index(period) + 1, version, bloc.timezone)
     return PeriodExtended(view, period.deadline)
+
+
+async def last_extension(services: Services, view: PeriodView) -> PeriodExtended | None:
+    """The period's latest extension as the audit log recorded it (the deadline it replaced),
+    while the deadline it set still stands: what the console says after «Gia hạn», read
+    again on every reload of that page (`view`: from :func:`period_status`, which checked who
+    asks)."""
+    period = view.period
+    async with services.db.uow(read_only=True) as uow:
+        entry = await last_done(uow, period.bloc_id, "period.extended", period=period.id)
+    if entry is None or datetime.fromisoformat(entry.details["new"]) != period.deadline:
+        return None
+    return PeriodExtended(view, datetime.fromisoformat(entry.details["old"]))
 
 
 # --- the submission walk -------------------------------------------------------------------
@@ -1014,8 +1027,9 @@ async def confirm(
 async def receipt_again(
     services: Services, actor: Actor, *, period_id: int, version: int
 ) -> Receipt | Rejected:
-    """The receipt of a version this person submitted for their unit: a form posted again
-    after its draft became that version (a reload) shows the same receipt, stores nothing."""
+    """The receipt of a version this person submitted for their unit: the page the submission
+    leads to, and a form posted again after its draft became that version (a reload), show
+    the same receipt and store nothing."""
     bloc_id = actor.current_bloc_id
     membership = actor.membership(bloc_id) if bloc_id is not None else None
     if membership is None or membership.unit_id is None:
@@ -1028,22 +1042,49 @@ async def receipt_again(
         done = next((v for v in versions if v.version == version), None)
         if done is None or done.submitted_by != actor.identity.id or done.on_behalf:
             return Rejected(Reason.NOT_YOUR_DRAFT)
-        values = await uow.reports.entries(done.id, "self")
-        # The draft as it was when it became this version (drafts are deleted on submission).
-        draft = Draft(
-            0,
-            period.id,
-            membership.unit_id,
-            actor.identity.id,
-            SUBMIT,
-            False,
-            done.id,
-            done.file_sha256,
-            done.file_name,
-            done.file_size,
-            values,
-        )
-        ctx = await _context(uow, draft)
+        return await _receipt_of(uow, done)
+
+
+async def behalf_receipt(
+    services: Services, actor: Actor, *, period_ref: str, unit_ref: str, version: int
+) -> Receipt | Rejected:
+    """The receipt of a version the secretariat submitted on a unit's behalf (/report UNIT),
+    read again: the console's page after that submission, and every reload of it."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow(read_only=True) as uow:
+        period = _pick_period(await uow.reports.periods(bloc_id), period_ref)
+        if period is None:
+            return Rejected(Reason.UNKNOWN_PERIOD, {"value": clean(period_ref)})
+        unit = pick_unit(await uow.blocs.units(bloc_id), unit_ref)
+        if isinstance(unit, Rejected):
+            return unit
+        versions = await uow.reports.versions(period.id, unit.id)
+        done = next((v for v in versions if v.version == version and v.on_behalf), None)
+        if done is None:
+            return Rejected(Reason.NO_SUBMISSION, {"unit": unit.name})
+        return await _receipt_of(uow, done)
+
+
+async def _receipt_of(uow: UnitOfWork, done: Submission) -> Receipt:
+    """A stored version's receipt, from the draft as it was when it became that version
+    (drafts are deleted on submission)."""
+    values = await uow.reports.entries(done.id, "self")
+    draft = Draft(
+        0,
+        done.period_id,
+        done.unit_id,
+        done.submitted_by,
+        SUBMIT,
+        done.on_behalf,
+        done.id,
+        done.file_sha256,
+        done.file_name,
+        done.file_size,
+        values,
+    )
+    ctx = await _context(uow, draft)
     return Receipt(ctx, done, totals(ctx.table, values), repeated=True)
 
 

@@ -14,7 +14,7 @@ from bot.core.text import TEXT_LIMITS, clean
 from bot.core.voting import BallotKind, BallotStatus
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
-from bot.services.audit import record
+from bot.services.audit import last_done, record
 from bot.services.notify import post_to_group, queue_notices
 from bot.services.outcomes import Notice, Reason, Rejected
 from bot.services.voting import AWARD_TIERS
@@ -201,6 +201,14 @@ async def post_summary(services: Services, actor: Actor) -> SummaryPosted | Reje
         await uow.commit()
     await services.outbox_flush()
     return SummaryPosted(data, len(members))
+
+
+async def last_sent(services: Services, bloc_id: int) -> int | None:
+    """How many members the newest private sending of the bloc's summary reached (the page
+    after it says so, and every reload of that page)."""
+    async with services.db.uow(read_only=True) as uow:
+        entry = await last_done(uow, bloc_id, "summary.sent")
+    return None if entry is None else int(entry.details.get("members", 0))
 
 
 def render_summary(services: Services, data: SummaryData, locale: Locale) -> str:

@@ -1244,6 +1244,18 @@ class Accepted:
     unchanged: bool = False  # the unit's open vote was already this choice: nothing written
 
 
+CAST_ANSWERS = frozenset({"cast", "recast", "unchanged"})
+
+
+def cast_again(view: VoteView, answer: str) -> Accepted | None:
+    """An open ballot's cast as :func:`cast_vote` answered it (`answer`: one of CAST_ANSWERS),
+    from the unit's vote as stored: the web's page after «Xác nhận», and every reload of it,
+    which casts nothing. A secret ballot's answer (its receipt) is never shown again."""
+    if view.info.ballot.rules.secret or view.current is None or answer not in CAST_ANSWERS:
+        return None
+    return Accepted(view, replaced=answer == "recast", unchanged=answer == "unchanged")
+
+
 async def cast_vote(
     services: Services,
     actor: Actor,

@@ -14,7 +14,7 @@ from bot.core.voting import CastRejection, Choice
 from bot.services import voting as svc
 from bot.services.outcomes import Reason, Rejected
 from handlers.texts import Ui, cast_text
-from handlers.web.base import actor_of, locale_of, page, refused, services_of
+from handlers.web.base import actor_of, go, locale_of, page, refused, services_of
 
 BALLOT = r"/ballots/{id:\d{1,9}}"  # a database id; anything longer is no ballot of ours
 FormData = MultiDictProxy[str | bytes | bytearray | web.FileField]
@@ -45,6 +45,11 @@ async def ballot_page(request: web.Request) -> web.Response:
     view = await svc.vote_view(services_of(request), actor_of(request), ballot_id=ballot_id)
     if isinstance(view, Rejected):
         return refused(request, view, status=_status(view, post=False), back="/ballots")
+    # After an open ballot's cast (a redirect): the unit's vote as stored, so a reload casts
+    # nothing (a stale choice never replaces a colleague's later one).
+    done = svc.cast_again(view, request.query.get("done", ""))
+    if done is not None:
+        return _done(request, done)
     return _form(request, view)
 
 
@@ -72,7 +77,7 @@ async def preview_post(request: web.Request) -> web.Response:
     return page(request, "ballot_confirm", nav="ballots", view=shown, held=held)
 
 
-async def cast_post(request: web.Request) -> web.Response:
+async def cast_post(request: web.Request) -> web.StreamResponse:
     services, actor = services_of(request), actor_of(request)
     ballot_id = int(request.match_info["id"])
     back = f"/ballots/{ballot_id}"
@@ -86,8 +91,17 @@ async def cast_post(request: web.Request) -> web.Response:
     )
     if isinstance(done, Rejected):
         return refused(request, done, status=_status(done, post=True), back=back)
-    # A secret ballot's receipt is in this answer only (never stored; the page is no-store).
-    text = "" if done.receipt else cast_text(Ui(services.renderer, locale_of(request)), done)
+    if done.receipt:
+        # A secret ballot's receipt is in this answer only (never stored; the page is
+        # no-store): it cannot be shown after a redirect. A reload is refused (cast once).
+        return _done(request, done)
+    answer = "unchanged" if done.unchanged else "recast" if done.replaced else "cast"
+    raise go(request, f"{back}?done={answer}")
+
+
+def _done(request: web.Request, done: svc.Accepted) -> web.Response:
+    ui = Ui(services_of(request).renderer, locale_of(request))
+    text = "" if done.receipt else cast_text(ui, done)
     return page(request, "ballot_done", done=done, text=Markup(text))
 
 

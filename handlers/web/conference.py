@@ -8,7 +8,7 @@ from aiohttp import web
 from bot.core.models import Role
 from bot.services import voting as svc
 from bot.services.outcomes import Reason, Rejected
-from handlers.web.base import actor_of, page, refused, services_of
+from handlers.web.base import actor_of, go, page, refused, services_of
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -29,9 +29,20 @@ async def checkin_page(request: web.Request, problem: Rejected | None = None) ->
     )
     mine = next((u for u in (*view.present, *view.absent) if u.id == unit_id), None)
     present = mine is not None and mine in view.present
-    return page(
-        request, "checkin", view=view, mine=mine, present=present, done=None, problem=problem
+    # After «Điểm danh» (a redirect): said from the presence as stored, so a reload checks in
+    # nothing (nor sends a code that may have changed since).
+    word = "" if problem else request.query.get("done", "")
+    done = (
+        svc.CheckedIn(view, mine, first=word == "first")
+        if mine is not None and present and word in DONE
+        else None
     )
+    return page(
+        request, "checkin", view=view, mine=mine, present=present, done=done, problem=problem
+    )
+
+
+DONE = frozenset({"first", "before"})
 
 
 async def checkin_post(request: web.Request) -> web.Response:
@@ -42,9 +53,7 @@ async def checkin_post(request: web.Request) -> web.Response:
         if done.reason in CODE_PROBLEMS:  # said beside the code's box, the form kept
             return await checkin_page(request, problem=done)
         return refused(request, done, back="/checkin")
-    return page(
-        request, "checkin", view=done.view, mine=done.unit, present=True, done=done, problem=None
-    )
+    raise go(request, f"/checkin?done={'first' if done.first else 'before'}")
 
 
 CODE_PROBLEMS = frozenset(

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
 
-from bot.core.deadlines import DeadlineKind, ReminderSettings
+from bot.core.deadlines import DeadlineKind
 from bot.core.text import nfc
 from bot.services import announce as ann
 from bot.services import deadlines as svc
 from bot.services.actors import secretariat_bloc
 from bot.services.outcomes import Reason, Rejected
-from handlers.web.base import actor_of, form_id, page, refused, services_of
+from handlers.web.base import actor_of, form_id, go, page, refused, services_of
 from handlers.web.console_ballots import chat_time
 
 _DRAFT = re.compile(r"^[0-9a-f]{16}$")
@@ -50,7 +51,6 @@ def forbidden(request: web.Request, rejected: Rejected) -> web.Response | None:
 async def deadlines_page(
     request: web.Request,
     *,
-    outcome: tuple[str, dict[str, Any]] | None = None,
     problem: Rejected | None = None,
     typed: dict[str, str] | None = None,
 ) -> web.Response:
@@ -68,27 +68,43 @@ async def deadlines_page(
         nav="console",
         view=view,
         kinds=[k.value for k in DeadlineKind],
-        outcome=outcome,
+        outcome=None if problem else await _outcome(request, view),
         problem=problem,
         typed=typed or {},
     )
 
 
-async def _shown(
-    request: web.Request,
-    result: object,
-    template: str,
-    /,
-    typed: dict[str, str] | None = None,
-    **context: Any,
+async def _outcome(
+    request: web.Request, view: svc.DeadlinesView
+) -> tuple[str, dict[str, Any]] | None:
+    """What was just done, in the chat's words (`?done=` after a form's redirect): read again
+    from what is stored, so a reload shows it and neither adds, tells nor sends twice."""
+    services, actor = services_of(request), actor_of(request)
+    done, ref = request.query.get("done", ""), request.query.get("n", "")
+    if done == "added":
+        added = await svc.added_deadline(services, actor, deadline_id=form_id(ref))
+        return None if added is None else ("deadline_added", asdict(added))
+    if done == "cancelled":
+        title = await svc.cancelled_deadline(services, actor, deadline_id=form_id(ref))
+        return None if title is None else ("deadline_cancelled", {"title": title})
+    if done == "reminders":
+        return "reminders_set", {"rows": view.offsets, "quiet": view.settings.quiet}
+    if done == "announced" and _DRAFT.match(ref):
+        sent = await ann.announced(services, actor, ref=f"web:{ref}")
+        return None if sent is None else ("announce_sent", {"done": sent})
+    return None
+
+
+async def _after(
+    request: web.Request, result: object, done: str, typed: dict[str, str]
 ) -> web.Response:
-    """The page again, with the outcome in the chat's words (or the refusal, the form as
-    typed)."""
+    """Back to the page (303: a reload never does it twice), told what was done; a refusal
+    changed nothing and is said at once, with the form as typed."""
     if isinstance(result, Rejected):
         return forbidden(request, result) or await deadlines_page(
             request, problem=result, typed=typed
         )
-    return await deadlines_page(request, outcome=(template, context))
+    raise go(request, f"/console/deadlines?done={done}")
 
 
 async def add_post(request: web.Request) -> web.Response:
@@ -101,18 +117,9 @@ async def add_post(request: web.Request) -> web.Response:
         due_text=chat_time(form.get("due", "")),
     )
     if isinstance(added, Rejected):
-        return await _shown(request, added, "", typed=form)
+        return await _after(request, added, "", form)
     await services.outbox_flush()
-    return await _shown(
-        request,
-        added,
-        "deadline_added",
-        number=added.number,
-        title=added.title,
-        due=added.due,
-        tz=added.tz,
-        told=added.told,
-    )
+    return await _after(request, added, f"added&n={added.deadline_id}", form)
 
 
 async def cancel_page(request: web.Request) -> web.Response:
@@ -126,10 +133,9 @@ async def cancel_page(request: web.Request) -> web.Response:
 
 async def cancel_post(request: web.Request) -> web.Response:
     form = await typed_form(request)
-    done = await svc.cancel_deadline(
-        services_of(request), actor_of(request), deadline_id=form_id(form.get("deadline_id"))
-    )
-    return await _shown(request, done, "deadline_cancelled", title=done)
+    found = form_id(form.get("deadline_id"))
+    done = await svc.cancel_deadline(services_of(request), actor_of(request), deadline_id=found)
+    return await _after(request, done, f"cancelled&n={found}", form)
 
 
 async def remind_post(request: web.Request) -> web.Response:
@@ -140,7 +146,7 @@ async def remind_post(request: web.Request) -> web.Response:
         kind_text=form.get("kind", ""),
         offsets_text=form.get("offsets", ""),
     )
-    return await _settings(request, changed, form)
+    return await _after(request, changed, "reminders", form)
 
 
 async def quiet_post(request: web.Request) -> web.Response:
@@ -148,16 +154,7 @@ async def quiet_post(request: web.Request) -> web.Response:
     # «Không có giờ yên lặng» is «tắt» in chat; else the two times as chat types them.
     text = "tắt" if form.get("none") else f"{form.get('start', '')}-{form.get('end', '')}"
     changed = await svc.set_quiet(services_of(request), actor_of(request), text=text)
-    return await _settings(request, changed, form)
-
-
-async def _settings(
-    request: web.Request, changed: ReminderSettings | Rejected, typed: dict[str, str]
-) -> web.Response:
-    if isinstance(changed, Rejected):
-        return await _shown(request, changed, "", typed=typed)
-    rows = [(k.value, changed.offsets_for(k)) for k in DeadlineKind]
-    return await _shown(request, changed, "reminders_set", rows=rows, quiet=changed.quiet)
+    return await _after(request, changed, "reminders", form)
 
 
 async def preview_post(request: web.Request) -> web.Response:
@@ -169,7 +166,9 @@ async def preview_post(request: web.Request) -> web.Response:
         target=form.get("target", ann.EVERYONE),
     )
     if isinstance(found, Rejected):
-        return await _shown(request, found, "", typed=form)
+        return forbidden(request, found) or await deadlines_page(
+            request, problem=found, typed=form
+        )
     # The draft names this preview: a second «Gửi» of it sends nothing more (as a second tap).
     return page(
         request,
@@ -194,6 +193,6 @@ async def send_post(request: web.Request) -> web.Response:
         ref=f"web:{draft}",
     )
     if isinstance(done, Rejected):
-        return await _shown(request, done, "", typed=form)
+        return await _after(request, done, "", form)
     await services.outbox_flush()
-    return await _shown(request, done, "announce_sent", done=done)
+    return await _after(request, done, f"announced&n={draft}", form)

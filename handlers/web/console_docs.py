@@ -8,8 +8,6 @@ naming what happens first). The same services as `/covenant set`, `/summary`, `/
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import BodyPartReader, web
 from markupsafe import Markup
 
@@ -26,6 +24,7 @@ from handlers.web.base import (
     client_address,
     config_of,
     form_id,
+    go,
     page,
     refused,
     services_of,
@@ -62,17 +61,21 @@ def _refused(request: web.Request, rejected: Rejected, back: str = "/console") -
 async def covenant_page(
     request: web.Request,
     *,
-    outcome: tuple[str, dict[str, Any]] | None = None,
     problem: Rejected | None = None,
     typed: dict[str, str] | None = None,
 ) -> web.Response:
-    actor = actor_of(request)
+    services, actor = services_of(request), actor_of(request)
     allowed = secretariat_bloc(actor)
     if isinstance(allowed, Rejected):
         return _refused(request, allowed)
-    view = await cov.covenant_view(services_of(request), actor)
+    view = await cov.covenant_view(services, actor)
     if isinstance(view, Rejected):
         return _refused(request, view)
+    outcome = None
+    if not problem and request.query.get("done") == "set":
+        # Read again (how many were told, from the audit log): a reload never tells twice.
+        done = await cov.last_set(services, actor)
+        outcome = None if done is None else ("covenant_set", {"done": done})
     return page(
         request,
         "console_covenant",
@@ -100,7 +103,7 @@ async def _covenant_set(
     if isinstance(done, Rejected):
         return forbidden(request, done) or await covenant_page(request, problem=done, typed=typed)
     await services.outbox_flush()
-    return await covenant_page(request, outcome=("covenant_set", {"done": done}))
+    raise go(request, "/console/covenant?done=set")
 
 
 async def covenant_post(request: web.Request) -> web.Response:
@@ -154,8 +157,6 @@ async def covenant_file_post(request: web.Request) -> web.Response:
 async def summary_page(
     request: web.Request,
     *,
-    outcome: tuple[str, dict[str, Any]] | None = None,
-    saved: bool = False,
     problem: Rejected | None = None,
     typed: dict[str, str] | None = None,
 ) -> web.Response:
@@ -172,6 +173,13 @@ async def summary_page(
         "movements": data.conference.summary_movements,
         "closing": data.conference.summary_closing,
     }
+    done = "" if problem else request.query.get("done", "")
+    outcome: tuple[str, dict[str, int]] | None = None
+    if done == "posted":
+        outcome = ("summary_posted", {"members": 0})
+    elif done == "sent":
+        members = await svc.last_sent(services, data.bloc.id)
+        outcome = None if members is None else ("summary_posted", {"members": members})
     return page(
         request,
         "console_summary",
@@ -181,7 +189,7 @@ async def summary_page(
         previews=previews,
         values=values,
         outcome=outcome,
-        saved=saved,
+        saved=done == "saved",
         problem=problem,
     )
 
@@ -205,7 +213,7 @@ async def summary_post(request: web.Request) -> web.Response:
             return forbidden(request, changed) or await summary_page(
                 request, problem=changed, typed=typed
             )
-    return await summary_page(request, saved=True)
+    raise go(request, "/console/summary?done=saved")
 
 
 async def post_page(request: web.Request) -> web.Response:
@@ -221,7 +229,8 @@ async def post_post(request: web.Request) -> web.Response:
     if isinstance(posted, Rejected):
         return _refused(request, posted, back="/console/summary")
     await services.outbox_flush()
-    return await summary_page(request, outcome=("summary_posted", {"members": posted.members}))
+    # To the group, or (no group linked) to each member: the page says which, read back.
+    raise go(request, "/console/summary?done=" + ("sent" if posted.members else "posted"))
 
 
 async def minutes_download(request: web.Request) -> web.StreamResponse:
@@ -251,6 +260,11 @@ async def minutes_download(request: web.Request) -> web.StreamResponse:
 
 
 async def newyear_page(request: web.Request) -> web.Response:
+    if request.query.get("done") == "started":
+        # The year moved on: said from the audit log, so a reload moves nothing.
+        started = await newyear.year_started(services_of(request), actor_of(request))
+        if started is not None:
+            return page(request, "console_newyear_done", nav="console", plan=started)
     plan = await newyear.plan_new_year(services_of(request), actor_of(request))
     if isinstance(plan, Rejected):
         return _refused(request, plan, back="/console/summary")
@@ -264,4 +278,4 @@ async def newyear_post(request: web.Request) -> web.Response:
     )
     if isinstance(done, Rejected):
         return _refused(request, done, back="/console/summary")
-    return page(request, "console_newyear_done", nav="console", plan=done)
+    raise go(request, "/console/newyear?done=started")

@@ -26,6 +26,7 @@ from handlers.web.base import (
     actor_of,
     client_address,
     config_of,
+    form_id,
     go,
     locale_of,
     page,
@@ -251,17 +252,21 @@ async def period_open(request: web.Request) -> web.StreamResponse:
     raise go(request, f"/console/periods/{opened.view.number}?opened=1")
 
 
-async def status_page(
-    request: web.Request, *, outcome: tuple[str, dict[str, Any]] | None = None
-) -> web.Response:
+async def status_page(request: web.Request) -> web.Response:
     services, actor = services_of(request), actor_of(request)
     number, _ = _refs(request)
     status = await svc.period_status(services, actor, period_ref=number)
     if isinstance(status, Rejected):
         return _refused(request, status, back="/console/periods")
     parts = len(archive_plan(svc.status_entries(services, status)))
-    if outcome is None and request.query.get("opened") == "1":
+    outcome: tuple[str, dict[str, Any]] | None = None
+    if request.query.get("opened") == "1":
         outcome = ("period_opened", {"view": status.view})
+    elif request.query.get("done") == "extended":
+        # Read again from the audit log: a reload shows it, never extends (or tells) twice.
+        extended = await svc.last_extension(services, status.view)
+        if extended is not None:
+            outcome = ("period_extended", {"view": extended.view, "old": extended.old_deadline})
     return page(
         request, "console_period", nav="console", period=status, parts=parts, outcome=outcome
     )
@@ -285,7 +290,7 @@ async def extend_page(
     )
 
 
-async def extend_post(request: web.Request) -> web.Response:
+async def extend_post(request: web.Request) -> web.StreamResponse:
     number, _ = _refs(request)
     typed = (await _form(request)).get("deadline", "")
     extended = await svc.extend_period(
@@ -295,8 +300,7 @@ async def extend_post(request: web.Request) -> web.Response:
         if extended.reason is Reason.NOT_SECRETARIAT:
             return _refused(request, extended)
         return await extend_page(request, problem=extended, typed=typed)
-    context = {"view": extended.view, "old": extended.old_deadline}
-    return await status_page(request, outcome=("period_extended", context))
+    raise go(request, f"/console/periods/{number}?done=extended")
 
 
 async def xlsx_download(request: web.Request) -> web.StreamResponse:
@@ -340,7 +344,6 @@ def _attachment(data: bytes, content_type: str, name: str, original: str = "") -
 async def unit_page(
     request: web.Request,
     *,
-    outcome: tuple[str, dict[str, Any]] | None = None,
     problems: dict[str, Any] | None = None,
     typed: dict[str, str] | None = None,
     missing: tuple[str, ...] = (),
@@ -353,6 +356,7 @@ async def unit_page(
     if isinstance(view, Rejected):
         return _refused(request, view, back=f"/console/periods/{number}")
     failed = bool(problems or missing or problem)
+    outcome = None if failed else _unit_outcome(request.query.get("done", ""), view)
     return page(
         request,
         "console_report_unit",
@@ -367,6 +371,16 @@ async def unit_page(
     )
 
 
+def _unit_outcome(done: str, view: console.SubmissionView) -> tuple[str, dict[str, Any]] | None:
+    """What the page says after a review or a return (the redirect after the form, and each
+    reload of it): read from the stored version, so nothing is saved or sent again."""
+    if done == "reviewed" and (reviewed := view.reviewed) is not None:
+        return "review_saved", {"ctx": view, "totals": reviewed}
+    if done == "returned" and (returned := view.returned) is not None:
+        return "report_returned", {"done": returned}
+    return None
+
+
 async def file_download(request: web.Request) -> web.StreamResponse:
     number, unit = _refs(request)
     found = await console.submission_file(
@@ -377,7 +391,7 @@ async def file_download(request: web.Request) -> web.StreamResponse:
     return _attachment(found.data, "application/octet-stream", found.download_name, found.name)
 
 
-async def review_post(request: web.Request) -> web.Response:
+async def review_post(request: web.Request) -> web.StreamResponse:
     """/review on one page: the reviewed value of every item, then saved as chat saves it."""
     services, actor = services_of(request), actor_of(request)
     number, unit = _refs(request)
@@ -399,8 +413,7 @@ async def review_post(request: web.Request) -> web.Response:
         return await unit_page(request, missing=tuple(i.code for i in form.missing), typed=typed)
     done = await svc.confirm(services, actor, draft_id=draft)
     if isinstance(done, svc.Reviewed):
-        saved = {"ctx": done.ctx, "totals": done.totals}
-        return await unit_page(request, outcome=("review_saved", saved))
+        raise go(request, f"/console/periods/{number}/units/{unit}?done=reviewed")
     problem = done.rejected if isinstance(done, svc.WalkClosed) else done
     if isinstance(problem, Rejected):
         return await unit_page(request, problem=problem, typed=typed)
@@ -427,7 +440,7 @@ async def return_page(
     )
 
 
-async def return_post(request: web.Request) -> web.Response:
+async def return_post(request: web.Request) -> web.StreamResponse:
     number, unit = _refs(request)
     typed = await _form(request)
     done = await svc.return_report(
@@ -442,7 +455,7 @@ async def return_post(request: web.Request) -> web.Response:
         if done.reason is Reason.NOT_SECRETARIAT:
             return _refused(request, done)
         return await return_page(request, problem=done, typed=typed)
-    return await unit_page(request, outcome=("report_returned", {"done": done}))
+    raise go(request, f"/console/periods/{number}/units/{unit}?done=returned")
 
 
 async def _behalf_form(
@@ -472,6 +485,8 @@ async def behalf_page(
 ) -> web.Response:
     if not number:
         number, unit = _refs(request)
+        if request.query.get("done") == "submitted":
+            return await _behalf_done(request, number, unit, request.query.get("n", ""))
     found = await _behalf_form(request, number, unit)
     if isinstance(found, web.Response):
         return found
@@ -481,6 +496,21 @@ async def behalf_page(
     return page(
         request, "console_behalf", status=status, nav="console", view=view, form=form, **context
     )
+
+
+async def _behalf_done(request: web.Request, number: str, unit: str, version: str) -> web.Response:
+    """The receipt of a submission on the unit's behalf, read again from the stored version
+    (the redirect after «Nộp thay», and every reload of it: nothing is submitted again)."""
+    done = await svc.behalf_receipt(
+        services_of(request),
+        actor_of(request),
+        period_ref=number,
+        unit_ref=unit,
+        version=form_id(version),
+    )
+    if isinstance(done, Rejected):
+        return _refused(request, done, back=f"/console/periods/{number}")
+    return page(request, "console_behalf_done", nav="console", done=done, number=number)
 
 
 async def behalf_file(request: web.Request) -> web.StreamResponse:
@@ -523,7 +553,7 @@ async def behalf_file(request: web.Request) -> web.StreamResponse:
     raise go(request, f"/console/periods/{number}/units/{unit}/behalf")
 
 
-async def behalf_post(request: web.Request) -> web.Response:
+async def behalf_post(request: web.Request) -> web.StreamResponse:
     """The unit's scores from its paper report, then submitted on its behalf (the chat's
     receipt; the unit's representatives are told, as after /report UNIT)."""
     services, actor = services_of(request), actor_of(request)
@@ -544,8 +574,8 @@ async def behalf_post(request: web.Request) -> web.Response:
         return await behalf_page(request, status=400, typed=typed, problems=form.problems)
     done = await svc.confirm(services, actor, draft_id=draft)
     if isinstance(done, svc.Receipt):
-        number = _refs(request)[0]
-        return page(request, "console_behalf_done", nav="console", done=done, number=number)
+        receipt = f"/behalf?done=submitted&n={done.submission.version}"
+        raise go(request, f"/console/periods/{number}/units/{unit}{receipt}")
     if isinstance(done, svc.WalkClosed) or (
         isinstance(done, Rejected) and done.reason is not Reason.NO_FILE_YET
     ):

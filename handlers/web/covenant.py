@@ -17,11 +17,21 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 
 async def covenant_page(request: web.Request) -> web.Response:
-    view = await svc.covenant_view(services_of(request), actor_of(request))
+    done = request.query.get("done", "")
+    # After «Ký»: the covenant signed (its id re-read by the service, which checks it is this
+    # person's bloc's), and the unit's signature as stored, so a reload signs nothing.
+    named = (form_id(request.query.get("n")) or None) if done in SIGNED else None
+    view = await svc.covenant_view(services_of(request), actor_of(request), covenant_id=named)
     if isinstance(view, Rejected):
         return refused(request, view)
+    signed = view.signed(first=done == "signed") if done in SIGNED else None
+    if signed is not None:
+        return page(request, "covenant_signed", done=signed)
     digest = svc.text_hash(view.covenant.text) if view.covenant else ""
     return page(request, "covenant", view=view, sha256=digest)
+
+
+SIGNED = frozenset({"signed", "signed_before"})
 
 
 async def confirm_post(request: web.Request) -> web.StreamResponse:
@@ -41,12 +51,14 @@ async def confirm_post(request: web.Request) -> web.StreamResponse:
 async def sign_post(request: web.Request) -> web.Response:
     form = await request.post()
     seen = form.get("hash")
+    covenant_id = form_id(form.get("covenant_id"))
     done = await svc.sign(
         services_of(request),
         actor_of(request),
-        covenant_id=form_id(form.get("covenant_id")),
+        covenant_id=covenant_id,
         seen_hash=seen if isinstance(seen, str) else "",
     )
     if isinstance(done, Rejected):
         return refused(request, done, back="/covenant")
-    return page(request, "covenant_signed", done=done)
+    word = "signed" if done.first else "signed_before"
+    raise go(request, f"/covenant?done={word}&n={covenant_id}")

@@ -25,6 +25,7 @@ CHUNK = 64 * 1024
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/report", report_page)
+    router.add_get("/report/receipt", receipt_page)
     router.add_post("/report/file", file_post)
     router.add_post("/report/scores", scores_post)
     router.add_post("/report/submit", submit_post)
@@ -147,6 +148,19 @@ async def scores_post(request: web.Request) -> web.StreamResponse:
     return _show(request, form, status=400, typed=typed)
 
 
+async def receipt_page(request: web.Request) -> web.Response:
+    """The receipt of a version this person submitted, read again from what is stored."""
+    done = await svc.receipt_again(
+        services_of(request),
+        actor_of(request),
+        period_id=_int(request.query.get("period")) or 0,
+        version=_int(request.query.get("version")) or 0,
+    )
+    if isinstance(done, Rejected):
+        return refused(request, done, status=404, back="/report")
+    return page(request, "report_receipt", done=done)
+
+
 async def submit_post(request: web.Request) -> web.StreamResponse:
     """Confirm: the values on the form are saved first (a page without the script), then the
     draft becomes the unit's next version and the chat's receipt is shown."""
@@ -164,7 +178,11 @@ async def submit_post(request: web.Request) -> web.StreamResponse:
         # The draft is gone: if it became that very version of ours (a reload), its receipt.
         again = await svc.receipt_again(services, actor, period_id=period, version=version)
         done = again if isinstance(again, svc.Receipt) else done
-    if isinstance(done, svc.Receipt | svc.Reviewed):
+    if isinstance(done, svc.Receipt) and not done.ctx.draft.on_behalf:
+        # To the receipt's own page (303): a reload shows it again and submits nothing.
+        receipt = f"/report/receipt?period={done.ctx.period.id}&version={done.submission.version}"
+        raise go(request, receipt)
+    if isinstance(done, svc.Receipt | svc.Reviewed):  # a draft this page never offers
         return page(request, "report_receipt", done=done)
     if isinstance(done, svc.WalkClosed):
         return _show(request, done)

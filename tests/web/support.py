@@ -49,3 +49,21 @@ async def post_form(client: Client, path: str, data: dict[str, Any] | None = Non
     fields = {"csrf": csrf_of(await page.text()), **(data or {})}
     done = await client.post(path, data=fields)
     return await done.text()
+
+
+async def redirected(client: Client, path: str, data: Any) -> str:
+    """A form that succeeds, as the browser sends it: the POST answers 303 to a page of ours
+    (post/redirect/get: a reload of that page never posts again); returns that page's path."""
+    done = await client.post(path, data=data, allow_redirects=False)
+    assert done.status == 303, (done.status, await done.text())
+    location = done.headers["Location"]
+    assert location.startswith("/web/"), location
+    return location
+
+
+async def page_text(client: Client, path: str) -> str:
+    """A GET of one of our pages (a reload is another one), answered 200."""
+    answer = await client.get(path)
+    html = await answer.text()
+    assert answer.status == 200, (answer.status, html)
+    return html

@@ -37,7 +37,7 @@ from tests.handlers.support import (
     open_votes,
     secret_rows,
 )
-from tests.web.support import Client, csrf_of, sign_in
+from tests.web.support import Client, csrf_of, page_text, redirected, sign_in
 
 OUTSIDER = person(2301, "Mai", "Văn Ngoài")  # represents a unit of another bloc
 _HELD = re.compile(r'name="held" value="([^"]*)"')
@@ -119,13 +119,19 @@ async def test_open_single_choice_vote_then_recast_and_the_colleague_is_told(
     assert f'href="/web/ballots/{b}">↩ Chọn lại</a>' in html
     assert await open_votes(services, b) == []
     start = len(tg.bot.mock_session.requests)
-    status, html = await post(client, f"/web/ballots/{b}/cast", [("held", held_of(html))])
-    assert status == 200
-    assert done_text(SYT, "Đồng ý", REPORT, 1) in html
-    assert [(r.chat_id, r.text) for r in sent_since(tg, start)] == [
-        (BINH.id, f"🗳 Trần Văn An đã biểu quyết cho <b>{SYT}</b> — {REPORT}: Đồng ý.")
-    ]
+    held = held_of(html)
+    landing = await redirected(
+        client, f"/web/ballots/{b}/cast", {"csrf": csrf_of(html), "held": held}
+    )
+    assert landing == f"/web/ballots/{b}?done=cast"
+    assert done_text(SYT, "Đồng ý", REPORT, 1) in await page_text(client, landing)
+    told = [(r.chat_id, r.text) for r in sent_since(tg, start)]
+    assert told == [(BINH.id, f"🗳 Trần Văn An đã biểu quyết cho <b>{SYT}</b> — {REPORT}: Đồng ý.")]
     an = await identity(services, AN)
+    assert await open_votes(services, b) == [StoredVote("SYT", [0], False, "", False, an.id)]
+    # A reload: the unit's vote as stored, said again; nothing cast, Bình not told again.
+    assert done_text(SYT, "Đồng ý", REPORT, 1) in await page_text(client, landing)
+    assert [(r.chat_id, r.text) for r in sent_since(tg, start)] == told
     assert await open_votes(services, b) == [StoredVote("SYT", [0], False, "", False, an.id)]
 
     # The ballot shows the unit's choice (checked) and may be cast again.
@@ -139,8 +145,10 @@ async def test_open_single_choice_vote_then_recast_and_the_colleague_is_told(
     opinion = "Bổ sung <b>số liệu</b> & y tế"
     held = await confirm(client, b, [("choice", "2"), ("other", opinion)])
     start = len(tg.bot.mock_session.requests)
-    status, html = await post(client, f"/web/ballots/{b}/cast", [("held", held)])
-    assert status == 200
+    token = csrf_of(await page_text(client, "/web/ballots"))
+    landing = await redirected(client, f"/web/ballots/{b}/cast", {"csrf": token, "held": held})
+    assert landing == f"/web/ballots/{b}?done=recast"
+    html = await page_text(client, landing)
     assert done_text(SYT, "Ý kiến khác", REPORT, 1, replaced=True) in html, html
     assert [(r.chat_id, r.text) for r in sent_since(tg, start)] == [
         (BINH.id, f"🗳 Trần Văn An đã biểu quyết lại cho <b>{SYT}</b> — {REPORT}: Ý kiến khác.")

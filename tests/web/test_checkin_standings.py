@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import select
 
+from bot.fakes.clock import FakeClock
 from bot.services.app import Services
 from storage.tables import AttendanceRow
 from tests.handlers.conftest import SECRETARY, Harness, person
@@ -12,6 +15,7 @@ from tests.handlers.support import (
     AN,
     BINH,
     CUONG,
+    audit_trail,
     ballot_ids,
     cast,
     conference_setup,
@@ -22,7 +26,7 @@ from tests.handlers.support import (
     submitted,
     unit_ids,
 )
-from tests.web.support import Client, csrf_of, sign_in
+from tests.web.support import Client, csrf_of, page_text, redirected, sign_in
 
 OBSERVER = person(2301, "Đinh", "Thị Hoa")
 
@@ -34,7 +38,7 @@ async def attendance(services: Services) -> list[tuple[int, int]]:
 
 
 async def test_a_representative_checks_the_unit_in(
-    client: Client, tg: Harness, services: Services
+    client: Client, tg: Harness, services: Services, clock: FakeClock
 ) -> None:
     await conference_setup(tg, checked_in=(CUONG,), defaults=False)
     await sign_in(client, tg, AN)
@@ -70,19 +74,29 @@ async def test_a_representative_checks_the_unit_in(
     assert await attendance(services) == before
 
     code = await hall_code(services)
-    done = await client.post("/web/checkin", data={"csrf": csrf, "code": code})
-    assert done.status == 200
-    html = await done.text()
+    landing = await redirected(client, "/web/checkin", {"csrf": csrf, "code": code})
+    assert landing == "/web/checkin?done=first"
+    html = await page_text(client, landing)
     assert "✅ Đã điểm danh: <b>Sở Y tế</b>. Có mặt 2/4 đơn vị." in html
     assert 'action="/web/checkin"' not in html
     syt, an = (await unit_ids(services))["SYT"], (await identity(services, AN)).id
     assert await attendance(services) == sorted([*before, (syt, an)])
+    trail = await audit_trail(services)
+    # A reload after the hall's code has changed: the presence as stored, said again; no code
+    # is sent again (a stale one would be refused, and counted toward the lockout).
+    clock.advance(timedelta(minutes=2))
+    assert "✅ Đã điểm danh: <b>Sở Y tế</b>. Có mặt 2/4 đơn vị." in await page_text(
+        client, landing
+    )
+    assert await attendance(services) == sorted([*before, (syt, an)])
+    assert await audit_trail(services) == trail
     # Opened again: already present, no button; a second press says so (as chat does).
     html = await (await client.get("/web/checkin")).text()
     assert "✅ Sở Y tế đã điểm danh." in html
     assert "🙋 Điểm danh</button>" not in html
-    again = await client.post("/web/checkin", data={"csrf": csrf_of(html)})
-    assert "Đơn vị đã điểm danh trước đó: <b>Sở Y tế</b>" in await again.text()
+    again = await redirected(client, "/web/checkin", {"csrf": csrf_of(html)})
+    assert again == "/web/checkin?done=before"
+    assert "Đơn vị đã điểm danh trước đó: <b>Sở Y tế</b>" in await page_text(client, again)
     assert len(await attendance(services)) == 2
     replies = await tg.say(BINH, "/checkin")
     assert replies[-1].text.startswith("✅ Đơn vị đã điểm danh trước đó: <b>Sở Y tế</b>")

@@ -29,12 +29,13 @@ from tests.handlers.support import (
     DUNG,
     GIANG,
     VOTE_UNITS,
+    audit_trail,
     bloc_by_code,
     conference_setup,
     docx_bytes,
     join,
 )
-from tests.web.support import Client, csrf_of, sign_in
+from tests.web.support import Client, csrf_of, page_text, redirected, sign_in
 
 TITLE = "Nộp danh sách đề nghị khen thưởng"
 COVENANT = "Các đơn vị cam kết thi đua hoàn thành xuất sắc nhiệm vụ năm 2025."
@@ -73,6 +74,11 @@ async def _bloc_with_two(tg: Harness) -> None:
     await join(tg, CUONG, "2")
 
 
+async def actions(services: Services, action: str) -> int:
+    """How many times the audit log recorded `action`."""
+    return sum(1 for a, _ in await audit_trail(services) if a == action)
+
+
 async def covenant_of(services: Services) -> Covenant | None:
     bloc = await bloc_by_code(services, BLOC_CODE)
     async with services.db.uow() as uow:
@@ -86,22 +92,31 @@ async def test_a_deadline_is_added_the_units_told_and_withdrawn_after_a_confirm(
     html = await _secretary(client, tg, "/web/console/deadlines")
     assert "Hiện không có hạn chót nào đang mở." in html
     since = len(tg.bot.mock_session.requests)
-    added = await client.post(
+    landing = await redirected(
+        client,
         "/web/console/deadlines/add",
-        data={"csrf": csrf_of(html), "title": TITLE, "due": "2024-12-10T17:00"},
+        {"csrf": csrf_of(html), "title": TITLE, "due": "2024-12-10T17:00"},
     )
-    html = await added.text()
-    assert added.status == 200, html
-    assert f"✅ Đã thêm hạn chót số 1: <b>{TITLE}</b>" in html
-    assert "Đã báo cho đại diện 2 người" in html
     bloc = await bloc_by_code(services, BLOC_CODE)
     async with services.db.uow() as uow:
         (deadline,) = await uow.deadlines.of_bloc(bloc.id)
+    assert landing == f"/web/console/deadlines?done=added&n={deadline.id}"
+    html = await page_text(client, landing)
+    assert f"✅ Đã thêm hạn chót số 1: <b>{TITLE}</b>" in html
+    assert "Đã báo cho đại diện 2 người" in html
     assert deadline.title == TITLE
     assert not deadline.cancelled
     reached = told(tg, since)
-    assert any(TITLE in text for text in reached[AN.id])
-    assert any(TITLE in text for text in reached[CUONG.id])
+    assert [TITLE in text for text in reached[AN.id]] == [True]
+    assert [TITLE in text for text in reached[CUONG.id]] == [True]
+    # A reload: the same words, read again; no second deadline, nobody told twice.
+    again = await page_text(client, landing)
+    assert f"✅ Đã thêm hạn chót số 1: <b>{TITLE}</b>" in again
+    assert "Đã báo cho đại diện 2 người" in again
+    async with services.db.uow() as uow:
+        assert len(await uow.deadlines.of_bloc(bloc.id)) == 1
+    assert told(tg, since) == reached
+    assert "Đã thêm hạn chót" not in await page_text(client, "/web/console/deadlines")
 
     confirm = await client.get("/web/console/deadlines/1/cancel")
     page = await confirm.text()
@@ -109,15 +124,18 @@ async def test_a_deadline_is_added_the_units_told_and_withdrawn_after_a_confirm(
     assert f"Hủy hạn chót «{TITLE}»" in page
     async with services.db.uow() as uow:
         assert not (await uow.deadlines.get(deadline.id)).cancelled  # type: ignore[union-attr]
-    done = await client.post(
+    landing = await redirected(
+        client,
         "/web/console/deadlines/cancel",
-        data={"csrf": csrf_of(page), "deadline_id": str(deadline.id)},
+        {"csrf": csrf_of(page), "deadline_id": str(deadline.id)},
     )
-    html = await done.text()
-    assert done.status == 200, html
-    assert f"Đã hủy hạn chót «{TITLE}»; các đơn vị không còn được nhắc." in html
+    assert landing == f"/web/console/deadlines?done=cancelled&n={deadline.id}"
+    for _ in range(2):  # the redirect, then a reload: said again, withdrawn once
+        html = await page_text(client, landing)
+        assert f"Đã hủy hạn chót «{TITLE}»; các đơn vị không còn được nhắc." in html
     async with services.db.uow() as uow:
         assert (await uow.deadlines.get(deadline.id)).cancelled  # type: ignore[union-attr]
+    assert await actions(services, "deadline.cancelled") == 1
     gone = await (await client.get("/web/console/deadlines/1/cancel")).text()
     assert "Không có hạn chót đang mở số «1»." in gone
 
@@ -148,14 +166,19 @@ async def test_reminder_offsets_and_quiet_hours(
     html = await _secretary(client, tg, "/web/console/deadlines")
     assert 'value="21:00"' in html
     assert 'value="07:00"' in html
-    changed = await client.post(
+    landing = await redirected(
+        client,
         "/web/console/deadlines/remind",
-        data={"csrf": csrf_of(html), "kind": "custom", "offsets": "3d, 12h"},
+        {"csrf": csrf_of(html), "kind": "custom", "offsets": "3d, 12h"},
     )
-    page = await changed.text()
-    assert changed.status == 200, page
-    assert "✅ Đã lưu lịch nhắc của khối." in page
-    assert 'value="3d, 12h"' in page
+    assert landing == "/web/console/deadlines?done=reminders"
+    before = await actions(services, "reminders.changed")
+    for _ in range(2):  # the redirect, then a reload: the stored settings, saved once
+        page = await page_text(client, landing)
+        assert "✅ Đã lưu lịch nhắc của khối." in page
+        assert "• Hạn do thường trực đặt: trước hạn 3 ngày, 12 giờ" in page
+        assert 'value="3d, 12h"' in page
+    assert await actions(services, "reminders.changed") == before
     bloc = await bloc_by_code(services, BLOC_CODE)
     assert bloc.reminders.offsets_for(DeadlineKind.CUSTOM) == (
         timedelta(days=3),
@@ -181,7 +204,9 @@ async def test_reminder_offsets_and_quiet_hours(
     assert bloc.reminders.quiet.start == bloc.reminders.quiet.end
 
 
-async def test_an_announcement_is_previewed_then_sent_once(client: Client, tg: Harness) -> None:
+async def test_an_announcement_is_previewed_then_sent_once(
+    client: Client, tg: Harness, services: Services
+) -> None:
     await _bloc_with_two(tg)
     html = await _secretary(client, tg, "/web/console/deadlines")
     since = len(tg.bot.mock_session.requests)
@@ -197,22 +222,27 @@ async def test_an_announcement_is_previewed_then_sent_once(client: Client, tg: H
     assert text in page
     assert told(tg, since) == {}  # a preview sends nothing
 
-    sent = await client.post(
+    draft = page.split('name="draft" value="')[1][:16]
+    landing = await redirected(
+        client,
         "/web/console/announce/send",
-        data={
-            "csrf": csrf_of(page),
-            "draft": page.split('name="draft" value="')[1][:16],
-            "target": "all",
-            "text": text,
-        },
+        {"csrf": csrf_of(page), "draft": draft, "target": "all", "text": text},
     )
-    html = await sent.text()
-    assert sent.status == 200, html
+    assert landing == f"/web/console/deadlines?done=announced&n={draft}"
+    html = await page_text(client, landing)
     assert "✅ Đã xếp gửi thông báo đến 2 người (tất cả thành viên)." in html
     reached = told(tg, since)
     assert set(reached) == {AN.id, CUONG.id}
-    assert all(text in messages[0] for messages in reached.values())
-    # The same preview's «Gửi» again (a double click, a reload) sends nothing more.
+    assert all([text in m for m in messages] == [True] for messages in reached.values())
+    # A reload of that page: said again from the audit log, nothing sent again.
+    reloaded = await page_text(client, landing)
+    assert "✅ Đã xếp gửi thông báo đến 2 người (tất cả thành viên)." in reloaded
+    assert told(tg, since) == reached
+    assert await actions(services, "announce.sent") == 1
+    # Another preview's name finds nothing to say.
+    other = await page_text(client, "/web/console/deadlines?done=announced&n=" + "0" * 16)
+    assert "Đã xếp gửi thông báo" not in other
+    # The same preview's «Gửi» again (a double click, an old tab) sends nothing more.
     again = await client.post(
         "/web/console/announce/send",
         data={
@@ -251,7 +281,7 @@ async def test_an_announcement_to_the_units_not_done(
     assert "Thông báo sẽ gửi đến 1 người (3 đơn vị)." in page
     assert f"(Gửi các đơn vị chưa hoàn thành: {TITLE}" in page
     since = len(tg.bot.mock_session.requests)
-    await client.post(
+    sent = await client.post(
         "/web/console/announce/send",
         data={
             "csrf": csrf_of(page),
@@ -259,6 +289,9 @@ async def test_an_announcement_to_the_units_not_done(
             "target": f"custom:{deadline.id}",
             "text": "Nhắc lại",
         },
+    )
+    assert "✅ Đã xếp gửi thông báo đến 1 người — đại diện 3 đơn vị chưa hoàn thành" in (
+        await sent.text()
     )
     assert set(told(tg, since)) == {CUONG.id}
 
@@ -270,18 +303,26 @@ async def test_the_covenant_is_set_from_text_or_a_file_and_signatures_shown(
     html = await _secretary(client, tg, "/web/console/covenant")
     assert "Chưa có giao ước thi đua năm 2025." in html
     since = len(tg.bot.mock_session.requests)
-    done = await client.post(
+    landing = await redirected(
+        client,
         "/web/console/covenant",
-        data={"csrf": csrf_of(html), "text": COVENANT, "due": "2024-12-20T17:00"},
+        {"csrf": csrf_of(html), "text": COVENANT, "due": "2024-12-20T17:00"},
     )
-    page = await done.text()
-    assert done.status == 200, page
+    assert landing == "/web/console/covenant?done=set"
+    page = await page_text(client, landing)
     assert "✅ Đã lưu giao ước thi đua năm 2025, hạn ký" in page
+    assert "Đã báo cho đại diện 2 người" in page
     found = await covenant_of(services)
     assert found is not None
     assert found.text == COVENANT
     assert hashlib.sha256(COVENANT.encode()).hexdigest() in page
-    assert {AN.id, CUONG.id} <= set(told(tg, since))
+    reached = told(tg, since)
+    assert {AN.id, CUONG.id} <= set(reached)
+    # A reload: the same words, read again; the covenant not saved, nobody told, again.
+    again = await page_text(client, landing)
+    assert "Đã báo cho đại diện 2 người" in again
+    assert told(tg, since) == reached
+    assert await actions(services, "covenant.set") == 1
 
     wrong = await client.post(
         "/web/console/covenant/file",
@@ -296,12 +337,14 @@ async def test_the_covenant_is_set_from_text_or_a_file_and_signatures_shown(
     assert huge.status == 400
     assert "Không đọc được nội dung giao ước từ tệp này" in await huge.text()
     text = "Giao ước thi đua năm 2025\nCác đơn vị cam kết."
-    uploaded = await client.post(
+    landing = await redirected(
+        client,
         "/web/console/covenant/file",
-        data=upload({"csrf": csrf_of(page)}, docx_bytes(*text.split("\n")), "giao-uoc.docx"),
+        upload({"csrf": csrf_of(page)}, docx_bytes(*text.split("\n")), "giao-uoc.docx"),
     )
-    page = await uploaded.text()
-    assert uploaded.status == 200, page
+    assert landing == "/web/console/covenant?done=set"
+    page = await page_text(client, landing)
+    assert "✅ Đã lưu giao ước thi đua năm 2025." in page
     found = await covenant_of(services)
     assert found is not None
     assert found.text == text
@@ -355,16 +398,17 @@ async def test_the_summary_paragraphs_preview_in_both_languages_and_post(
     html = await _secretary(client, tg, "/web/console/summary")
     assert "tổng kết công tác thi đua, khen thưởng năm 2024" in html
     assert "the 2024 emulation and commendation review" in html
-    saved = await client.post(
+    landing = await redirected(
+        client,
         "/web/console/summary",
-        data={
+        {
             "csrf": csrf_of(html),
             "movements": "Năm 2024, các phong trào thi đua được triển khai sâu rộng.",
             "closing": "Xin trân trọng cảm ơn.",
         },
     )
-    page = await saved.text()
-    assert saved.status == 200, page
+    assert landing == "/web/console/summary?done=saved"
+    page = await page_text(client, landing)
     assert "✅ Đã lưu các đoạn văn của bài tổng kết." in page
     assert page.count("Xin trân trọng cảm ơn.") >= 2  # the field and the Vietnamese preview
     bloc = await bloc_by_code(services, BLOC_CODE)
@@ -379,13 +423,17 @@ async def test_the_summary_paragraphs_preview_in_both_languages_and_post(
     assert "sẽ được đăng lên nhóm của khối" in page
     since = len(tg.bot.mock_session.requests)
     assert told(tg, since) == {}
-    posted = await client.post("/web/console/summary/post", data={"csrf": csrf_of(page)})
-    html = await posted.text()
-    assert posted.status == 200, html
+    landing = await redirected(client, "/web/console/summary/post", {"csrf": csrf_of(page)})
+    assert landing == "/web/console/summary?done=posted"
+    html = await page_text(client, landing)
     assert "✅ Đã đăng bài tổng kết lên nhóm của khối." in html
     group = told(tg, since)[GROUP.id]
     assert len(group) == 1
     assert group[0].endswith("Xin trân trọng cảm ơn.")
+    # A reload: said again; the group does not get the article a second time.
+    assert "✅ Đã đăng bài tổng kết lên nhóm của khối." in await page_text(client, landing)
+    assert told(tg, since)[GROUP.id] == group
+    assert await actions(services, "summary.posted") == 1
 
 
 async def test_without_a_group_the_summary_is_sent_to_each_member(
@@ -447,12 +495,20 @@ async def test_the_new_year_asks_first_then_moves_on(
     assert "Không hoàn tác được." in page
     assert (await bloc_by_code(services, BLOC_CODE)).year == 2024  # a GET changes nothing
     since = len(tg.bot.mock_session.requests)
-    done = await client.post("/web/console/newyear", data={"csrf": csrf_of(page), "year": "2024"})
-    html = await done.text()
-    assert done.status == 200, html
+    landing = await redirected(
+        client, "/web/console/newyear", {"csrf": csrf_of(page), "year": "2024"}
+    )
+    assert landing == "/web/console/newyear?done=started"
+    html = await page_text(client, landing)
     assert "✅ Đã chuyển sang năm 2025." in html
     assert (await bloc_by_code(services, BLOC_CODE)).year == 2025
-    assert AN.id in told(tg, since)
+    reached = told(tg, since)
+    assert AN.id in reached
+    # A reload: said again from the audit log; no year closed or announced twice.
+    assert "✅ Đã chuyển sang năm 2025." in await page_text(client, landing)
+    assert (await bloc_by_code(services, BLOC_CODE)).year == 2025
+    assert told(tg, since) == reached
+    assert await actions(services, "bloc.new_year") == 1
     again = await client.post("/web/console/newyear", data={"csrf": csrf_of(page), "year": "2024"})
     assert (await bloc_by_code(services, BLOC_CODE)).year == 2025
     assert "Năm 2024 đã kết thúc; khối đang ở năm 2025. Không có gì thay đổi." in (

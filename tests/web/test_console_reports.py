@@ -39,7 +39,7 @@ from tests.handlers.support import (
     submitted,
     versions,
 )
-from tests.web.support import Client, csrf_of, sign_in
+from tests.web.support import Client, csrf_of, page_text, redirected, sign_in
 
 CODES = [code for code, *_ in ITEMS]
 PDF = b"%PDF-1.7 bao cao giay"
@@ -321,7 +321,7 @@ async def test_open_a_period_and_the_representatives_are_told(
 
 
 async def test_extend_asks_first_and_tells_the_representatives(
-    client: Client, tg: Harness
+    client: Client, tg: Harness, services: Services
 ) -> None:
     await with_period(tg)
     await sign_in(client, tg, SECRETARY)
@@ -329,15 +329,25 @@ async def test_extend_asks_first_and_tells_the_representatives(
     assert "Hạn hiện tại: 17:00 15/12/2024" in confirm
     assert "các đại diện đơn vị sẽ được báo hạn mới" in confirm
     since = len(tg.bot.mock_session.requests)
-    done = await client.post(
+    landing = await redirected(
+        client,
         "/web/console/periods/1/extend",
-        data={"csrf": csrf_of(confirm), "deadline": "2024-12-20T17:00"},
+        {"csrf": csrf_of(confirm), "deadline": "2024-12-20T17:00"},
     )
-    html = await done.text()
-    assert done.status == 200, html
+    assert landing == "/web/console/periods/1?done=extended"
+    html = await page_text(client, landing)
     assert "✅ Đã gia hạn kỳ" in html
-    assert "đến 17:00 20/12/2024" in html
-    assert any("được gia hạn đến 17:00 20/12/2024" in s for s in told_in_chat(tg, AN.id, since))
+    assert "từ 17:00 15/12/2024 đến 17:00 20/12/2024" in html
+    told = told_in_chat(tg, AN.id, since)
+    assert sum("được gia hạn đến 17:00 20/12/2024" in s for s in told) == 1
+    # A reload of that page: the same words, read again; nothing extended, nobody told again.
+    again = await page_text(client, landing)
+    assert "từ 17:00 15/12/2024 đến 17:00 20/12/2024" in again
+    assert told_in_chat(tg, AN.id, since) == told
+    assert [a for a, _ in await audit_trail(services) if a == "period.extended"] == [
+        "period.extended"
+    ]
+    assert "Đã gia hạn" not in await page_text(client, "/web/console/periods/1")
     earlier = await client.post(
         "/web/console/periods/1/extend",
         data={"csrf": csrf_of(confirm), "deadline": "2024-12-18T17:00"},
@@ -399,20 +409,28 @@ async def test_review_a_submission_side_by_side(
     )
     assert bad.status == 400
     assert 'aria-invalid="true"' in await bad.text()
-    done = await client.post(
+    landing = await redirected(
+        client,
         "/web/console/periods/1/units/1/review",
-        data={"csrf": csrf_of(html), **values, "item-1.2": "15"},
+        {"csrf": csrf_of(html), **values, "item-1.2": "15"},
     )
-    html = await done.text()
-    assert done.status == 200, html
+    assert landing == "/web/console/periods/1/units/1?done=reviewed"
+    html = await page_text(client, landing)
     assert "✅ Đã lưu kết quả thẩm định <b>Sở Y tế</b>" in html
-    assert ": 97 điểm (đơn vị tự chấm 102)" in html
+    assert f"({PERIOD_TITLE}, phiên bản 1): 97 điểm (đơn vị tự chấm 102)" in html
     latest = (await versions(services, "SYT"))[-1]
     assert latest.reviewed_total_cp == 9700
     assert (await entries(services, latest, "reviewed"))["1.2"] == 1500
-    for person in (AN, BINH):
-        said = told_in_chat(tg, person.id, since)
-        assert any("Thường trực đã thẩm định" in s and "97 điểm" in s for s in said)
+    told = {person.id: told_in_chat(tg, person.id, since) for person in (AN, BINH)}
+    for said in told.values():
+        assert sum("Thường trực đã thẩm định" in s and "97 điểm" in s for s in said) == 1
+    # A reload: the review as stored, said again; nothing saved or sent twice.
+    again = await page_text(client, landing)
+    assert ": 97 điểm (đơn vị tự chấm 102)" in again
+    assert {person.id: told_in_chat(tg, person.id, since) for person in (AN, BINH)} == told
+    assert [a for a, _ in await audit_trail(services) if a == "report.reviewed"] == [
+        "report.reviewed"
+    ]
 
 
 async def test_return_asks_first_and_the_unit_is_told(
@@ -426,19 +444,29 @@ async def test_return_asks_first_and_the_unit_is_told(
     assert (await versions(services, "SYT"))[-1].returned_at is None  # a GET changes nothing
     since = len(tg.bot.mock_session.requests)
     comment = unicodedata.normalize("NFD", "Thiếu phụ lục số liệu") + " <b>gấp</b>"
-    done = await client.post(
+    landing = await redirected(
+        client,
         "/web/console/periods/1/units/1/return",
-        data={"csrf": csrf_of(confirm), "until": "2024-12-18T17:00", "comment": comment},
+        {"csrf": csrf_of(confirm), "until": "2024-12-18T17:00", "comment": comment},
     )
-    html = await done.text()
-    assert done.status == 200, html
+    assert landing == "/web/console/periods/1/units/1?done=returned"
+    html = await page_text(client, landing)
     assert "↩️ Đã trả lại báo cáo của <b>Sở Y tế</b> (phiên bản 1)" in html
+    assert "được nộp lại đến 17:00 18/12/2024" in html
     assert "&lt;b&gt;gấp&lt;/b&gt;" in html
     latest = (await versions(services, "SYT"))[-1]
     assert latest.return_comment == "Thiếu phụ lục số liệu <b>gấp</b>"  # NFC, kept as text
     assert latest.resubmit_until is not None
     said = told_in_chat(tg, AN.id, since)
-    assert any("được trả lại để sửa" in s and "Thiếu phụ lục số liệu" in s for s in said)
+    assert sum("được trả lại để sửa" in s and "Thiếu phụ lục số liệu" in s for s in said) == 1
+    # A reload: the return as stored, said again; the unit is not told a second time.
+    again = await page_text(client, landing)
+    assert "↩️ Đã trả lại báo cáo của <b>Sở Y tế</b> (phiên bản 1)" in again
+    assert told_in_chat(tg, AN.id, since) == said
+    assert (await versions(services, "SYT"))[-1] == latest
+    assert [a for a, _ in await audit_trail(services) if a == "report.returned"] == [
+        "report.returned"
+    ]
     status = await (await client.get("/web/console/periods/1")).text()
     assert "↩️ trả lại để sửa" in status
 
@@ -478,20 +506,31 @@ async def test_on_behalf_upload_of_a_paper_report(
     draft = re.search(r'name="draft" value="(\d+)"', html)
     assert draft is not None
     since = len(tg.bot.mock_session.requests)
-    done = await client.post(
-        unit + "/behalf", data={"csrf": csrf_of(html), "draft": draft.group(1), **values}
+    landing = await redirected(
+        client, unit + "/behalf", {"csrf": csrf_of(html), "draft": draft.group(1), **values}
     )
-    html = await done.text()
-    assert done.status == 200, html
+    assert landing == unit + "/behalf?done=submitted&n=1"
+    html = await page_text(client, landing)
     assert "Biên nhận báo cáo" in html
-    assert "(thường trực nộp thay)" in html
+    assert "Đơn vị: Sở Giáo dục và Đào tạo (thường trực nộp thay)" in html
+    assert "Phiên bản: 1" in html
     rows = await versions(services, "SGDĐT")
     assert len(rows) == 1
     assert rows[0].on_behalf
     assert rows[0].file_name == "Báo cáo giấy.pdf"
     assert services.files.read(rows[0].file_sha256) == PDF
     said = told_in_chat(tg, CUONG.id, since)
-    assert any("đã nộp thay" in s and "Sở Giáo dục và Đào tạo" in s for s in said)
+    assert sum("đã nộp thay" in s and "Sở Giáo dục và Đào tạo" in s for s in said) == 1
+    # A reload: the receipt read again; nothing submitted, the unit not told again.
+    again = await page_text(client, landing)
+    assert "Đơn vị: Sở Giáo dục và Đào tạo (thường trực nộp thay)" in again
+    assert await versions(services, "SGDĐT") == rows
+    assert told_in_chat(tg, CUONG.id, since) == said
+    # The version named is re-read: another unit's, or one the unit submitted itself, is none.
+    await submitted(services, AN)
+    other = await client.get("/web/console/periods/1/units/1/behalf?done=submitted&n=1")
+    assert other.status == 400
+    assert "Biên nhận báo cáo" not in await other.text()
 
 
 # --- who may, and the token --------------------------------------------------------------

@@ -19,7 +19,7 @@ from tests.handlers.support import (
     report_setup,
     unit_ids,
 )
-from tests.web.support import Client, csrf_of, sign_in
+from tests.web.support import Client, csrf_of, page_text, redirected, sign_in
 
 TEXT = (
     "Các đơn vị trong khối cam kết thi đua hoàn thành xuất sắc nhiệm vụ năm 2025.\n"
@@ -73,12 +73,11 @@ async def test_a_representative_reads_and_signs_the_covenant_on_the_web(
     assert "✅ Xác nhận ký" in page
     assert await signatures(services) == []  # a confirm page changes nothing
 
-    done = await client.post("/web/covenant/sign", data={**fields, "csrf": csrf_of(page)})
-    assert done.status == 200
-    assert (
-        "✅ Sở Y tế đã ký giao ước thi đua năm 2025 (Trần Văn An, 08:00 25/11/2024)."
-        in await done.text()
-    )
+    since = len(tg.bot.mock_session.requests)
+    landing = await redirected(client, "/web/covenant/sign", {**fields, "csrf": csrf_of(page)})
+    assert landing == f"/web/covenant?done=signed&n={fields['covenant_id']}"
+    signed = "✅ Sở Y tế đã ký giao ước thi đua năm 2025 (Trần Văn An, 08:00 25/11/2024)."
+    assert signed in await page_text(client, landing)
     syt = (await unit_ids(services))["SYT"]
     an = await identity(services, AN)
     rows = await signatures(services)
@@ -86,6 +85,11 @@ async def test_a_representative_reads_and_signs_the_covenant_on_the_web(
     trail = await audit_trail(services)
     assert trail[-1][0] == "covenant.signed"
     assert trail[-1][1]["text_sha256"] == text_hash(TEXT)
+    # A reload: the signature as stored, said again; nothing signed, recorded or sent again.
+    assert signed in await page_text(client, landing)
+    assert await signatures(services) == rows
+    assert await audit_trail(services) == trail
+    assert len(tg.bot.mock_session.requests) == since
 
     # Signed: the page says by whom and when, and offers no button; chat agrees.
     html = await (await client.get("/web/covenant")).text()
@@ -96,9 +100,10 @@ async def test_a_representative_reads_and_signs_the_covenant_on_the_web(
     replies = await tg.say(BINH, "/covenant")
     assert "✅ Sở Y tế đã ký (Trần Văn An, 08:00 25/11/2024)." in replies[-1].text
     # Signing again (an old form): the chat's answer, the signature unchanged.
-    again = await client.post("/web/covenant/sign", data={**fields, "csrf": csrf_of(page)})
+    again = await redirected(client, "/web/covenant/sign", {**fields, "csrf": csrf_of(page)})
+    assert again == f"/web/covenant?done=signed_before&n={fields['covenant_id']}"
     assert "Sở Y tế đã ký giao ước trước đó (Trần Văn An, 08:00 25/11/2024)" in (
-        await again.text()
+        await page_text(client, again)
     )
     assert await signatures(services) == rows
 

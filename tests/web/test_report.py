@@ -34,7 +34,7 @@ from tests.handlers.support import (
 from tests.handlers.test_reports import receipt, told
 from tests.hostile.files import ELF
 from tests.hostile.test_files import CASES as HOSTILE_CASES
-from tests.web.support import Client, csrf_of, sign_in
+from tests.web.support import Client, csrf_of, page_text, redirected, sign_in
 
 PDF = b"%PDF-1.7 bao cao Y te"
 NAME = "Báo cáo SYT.pdf"
@@ -164,14 +164,26 @@ async def test_a_repeated_submit_shows_the_same_receipt_and_a_resubmission_is_ve
         "version": str(field(html, "version")),
     }
     await post(client, "/web/report/scores", ALL_SCORES)
-    first = await client.post("/web/report/submit", data=fields)
-    assert receipt(1, NAME, PDF, SYT_TOTAL) in await first.text()
+    landing = await redirected(client, "/web/report/submit", fields)
+    assert landing == f"/web/report/receipt?period={fields['period']}&version=1"
+    assert receipt(1, NAME, PDF, SYT_TOTAL) in await page_text(client, landing)
+    colleague = told_in_chat(tg, BINH.id)
+    assert colleague[-1] == told("Trần Văn An", 1, SYT_TOTAL)
+    # A reload of the receipt: read again; nothing submitted, the colleague not told again.
+    assert receipt(1, NAME, PDF, SYT_TOTAL) in await page_text(client, landing)
+    assert len(await versions(services, "SYT")) == 1
+    assert told_in_chat(tg, BINH.id) == colleague
+    # The version named is re-read: one that is not this person's is no receipt.
+    other = await client.get(f"/web/report/receipt?period={fields['period']}&version=2")
+    assert other.status == 404
+    assert "Biên nhận" not in await other.text()
     # The same form posted again (a reload): the same receipt, nothing more is stored. (Two
     # posts at once, a double click, race in the service: tests/storage covers that.)
-    again = await client.post("/web/report/submit", data={**fields, **ALL_SCORES})
-    assert again.status == 200
-    assert receipt(1, NAME, PDF, SYT_TOTAL) in await again.text()
+    again = await redirected(client, "/web/report/submit", {**fields, **ALL_SCORES})
+    assert again == landing
+    assert receipt(1, NAME, PDF, SYT_TOTAL) in await page_text(client, again)
     assert len(await versions(services, "SYT")) == 1
+    assert told_in_chat(tg, BINH.id) == colleague
     clock.advance(timedelta(days=2, hours=3))
     await sign_in(client, tg, AN)  # the session's idle time is over
     html = await report_page(client)

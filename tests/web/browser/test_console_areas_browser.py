@@ -267,6 +267,10 @@ async def test_a_report_period_opened_extended_reviewed_and_returned(
     await phone.get_by_role("button", name="Gia hạn", exact=True).tap()
     await expect(phone.get_by_role("status")).to_contain_text("✅ Đã gia hạn kỳ")
     await expect(phone.get_by_role("status")).to_contain_text("đến 17:00 20/12/2024")
+    extended_told = _told(live, since)
+    await phone.reload()  # said again; nobody told a second time
+    await expect(phone.get_by_role("status")).to_contain_text("từ 17:00 15/12/2024 đến")
+    assert _told(live, since) == extended_told
 
     # An submits in chat (the walk, item by item); Cường's report is made beforehand.
     await tg.say(AN, "/report")
@@ -323,6 +327,10 @@ async def test_a_report_period_opened_extended_reviewed_and_returned(
     await expect(phone.get_by_role("status")).to_contain_text("97 điểm (đơn vị tự chấm 102)")
     await _fits(phone)
     reviewed_told = _told(live, review_since)
+    # Each saving form leads to a page of its own: a reload says it again, sends nothing.
+    await phone.reload()
+    await expect(phone.get_by_role("status")).to_contain_text("97 điểm (đơn vị tự chấm 102)")
+    assert _told(live, review_since) == reviewed_told
 
     # Sở GD&ĐT's returned: the page says what happens, then the date and the comment.
     return_since = _sent(live)
@@ -344,6 +352,11 @@ async def test_a_report_period_opened_extended_reviewed_and_returned(
     )
     await expect(main).to_contain_text(f"«{COMMENT}»")
     returned_told = _told(live, return_since)
+    await phone.reload()  # the unit is not told a second time
+    await expect(phone.get_by_role("status")).to_contain_text(
+        "↩️ Đã trả lại báo cáo của Sở Giáo dục và Đào tạo (phiên bản 1)"
+    )
+    assert _told(live, return_since) == returned_told
 
     # Sở Văn hóa's paper report, submitted on its behalf: the scan, then its scores.
     behalf_since = _sent(live)
@@ -365,6 +378,10 @@ async def test_a_report_period_opened_extended_reviewed_and_returned(
     await phone.get_by_role("button", name="✅ Nộp thay đơn vị").tap()
     await expect(phone.get_by_role("status")).to_contain_text("Biên nhận báo cáo")
     await expect(phone.get_by_role("status")).to_contain_text("(thường trực nộp thay)")
+    submitted_told = _told(live, behalf_since)
+    await phone.reload()
+    await expect(phone.get_by_role("status")).to_contain_text("(thường trực nộp thay)")
+    assert _told(live, behalf_since) == submitted_told
     await phone.get_by_role("link", name="Về tình hình nộp của kỳ").tap()
     await expect(main).to_contain_text("Đã nộp 3/3: đúng hạn 2, muộn 0, trả lại 1, chưa nộp 0")
     await expect(lines.nth(2)).to_contain_text("thường trực nộp thay")
@@ -488,11 +505,13 @@ async def test_deadlines_reminders_and_an_announcement(live: Live, phone: Page) 
         f"✅ Đã xếp gửi thông báo đến 1 người — đại diện 2 đơn vị chưa hoàn thành: {DEADLINE}"
     )
     announced = _told(live, announce_since)
-    # The same preview sent again (the page reloaded, its form posted once more): refused.
+    # A reload of that page (post/redirect/get): said again, nothing posted or sent again.
+    assert "/console/deadlines?done=announced&n=" in phone.url
     await phone.reload()
-    await expect(phone.get_by_role("alert")).to_contain_text(
-        "Thông báo này đã được gửi rồi, không gửi lại."
+    await expect(phone.get_by_role("status")).to_contain_text(
+        f"✅ Đã xếp gửi thông báo đến 1 người — đại diện 2 đơn vị chưa hoàn thành: {DEADLINE}"
     )
+    await expect(phone.get_by_role("alert")).to_have_count(0)
     assert _told(live, announce_since) == announced
 
     # Withdrawn: the confirm names the deadline and says what happens, then it is gone.
@@ -685,6 +704,10 @@ async def test_the_summary_posted_the_minutes_downloaded_and_a_new_year(
     await _fits(phone)
     assert GROUP.id not in _told(live, since)
     await phone.get_by_role("button", name="✅ Đăng lên nhóm").tap()
+    await expect(phone.get_by_role("status")).to_contain_text(
+        "✅ Đã đăng bài tổng kết lên nhóm của khối."
+    )
+    await phone.reload()  # the group does not get the article a second time
     await expect(phone.get_by_role("status")).to_contain_text(
         "✅ Đã đăng bài tổng kết lên nhóm của khối."
     )
