@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from bot.core.models import Account, Platform
-from bot.core.venue import venue_code, venue_key
 from bot.fakes.clock import FakeClock
 from bot.fakes.telegram import FakeTelegram, FakeUser, SentMessage
 from bot.fakes.zalo import FakeZalo, ZaloSent, ZaloUser
@@ -119,12 +119,14 @@ def _csv(rows: list[tuple[str, str, str]]) -> bytes:
 
 
 _SIGNIN = re.compile(r"https?://\S+/signin/[A-Za-z0-9_-]{43}")
+_SCREEN_LINK = re.compile(r"https?://\S+/screen/[A-Za-z0-9_-]{43}")
 
 
 def _plain(text: str) -> str:
-    """Chat HTML as a person reads it (a sign-in link's secret part left out: the transcript
-    is a file people pass around)."""
+    """Chat HTML as a person reads it (a sign-in or screen link's secret part left out: the
+    transcript is a file people pass around)."""
     bare = html.unescape(re.sub(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>", "", text))
+    bare = _SCREEN_LINK.sub("[đường dẫn màn hình hội trường]", bare)
     return _SIGNIN.sub("[đường dẫn đăng nhập, dùng một lần]", bare)
 
 
@@ -197,6 +199,8 @@ class DemoRunner:
         self._zalo_seen = 0
         self.sender: Sender | None = None
         self.queued = False  # a use case queued messages in the outbox during this update
+        self.screen: HallScreen | None = None  # the hall's projector, once its link is issued
+        self.web_home = "http://127.0.0.1:8080/web"  # the pages' address under `demo --serve`
 
     async def flush(self) -> None:
         """`Services.outbox_flush`: the outbox is sent once the update is answered, as the
@@ -367,6 +371,7 @@ async def run_demo(out: Path, *, serve: bool = False, port: int = 8080) -> Path:
             )
             runner = DemoRunner(fake, transcript)
             runner.services = services
+            runner.web_home = f"http://127.0.0.1:{port}/web"
             runner.zalo, runner.zbot = zalo, ZaloBot(services, zclient)
             runner.sender = Sender(db, channels, NoRateLimit(), clock, services.renderer)
             runner.ticker = Ticker(services, runner.sender)
@@ -638,17 +643,6 @@ async def _summaries(run: DemoRunner) -> dict[str, bytes]:
     return files
 
 
-async def _hall_code(run: DemoRunner) -> str:
-    """The check-in code the hall screen shows now."""
-    services = run.services
-    assert services is not None
-    async with services.db.uow() as uow:
-        blocs = await uow.blocs.all()
-        conference = await uow.votes.conference(blocs[0].id, blocs[0].year)
-    assert conference is not None
-    return venue_code(venue_key(services.ballot_secret), conference.id, services.clock.now())
-
-
 def _voter(short: str) -> FakeUser:
     """A unit's representative on Telegram (Trường CĐSP's is on Zalo: `_zvote`)."""
     return {"CĐYT": LATE_CDYT}.get(short) or REPRESENTATIVES[short]
@@ -715,10 +709,12 @@ async def _ballot_round(
     turnout: bool = False,
     closes_at: datetime | None = None,
     on_web: bool = False,
+    screen: bool = False,
 ) -> None:
     """Open ballot `number`, let every unit vote as planned, then close and count it; a
     scheduled ballot (`closes_at`) is opened and counted by the scheduler's tick. `on_web`:
-    Trường CĐSP votes on the web companion, signed in from its Zalo chat."""
+    Trường CĐSP votes on the web companion, signed in from its Zalo chat. `screen`: the hall
+    screen is recorded while the units vote (its turnout) and after the count (the result)."""
     watched = {SECRETARY.id, GROUP_ID} | ({_voter(shown).id} if shown else set())
     run.t.only = watched
     if closes_at is None:
@@ -744,6 +740,9 @@ async def _ballot_round(
         if detailed:
             run.t.note(f"đại diện {UNIT_NAMES[short]} biểu quyết bằng các nút")
         await _vote(run, _voter(short), names)
+        if screen and short == "SYT":
+            run.t.note("màn hình hội trường cập nhật số đơn vị đã bỏ phiếu, chưa hiện kết quả")
+            await _screen_state(run, "open")
     run.quiet = False
     run.t.note("các đơn vị khác biểu quyết tương tự")
     if turnout:
@@ -752,10 +751,13 @@ async def _ballot_round(
     await run.say(SECRETARY, "/ballot")
     if closes_at is None:
         await run.say(SECRETARY, f"/ballot close {number}")
-        return
-    run.t.clock.set(closes_at)
-    run.t.note("đến giờ đóng: bot tự kiểm phiếu, gửi kết quả cho thường trực và nhóm của khối")
-    await run.tick()
+    else:
+        run.t.clock.set(closes_at)
+        run.t.note("đến giờ đóng: bot tự kiểm phiếu, gửi kết quả cho thường trực và nhóm của khối")
+        await run.tick()
+    if screen:
+        run.t.note("kiểm phiếu xong: màn hình hội trường hiện kết quả, không mã biên nhận nào")
+        await _screen_state(run, "result")
 
 
 _FIELD = re.compile(r'name="(csrf|held)" value="([^"]*)"')
@@ -887,13 +889,94 @@ def _web_said(run: DemoRunner, page: str) -> None:
     run.t.lines.append(f"[{run.t.when()}] trang web → {name}:\n        {shown}")
 
 
+_STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
+_SCRIPT = re.compile(r"<script [^>]*></script>\n?")
+_LIVE = re.compile(r'<main id="live"[^>]*>.*?</main>', re.DOTALL)
+_PART = "<!-- the screen's live part -->"
+# Where a line of the screen's text starts: each panel, heading, paragraph and table row.
+_SCREEN_LINE = re.compile(
+    r'(?=<(?:section|h2|p|tr|figure)\b|<div class="(?:presence|code|turnout)\b)'
+)
+
+
+@dataclass
+class HallScreen:
+    """The hall's projector: the screen link, opened on loopback as the hall's computer opens
+    it. The link itself is never written out (it is the screen's only key), only what it
+    shows."""
+
+    link: str
+    shell: str  # the page around its changing part: style sheet inlined, no script, no link
+    qr: str  # the check-in page's QR code, for the address the pages have under --serve
+    shown: int = 0
+
+
+async def _open_screen(run: DemoRunner) -> None:
+    """The secretary asks for the screen's link in chat (/conference screen) and opens it on
+    the hall's computer; the saved states reuse the page with its style sheet inlined."""
+    import aiohttp
+
+    from handlers.web.base import qr_svg
+
+    sent = await run.say(SECRETARY, "/conference screen")
+    link = _SCREEN_LINK.search(sent[-1].text or "")
+    assert link is not None, sent[-1].text
+    async with aiohttp.ClientSession() as http:
+        async with http.get(link.group(0)) as response:
+            page = await response.text()
+            assert response.status == 200, page
+        sheet = _STYLESHEET.search(page)
+        assert sheet is not None
+        async with http.get(urljoin(link.group(0), html.unescape(sheet.group(1)))) as response:
+            css = await response.text()
+    # The saved page is opened from a folder, with no server behind it: no script to reach
+    # one, and the live part's addresses (which carry the link's secret) left out.
+    shell = _SCRIPT.sub("", page.replace(sheet.group(0), f"<style>\n{css}</style>"))
+    shell = _LIVE.sub(f'<main id="live">{_PART}</main>', shell)
+    run.screen = HallScreen(link.group(0), shell, str(qr_svg(f"{run.web_home}/checkin")))
+
+
+async def _screen_state(run: DemoRunner, name: str) -> str:
+    """What the hall screen shows now: its changing part, fetched as the page fetches it after
+    every change, written in the transcript as text and saved as `screen-<n>-<name>.html`
+    (the whole page, to open in a browser). Returns the part."""
+    import aiohttp
+
+    screen = run.screen
+    assert screen is not None
+    async with aiohttp.ClientSession() as http, http.get(f"{screen.link}/live") as response:
+        part = await response.text()
+        assert response.status == 200, part
+    screen.shown += 1
+    filename = f"screen-{screen.shown}-{name}.html"
+    # The QR code drawn here holds this run's loopback port: the saved page has the one for
+    # the address of `--serve`, so it is the same on every run, like the demo's other files.
+    saved = re.sub(r"<svg\b.*?</svg>", lambda _: screen.qr, part, flags=re.DOTALL)
+    run.exports[filename] = screen.shell.replace(_PART, saved).encode()
+    # Read as a person reads it: no progress bar or QR code, a number's own span kept in line.
+    text = re.sub(r"<(progress|svg)\b.*?</\1>", "", part, flags=re.DOTALL)
+    text = re.sub(r"</?span\b[^>]*>", "", text)
+    lines = [words for chunk in _SCREEN_LINE.split(text) if (words := _words(chunk))]
+    shown = "\n        ".join(lines)
+    run.t.lines.append(f"[{run.t.when()}] màn hình hội trường ({filename}):\n        {shown}")
+    return part
+
+
 async def _serve(services: Services, base: str) -> None:
     """`demo --serve`: the finished demo's web pages stay open on loopback; one-time links for
-    a representative on Telegram, the one on Zalo, the secretariat and an observer."""
+    a representative on Telegram, the one on Zalo, the secretariat (then its console) and an
+    observer, and the hall screen of the demo's conference.
+
+    Time stands still here as in the demo: the pages run on the demo's fake clock, stopped at
+    its last step (16:00 on 31/12/2022, after the new year), so a sign-in link lasts as long
+    as the session however long it waits. The conference was on 20/12 and its screen links
+    ended with that day, so the screen's link is one for a conference already held, valid
+    until the end of that stopped day: it shows presence and the last result."""
     import signal
     import sys
 
     from bot.services.actors import load_actor, resolve_actor
+    from bot.services.hall import ScreenIssued, issue_past_screen
     from bot.services.invites import IssuedInvite, issue_invite, join
     from bot.services.web import issue_signin
 
@@ -923,7 +1006,12 @@ async def _serve(services: Services, base: str) -> None:
         issued = await issue_signin(services, actor)
         assert issued is not None
         lines.append(f"  {label}: {issued.url}")
-    lines.append("  (each link signs in once; run the demo again for fresh ones)")
+        if actor is secretary:
+            lines.append(f"  bảng điều hành (signed in as thường trực khối): {base}/console")
+    screen = await issue_past_screen(services, secretary, START.year)
+    assert isinstance(screen, ScreenIssued), screen
+    lines.append(f"  màn hình hội trường (hall screen, no sign-in): {screen.url}")
+    lines.append("  (each sign-in link works once; run the demo again for fresh ones)")
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
     stop = asyncio.Event()
@@ -966,12 +1054,16 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
 
     t.section("19. Điểm danh tại hội nghị")
     clock.set(_local(20, 7, 45))
+    t.note("thường trực mở màn hình hội trường trên máy tính nối với máy chiếu")
+    await _open_screen(run)
     t.note(
         "hội nghị có địa điểm nên điểm danh tại hội trường: màn hình hội trường hiện mã 6 chữ "
         "số, đổi mỗi phút (ở ngoài hội trường không điểm danh được)"
     )
+    shown = re.search(r"data-code>(\d{3}) (\d{3})<", await _screen_state(run, "checkin"))
+    assert shown is not None
+    hall = shown.group(1) + shown.group(2)
     await run.say(_voter(VOTERS[0]), "/checkin")
-    hall = await _hall_code(run)
     for short in VOTERS[:2]:
         await run.say(_voter(short), f"/checkin {hall}")
     run.quiet = True
@@ -981,6 +1073,7 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     t.note("7 đơn vị khác điểm danh tương tự; Trường Cao đẳng Sư phạm điểm danh qua Zalo")
     await run.zsay(CDSP, f"diem danh {hall}")
     await run.say(SECRETARY, "/conference")
+    await _screen_state(run, "before")
 
     t.section("20. Biểu quyết thông qua dự thảo báo cáo tổng kết")
     clock.set(_local(20, 8, 30))
@@ -991,7 +1084,9 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     t.section("21. Bình xét, suy tôn: đề nghị khen thưởng")
     clock.set(_local(20, 9, 15))
     t.note("bỏ phiếu kín: mỗi đơn vị nhận một mã biên nhận, lựa chọn được niêm phong")
-    await _ballot_round(run, 2, _plan({"ĐPTTH": 9}, 1), shown="SYT", zalo_shown=True, turnout=True)
+    await _ballot_round(
+        run, 2, _plan({"ĐPTTH": 9}, 1), shown="SYT", zalo_shown=True, turnout=True, screen=True
+    )
     t.note("sau khi kiểm phiếu, Sở Y tế kiểm tra phiếu của đơn vị đã được kiểm")
     await _check_receipt(run, "SYT")
     t.note("Trường Cao đẳng Sư phạm kiểm tra trên Zalo")

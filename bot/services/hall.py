@@ -47,6 +47,20 @@ async def issue_screen(services: Services, actor: Actor) -> ScreenIssued | Rejec
     """`/conference screen`: a link for the hall's projector, valid until the end of the
     conference day in the bloc's timezone. Earlier links stay valid (a second projector may
     show one); `revoke_screens` ends them all."""
+    return await _issue(services, actor, year=None)
+
+
+async def issue_past_screen(
+    services: Services, actor: Actor, year: int
+) -> ScreenIssued | Rejected:
+    """A link to the screen of `year`'s conference, also once its day is over (its presence
+    and last counted result, read-only), valid until the end of the conference day or of
+    today in the bloc's timezone, whichever is later: `demo --serve` shows the finished demo
+    this way, its clock standing after the conference day and the new year."""
+    return await _issue(services, actor, year=year)
+
+
+async def _issue(services: Services, actor: Actor, *, year: int | None) -> ScreenIssued | Rejected:
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
@@ -57,10 +71,12 @@ async def issue_screen(services: Services, actor: Actor) -> ScreenIssued | Rejec
     token = encode_token(secrets.token_bytes(TOKEN_BYTES))
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        conference = await uow.votes.conference(bloc_id, bloc.year)
+        conference = await uow.votes.conference(bloc_id, bloc.year if year is None else year)
         if conference is None:
             return Rejected(Reason.NO_CONFERENCE)
         expires_at = screen_expires_at(conference.held_at, bloc.timezone)
+        if year is not None:  # a conference already held: today, whatever its day was
+            expires_at = max(expires_at, screen_expires_at(now, bloc.timezone))
         if now >= expires_at:
             return Rejected(Reason.CONFERENCE_OVER)
         await uow.web.add_screen(

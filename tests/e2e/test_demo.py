@@ -14,8 +14,17 @@ from pathlib import Path
 from docx import Document
 from openpyxl import load_workbook
 
+from bot.demo import CDSP, LATE_CDYT, REPRESENTATIVES, SECOND_SYT, SECRETARY
+
 ROOT = Path(__file__).resolve().parents[2]
+SCREENS = (
+    "screen-1-checkin.html",
+    "screen-2-before.html",
+    "screen-3-open.html",
+    "screen-4-result.html",
+)
 FILES = (
+    *SCREENS,
     "transcript.txt",
     "summary.vi.md",
     "summary.en.md",
@@ -26,6 +35,23 @@ FILES = (
     "bien-ban-kiem-phieu.docx",
     "to-trinh.docx",
 )
+
+
+def _screen(transcript: str, name: str) -> list[str]:
+    """The lines the transcript gives for one state of the hall screen."""
+    block = transcript.split(f"] màn hình hội trường ({name}):\n", 1)[1]
+    lines = []
+    for line in block.splitlines():
+        if not line.startswith("        "):
+            break
+        lines.append(line.strip())
+    return lines
+
+
+def _shown(page: str) -> str:
+    """A saved page's text, as the screen shows it (no style sheet, no markup)."""
+    body = re.sub(r"<style>.*?</style>", "", page, flags=re.DOTALL)
+    return " ".join(re.sub(r"<[^>]+>", " ", body).split())
 
 
 def _text(data: bytes) -> str:
@@ -108,6 +134,55 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
     assert re.search(r"Phiếu có mã \w{4}-\w{4}-\w{4} đã được kiểm", transcript)
     assert "✅ Trường Cao đẳng Sư phạm Điện Biên đã ký giao ước thi đua năm 2023" in transcript
     assert "<b>" not in "\n".join(zalo)
+
+    # The hall screen, as the secretary opened it from its link (never written out): the
+    # check-in code the units type, the quorum, a secret ballot's turnout with no partial
+    # result, then its result. Each state is also a page that opens from the folder.
+    assert "[đường dẫn màn hình hội trường]" in transcript
+    assert not re.search(r"/screen/[A-Za-z0-9_-]{43}", transcript)
+    assert _screen(transcript, "screen-1-checkin.html") == [
+        "Đơn vị có mặt 0/10 Chưa đủ 2/3: còn thiếu 7 đơn vị",
+        f"Mã điểm danh {hall[:3]} {hall[3:]} Mã đổi sau 60 giây",
+        "Quét để mở trang điểm danh",
+        "Chưa có cuộc biểu quyết nào đang mở.",
+    ]
+    before = _screen(transcript, "screen-2-before.html")
+    assert before[0] == "Đơn vị có mặt 10/10 ✔ Đủ 2/3: đủ điều kiện biểu quyết"
+    assert before[-1] == "Chưa có cuộc biểu quyết nào đang mở."
+    voting = _screen(transcript, "screen-3-open.html")
+    assert voting[3:] == [
+        "2. Đề nghị tặng Cờ thi đua của Chính phủ",
+        "Thông qua khi đạt ≥70% tổng số đơn vị thành viên; không chọn đơn vị mình; bỏ phiếu kín",
+        "4/10 đơn vị đã bỏ phiếu",
+        "Kết quả công bố khi kiểm phiếu xong.",
+    ]
+    result = _screen(transcript, "screen-4-result.html")
+    assert result[3:6] == [
+        "Kết quả: 2. Đề nghị tặng Cờ thi đua của Chính phủ",
+        "Phiếu phát ra: 10 · thu về: 10 · hợp lệ: 9 · không hợp lệ: 1 · phiếu trắng: 1",
+        "Lựa chọn Số phiếu %",
+    ]
+    assert "Đài Phát thanh - Truyền hình tỉnh 9 90,0 ✔" in result
+    assert result[-1] == "Kết quả: đề nghị Đài Phát thanh - Truyền hình tỉnh."
+    people = [SECRETARY, *REPRESENTATIVES.values(), SECOND_SYT, LATE_CDYT]
+    names = [f"{p.first_name} {p.last_name}" for p in people] + [CDSP.display_name]
+    receipts = re.findall(r"Mã biên nhận: (\w{4}-\w{4}-\w{4})", transcript)
+    assert receipts
+    for name in SCREENS:
+        page = (demo / name).read_text(encoding="utf-8")
+        assert page.startswith("<!doctype html>")
+        assert "body.screen {" in page  # its style sheet inside: it opens from the folder
+        assert "<script" not in page
+        assert "/screen/" not in page  # the link is the screen's only key
+        shown = _shown(page)
+        assert shown.startswith("Hội nghị tổng kết năm 2022 · Khối thi đua Văn hóa - Xã hội")
+        assert not [n for n in names if n in shown], name  # units only, never a person
+        assert not re.search(r"\b\w{4}-\w{4}-\w{4}\b", shown), name  # nor a receipt
+        assert not [r for r in receipts if r in page]
+    assert "4/10 đơn vị đã bỏ phiếu" in _shown((demo / "screen-3-open.html").read_text("utf-8"))
+    assert "Kết quả: đề nghị Đài Phát thanh - Truyền hình tỉnh." in _shown(
+        (demo / "screen-4-result.html").read_text("utf-8")
+    )
 
     png = (demo / "standings.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
