@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup
 
-from bot.core.models import Locale
+from bot.core.models import Locale, Platform
 from bot.core.scoring import format_points
 from bot.core.text import addressed, bare_name, capitalize_first
 
@@ -117,7 +117,10 @@ class Renderer:
         )
         # A chat without buttons (Zalo) renders with text_only=True: what to type, not tap;
         # `check`: whether a receipt can be checked (the /vote list on Zalo names the command).
-        self.env.globals.update(text_only=False, check=False)
+        # `on_web`: shown on a web page (the console), which links its pages instead of naming
+        # commands; `web_url`: where the web companion is (None: off), for those links and for
+        # the addresses a Zalo message gives (templates/*/_how.html).
+        self.env.globals.update(text_only=False, check=False, on_web=False, web_url=None)
         # Button labels are never parsed by Telegram (nor by anything on Zalo): the same
         # templates, filters and globals, rendered without escaping.
         self._labels = self.env.overlay(autoescape=False)
@@ -128,6 +131,14 @@ class Renderer:
         loc = Locale(locale)
         template = self.env.get_template(f"{loc.value}/{name}.html")
         return template.render(locale=loc.value, t=lambda key: self.t(loc, key), **context).strip()
+
+    def chat(self, locale: Locale | str, name: str, platform: Platform, /, **context: Any) -> str:
+        """A message as read on one chat platform: Telegram names its commands and buttons;
+        Zalo, which has neither buttons nor Telegram's commands, the words typed there or the
+        web page's address (give `web_url`, the web companion's, when it is on)."""
+        return self.render(
+            locale, name, **{"text_only": platform is not Platform.TELEGRAM, **context}
+        )
 
     def plain(self, locale: Locale | str, name: str, /, **context: Any) -> str:
         """A template as plain text, for documents (DOCX, PNG): the HTML-escaped rendering
@@ -152,10 +163,19 @@ class Renderer:
         return template.render(
             locale=loc.value,
             t=lambda key: self.t(loc, key),
-            message=lambda template_name, **kw: Markup(
-                self.render(loc, template_name, **{"text_only": False, **kw})
+            message=lambda template_name, **kw: self.on_page(
+                loc, template_name, context.get("base", ""), **kw
             ),
             **context,
+        )
+
+    def on_page(self, locale: Locale | str, name: str, base: str, /, **context: Any) -> Markup:
+        """A chat message as a web page shows it: where chat names a command, the page that
+        does it is linked (`base`: the web companion's path)."""
+        return Markup(
+            self.render(
+                locale, name, **{"text_only": False, "on_web": True, "web_url": base, **context}
+            )
         )
 
     def t(self, locale: Locale | str, key: str) -> str:

@@ -36,14 +36,19 @@ class Ui:
     locale: Locale
     # A chat without buttons (Zalo): templates say what to type instead of what to tap.
     text_only: bool = False
+    # The web companion's address (WEB__URL; None: off), which a Zalo text points to where
+    # Telegram would name a command.
+    web_url: str | None = None
 
     def text(self, template: str, /, **context: Any) -> str:
         context.setdefault("text_only", self.text_only)
+        context.setdefault("web_url", self.web_url)
         return self.renderer.render(self.locale, template, **context)
 
     def label(self, template: str, /, **context: Any) -> str:
         """A button label: plain text, never HTML (Telegram shows labels as they are)."""
         context.setdefault("text_only", self.text_only)
+        context.setdefault("web_url", self.web_url)
         return self.renderer.label(self.locale, template, **context)
 
     def t(self, key: str) -> str:

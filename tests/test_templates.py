@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime, time
@@ -12,7 +13,7 @@ import pytest
 
 from bot.core.deadlines import QuietHours, ReminderSettings
 from bot.core.files import STORED_LIMITS, ContentProblem
-from bot.core.models import Bloc, BlocKind, Identity, Locale, Role, Unit
+from bot.core.models import Bloc, BlocKind, Identity, Locale, Platform, Role, Unit
 from bot.core.reports import Draft, LatePolicy, Period, PeriodKind, Submission, UnitStatus
 from bot.core.scoring import (
     GroupTotal,
@@ -59,6 +60,7 @@ from bot.services.standings import StandingRow, StandingsView
 from bot.services.summary import AwardLine, SummaryData
 from bot.services.units import UnitsView, UnitView
 from bot.services.voting import BallotLine, CheckedIn, ConferenceView, Decided, VoteView
+from handlers.texts import to_plain
 from storage.covenant_repos import Covenant, Signature
 from storage.vote_repos import BallotInfo, Conference
 
@@ -331,7 +333,6 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "summary_posted": {"members": 0},
     "minutes_subject": {"s": SUMMARY},
     "zalo_welcome": {"name": HOSTILE},
-    "zalo_move_elsewhere": {"target": HOSTILE},
     "zalo_pick_number": {"typed": HOSTILE, "choices": ["1", "2", "0"]},
     "zalo_pick_ack": {"view": DEADLINES_VIEW, "numbers": [1, 2]},
     "zalo_telegram_only": {"command": "ballot", "web": True},
@@ -855,3 +856,183 @@ def test_document_templates_keep_names_literally(kind: str) -> None:
     )
     conclusion = renderer.plain(Locale.VI, "record_conclusion", **swap(RESULT, name))
     assert conclusion.startswith(f"Kết quả: đề nghị {name} (xếp theo tổng điểm")
+
+
+# --- what each channel says to type or open (design decision 2) -------------------------------
+
+WEB = "https://thidua.example.vn/web"
+# A Telegram command as a person would type it (not a path inside an address).
+TELEGRAM_COMMAND = re.compile(
+    r"(?<![\w/.])/(?:start|help|me|lang|deadlines|standings|report|score|vote|covenant|checkin"
+    r"|bloc|units|invite|criteria|period|conference|ballot|status|review|return|announce"
+    r"|summary|minutes|export|link|web)\b"
+)
+SECRETARIAT_DEADLINES = replace(DEADLINES_VIEW, secretariat=True)
+NO_COVENANT = replace(COVENANT_VIEW, covenant=None, secretariat=True)
+REMINDERS = [
+    {**SAMPLES["reminder"], "kind": kind, "ballot": BALLOT_CTX if kind == "ballot" else None}
+    for kind in ("report", "ballot", "covenant", "custom")
+]
+NO_FILE = {
+    **SAMPLES["report_summary"],
+    "ctx": replace(CTX, draft=replace(CTX.draft, file_name=None)),
+}
+# What a representative may read on Zalo: notices and the answers to what they type there.
+READ_BY_REPRESENTATIVES: list[tuple[str, dict[str, Any]]] = [
+    *((name, SAMPLES[name]) for name in (
+        "period_opened_notice", "report_returned_notice", "ballot_opened_notice",
+        "covenant_notice", "deadline_added_notice", "joined", "refused_unknown_deadline_number",
+        "report_reviewed_notice", "ballot_extended_notice", "period_extended_notice",
+        "vote_done", "vote_list", "vote_ballot", "vote_confirm", "covenant_view",
+    )),
+    *(("reminder", r) for r in REMINDERS),
+    *((name, {}) for name in (
+        "refused_incomplete", "refused_not_your_draft", "refused_no_file_yet",
+        "refused_covenant_changed", "covenant_not_signed", "refused_no_covenant",
+        "internal_error", "refused_unknown_deadline",
+    )),
+]  # fmt: skip
+# Without the web companion a report's file has no way on Zalo: these say Telegram's (or the
+# secretariat's) then, and only then.
+FILE_ON_THE_WEB: list[tuple[str, dict[str, Any]]] = [
+    ("report_summary", NO_FILE),
+    ("zalo_report_elsewhere", {"web": True}),
+]
+# What the secretariat may read on Zalo: the notices of the tick and of its colleagues, and
+# the answers to what a secretary types there.
+READ_BY_SECRETARIAT: list[tuple[str, dict[str, Any]]] = [
+    *((name, SAMPLES[name]) for name in (
+        "ballot_auto_opened", "ballot_auto_waiting", "ballot_auto_missed", "ballot_result",
+        "joined_secretariat", "digest", "member_unreachable", "refused_no_quorum",
+    )),
+    ("refused_not_representative", {"secretariat": True}),
+    ("refused_no_table", {}),
+    ("covenant_view", {"view": NO_COVENANT}),
+    ("deadlines_view", {"view": SECRETARIAT_DEADLINES}),
+]  # fmt: skip
+
+
+def on_zalo(locale: Locale, name: str, context: dict[str, Any], web: str | None) -> str:
+    """A message as the Zalo chat shows it (plain text), the web companion on or off."""
+    return to_plain(renderer.chat(locale, name, Platform.ZALO, web_url=web, **context))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(
+    ("name", "context"), READ_BY_REPRESENTATIVES + READ_BY_SECRETARIAT + FILE_ON_THE_WEB
+)
+def test_zalo_readers_are_never_sent_to_telegram_when_the_web_is_on(
+    name: str, context: dict[str, Any], locale: Locale
+) -> None:
+    text = on_zalo(locale, name, context, WEB)
+    assert TELEGRAM_COMMAND.search(text) is None, text
+    assert "Telegram" not in text, text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("name", "context"), READ_BY_REPRESENTATIVES)
+def test_representatives_on_zalo_type_zalo_words_even_without_the_web(
+    name: str, context: dict[str, Any], locale: Locale
+) -> None:
+    """Without the web companion a representative is still told the Zalo word (the report's
+    file alone has no way on Zalo: «bao cao» says which ways there are)."""
+    text = on_zalo(locale, name, context, None)
+    assert TELEGRAM_COMMAND.search(text) is None, text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("name", "context"), READ_BY_SECRETARIAT)
+def test_without_the_web_a_secretariat_command_on_zalo_says_it_is_telegrams(
+    name: str, context: dict[str, Any], locale: Locale
+) -> None:
+    text = on_zalo(locale, name, context, None)
+    on_telegram = " trên Telegram" if locale is Locale.VI else " on Telegram"
+    for found in TELEGRAM_COMMAND.finditer(text):
+        assert on_telegram in text[found.end() :].split("\n", 1)[0], text
+
+
+ZALO_TEXTS = {
+    # (template, web companion) -> the line that says what to do, in Vietnamese
+    ("period_opened_notice", WEB): f"Mở {WEB}/report để gửi báo cáo và tự chấm điểm cho đơn vị.",
+    ("period_opened_notice", None): "Gõ bao cao để gửi báo cáo và tự chấm điểm cho đơn vị.",
+    ("report_returned_notice", WEB): f"Đơn vị nộp lại trước 17:00 15/12/2022: mở {WEB}/report.",
+    ("report_returned_notice", None): "Đơn vị nộp lại trước 17:00 15/12/2022: gõ bao cao.",
+    ("ballot_opened_notice", WEB): (
+        f"Gõ bo phieu để biểu quyết cho đơn vị (hoặc mở {WEB}/ballots)."
+    ),
+    ("ballot_opened_notice", None): "Gõ bo phieu để biểu quyết cho đơn vị.",
+    ("covenant_notice", WEB): f"Gõ giao uoc để đọc và ký cho đơn vị (hoặc mở {WEB}/covenant).",
+    ("deadline_added_notice", None): "Gõ da nhan để thường trực biết đơn vị đã nắm được.",
+    ("joined", None): "Gõ tro giup để xem các lệnh.",
+    ("refused_incomplete", WEB): "Còn mục chưa chấm điểm. Gõ cham diem để tiếp tục.",
+    ("refused_no_file_yet", WEB): f"Chưa có tệp báo cáo. Mở {WEB}/report và gửi tệp trước.",
+    ("refused_covenant_changed", None): (
+        "Nội dung giao ước đã được thường trực sửa sau khi bạn đọc. Gõ giao uoc để đọc lại rồi ký."
+    ),
+    ("ballot_auto_opened", WEB): f"Theo dõi: {WEB}/console/ballots",
+    ("ballot_auto_opened", None): "Theo dõi: /ballot trên Telegram",
+    ("refused_no_table", WEB): (
+        "Khối chưa có bảng chấm điểm cho năm nay. Thường trực nhập bảng ở bảng điều hành: "
+        f"{WEB}/console/table."
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "web"), list(ZALO_TEXTS))
+def test_what_zalo_says_to_do(name: str, web: str | None) -> None:
+    context = SAMPLES.get(name, {})
+    assert ZALO_TEXTS[name, web] in on_zalo(Locale.VI, name, context, web)
+
+
+TELEGRAM_TEXTS = {
+    "period_opened_notice": "Gõ /report để gửi báo cáo và tự chấm điểm cho đơn vị.",
+    "report_returned_notice": "Đơn vị nộp lại trước 17:00 15/12/2022 bằng lệnh /report.",
+    "ballot_opened_notice": "Bấm nút dưới đây (hoặc gõ /vote) để biểu quyết cho đơn vị.",
+    "joined": "Gõ /help để xem các lệnh.",
+    "ballot_auto_opened": "Đã gửi phiếu đến đại diện của 12 đơn vị. Theo dõi: /ballot",
+}
+
+
+@pytest.mark.parametrize("name", list(TELEGRAM_TEXTS))
+def test_telegram_still_names_its_commands(name: str) -> None:
+    text = renderer.chat(Locale.VI, name, Platform.TELEGRAM, web_url=WEB, **SAMPLES[name])
+    assert TELEGRAM_TEXTS[name] in text
+    assert text == renderer.render(Locale.VI, name, **SAMPLES[name])  # as before
+
+
+# What the console shows in the chat's words, and the page each names.
+SHOWN_ON_THE_CONSOLE: list[tuple[str, dict[str, Any], str]] = [
+    ("table_imported", SAMPLES["table_imported"], "/console/periods"),
+    ("ballot_result", SAMPLES["ballot_result"], "/console/ballots"),
+    ("new_year_plan", SAMPLES["new_year_plan"], "/console/minutes/minutes?year=2024"),
+    ("new_year_done", SAMPLES["new_year_done"], "/console/conference"),
+    ("covenant_set", SAMPLES["covenant_set"], "/console/covenant"),
+    ("deadline_added", SAMPLES["deadline_added"], "/console"),
+    ("refused_no_table", {}, "/console/table"),
+    ("refused_no_units", {}, "/console/units"),
+    ("refused_no_conference", {}, "/console/conference"),
+    ("refused_ballots_exist", {}, "/console/ballots"),
+    ("refused_ballots_still_open", SAMPLES["refused_ballots_still_open"], "/console/ballots"),
+    ("refused_ballot_not_closed", SAMPLES["refused_ballot_not_closed"], "/console/ballots"),
+    ("refused_unknown_period", SAMPLES["refused_unknown_period"], "/console/periods"),
+    ("refused_unknown_unit", SAMPLES["refused_unknown_unit"], "/console/units"),
+    ("refused_ambiguous_unit", SAMPLES["refused_ambiguous_unit"], "/console/units"),
+    ("refused_not_custom_deadline", SAMPLES["refused_not_custom_deadline"], "/console/periods"),
+    ("refused_no_submission", {"newer": True}, "/console/periods"),
+    ("refused_unknown_deadline", {}, "/console/deadlines"),
+    ("refused_not_representative", {"secretariat": True}, "/console/periods"),
+    ("covenant_view", {"view": NO_COVENANT}, "/console/covenant"),
+    ("refused_incomplete", {}, "/report"),
+    ("refused_covenant_changed", {}, "/covenant"),
+]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("name", "context", "path"), SHOWN_ON_THE_CONSOLE)
+def test_on_a_web_page_a_message_links_the_page_instead_of_a_command(
+    name: str, context: dict[str, Any], path: str, locale: Locale
+) -> None:
+    html = renderer.on_page(locale, name, "/web", **context)
+    assert f'<a href="/web{path}">' in html.replace("&amp;", "&")
+    assert TELEGRAM_COMMAND.search(to_plain(html)) is None, html
+    assert "Telegram" not in html

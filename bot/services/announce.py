@@ -175,6 +175,7 @@ async def announce(
             key=key + "{identity}",
             bloc_id=bloc_id,
             now=now,
+            web_url=services.web_url,
         )
         await uow.outbox.enqueue(rows, now)
         await record(

@@ -107,6 +107,7 @@ async def _open(
             key=f"autoopened:{ballot_id}:{{identity}}",
             bloc_id=bloc.id,
             now=now,
+            web_url=services.web_url,
         )
         await uow.outbox.enqueue(rows, now)
 
@@ -156,6 +157,14 @@ async def _tell_why(
                 "reason": refused.reason.value,
             },
         )
-        rows = await notice_rows(uow, services.renderer, notice, key=key, bloc_id=bloc.id, now=now)
+        rows = await notice_rows(
+            uow,
+            services.renderer,
+            notice,
+            key=key,
+            bloc_id=bloc.id,
+            now=now,
+            web_url=services.web_url,
+        )
         await uow.outbox.enqueue(rows, now)
         await uow.commit()

@@ -37,12 +37,15 @@ class Overview:
 
 
 def next_steps(
-    *, units: int, periods: int, conference: voting.ConferenceView | None
+    *, units: int, table: bool, periods: int, conference: voting.ConferenceView | None
 ) -> tuple[str, ...]:
-    """The secretariat's next moves through the year, the most pressing first."""
+    """The secretariat's next moves through the year, the most pressing first (each one a
+    page of the console: a period cannot open before the year has a scoring table)."""
     steps: list[str] = []
     if units == 0:
         steps.append("units")
+    if not table:
+        steps.append("table")
     if periods == 0:
         steps.append("period")
     if conference is None:
@@ -73,12 +76,13 @@ async def overview(services: Services, actor: Actor) -> Overview | Rejected:
         conference = found
     async with services.db.uow() as uow:
         units = len(await uow.blocs.units(bloc_id))
+        table = await uow.tables.latest(bloc_id, deadlines.bloc.year) is not None
     return Overview(
         deadlines.bloc,
         deadlines,
         tuple(periods),
         conference,
-        next_steps(units=units, periods=len(periods), conference=conference),
+        next_steps(units=units, table=table, periods=len(periods), conference=conference),
     )
 
 

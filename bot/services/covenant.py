@@ -128,6 +128,7 @@ async def set_covenant(
             key=f"covenant:{covenant.id}:{digest[:16]}:{{identity}}",
             bloc_id=bloc_id,
             now=now,
+            web_url=services.web_url,
         )
         await uow.outbox.enqueue(rows, now)
         await uow.commit()

@@ -33,7 +33,7 @@ from bot.core.voting import BallotStatus
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import last_done, record
-from bot.services.outbox import notice_rows, to_person
+from bot.services.outbox import for_chat, notice_rows, to_person
 from bot.services.outcomes import Notice, Reason, Rejected, refuse_long
 from bot.services.reports import local_to_utc
 from bot.services.voting import ballot_context, representatives
@@ -234,9 +234,11 @@ async def _plan_bloc(
             for membership, identity in members:
                 if membership.unit_id not in pending or not membership.has(Role.REPRESENTATIVE):
                     continue
-                text = services.renderer.render(
+                text = for_chat(
+                    services.renderer,
                     identity.locale,
                     "reminder",
+                    web_url=services.web_url,
                     kind=deadline.kind.value,
                     title=deadline.title,
                     ballot=about,
@@ -484,6 +486,7 @@ async def add_deadline(
             key=f"deadline:{added.id}:{{identity}}",
             bloc_id=bloc_id,
             now=now,
+            web_url=services.web_url,
         )
         await uow.outbox.enqueue(rows, now)
         number = next(

@@ -174,6 +174,7 @@ async def start_new_year(services: Services, actor: Actor, *, year: int) -> NewY
             key=key + ":{identity}",
             bloc_id=bloc_id,
             now=now,
+            web_url=services.web_url,
         )
         text = services.renderer.render("vi", "new_year_notice", plan=plan)
         rows += to_group(bloc.group_chat_id, text, key=key + ":group", bloc_id=bloc_id, now=now)

@@ -58,5 +58,6 @@ async def queue_notices(
             key=f"notice:{notice.template}:{event}:{{identity}}",
             bloc_id=bloc_id,
             now=now,
+            web_url=services.web_url,
         )
     return await uow.outbox.enqueue(rows, now)

@@ -80,6 +80,9 @@ class BallotLine:
     number: int
     cast: int
     reachable: bool = True
+    # Counted, still tied after the run-off and the score totals: the units the secretariat
+    # decides between (`decide`).
+    awaiting: tuple[Unit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,7 @@ class ConferenceView:
                 "status": line.info.ballot.status.value,
                 "cast": line.cast,
                 "reachable": line.reachable,
+                "awaiting": line.awaiting,
             }
             for line in self.ballots
         ]
@@ -276,12 +280,19 @@ async def _conference_view(uow: UnitOfWork, bloc: Bloc, conference: Conference) 
     rules = default_rules(BallotKind.APPROVE_REPORT)
     lines = []
     for number, info in enumerate(await uow.votes.ballots(bloc.id, conference.id), start=1):
+        awaiting: tuple[Unit, ...] = ()
+        if info.ballot.status is BallotStatus.CLOSED:
+            stored = await uow.votes.result(info.ballot.id)
+            if stored is not None and stored[2] == "pending":
+                tied = {int(u) for u in stored[0].get("awaiting", [])}
+                awaiting = tuple(u for u in units if u.id in tied)
         lines.append(
             BallotLine(
                 info,
                 number,
                 await uow.votes.cast_count(info.ballot.id),
                 reachable(info.ballot, members=len(units), present=len(present)),
+                awaiting,
             )
         )
     return ConferenceView(

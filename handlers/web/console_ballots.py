@@ -1,7 +1,8 @@
 """The console's ballots: create the conference's defaults or a question, set secrecy, open,
-schedule, extend, record a written vote, close and count, cancel, download the vote-count
-record — the same services as `/ballot …` in chat. Each outcome is shown in the chat's own
-words above the list; closing and cancelling first ask for a confirm naming what happens."""
+schedule, extend, record a written vote, close and count, cancel, decide a tie left to the
+secretariat, download the vote-count record — the same services as `/ballot …` in chat. Each
+outcome is shown in the chat's own words above the list; closing and cancelling first ask for
+a confirm naming what happens."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bot.services.outcomes import Reason, Rejected
 from handlers.web.base import actor_of, go, locale_of, page, refused, services_of
 
 _LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}:\d{2})$")
-ACTIONS = ("open", "schedule", "extend", "secret", "written", "close", "cancel")
+ACTIONS = ("open", "schedule", "extend", "secret", "written", "close", "cancel", "decide")
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -148,6 +149,8 @@ async def _act(request: web.Request, action: str, ref: str, form: dict[str, str]
             unit_ref=form.get("unit", ""),
             choice_text=form.get("choice", ""),
         )
+    if action == "decide":
+        return await svc.decide(services, actor, ref=ref, unit_ref=form.get("unit", ""))
     return await svc.close_ballot(services, actor, ref=ref)
 
 

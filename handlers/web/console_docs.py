@@ -234,9 +234,14 @@ async def post_post(request: web.Request) -> web.Response:
 
 
 async def minutes_download(request: web.Request) -> web.StreamResponse:
-    """One of the three files /minutes sends (`?lang=en`: in English, as `/minutes en`)."""
+    """One of the three files /minutes sends (`?lang=en`: in English, as `/minutes en`;
+    `?year=2024`: an earlier year's, as `/minutes 2024` after the new year)."""
     locale = "en" if request.query.get("lang") == "en" else "vi"
-    done = await minutes.paperwork(services_of(request), actor_of(request), locale=locale)
+    year_text = request.query.get("year", "")
+    year = int(year_text) if year_text.isdecimal() and len(year_text) == 4 else None
+    done = await minutes.paperwork(
+        services_of(request), actor_of(request), locale=locale, year=year
+    )
     if isinstance(done, Rejected):
         return _refused(request, done, back="/console/summary")
     t = services_of(request).renderer.t

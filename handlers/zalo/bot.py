@@ -117,7 +117,12 @@ class ZaloBot:
             display_name=update.message.sender.display_name,
             username=None,
         )
-        ui = Ui(self.services.renderer, actor.identity.locale, text_only=True)
+        ui = Ui(
+            self.services.renderer,
+            actor.identity.locale,
+            text_only=True,
+            web_url=self.services.web_url,
+        )
         if not update.is_text:
             if not await self._over_budget(update, actor, ui):
                 await self.say(update, ui.text("zalo_text_only"))
@@ -373,6 +378,15 @@ class ZaloBot:
         if isinstance(outcome, JoinRefused) and await self._over_budget(update, actor, ui):
             return  # read before the budget, but a wrong code is answered within it
         if isinstance(outcome, MoveNeeded):
-            await chat.say(ui.text("zalo_move_elsewhere", target=outcome.target.name))
+            # The choice waits on the server (pending_join): «1» moves, «2» stays.
+            await chat.conv.set("move")
+            await chat.say(
+                ui.text(
+                    "join_move_confirm",
+                    current=outcome.current.name,
+                    target=outcome.target.name,
+                    bloc=outcome.bloc.name,
+                )
+            )
             return
         await chat.say(join_text(ui, outcome))

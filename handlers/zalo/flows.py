@@ -1,6 +1,6 @@
 """The representative's flows on Zalo, by text: numbered menus instead of buttons, onto the
 same services as Telegram (voting with its confirm step and Phiếu trắng, secret-ballot
-receipts, self-scoring, the covenant, check-in, linking accounts).
+receipts, self-scoring, the covenant, check-in, linking accounts, moving to another unit).
 
 Each flow shows a menu and records in the conversation what the next message may answer;
 a command typed instead ends the menu. Nothing secret is kept there: a secret ballot's
@@ -10,7 +10,7 @@ choice awaiting confirmation is sealed (`voting.hold_choice`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.models import Locale
@@ -21,9 +21,17 @@ from bot.services import voting as svc
 from bot.services.actors import Actor, set_locale
 from bot.services.app import Services
 from bot.services.blocs import my_blocs, use_bloc
+from bot.services.invites import confirm_move
 from bot.services.linking import issue_link_code, link, offer_link
 from bot.services.outcomes import Reason, Rejected
-from handlers.texts import Ui, cast_text, link_code_text, link_offer_text, linked_text
+from handlers.texts import (
+    Ui,
+    cast_text,
+    join_text,
+    link_code_text,
+    link_offer_text,
+    linked_text,
+)
 from handlers.zalo.commands import (
     folded,
     is_blank,
@@ -465,6 +473,20 @@ async def link_command(chat: Chat, rest: str) -> None:
     await chat.say(link_offer_text(chat.ui, offer))
 
 
+async def move_answer(chat: Chat, text: str) -> bool:
+    """An invite of another unit of the bloc: «1» moves there, «2» stays (the invite waits on
+    the server, as Telegram's buttons answer it)."""
+    if not (is_yes(text) or is_no(text)):
+        return False
+    await chat.conv.clear()
+    outcome = await confirm_move(chat.services, chat.actor, accept=is_yes(text))
+    if isinstance(outcome, Rejected) and outcome.detail.get("cancelled"):
+        await chat.say(chat.ui.text("join_move_cancelled"))
+    else:
+        await chat.say(join_text(chat.ui, outcome))
+    return True
+
+
 async def link_answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
     if is_no(text):
         await chat.conv.clear()
@@ -491,7 +513,7 @@ async def lang(chat: Chat, rest: str) -> None:
         await chat.say(chat.ui.text("zalo_lang"))
         return
     await set_locale(chat.services, chat.actor, locale)
-    await chat.say(Ui(chat.ui.renderer, locale, text_only=True).text("lang_set"))
+    await chat.say(replace(chat.ui, locale=locale).text("lang_set"))
 
 
 # --- answers to the menu last shown -----------------------------------------------------------
@@ -566,6 +588,8 @@ async def answer(chat: Chat, state: dict[str, Any], text: str) -> bool:
         return False
     if menu == "covenant":
         return await covenant_answer(chat, state, text)
+    if menu == "move":
+        return await move_answer(chat, text)
     if menu == "covenant_ok":
         return await covenant_sign(chat, state, text)
     return False

@@ -61,6 +61,17 @@ async def test_the_overview_shows_the_year_and_what_to_do_next(
     assert "Mở kỳ báo cáo" in html
     assert "Thiết lập hội nghị tổng kết" in html
     assert "Chưa thiết lập hội nghị năm nay." in html
+    # Each next step links the console page that does it (the console is the web: a Zalo
+    # secretariat has no Telegram command to type).
+    assert "Telegram" not in html
+    assert (
+        "<li>Nhập bảng chấm điểm của năm (tệp YAML, CSV hoặc Excel): xem trước rồi mới lưu. — "
+        '<a href="/web/console/table">Bảng chấm điểm</a></li>'
+    ) in html
+    assert (
+        "<li>Mở kỳ báo cáo: tiêu đề, hạn chót; đại diện các đơn vị được báo ngay. — "
+        '<a href="/web/console/periods">Kỳ báo cáo</a></li>'
+    ) in html
 
     await tg.say(SECRETARY, CONFERENCE)
     await tg.say(AN, f"/checkin {await hall_code(tg.services)}")
@@ -68,8 +79,12 @@ async def test_the_overview_shows_the_year_and_what_to_do_next(
     assert "Hội trường Sở Y tế" in html
     assert "Có mặt: 1/4 đơn vị — còn thiếu 2 đơn vị" in html
     assert "Điểm danh tại hội trường, bằng mã trên màn hình hội trường." in html
-    assert "Tạo các nội dung biểu quyết của hội nghị" in html
+    assert (
+        "<li>Tạo các nội dung biểu quyết của hội nghị (theo mặc định của khối). — "
+        '<a href="/web/console/ballots">Biểu quyết, bầu cử</a></li>'
+    ) in html
     assert "Thiết lập hội nghị tổng kết" not in html
+    assert "Telegram" not in html
 
 
 async def test_the_conference_form_sets_it_up_and_edits_it(

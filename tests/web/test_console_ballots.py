@@ -11,12 +11,15 @@ from tests.handlers.support import (
     BLOC_CODE,
     CUONG,
     DUNG,
+    GIANG,
     REPORT,
     ballot_ids,
     bloc_by_code,
     cast,
     conference_setup,
+    voted,
 )
+from tests.handlers.test_voting_results import stored_result, with_scores
 from tests.web.support import Client, csrf_of, sign_in
 
 
@@ -80,6 +83,63 @@ async def test_defaults_open_written_vote_close_and_record(
     assert record.status == 200
     assert record.headers["Content-Disposition"].startswith("attachment; filename=")
     assert (await record.read())[:2] == b"PK"
+
+
+async def test_a_tie_left_to_the_secretariat_is_decided_on_the_console(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """Still tied after the run-off and the score totals: the counted ballot's card offers the
+    tied units and records the secretariat's choice — `/ballot decide` was Telegram's only,
+    and the result told the secretariat to type it."""
+    await conference_setup(tg)
+    await with_scores(tg, services)
+    everyone = ((AN, [1, 2, 3]), (CUONG, [0, 2, 3]), (DUNG, [0, 1, 3]), (GIANG, [0, 1, 2]))
+    chair = (await ballot_ids(services))[4]
+    await tg.say(SECRETARY, "/ballot open 5")
+    for user, choice in everyone:
+        await voted(services, user, chair, choice)
+    await tg.say(SECRETARY, "/ballot close 5")
+    await tg.say(SECRETARY, "/ballot open 8")
+    runoff = (await ballot_ids(services))[7]
+    for user, choice in everyone:
+        await voted(services, user, runoff, choice)
+    await sign_in(client, tg, SECRETARY)
+    page = await (await client.get("/web/console/ballots/8/close")).text()
+    closed = await client.post("/web/console/ballots/8/close", data={"csrf": csrf_of(page)})
+    html = await closed.text()
+    assert (
+        "Vẫn hòa sau khi so tổng điểm thi đua: Sở Văn hóa, Thể thao và Du lịch, Sở Thông tin và "
+        'Truyền thông. Thường trực quyết định ở <a href="/web/console/ballots">Biểu quyết, bầu '
+        "cử</a>."
+    ) in html
+    assert "/ballot decide" not in html
+    # The card offers the two tied units, and only them.
+    card = html[html.index('id="ballot-8"') :]
+    card = card[: card.index("</li>")]
+    assert 'action="/web/console/ballots/8/decide"' in card
+    assert card.count("<option ") == 2
+    assert '<option value="SVHTTDL">' in card
+    assert '<option value="STTTT">' in card
+
+    decided = await client.post(
+        "/web/console/ballots/8/decide", data={"csrf": csrf_of(html), "unit": "STTTT"}
+    )
+    html = await decided.text()
+    assert decided.url.path_qs == "/web/console/ballots?done=decide&n=8"
+    assert "✅ Đã ghi quyết định của thường trực cho nội dung số 8." in html
+    assert await stored_result(services, runoff) == (
+        ["SYT", "SGDĐT", "STTTT"],
+        "secretariat",
+        [],
+    )
+    assert 'action="/web/console/ballots/8/decide"' not in html  # decided: nothing to pick
+    again = await client.post(
+        "/web/console/ballots/8/decide", data={"csrf": csrf_of(html), "unit": "SVHTTDL"}
+    )
+    assert again.status == 400
+    assert "Nội dung số 8 không có kết quả hòa nào chờ thường trực quyết định." in (
+        await again.text()
+    )
 
 
 async def test_a_refusal_is_said_above_the_list(

@@ -509,6 +509,17 @@ async def test_the_new_year_asks_first_then_moves_on(
     assert (await bloc_by_code(services, BLOC_CODE)).year == 2025
     assert told(tg, since) == reached
     assert await actions(services, "bloc.new_year") == 1
+    # What comes next is linked, not named as Telegram commands; the closed year's documents
+    # still download from here (`/minutes 2024` was Telegram's only).
+    assert "/conference new" not in html
+    assert "/minutes 2024" not in html
+    assert 'Bước tiếp theo: <a href="/web/console/conference">hội nghị</a> năm 2025' in html
+    assert '<a href="/web/console/minutes/memo?year=2024">tờ trình</a>' in html
+    memo = await client.get("/web/console/minutes/memo?year=2024")
+    assert memo.status == 200
+    assert (await memo.read())[:2] == b"PK"
+    this_year = await client.get("/web/console/minutes/memo")  # 2025 has no conference yet
+    assert "Khối chưa thiết lập hội nghị năm nay." in await this_year.text()
     again = await client.post("/web/console/newyear", data={"csrf": csrf_of(page), "year": "2024"})
     assert (await bloc_by_code(services, BLOC_CODE)).year == 2025
     assert "Năm 2024 đã kết thúc; khối đang ở năm 2025. Không có gì thay đổi." in (

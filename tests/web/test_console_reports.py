@@ -144,6 +144,12 @@ async def test_a_table_is_previewed_then_saved_on_confirm(
     ]
     html = await (await client.get("/web/console/table?saved=1")).text()
     assert "✅ Đã nhập bảng chấm điểm." in html
+    # The next step is the console's page, not a Telegram command.
+    assert (
+        'Kỳ báo cáo mở sau đây sẽ dùng phiên bản này: <a href="/web/console/periods">Kỳ báo '
+        "cáo</a>"
+    ) in html
+    assert "/period new" not in html
     assert "năm 2024, phiên bản 1" in html
     # The same ticket again, altered or of another person: nothing more is saved.
     forged = ticket[:-1] + ("0" if ticket[-1] != "0" else "1")
@@ -212,7 +218,6 @@ async def test_a_bad_table_is_refused_row_by_row_and_nothing_is_saved(
     assert await table_versions(services) == []
 
 
-
 async def test_a_second_press_of_save_stores_the_table_once(
     client: Client, tg: Harness, services: Services
 ) -> None:
@@ -249,6 +254,7 @@ async def test_a_second_press_of_save_stores_the_table_once(
     assert late.status == 400
     assert "Bản xem trước đã quá 10 phút" in await late.text()
     assert await table_versions(services) == [1]
+
 
 async def test_a_ticket_confirms_only_the_previewing_persons_file(
     tg: Harness, services: Services

@@ -60,7 +60,7 @@ async def test_a_representative_joins_on_zalo_with_the_code(
     await _poll_once(zbot)
     assert zalo.texts_to(HOA) == [
         "✅ Bạn đã tham gia Khối thi đua Văn hóa - Xã hội với tư cách đại diện của Sở Y tế.\n"
-        "Gõ /help để xem các lệnh."
+        "Gõ tro giup để xem các lệnh."
     ]
     async with services.db.uow() as uow:
         identity = await uow.identities.by_account(Platform.ZALO, HOA.id)

@@ -20,6 +20,7 @@ from bot.fakes.clock import FakeClock
 from bot.fakes.ratelimit import NoRateLimit
 from bot.fakes.zalo import FakeZalo, ZaloUser
 from bot.services.app import Services
+from bot.services.deadlines import plan_reminders
 from handlers.channels import Channels
 from handlers.telegram.notifier import TelegramNotifier
 from handlers.zalo.bot import ZaloBot
@@ -69,7 +70,7 @@ async def mixed_conference(tg: Harness, typist: Typist) -> None:
     joined = await typist.say(HOA, await tg.invite_code("4"))
     assert joined == (
         "✅ Bạn đã tham gia Khối thi đua Văn hóa - Xã hội với tư cách đại diện của "
-        "Sở Thông tin và Truyền thông.\nGõ /help để xem các lệnh."
+        "Sở Thông tin và Truyền thông.\nGõ tro giup để xem các lệnh."
     )
     await tg.say(SECRETARY, CONFERENCE)
     code = await hall_code(tg.services)
@@ -417,7 +418,7 @@ async def test_the_covenant_the_language_and_help_by_text(
         "Ký giao ước thi đua thay mặt đơn vị? Chữ ký được ghi lại kèm tên người ký và thời "
         "gian, không sửa được.\nGõ 1 để xác nhận ký, 2 để thôi."
     )
-    assert await typist.say(HOA, "2") == "Chưa ký. Gõ /covenant khi sẵn sàng."
+    assert await typist.say(HOA, "2") == "Chưa ký. Gõ giao uoc khi sẵn sàng."
     async with services.db.uow() as uow:
         assert (await uow.session.exec(select(CovenantSignatureRow))).all() == []
     await typist.say(HOA, "giao uoc")
@@ -607,9 +608,13 @@ async def test_notices_say_what_to_type_and_da_nhan_acknowledges(
     )
     await tg.say(SECRETARY, "/deadlines add Gửi ảnh hoạt động thi đua; 17:00 19/12/2024")
     notice = zalo.texts_to(HOA)[-1]
-    assert notice.endswith("→ ✅ Đã nhận: da nhan")
+    assert notice.endswith(
+        "Gõ da nhan để thường trực biết đơn vị đã nắm được.\n→ ✅ Đã nhận: da nhan"
+    )
     await tg.say(SECRETARY, "/ballot open 1")
-    assert zalo.texts_to(HOA)[-1].endswith("→ 🗳 Biểu quyết: bo phieu")
+    assert zalo.texts_to(HOA)[-1].endswith(
+        "Gõ bo phieu để biểu quyết cho đơn vị.\n→ 🗳 Biểu quyết: bo phieu"
+    )
     assert await typist.say(HOA, "Đã nhận") == (
         "✅ Đã ghi nhận: Sở Thông tin và Truyền thông đã nhận «Gửi ảnh hoạt động thi đua» "
         "(hạn 17:00 thứ Năm, 19/12/2024)."
@@ -625,6 +630,101 @@ async def test_notices_say_what_to_type_and_da_nhan_acknowledges(
         "✅ Đã ghi nhận: Sở Thông tin và Truyền thông đã nhận «Gửi tham luận»"
     )
     assert "Gửi tham luận" not in await typist.say(HOA, "da nhan")  # one is left: done at once
+
+
+async def test_an_invite_of_another_unit_asks_to_move_on_zalo(tg: Harness, typist: Typist) -> None:
+    """A representative sending another unit's code was told to use it on Telegram: Zalo now
+    asks as Telegram does — «2» stays (the code is not used), «1» moves."""
+    await tg.admin_setup(units=VOTE_UNITS)
+    await typist.say(HOA, await tg.invite_code("4"))
+    code = await tg.invite_code("3")
+    asked = (
+        "Bạn đang là đại diện của Sở Thông tin và Truyền thông trong Khối thi đua Văn hóa - Xã "
+        "hội.\nMã mời này dành cho Sở Văn hóa, Thể thao và Du lịch. Mỗi người chỉ đại diện cho "
+        "một đơn vị trong một khối. Chuyển sang Sở Văn hóa, Thể thao và Du lịch?\n"
+        "Gõ 1 để chuyển, 2 để giữ như cũ."
+    )
+    assert await typist.say(HOA, code) == asked
+    assert await typist.say(HOA, "2") == (
+        "Đã hủy. Bạn vẫn là đại diện của đơn vị cũ; mã mời chưa được sử dụng."
+    )
+    assert await typist.say(HOA, code) == asked
+    assert await typist.say(HOA, "1") == (
+        "✅ Bạn đã tham gia Khối thi đua Văn hóa - Xã hội với tư cách đại diện của Sở Văn hóa, "
+        "Thể thao và Du lịch.\nBạn không còn đại diện cho Sở Thông tin và Truyền thông.\n"
+        "Gõ tro giup để xem các lệnh."
+    )
+    me = await typist.say(HOA, "toi")
+    assert "Sở Văn hóa, Thể thao và Du lịch" in me
+    assert "Sở Thông tin và Truyền thông" not in me
+
+
+WEB = "https://thidua.example.vn/web"
+
+
+async def test_each_platform_is_told_what_to_do_there(
+    tg: Harness,
+    services: Services,
+    zalo: FakeZalo,
+    zbot: ZaloBot,
+    typist: Typist,
+    clock: FakeClock,
+) -> None:
+    """A notice is rendered for the chat it goes to: Telegram names its command, Zalo the
+    word typed there or, with the web companion on, the page's address — never a Telegram
+    command a Zalo reader cannot use (a Zalo representative was told «Gõ /report»)."""
+    channels = Channels(
+        {Platform.TELEGRAM: TelegramNotifier(tg.bot), Platform.ZALO: ZaloNotifier(zbot.client)}
+    )
+    tg.sender = Sender(services.db, channels, NoRateLimit(), services.clock, services.renderer)
+    await report_setup(tg)
+    await tg.say(SECRETARY, "/units add Sở Thông tin và Truyền thông; STTTT")
+    await typist.say(HOA, await tg.invite_code("4"))
+
+    services.web_url = WEB
+    told = await tg.say(SECRETARY, "/period new tổng kết; Báo cáo bổ sung; 20/12/2024 17:00")
+    opened = (
+        "📋 Khối thi đua Văn hóa - Xã hội đã mở kỳ «Báo cáo bổ sung». Hạn chót: 17:00 "
+        "20/12/2024.\n"
+    )
+    assert zalo.texts_to(HOA)[-1] == (
+        f"{opened}Mở {WEB}/report để gửi báo cáo và tự chấm điểm cho đơn vị."
+    )
+    # Telegram is told as before.
+    assert [r.text for r in told if r.chat_id == AN.id] == [
+        f"{opened}Gõ /report để gửi báo cáo và tự chấm điểm cho đơn vị."
+    ]
+    # Without the web companion, the Zalo word (which says how the file can come).
+    services.web_url = None
+    await tg.say(SECRETARY, "/period new tổng kết; Báo cáo quý IV; 21/12/2024 17:00")
+    assert zalo.texts_to(HOA)[-1].splitlines()[1] == (
+        "Gõ bao cao để gửi báo cáo và tự chấm điểm cho đơn vị."
+    )
+
+    services.web_url = WEB
+    await tg.say(SECRETARY, "/covenant set 17:00 20/12/2024; Các đơn vị cam kết thi đua.")
+    assert (
+        zalo.texts_to(HOA)[-1]
+        .splitlines()[0]
+        .endswith(f"Gõ giao uoc để đọc và ký cho đơn vị (hoặc mở {WEB}/covenant).")
+    )
+    # What Hoa types on Zalo is answered with Zalo's words too.
+    assert (await typist.say(HOA, "giao uoc")).startswith("📜")
+    assert await typist.say(HOA, "1") == (
+        "Ký giao ước thi đua thay mặt đơn vị? Chữ ký được ghi lại kèm tên người ký và thời "
+        "gian, không sửa được.\nGõ 1 để xác nhận ký, 2 để thôi."
+    )
+    assert await typist.say(HOA, "2") == "Chưa ký. Gõ giao uoc khi sẵn sàng."
+
+    # A week before the first period's deadline, the reminder on Zalo gives the report page.
+    clock.advance(timedelta(days=14))
+    await plan_reminders(services, clock.now())
+    await tg.flush()
+    reminder = zalo.texts_to(HOA)[-1]
+    assert reminder.startswith("⏰ Nhắc hạn — Sở Thông tin và Truyền thông\nBáo cáo «")
+    assert reminder.endswith(
+        f"Nộp báo cáo và tự chấm điểm trên trang web: {WEB}/report\n→ 📄 Nộp báo cáo: bao cao"
+    )
 
 
 async def test_the_standings_chart_as_a_photo_when_a_files_url_is_set(

@@ -281,8 +281,10 @@ async def test_a_secretariat_runs_the_year_from_zalo_and_the_console(
         )
 
     # 4. The scoring table (a preview, then saved) and the report period.
+    # The overview's next steps link the console's pages (never a Telegram command).
     await phone.goto(f"{base}/console")
-    await phone.get_by_role("link", name="Bảng chấm điểm").tap()
+    await expect(phone.locator("main")).not_to_contain_text("Telegram")
+    await phone.locator("ol.steps").get_by_role("link", name="Bảng chấm điểm").tap()
     await phone.get_by_label("Chọn tệp bảng chấm điểm").set_input_files(
         {
             "name": "bang-cham-diem.yaml",
@@ -294,7 +296,7 @@ async def test_a_secretariat_runs_the_year_from_zalo_and_the_console(
     await expect(phone.locator("main")).to_contain_text("Bảng chưa được lưu.")
     await phone.get_by_role("button", name="✅ Lưu bảng (phiên bản 1)").tap()
     await expect(phone.get_by_role("status")).to_contain_text("✅ Đã nhập bảng chấm điểm.")
-    await phone.get_by_role("link", name="Kỳ báo cáo").first.tap()
+    await phone.get_by_role("status").get_by_role("link", name="Kỳ báo cáo").tap()
     await phone.get_by_label("Tiêu đề").fill("Báo cáo tổng kết năm 2024")
     await phone.get_by_label("Hạn chót").fill("2024-12-15T17:00")
     await phone.get_by_role("button", name="Mở kỳ báo cáo").tap()
