@@ -1,7 +1,9 @@
-"""Web companion benchmark (issue 18): server time of the ballot page, the self-score page and
-a cast POST, at an offered 50 requests a second (open loop), one worker, PostgreSQL.
+"""Web companion benchmark (issues 18 and 19): server time of the ballot page, the self-score
+page, a cast POST and the console's status table, at an offered 50 requests a second (open
+loop), one worker, PostgreSQL; then the hall screens' fan-out.
 
-    .venv/bin/python bench/web.py [--rps 50] [--seconds 20] [--units 30]
+    .venv/bin/python bench/web.py [--rps 50] [--seconds 20] [--units 40] [--screens 100]
+                                  [--casts 10] [--only ballot,score,cast,console,screens]
 
 A throwaway PostgreSQL database (BENCH_DATABASE_URL's server) gets one bloc of `--units`
 units, one representative each, the conference with every unit checked in, the default
@@ -17,12 +19,20 @@ counted:
 - ballot:  GET /web/ballots/<id> (the ballot page with its candidates and the unit's vote);
 - score:   GET /web/report (the report page: every criterion, the draft's values, totals);
 - cast:    POST /web/ballots/<id>/cast (a real cast: each unit alternates its choice, so every
-           POST writes the vote, its audit row and a notice check).
+           POST writes the vote, its audit row and a notice check; it answers 303 to the
+           ballot page, which a browser then loads: that GET is the ballot scenario's);
+- console: GET /web/console/periods/<n> (the secretariat's status table of the period: every
+           unit's status, three in four submitted, one returned).
+
+Then the hall screens: `--screens` (100) screens hold the conference's event stream open in a
+process of their own while units cast at `--casts` (10) a second; for each cast, the time from
+its POST leaving to its event at every screen, and to every screen's part fetched after it
+(what the hall sees), with `screens update_p99_ms=…` last. Targets: page p99 < 50 ms, screen
+update p99 < 1 s.
 
 It prints p50/p99 of the server time and of the time seen by the client, per scenario, and
 the worker's CPU time per request (a figure a busy machine hardly changes, unlike the
-latencies); the last line is `web p99_ms=<worst server p99 of the three> rps=<offered>`.
-Target: p99 < 50 ms.
+latencies); then `web p99_ms=<worst server p99 of the four> rps=<offered>`.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -102,7 +113,11 @@ async def _timed(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     start = time.perf_counter()
-    response = await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as answer:  # a redirect (a cast's 303) is raised
+        answer.headers[SERVER_MS] = f"{(time.perf_counter() - start) * 1000:.3f}"
+        raise
     response.headers[SERVER_MS] = f"{(time.perf_counter() - start) * 1000:.3f}"
     return response
 
@@ -466,7 +481,10 @@ async def main(
                     turns[who] += 1
                     csrf, token = held[who][turns[who] % len(held[who])]
                     return sessions[who].post(
-                        f"{base}/ballots/{ballot}/cast", data={"csrf": csrf, "held": token}
+                        f"{base}/ballots/{ballot}/cast",
+                        data={"csrf": csrf, "held": token},
+                        # The POST itself: the page it redirects to is the ballot scenario's.
+                        allow_redirects=False,
                     )
 
                 secretary = await _sign_in(setup.secretary)
@@ -488,6 +506,8 @@ async def main(
                     if only and name not in only:
                         continue
                     await _offer(rps, WARMUP, request)  # not counted
+                    if os.environ.get("BENCH_WEB_PROFILE"):
+                        proc.send_signal(signal.SIGUSR1)  # the child's profile starts here
                     meter = CpuMeter([proc.pid])
                     meter.begin()
                     server, client = await _offer(rps, seconds, request)
@@ -520,7 +540,6 @@ if __name__ == "__main__":
         profile = os.environ.get("BENCH_WEB_PROFILE")  # a file: the child's cProfile stats
         if profile:
             import cProfile
-            import signal
 
             profiler = cProfile.Profile()
 
@@ -530,7 +549,8 @@ if __name__ == "__main__":
                 sys.exit(0)
 
             signal.signal(signal.SIGTERM, dump)
-            profiler.enable()
+            # From the first timed scenario on (the parent's SIGUSR1), not the sign-ins.
+            signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
         asyncio.run(child(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])))
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

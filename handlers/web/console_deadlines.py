@@ -180,6 +180,9 @@ async def preview_post(request: web.Request) -> web.Response:
 
 
 async def send_post(request: web.Request) -> web.Response:
+    allowed = secretariat_bloc(actor_of(request))  # who asks, before what is asked
+    if isinstance(allowed, Rejected):
+        return forbidden(request, allowed) or refused(request, allowed, status=403)
     form = await typed_form(request)
     draft = form.get("draft", "")
     if not _DRAFT.match(draft):

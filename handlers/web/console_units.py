@@ -274,6 +274,9 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
 
 
 async def staff_invite_post(request: web.Request) -> web.StreamResponse:
+    allowed = secretariat_bloc(actor_of(request))  # who asks, before what is asked
+    if isinstance(allowed, Rejected):
+        return _refused(request, allowed)
     form = await request.post()
     role, uses_typed = _text(form, "role"), _text(form, "uses")
     if role not in STAFF_ROLES:

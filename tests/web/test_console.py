@@ -9,19 +9,26 @@ import unicodedata
 from datetime import UTC, datetime
 
 from bot.services.app import Services
+from handlers.web.app import STREAMED_UPLOADS, make_web_app
+from handlers.web.base import WebConfig
 from storage.vote_repos import Conference
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
     AN,
     BLOC_CODE,
     CONFERENCE,
+    CUONG,
+    OPEN_PERIOD,
+    TABLE_EXAMPLE,
     VOTE_UNITS,
     audit_trail,
     bloc_by_code,
+    conference_setup,
     hall_code,
     join,
+    submitted,
 )
-from tests.web.support import Client, csrf_of, sign_in
+from tests.web.support import WEB_URL, Client, csrf_of, sign_in
 
 FORM = {
     "date": "2024-12-20",
@@ -282,3 +289,52 @@ async def test_a_representative_gets_no_screen_link(client: Client, tg: Harness)
     forged = await client.post("/web/console/screen", data={"csrf": csrf_of(home)})
     assert forged.status == 403
     assert "/screen/" not in await forged.text()
+
+
+_PARAMS = {"number": "1", "unit": "1", "member": "1", "action": "close", "doc": "minutes"}
+
+
+def _console_routes() -> list[tuple[str, str]]:
+    """Every console route of the real app (a route added later is covered by itself), its
+    parameters filled with ones that exist in the world below."""
+    app = make_web_app(services=None, config=WebConfig(WEB_URL))  # type: ignore[arg-type]
+    found = []
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = str(info.get("path") or info.get("formatter") or "")
+        if route.method in ("GET", "POST") and path.startswith("/console"):
+            found.append(
+                (route.method, re.sub(r"\{(\w+)\}", lambda m: _PARAMS.get(m[1], "1"), path))
+            )
+    return found
+
+
+async def test_a_representative_is_refused_on_every_route_of_the_app(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """Every console route, read from the app's router: a representative's GET and POST (with
+    a valid CSRF token, and fields) are refused 403, and nothing is written."""
+    await conference_setup(tg)
+    await tg.send_file(SECRETARY, "bang.yaml", TABLE_EXAMPLE.read_bytes(), "/criteria")
+    await tg.say(SECRETARY, OPEN_PERIOD)
+    await submitted(services, AN)
+    await tg.say(SECRETARY, "/ballot open 1")
+    home = await sign_in(client, tg, CUONG)
+    before = len(await audit_trail(services))
+    routes = _console_routes()
+    assert len(routes) > 60, routes
+    fields = {"csrf": csrf_of(home), **FORM, "year": "2024", "comment": "x", "text": "x"}
+    for method, path in routes:
+        if method == "GET":
+            answer = await client.get(f"/web{path}", allow_redirects=False)
+        else:
+            answer = await client.post(f"/web{path}", data=fields, allow_redirects=False)
+        assert answer.status == 403, (method, path, answer.status)
+        said = ["Chỉ thường trực khối mới dùng được lệnh này."]
+        if path.startswith("/console/blocs/new"):
+            said = ["Chỉ quản trị viên hoặc thường trực của một khối mới tạo được khối mới."]
+        elif method == "POST" and path in STREAMED_UPLOADS:  # a plain form where a file goes
+            said.append("Biểu mẫu đã cũ hoặc không đến từ trang này.")
+        html = await answer.text()
+        assert any(words in html for words in said), path
+    assert len(await audit_trail(services)) == before
