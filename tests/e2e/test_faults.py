@@ -44,15 +44,20 @@ async def _answer(fake: FakeTelegram, user: FakeUser, text: str, wanted: str) ->
     raise AssertionError(f"no answer with {wanted!r} to {text!r}")
 
 
-async def _world(fake: FakeTelegram) -> None:
-    """A bloc of 24 units, one representative each, checked in; ballot 1 (report approval,
-    open voting) open."""
+async def _world(
+    fake: FakeTelegram, reps: list[FakeUser] = REPS, *, open_first: bool = True
+) -> None:
+    """A bloc of one unit per representative (DV1, DV2, …), each checked in; the default
+    ballots created and ballot 1 (report approval, open voting) opened, unless `open_first`
+    is False."""
     await _answer(fake, SECRETARY, "/bloc new Khối thi đua Kinh tế; Khối; 2026; KTĐKT", "✅")
-    rows = "Tên đơn vị,Tên viết tắt\n" + "".join(f"Đơn vị {i},DV{i}\n" for i in range(1, 25))
+    rows = "Tên đơn vị,Tên viết tắt\n" + "".join(
+        f"Đơn vị {i},DV{i}\n" for i in range(1, len(reps) + 1)
+    )
     mark = fake.mark()
     await fake.send_document(SECRETARY, "units.csv", rows.encode(), caption="/units import")
     await fake.wait_for_messages(SECRETARY.id, 1, timeout=60, since=mark)
-    for i, rep in enumerate(REPS, start=1):
+    for i, rep in enumerate(reps, start=1):
         invite = await _answer(fake, SECRETARY, f"/invite DV{i}", "?start=")
         code = invite.split("?start=")[1].split()[0]
         await _answer(fake, rep, f"/start {code}", "Bạn đã tham gia")
@@ -64,10 +69,11 @@ async def _world(fake: FakeTelegram) -> None:
     )
     # Check-in self-declared: the hall screen's code is not what this test is about.
     await _answer(fake, SECRETARY, "/conference checkin off", "tự khai báo")
-    for rep in REPS:
+    for rep in reps:
         await _answer(fake, rep, "/checkin", "điểm danh")
     await _answer(fake, SECRETARY, "/ballot defaults", "Thông qua dự thảo báo cáo tổng kết")
-    await _answer(fake, SECRETARY, "/ballot open 1", "✅ Đã mở biểu quyết số 1")
+    if open_first:
+        await _answer(fake, SECRETARY, "/ballot open 1", "✅ Đã mở biểu quyết số 1")
 
 
 async def _ballot_id(database_url: str) -> int:

@@ -16,7 +16,6 @@ import re
 import shutil
 import signal
 import ssl
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,9 +28,9 @@ from cryptography.x509.oid import NameOID
 
 from bot.fakes.telegram import FakeTelegram, FakeUser
 from tests.conftest import IN_CI
-from tests.e2e.test_faults import _answer, _ballot_id
+from tests.e2e.test_faults import _answer, _ballot_id, _world
 from tests.e2e.test_run import ROOT, SECRETARY, _free_port, fake
-from tests.e2e.test_workers import _env
+from tests.e2e.test_workers import _start
 
 __all__ = ["fake"]
 
@@ -186,37 +185,21 @@ async def test_the_guides_nginx_in_front_of_two_workers(
 ) -> None:
     listen, bot_port, context = nginx
     public = f"https://127.0.0.1:{listen}"
-    env = _env(fake, tmp_path, pg_database, redis_url, bot_port)
-    env.update(
+    fake.webhook_ssl = context
+    proc, log = await _start(
+        fake,
+        tmp_path,
+        pg_database,
+        redis_url,
+        bot_port,
         WEBHOOK__URL=f"{public}/tg/webhook",
         WEB__URL=f"{public}/web",
         WEB__BEHIND_PROXY="true",
     )
-    fake.webhook_ssl = context
-    log = tmp_path / "bot.log"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--workers", "2",
-            cwd=ROOT, env=env, stdout=out, stderr=out,
-        )  # fmt: skip
     try:
         assert await fake.wait_webhook_set(timeout=60) == f"{public}/tg/webhook"
         # Telegram's updates reach the bot through nginx (the guide's webhook location).
-        await _answer(fake, SECRETARY, "/bloc new Khối thi đua Kinh tế; Khối; 2026; KTĐKT", "✅")
-        await _answer(fake, SECRETARY, "/units add Sở Tài chính; STC", "Sở Tài chính")
-        invite = await _answer(fake, SECRETARY, "/invite STC", "?start=")
-        code = invite.split("?start=")[1].split()[0]
-        await _answer(fake, REP, f"/start {code}", "Bạn đã tham gia")
-        await _answer(
-            fake,
-            SECRETARY,
-            "/conference new 20/12/2026 08:00; Hội trường; STC; Chủ tọa; Thư ký; A; B; Hà Nội",
-            "Hội nghị",
-        )
-        await _answer(fake, SECRETARY, "/conference checkin off", "tự khai báo")
-        await _answer(fake, REP, "/checkin", "điểm danh")
-        await _answer(fake, SECRETARY, "/ballot defaults", "Thông qua dự thảo báo cáo")
-        await _answer(fake, SECRETARY, "/ballot open 1", "✅ Đã mở biểu quyết số 1")
+        await _world(fake, [REP])
 
         signin = rf"{re.escape(public)}/web/signin/[A-Za-z0-9_-]{{43}}"
         # `unsafe`: aiohttp's jar keeps no cookie of an IP address otherwise (browsers do).

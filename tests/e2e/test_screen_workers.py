@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sys
 import time
 from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
 from bot.fakes.telegram import FakeTelegram, FakeUser
-from tests.e2e.test_faults import _answer, _ballot_id
-from tests.e2e.test_run import ROOT, SECRETARY, _free_port, fake
-from tests.e2e.test_workers import _env
+from tests.e2e.test_faults import _answer, _ballot_id, _world
+from tests.e2e.test_run import SECRETARY, _free_port, fake
+from tests.e2e.test_workers import _start
 from tests.web.browser.conftest import browser
 
 __all__ = ["browser", "fake"]
@@ -30,34 +29,13 @@ async def test_the_screen_follows_casts_handled_by_two_workers(
     fake: FakeTelegram, browser: Browser, tmp_path: Path, pg_database: str, redis_url: str
 ) -> None:
     port = _free_port()
-    env = _env(fake, tmp_path, pg_database, redis_url, port)
-    env["WEB__URL"] = f"http://127.0.0.1:{port}/web"
-    log = tmp_path / "bot.log"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--workers", "2",
-            cwd=ROOT, env=env, stdout=out, stderr=out,
-        )  # fmt: skip
+    proc, log = await _start(
+        fake, tmp_path, pg_database, redis_url, port, WEB__URL=f"http://127.0.0.1:{port}/web"
+    )
     context = await browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
     try:
         await fake.wait_webhook_set(timeout=60)
-        await _answer(fake, SECRETARY, "/bloc new Khối thi đua Kinh tế; Khối; 2026; KTĐKT", "✅")
-        for i in range(1, 5):
-            await _answer(fake, SECRETARY, f"/units add Đơn vị {i}; DV{i}", f"Đơn vị {i}")
-        for i, rep in enumerate(REPS, start=1):
-            invite = await _answer(fake, SECRETARY, f"/invite DV{i}", "?start=")
-            code = invite.split("?start=")[1].split()[0]
-            await _answer(fake, rep, f"/start {code}", "Bạn đã tham gia")
-        await _answer(
-            fake,
-            SECRETARY,
-            "/conference new 20/12/2026 08:00; Hội trường; DV1; Chủ tọa; Thư ký; A; B; Hà Nội",
-            "Hội nghị",
-        )
-        await _answer(fake, SECRETARY, "/conference checkin off", "tự khai báo")
-        for rep in REPS:
-            await _answer(fake, rep, "/checkin", "điểm danh")
-        await _answer(fake, SECRETARY, "/ballot defaults", "Thông qua dự thảo báo cáo")
+        await _world(fake, REPS, open_first=False)
         reply = await _answer(fake, SECRETARY, "/conference screen", "/web/screen/")
         link = re.search(rf"http://127\.0\.0\.1:{port}/web/screen/[A-Za-z0-9_-]{{43}}", reply)
         assert link is not None, reply

@@ -49,9 +49,10 @@ def _env(
 
 
 async def _start(
-    fake: FakeTelegram, tmp: Path, database_url: str, redis_url: str, port: int
+    fake: FakeTelegram, tmp: Path, database_url: str, redis_url: str, port: int, **extra: str
 ) -> tuple[asyncio.subprocess.Process, Path]:
-    env = _env(fake, tmp, database_url, redis_url, port)
+    """`run --workers 2` on `port`; `extra`: settings beside the test's (WEB__URL, …)."""
+    env = _env(fake, tmp, database_url, redis_url, port) | extra
     log = tmp / "bot.log"
     with log.open("wb") as out:  # a file, not a pipe nobody reads while it runs
         proc = await asyncio.create_subprocess_exec(
