@@ -1,9 +1,9 @@
 // The hall screen stays current without a reload: the server's event stream says that
 // something changed (ids only) and the page fetches its changing part again. EventSource
 // reconnects by itself after a network blip (the server sends `retry:`); the part is also
-// fetched each time the check-in code turns over (about once a minute) and after a
-// reconnection, so a missed event is caught up. A link that ends shows the "no longer valid"
-// page.
+// fetched each time the check-in code turns over (about once a minute), after a reconnection,
+// and again within seconds after a fetch that failed, so a missed change is caught up. A link
+// that ends shows the "no longer valid" page.
 (function () {
   "use strict";
   var root = document.getElementById("live");
@@ -25,10 +25,14 @@
       el.textContent = el.hasAttribute("data-clock") ? clock(left) : String(left);
     });
   }
+  // The next fetch without an event: when the code turns over (at most a minute); sooner, and
+  // longer each time (2, 4, 8, 10 s), after a fetch that failed (the network dropped).
+  var failures = 0;
   function schedule() {
     clearTimeout(timer);
     var code = root.querySelector("[data-code-seconds]");
     var wait = code ? parseInt(code.getAttribute("data-code-seconds"), 10) + 1 : 60;
+    if (failures > 0) { wait = Math.min(wait, Math.min(10, Math.pow(2, failures))); }
     timer = setTimeout(function () { refresh(null); }, Math.max(1, Math.min(wait, 60)) * 1000);
   }
   // An event's stamp: the part fetched for it is rendered once for every screen asking.
@@ -45,14 +49,16 @@
     var url = v ? liveUrl + (liveUrl.indexOf("?") < 0 ? "?" : "&") + "v=" + v : liveUrl;
     fetch(url, { cache: "no-store", credentials: "omit" }).then(function (r) {
       if (r.status === 404 || r.status === 410) { window.location.reload(); return null; }
-      return r.ok ? r.text() : null;
+      if (!r.ok) { failures += 1; return null; }
+      return r.text();
     }).then(function (html) {
       if (html !== null && html !== undefined) {
         root.innerHTML = html;
         shownAt = Date.now();
+        failures = 0;
         tick();
       }
-    }).catch(function () { /* the next event or the timer tries again */ }).then(function () {
+    }).catch(function () { failures += 1; /* the timer tries again, soon */ }).then(function () {
       busy = false;
       schedule();
       if (again) { again = false; refresh({ data: JSON.stringify({ v: nextStamp }) }); }

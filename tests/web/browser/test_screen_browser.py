@@ -111,3 +111,33 @@ async def test_the_screen_follows_a_cast_without_a_reload(browser: Browser, live
         assert live.console == []
     finally:
         await context.close()
+
+
+async def test_the_screen_catches_up_after_a_network_blip(browser: Browser, live: Live) -> None:
+    """The hall's network drops for a moment while a unit casts: the page reconnects by itself
+    and shows the cast it missed, without a reload."""
+    tg = live.tg
+    await conference_setup(tg)
+    reply = await tg.say(SECRETARY, "/conference screen")
+    link = re.search(r"http://\S+/screen/[A-Za-z0-9_-]{43}", reply[-1].text)
+    assert link is not None
+    await tg.say(SECRETARY, "/ballot open 1")
+    report = (await ballot_ids(live.services))[0]
+    bloc = await bloc_by_code(live.services, BLOC_CODE)
+    context = await browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
+    page = await context.new_page()
+    try:
+        await page.goto(link.group(0))
+        turnout = page.locator("[data-turnout]")
+        await expect(turnout).to_have_text("0/4 đơn vị đã biểu quyết")
+        await page.evaluate("window.stayed = true")
+        await _subscribed(live, bloc.id)
+        await context.set_offline(True)  # the hall's network is down
+        await tg.tap(AN, f"vt:{report}:pick:0")
+        await tg.tap(AN, f"vt:{report}:ok:0")
+        await asyncio.sleep(1.0)
+        await context.set_offline(False)
+        await expect(turnout).to_have_text("1/4 đơn vị đã biểu quyết", timeout=15_000)
+        assert await page.evaluate("window.stayed === true")
+    finally:
+        await context.close()
