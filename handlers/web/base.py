@@ -17,6 +17,7 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from markupsafe import Markup
 
 from bot.core.models import Locale
+from bot.core.text import nfc
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.outcomes import Rejected
@@ -202,6 +203,12 @@ def route_of(request: web.Request) -> str:
     """The route's pattern (`/signin/{token}`), for log lines: a path can carry a token."""
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "?"
+
+
+async def typed_form(request: web.Request) -> dict[str, str]:
+    """The form's text fields as typed, in composed letters (as the chat's middleware makes
+    every message), outer spaces trimmed."""
+    return {k: nfc(v).strip() for k, v in (await request.post()).items() if isinstance(v, str)}
 
 
 def form_id(value: object) -> int:

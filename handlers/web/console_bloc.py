@@ -16,7 +16,7 @@ from bot.services.blocs import (
     set_rotation,
 )
 from bot.services.outcomes import Reason, Rejected
-from handlers.web.base import actor_of, go, page, refused, services_of
+from handlers.web.base import actor_of, go, page, refused, services_of, typed_form
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -27,10 +27,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/console/bloc/receipts", receipts_post)
     router.add_get("/console/blocs/new", new_bloc_page)
     router.add_post("/console/blocs/new", new_bloc_post)
-
-
-async def _form(request: web.Request) -> dict[str, str]:
-    return {k: v.strip() for k, v in (await request.post()).items() if isinstance(v, str)}
 
 
 def _status(rejected: Rejected) -> int:
@@ -77,7 +73,7 @@ async def _after(
 
 
 async def officers_post(request: web.Request) -> web.Response:
-    form = await _form(request)
+    form = await typed_form(request)
     done = await set_officers(
         services_of(request),
         actor_of(request),
@@ -88,7 +84,7 @@ async def officers_post(request: web.Request) -> web.Response:
 
 
 async def rotation_post(request: web.Request) -> web.Response:
-    form = await _form(request)
+    form = await typed_form(request)
     refs = [line.strip() for line in form.get("rotation", "").splitlines() if line.strip()]
     done = await set_rotation(services_of(request), actor_of(request), refs)
     return await _after(request, done, "rotation", form)
@@ -105,7 +101,7 @@ async def receipts_confirm(request: web.Request) -> web.Response:
 
 
 async def receipts_post(request: web.Request) -> web.Response:
-    publish = (await _form(request)).get("publish") == "on"
+    publish = (await typed_form(request)).get("publish") == "on"
     done = await set_publish_receipts(services_of(request), actor_of(request), publish)
     return await _after(request, done, "receipts_on" if publish else "receipts_off", {})
 
@@ -135,7 +131,7 @@ async def new_bloc_page(
 
 
 async def new_bloc_post(request: web.Request) -> web.StreamResponse:
-    form = await _form(request)
+    form = await typed_form(request)
     services, actor = services_of(request), actor_of(request)
     current = services.clock.now().year
     draft = check_draft(

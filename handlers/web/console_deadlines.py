@@ -13,12 +13,19 @@ from typing import Any
 from aiohttp import web
 
 from bot.core.deadlines import DeadlineKind
-from bot.core.text import nfc
 from bot.services import announce as ann
 from bot.services import deadlines as svc
 from bot.services.actors import secretariat_bloc
 from bot.services.outcomes import Reason, Rejected
-from handlers.web.base import actor_of, form_id, go, page, refused, services_of
+from handlers.web.base import (
+    actor_of,
+    form_id,
+    go,
+    page,
+    refused,
+    services_of,
+    typed_form,
+)
 from handlers.web.console_ballots import chat_time
 
 _DRAFT = re.compile(r"^[0-9a-f]{16}$")
@@ -33,12 +40,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/console/deadlines/quiet", quiet_post)
     router.add_post("/console/announce/preview", preview_post)
     router.add_post("/console/announce/send", send_post)
-
-
-async def typed_form(request: web.Request) -> dict[str, str]:
-    """The form's text fields as typed, in composed letters (as the chat's middleware makes
-    every message), outer spaces trimmed."""
-    return {k: nfc(v).strip() for k, v in (await request.post()).items() if isinstance(v, str)}
 
 
 def forbidden(request: web.Request, rejected: Rejected) -> web.Response | None:

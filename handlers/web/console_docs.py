@@ -28,10 +28,11 @@ from handlers.web.base import (
     page,
     refused,
     services_of,
+    typed_form,
     upload_parts,
 )
 from handlers.web.console_ballots import chat_time
-from handlers.web.console_deadlines import forbidden, typed_form
+from handlers.web.console_deadlines import forbidden
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PARAGRAPHS = ("movements", "closing")

@@ -4,6 +4,10 @@ representatives are refused on every route."""
 
 from __future__ import annotations
 
+import unicodedata
+
+from aiogram.methods import SendMessage
+
 from bot.services.app import Services
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
@@ -206,3 +210,88 @@ async def test_a_representative_is_refused_on_every_ballot_route(
         assert forged.status == 403, action
     assert (await client.get("/web/console/ballots/1/record")).status == 403
     assert await statuses(services) == ["draft"] * 7
+
+
+def _marked(text: str) -> str:
+    """Markup around Vietnamese typed in decomposed letters (NFD)."""
+    return unicodedata.normalize("NFD", f"<b>{text}</b><script>x()</script>")
+
+
+def _sent(tg: Harness, since: int, chat_id: int) -> list[str]:
+    return [
+        r.text
+        for r in tg.bot.mock_session.requests[since:]
+        if isinstance(r, SendMessage) and int(r.chat_id) == chat_id
+    ]
+
+
+async def test_markup_and_decomposed_letters_are_stored_clean_and_shown_as_text(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """The question's title, the written vote's choice and the cancel reason, typed with markup
+    and decomposed letters: stored composed as the chat stores them, shown and sent as text."""
+    await conference_setup(tg, checked_in=(AN, CUONG, DUNG), defaults=False)
+    html = await _console(client, tg)
+    escaped = "&lt;b&gt;Biểu dương Sở Y tế&lt;/b&gt;&lt;script&gt;x()&lt;/script&gt;"
+    title = _marked("Biểu dương Sở Y tế")
+    made = await client.post(
+        "/web/console/ballots/new", data={"csrf": csrf_of(html), "title": f"  {title} "}
+    )
+    html = await made.text()
+    assert made.status == 200, html
+    assert "<script>x()</script>" not in html
+    assert escaped in html
+    await tg.say(SECRETARY, f"/ballot new {title}")  # the same title typed in chat
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        web, chat = await uow.votes.ballots(bloc.id)
+    assert web.title == chat.title == "<b>Biểu dương Sở Y tế</b><script>x()</script>"
+    assert web.title == unicodedata.normalize("NFC", web.title)
+
+    # Opened: the representatives get the question as text, never as markup.
+    since = len(tg.bot.mock_session.requests)
+    opened = await client.post("/web/console/ballots/1/open", data={"csrf": csrf_of(html)})
+    assert opened.status == 200
+    ballot = [t for t in _sent(tg, since, AN.id) if "Biểu dương" in t]
+    assert ballot
+    assert all("<script>" not in t and escaped in t for t in ballot)
+
+    # A written vote typed "phiếu trắng" in decomposed letters is a blank vote; markup as the
+    # choice is refused, and what was typed is said back as text.
+    html = await opened.text()
+    refused = await client.post(
+        "/web/console/ballots/1/written",
+        data={"csrf": csrf_of(html), "unit": "SVHTTDL", "choice": _marked("một")},
+    )
+    page = await refused.text()
+    assert refused.status == 400
+    assert "<script>x()</script>" not in page
+    assert "&lt;b&gt;một&lt;/b&gt;&lt;script&gt;x()&lt;/script&gt;" in page
+    blank = unicodedata.normalize("NFD", "Phiếu trắng")
+    written = await client.post(
+        "/web/console/ballots/1/written",
+        data={"csrf": csrf_of(html), "unit": "SVHTTDL", "choice": blank},
+    )
+    assert written.status == 200, await written.text()
+    assert "1/4 đơn vị đã bỏ phiếu" in await written.text()
+
+    # Cancelled with a reason: stored composed, shown and told as text.
+    confirm = await (await client.get("/web/console/ballots/1/cancel")).text()
+    assert "<script>x()</script>" not in confirm
+    assert escaped in confirm
+    since = len(tg.bot.mock_session.requests)
+    reason = _marked("Khối không đủ điều kiện")
+    cancelled = await client.post(
+        "/web/console/ballots/1/cancel", data={"csrf": csrf_of(confirm), "reason": reason}
+    )
+    page = await cancelled.text()
+    assert cancelled.status == 200, page
+    assert "<script>x()</script>" not in page
+    async with services.db.uow() as uow:
+        first = (await uow.votes.ballots(bloc.id))[0]
+    assert first.cancelled_reason == "<b>Khối không đủ điều kiện</b><script>x()</script>"
+    told = [t for t in _sent(tg, since, AN.id) if "Khối không đủ" in t]
+    assert told
+    assert all(
+        "<script>" not in t and "&lt;b&gt;Khối không đủ điều kiện&lt;/b&gt;" in t for t in told
+    )

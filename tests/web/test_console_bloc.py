@@ -3,6 +3,8 @@ bloc (a past year asked first) — the services of `/bloc …`; representatives 
 
 from __future__ import annotations
 
+import unicodedata
+
 from bot.services.app import Services
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
@@ -155,3 +157,79 @@ async def test_a_representative_is_refused_on_every_bloc_route(
     assert not bloc.publish_receipts
     async with services.db.uow() as uow:
         assert len(await uow.blocs.all()) == 1
+
+
+def _marked(text: str) -> str:
+    """Markup around Vietnamese typed in decomposed letters (NFD)."""
+    return unicodedata.normalize("NFD", f"<b>{text}</b><script>x()</script>")
+
+
+async def test_markup_and_decomposed_letters_are_stored_clean_and_shown_as_text(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """A new bloc's name, kind and code and the rotation typed with markup and decomposed
+    letters: stored composed as `/bloc new` stores them, shown as text, refusals included."""
+    await sign_in(client, tg, SECRETARY)
+    html = await (await client.get("/web/console/blocs/new")).text()
+    name = _marked("Cụm thi đua Tây Bắc")
+    escaped = "&lt;b&gt;Cụm thi đua Tây Bắc&lt;/b&gt;&lt;script&gt;x()&lt;/script&gt;"
+    form = {
+        "csrf": csrf_of(html),
+        "name": name,
+        "kind": unicodedata.normalize("NFD", "Cụm"),
+        "year": "2024",
+        "code": _marked("TB"),
+        "timezone": "",
+    }
+    bad = await client.post("/web/console/blocs/new", data=form)
+    page = await bad.text()
+    assert bad.status == 400
+    assert "<script>x()</script>" not in page
+    assert escaped in page  # what was typed stays, as text
+    assert "&lt;B&gt;TB&lt;/B&gt;&lt;SCRIPT&gt;X()&lt;/SCRIPT&gt;" in page  # the refused code
+    async with services.db.uow() as uow:
+        assert await uow.blocs.all() == []
+
+    code = unicodedata.normalize("NFD", "TÂYBẮC")
+    done = await client.post(
+        "/web/console/blocs/new", data={**form, "code": code}, allow_redirects=False
+    )
+    assert done.status == 303
+    await tg.say(SECRETARY, f"/bloc new {name}; Cụm; 2024; CHAT")  # the same name in chat
+    web, chat = await bloc_by_code(services, "TÂYBẮC"), await bloc_by_code(services, "CHAT")
+    assert web.name == chat.name == "<b>Cụm thi đua Tây Bắc</b><script>x()</script>"
+    assert web.code == unicodedata.normalize("NFC", "TÂYBẮC")
+    assert web.kind.value == "cum"
+    for path in ("/web/console", "/web/console/bloc"):
+        page = await (await client.get(path)).text()
+        assert "<script>x()</script>" not in page, path
+        assert escaped in page, path
+
+
+async def test_a_rotation_typed_in_decomposed_letters_names_the_units(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await tg.admin_setup(units=VOTE_UNITS)
+    await sign_in(client, tg, SECRETARY)
+    html = await (await client.get("/web/console/bloc")).text()
+    names = ("Sở Thông tin và Truyền thông", "Sở Y tế", "SGDĐT", "Sở Văn hóa, Thể thao và Du lịch")
+    typed = unicodedata.normalize("NFD", "\r\n".join(names))
+    turns = await client.post(
+        "/web/console/bloc/rotation", data={"csrf": csrf_of(html), "rotation": typed}
+    )
+    assert turns.status == 200, await turns.text()
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    ordered = sorted(
+        (u for u in await units_of(services, bloc) if u.rotation_order is not None),
+        key=lambda u: u.rotation_order or 0,
+    )
+    assert [u.short_name for u in ordered] == ["STTTT", "SYT", "SGDĐT", "SVHTTDL"]
+
+    refused = await client.post(
+        "/web/console/bloc/rotation",
+        data={"csrf": csrf_of(html), "rotation": _marked("Sở Nội vụ")},
+    )
+    page = await refused.text()
+    assert refused.status == 400
+    assert "<script>x()</script>" not in page
+    assert "&lt;b&gt;Sở Nội vụ&lt;/b&gt;&lt;script&gt;x()&lt;/script&gt;" in page

@@ -688,3 +688,83 @@ async def test_markup_and_decomposed_letters_are_stored_clean_and_shown_as_text(
     page = await (await client.get("/web/console/summary")).text()
     assert "<script>x()</script>" not in page
     assert escaped in page
+
+
+async def test_markup_and_decomposed_letters_reach_the_members_as_text(
+    client: Client, tg: Harness
+) -> None:
+    """A deadline's title and an announcement typed with markup and decomposed letters: the
+    members are told in composed letters, the markup as text; the summary's closing paragraph
+    is stored composed and shown as text."""
+    await _bloc_with_two(tg)
+    html = await _secretary(client, tg, "/web/console/deadlines")
+
+    def marked(text: str) -> str:
+        return unicodedata.normalize("NFD", f"<b>{text}</b><script>x()</script>")
+
+    def escaped(text: str) -> str:
+        return f"&lt;b&gt;{text}&lt;/b&gt;&lt;script&gt;x()&lt;/script&gt;"
+
+    since = len(tg.bot.mock_session.requests)
+    await client.post(
+        "/web/console/deadlines/add",
+        data={"csrf": csrf_of(html), "title": marked(TITLE), "due": "2024-12-10T17:00"},
+    )
+    reached = told(tg, since)
+    assert set(reached) == {AN.id, CUONG.id}
+    for messages in reached.values():
+        assert [escaped(TITLE) in m and "<script>" not in m for m in messages] == [True]
+
+    text = marked("Họp giao ban") + "\r\nLúc 8 giờ"
+    shown = await client.post(
+        "/web/console/announce/preview",
+        data={"csrf": csrf_of(html), "text": text, "target": "all"},
+    )
+    page = await shown.text()
+    since = len(tg.bot.mock_session.requests)
+    sent = await client.post(
+        "/web/console/announce/send",
+        data={
+            "csrf": csrf_of(page),
+            "draft": page.split('name="draft" value="')[1][:16],
+            "target": "all",
+            "text": text,
+        },
+    )
+    assert sent.status == 200, await sent.text()
+    reached = told(tg, since)
+    assert set(reached) == {AN.id, CUONG.id}
+    for messages in reached.values():
+        assert [escaped("Họp giao ban") in m and "<script>" not in m for m in messages] == [True]
+        assert "Lúc 8 giờ" in messages[0]
+
+
+async def test_the_summary_closing_paragraph_is_stored_clean_and_shown_as_text(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, defaults=False)
+    html = await _secretary(client, tg, "/web/console/summary")
+    closing = unicodedata.normalize("NFD", "<b>Kết thúc hội nghị</b><script>x()</script>")
+    await client.post(
+        "/web/console/summary",
+        data={"csrf": csrf_of(html), "movements": "", "closing": closing},
+    )
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        conference = await uow.votes.conference(bloc.id, bloc.year)
+    assert conference is not None
+    assert conference.summary_closing == "<b>Kết thúc hội nghị</b><script>x()</script>"
+    page = await (await client.get("/web/console/summary")).text()
+    assert "<script>x()</script>" not in page
+    escaped = "&lt;b&gt;Kết thúc hội nghị&lt;/b&gt;&lt;script&gt;x()&lt;/script&gt;"
+    assert escaped in page
+    since = len(tg.bot.mock_session.requests)
+    post = await (await client.get("/web/console/summary/post")).text()
+    assert "<script>x()</script>" not in post
+    posted = await client.post("/web/console/summary/post", data={"csrf": csrf_of(post)})
+    assert posted.status == 200, await posted.text()
+    # No group linked: each member gets the article in private, the paragraph as text.
+    sent = told(tg, since)
+    assert AN.id in sent
+    for texts in sent.values():
+        assert [escaped in m and "<script>" not in m for m in texts] == [True]
