@@ -32,6 +32,7 @@ from handlers.web.base import (
     page,
     refused,
     services_of,
+    typed_form,
     upload_parts,
 )
 from handlers.web.console_ballots import chat_time
@@ -73,7 +74,7 @@ def _refused(request: web.Request, rejected: Rejected, back: str = "/console") -
 
 
 async def _form(request: web.Request) -> dict[str, str]:
-    return {k: v.strip() for k, v in (await request.post()).items() if isinstance(v, str)}
+    return await typed_form(request)  # composed letters: what a refused form shows back
 
 
 def _typed(form: dict[str, str]) -> dict[str, str]:
