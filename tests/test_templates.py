@@ -431,6 +431,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_ballot_not_open": {"number": 3},
     "refused_no_quorum": {"missing": 2, "present": 6, "units": 12},
     "refused_no_candidates": {"number": 3},
+    "refused_too_few_candidates": {"number": 3, "count": 1, "least": 2},
+    "refused_not_unit_ballot": {"number": 1},
     "refused_cast": {"why": "too_many_choices", "max": 2},
     "refused_nothing_to_decide": {"number": 3},
     "refused_not_tied": {"value": HOSTILE},

@@ -79,6 +79,8 @@ class Reason(enum.StrEnum):
     UNIT_VOTED_IN_CHAT = "unit_voted_in_chat"
     NO_QUORUM = "no_quorum"
     NO_CANDIDATES = "no_candidates"
+    TOO_FEW_CANDIDATES = "too_few_candidates"
+    NOT_UNIT_BALLOT = "not_unit_ballot"
     OBSERVER_NO_VOTE = "observer_no_vote"
     CAST = "cast"
     NOTHING_TO_DECIDE = "nothing_to_decide"

@@ -2073,6 +2073,94 @@ async def set_secret(
     return _ballot_context(updated, number, names, bloc)
 
 
+# --- candidates: the units a ballot not yet opened puts to the vote ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    ballot: dict[str, Any]
+    units: tuple[Unit, ...]  # every unit of the bloc, in its order
+    chosen: frozenset[int]  # the ballot's unit options now
+
+
+def _unit_ballot(info: BallotInfo) -> bool:
+    """A ballot whose candidates are units (an award tier, the leader, the deputy)."""
+    return any(o.kind is OptionKind.UNIT for o in info.ballot.options)
+
+
+async def _candidates_of(
+    uow: UnitOfWork, bloc_id: int, ref: str, *, lock: bool = False
+) -> tuple[BallotInfo, int, Bloc, list[Unit]] | Rejected:
+    bloc = await uow.blocs.require(bloc_id)
+    picked = await _pick(uow, bloc_id, ref, lock=lock)
+    if isinstance(picked, Rejected):
+        return picked
+    info, number = picked
+    if info.ballot.status is not BallotStatus.DRAFT:
+        return Rejected(Reason.BALLOT_NOT_DRAFT, {"number": number})
+    if not _unit_ballot(info):
+        return Rejected(Reason.NOT_UNIT_BALLOT, {"number": number})
+    return info, number, bloc, await uow.blocs.units(bloc_id)
+
+
+async def candidates(services: Services, actor: Actor, *, ref: str) -> Candidates | Rejected:
+    """The units a ballot not yet opened may put to the vote, those it puts now checked."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        found = await _candidates_of(uow, bloc_id, ref)
+    if isinstance(found, Rejected):
+        return found
+    info, number, bloc, units = found
+    names = {u.id: u.name for u in units}
+    chosen = frozenset(o.unit_id for o in info.ballot.options if o.unit_id is not None)
+    return Candidates(_ballot_context(info, number, names, bloc), tuple(units), chosen)
+
+
+async def set_candidates(
+    services: Services, actor: Actor, *, ref: str, unit_ids: list[str]
+) -> dict[str, Any] | Rejected:
+    """The secretariat chooses a ballot's candidate units before it opens: its unit options
+    become those units (in the bloc's order), its other options stay after them; at least as
+    many as a representative may choose."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        found = await _candidates_of(uow, bloc_id, ref, lock=True)
+        if isinstance(found, Rejected):
+            return found
+        info, number, bloc, units = found
+        wanted = {int(u) for u in unit_ids if u.strip().isdecimal()}
+        chosen = [u for u in units if u.id in wanted]
+        least = max(1, info.ballot.rules.max_choices)
+        if len(chosen) < least:
+            return Rejected(
+                Reason.TOO_FEW_CANDIDATES,
+                {"number": number, "count": len(chosen), "least": least},
+            )
+        others = [o for o in info.ballot.options if o.kind is not OptionKind.UNIT]
+        options = [Option(0, OptionKind.UNIT, u.id) for u in chosen] + others
+        await uow.votes.set_options(
+            info.ballot.id,
+            [Option(i, o.kind, o.unit_id, o.label) for i, o in enumerate(options)],
+        )
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="ballot.candidates",
+            ballot=info.ballot.id,
+            units=[u.id for u in chosen],
+        )
+        updated = await uow.votes.ballot(info.ballot.id)
+        assert updated is not None
+        await uow.commit()
+    return _ballot_context(updated, number, {u.id: u.name for u in units}, bloc)
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptOut:
     receipt: str

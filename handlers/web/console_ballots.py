@@ -1,8 +1,8 @@
-"""The console's ballots: create the conference's defaults or a question, set secrecy, open,
-schedule, extend, record a written vote, close and count, cancel, decide a tie left to the
-secretariat, download the vote-count record — the same services as `/ballot …` in chat. Each
-outcome is shown in the chat's own words above the list; closing and cancelling first ask for
-a confirm naming what happens."""
+"""The console's ballots: create the conference's defaults or a question, set secrecy, choose
+the candidate units before opening, open, schedule, extend, record a written vote, close and
+count, cancel, decide a tie left to the secretariat, download the vote-count record — the same
+services as `/ballot …` in chat. Each outcome is shown in the chat's own words above the list;
+closing and cancelling first ask for a confirm naming what happens."""
 
 from __future__ import annotations
 
@@ -15,7 +15,17 @@ from bot.services.outcomes import Reason, Rejected
 from handlers.web.base import actor_of, go, locale_of, page, refused, services_of
 
 _LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}:\d{2})$")
-ACTIONS = ("open", "schedule", "extend", "secret", "written", "close", "cancel", "decide")
+ACTIONS = (
+    "open",
+    "schedule",
+    "extend",
+    "secret",
+    "candidates",
+    "written",
+    "close",
+    "cancel",
+    "decide",
+)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -23,6 +33,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/console/ballots/defaults", defaults_post)
     router.add_post("/console/ballots/new", new_post)
     router.add_get(r"/console/ballots/{number:\d{1,4}}/{action:close|cancel}", confirm_page)
+    router.add_get(r"/console/ballots/{number:\d{1,4}}/candidates", candidates_page)
     router.add_post(r"/console/ballots/{number:\d{1,4}}/{action}", action_post)
     router.add_get(r"/console/ballots/{number:\d{1,4}}/record", record_download)
 
@@ -108,6 +119,18 @@ async def confirm_page(request: web.Request) -> web.Response:
     )
 
 
+async def candidates_page(request: web.Request) -> web.Response:
+    """The units a ballot not yet opened may put to the vote, a checkbox each (saved by the
+    "candidates" action)."""
+    found = await svc.candidates(
+        services_of(request), actor_of(request), ref=request.match_info["number"]
+    )
+    if isinstance(found, Rejected):
+        status = 403 if found.reason is Reason.NOT_SECRETARIAT else 200
+        return refused(request, found, status=status, back="/console/ballots")
+    return page(request, "console_ballot_candidates", nav="console", found=found)
+
+
 async def action_post(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     if action not in ACTIONS:
@@ -141,6 +164,9 @@ async def _act(request: web.Request, action: str, ref: str, form: dict[str, str]
         return await svc.cancel_ballot(services, actor, ref=ref, reason=form.get("reason", ""))
     if action == "secret":
         return await svc.set_secret(services, actor, ref=ref, secret=form.get("secret") == "on")
+    if action == "candidates":
+        units = [u for u in (await request.post()).getall("unit", []) if isinstance(u, str)]
+        return await svc.set_candidates(services, actor, ref=ref, unit_ids=units)
     if action == "written":
         return await svc.written_vote(
             services,

@@ -17,6 +17,7 @@ from tests.handlers.support import (
     DUNG,
     GIANG,
     REPORT,
+    audit_trail,
     ballot_ids,
     bloc_by_code,
     cast,
@@ -200,10 +201,14 @@ async def test_a_representative_is_refused_on_every_ballot_route(
 ) -> None:
     await conference_setup(tg, checked_in=(AN, CUONG, DUNG))
     home = await sign_in(client, tg, AN)
-    for path in ("/web/console/ballots", "/web/console/ballots/1/close"):
+    for path in (
+        "/web/console/ballots",
+        "/web/console/ballots/1/close",
+        "/web/console/ballots/2/candidates",
+    ):
         page = await client.get(path)
         assert page.status == 403, path
-    for action in ("open", "close", "cancel", "secret"):
+    for action in ("open", "close", "cancel", "secret", "candidates"):
         forged = await client.post(
             f"/web/console/ballots/1/{action}", data={"csrf": csrf_of(home), "reason": "x"}
         )
@@ -295,3 +300,97 @@ async def test_markup_and_decomposed_letters_are_stored_clean_and_shown_as_text(
     assert all(
         "<script>" not in t and "&lt;b&gt;Khối không đủ điều kiện&lt;/b&gt;" in t for t in told
     )
+
+
+async def test_candidates_are_chosen_before_opening_and_fixed_after(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """Issue 19: the secretariat ticks a ballot's candidate units before it opens; the ballot
+    then puts only those to the representatives; once open, the candidates are fixed."""
+    await conference_setup(tg, checked_in=(AN, CUONG, DUNG))
+    html = await _console(client, tg)
+    card = html[html.index('id="ballot-2"') :]
+    assert 'href="/web/console/ballots/2/candidates"' in card[: card.index("</li>")]
+    report = html[html.index('id="ballot-1"') :]
+    assert "/candidates" not in report[: report.index("</li>")]  # agree/disagree: no units
+
+    form = await (await client.get("/web/console/ballots/2/candidates")).text()
+    assert form.count('type="checkbox"') == 4
+    assert form.count(" checked>") == 4  # the default: every unit
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        units = {u.short_name: u.id for u in await uow.blocs.units(bloc.id)}
+    chosen = [str(units["SVHTTDL"]), str(units["STTTT"])]
+    before = len(await audit_trail(services))
+    saved = await client.post(
+        "/web/console/ballots/2/candidates", data={"csrf": csrf_of(form), "unit": chosen}
+    )
+    html = await saved.text()
+    assert saved.url.path_qs == "/web/console/ballots?done=candidates&n=2"
+    assert (
+        "✅ Đã lưu 2 đơn vị ứng cử của nội dung số 2: Sở Văn hóa, Thể thao và Du lịch, "
+        "Sở Thông tin và Truyền thông."
+    ) in html
+    async with services.db.uow() as uow:
+        award = (await uow.votes.ballots(bloc.id))[1]
+    assert [(o.index, o.unit_id) for o in award.ballot.options] == [
+        (0, units["SVHTTDL"]),
+        (1, units["STTTT"]),
+    ]
+    trail = await audit_trail(services)
+    assert len(trail) == before + 1
+    assert trail[-1] == (
+        "ballot.candidates",
+        {"ballot": award.ballot.id, "units": [units["SVHTTDL"], units["STTTT"]]},
+    )
+    form = await (await client.get("/web/console/ballots/2/candidates")).text()
+    assert form.count(" checked>") == 2
+
+    # Opened: the representatives' ballot lists only the two.
+    opened = await client.post("/web/console/ballots/2/open", data={"csrf": csrf_of(html)})
+    assert opened.status == 200, await opened.text()
+    await sign_in(client, tg, AN)
+    ballot = await (await client.get(f"/web/ballots/{award.ballot.id}")).text()
+    assert "Sở Văn hóa, Thể thao và Du lịch" in ballot
+    assert "Sở Thông tin và Truyền thông" in ballot
+    assert "Sở Giáo dục và Đào tạo" not in ballot
+
+    # Open now: the candidates page refuses, and a forged post changes nothing.
+    await sign_in(client, tg, SECRETARY)
+    refused = await (await client.get("/web/console/ballots/2/candidates")).text()
+    assert "Nội dung số 2 đã được mở hoặc đã kết thúc." in refused
+    assert 'type="checkbox"' not in refused
+    before = len(await audit_trail(services))
+    late = await client.post(
+        "/web/console/ballots/2/candidates",
+        data={"csrf": csrf_of(refused), "unit": [str(u) for u in units.values()]},
+    )
+    assert late.status == 400
+    assert "Nội dung số 2 đã được mở hoặc đã kết thúc." in await late.text()
+    async with services.db.uow() as uow:
+        after = (await uow.votes.ballots(bloc.id))[1]
+    assert [o.unit_id for o in after.ballot.options] == [units["SVHTTDL"], units["STTTT"]]
+    assert len(await audit_trail(services)) == before
+
+
+async def test_fewer_candidates_than_choices_are_refused(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg, checked_in=(AN, CUONG, DUNG))
+    await sign_in(client, tg, SECRETARY)
+    form = await (await client.get("/web/console/ballots/5/candidates")).text()
+    assert "ít nhất 3" in form  # the chair's certificate: three may be chosen
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        units = [u.id for u in await uow.blocs.units(bloc.id)]
+        options = (await uow.votes.ballots(bloc.id))[4].ballot.options
+    for picked in ([str(units[0]), str(units[1])], []):
+        refused = await client.post(
+            "/web/console/ballots/5/candidates", data={"csrf": csrf_of(form), "unit": picked}
+        )
+        assert refused.status == 400
+        said = f"Nội dung số 5 cần ít nhất 3 đơn vị ứng cử (đã chọn {len(picked)})."
+        assert said in await refused.text()
+    async with services.db.uow() as uow:
+        assert (await uow.votes.ballots(bloc.id))[4].ballot.options == options
+    assert all(a != "ballot.candidates" for a, _ in await audit_trail(services))
