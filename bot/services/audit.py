@@ -220,7 +220,18 @@ class AuditPage:
 
 
 RECENT = 50
-_FACTS = ("title", "year", "closed", "name", "short_name", "count", "which", "kind", "reason")
+_FACTS = (
+    "title",
+    "year",
+    "closed",
+    "name",
+    "short_name",
+    "count",
+    "members",
+    "which",
+    "kind",
+    "reason",
+)
 
 
 def describe(renderer: Renderer, locale: Locale, action: str, details: dict[str, Any]) -> str:

@@ -43,6 +43,10 @@ def test_the_facts_are_filled_in_and_an_unknown_action_reads_as_its_code() -> No
     assert describe(renderer, Locale.EN, "summary.paragraph", {"which": "closing"}) == (
         "Edited the summary's «closing» paragraph"
     )
+    # A summary sent in private (a bloc on Zalo has no group): how many it reached.
+    assert describe(renderer, Locale.VI, "summary.sent", {"members": 6}) == (
+        "Gửi bài tổng kết riêng cho 6 thành viên (khối chưa có nhóm)"
+    )
     assert describe(renderer, Locale.VI, "something.new", {}) == "something.new"
     # A fact that looks like a format field is text, not a field.
     assert describe(renderer, Locale.VI, "deadline.added", {"title": "{year}"}) == (
