@@ -225,6 +225,11 @@ class FakeZalo:
         self._webhook = (url, secret)
         return _ok({"url": url})
 
+    @property
+    def webhook_url(self) -> str | None:
+        """The URL updates are POSTed to, once setWebhook has been answered (None: polled)."""
+        return None if self._webhook is None else self._webhook[0]
+
     async def _delete_webhook(self, _: JSON) -> web.Response:
         self._webhook = None
         return _ok(True)
