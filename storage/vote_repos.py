@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, func
+from sqlalchemy import Row, Table, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -112,6 +112,30 @@ def _rules(text: str) -> Rules:
 
 BALLOT: Table = BallotRow.__table__  # type: ignore[attr-defined]
 OPTION: Table = BallotOptionRow.__table__  # type: ignore[attr-defined]
+# A ballot's number in the chat: its place among its conference's ballots. Built once: an
+# alias of a table is a few hundred objects in reference cycles, and every tap and cast
+# reads its ballot numbered.
+_EARLIER = BALLOT.alias("earlier")
+_NUMBER = (
+    sa_select(func.count())
+    .where(
+        _EARLIER.c.bloc_id == BALLOT.c.bloc_id,
+        _EARLIER.c.conference_id.is_not_distinct_from(BALLOT.c.conference_id),
+        _EARLIER.c.id <= BALLOT.c.id,
+    )
+    .scalar_subquery()
+    .label("number")
+)
+# Units that have voted on a ballot: open votes, or the register of a secret ballot (built
+# once: every cast counts its turnout).
+_OPEN_VOTES, _REGISTERED = (
+    select(func.count())
+    .select_from(table)
+    .where(table.ballot_id == bindparam("ballot"))
+    .scalar_subquery()
+    for table in (OpenVoteRow, SecretRegisterRow)
+)
+_CAST_COUNT = select(_OPEN_VOTES + _REGISTERED)
 
 
 def _ballot_info(
@@ -353,19 +377,7 @@ class VoteRepo:
         # no read of ballots fills (`ballots` reads plain rows too).
         await self.s.flush()
         connection = await self.s.connection()
-        columns: list[Any] = [BALLOT]
-        if numbered:
-            earlier = BALLOT.alias("earlier")
-            columns.append(
-                sa_select(func.count())
-                .where(
-                    earlier.c.bloc_id == BALLOT.c.bloc_id,
-                    earlier.c.conference_id.is_not_distinct_from(BALLOT.c.conference_id),
-                    earlier.c.id <= BALLOT.c.id,
-                )
-                .scalar_subquery()
-                .label("number")
-            )
+        columns: list[Any] = [BALLOT, _NUMBER] if numbered else [BALLOT]
         query = sa_select(*columns).where(BALLOT.c.id == ballot_id)
         if lock:
             query = query.with_for_update(read=shared, of=BALLOT)
@@ -508,11 +520,7 @@ class VoteRepo:
 
     async def cast_count(self, ballot_id: int) -> int:
         """Units that have voted: open votes, or the register of a secret ballot."""
-        open_votes, secret = (
-            select(func.count()).select_from(table).where(table.ballot_id == ballot_id)
-            for table in (OpenVoteRow, SecretRegisterRow)
-        )
-        result = await self.s.exec(select(open_votes.scalar_subquery() + secret.scalar_subquery()))
+        result = await self.s.exec(_CAST_COUNT, params={"ballot": ballot_id})
         return int(result.one())
 
     async def voted_units(self, ballot_id: int) -> set[int]:
