@@ -27,7 +27,15 @@ from docx.text.paragraph import Paragraph
 from bot.services.exports import restamp
 
 FONT = "Times New Roman"
-HEADER_WIDTHS_MM = (78, 95)  # 165 mm of text width: stack-notes, LibreOffice needs the grid
+TEXT_WIDTH_MM = 165  # A4's 210 mm less the 30 mm and 15 mm margins
+HEADER_WIDTHS_MM = (70, 95)  # the text width; LibreOffice needs the grid (stack-notes)
+# The lines the decree draws under the issuing body (a third to a half of its line) and under
+# the motto (as long as the motto), in mm.
+ISSUER_RULE_MM = 25
+MOTTO_RULE_MM = 62
+# Word and LibreOffice check spelling in the document's language (English marked nearly
+# every Vietnamese word as misspelt).
+LANGUAGES = {"vi": "vi-VN", "en": "en-GB"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,20 +79,29 @@ def date_line(locality: str, when: datetime, tz: str) -> str:
     return f"{locality}, {text}" if locality else text.capitalize()
 
 
-def vote_record_docx(record: VoteRecord, t: Callable[[str], str]) -> bytes:
+def vote_record_docx(record: VoteRecord, t: Callable[[str], str], *, locale: str = "vi") -> bytes:
     """The vote-count record (biên bản kiểm phiếu) of one ballot."""
-    return vote_records_docx((record,), t)
+    return vote_records_docx((record,), t, locale=locale)
 
 
-def vote_records_docx(records: Sequence[VoteRecord], t: Callable[[str], str]) -> bytes:
+def vote_records_docx(
+    records: Sequence[VoteRecord], t: Callable[[str], str], *, locale: str = "vi"
+) -> bytes:
     """Several vote-count records in one file, each from a new page (attached to the minutes)."""
     doc = Document()
-    _page(doc)
+    _page(doc, locale)
     for index, record in enumerate(records):
         if index:
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         _vote_record(doc, record, t)
-    return _save(doc)
+    first = records[0]
+    title = t("record.title").capitalize()
+    return _save(
+        doc,
+        author=first.issuer,
+        title=f"{title}: {first.subject}" if len(records) == 1 else title,
+        locale=locale,
+    )
 
 
 def _vote_record(doc: DocumentObject, record: VoteRecord, t: Callable[[str], str]) -> None:
@@ -157,15 +174,22 @@ def _vote_record(doc: DocumentObject, record: VoteRecord, t: Callable[[str], str
     _para(doc, t("record.audit").format(head=record.audit_head), size=9, space_before=12)
 
 
-def _save(doc: DocumentObject) -> bytes:
+def _save(doc: DocumentObject, *, author: str, title: str, locale: str) -> bytes:
+    """The file's properties are the bloc's (python-docx's own are "python-docx" and an
+    English description); fixed dates, so the same document is the same bytes."""
     buffer = io.BytesIO()
-    doc.core_properties.created = datetime(2000, 1, 1)  # noqa: DTZ001 (docx stores naive)
-    doc.core_properties.modified = datetime(2000, 1, 1)  # noqa: DTZ001
+    properties = doc.core_properties
+    properties.created = datetime(2000, 1, 1)  # noqa: DTZ001 (docx stores naive)
+    properties.modified = datetime(2000, 1, 1)  # noqa: DTZ001
+    properties.author = properties.last_modified_by = _xml(author)
+    properties.title = _xml(title)
+    properties.subject = properties.comments = properties.keywords = ""
+    properties.language = LANGUAGES.get(locale, LANGUAGES["vi"])
     doc.save(buffer)
     return restamp(buffer.getvalue())  # the same document, the same bytes
 
 
-def _page(doc: DocumentObject) -> None:
+def _page(doc: DocumentObject, locale: str) -> None:
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin = section.bottom_margin = Mm(20)
@@ -175,6 +199,46 @@ def _page(doc: DocumentObject) -> None:
     font.name = FONT
     font.size = Pt(13)
     style.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
+    _language(doc, LANGUAGES.get(locale, LANGUAGES["vi"]))
+    _page_numbers(doc)
+
+
+def _language(doc: DocumentObject, language: str) -> None:
+    """Every run's language (the defaults and the Normal style; python-docx's are en-US)."""
+    styles = doc.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    holders = [doc.styles["Normal"].element.get_or_add_rPr()]
+    if defaults is not None:
+        run_defaults = defaults.find(qn("w:rPrDefault"))
+        if run_defaults is not None and run_defaults.find(qn("w:rPr")) is not None:
+            holders.append(run_defaults.find(qn("w:rPr")))
+    for rpr in holders:
+        for old in rpr.findall(qn("w:lang")):
+            rpr.remove(old)
+        lang = OxmlElement("w:lang")
+        lang.set(qn("w:val"), language)
+        lang.set(qn("w:eastAsia"), language)
+        lang.set(qn("w:bidi"), "ar-SA")
+        rpr.append(lang)
+
+
+def _page_numbers(doc: DocumentObject) -> None:
+    """Page numbers from page 2, centred in the top margin (NĐ 30/2020); none on page 1."""
+    section = doc.sections[0]
+    section.different_first_page_header_footer = True
+    section.header_distance = Mm(10)
+    paragraph = section.header.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "2"
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)
+    for run_ in paragraph.runs:
+        run_.font.size, run_.font.name = Pt(13), FONT
 
 
 def _header(
@@ -183,11 +247,11 @@ def _header(
     table = doc.add_table(rows=1, cols=2)
     left, right = table.rows[0].cells
     _cell(left.paragraphs[0], issuer.upper(), bold=True, size=12)
-    _rule(left.add_paragraph())
+    _rule(left.add_paragraph(), HEADER_WIDTHS_MM[0], ISSUER_RULE_MM)
     _cell(left.add_paragraph(), t("record.number").format(number=number), size=13)
     _cell(right.paragraphs[0], t("record.nation"), bold=True, size=12)
     _cell(right.add_paragraph(), t("record.motto"), bold=True, size=13)
-    _rule(right.add_paragraph())
+    _rule(right.add_paragraph(), HEADER_WIDTHS_MM[1], MOTTO_RULE_MM)
     _cell(right.add_paragraph(), dated, italic=True, size=13)
     _widths(table, HEADER_WIDTHS_MM)
 
@@ -228,11 +292,25 @@ def _para(
     run.font.name = FONT
 
 
-def _rule(paragraph: Paragraph) -> None:
-    """The short line under the issuing body and under the motto."""
+def _rule(paragraph: Paragraph, cell_mm: int, length_mm: int) -> None:
+    """A drawn line, centred in its cell, `length_mm` long: the bottom border of an empty
+    paragraph indented from both sides (a line, not typed characters)."""
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = paragraph.add_run("────────")
-    run.font.size = Pt(8)
+    indent = Mm((cell_mm - length_mm) / 2 - 1)  # the cell's own 1 mm padding each side
+    paragraph.paragraph_format.left_indent = paragraph.paragraph_format.right_indent = indent
+    paragraph.paragraph_format.space_before = paragraph.paragraph_format.space_after = Pt(0)
+    paragraph.paragraph_format.line_spacing = Pt(4)
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for name, value in (
+        ("w:val", "single"),
+        ("w:sz", "6"),
+        ("w:space", "1"),
+        ("w:color", "000000"),
+    ):
+        bottom.set(qn(name), value)
+    borders.append(bottom)
+    paragraph._p.get_or_add_pPr().append(borders)
 
 
 def _widths(table: Table, widths_mm: tuple[int, ...]) -> None:
@@ -291,10 +369,12 @@ class OfficialDocument:
     footer: str = ""  # the audit head
 
 
-def official_docx(document: OfficialDocument, t: Callable[[str], str]) -> bytes:
+def official_docx(
+    document: OfficialDocument, t: Callable[[str], str], *, locale: str = "vi"
+) -> bytes:
     """The minutes (biên bản hội nghị) or the proposal memo (tờ trình) as DOCX."""
     doc = Document()
-    _page(doc)
+    _page(doc, locale)
     _header(doc, document.issuer, document.number, document.dated, t)
     _para(
         doc,
@@ -326,7 +406,8 @@ def official_docx(document: OfficialDocument, t: Callable[[str], str]) -> bytes:
     _signatures_of(doc, document)
     if document.footer:
         _para(doc, _xml(document.footer), size=9, space_before=12)
-    return _save(doc)
+    title = f"{document.title.capitalize()}: {document.subject}"
+    return _save(doc, author=document.issuer, title=title, locale=locale)
 
 
 def _table(

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.models import Bloc
+from bot.core.models import Bloc, Locale
 from bot.core.reports import PeriodKind
 from bot.core.text import addressed, bare_name, capitalize_first
 from bot.core.voting import BallotKind, BallotStatus
@@ -407,15 +407,21 @@ async def paperwork(
         facts = await _facts(uow, services, bloc, conference, locale)
     render = services.renderer
 
+    lang = Locale(locale).value
+
     def t(key: str) -> str:
         return render.t(locale, key)
 
     return Paperwork(
         bloc,
         conference,
-        official_docx(minutes_document(render, locale, facts), t),
-        vote_records_docx([i.record for i in facts.counted], t) if facts.counted else None,
-        official_docx(memo_document(render, locale, facts, now), t),
+        official_docx(minutes_document(render, locale, facts), t, locale=lang),
+        (
+            vote_records_docx([i.record for i in facts.counted], t, locale=lang)
+            if facts.counted
+            else None
+        ),
+        official_docx(memo_document(render, locale, facts, now), t, locale=lang),
         len(facts.counted),
         facts.present,
         len(facts.attendance),

@@ -1926,7 +1926,7 @@ async def vote_record(
         now=services.clock.now(),
     )
     render = services.renderer
-    docx = vote_record_docx(record, lambda key: render.t(locale, key))
+    docx = vote_record_docx(record, lambda key: render.t(locale, key), locale=Locale(locale).value)
     filename = render.t(locale, "record.filename").format(number=f"{number:02d}")
     return RecordOut(context, docx, filename)
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentObject
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
 
 from bot.core.models import Bloc, BlocKind, Locale, Membership, Platform, Role
 from bot.core.units import UnitDraft
@@ -103,11 +105,11 @@ def test_the_record_opens_and_holds_the_official_layout_and_the_count() -> None:
     header_left, header_right = (
         [p.text for p in cell.paragraphs] for cell in doc.tables[0].rows[0].cells
     )
-    assert header_left == ["KHỐI THI ĐUA VĂN HÓA - XÃ HỘI", "────────", "Số: 05/BB-KTĐVHXH"]
+    assert header_left == ["KHỐI THI ĐUA VĂN HÓA - XÃ HỘI", "", "Số: 05/BB-KTĐVHXH"]
     assert header_right == [
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "Độc lập - Tự do - Hạnh phúc",
-        "────────",
+        "",
         "Hà Nội, ngày 05 tháng 3 năm 2024",
     ]
     nation = doc.tables[0].rows[0].cells[1].paragraphs[0].runs[0]
@@ -159,6 +161,78 @@ def test_the_record_opens_and_holds_the_official_layout_and_the_count() -> None:
     assert normal.name == "Times New Roman"
     assert normal.size is not None
     assert normal.size.pt == 13
+
+
+def _minutes_docx() -> bytes:
+    return official_docx(
+        OfficialDocument(
+            issuer=BLOC_NAME,
+            number="01/BB-KTĐVHXH",
+            dated="Hà Nội, ngày 05 tháng 3 năm 2024",
+            title="BIÊN BẢN",
+            subject="Hội nghị tổng kết",
+            body=(Block("Đoạn văn"),),
+            sign_left=("THƯ KÝ", "", "Lò Thị Hương"),
+            sign_right=("CHỦ TỌA", "", "Nguyễn Văn Thành"),
+            recipients_title="Nơi nhận:",
+            recipients=("- Lưu: VT.",),
+        ),
+        t_vi,
+    )
+
+
+def _rule_mm(paragraph: Any) -> tuple[float, float]:
+    """The length of the line drawn under a header paragraph (its cell less its indents)."""
+    fmt = paragraph.paragraph_format
+    borders = paragraph._p.pPr.find(qn("w:pBdr"))
+    assert borders is not None, "no line drawn"
+    assert borders.find(qn("w:bottom")) is not None, "no line drawn"
+    return float(fmt.left_indent.mm), float(fmt.right_indent.mm)
+
+
+def test_the_header_fits_the_text_area_and_draws_its_lines() -> None:
+    """NĐ 30/2020: the header within the 165-mm text area; a line (not typed characters) a
+    third to a half of the issuing body's width under it, and one as long as the motto under
+    the motto; page numbers from page 2, centred in the top margin."""
+    for data in (vote_record_docx(RECORD, t_vi), _minutes_docx()):
+        doc = Document(io.BytesIO(data))
+        header = doc.tables[0]
+        grid = [round(int(c.get(qn("w:w"))) / 56.6929) for c in header._tbl.tblGrid]
+        assert sum(grid) <= 165, grid
+        left, right = header.rows[0].cells
+        assert "─" not in left.paragraphs[1].text + right.paragraphs[2].text
+        li, ri = _rule_mm(left.paragraphs[1])
+        assert round(grid[0] - li - ri - 2) == 25  # of a 70-mm column
+        li, ri = _rule_mm(right.paragraphs[2])
+        assert round(grid[1] - li - ri - 2) == 62  # "Độc lập - Tự do - Hạnh phúc" at 13 pt
+        section = doc.sections[0]
+        assert section.different_first_page_header_footer
+        assert section.first_page_header.paragraphs[0].text == ""
+        numbered = section.header.paragraphs[0]
+        assert numbered.alignment == WD_ALIGN_PARAGRAPH.CENTER
+        assert numbered._p.find(qn("w:fldSimple")).get(qn("w:instr")) == "PAGE"
+
+
+def test_documents_say_they_are_vietnamese_and_the_blocs() -> None:
+    """Word checks spelling in the document's language: Vietnamese, not python-docx's
+    English; the author and title are the bloc's and the document's."""
+    doc = Document(io.BytesIO(vote_record_docx(RECORD, t_vi)))
+    props = doc.core_properties
+    assert props.language == "vi-VN"
+    assert props.author == "Khối thi đua Văn hóa - Xã hội"
+    assert props.last_modified_by == props.author
+    assert props.title == "Biên bản: Kiểm phiếu: Đề nghị tặng Cờ thi đua của Chính phủ"
+    assert props.comments == ""
+    assert props.subject == ""
+    langs = [
+        e.get(qn("w:val"))
+        for e in doc.styles.element.iter(qn("w:lang"))
+        if e.getparent().getparent().tag in (qn("w:rPrDefault"), qn("w:style"))
+    ]
+    assert len(langs) == 2, langs  # the defaults' and the Normal style's
+    assert set(langs) == {"vi-VN"}, langs
+    english = Document(io.BytesIO(vote_record_docx(RECORD, t_vi, locale="en")))
+    assert english.core_properties.language == "en-GB"
 
 
 def test_the_record_is_the_same_bytes_for_the_same_count() -> None:
@@ -399,10 +473,14 @@ def test_a_clusters_texts_say_cum_start_with_a_capital_and_keep_one_honorific() 
     lines = [b.text for b in minutes.body if b.text]
     assert "Chủ trì: ông Trần Văn Bình (xã Tân Phú)." in lines
     assert "Thư ký: đồng chí Lê Thị Cúc." in lines
-    assert "Xã Tân Phú được bầu làm đơn vị Cụm trưởng năm 2025; xã An Hiệp được bầu làm đơn vị " \
+    assert (
+        "Xã Tân Phú được bầu làm đơn vị Cụm trưởng năm 2025; xã An Hiệp được bầu làm đơn vị "
         "Cụm phó." in lines
-    assert "Các cơ quan, đơn vị trong Cụm ký kết giao ước thi đua năm 2025 (02/02 đơn vị đã ký)." \
+    )
+    assert (
+        "Các cơ quan, đơn vị trong Cụm ký kết giao ước thi đua năm 2025 (02/02 đơn vị đã ký)."
         in lines
+    )
     assert not [line for line in lines if "Khối" in line or "khối" in line]
     # The signatures carry the bare names, as official documents sign.
     assert (minutes.sign_left[-1], minutes.sign_right[-1]) == ("Lê Thị Cúc", "Trần Văn Bình")
