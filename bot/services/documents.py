@@ -51,9 +51,9 @@ class VoteRecord:
     """Everything a biên bản kiểm phiếu states, already in words and numbers."""
 
     issuer: str  # the bloc, as the issuing body
-    number: str  # "01/BBKP-KTĐVHXH" (ballot 1; the minutes are 01/BB-KTĐVHXH)
+    number: str  # "01/BBKP-KTĐVHXH" (the first counted ballot; the minutes are 01/BB-…)
     locality: str
-    when: datetime
+    when: datetime  # the count, stated in the record's body
     timezone: str
     subject: str
     place: str
@@ -69,6 +69,7 @@ class VoteRecord:
     rows: tuple[RecordRow, ...]
     conclusion: str
     audit_head: str
+    dated: datetime | None = None  # the header's date: the conference's (None: the count's)
 
 
 def date_line(locality: str, when: datetime, tz: str) -> str:
@@ -109,7 +110,7 @@ def _vote_record(doc: DocumentObject, record: VoteRecord, t: Callable[[str], str
         doc,
         record.issuer,
         record.number,
-        date_line(record.locality, record.when, record.timezone),
+        date_line(record.locality, record.dated or record.when, record.timezone),
         t,
     )
     _para(

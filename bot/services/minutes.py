@@ -28,7 +28,7 @@ from bot.services.documents import (
 )
 from bot.services.outcomes import Rejected
 from bot.services.summary import SummaryData, conference_of_year, summary_of
-from bot.services.voting import numbered, record_parts
+from bot.services.voting import numbered, record_parts, record_sequence
 from storage.uow import UnitOfWork
 from storage.vote_repos import BallotInfo, Conference
 
@@ -113,6 +113,7 @@ async def _facts(
             head=head,
             runoff_number=runoff,
             now=services.clock.now(),
+            record_number=record_sequence(every, conference.id, info.ballot.id),
         )
         counted.append(Counted(number, info, context, vote_record, stored))
     scores = await _scores_of_year(uow, bloc.id, conference.year)

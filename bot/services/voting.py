@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -1908,10 +1908,9 @@ async def vote_record(
         conference = await uow.votes.conference(bloc_id, bloc.year)
         units = await uow.blocs.units(bloc_id)
         _, head = await uow.audit.head(bloc_id)
-        runoff_number = next(
-            (n for n, other in await numbered(uow, bloc_id) if other.runoff_of == info.ballot.id),
-            None,
-        )
+        every = await numbered(uow, bloc_id)
+        runoff_number = next((n for n, other in every if other.runoff_of == info.ballot.id), None)
+        sequence = record_sequence(every, info.conference_id, info.ballot.id)
     context, record = record_parts(
         services.renderer,
         locale,
@@ -1924,10 +1923,11 @@ async def vote_record(
         head=head,
         runoff_number=runoff_number,
         now=services.clock.now(),
+        record_number=sequence,
     )
     render = services.renderer
     docx = vote_record_docx(record, lambda key: render.t(locale, key), locale=Locale(locale).value)
-    filename = render.t(locale, "record.filename").format(number=f"{number:02d}")
+    filename = render.t(locale, "record.filename").format(number=f"{sequence or number:02d}")
     return RecordOut(context, docx, filename)
 
 
@@ -1995,15 +1995,18 @@ def record_parts(
     head: str,
     runoff_number: int | None,
     now: datetime,
+    record_number: int | None = None,
 ) -> tuple[dict[str, Any], VoteRecord]:
     """The result of a counted ballot as the chat shows it, and its biên bản kiểm phiếu
-    (document text is plain: names as typed, never HTML-escaped)."""
+    (document text is plain: names as typed, never HTML-escaped). `record_number`: the
+    record's place among the conference's counted ballots (:func:`record_sequence`); the
+    record is dated with the conference, the count's own time stated in its body."""
     context = counted_context(info, number, stored, names, bloc, runoff_number=runoff_number)
     data = stored[0]
     rows = context["rows"]
     record = VoteRecord(
         issuer=bloc.name,
-        number=f"{number:02d}/BBKP-{bloc.code}",  # 01/BB-… is the minutes
+        number=f"{record_number or number:02d}/BBKP-{bloc.code}",  # 01/BB-… is the minutes
         locality=conference.locality if conference else "",
         when=info.ballot.closes_at or now,
         timezone=bloc.timezone,
@@ -2033,8 +2036,24 @@ def record_parts(
         ),
         conclusion=render.plain(locale, "record_conclusion", **context),
         audit_head=head,
+        dated=conference.held_at if conference else None,
     )
     return context, record
+
+
+def record_sequence(
+    every: Sequence[tuple[int, BallotInfo]], conference_id: int | None, ballot_id: int
+) -> int | None:
+    """A counted ballot's vote-count record number: its place among its conference's counted
+    ballots, in /ballot order (a cancelled or uncounted ballot leaves no gap)."""
+    if conference_id is None:
+        return None
+    counted = [
+        info.ballot.id
+        for _, info in every
+        if info.conference_id == conference_id and info.ballot.status is BallotStatus.CLOSED
+    ]
+    return counted.index(ballot_id) + 1 if ballot_id in counted else None
 
 
 # --- secret ballots: marking, receipts, turnout ------------------------------------------------

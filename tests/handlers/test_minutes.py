@@ -6,12 +6,14 @@ attendance counts, every vote's result, signatures, "Nơi nhận", the audit hea
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 from docx import Document
 from docx.document import Document as DocumentObject
 from teremok import MockMessageText
 
+from bot.fakes.clock import FakeClock
 from bot.services.app import Services
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
@@ -172,3 +174,38 @@ async def test_minutes_need_a_conference(tg: Harness) -> None:
     await tg.admin_setup(units=UNITS)
     reply = (await tg.say(SECRETARY, "/minutes"))[-1].text
     assert reply == "Khối chưa thiết lập hội nghị năm nay. Thường trực dùng /conference new."
+
+
+async def test_records_are_numbered_over_the_counted_ballots_and_dated_with_the_conference(
+    tg: Harness, services: Services
+) -> None:
+    """Issue 20, point 7: a cancelled ballot leaves no gap in the vote-count records'
+    numbers; every record is dated with the conference (20/12/2024), the count's own time
+    stated in its body."""
+    await conference_setup(tg, units=MINUTES_UNITS)
+    await _vote(services, tg, 1, {})
+    cancelled = await tg.say(SECRETARY, "/ballot cancel 2; Trùng nội dung")
+    assert cancelled[0].text.startswith("✅ Đã hủy <b>Đề nghị tặng Cờ thi đua của Chính phủ</b>")
+    assert isinstance(services.clock, FakeClock)
+    services.clock.set(datetime(2024, 12, 21, 2, 0, tzinfo=UTC))  # counted the day after
+
+    await _vote(services, tg, 3, {"SYT": "SB", "SGD": "SB", "SVH": "SB"})
+
+    sent = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
+    records = Document(io.BytesIO(sent[1].data))
+    headers = [
+        [p.text for p in table.rows[0].cells[0].paragraphs]
+        + [p.text for p in table.rows[0].cells[1].paragraphs]
+        for table in records.tables
+        if "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in table.rows[0].cells[1].text
+    ]
+    assert [h[2] for h in headers] == [f"Số: 01/BBKP-{BLOC_CODE}", f"Số: 02/BBKP-{BLOC_CODE}"]
+    assert {h[-1] for h in headers} == {"Hà Nội, ngày 20 tháng 12 năm 2024"}
+    opening = [p.text for p in records.paragraphs if p.text.startswith("Vào hồi")]
+    assert len(opening) == 2
+    assert "ngày 21 tháng 12 năm 2024" in opening[1], opening[1]
+
+    single = documents(await dispatch(tg, MockMessageText("/ballot record 3", user=SECRETARY)))
+    assert single[0].name.endswith("02.docx"), single[0].name
+    alone = Document(io.BytesIO(single[0].data))
+    assert alone.tables[0].rows[0].cells[0].paragraphs[2].text == f"Số: 02/BBKP-{BLOC_CODE}"

@@ -519,7 +519,7 @@ async def test_ballot_record_sends_the_text_and_the_docx(tg: Harness, services: 
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "KHỐI THI ĐUA VĂN HÓA - XÃ HỘI",
         "Số: 01/BBKP-KTĐVHXH",
-        "Hà Nội, ngày 25 tháng 11 năm 2024",
+        "Hà Nội, ngày 20 tháng 12 năm 2024",  # the conference's date
         f"Kiểm phiếu: {REPORT}",
         "Số phiếu phát ra: 4; số phiếu thu về: 3; số phiếu hợp lệ: 3; "
         "số phiếu không hợp lệ: 0 (trong đó phiếu trắng: 0).",
