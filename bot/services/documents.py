@@ -70,6 +70,7 @@ class VoteRecord:
     conclusion: str
     audit_head: str
     dated: datetime | None = None  # the header's date: the conference's (None: the count's)
+    chair: str = ""  # the conference's chair, by name (signs beside the board's head)
 
 
 def date_line(locality: str, when: datetime, tz: str) -> str:
@@ -171,7 +172,7 @@ def _vote_record(doc: DocumentObject, record: VoteRecord, t: Callable[[str], str
     _widths(table, (15, 95, 25, 30))
     _para(doc, record.conclusion, bold=True, space_before=6)
     _para(doc, t("record.closing"), italic=True, space_before=6)
-    _signatures(doc, t("record.sign_board"), t("record.sign_chair"), record.counting_board)
+    _board_signatures(doc, record, t)
     _para(doc, t("record.audit").format(head=record.audit_head), size=9, space_before=12)
 
 
@@ -324,19 +325,52 @@ def _widths(table: Table, widths_mm: tuple[int, ...]) -> None:
             cell.width = Mm(width)
 
 
-def _signatures(
-    doc: DocumentObject, left_title: str, right_title: str, board: tuple[str, ...]
-) -> None:
+SIGNATURE_SPACE = 3  # empty lines between a signer's title and name: room to sign
+
+
+def _board_signatures(doc: DocumentObject, record: VoteRecord, t: Callable[[str], str]) -> None:
+    """Who signs a vote-count record, as offices lay it out: the board's head and the chair
+    side by side, each a title, room to sign and the name under it; then the board's other
+    members two to a row, each with room to sign above the name. A row never splits across
+    pages."""
+    head, *members = record.counting_board or ("",)
     table = doc.add_table(rows=1, cols=2)
     left, right = table.rows[0].cells
-    _cell(left.paragraphs[0], left_title, bold=True)
-    for name in board:
-        _cell(left.add_paragraph(), name)
-    _cell(right.paragraphs[0], right_title, bold=True)
+    _signer(left, (t("record.sign_board"), t("record.sign_head")), t("record.sign_hint"), head)
+    _signer(right, (t("record.sign_chair"), ""), t("record.sign_hint"), record.chair)
+    if members:
+        title = table.add_row().cells
+        merged = title[0].merge(title[1])
+        _cell(merged.paragraphs[0], t("record.sign_members"), bold=True)
+        merged.paragraphs[0].paragraph_format.space_before = Pt(12)
+        for pair in range(0, len(members), 2):
+            cells = table.add_row().cells
+            for cell, name in zip(cells, members[pair : pair + 2], strict=False):
+                _signer(cell, (), "", name)
     _widths(table, (80, 85))
     marker = OxmlElement("w:tblLayout")
     marker.set(qn("w:type"), "fixed")
     table._tbl.tblPr.append(marker)
+    for row in table.rows:
+        _keep_row(row._tr)
+
+
+def _signer(cell: _Cell, titles: tuple[str, ...], hint: str, name: str) -> None:
+    """One signer in a cell: title lines (bold), the hint, room to sign, the name (bold)."""
+    lines = [(title, True, False) for title in titles]
+    if hint:
+        lines.append((hint, False, True))
+    lines += [("", False, False)] * SIGNATURE_SPACE
+    lines.append((name, True, False))
+    for index, (text, bold, italic) in enumerate(lines):
+        paragraph = cell.paragraphs[0] if index == 0 else cell.add_paragraph()
+        _cell(paragraph, text, bold=bold, italic=italic, size=12 if italic else 13)
+
+
+def _keep_row(tr: object) -> None:
+    """A table row is never split across two pages."""
+    properties = tr.get_or_add_trPr()  # type: ignore[attr-defined]
+    properties.append(OxmlElement("w:cantSplit"))
 
 
 # --- the minutes and the proposal memo ----------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.core.models import Bloc, Locale, Role, Unit
 from bot.core.sealing import BallotKeys, SealError, open_pending, seal_pending
-from bot.core.text import clean, fold_diacritics
+from bot.core.text import bare_name, clean, fold_diacritics
 from bot.core.units import find_unit, rotation_proposal
 from bot.core.venue import venue_checkin_on, venue_code_ok, venue_key
 from bot.core.voting import (
@@ -2037,6 +2037,7 @@ def record_parts(
         conclusion=render.plain(locale, "record_conclusion", **context),
         audit_head=head,
         dated=conference.held_at if conference else None,
+        chair=bare_name(conference.chair) if conference else "",
     )
     return context, record
 

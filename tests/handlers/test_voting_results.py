@@ -525,6 +525,7 @@ async def test_ballot_record_sends_the_text_and_the_docx(tg: Harness, services: 
         "số phiếu không hợp lệ: 0 (trong đó phiếu trắng: 0).",
         "Kết quả: thông qua.",
         "Quàng Thị Mai",
+        "Nguyễn Văn Thành",  # the conference's chair signs beside the board's head
     ):
         assert expected in words, expected
     assert [[c.text for c in row.cells] for row in doc.tables[1].rows] == [

@@ -95,6 +95,7 @@ RECORD = VoteRecord(
     ),
     conclusion="Kết quả: đề nghị Sở Y tế.",
     audit_head=HEAD,
+    chair="Nguyễn Văn Thành",
 )
 
 
@@ -139,11 +140,22 @@ def test_the_record_opens_and_holds_the_official_layout_and_the_count() -> None:
         ["2", "Sở Giáo dục và Đào tạo", "1", "8,3%"],
         ["3", "Sở Văn hóa, Thể thao và Du lịch", "0", "0,0%"],
     ]
-    # Signatures: the counting board by name on the left, the chair on the right.
-    assert [[p.text for p in c.paragraphs] for c in doc.tables[2].rows[0].cells] == [
-        ["BAN KIỂM PHIẾU", *BOARD],
-        ["CHỦ TỌA HỘI NGHỊ"],
+    # Signatures (issue 20, point 1): the board's head and the chair side by side, each a
+    # title, room to sign and the name under it; the other members under them, room to sign
+    # above each name; no row split across pages.
+    signatures = doc.tables[2]
+    space = ["", "", ""]
+    assert [[[p.text for p in c.paragraphs] for c in row.cells] for row in signatures.rows] == [
+        [
+            ["BAN KIỂM PHIẾU", "TRƯỞNG BAN", "(Ký, ghi rõ họ tên)", *space, BOARD[0]],
+            ["CHỦ TỌA HỘI NGHỊ", "", "(Ký, ghi rõ họ tên)", *space, "Nguyễn Văn Thành"],
+        ],
+        [["CÁC THÀNH VIÊN BAN KIỂM PHIẾU"]] * 2,  # one cell across both columns
+        [[*space, BOARD[1]], [""]],
     ]
+    names = [c.paragraphs[-1].runs[0] for c in signatures.rows[0].cells]
+    assert all(run.bold for run in names)
+    assert all(row._tr.trPr.find(qn("w:cantSplit")) is not None for row in signatures.rows)
     assert "BIÊN BẢN" in lines
 
     # A4 portrait, margins top/bottom 20 mm, left 30 mm, right 15 mm; Times New Roman 13.
