@@ -26,7 +26,7 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m bot demo --out demo-out
 
-## docs-preview: page 1 of the demo's minutes as LibreOffice renders it (installs LibreOffice)
+## docs-preview: every page of the demo's minutes, records and memo as LibreOffice renders them; fails on a blank or scrap page (installs LibreOffice)
 docs-preview: $(STAMP)
 	PY=$(BIN)/python bash .ci/docs-preview
 

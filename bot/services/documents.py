@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.document import Document as DocumentObject
+from docx.enum.section import WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
@@ -94,9 +95,16 @@ def vote_records_docx(
     _page(doc, locale)
     for index, record in enumerate(records):
         if index:
-            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+            # A section of its own: a new page that never leaves a blank one behind (a page
+            # break in an empty paragraph did, after a record that filled its page), and the
+            # record's own page numbers.
+            section = doc.add_section(WD_SECTION.NEW_PAGE)
+            numbering = OxmlElement("w:pgNumType")
+            numbering.set(qn("w:start"), "1")
+            section._sectPr.append(numbering)
         _vote_record(doc, record, t)
     first = records[0]
+    _footer_line(doc, t("record.audit").format(head=first.audit_head))
     title = t("record.title").capitalize()
     return _save(
         doc,
@@ -170,10 +178,9 @@ def _vote_record(doc: DocumentObject, record: VoteRecord, t: Callable[[str], str
         ):
             _cell(cell.paragraphs[0], text)
     _widths(table, (15, 95, 25, 30))
-    _para(doc, record.conclusion, bold=True, space_before=6)
-    _para(doc, t("record.closing"), italic=True, space_before=6)
+    _para(doc, record.conclusion, bold=True, space_before=6, keep_with_next=True)
+    _para(doc, t("record.closing"), italic=True, space_before=6, keep_with_next=True)
     _board_signatures(doc, record, t)
-    _para(doc, t("record.audit").format(head=record.audit_head), size=9, space_before=12)
 
 
 def _save(doc: DocumentObject, *, author: str, title: str, locale: str) -> bytes:
@@ -201,8 +208,23 @@ def _page(doc: DocumentObject, locale: str) -> None:
     font.name = FONT
     font.size = Pt(13)
     style.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
+    # Single lines and no space after a paragraph unless asked (python-docx's template gives
+    # every paragraph, each table cell's and each signature line's too, 10 pt after and 1.15
+    # lines: records ran over their page).
+    style.paragraph_format.space_after = Pt(0)
+    style.paragraph_format.line_spacing = 1.0
     _language(doc, LANGUAGES.get(locale, LANGUAGES["vi"]))
     _page_numbers(doc)
+
+
+def _footer_line(doc: DocumentObject, text: str) -> None:
+    """A line at the foot of every page (the audit head): never an orphan at the end."""
+    section = doc.sections[0]
+    for footer in (section.footer, section.first_page_footer):
+        paragraph = footer.paragraphs[0]
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run = paragraph.add_run(text)
+        run.font.size, run.font.name = Pt(9), FONT
 
 
 def _language(doc: DocumentObject, language: str) -> None:
@@ -279,6 +301,7 @@ def _para(
     space_before: int = 0,
     indent_mm: int = 0,
     justify: bool = False,
+    keep_with_next: bool = False,
 ) -> None:
     paragraph = doc.add_paragraph()
     if align is not None:
@@ -286,6 +309,8 @@ def _para(
     elif justify:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     paragraph.paragraph_format.space_before = Pt(space_before)
+    paragraph.paragraph_format.space_after = Pt(3)
+    paragraph.paragraph_format.keep_with_next = keep_with_next or None
     if indent_mm:
         paragraph.paragraph_format.first_line_indent = Mm(indent_mm)
     run = paragraph.add_run(_xml(text))
@@ -300,7 +325,8 @@ def _rule(paragraph: Paragraph, cell_mm: int, length_mm: int) -> None:
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     indent = Mm((cell_mm - length_mm) / 2 - 1)  # the cell's own 1 mm padding each side
     paragraph.paragraph_format.left_indent = paragraph.paragraph_format.right_indent = indent
-    paragraph.paragraph_format.space_before = paragraph.paragraph_format.space_after = Pt(0)
+    paragraph.paragraph_format.space_before = Pt(0)
+    paragraph.paragraph_format.space_after = Pt(6)  # the next line clear of the rule
     paragraph.paragraph_format.line_spacing = Pt(4)
     borders = OxmlElement("w:pBdr")
     bottom = OxmlElement("w:bottom")
@@ -425,6 +451,8 @@ def official_docx(
     after_table = False
     for block in document.body:
         if block.table:
+            if doc.paragraphs:  # what introduces a table stays with it
+                doc.paragraphs[-1].paragraph_format.keep_with_next = True
             _table(doc, block.table, block.widths_mm)
             after_table = True
             continue
@@ -438,9 +466,11 @@ def official_docx(
         else:
             indent = 10 if block.style == "p" else 5
             _para(doc, text, indent_mm=indent, justify=True, space_before=gap)
+    if doc.paragraphs:  # the signatures never start a page alone
+        doc.paragraphs[-1].paragraph_format.keep_with_next = True
     _signatures_of(doc, document)
     if document.footer:
-        _para(doc, _xml(document.footer), size=9, space_before=12)
+        _footer_line(doc, _xml(document.footer))
     title = f"{document.title.capitalize()}: {document.subject}"
     return _save(doc, author=document.issuer, title=title, locale=locale)
 
@@ -452,11 +482,14 @@ def _table(
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for number, row in enumerate(rows):
-        cells = table.add_row().cells
-        for column, (cell, text) in enumerate(zip(cells, row, strict=True)):
+        added = table.add_row()
+        _keep_row(added._tr)
+        for column, (cell, text) in enumerate(zip(added.cells, row, strict=True)):
             _cell(cell.paragraphs[0], _xml(text), bold=number == 0, size=12)
             if column == 1 and number:  # names read from the left; numbers stay centred
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.LEFT
+            # A table is kept on one page where it fits (each row kept with the next).
+            cell.paragraphs[0].paragraph_format.keep_with_next = number < len(rows) - 1
     if widths:
         _widths(table, widths)
 
@@ -479,6 +512,7 @@ def _signatures_of(doc: DocumentObject, document: OfficialDocument) -> None:
     marker = OxmlElement("w:tblLayout")
     marker.set(qn("w:type"), "fixed")
     table._tbl.tblPr.append(marker)
+    _keep_row(table.rows[0]._tr)
     if not recipients_left:
         cell = doc.add_table(rows=1, cols=1).rows[0].cells[0]
         _recipients(cell, document, first=True)

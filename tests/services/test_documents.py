@@ -62,13 +62,13 @@ def test_date_line_pads_days_below_ten_and_months_one_and_two() -> None:
 
 
 def text_of(doc: DocumentObject) -> list[str]:
-    """Every paragraph, in the body and in the table cells, in order."""
+    """Every paragraph, in the body and in the table cells, in order; then the page footer."""
     lines = [p.text for p in doc.paragraphs]
     for table in doc.tables:
         for row in table.rows:
             for cell in row.cells:
                 lines += [p.text for p in cell.paragraphs]
-    return lines
+    return lines + [p.text for p in doc.sections[0].footer.paragraphs]
 
 
 RECORD = VoteRecord(
@@ -132,7 +132,13 @@ def test_the_record_opens_and_holds_the_official_layout_and_the_count() -> None:
         "Kết quả: đề nghị Sở Y tế.",
         "Biên bản kết thúc cùng ngày, đã được đọc lại và các thành viên Ban kiểm phiếu "
         "nhất trí ký tên.",
-        f"Mã kiểm chứng nhật ký: {HEAD}",
+    ]
+    # The audit head at the foot of every page (issue 20, point 2: it was an orphan line
+    # alone on a page), the first page's too.
+    section = doc.sections[0]
+    assert [p.text for p in section.footer.paragraphs] == [f"Mã kiểm chứng nhật ký: {HEAD}"]
+    assert [p.text for p in section.first_page_footer.paragraphs] == [
+        f"Mã kiểm chứng nhật ký: {HEAD}"
     ]
     assert [[c.text for c in row.cells] for row in doc.tables[1].rows] == [
         ["STT", "Nội dung / Đơn vị", "Số phiếu", "Tỷ lệ"],
