@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
@@ -168,6 +169,7 @@ def score_xlsx(sheet: ScoreSheet, *, locale: str, when: datetime = FIXED_TIME) -
     for column, longest in widths.items():
         cap = _NAME_WIDTH if column == 2 else _COLUMN_WIDTH
         ws.column_dimensions[get_column_letter(column)].width = min(max(longest + 2, 6), cap)
+    _print_setup(ws, f"{sheet.bloc_name} — {sheet.period_title}", unit_columns="A:C")
 
     stamp = when.astimezone(UTC).replace(tzinfo=None)
     wb.properties.created = wb.properties.modified = stamp
@@ -206,8 +208,12 @@ def standings_xlsx(view: StandingsView, *, locale: str, when: datetime = FIXED_T
     put(1, 1, view.bloc.name).font = Font(bold=True, size=14)
     put(2, 1, view.period.title if view.period else "").font = Font(italic=True)
     header = [t("rank"), t("unit"), t("short"), t("total"), t("counted"), t("status")]
+    wrap = Alignment(wrap_text=True, vertical="center", horizontal="center")
     for column, text in enumerate(header, start=1):
-        put(HEADER_ROW, column, text).font = Font(bold=True)
+        cell = put(HEADER_ROW, column, text)
+        cell.font = Font(bold=True)
+        cell.alignment = wrap  # "Tổng điểm", "Điểm tính theo" in their narrow columns
+    ws.row_dimensions[HEADER_ROW].height = 30
     for offset, line in enumerate(view.rows):
         row = FIRST_DATA_ROW + offset
         counted = "" if line.total_cp is None else t("reviewed" if line.reviewed else "self")
@@ -224,12 +230,48 @@ def standings_xlsx(view: StandingsView, *, locale: str, when: datetime = FIXED_T
     for letter, width in zip("ABCDEF", (7, _NAME_WIDTH, 14, 11, 12, 22), strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=3).coordinate
+    title = view.bloc.name + (f" — {view.period.title}" if view.period else "")
+    _print_setup(ws, title, unit_columns="A:B")
     stamp = when.astimezone(UTC).replace(tzinfo=None)
     wb.properties.created = wb.properties.modified = stamp
     raw = BytesIO()
     with ZipFile(raw, "w", ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).save()
     return restamp(raw.getvalue(), when)
+
+
+# Column widths, in characters, that A4 holds at 100%: about 90 portrait, 135 landscape.
+PORTRAIT_WIDTH = 90
+LANDSCAPE_WIDTH = 135
+SMALLEST_SCALE = 70  # percent: below it a page is no longer read comfortably
+
+
+def _print_setup(ws: Worksheet, title: str, *, unit_columns: str) -> None:
+    """As an office prints it: A4, landscape when the columns are wider than a portrait
+    page; fitted to the page's width (as many pages down as needed) when that keeps the
+    text at SMALLEST_SCALE or more, else printed at that scale over several pages across;
+    the header row and the unit columns repeated on every page, the title and the printing
+    date in the page header, page numbers at the foot."""
+    width = sum(d.width or 9 for d in ws.column_dimensions.values())
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if width > PORTRAIT_WIDTH else "portrait"
+    if width * SMALLEST_SCALE <= LANDSCAPE_WIDTH * 100:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0  # as many pages down as the units need
+    else:  # a wide score table: readable pages across, each starting with the units
+        ws.page_setup.scale = SMALLEST_SCALE
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    ws.print_title_cols = unit_columns
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    header, footer = ws.oddHeader, ws.oddFooter
+    if header is None or footer is None:  # a new worksheet has both
+        raise TypeError("openpyxl made a worksheet without a page header")
+    header.center.text = _xml_safe(title).replace("&", "&&")
+    header.center.size = 11
+    header.right.text = "&D"  # the day it is printed
+    footer.center.text = "&P / &N"
 
 
 @dataclass(frozen=True, slots=True)

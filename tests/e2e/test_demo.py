@@ -199,5 +199,11 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
     sheet = load_workbook(demo / "standings.xlsx").active
     assert sheet is not None
     assert sheet.max_row == 3 + 10
+    # Printed on one landscape page, the total in it (it printed on two, the total cut off).
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr is not None
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert sheet.print_title_rows == "$3:$3"
     summary = (demo / "summary.vi.md").read_text(encoding="utf-8")
     assert "được bầu làm đơn vị Trưởng khối năm 2023" in summary

@@ -359,3 +359,68 @@ def test_ascii_short(short: str, safe: str) -> None:
 )
 def test_file_extension(name: str, ext: str) -> None:
     assert file_extension(name) == ext
+
+
+# --- printing (issue 20, point 10) ------------------------------------------------------------
+
+
+def _wide_sheet(items: int) -> ScoreSheet:
+    table = ScoringTable(
+        title="Bảng chấm điểm 2024",
+        items=tuple(
+            Item(f"{n}.1", f"Tiêu chí {n}", 1000, ItemKind.CRITERION, "I")
+            for n in range(1, items + 1)
+        ),
+        bonus_cap_cp=0,
+        penalty_cap_cp=0,
+    )
+    row = UnitScoreRow(
+        number=1,
+        name="Sở Khoa học và Công nghệ",
+        short_name="SKHCN",
+        status="submitted",
+        version=1,
+        self_values={i.code: 500 for i in table.items},
+        reviewed_values={},
+        self_total_cp=500 * items,
+        reviewed_total_cp=None,
+        total_cp=500 * items,
+        rank=1,
+    )
+    return ScoreSheet("Khối thi đua Văn hóa & Xã hội", "Báo cáo tổng kết 2024", table, (row,))
+
+
+def test_the_score_sheet_prints_as_an_office_prints_it() -> None:
+    """A4 landscape, the header row and the unit columns on every page, the bloc and the
+    period in the page header with the printing date, page numbers at the foot (it printed
+    on six portrait pages, the unit names on the first only)."""
+    ws = _open(score_xlsx(_sheet(), locale="vi"))
+    setup = ws.page_setup
+    assert (str(setup.paperSize), setup.orientation) == (ws.PAPERSIZE_A4, "landscape")
+    assert ws.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
+    assert ws.print_title_cols == "$A:$C"
+    header, footer = ws.oddHeader, ws.oddFooter
+    assert header is not None
+    assert footer is not None
+    assert header.center.text == "=cmd|' /C calc'!A0 — +Quý IV/2024"
+    assert header.right.text == "&D"
+    assert footer.center.text == "&P / &N"
+
+    # One criterion: the sheet fits one page wide (at 70% or more), as many pages down as
+    # the units need.
+    narrow = _open(score_xlsx(_wide_sheet(1), locale="vi"))
+    assert narrow.sheet_properties.pageSetUpPr is not None
+    assert narrow.sheet_properties.pageSetUpPr.fitToPage
+    assert (narrow.page_setup.fitToWidth, narrow.page_setup.fitToHeight) == (1, 0)
+    assert narrow.page_setup.scale is None
+
+    # Twelve criteria: one page wide would print at about a third of the size; it prints
+    # at 70% over pages across instead, each starting with the units. An "&" in the bloc's
+    # name is printed, not read as a header code.
+    wide = _open(score_xlsx(_wide_sheet(12), locale="vi"))
+    assert wide.page_setup.scale == 70
+    props = wide.sheet_properties.pageSetUpPr
+    assert props is None or not props.fitToPage
+    assert wide.print_title_cols == "$A:$C"
+    assert wide.oddHeader is not None
+    assert str(wide.oddHeader.center.text).startswith("Khối thi đua Văn hóa && Xã hội — ")
