@@ -314,7 +314,7 @@ def _en_date(c: Conference, tz: str) -> str:
     return f"{c.locality}, {text}" if c.locality else text
 
 
-def memo_document(render: Renderer, locale: str, facts: _Facts, now: datetime) -> OfficialDocument:
+def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocument:
     """The tờ trình đề nghị khen thưởng: the proposed units per award, with their scores and
     votes, addressed to the emulation council, signed for the bloc by its leader unit."""
 
@@ -323,10 +323,11 @@ def memo_document(render: Renderer, locale: str, facts: _Facts, now: datetime) -
 
     bloc, c = facts.bloc, facts.conference
     tz = bloc.timezone
-    issued = max(now, c.held_at)  # never dated before the conference it reports
+    issued = c.held_at  # every document of the conference is dated with it (issue 20, 7)
     minutes_no = f"01/BB-{bloc.code}"
     body = [
         Block(t("memo.law")),
+        Block(t("memo.decree")),
         Block(
             t("memo.basis").format(
                 year=c.year,
@@ -399,7 +400,6 @@ async def paperwork(
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
-    now = services.clock.now()
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
         conference = await conference_of_year(uow, bloc, year)
@@ -422,7 +422,7 @@ async def paperwork(
             if facts.counted
             else None
         ),
-        official_docx(memo_document(render, locale, facts, now), t, locale=lang),
+        official_docx(memo_document(render, locale, facts), t, locale=lang),
         len(facts.counted),
         facts.present,
         len(facts.attendance),

@@ -204,6 +204,10 @@ async def test_records_are_numbered_over_the_counted_ballots_and_dated_with_the_
     ]
     assert [h[2] for h in headers] == [f"Số: 01/BBKP-{BLOC_CODE}", f"Số: 02/BBKP-{BLOC_CODE}"]
     assert {h[-1] for h in headers} == {"Hà Nội, ngày 20 tháng 12 năm 2024"}
+    memo = Document(io.BytesIO(sent[2].data))  # asked for the day after: dated as held
+    assert memo.tables[0].rows[0].cells[1].paragraphs[-1].text == (
+        "Hà Nội, ngày 20 tháng 12 năm 2024"
+    )
     opening = [p.text for p in records.paragraphs if p.text.startswith("Vào hồi")]
     assert len(opening) == 2
     assert "ngày 21 tháng 12 năm 2024" in opening[1], opening[1]
