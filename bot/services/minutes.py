@@ -28,7 +28,7 @@ from bot.services.documents import (
 )
 from bot.services.outcomes import Rejected
 from bot.services.summary import SummaryData, conference_of_year, summary_of
-from bot.services.voting import numbered, record_parts, record_sequence
+from bot.services.voting import in_minutes_order, numbered, record_parts, record_sequence
 from storage.uow import UnitOfWork
 from storage.vote_repos import BallotInfo, Conference
 
@@ -94,7 +94,7 @@ async def _facts(
     _, head = await uow.audit.head(bloc.id)
     every = await numbered(uow, bloc.id)
     counted: list[Counted] = []
-    for number, info in every:
+    for number, info in in_minutes_order(every):  # a run-off right after its ballot
         if info.conference_id != conference.id or info.ballot.status is not BallotStatus.CLOSED:
             continue
         stored = await uow.votes.result(info.ballot.id)

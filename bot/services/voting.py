@@ -2042,16 +2042,36 @@ def record_parts(
     return context, record
 
 
+def in_minutes_order(
+    every: Sequence[tuple[int, BallotInfo]],
+) -> list[tuple[int, BallotInfo]]:
+    """Ballots as the minutes and their records take them: /ballot order, each run-off right
+    after the ballot it re-runs (a run-off's own run-off after it), not at the end where its
+    later number puts it."""
+    known = {info.ballot.id for _, info in every}
+    runoffs: dict[int, list[tuple[int, BallotInfo]]] = {}
+    for item in every:
+        if item[1].runoff_of in known:
+            runoffs.setdefault(item[1].runoff_of or 0, []).append(item)
+    ordered: list[tuple[int, BallotInfo]] = []
+    pending = [item for item in reversed(every) if item[1].runoff_of not in known]
+    while pending:
+        item = pending.pop()
+        ordered.append(item)
+        pending += reversed(runoffs.get(item[1].ballot.id, []))
+    return ordered
+
+
 def record_sequence(
     every: Sequence[tuple[int, BallotInfo]], conference_id: int | None, ballot_id: int
 ) -> int | None:
     """A counted ballot's vote-count record number: its place among its conference's counted
-    ballots, in /ballot order (a cancelled or uncounted ballot leaves no gap)."""
+    ballots in the minutes' order (a cancelled or uncounted ballot leaves no gap)."""
     if conference_id is None:
         return None
     counted = [
         info.ballot.id
-        for _, info in every
+        for _, info in in_minutes_order(every)
         if info.conference_id == conference_id and info.ballot.status is BallotStatus.CLOSED
     ]
     return counted.index(ballot_id) + 1 if ballot_id in counted else None

@@ -216,3 +216,44 @@ async def test_records_are_numbered_over_the_counted_ballots_and_dated_with_the_
     assert single[0].name.endswith("02.docx"), single[0].name
     alone = Document(io.BytesIO(single[0].data))
     assert alone.tables[0].rows[0].cells[0].paragraphs[2].text == f"Số: 02/BBKP-{BLOC_CODE}"
+
+
+async def test_a_run_off_sits_right_after_its_ballot_in_the_minutes_and_the_records(
+    tg: Harness, services: Services
+) -> None:
+    """Issue 20, point 6: the leader's ballot (6) tied and ran off as ballot 8, counted after
+    the deputy's (7); the minutes and the records take 6, its run-off, then 7."""
+    await conference_setup(tg)
+    ids = await ballot_ids(services)
+    leader, deputy = ids[5], ids[6]
+    await tg.say(SECRETARY, "/ballot open 6")
+    for user, choice in ((AN, 1), (CUONG, 0), (DUNG, 0), (GIANG, 1)):
+        await voted(services, user, leader, choice)
+    closed = await tg.say(SECRETARY, "/ballot close 6")
+    assert "bỏ phiếu lại số 8" in closed[0].text
+    await tg.say(SECRETARY, "/ballot open 7")
+    for user in (AN, CUONG, DUNG, GIANG):
+        await voted(services, user, deputy, None)  # blank: counted all the same
+    await tg.say(SECRETARY, "/ballot close 7")
+    runoff = (await ballot_ids(services))[7]
+    await tg.say(SECRETARY, "/ballot open 8")
+    for user, choice in ((AN, 1), (CUONG, 0), (DUNG, 0), (GIANG, 0)):
+        await voted(services, user, runoff, choice)
+    await tg.say(SECRETARY, "/ballot close 8")
+
+    sent = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
+    minutes = lines_of(Document(io.BytesIO(sent[0].data)))
+    results = [line for line in minutes if line[:3] in ("1. ", "2. ", "3. ")]
+    assert [line.split(" (")[0] for line in results[-3:]] == [
+        "1. Bầu Trưởng khối năm sau",
+        "2. Bầu Trưởng khối năm sau — bỏ phiếu lại",
+        "3. Bầu Phó trưởng khối năm sau",
+    ], results
+    records = lines_of(Document(io.BytesIO(sent[1].data)))
+    subjects = [line for line in records if line.startswith("Kiểm phiếu: ")]
+    numbers = [line.split("Số: ")[1].split(" |")[0] for line in records if "/BBKP-" in line]
+    assert list(zip(numbers, subjects, strict=True)) == [
+        (f"01/BBKP-{BLOC_CODE}", "Kiểm phiếu: Bầu Trưởng khối năm sau"),
+        (f"02/BBKP-{BLOC_CODE}", "Kiểm phiếu: Bầu Trưởng khối năm sau — bỏ phiếu lại"),
+        (f"03/BBKP-{BLOC_CODE}", "Kiểm phiếu: Bầu Phó trưởng khối năm sau"),
+    ]
