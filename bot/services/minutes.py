@@ -79,6 +79,7 @@ class _Facts:
     proposals: tuple[tuple[str, tuple[Proposed, ...]], ...]  # tier, units (tier order)
     summary: SummaryData
     head: str
+    signed: tuple[datetime, ...] = ()  # when next year's covenant was signed, by each unit
 
     @property
     def present(self) -> int:
@@ -142,6 +143,14 @@ async def _facts(
                     )
                 )
     tiers = tuple((a.tier, tuple(by_tier.get(a.tier, ()))) for a in summary.awards)
+    covenant = await uow.covenants.of_year(bloc.id, conference.year + 1)
+    zone = ZoneInfo(bloc.timezone)
+    day = conference.held_at.astimezone(zone).date()
+    signed = tuple(
+        sig.at
+        for sig in (await uow.covenants.signatures(covenant.id) if covenant else {}).values()
+        if sig.at >= conference.held_at and sig.at.astimezone(zone).date() == day
+    )
     return _Facts(
         bloc,
         conference,
@@ -155,6 +164,7 @@ async def _facts(
         tiers,
         summary,
         head,
+        signed,
     )
 
 
@@ -275,7 +285,12 @@ def minutes_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDo
     conclusions = render.plain(locale, "minutes_conclusions", s=s, bloc_kind=kind)
     body += [Block(line) for line in conclusions.splitlines() if line.strip()]
     last = max(
-        (i.info.ballot.closes_at for i in facts.counted if i.info.ballot.closes_at),
+        # The meeting's last event: a ballot's count, or the covenant signed after the last
+        # ballot (part of the meeting when it is signed the same day).
+        [
+            *(i.info.ballot.closes_at for i in facts.counted if i.info.ballot.closes_at),
+            *facts.signed,
+        ],
         default=None,
     )
     held = c.held_at.astimezone(ZoneInfo(tz))

@@ -15,6 +15,7 @@ from teremok import MockMessageText
 
 from bot.fakes.clock import FakeClock
 from bot.services.app import Services
+from bot.services.covenant import text_hash
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
     AN,
@@ -257,3 +258,30 @@ async def test_a_run_off_sits_right_after_its_ballot_in_the_minutes_and_the_reco
         (f"02/BBKP-{BLOC_CODE}", "Kiểm phiếu: Bầu Trưởng khối năm sau — bỏ phiếu lại"),
         (f"03/BBKP-{BLOC_CODE}", "Kiểm phiếu: Bầu Phó trưởng khối năm sau"),
     ]
+
+
+async def test_the_meeting_ends_with_the_covenant_signed_after_the_last_ballot(
+    tg: Harness, services: Services
+) -> None:
+    """Issue 20, point 6: the covenant signed after the last ballot, the same day, belongs
+    inside the meeting: the minutes end at the last signature, not at the last count."""
+    await conference_setup(tg, units=MINUTES_UNITS)  # 20/12/2024 08:00 in Hà Nội
+    assert isinstance(services.clock, FakeClock)
+    services.clock.set(datetime(2024, 12, 20, 2, 30, tzinfo=UTC))  # 09:30 there
+    await _vote(services, tg, 1, {})
+    await tg.say(SECRETARY, "/covenant set Các đơn vị cam kết thi đua hoàn thành nhiệm vụ.")
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        covenant = await uow.covenants.of_year(bloc.id, 2025)
+    assert covenant is not None
+    services.clock.set(datetime(2024, 12, 20, 3, 15, tzinfo=UTC))  # 10:15: signed
+    await tg.tap(AN, f"cv:{covenant.id}:ok:{text_hash(covenant.text)[:16]}")
+    services.clock.set(datetime(2024, 12, 21, 1, 0, tzinfo=UTC))  # one signs the next day
+
+    await tg.tap(CUONG, f"cv:{covenant.id}:ok:{text_hash(covenant.text)[:16]}")
+    sent = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
+    minutes = lines_of(Document(io.BytesIO(sent[0].data)))
+    ending = [line for line in minutes if line.startswith("Hội nghị kết thúc")]
+    assert ending == [
+        "Hội nghị kết thúc vào hồi 10 giờ 15 cùng ngày. " + ending[0].split("cùng ngày. ", 1)[1]
+    ], ending
