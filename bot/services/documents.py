@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from docx import Document
@@ -101,7 +102,7 @@ def vote_records_docx(
             section = doc.add_section(WD_SECTION.NEW_PAGE)
             numbering = OxmlElement("w:pgNumType")
             numbering.set(qn("w:start"), "1")
-            section._sectPr.append(numbering)
+            _insert(section._sectPr, numbering, "w:pgNumType")
         _vote_record(doc, record, t)
     first = records[0]
     _footer_line(doc, t("record.audit").format(head=first.audit_head))
@@ -243,7 +244,7 @@ def _language(doc: DocumentObject, language: str) -> None:
         lang.set(qn("w:val"), language)
         lang.set(qn("w:eastAsia"), language)
         lang.set(qn("w:bidi"), "ar-SA")
-        rpr.append(lang)
+        _insert(rpr, lang, "w:lang")
 
 
 def _page_numbers(doc: DocumentObject) -> None:
@@ -338,7 +339,32 @@ def _rule(paragraph: Paragraph, cell_mm: int, length_mm: int) -> None:
     ):
         bottom.set(qn(name), value)
     borders.append(bottom)
-    paragraph._p.get_or_add_pPr().append(borders)
+    _insert(paragraph._p.get_or_add_pPr(), borders, "w:pBdr")
+
+
+# What may follow an element we add, in its parent, by the OOXML schema (ECMA-376 part 1):
+# Word refuses a file whose elements are out of order ("unreadable content"); LibreOffice
+# does not mind, so only the order shows it.
+_SUCCESSORS = {
+    "w:pBdr": (
+        "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap",
+        "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi",
+        "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+        "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+        "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr",
+        "w:pPrChange",
+    ),
+    "w:pgNumType": (
+        "w:cols", "w:formProt", "w:vAlign", "w:noEndnote", "w:titlePg", "w:textDirection",
+        "w:bidi", "w:rtlGutter", "w:docGrid", "w:printerSettings", "w:sectPrChange",
+    ),
+    "w:lang": ("w:eastAsianLayout", "w:specVanish", "w:oMath"),
+}  # fmt: skip
+
+
+def _insert(parent: Any, child: Any, name: str) -> None:
+    """`child` (the element `name`) where the schema puts it among `parent`'s children."""
+    parent.insert_element_before(child, *_SUCCESSORS[name])
 
 
 def _widths(table: Table, widths_mm: tuple[int, ...]) -> None:
@@ -374,9 +400,7 @@ def _board_signatures(doc: DocumentObject, record: VoteRecord, t: Callable[[str]
             for cell, name in zip(cells, members[pair : pair + 2], strict=False):
                 _signer(cell, (), "", name)
     _widths(table, (80, 85))
-    marker = OxmlElement("w:tblLayout")
-    marker.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(marker)
+    table.autofit = False  # a fixed layout (w:tblLayout, where the schema puts it)
     for row in table.rows:
         _keep_row(row._tr)
 
@@ -509,9 +533,7 @@ def _signatures_of(doc: DocumentObject, document: OfficialDocument) -> None:
     if recipients_left:
         _recipients(left, document, first=True)
     _widths(table, (80, 85))
-    marker = OxmlElement("w:tblLayout")
-    marker.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(marker)
+    table.autofit = False  # a fixed layout (w:tblLayout, where the schema puts it)
     _keep_row(table.rows[0]._tr)
     if not recipients_left:
         cell = doc.add_table(rows=1, cols=1).rows[0].cells[0]

@@ -22,6 +22,7 @@ from bot.services import voting as svc
 from bot.services.actors import Actor, load_actor, resolve_actor
 from bot.services.app import Services
 from bot.services.documents import (
+    _SUCCESSORS,
     Block,
     OfficialDocument,
     RecordRow,
@@ -515,3 +516,29 @@ def test_a_clusters_texts_say_cum_start_with_a_capital_and_keep_one_honorific() 
         facts = _cluster_facts(typed, "", "xã Tân Phú", "")
         article = render.render("vi", "summary", s=facts.summary)
         assert f" {said} (xã Tân Phú) chủ trì Hội nghị." in article, typed
+
+
+def test_added_elements_stand_where_the_schema_puts_them() -> None:
+    """Word refuses a file whose elements are out of schema order ("unreadable content");
+    LibreOffice renders it anyway, so only the XML shows it. What these documents add to a
+    paragraph's, a section's, a table's and a run's properties is followed only by what the
+    schema allows after it, and preceded by nothing the schema puts after it."""
+    allowed = {
+        "w:pBdr": _SUCCESSORS["w:pBdr"],
+        "w:pgNumType": _SUCCESSORS["w:pgNumType"],
+        "w:lang": _SUCCESSORS["w:lang"],
+        "w:tblLayout": ("w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription"),
+    }
+    seen: dict[str, int] = {}
+    for data in (vote_records_docx([RECORD, RECORD], t_vi), _minutes_docx()):
+        doc = Document(io.BytesIO(data))
+        for root in (doc.element, doc.styles.element):
+            for name, successors in allowed.items():
+                for element in root.iter(qn(name)):
+                    seen[name] = seen.get(name, 0) + 1
+                    after = {qn(s) for s in successors}
+                    before = [sib.tag for sib in element.itersiblings(preceding=True)]
+                    assert not after & set(before), (name, before)  # nothing out of order
+                    later = [sib.tag for sib in element.itersiblings()]
+                    assert set(later) <= after, (name, later)
+    assert set(seen) == set(allowed), seen  # each one checked, none missing
