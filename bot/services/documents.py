@@ -29,8 +29,7 @@ from docx.text.paragraph import Paragraph
 from bot.services.exports import restamp
 
 FONT = "Times New Roman"
-TEXT_WIDTH_MM = 165  # A4's 210 mm less the 30 mm and 15 mm margins
-HEADER_WIDTHS_MM = (70, 95)  # the text width; LibreOffice needs the grid (stack-notes)
+HEADER_WIDTHS_MM = (70, 95)  # A4's 165-mm text width; LibreOffice needs the grid (stack-notes)
 # The lines the decree draws under the issuing body (a third to a half of its line) and under
 # the motto (as long as the motto), in mm.
 ISSUER_RULE_MM = 25
@@ -234,9 +233,9 @@ def _language(doc: DocumentObject, language: str) -> None:
     defaults = styles.find(qn("w:docDefaults"))
     holders = [doc.styles["Normal"].element.get_or_add_rPr()]
     if defaults is not None:
-        run_defaults = defaults.find(qn("w:rPrDefault"))
-        if run_defaults is not None and run_defaults.find(qn("w:rPr")) is not None:
-            holders.append(run_defaults.find(qn("w:rPr")))
+        run_defaults = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}")
+        if run_defaults is not None:
+            holders.append(run_defaults)
     for rpr in holders:
         for old in rpr.findall(qn("w:lang")):
             rpr.remove(old)
@@ -417,9 +416,9 @@ def _signer(cell: _Cell, titles: tuple[str, ...], hint: str, name: str) -> None:
         _cell(paragraph, text, bold=bold, italic=italic, size=12 if italic else 13)
 
 
-def _keep_row(tr: object) -> None:
+def _keep_row(tr: Any) -> None:
     """A table row is never split across two pages."""
-    properties = tr.get_or_add_trPr()  # type: ignore[attr-defined]
+    properties = tr.get_or_add_trPr()
     properties.append(OxmlElement("w:cantSplit"))
 
 
