@@ -20,6 +20,7 @@ from bot.core.models import (
     Account,
     Bloc,
     BlocKind,
+    BlocLevel,
     Identity,
     Invite,
     Locale,
@@ -67,6 +68,9 @@ def _bloc(row: BlocRow) -> Bloc:
         group_chat_id=row.group_chat_id,
         publish_receipts=row.publish_receipts,
         reminders=ReminderSettings.from_json(row.reminder_settings),
+        level=BlocLevel(row.level) if row.level else None,
+        reports_to=row.reports_to,
+        regulation=row.regulation,
     )
 
 

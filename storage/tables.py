@@ -56,6 +56,11 @@ class BlocRow(SQLModel, table=True):
     publish_receipts: bool = Field(default=False)
     # Reminder offsets per kind and quiet hours as JSON; NULL: the defaults (domain.md).
     reminder_settings: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Its level (core.models.BlocLevel; NULL: not said), the body it reports to (the memo's
+    # "Kính gửi"; empty: the level's default) and its own regulation as the memo cites it.
+    level: str | None = Field(default=None, max_length=16, nullable=True)
+    reports_to: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
+    regulation: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(sa_column=_ts())
 
 
@@ -280,7 +285,20 @@ class ConferenceRow(SQLModel, table=True):
     place: str = Field(max_length=300)
     locality: str = Field(default="", max_length=100)  # địa danh of the date line
     chair_unit_id: int | None = Field(default=None, foreign_key="unit.id")
-    chair: str = Field(default="", max_length=200)
+    chair: str = Field(default="", max_length=200)  # a person's name
+    chair_title: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    # Who signs the memo for the bloc (the leader unit's head); empty: the chair.
+    signer: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    signer_title: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    launch: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    delegations: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    handed_out: str = Field(
+        default="[]", sa_column=Column(Text, nullable=False, server_default="[]")
+    )  # JSON list of the awards handed out in the hall
+    discussion: str = Field(
+        default="{}", sa_column=Column(Text, nullable=False, server_default="{}")
+    )  # JSON object: agenda item -> the secretary's text
     secretary: str = Field(default="", max_length=200)
     counting_board: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     guests: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -13,6 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.models import HandedOut
 from bot.core.voting import (
     Ballot,
     BallotKind,
@@ -59,6 +60,14 @@ class Conference:
     summary_movements: str = ""
     summary_closing: str = ""
     venue_checkin: bool | None = None  # None: on when there is a place (core.venue)
+    chair_title: str = ""
+    signer: str = ""  # who signs the memo for the bloc (the leader unit's head); "": the chair
+    signer_title: str = ""
+    ended_at: datetime | None = None  # entered by the secretary; None: the last event's time
+    launch: str = ""  # the launch of next year's movement (phát động thi đua)
+    delegations: str = ""  # groups of delegates beyond the member units, one per line
+    handed_out: tuple[HandedOut, ...] = ()
+    discussion: tuple[tuple[str, str], ...] = ()  # agenda item key -> the secretary's text
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +189,70 @@ def _conference(row: ConferenceRow) -> Conference:
         summary_movements=row.summary_movements,
         summary_closing=row.summary_closing,
         venue_checkin=row.venue_checkin,
+        chair_title=row.chair_title,
+        signer=row.signer,
+        signer_title=row.signer_title,
+        ended_at=row.ended_at,
+        launch=row.launch,
+        delegations=row.delegations,
+        handed_out=handed_out_of(row.handed_out),
+        discussion=tuple((str(k), str(v)) for k, v in json.loads(row.discussion).items()),
     )
+
+
+def handed_out_of(text: str) -> tuple[HandedOut, ...]:
+    return tuple(
+        HandedOut(
+            by=str(a["by"]),
+            form=str(a["form"]),
+            collectives=int(a.get("collectives", 0)),
+            individuals=int(a.get("individuals", 0)),
+            households=int(a.get("households", 0)),
+            names=tuple(str(n) for n in a.get("names", ())),
+        )
+        for a in json.loads(text)
+    )
+
+
+def handed_out_json(awards: Sequence[HandedOut]) -> str:
+    return json.dumps(
+        [
+            {
+                "by": a.by,
+                "form": a.form,
+                "collectives": a.collectives,
+                "individuals": a.individuals,
+                "households": a.households,
+                "names": list(a.names),
+            }
+            for a in awards
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _conference_columns(conference: Conference) -> dict[str, Any]:
+    """What `/conference new` and the console's form set (everything but the summary's
+    paragraphs and the venue setting, which have their own commands)."""
+    c = conference
+    return {
+        "held_at": c.held_at,
+        "place": c.place,
+        "chair_unit_id": c.chair_unit_id,
+        "chair": c.chair,
+        "secretary": c.secretary,
+        "counting_board": json.dumps(list(c.counting_board), ensure_ascii=False),
+        "guests": c.guests,
+        "locality": c.locality,
+        "chair_title": c.chair_title,
+        "signer": c.signer,
+        "signer_title": c.signer_title,
+        "ended_at": c.ended_at,
+        "launch": c.launch,
+        "delegations": c.delegations,
+        "handed_out": handed_out_json(c.handed_out),
+        "discussion": json.dumps(dict(c.discussion), ensure_ascii=False),
+    }
 
 
 class VoteRepo:
@@ -195,14 +267,7 @@ class VoteRepo:
         row = ConferenceRow(
             bloc_id=conference.bloc_id,
             year=conference.year,
-            held_at=conference.held_at,
-            place=conference.place,
-            chair_unit_id=conference.chair_unit_id,
-            chair=conference.chair,
-            secretary=conference.secretary,
-            counting_board=json.dumps(list(conference.counting_board), ensure_ascii=False),
-            guests=conference.guests,
-            locality=conference.locality,
+            **_conference_columns(conference),
             created_by=created_by,
             created_at=now,
         )
@@ -214,14 +279,8 @@ class VoteRepo:
         """`/conference new` again in the same year corrects the conference: its check-ins,
         ballots and paragraphs stay with it."""
         row = await self.s.get_one(ConferenceRow, conference.id)
-        row.held_at = conference.held_at
-        row.place = conference.place
-        row.chair_unit_id = conference.chair_unit_id
-        row.chair = conference.chair
-        row.secretary = conference.secretary
-        row.counting_board = json.dumps(list(conference.counting_board), ensure_ascii=False)
-        row.guests = conference.guests
-        row.locality = conference.locality
+        for name, value in _conference_columns(conference).items():
+            setattr(row, name, value)
         await self.s.flush()
         return _conference(row)
 

@@ -32,6 +32,29 @@ class BlocKind(enum.StrEnum):
     CUM = "cum"
 
 
+class BlocLevel(enum.StrEnum):
+    """Where the bloc sits: it decides the default award tiers, the memo's addressee and
+    whose awards the summary names (issue 20). None on a bloc: not said (the old defaults)."""
+
+    NATIONAL = "national"  # a cluster of provinces, a bloc of central bodies
+    MINISTRY = "ministry"  # a ministry's or a central body's own bloc
+    PROVINCE = "province"  # a province's bloc of departments or districts
+    COMMUNE = "commune"  # a commune's or ward's bloc
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOut:
+    """An award handed out at the conference (already decided by an authority, not voted
+    here): by whom, which form, to how many, optionally their names."""
+
+    by: str  # "Chủ tịch UBND tỉnh", "Cụm thi đua"
+    form: str  # "Bằng khen", "Cờ thi đua", "Giấy khen"
+    collectives: int = 0
+    individuals: int = 0
+    households: int = 0
+    names: tuple[str, ...] = ()
+
+
 class Locale(enum.StrEnum):
     VI = "vi"
     EN = "en"
@@ -53,6 +76,9 @@ class Bloc:
     group_chat_id: int | None = None
     publish_receipts: bool = False  # opt-in: receipt code -> choice published after a close
     reminders: ReminderSettings = DEFAULT_SETTINGS  # offsets per kind, quiet hours
+    level: BlocLevel | None = None
+    reports_to: str = ""  # the body it reports to (the memo's "Kính gửi"); "": the level's
+    regulation: str = ""  # its own regulation, as the memo's legal basis cites it
 
 
 @dataclass(frozen=True, slots=True)
