@@ -853,19 +853,25 @@ async def _console_conference(run: DemoRunner) -> None:
             "place": "Hội trường Sở Khoa học và Công nghệ",
             "locality": "Điện Biên",
             "chair_unit": "SKHCN",
-            "chair": "Giám đốc Sở Khoa học và Công nghệ",
+            "chair": "Nguyễn Văn Thành",
+            "chair_title": "Giám đốc Sở Khoa học và Công nghệ",
             "secretary": "Lò Thị Hương",
             "counting_board": "Quàng Thị Mai\nTrần Đức Long\nĐỗ Thị Yến",
             "guests": "Đồng chí Vừ A Bằng - Tỉnh ủy viên, Phó Chủ tịch UBND tỉnh",
+            "delegations": "Lãnh đạo Văn phòng UBND tỉnh, chuyên viên phòng Khoa giáo - Văn xã\n"
+            "Đại diện lãnh đạo Ban Thi đua - Khen thưởng\n"
+            "Đại diện lãnh đạo phòng và chuyên viên tham mưu công tác thi đua, khen thưởng "
+            "các cơ quan, đơn vị trong Khối",
             "venue": "auto",
         }
         run.t.record(
             who,
             "[Sửa thông tin hội nghị: 08:00 20/12/2022; Hội trường Sở Khoa học và Công nghệ; "
-            "chủ trì SKHCN; chủ tọa Giám đốc Sở Khoa học và Công nghệ; thư ký Lò Thị Hương; "
-            "ban kiểm phiếu Quàng Thị Mai, Trần Đức Long, Đỗ Thị Yến; khách mời Đồng chí Vừ A "
-            "Bằng - Tỉnh ủy viên, Phó Chủ tịch UBND tỉnh; địa danh Điện Biên — bấm «Lưu thông "
-            "tin hội nghị»]",
+            "chủ trì SKHCN; chủ tọa Nguyễn Văn Thành, Giám đốc Sở Khoa học và Công nghệ (ký tờ "
+            "trình thay mặt khối); thư ký Lò Thị Hương; ban kiểm phiếu Quàng Thị Mai, Trần Đức "
+            "Long, Đỗ Thị Yến; khách mời Đồng chí Vừ A Bằng - Tỉnh ủy viên, Phó Chủ tịch UBND "
+            "tỉnh; thành phần đại biểu: lãnh đạo Văn phòng UBND tỉnh, Ban Thi đua - Khen thưởng, "
+            "các cơ quan trong Khối; địa danh Điện Biên — bấm «Lưu thông tin hội nghị»]",
         )
         async with http.post(f"{base}/console/conference", data=form) as response:
             page = await response.text()

@@ -120,7 +120,23 @@ BALLOT = Ballot(
     BallotStatus.OPEN,
 )
 INFO = BallotInfo(BALLOT, 1, 1, "", "chair_cert", 4, 2, None, None)
-CONFERENCE = Conference(1, 1, 2024, WHEN, HOSTILE, 1, HOSTILE, HOSTILE, (HOSTILE,), HOSTILE)
+CONFERENCE = Conference(
+    1,
+    1,
+    2024,
+    WHEN,
+    HOSTILE,
+    1,
+    HOSTILE,
+    HOSTILE,
+    (HOSTILE,),
+    HOSTILE,
+    chair_title=HOSTILE,
+    signer=HOSTILE,
+    signer_title=HOSTILE,
+    delegations=HOSTILE,
+    ended_at=WHEN,
+)
 CONF_VIEW = ConferenceView(
     BLOC, CONFERENCE, UNIT, (UNIT,), (UNIT2,), False, 1, (BallotLine(INFO, 1, 1, False),)
 )
@@ -505,6 +521,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "export_caption": {"sheet": ScoreSheet(HOSTILE, HOSTILE, TABLE, ())},
     "refused_unknown_period": {"value": HOSTILE},
     "refused_bad_date": {"value": HOSTILE},
+    "refused_end_before_start": {"value": HOSTILE},
     "refused_deadline_past": {"value": HOSTILE},
     "refused_closes_before_opens": {"value": HOSTILE},
     "refused_not_scheduled": {"number": 3},

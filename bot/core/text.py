@@ -78,6 +78,23 @@ def addressed(name: str, default: str = "đồng chí") -> str:
     return f"{honorific or default} {bare}" if bare else ""
 
 
+def person_and_title(text: str) -> tuple[str, str]:
+    """«Nguyễn Văn Thành, Giám đốc Sở Y tế» as the name and the title: split at the first
+    comma (a name holds none; a title may: «Phó Chủ tịch, Trưởng ban»)."""
+    name, _, title = clean(text).partition(",")
+    return name.strip(), title.strip()
+
+
+def with_title(name: str, title: str) -> str:
+    """The other way round, as the chat's one-line form and its echo write a person."""
+    return f"{name}, {title}" if name and title else name or title
+
+
+def list_items(text: str) -> tuple[str, ...]:
+    """A typed list (guests, delegations): one item per line or between «;»."""
+    return tuple(item for part in re.split(r"[;\n]", nfc(text)) if (item := clean(part)))
+
+
 def bare_name(name: str) -> str:
     """The name without a typed honorific (signatures, English text)."""
     return split_honorific(name)[1]
@@ -90,6 +107,8 @@ TEXT_LIMITS: dict[str, int] = {
     "conference_place": 300,
     "conference_chair": 200,
     "conference_secretary": 200,
+    "person_title": 200,
+    "delegations": 2000,
     "counting_board": 1000,
     "guests": 4000,
     "locality": 100,

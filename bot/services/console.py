@@ -8,12 +8,13 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.models import Bloc, Invite, Unit
 from bot.core.reports import Period, Submission
 from bot.core.scoring import ScoringTable, Totals, totals
+from bot.core.text import list_items
 from bot.core.venue import venue_checkin_on
 from bot.services import reports, voting
 from bot.services import units as units_svc
@@ -100,6 +101,14 @@ class ConferenceForm:
         c = self.conference
         return c is not None and venue_checkin_on(c.venue_checkin, c.place)
 
+    def _ended(self, start: datetime) -> str:
+        """The end as typed back: the time alone on the conference's day."""
+        c = self.conference
+        if c is None or c.ended_at is None:
+            return ""
+        end = c.ended_at.astimezone(ZoneInfo(self.bloc.timezone))
+        return f"{end:%H:%M}" if end.date() == start.date() else f"{end:%d/%m/%Y %H:%M}"
+
     @property
     def values(self) -> dict[str, str]:
         """The form's fields as they stand (the date as the date picker takes it)."""
@@ -114,17 +123,22 @@ class ConferenceForm:
             "place": c.place,
             "chair_unit": chair_unit,
             "chair": c.chair,
+            "chair_title": c.chair_title,
             "secretary": c.secretary,
             "board_lines": "\n".join(c.counting_board),
-            "guest_lines": "\n".join(g.strip() for g in c.guests.split(";") if g.strip()),
+            "guest_lines": "\n".join(list_items(c.guests)),
             "locality": c.locality,
+            "signer": c.signer,
+            "signer_title": c.signer_title,
+            "delegation_lines": "\n".join(list_items(c.delegations)),
+            "ended": self._ended(local),
             "venue": {None: "auto", True: "on", False: "off"}[c.venue_checkin],
         }
 
 
 FORM_FIELDS = (
-    "date", "hour", "place", "chair_unit", "chair", "secretary", "board_lines", "guest_lines",
-    "locality", "venue",
+    "date", "hour", "place", "chair_unit", "chair", "chair_title", "secretary", "board_lines",
+    "guest_lines", "locality", "signer", "signer_title", "delegation_lines", "ended", "venue",
 )  # fmt: skip
 
 

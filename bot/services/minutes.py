@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.models import Bloc, Locale
 from bot.core.reports import PeriodKind
-from bot.core.text import addressed, bare_name, capitalize_first
+from bot.core.text import addressed, bare_name, capitalize_first, list_items, with_title
 from bot.core.voting import BallotKind, BallotStatus
 from bot.render import Renderer, long_date, pad2, points
 from bot.services.actors import Actor, secretariat_bloc
@@ -74,7 +74,6 @@ class _Facts:
     bloc: Bloc
     conference: Conference
     attendance: tuple[tuple[str, bool], ...]  # every unit in the bloc's order, present?
-    leader_now: str  # this year's leader unit, which signs the memo
     counted: tuple[Counted, ...]
     proposals: tuple[tuple[str, tuple[Proposed, ...]], ...]  # tier, units (tier order)
     summary: SummaryData
@@ -155,11 +154,6 @@ async def _facts(
         bloc,
         conference,
         tuple((u.name, u.id in present_ids) for u in units),
-        # The memo is signed for the bloc by the unit that chaired the conference (the year's
-        # leader unit); this year's leader only when none was named: after /bloc newyear the
-        # old year's memo is still signed by its own year's unit.
-        names.get(conference.chair_unit_id or 0)
-        or (names.get(bloc.leader_unit_id or 0, "") if conference.year == bloc.year else ""),
         tuple(counted),
         tiers,
         summary,
@@ -218,12 +212,17 @@ def minutes_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDo
     # One honorific: the one typed with the name ("Ông …"), else "đồng chí" (vi only).
     person = addressed if locale == "vi" else bare_name
     if c.chair:
-        unit = f" ({s.chair_unit})" if s.chair_unit and s.chair_unit not in c.chair else ""
-        body.append(Block(t("minutes.chair").format(name=person(c.chair), unit=unit)))
+        typed = f"{c.chair} {c.chair_title}"
+        unit = f" ({s.chair_unit})" if s.chair_unit and s.chair_unit not in typed else ""
+        name = with_title(person(c.chair), c.chair_title)
+        body.append(Block(t("minutes.chair").format(name=name, unit=unit)))
     if c.secretary:
         body.append(Block(t("minutes.secretary").format(name=person(c.secretary))))
-    if c.guests:
-        body.append(Block(t("minutes.guests").format(guests=c.guests)))
+    # Guests and delegations as lists, one line each (issue 20, 6).
+    for key, typed_list in (("minutes.guests", c.guests), ("minutes.delegations", c.delegations)):
+        if items := list_items(typed_list):
+            body.append(Block(t(key)))
+            body += [Block(f"- {item}", "li") for item in items]
     absent = [name for name, here in facts.attendance if not here]
     body.append(
         Block(
@@ -284,9 +283,9 @@ def minutes_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDo
     body.append(Block(t("minutes.conclusions"), "h"))
     conclusions = render.plain(locale, "minutes_conclusions", s=s, bloc_kind=kind)
     body += [Block(line) for line in conclusions.splitlines() if line.strip()]
-    last = max(
-        # The meeting's last event: a ballot's count, or the covenant signed after the last
-        # ballot (part of the meeting when it is signed the same day).
+    last = c.ended_at or max(
+        # Unless the secretary entered it, the meeting's last event: a ballot's count, or the
+        # covenant signed after the last ballot (part of the meeting when signed the same day).
         [
             *(i.info.ballot.closes_at for i in facts.counted if i.info.ballot.closes_at),
             *facts.signed,
@@ -382,7 +381,10 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
     )
     body.append(Block(t("memo.closing")))
     leader = t(f"officer.leader_{bloc.kind.value}").upper()
-    signer = facts.leader_now
+    # Signed for the bloc by a person — the leader unit's head, by title and name (issue 20,
+    # 4): the signer entered with the conference, else its chair; the title in capitals under
+    # the office, as NĐ 30/2020 lays out a signature. Nobody entered: room to write the name.
+    signer, title = (c.signer, c.signer_title) if c.signer else (c.chair, c.chair_title)
     return OfficialDocument(
         issuer=bloc.name,
         number=f"01/TTr-{bloc.code}",
@@ -397,10 +399,11 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
         sign_right=(
             t("memo.on_behalf").format(bloc=bloc.name.upper()),
             leader,
+            *((title.upper(),) if title else ()),
             "",
             "",
             "",
-            signer,
+            bare_name(signer),
         ),
         recipients_title=t("minutes.recipients"),
         recipients=(t("memo.to_above"), t("minutes.to_archive")),

@@ -67,6 +67,7 @@ class Reason(enum.StrEnum):
     BAD_PERIOD_KIND = "bad_period_kind"
     BAD_POLICY = "bad_policy"
     NO_CONFERENCE = "no_conference"
+    END_BEFORE_START = "end_before_start"
     CONFERENCE_OVER = "conference_over"
     WEB_OFF = "web_off"
     BALLOTS_EXIST = "ballots_exist"

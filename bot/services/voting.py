@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.core.models import Bloc, Locale, Role, Unit
 from bot.core.sealing import BallotKeys, SealError, open_pending, seal_pending
-from bot.core.text import bare_name, clean, fold_diacritics
+from bot.core.text import bare_name, clean, fold_diacritics, list_items, nfc, person_and_title
 from bot.core.units import find_unit, rotation_proposal
 from bot.core.venue import venue_checkin_on, venue_code_ok, venue_key
 from bot.core.voting import (
@@ -130,7 +132,8 @@ class ConferenceView:
 
 # The fields of /conference new, in the order the one-line form takes them (names and
 # questions in strings.toml [conference_field] / [conference_hint]); from the chairing unit on
-# a field may stay empty ("-" in the walk).
+# a field may stay empty ("-" in the walk). The chair and the memo's signer are persons:
+# «name, title» (split at the first comma); an empty signer is the chair.
 CONFERENCE_FIELDS = (
     "time",
     "place",
@@ -140,17 +143,58 @@ CONFERENCE_FIELDS = (
     "counting_board",
     "guests",
     "locality",
+    "signer",
+    "delegations",
 )
+# The one-line form takes the first eight (a «;» typed inside the guests makes one too many
+# and is refused, never shifted into the next field); the walk and the console take all.
+ONE_LINE_FIELDS = CONFERENCE_FIELDS[:8]
 REQUIRED_FIELDS = 2
 SKIP = "-"
 _FIELD_LIMITS = {
     "place": "conference_place",
     "chair": "conference_chair",
+    "chair_title": "person_title",
     "secretary": "conference_secretary",
     "counting_board": "counting_board",
     "guests": "guests",
     "locality": "locality",
+    "signer": "conference_chair",
+    "signer_title": "person_title",
+    "delegations": "delegations",
 }
+_PERSONS = {"chair": "chair_title", "signer": "signer_title"}
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceInput:
+    """The conference as typed, field by field (the console's form; the chat's one-line form
+    and walk through `conference_input`). Lists (board, guests, delegations) as typed: one
+    item a line or between separators. `ended`: the end time as typed ("" clears it; None
+    leaves it as it is)."""
+
+    time: str
+    place: str
+    chair_unit: str = ""
+    chair: str = ""
+    chair_title: str = ""
+    secretary: str = ""
+    counting_board: str = ""
+    guests: str = ""
+    locality: str = ""
+    signer: str = ""
+    signer_title: str = ""
+    delegations: str = ""
+    ended: str | None = None
+
+
+def conference_input(fields: list[str]) -> ConferenceInput:
+    """The chat's fields, in CONFERENCE_FIELDS order, as the form's (persons split)."""
+    typed = dict(zip(CONFERENCE_FIELDS, [*fields, *[""] * len(CONFERENCE_FIELDS)], strict=False))
+    persons: dict[str, str] = {}
+    for name, title in _PERSONS.items():
+        persons[name], persons[title] = person_and_title(typed.pop(name))
+    return ConferenceInput(**typed, **persons)
 
 
 def split_conference_fields(text: str) -> list[str] | Rejected:
@@ -158,10 +202,10 @@ def split_conference_fields(text: str) -> list[str] | Rejected:
     inside a list of guests makes one too many) is refused naming each field as read —
     never shifted into the next field."""
     fields = [clean(part) for part in text.split(";")]
-    if not REQUIRED_FIELDS <= len(fields) <= len(CONFERENCE_FIELDS):
+    if not REQUIRED_FIELDS <= len(fields) <= len(ONE_LINE_FIELDS):
         return Rejected(
             Reason.BAD_FIELD_COUNT,
-            {"count": len(fields), "typed": fields, "fields": list(CONFERENCE_FIELDS)},
+            {"count": len(fields), "typed": fields, "fields": list(ONE_LINE_FIELDS)},
         )
     return fields
 
@@ -174,18 +218,28 @@ def _field_problem(name: str, text: str, bloc: Bloc, units: list[Unit]) -> Rejec
         return Rejected(Reason.NAME_MISSING, {"field": "conference_place"})
     if name == "chair_unit" and text and isinstance(found := pick_unit(units, text), Rejected):
         return found
+    if name in _PERSONS:
+        person, title = person_and_title(text)
+        return refuse_long(_FIELD_LIMITS[name], person) or refuse_long("person_title", title)
     return refuse_long(_FIELD_LIMITS[name], text) if name in _FIELD_LIMITS else None
+
+
+def _list_text(text: str) -> str:
+    """A typed list as stored: its items between «; » (the form's lines, the walk's lines)."""
+    return "; ".join(list_items(text))
 
 
 async def check_conference_field(
     services: Services, actor: Actor, *, index: int, text: str
 ) -> str | Rejected:
     """One step of the /conference new walk: the answer for field `index`, checked as the
-    one-line form checks it; «-» leaves a field after the place empty."""
+    one-line form checks it; «-» leaves a field after the place empty. A list may take one
+    item a line here."""
     bloc_id = secretariat_bloc(actor)
     if isinstance(bloc_id, Rejected):
         return bloc_id
-    value = clean(text)
+    name = CONFERENCE_FIELDS[index]
+    value = _list_text(text) if name in {"guests", "delegations"} else clean(text)
     if value == SKIP:
         if index >= REQUIRED_FIELDS:
             return ""
@@ -193,57 +247,105 @@ async def check_conference_field(
     async with services.db.uow(read_only=True) as uow:
         bloc = await uow.blocs.require(bloc_id)
         units = await uow.blocs.units(bloc_id)
-    problem = _field_problem(CONFERENCE_FIELDS[index], value, bloc, list(units))
+    problem = _field_problem(name, value, bloc, list(units))
     return problem if problem is not None else value
+
+
+def _ended_at(text: str, held_at: datetime, tz: str) -> datetime | Rejected | None:
+    """The end as typed: «11:30» on the conference's day, or a whole date and time; after the
+    start. Empty: none entered (the minutes take the last event of the day)."""
+    if not text:
+        return None
+    local_day = held_at.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y")
+    when = local_to_utc(text if "/" in text else f"{local_day} {text}", tz)
+    if when is None:
+        return Rejected(Reason.BAD_DATE, {"value": text})
+    if when <= held_at:
+        return Rejected(Reason.END_BEFORE_START, {"value": text})
+    return when
 
 
 async def setup_conference(
     services: Services, actor: Actor, fields: list[str]
 ) -> ConferenceView | Rejected:
-    """/conference new: time; place; chairing unit; chair; secretary; counting board; guests;
-    locality (the place name of the minutes' date line)."""
-    bloc_id = secretariat_bloc(actor)
-    if isinstance(bloc_id, Rejected):
-        return bloc_id
+    """/conference new: time; place; chairing unit; chair (name, title); secretary; counting
+    board; guests; locality (the place name of the minutes' date line); the memo's signer
+    (name, title); delegations."""
     if len(fields) > len(CONFERENCE_FIELDS):
+        if isinstance(bloc_id := secretariat_bloc(actor), Rejected):
+            return bloc_id
         return Rejected(
             Reason.BAD_FIELD_COUNT,
             {"count": len(fields), "typed": fields, "fields": list(CONFERENCE_FIELDS)},
         )
-    padded = [clean(f) for f in fields] + [""] * len(CONFERENCE_FIELDS)
-    when_text, place, chair_unit_ref, chair, secretary, board, guests, locality = padded[:8]
+    return await save_conference(services, actor, conference_input(fields))
+
+
+async def save_conference(
+    services: Services, actor: Actor, typed: ConferenceInput
+) -> ConferenceView | Rejected:
+    """The conference set up or corrected (chat and console): every field checked, nothing
+    saved on a refusal; check-ins, ballots, paragraphs and what the hall saw stay with it."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    lists = {"guests", "delegations"}
+    text = {
+        name: _list_text(value) if name in lists else clean(value)
+        for name in ConferenceInput.__dataclass_fields__
+        if name != "ended" and isinstance(value := getattr(typed, name), str)
+    }
+    # The board: names between commas (the chat) or one a line (the console).
+    board = tuple(
+        name for part in re.split(r"[,\n]", nfc(typed.counting_board)) if (name := clean(part))
+    )
+    text["counting_board"] = ", ".join(board)
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
         units = await uow.blocs.units(bloc_id)
-        for name, text in zip(CONFERENCE_FIELDS, padded, strict=False):
-            problem = _field_problem(name, text, bloc, list(units))
+        for name, value in text.items():
+            problem = _field_problem(name, value, bloc, list(units))
             if problem is not None:
                 return problem
-        held_at = local_to_utc(when_text, bloc.timezone)
+        held_at = local_to_utc(text["time"], bloc.timezone)
         assert held_at is not None  # checked above
-        chair_unit = pick_unit(units, chair_unit_ref) if chair_unit_ref else None
+        chair_unit = pick_unit(units, text["chair_unit"]) if text["chair_unit"] else None
         assert not isinstance(chair_unit, Rejected)  # checked above
         existing = await uow.votes.conference(bloc_id, bloc.year)
-        conference = Conference(
+        if typed.ended is None:
+            ended_at = existing.ended_at if existing else None
+        else:
+            found = _ended_at(clean(typed.ended), held_at, bloc.timezone)
+            if isinstance(found, Rejected):
+                return found
+            ended_at = found
+        if ended_at is not None and ended_at <= held_at:
+            ended_at = None  # the start moved past an end entered before: enter it again
+        fresh = Conference(
             id=existing.id if existing else 0,
             bloc_id=bloc_id,
             year=bloc.year,
             held_at=held_at,
-            place=place,
+            place=text["place"],
             chair_unit_id=chair_unit.id if chair_unit else None,
-            chair=chair,
-            secretary=secretary,
-            counting_board=tuple(n.strip() for n in board.split(",") if n.strip()),
-            guests=guests,
-            locality=locality,
-            summary_movements=existing.summary_movements if existing else "",
-            summary_closing=existing.summary_closing if existing else "",
+            chair=text["chair"],
+            chair_title=text["chair_title"],
+            secretary=text["secretary"],
+            counting_board=board,
+            guests=text["guests"],
+            locality=text["locality"],
+            signer=text["signer"],
+            signer_title=text["signer_title"],
+            delegations=text["delegations"],
+            ended_at=ended_at,
         )
         if existing is not None:
-            conference = await uow.votes.update_conference(conference)
+            conference = await uow.votes.update_conference(
+                replace(existing, **{f: getattr(fresh, f) for f in (*_FORM_COLUMNS, "ended_at")})
+            )
         else:
             conference = await uow.votes.add_conference(
-                conference, created_by=actor.identity.id, now=services.clock.now()
+                fresh, created_by=actor.identity.id, now=services.clock.now()
             )
         await record(
             uow,
@@ -254,6 +356,56 @@ async def setup_conference(
             conference=conference.id,
             held_at=held_at.isoformat(),
             place=conference.place,
+        )
+        view = await _conference_view(uow, bloc, conference)
+        await uow.commit()
+    return view
+
+
+# What the conference form sets (the rest — the summary's paragraphs, the venue setting, what
+# the hall saw — has its own commands and stays as it is when the form is saved again).
+_FORM_COLUMNS = (
+    "held_at",
+    "place",
+    "chair_unit_id",
+    "chair",
+    "chair_title",
+    "secretary",
+    "counting_board",
+    "guests",
+    "locality",
+    "signer",
+    "signer_title",
+    "delegations",
+)
+
+
+async def set_conference_end(
+    services: Services, actor: Actor, text: str
+) -> ConferenceView | Rejected:
+    """/conference end 11:30: the time the meeting ended, for the minutes (a whole date and
+    time also do; «-» clears it: the minutes then take the last event of the day)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        existing = await uow.votes.conference(bloc_id, bloc.year)
+        if existing is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        typed = clean(text)
+        found = _ended_at("" if typed == SKIP else typed, existing.held_at, bloc.timezone)
+        if isinstance(found, Rejected):
+            return found
+        conference = await uow.votes.update_conference(replace(existing, ended_at=found))
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="conference.ended",
+            conference=conference.id,
+            ended_at=found.isoformat() if found else "",
         )
         view = await _conference_view(uow, bloc, conference)
         await uow.commit()

@@ -112,6 +112,8 @@ async def cmd_conference(
     elif fold_diacritics(sub) in SCREEN_WORDS:
         await _screen(message, actor, services, ui, rest)
         return
+    elif fold_diacritics(sub) in END_WORDS and rest.strip():
+        view = await svc.set_conference_end(services, actor, rest)
     elif sub:
         await message.answer(ui.text("conference_usage"))
         return
@@ -123,6 +125,7 @@ async def cmd_conference(
     await answer_long(message, ui.text("conference_view", view=view))
 
 
+END_WORDS = frozenset({"end", "ended", "ketthuc", "ket_thuc", "ket"})
 SCREEN_WORDS = frozenset({"screen", "manhinh", "man_hinh", "maychieu", "may_chieu"})
 SCREEN_OFF_WORDS = frozenset({"off", "tat", "thu hoi", "huy", "revoke"})
 

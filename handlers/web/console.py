@@ -86,21 +86,41 @@ def conference_fields(form: MultiDictProxy[Any]) -> dict[str, str]:
         "place": text("place"),
         "chair_unit": text("chair_unit"),
         "chair": text("chair"),
+        "chair_title": text("chair_title"),
         "secretary": text("secretary"),
-        "counting_board": ", ".join(lines("counting_board")),
         "board_lines": text("counting_board"),
-        "guests": "; ".join(lines("guests")),
         "guest_lines": text("guests"),
         "locality": text("locality"),
+        "signer": text("signer"),
+        "signer_title": text("signer_title"),
+        "delegation_lines": text("delegations"),
+        "ended": text("ended"),
         "venue": text("venue"),
     }
+
+
+def conference_input(typed: dict[str, str]) -> svc.ConferenceInput:
+    return svc.ConferenceInput(
+        time=typed["time"],
+        place=typed["place"],
+        chair_unit=typed["chair_unit"],
+        chair=typed["chair"],
+        chair_title=typed["chair_title"],
+        secretary=typed["secretary"],
+        counting_board=typed["board_lines"],
+        guests=typed["guest_lines"],
+        locality=typed["locality"],
+        signer=typed["signer"],
+        signer_title=typed["signer_title"],
+        delegations=typed["delegation_lines"],
+        ended=typed["ended"],
+    )
 
 
 async def conference_post(request: web.Request) -> web.StreamResponse:
     typed = conference_fields(await request.post())
     services, actor = services_of(request), actor_of(request)
-    fields = [typed[name] for name in svc.CONFERENCE_FIELDS]
-    saved = await svc.setup_conference(services, actor, fields)
+    saved = await svc.save_conference(services, actor, conference_input(typed))
     if isinstance(saved, Rejected):
         if saved.reason is Reason.NOT_SECRETARIAT:
             return _refused(request, saved)

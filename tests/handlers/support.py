@@ -490,10 +490,11 @@ DUNG = person(2004, "Đỗ", "Thị Dung")  # will represent Sở Văn hóa, Th�
 GIANG = person(2005, "Vũ", "Văn Giang")  # will represent Sở Thông tin và Truyền thông
 LAN2 = person(2201, "Hà", "Văn Thư")  # a second secretariat member
 VOTE_UNITS = [*UNITS, ("Sở Thông tin và Truyền thông", "STTTT")]
-# When, where, chairing unit, chair, secretary, counting board, guests, locality.
+# When, where, chairing unit, chair (name, title), secretary, counting board, guests, locality.
 CONFERENCE = (
-    "/conference new 20/12/2024 08:00; Hội trường Sở Y tế; SYT; Nguyễn Văn Thành; "
-    "Lò Thị Hương; Quàng Thị Mai, Trần Đức Long; Lãnh đạo UBND tỉnh; Hà Nội"
+    "/conference new 20/12/2024 08:00; Hội trường Sở Y tế; SYT; "
+    "Nguyễn Văn Thành, Giám đốc Sở Y tế; Lò Thị Hương; Quàng Thị Mai, Trần Đức Long; "
+    "Lãnh đạo UBND tỉnh; Hà Nội"
 )
 
 

@@ -58,8 +58,11 @@ async def test_a_semicolon_too_many_is_refused_naming_the_fields(
     assert await conference(services) is None
 
     # Eight fields: saved, and every one of them echoed, the minutes' date line included.
-    replies = await tg.say(SECRETARY, command.replace("; Điện Biên", "").replace(
-        "HĐND tỉnh; lãnh đạo", "HĐND tỉnh, lãnh đạo") + "; Điện Biên")
+    replies = await tg.say(
+        SECRETARY,
+        command.replace("; Điện Biên", "").replace("HĐND tỉnh; lãnh đạo", "HĐND tỉnh, lãnh đạo")
+        + "; Điện Biên",
+    )
     assert replies[0].text.startswith(
         HEAD + "Ban kiểm phiếu: Quàng Thị Mai, Trần Đức Long\n"
         "Khách mời: đồng chí Giàng Thị Hoa, Phó Chủ tịch HĐND tỉnh, lãnh đạo Ban Thi đua - "
@@ -68,15 +71,13 @@ async def test_a_semicolon_too_many_is_refused_naming_the_fields(
     )
 
 
-async def test_conference_new_alone_walks_step_by_step(
-    tg: Harness, services: Services
-) -> None:
+async def test_conference_new_alone_walks_step_by_step(tg: Harness, services: Services) -> None:
     await tg.admin_setup(units=UNITS)
     assert plain(await tg.say(SECRETARY, "/conference new")) == [
         (
             S,
             "Thiết lập hội nghị tổng kết (gõ một lệnh bất kỳ để hủy).\n"
-            "Bước 1/8. Hội nghị họp lúc nào (giờ của khối)?\n"
+            "Bước 1/10. Hội nghị họp lúc nào (giờ của khối)?\n"
             "Ví dụ: 20/12/2024 08:00",
         )
     ]
@@ -84,33 +85,45 @@ async def test_conference_new_alone_walks_step_by_step(
         (S, "Không hiểu thời hạn «32/12/2024». Nhập theo dạng 15/12/2022 17:00.")
     ]
     assert plain(await tg.say(SECRETARY, "20/12/2024 08:00")) == [
-        (S, "Bước 2/8. Địa điểm họp?\nVí dụ: Hội trường Sở Y tế")
+        (S, "Bước 2/10. Địa điểm họp?\nVí dụ: Hội trường Sở Y tế")
     ]
     assert plain(await tg.say(SECRETARY, "-")) == [(S, "Địa điểm không được để trống.")]
     assert plain(await tg.say(SECRETARY, "Hội trường Sở Y tế")) == [
         (
             S,
-            "Bước 3/8. Đơn vị chủ trì (số thứ tự trong /units, tên viết tắt hoặc tên đơn vị)? "
+            "Bước 3/10. Đơn vị chủ trì (số thứ tự trong /units, tên viết tắt hoặc tên đơn vị)? "
             "Gõ «-» để bỏ qua.\nVí dụ: SYT",
         )
     ]
     assert plain(await tg.say(SECRETARY, "XYZ")) == [
         (S, "Không tìm thấy đơn vị «XYZ» trong khối. Xem danh sách: /units")
     ]
-    for answer in ("SYT", "Nguyễn Văn Thành", "Lò Thị Hương", "-"):
+    for answer in ("SYT", "Nguyễn Văn Thành, Giám đốc Sở Y tế", "Lò Thị Hương", "-"):
         replies = await tg.say(SECRETARY, answer)
     assert plain(replies) == [
         (
             S,
-            "Bước 7/8. Khách mời (một tin nhắn; có thể dùng dấu «;»)? Gõ «-» để bỏ qua.\n"
+            "Bước 7/10. Khách mời (một tin nhắn; có thể dùng dấu «;»)? Gõ «-» để bỏ qua.\n"
             f"Ví dụ: {GUESTS}",
         )
     ]
     await tg.say(SECRETARY, GUESTS)  # the «;» stays inside the guests
     assert await conference(services) is None
-    replies = await tg.say(SECRETARY, "Điện Biên")
+    assert plain(await tg.say(SECRETARY, "Điện Biên")) == [
+        (
+            S,
+            "Bước 9/10. Người ký tờ trình thay mặt khối (thủ trưởng đơn vị trưởng khối): họ "
+            "tên và chức vụ, cách nhau bởi dấu phẩy? Bỏ qua: chủ tọa ký. Gõ «-» để bỏ qua.\n"
+            "Ví dụ: Nguyễn Văn Thành, Giám đốc Sở Y tế",
+        )
+    ]
+    await tg.say(SECRETARY, "-")  # the chair signs the memo
+    # Delegations one a line (a message may hold several lines here).
+    replies = await tg.say(SECRETARY, "Lãnh đạo Văn phòng UBND các huyện\nPhòng Nội vụ các huyện")
+    head = HEAD.replace("Nguyễn Văn Thành", "Nguyễn Văn Thành, Giám đốc Sở Y tế")
     assert replies[0].text.startswith(
-        HEAD + f"Khách mời: {GUESTS}\n"
+        head + f"Khách mời: {GUESTS}\n"
+        "Thành phần đại biểu: Lãnh đạo Văn phòng UBND các huyện; Phòng Nội vụ các huyện\n"
         "Dòng địa danh, ngày tháng của biên bản: «Điện Biên, ngày 20 tháng 12 năm 2024»\n"
     )
     saved = await conference(services)
@@ -121,6 +134,13 @@ async def test_conference_new_alone_walks_step_by_step(
         GUESTS,
         "Điện Biên",
     )
+    # The chair is a person: the name and the title, split at the first comma.
+    assert (saved.chair, saved.chair_title, saved.signer) == (
+        "Nguyễn Văn Thành",
+        "Giám đốc Sở Y tế",
+        "",
+    )
+    assert saved.delegations == "Lãnh đạo Văn phòng UBND các huyện; Phòng Nội vụ các huyện"
     # The walk is over: plain text is no longer taken as an answer.
     assert plain(await tg.say(SECRETARY, "Hà Nội"))[0][1].startswith("Bot chưa hiểu")
 

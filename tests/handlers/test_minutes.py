@@ -285,3 +285,68 @@ async def test_the_meeting_ends_with_the_covenant_signed_after_the_last_ballot(
     assert ending == [
         "Hội nghị kết thúc vào hồi 10 giờ 15 cùng ngày. " + ending[0].split("cùng ngày. ", 1)[1]
     ], ending
+
+
+async def test_the_memo_is_signed_by_a_person_and_the_end_time_is_the_one_entered(
+    tg: Harness, services: Services
+) -> None:
+    """Issue 20, points 4 and 6: the memo is signed for the bloc by the leader unit's head —
+    title and name, entered with the conference (the chair when nobody else is); the
+    minutes' chair is a name with the title; an end time entered is the minutes' end."""
+    await conference_setup(tg, units=MINUTES_UNITS)  # the chair: Nguyễn Văn Thành, Giám đốc…
+    await _vote(services, tg, 1, {})
+    sent = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
+    memo = lines_of(Document(io.BytesIO(sent[2].data)))
+    assert memo[-1].endswith(
+        "| TM. KHỐI THI ĐUA VĂN HÓA - XÃ HỘI / TRƯỞNG KHỐI / GIÁM ĐỐC SỞ Y TẾ / Nguyễn Văn Thành"
+    )
+
+    # The walk, again: the memo's signer is another person (the leader unit's head).
+    answers = [
+        "20/12/2024 08:00",
+        "Hội trường Sở Y tế",
+        "SYT",
+        "Ông Nguyễn Văn Thành, Phó Giám đốc Sở Y tế",
+        "Lò Thị Hương",
+        "-",
+        "-",
+        "Hà Nội",
+        "Bà Trần Thị Bình, Giám đốc Sở Giáo dục và Đào tạo, Trưởng khối",
+        "-",
+    ]
+    await tg.say(SECRETARY, "/conference new")
+    for answer in answers:
+        replies = await tg.say(SECRETARY, answer)
+    assert "Người ký tờ trình: Bà Trần Thị Bình, Giám đốc Sở Giáo dục và Đào tạo, Trưởng khối" in (
+        replies[0].text
+    )
+    refused = await tg.say(SECRETARY, "/conference end 07:30")
+    assert refused[-1].text == (
+        "Giờ kết thúc «07:30» không sau giờ khai mạc hội nghị. Nhập giờ kết thúc trong ngày "
+        "họp, ví dụ 11:30."
+    )
+    ended = await tg.say(SECRETARY, "/conference end 11:30")
+    assert "Kết thúc: 11:30 20/12/2024" in ended[-1].text
+
+    sent = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
+    minutes = lines_of(Document(io.BytesIO(sent[0].data)))
+    assert "Chủ trì: ông Nguyễn Văn Thành, Phó Giám đốc Sở Y tế (Sở Y tế)." not in minutes
+    assert "Chủ trì: ông Nguyễn Văn Thành, Phó Giám đốc Sở Y tế." in minutes
+    assert any(
+        line.startswith("Hội nghị kết thúc vào hồi 11 giờ 30 cùng ngày.") for line in minutes
+    )
+    memo = lines_of(Document(io.BytesIO(sent[2].data)))
+    assert memo[-1].endswith(
+        "| TM. KHỐI THI ĐUA VĂN HÓA - XÃ HỘI / TRƯỞNG KHỐI / GIÁM ĐỐC SỞ GIÁO DỤC VÀ ĐÀO TẠO, "
+        "TRƯỞNG KHỐI / Trần Thị Bình"
+    )
+
+    # «-» clears the end: the minutes take the last count again.
+    cleared = await tg.say(SECRETARY, "/conference end -")
+    assert "Kết thúc:" not in cleared[-1].text
+    sent = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
+    minutes = lines_of(Document(io.BytesIO(sent[0].data)))
+    assert not any("11 giờ 30" in line for line in minutes)
+    assert (await tg.say(AN, "/conference end 11:30"))[-1].text == (
+        "Chỉ thường trực khối mới dùng được lệnh này."
+    )

@@ -113,7 +113,7 @@ def conference_text(
         f"<b>Hội nghị tổng kết năm 2024</b> — {BLOC}\n"
         "Thời gian: 08:00 20/12/2024; địa điểm: Hội trường Sở Y tế\n"
         f"Đơn vị chủ trì: {SYT}\n"
-        "Chủ tọa: Nguyễn Văn Thành\n"
+        "Chủ tọa: Nguyễn Văn Thành, Giám đốc Sở Y tế\n"
         "Thư ký: Lò Thị Hương\n"
         "Ban kiểm phiếu: Quàng Thị Mai, Trần Đức Long\n"
         "Khách mời: Lãnh đạo UBND tỉnh\n"

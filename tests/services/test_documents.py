@@ -468,7 +468,7 @@ def _cluster_facts(chair: str, secretary: str, leader: str, deputy: str) -> Any:
         (2, 2),
     )
     attendance = (("xã Tân Phú", True), ("xã An Hiệp", True))
-    return _Facts(bloc, conference, attendance, "xã Tân Phú", (), (), summary, HEAD)
+    return _Facts(bloc, conference, attendance, (), (), summary, HEAD)
 
 
 def test_a_clusters_texts_say_cum_start_with_a_capital_and_keep_one_honorific() -> None:

@@ -36,10 +36,15 @@ FORM = {
     "place": "Hội trường Sở Y tế",
     "locality": "Hà Nội",
     "chair_unit": "SYT",
-    "chair": "Nguyễn Văn Thành, Giám đốc Sở Y tế",
+    "chair": "Nguyễn Văn Thành",
+    "chair_title": "Giám đốc Sở Y tế",
     "secretary": "Lò Thị Hương",
     "counting_board": "Quàng Thị Mai\r\n  Trần Đức Long  \r\n\r\n",
     "guests": "Lãnh đạo UBND tỉnh\r\nĐại diện Ban Thi đua - Khen thưởng tỉnh",
+    "delegations": "Lãnh đạo Văn phòng UBND các huyện\r\n\r\nPhòng Nội vụ các huyện",
+    "signer": "Trần Văn Bình",
+    "signer_title": "Giám đốc Sở Y tế, Khối trưởng",
+    "ended": "",
     "venue": "auto",
 }
 
@@ -102,7 +107,18 @@ async def test_the_conference_form_sets_it_up_and_edits_it(
     page = await client.get("/web/console/conference")
     assert page.status == 200
     html = await page.text()
-    for label in ("Ngày", "Giờ", "Địa điểm", "Chủ tọa (họ tên, chức vụ)", "Khách mời"):
+    for label in (
+        "Ngày",
+        "Giờ",
+        "Địa điểm",
+        "Chủ tọa: họ tên",
+        "Chức vụ của chủ tọa",
+        "Khách mời",
+        "Người ký tờ trình thay mặt khối: họ tên",
+        "Chức vụ của người ký",
+        "Thành phần đại biểu ngoài các đơn vị thành viên",
+        "Giờ kết thúc",
+    ):
         assert f">{label}</label>" in html, label
     assert 'value="auto" checked' in html
 
@@ -117,7 +133,11 @@ async def test_the_conference_form_sets_it_up_and_edits_it(
     assert found is not None
     assert found.held_at == datetime(2024, 12, 20, 1, 30, tzinfo=UTC)  # 08:30 in Hà Nội
     assert found.place == "Hội trường Sở Y tế"
-    assert found.chair == "Nguyễn Văn Thành, Giám đốc Sở Y tế"
+    # The signers are persons: names and titles apart (issue 20, 4).
+    assert (found.chair, found.chair_title) == ("Nguyễn Văn Thành", "Giám đốc Sở Y tế")
+    assert (found.signer, found.signer_title) == ("Trần Văn Bình", "Giám đốc Sở Y tế, Khối trưởng")
+    assert found.delegations == "Lãnh đạo Văn phòng UBND các huyện; Phòng Nội vụ các huyện"
+    assert found.ended_at is None
     assert found.counting_board == ("Quàng Thị Mai", "Trần Đức Long")
     assert found.guests == "Lãnh đạo UBND tỉnh; Đại diện Ban Thi đua - Khen thưởng tỉnh"
     assert found.locality == "Hà Nội"
@@ -133,6 +153,8 @@ async def test_the_conference_form_sets_it_up_and_edits_it(
     assert '<option value="SYT" selected>' in html
     assert ">Quàng Thị Mai\nTrần Đức Long</textarea>" in html
     assert ">Lãnh đạo UBND tỉnh\nĐại diện Ban Thi đua - Khen thưởng tỉnh</textarea>" in html
+    assert ">Lãnh đạo Văn phòng UBND các huyện\nPhòng Nội vụ các huyện</textarea>" in html
+    assert 'name="signer_title" value="Giám đốc Sở Y tế, Khối trưởng"' in html
 
     # Edited: check-in self-declared; the conference keeps its id (its check-ins stay).
     edited = await client.post(
@@ -151,6 +173,19 @@ async def test_the_conference_form_sets_it_up_and_edits_it(
     html = await (await client.get("/web/console/conference")).text()
     assert 'value="off" checked' in html
 
+    # The end time, typed on the conference's day: the minutes end there.
+    ended = await client.post(
+        "/web/console/conference",
+        data={"csrf": csrf_of(html), **FORM, "hour": "14:00", "venue": "off", "ended": "16:45"},
+        allow_redirects=False,
+    )
+    assert ended.status == 303
+    last = await conference(services)
+    assert last is not None
+    assert last.ended_at == datetime(2024, 12, 20, 9, 45, tzinfo=UTC)
+    html = await (await client.get("/web/console/conference")).text()
+    assert 'name="ended" value="16:45"' in html
+
 
 async def test_a_bad_field_is_said_and_nothing_typed_is_lost(
     client: Client, tg: Harness, services: Services
@@ -162,6 +197,9 @@ async def test_a_bad_field_is_said_and_nothing_typed_is_lost(
         ({"date": "31/02/2024"}, "Không hiểu thời hạn «31/02/2024 08:30»"),
         ({"place": "   "}, None),
         ({"chair": "x" * 201}, "200"),
+        ({"chair_title": "x" * 201}, "Chức vụ quá dài: 201 ký tự, tối đa 200 ký tự"),
+        ({"ended": "07:00"}, "Giờ kết thúc «07:00» không sau giờ khai mạc hội nghị"),
+        ({"ended": "25:99"}, "Không hiểu thời hạn «25:99»"),
     ):
         refused = await client.post(
             "/web/console/conference", data={"csrf": csrf_of(html), **FORM, **change}
@@ -172,7 +210,7 @@ async def test_a_bad_field_is_said_and_nothing_typed_is_lost(
         if said:
             assert said in page
         # What was typed is still in the form.
-        assert "Nguyễn Văn Thành, Giám đốc Sở Y tế" in page or "x" * 201 in page
+        assert 'value="Nguyễn Văn Thành"' in page or "x" * 201 in page
         assert ">Quàng Thị Mai\r\n  Trần Đức Long</textarea>" in page
     assert await conference(services) is None
 
@@ -186,7 +224,7 @@ async def test_markup_and_decomposed_letters_are_stored_clean_and_shown_as_text(
     nfd = {
         name: unicodedata.normalize("NFD", value)
         for name, value in FORM.items()
-        if name not in {"date", "hour", "chair_unit", "venue"}
+        if name not in {"date", "hour", "chair_unit", "venue", "ended"}
     }
     marked = {name: f"<b>{value}</b><script>x()</script>" for name, value in nfd.items()}
     data = {**FORM, **marked, "locality": "<i>Hà Nội</i>"}
@@ -196,8 +234,19 @@ async def test_markup_and_decomposed_letters_are_stored_clean_and_shown_as_text(
     assert done.status == 303
     found = await conference(services)
     assert found is not None
-    assert found.place == unicodedata.normalize("NFC", found.place)
+    for stored in (
+        found.place,
+        found.chair,
+        found.chair_title,
+        found.signer,
+        found.signer_title,
+        found.delegations,
+        found.guests,
+    ):
+        assert stored == unicodedata.normalize("NFC", stored)
+        assert stored.startswith("<b>"), stored  # kept as typed, shown as text
     assert "Hội trường Sở Y tế" in found.place
+    assert "Giám đốc Sở Y tế" in found.chair_title
     page = await (await client.get("/web/console/conference")).text()
     assert "<script>x()</script>" not in page
     assert "&lt;script&gt;x()&lt;/script&gt;" in page
