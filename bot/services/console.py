@@ -95,6 +95,7 @@ class ConferenceForm:
     bloc: Bloc
     units: tuple[Unit, ...]
     conference: Conference | None
+    minutes_at: datetime | None = None  # the minutes last produced (a change: produce again)
 
     @property
     def venue_checkin(self) -> bool:
@@ -150,7 +151,12 @@ async def conference_form(services: Services, actor: Actor) -> ConferenceForm | 
         bloc = await uow.blocs.require(bloc_id)
         units = await uow.blocs.units(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
-    return ConferenceForm(bloc, tuple(units), conference)
+        produced = await uow.audit.recent(bloc_id, 20, action="minutes.produced")
+    minutes_at = next(
+        (e.at for e in produced if conference and e.details.get("conference") == conference.id),
+        None,
+    )
+    return ConferenceForm(bloc, tuple(units), conference, minutes_at)
 
 
 # --- units and invites ---------------------------------------------------------------

@@ -18,6 +18,7 @@ from bot.core.voting import BallotKind, BallotStatus
 from bot.render import Renderer, long_date, pad2, points
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
+from bot.services.audit import record
 from bot.services.documents import (
     Block,
     OfficialDocument,
@@ -424,6 +425,19 @@ async def paperwork(
         if isinstance(conference, Rejected):
             return conference
         facts = await _facts(uow, services, bloc, conference, locale)
+        # Who produced the documents, when (the console's conference form then says that a
+        # change made afterwards needs them produced again). The documents carry the head
+        # from before this row: the chain as it stood when they were made.
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="minutes.produced",
+            conference=conference.id,
+            year=conference.year,
+        )
+        await uow.commit()
     render = services.renderer
 
     lang = Locale(locale).value

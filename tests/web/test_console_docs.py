@@ -466,6 +466,8 @@ async def test_without_a_group_the_summary_is_sent_to_each_member(
 async def test_the_minutes_records_and_memo_download(client: Client, tg: Harness) -> None:
     await conference_setup(tg)
     await sign_in(client, tg, SECRETARY)
+    warning = "Biên bản, biên bản kiểm phiếu và tờ trình đã được lập lúc"
+    assert warning not in await page_text(client, "/web/console/conference")
     for doc in ("minutes", "memo"):
         for query in ("", "?lang=en"):
             got = await client.get(f"/web/console/minutes/{doc}{query}")
@@ -481,6 +483,9 @@ async def test_the_minutes_records_and_memo_download(client: Client, tg: Harness
     assert records.status == 200
     assert 'filename="bien-ban-kiem-phieu.docx"' in records.headers["Content-Disposition"]
     assert (await records.read())[:2] == b"PK"
+    # The conference stays editable, and its form says when the documents were produced: a
+    # change made afterwards needs them produced again.
+    assert f"{warning} 08:00 25/11/2024." in await page_text(client, "/web/console/conference")
 
 
 async def test_the_new_year_asks_first_then_moves_on(
