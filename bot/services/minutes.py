@@ -48,10 +48,15 @@ class Counted:
 
 @dataclass(frozen=True, slots=True)
 class Proposed:
+    """A unit proposed for an award: its score, its votes in the round where it passed the
+    threshold, and — when a run-off among tied units decided its seat — the run-off's (which
+    has no threshold: listed alone, 2 of 4 would read as failing a 70% threshold)."""
+
     unit: str
     total_cp: int | None
     votes: int
     percent_tenths: int
+    runoff: tuple[int, int] | None = None  # votes, tenths of a percent in the run-off
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,26 +125,24 @@ async def _facts(
     scores = await _scores_of_year(uow, bloc.id, conference.year)
     by_tier: dict[str, list[Proposed]] = {}
     summary = await summary_of(uow, bloc, conference)
+    by_ballot = {item.info.ballot.id: item for item in counted}
     for item in counted:
         if item.info.ballot.kind is not BallotKind.AWARD or not item.info.tier:
             continue
-        data, decided, _ = item.stored
-        votes = {
-            o.unit_id: r
-            for r in data["options"]
-            for o in item.info.ballot.options
-            if o.index == r["index"] and o.unit_id
-        }
+        _, decided, _ = item.stored
+        votes = _unit_votes(item)
+        first = by_ballot.get(item.info.runoff_of or 0)
+        first_votes = _unit_votes(first) if first is not None else votes
         listed = by_tier.setdefault(item.info.tier, [])
         for unit_id in decided:
             if unit_id in names and all(p.unit != names[unit_id] for p in listed):
-                row = votes.get(unit_id, {"votes": 0, "percent_tenths": 0})
+                row = first_votes.get(unit_id, (0, 0))
                 listed.append(
                     Proposed(
                         names[unit_id],
                         scores.get(unit_id),
-                        row["votes"],
-                        row["percent_tenths"],
+                        *row,
+                        runoff=votes.get(unit_id, (0, 0)) if first is not None else None,
                     )
                 )
     tiers = tuple((a.tier, tuple(by_tier.get(a.tier, ()))) for a in summary.awards)
@@ -161,6 +164,17 @@ async def _facts(
         head,
         signed,
     )
+
+
+def _unit_votes(item: Counted) -> dict[int, tuple[int, int]]:
+    """Each candidate unit's votes and share (tenths of a percent) in one counted ballot."""
+    data = item.stored[0]
+    return {
+        o.unit_id: (int(r["votes"]), int(r["percent_tenths"]))
+        for r in data["options"]
+        for o in item.info.ballot.options
+        if o.index == r["index"] and o.unit_id
+    }
 
 
 async def _scores_of_year(uow: UnitOfWork, bloc_id: int, year: int) -> dict[int, int | None]:
@@ -372,7 +386,14 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
                 str(i),
                 p.unit,
                 points(p.total_cp, locale) if p.total_cp is not None else "—",
-                f"{p.votes} ({_percent(p.percent_tenths, locale)})",
+                f"{p.votes} ({_percent(p.percent_tenths, locale)})"
+                + (
+                    t("memo.runoff_votes").format(
+                        votes=p.runoff[0], percent=_percent(p.runoff[1], locale)
+                    )
+                    if p.runoff
+                    else ""
+                ),
             )
             for i, p in enumerate(units, start=1)
         ]

@@ -1938,6 +1938,9 @@ def _result_context(
         "approved": bool(result.winners)
         and info.ballot.kind in (BallotKind.APPROVE_REPORT, BallotKind.YES_NO),
         "tie": [names.get(o.unit_id, "") for o in tie if o.unit_id],
+        "tie_votes": next((r.votes for r in result.options if r.option in tie), 0),
+        "tie_percent": next((r.percent_tenths for r in result.options if r.option in tie), 0),
+        "seats_left": max(info.quota - len(result.winners), 1) if tie else 0,
         "runoff_number": runoff.number if runoff else None,
         "awaiting": [names.get(u, "") for u in awaiting],
         "other_opinions": other_opinions,
@@ -2111,6 +2114,11 @@ def counted_context(
         for o in info.ballot.options
         if o.index in data.get("tie", []) and o.unit_id
     ]
+    # Where the tie was: the tied units' common votes, and the places they were tied for.
+    tied_rows = [r for r in data["options"] if r["index"] in data.get("tie", [])]
+    tie_votes = tied_rows[0]["votes"] if tied_rows else 0
+    tie_percent = tied_rows[0]["percent_tenths"] if tied_rows else 0
+    winners = len(data.get("winners", []))
     return {
         "ballot": _ballot_context(info, number, names, bloc),
         "issued": data["issued"],
@@ -2127,6 +2135,9 @@ def counted_context(
         "approved": bool(data["winners"])
         and info.ballot.kind in (BallotKind.APPROVE_REPORT, BallotKind.YES_NO),
         "tie": tie_units,
+        "tie_votes": tie_votes,
+        "tie_percent": tie_percent,
+        "seats_left": max(info.quota - winners, 1) if tie_units else 0,
         "runoff_number": runoff_number,
         "awaiting": [names.get(int(u), "") for u in data.get("awaiting", [])],
         "other_opinions": data.get("other_opinions", []),

@@ -29,6 +29,7 @@ from tests.handlers.support import (
     conference_setup,
     dispatch,
     documents,
+    unit_ids,
     voted,
 )
 
@@ -349,4 +350,59 @@ async def test_the_memo_is_signed_by_a_person_and_the_end_time_is_the_one_entere
     assert not any("11 giờ 30" in line for line in minutes)
     assert (await tg.say(AN, "/conference end 11:30"))[-1].text == (
         "Chỉ thường trực khối mới dùng được lệnh này."
+    )
+
+
+async def test_a_unit_decided_by_a_run_off_is_listed_with_the_round_it_passed_in(
+    tg: Harness, services: Services
+) -> None:
+    """Issue 20, point 5: four units tie at 3 of 4 (75%, over the 70% threshold) for the
+    chair's certificate's three places; the run-off (no threshold) gives three of them 2 of 4.
+    Listed with the run-off's 50% alone, the memo read as if they had failed the threshold: it
+    gives the first round's figure, then the run-off's. The minutes say the tie where it was."""
+    await conference_setup(tg)  # SYT (An), SGDĐT (Cường), SVHTTDL (Dung), STTTT (Giang)
+    ids = await ballot_ids(services)
+    chair_cert = ids[4]
+    async with services.db.uow() as uow:
+        info = await uow.votes.ballot(chair_cert)
+    assert info is not None
+    assert (info.tier, info.quota) == ("chair_cert", 3)
+    index = {o.unit_id: o.index for o in info.ballot.options}
+    unit = await unit_ids(services)
+    syt, sgd, svh, stt = (index[unit[s]] for s in ("SYT", "SGDĐT", "SVHTTDL", "STTTT"))
+    await tg.say(SECRETARY, "/ballot open 5")
+    for user, choice in (
+        (AN, [sgd, svh, stt]),
+        (CUONG, [syt, svh, stt]),
+        (DUNG, [syt, sgd, stt]),
+        (GIANG, [syt, sgd, svh]),
+    ):
+        await voted(services, user, chair_cert, choice)
+    closed = await tg.say(SECRETARY, "/ballot close 5")
+    assert "bỏ phiếu lại số 8" in closed[0].text
+    runoff = (await ballot_ids(services))[7]
+    async with services.db.uow() as uow:
+        again = await uow.votes.ballot(runoff)
+    assert again is not None
+    index = {o.unit_id: o.index for o in again.ballot.options}
+    syt, sgd, svh, stt = (index[unit[s]] for s in ("SYT", "SGDĐT", "SVHTTDL", "STTTT"))
+    await tg.say(SECRETARY, "/ballot open 8")
+    for user, choice in ((AN, [sgd]), (CUONG, [svh, stt]), (DUNG, [sgd, stt]), (GIANG, [svh])):
+        await voted(services, user, runoff, choice)
+    await tg.say(SECRETARY, "/ballot close 8")
+
+    sent = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
+    memo = lines_of(Document(io.BytesIO(sent[-1].data)))
+    rows = [line for line in memo if line.startswith(("1 | ", "2 | ", "3 | "))]
+    assert rows == [
+        "1 | Sở Giáo dục và Đào tạo | — | 3 (75,0%); bỏ phiếu lại: 2 (50,0%)",
+        "2 | Sở Văn hóa, Thể thao và Du lịch | — | 3 (75,0%); bỏ phiếu lại: 2 (50,0%)",
+        "3 | Sở Thông tin và Truyền thông | — | 3 (75,0%); bỏ phiếu lại: 2 (50,0%)",
+    ], memo
+    minutes = lines_of(Document(io.BytesIO(sent[0].data)))
+    said = minutes[minutes.index(next(m for m in minutes if "Bằng khen của Chủ tịch" in m)) :]
+    assert said[7] == (
+        "Kết quả: hòa phiếu giữa Sở Y tế, Sở Giáo dục và Đào tạo, Sở Văn hóa, Thể thao và Du "
+        "lịch, Sở Thông tin và Truyền thông (cùng 3 phiếu, 75,0%) cho 3 suất; bỏ phiếu lại. "
+        "(Biên bản kiểm phiếu số 01/BBKP-KTĐVHXH.)"
     )
