@@ -119,7 +119,7 @@ def regulation_lines(text: str) -> tuple[str, ...]:
     for raw in text.splitlines():
         line = clean(raw)
         for word in _BASIS_WORDS:
-            if line[: len(word) + 1].casefold() == word + " ":
+            if line[: len(word) + 1].casefold() in (word + " ", word + ":"):
                 line = line[len(word) :].lstrip(" :")
                 break
         line = line.rstrip(" ;.,")
