@@ -565,6 +565,14 @@ class BlocRepo:
         row = await self.s.get_one(BlocRow, bloc_id)
         row.publish_receipts = publish
 
+    async def set_level(
+        self, bloc_id: int, *, level: BlocLevel | None, reports_to: str, regulation: str
+    ) -> None:
+        row = await self.s.get_one(BlocRow, bloc_id)
+        row.level = level.value if level is not None else None
+        row.reports_to = reports_to
+        row.regulation = regulation
+
     async def set_officers(
         self, bloc_id: int, *, leader_unit_id: int | None, deputy_unit_id: int | None
     ) -> None:

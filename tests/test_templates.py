@@ -13,7 +13,7 @@ import pytest
 
 from bot.core.deadlines import QuietHours, ReminderSettings
 from bot.core.files import STORED_LIMITS, ContentProblem
-from bot.core.models import Bloc, BlocKind, Identity, Locale, Platform, Role, Unit
+from bot.core.models import Bloc, BlocKind, BlocLevel, Identity, Locale, Platform, Role, Unit
 from bot.core.reports import Draft, LatePolicy, Period, PeriodKind, Submission, UnitStatus
 from bot.core.scoring import (
     GroupTotal,
@@ -38,6 +38,7 @@ from bot.core.voting import (
 )
 from bot.render import LOCALES, Renderer
 from bot.services.announce import Announced, Targets
+from bot.services.blocs import LevelView
 from bot.services.covenant import CovenantSet, CovenantView, Signed
 from bot.services.deadlines import Acknowledged, DeadlineLine, DeadlinesView, ToCancel
 from bot.services.exports import ScoreSheet
@@ -68,6 +69,17 @@ HOSTILE = "<b>Sở & Ban</b>"
 UNIT = Unit(id=1, bloc_id=1, name=HOSTILE, short_name="S&B", contact="<i>x</i>")
 BLOC = Bloc(
     id=1, name=HOSTILE, kind=BlocKind.KHOI, year=2024, code="KTĐ", timezone="Asia/Ho_Chi_Minh"
+)
+# A provincial bloc with its own addressee and regulation (two legal bases), just changed.
+LEVEL = LevelView(
+    replace(
+        BLOC,
+        level=BlocLevel.PROVINCE,
+        reports_to=HOSTILE,
+        regulation=f"Quy chế {HOSTILE}\nHướng dẫn số 01/HD-BTĐKT",
+    ),
+    (("gov_flag", 1), ("province_flag", 2), ("pm_cert", 1), ("chair_cert", 3)),
+    ("level", "reports_to"),
 )
 PERSON = Identity(id=1, display_name="<script>alert(1)</script>", locale=Locale.VI)
 UNIT_VIEW = UnitView(number=1, unit=UNIT, representatives=(PERSON,), open_invites=1)
@@ -645,6 +657,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_bad_timezone": {"value": HOSTILE},
     "refused_bad_year": {"value": "1999", "first": 2000, "last": 2025},
     "refused_bad_kind": {"value": HOSTILE},
+    "refused_bad_level": {"value": HOSTILE},
+    "bloc_level": {"v": LEVEL},
     "refused_bad_code": {"value": HOSTILE},
     "refused_bad_max_uses": {"limit": 20},
     "refused_group_taken": {"bloc": HOSTILE},
@@ -652,6 +666,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
 }
 
 NO_ROTATION = {**SAMPLES["bloc_view"], "rotation": [], "next_leader": None}
+UNSET = LevelView(BLOC, (("gov_flag", 1), ("province_flag", 1), ("pm_cert", 1)))
 # Other branches of the templates above: (template, context, shown, hidden) — a text the
 # rendering must contain, and one it must not (a secret ballot's choice, above all).
 VARIANTS: list[tuple[str, dict[str, Any], str, str]] = [
@@ -682,6 +697,8 @@ VARIANTS: list[tuple[str, dict[str, Any], str, str]] = [
     # Without a rotation the only arrow is the published "receipt → choice".
     ("bloc_view", {**NO_ROTATION, "bloc": replace(BLOC, publish_receipts=True)}, "→", "\n\n"),
     ("bloc_view", NO_ROTATION, "\n", "→"),
+    # Nothing changed (the settings as they are): no «saved», no regulation, the level's body.
+    ("bloc_level", {"v": UNSET}, "3. ", "✅"),
     # A typed choice refused on Zalo names what was typed (escaped).
     ("refused_cast", {"why": "self_vote", "typed": HOSTILE}, "«&lt;b&gt;", "<b>"),
     ("report_unit_draft_kept", {"kept": KeptDraft("Lan", 0, None)}, " 0 ", "«"),

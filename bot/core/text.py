@@ -104,6 +104,8 @@ def bare_name(name: str) -> str:
 # refused with the limit stated, never cut (docs/commands.md lists them all in one table).
 TEXT_LIMITS: dict[str, int] = {
     "bloc_name": 200,
+    "reports_to": 300,  # the body the memo goes to (its "Kính gửi")
+    "regulation": 1000,  # the bloc's own regulation, the memo's legal bases, a line each
     "conference_place": 300,
     "conference_chair": 200,
     "conference_secretary": 200,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.core.models import Bloc, BlocKind, Membership, Role, Unit
-from bot.core.text import clean, fold_diacritics
+from bot.core.levels import default_tiers, level_defaults, level_key, regulation_lines
+from bot.core.models import Bloc, BlocKind, BlocLevel, Membership, Role, Unit
+from bot.core.text import clean, fold_diacritics, name_key, nfc
 from bot.core.units import rotation_proposal
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
@@ -378,3 +380,139 @@ async def set_publish_receipts(services: Services, actor: Actor, publish: bool) 
         bloc = await uow.blocs.require(bloc_id)
         await uow.commit()
     return bloc
+
+
+# --- the bloc's level, the body it reports to, its regulation ---------------------------
+
+_LEVEL_WORDS: dict[str, BlocLevel | None] = {
+    **dict.fromkeys(("national", "trung uong", "trunguong", "tw", "quoc gia"), BlocLevel.NATIONAL),
+    **dict.fromkeys(("ministry", "bo", "nganh", "bo nganh"), BlocLevel.MINISTRY),
+    **dict.fromkeys(("province", "tinh", "thanh pho", "tinh thanh pho"), BlocLevel.PROVINCE),
+    **dict.fromkeys(("commune", "xa", "phuong", "xa phuong"), BlocLevel.COMMUNE),
+    **dict.fromkeys(("", "none", "-", "khong", "chua chon", "mac dinh", "default"), None),
+}
+CLEAR = "-"  # typed for the body or the regulation: back to the level's default, or none
+
+
+def parse_level(text: str) -> BlocLevel | Rejected | None:
+    """A level as typed ("tỉnh", "trung ương", "province", …) or as the console's list sends
+    it ("province"); "không", "-" or nothing: no level."""
+    words = fold_diacritics(text.replace("_", " ").replace(",", " "))
+    if words not in _LEVEL_WORDS:
+        return Rejected(Reason.BAD_LEVEL, {"value": clean(text)})
+    return _LEVEL_WORDS[words]
+
+
+def _regulation(text: str) -> str:
+    """Each line composed and trimmed, empty lines dropped (each line is one legal basis)."""
+    lines = [clean(line) for line in nfc(text).splitlines()]
+    return "\n".join(line for line in lines if line)
+
+
+def memo_to(bloc: Bloc, t: Callable[[str], str]) -> tuple[str, tuple[str, ...]]:
+    """Whom the bloc's memo is addressed to — the body it reports to, else its level's council
+    — and the standing board copied under "Nơi nhận" when its level sends through one (not
+    when the memo is addressed to that board itself). `t`: the catalog in a locale."""
+    key = level_key(bloc.level)
+    body = bloc.reports_to or t(f"level_body.{key}")
+    if not level_defaults(bloc.level).through_board:
+        return body, ()
+    board = t(f"level_board.{key}")
+    return body, () if name_key(board) == name_key(body) else (board,)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelView:
+    """The bloc's level and what it decides now: the tiers `/ballot defaults` would create
+    (key, quota for the bloc's units) and the memo's addressee (`memo_to`)."""
+
+    bloc: Bloc
+    tiers: tuple[tuple[str, int], ...]
+    changed: tuple[str, ...] = ()  # what this call changed: level, reports_to, regulation
+
+    @property
+    def level(self) -> str:
+        return level_key(self.bloc.level)
+
+    @property
+    def regulation(self) -> tuple[str, ...]:
+        """The regulation as the memo cites it, a legal basis a line."""
+        return regulation_lines(self.bloc.regulation)
+
+    def memo_to(self, t: Callable[[str], str]) -> tuple[str, tuple[str, ...]]:
+        return memo_to(self.bloc, t)
+
+
+async def level_view(services: Services, actor: Actor) -> LevelView | Rejected:
+    """The secretariat's bloc's level, the body its memo goes to and its regulation."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow(read_only=True) as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        units = await uow.blocs.units(bloc_id)
+    return _level_view(bloc, len(units))
+
+
+def _level_view(bloc: Bloc, units: int, changed: tuple[str, ...] = ()) -> LevelView:
+    return LevelView(bloc, default_tiers(bloc.level, units), changed)
+
+
+async def set_level(
+    services: Services,
+    actor: Actor,
+    *,
+    level: str | None = None,
+    reports_to: str | None = None,
+    regulation: str | None = None,
+) -> LevelView | Rejected:
+    """Set the bloc's level (which award tiers `/ballot defaults` creates, which body its memo
+    goes to), the body it reports to ("-" or empty: the level's) and its regulation (the
+    memo's legal bases; "-" or empty: none). None leaves a setting as it is; a refusal of any
+    one changes nothing."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    new_level = parse_level(level) if level is not None else None
+    if isinstance(new_level, Rejected):
+        return new_level
+    body = None if reports_to is None else clean(reports_to)
+    rules = None if regulation is None else _regulation(regulation)
+    for field, value in (("reports_to", body), ("regulation", rules)):
+        refused = refuse_long(field, value) if value is not None else None
+        if refused is not None:
+            return refused
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        after = replace(
+            bloc,
+            level=new_level if level is not None else bloc.level,
+            reports_to=bloc.reports_to if body is None else "" if body == CLEAR else body,
+            regulation=bloc.regulation if rules is None else "" if rules == CLEAR else rules,
+        )
+        changed = tuple(
+            name
+            for name in ("level", "reports_to", "regulation")
+            if getattr(after, name) != getattr(bloc, name)
+        )
+        if changed:
+            await uow.blocs.set_level(
+                bloc_id,
+                level=after.level,
+                reports_to=after.reports_to,
+                regulation=after.regulation,
+            )
+            await record(
+                uow,
+                services,
+                bloc_id=bloc_id,
+                actor_identity_id=actor.identity.id,
+                action="bloc.level",
+                changed=list(changed),
+                level=level_key(after.level),
+                reports_to=after.reports_to,
+                regulation=after.regulation,
+            )
+        units = await uow.blocs.units(bloc_id)
+        await uow.commit()
+    return _level_view(after, len(units), changed)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.core.levels import regulation_lines
 from bot.core.models import Bloc, Locale
 from bot.core.reports import PeriodKind
 from bot.core.text import addressed, bare_name, capitalize_first, list_items, with_title
@@ -19,6 +20,7 @@ from bot.render import Renderer, long_date, pad2, points
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import record
+from bot.services.blocs import memo_to
 from bot.services.documents import (
     Block,
     OfficialDocument,
@@ -352,11 +354,13 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
 
     bloc, c = facts.bloc, facts.conference
     tz = bloc.timezone
+    body_name, boards = memo_to(bloc, t)
     issued = c.held_at  # every document of the conference is dated with it (issue 20, 7)
     minutes_no = f"01/BB-{bloc.code}"
-    body = [
-        Block(t("memo.law")),
-        Block(t("memo.decree")),
+    body = [Block(t("memo.law")), Block(t("memo.decree"))]
+    # The bloc's own regulation (its Quy chế: per bloc), after the national texts.
+    body += [Block(t("memo.regulation").format(text=r)) for r in regulation_lines(bloc.regulation)]
+    body += [
         Block(
             t("memo.basis").format(
                 year=c.year,
@@ -365,7 +369,7 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
                 number=minutes_no,
             )
         ),
-        Block(capitalize_first(t("memo.request").format(bloc=bloc.name))),
+        Block(capitalize_first(t("memo.request").format(bloc=bloc.name, body=body_name))),
     ]
     if not facts.proposals:
         body.append(Block(t("memo.none"), "i"))
@@ -401,7 +405,7 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
     body.append(
         Block(t("memo.dossier").format(records=pad2(len(facts.counted)), number=minutes_no))
     )
-    body.append(Block(t("memo.closing")))
+    body.append(Block(t("memo.closing").format(body=body_name)))
     leader = t(f"officer.leader_{bloc.kind.value}").upper()
     # Signed for the bloc by a person — the leader unit's head, by title and name (issue 20,
     # 4): the signer entered with the conference, else its chair; the title in capitals under
@@ -415,7 +419,7 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
         else (f"{c.locality}, " if c.locality else "") + long_date(issued, tz, "en"),
         title=t("memo.title"),
         subject=t("memo.subject").format(year=c.year),
-        addressee=t("memo.addressee"),
+        addressee=t("memo.addressee").format(body=body_name),
         body=tuple(body),
         sign_left=(),
         sign_right=(
@@ -428,7 +432,11 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
             bare_name(signer),
         ),
         recipients_title=t("minutes.recipients"),
-        recipients=(t("memo.to_above"), t("minutes.to_archive")),
+        recipients=(
+            t("memo.to_above"),
+            *(t("memo.to_board").format(board=board) for board in boards),
+            t("minutes.to_archive"),
+        ),
     )
 
 

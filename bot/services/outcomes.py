@@ -27,6 +27,7 @@ class Reason(enum.StrEnum):
     BAD_TIMEZONE = "bad_timezone"
     BAD_YEAR = "bad_year"
     BAD_KIND = "bad_kind"
+    BAD_LEVEL = "bad_level"
     BAD_CODE = "bad_code"
     NAME_MISSING = "name_missing"
     BAD_MAX_USES = "bad_max_uses"

@@ -17,7 +17,6 @@ from bot.services.app import Services
 from bot.services.audit import last_done, record
 from bot.services.notify import post_to_group, queue_notices
 from bot.services.outcomes import Notice, Reason, Rejected
-from bot.services.voting import AWARD_TIERS
 from storage.uow import UnitOfWork
 from storage.vote_repos import Conference
 
@@ -59,6 +58,7 @@ async def summary_of(uow: UnitOfWork, bloc: Bloc, conference: Conference) -> Sum
     names = {u.id: u.name for u in units}
     present = await uow.votes.present(conference.id)
     decided: dict[str, list[int]] = {}
+    order: dict[str, int] = {}  # each tier's place among the bloc's tiers (its level's)
     report: bool | None = None
     leader: list[int] = []
     deputy: list[int] = []
@@ -73,16 +73,19 @@ async def summary_of(uow: UnitOfWork, bloc: Bloc, conference: Conference) -> Sum
         if kind is BallotKind.APPROVE_REPORT and info.runoff_of is None:
             report = bool(result.get("winners"))
         elif kind is BallotKind.AWARD and info.tier:
+            order.setdefault(info.tier, info.tier_order)
             decided.setdefault(info.tier, [])
             decided[info.tier] += [u for u in winners if u not in decided[info.tier]]
         elif kind is BallotKind.LEADER:
             leader += winners
         elif kind is BallotKind.DEPUTY:
             deputy += winners
+    # The tiers the conference voted on, in their order: whichever body's awards the bloc's
+    # level proposes (a cluster of provinces names no provincial award).
     awards = tuple(
         AwardLine(tier, tuple(names[u] for u in decided[tier] if u in names))
-        for tier, _ in AWARD_TIERS
-        if decided.get(tier)
+        for tier in sorted(decided, key=lambda tier: order[tier])
+        if decided[tier]
     )
     covenant = await uow.covenants.of_year(bloc.id, conference.year + 1)
     signed = len(await uow.covenants.signatures(covenant.id)) if covenant else 0

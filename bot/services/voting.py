@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.core.levels import default_tiers
 from bot.core.models import Bloc, Locale, Role, Unit
 from bot.core.sealing import BallotKeys, SealError, open_pending, seal_pending
 from bot.core.text import bare_name, clean, fold_diacritics, list_items, nfc, person_and_title
@@ -55,23 +56,6 @@ from bot.services.outcomes import Notice, Reason, Rejected, pick_unit, refuse_lo
 from bot.services.reports import local_to_utc
 from storage.uow import UnitOfWork
 from storage.vote_repos import BallotInfo, Conference
-
-# Award tiers in their usual order (domain.md): key, quota rule. Names are in strings.toml.
-AWARD_TIERS: tuple[tuple[str, str], ...] = (
-    ("gov_flag", "one"),
-    ("province_flag", "fifth"),
-    ("pm_cert", "one"),
-    ("chair_cert", "three"),
-)
-
-
-def tier_quota(rule: str, units: int) -> int:
-    """Government flag 1; provincial flag max(1, ⌊20% of units⌋); PM's certificate 1;
-    chair's certificate 3."""
-    if rule == "fifth":
-        return max(1, units * 20 // 100)
-    return 3 if rule == "three" else 1
-
 
 # --- the conference ---------------------------------------------------------------------
 
@@ -599,8 +583,8 @@ async def create_conference_ballots(services: Services, actor: Actor) -> Ballots
                 ],
             ),
         ]
-        for order, (tier_key, rule) in enumerate(AWARD_TIERS, start=1):
-            quota = tier_quota(rule, len(units))
+        # The award tiers of the bloc's level (bot.core.levels), in their order.
+        for order, (tier_key, quota) in enumerate(default_tiers(bloc.level, len(units)), start=1):
             plan.append((BallotKind.AWARD, tier_key, order, quota, every_unit))
         # Rotation (domain.md): this year's deputy is proposed as leader; without a deputy,
         # the unit after this year's leader in the rotation order.

@@ -23,9 +23,11 @@ from bot.services.blocs import (
     check_year,
     create_bloc,
     is_past,
+    level_view,
     link_group,
     my_blocs,
     parse_kind,
+    set_level,
     set_officers,
     set_publish_receipts,
     set_rotation,
@@ -35,6 +37,15 @@ from bot.services.newyear import plan_new_year, start_new_year
 from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.menus import set_secretariat_menu
 from handlers.telegram.ui import KindCb, Ui, answer_long, keyboard
+
+# `/bloc level WORD`, `/bloc addressee TEXT|-`, `/bloc regulation TEXT|-`: which setting.
+LEVEL_WORDS = {
+    **dict.fromkeys(("level", "cap", "cấp"), "level"),
+    **dict.fromkeys(
+        ("addressee", "reportsto", "reports_to", "kinhgui", "kính_gửi", "kinh_gui"), "reports_to"
+    ),
+    **dict.fromkeys(("regulation", "quyche", "quy_chế", "quy_che"), "regulation"),
+}
 
 
 class ReceiptsCb(CallbackData, prefix="rcp"):
@@ -88,7 +99,8 @@ async def cmd_bloc(
     ui: Ui,
     state: FSMContext,
 ) -> None:
-    sub, _, rest = (command.args or "").strip().partition(" ")
+    # The first word, then the rest as typed (a regulation may start on the next line).
+    sub, rest = [*(command.args or "").strip().split(maxsplit=1), "", ""][:2]
     sub = sub.casefold()
     if sub in {"new", "moi", "mới", "tao", "tạo"}:
         await _start_new(message, rest, actor, services, ui, state)
@@ -134,6 +146,8 @@ async def cmd_bloc(
                 ]
             ),
         )
+    elif sub in LEVEL_WORDS:
+        await _level(message, services, actor, ui, **{LEVEL_WORDS[sub]: rest} if rest else {})
     elif sub.replace("_", "") in {"newyear", "nammoi", "nămmới"}:
         plan = await plan_new_year(services, actor)
         if isinstance(plan, Rejected):
@@ -423,6 +437,20 @@ async def on_new_year(
     done = await start_new_year(services, actor, year=callback_data.y)
     await query.message.answer(
         ui.refusal(done) if isinstance(done, Rejected) else ui.text("new_year_done", plan=done)
+    )
+
+
+async def _level(
+    message: Message, services: Services, actor: Actor, ui: Ui, **setting: str
+) -> None:
+    """One setting changed (nothing typed after the word: the settings shown as they are)."""
+    done = (
+        await set_level(services, actor, **setting)
+        if setting
+        else await level_view(services, actor)
+    )
+    await answer_long(
+        message, ui.refusal(done) if isinstance(done, Rejected) else ui.text("bloc_level", v=done)
     )
 
 

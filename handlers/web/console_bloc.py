@@ -1,4 +1,5 @@
-"""The console's bloc: its details, the leader and deputy units, the rotation, the receipts
+"""The console's bloc: its details, the leader and deputy units, the rotation, the bloc's
+level with the body its memo goes to and its regulation, the receipts
 policy (turning publication on asks first, as chat does), and a new bloc — for whoever may
 create one (admins, secretariat members) — the same services as `/bloc …` in chat."""
 
@@ -6,11 +7,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.core.text import TEXT_LIMITS
 from bot.services.blocs import (
     bloc_view,
     check_draft,
     create_bloc,
     is_past,
+    level_view,
+    set_level,
     set_officers,
     set_publish_receipts,
     set_rotation,
@@ -23,6 +27,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/console/bloc", bloc_page)
     router.add_post("/console/bloc/officers", officers_post)
     router.add_post("/console/bloc/rotation", rotation_post)
+    router.add_post("/console/bloc/level", level_post)
     router.add_get("/console/bloc/receipts", receipts_confirm)
     router.add_post("/console/bloc/receipts", receipts_post)
     router.add_get("/console/blocs/new", new_bloc_page)
@@ -44,6 +49,9 @@ async def bloc_page(
         return refused(request, view)
     if not view.is_secretariat:
         return refused(request, Rejected(Reason.NOT_SECRETARIAT), status=403)
+    level = await level_view(services_of(request), actor_of(request))
+    if isinstance(level, Rejected):
+        return refused(request, level)
     done = request.query.get("done", "")
     return page(
         request,
@@ -51,13 +59,15 @@ async def bloc_page(
         status=_status(problem) if problem else 200,
         nav="console",
         view=view,
+        level=level,
+        limits=TEXT_LIMITS,
         done=done if done in DONE else "",
         problem=problem,
         typed=typed or {},
     )
 
 
-DONE = frozenset({"officers", "rotation", "receipts_on", "receipts_off"})
+DONE = frozenset({"officers", "rotation", "level", "receipts_on", "receipts_off"})
 
 
 async def _after(
@@ -88,6 +98,20 @@ async def rotation_post(request: web.Request) -> web.Response:
     refs = [line.strip() for line in form.get("rotation", "").splitlines() if line.strip()]
     done = await set_rotation(services_of(request), actor_of(request), refs)
     return await _after(request, done, "rotation", form)
+
+
+async def level_post(request: web.Request) -> web.Response:
+    """The level, the body the memo goes to (empty: the level's) and the regulation (empty:
+    none), all three as the form has them; a refusal of one saves none."""
+    form = await typed_form(request)
+    done = await set_level(
+        services_of(request),
+        actor_of(request),
+        level=form.get("level", ""),
+        reports_to=form.get("reports_to", ""),
+        regulation=form.get("regulation", ""),
+    )
+    return await _after(request, done, "level", form)
 
 
 async def receipts_confirm(request: web.Request) -> web.Response:

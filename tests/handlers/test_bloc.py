@@ -31,7 +31,9 @@ CREATED = (
 USAGE = (
     "Cách dùng: /bloc, /bloc new, /bloc use MÃ, /bloc leader ĐƠN_VỊ, /bloc deputy ĐƠN_VỊ, "
     "/bloc rotation A, B, C, /bloc link (trong nhóm), "
-    "/bloc receipts bật|tắt (công bố mã biên nhận phiếu kín), /bloc newyear (kết thúc năm)."
+    "/bloc receipts bật|tắt (công bố mã biên nhận phiếu kín), /bloc level trung ương|bộ|tỉnh|xã "
+    "(cấp của khối: các hình thức khen thưởng, nơi nhận tờ trình), /bloc addressee CƠ_QUAN, "
+    "/bloc regulation QUY_CHẾ, /bloc newyear (kết thúc năm)."
 )
 NO_GROUP = "Nhóm của khối: chưa liên kết (gửi /bloc link trong nhóm)"
 SECRET_LINE = "Phiếu kín: mỗi đơn vị tự kiểm tra mã biên nhận; không công bố lựa chọn"

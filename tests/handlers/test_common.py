@@ -46,6 +46,7 @@ HELP_SECRETARIAT = (
     "/bloc use MÃ — chọn khối làm việc\n"
     "/bloc leader ĐƠN_VỊ, /bloc deputy ĐƠN_VỊ — trưởng khối, phó trưởng khối\n"
     "/bloc rotation A, B, C — thứ tự luân phiên\n"
+    "/bloc level — cấp của khối: các hình thức khen thưởng, nơi nhận tờ trình, quy chế của khối\n"
     "/bloc link — gửi trong nhóm để liên kết nhóm của khối\n"
     "/units — danh sách đơn vị; /units SỐ — chi tiết một đơn vị\n"
     "/units add Tên; Tên viết tắt; Liên hệ — thêm đơn vị\n"
