@@ -317,14 +317,17 @@ class VoteRepo:
         row = await self.s.get(ConferenceRow, conference_id)
         return None if row is None else _conference(row)
 
-    async def conference(self, bloc_id: int, year: int) -> Conference | None:
-        row = (
-            await self.s.exec(
-                select(ConferenceRow)
-                .where(ConferenceRow.bloc_id == bloc_id, ConferenceRow.year == year)
-                .order_by(col(ConferenceRow.id).desc())
-            )
-        ).first()
+    async def conference(
+        self, bloc_id: int, year: int, *, lock: bool = False
+    ) -> Conference | None:
+        query = (
+            select(ConferenceRow)
+            .where(ConferenceRow.bloc_id == bloc_id, ConferenceRow.year == year)
+            .order_by(col(ConferenceRow.id).desc())
+        )
+        if lock:  # a read-modify-write of its JSON lists: one at a time
+            query = query.with_for_update().execution_options(populate_existing=True)
+        row = (await self.s.exec(query)).first()
         return None if row is None else _conference(row)
 
     async def check_in(

@@ -6,6 +6,7 @@ The same service for `/summary awards`, `/summary launch` and the console's summ
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +20,7 @@ from bot.services.audit import record
 from bot.services.outcomes import Reason, Rejected, refuse_long
 from bot.services.summary import SummaryData, summary_of
 from storage.uow import UnitOfWork
-from storage.vote_repos import Conference
+from storage.vote_repos import Conference, handed_out_json
 
 MAX_COUNT = 9999  # collectives, individuals or households in one award handed out
 MAX_HANDED_OUT = 20  # awards handed out at one conference
@@ -97,7 +98,7 @@ async def _change(
         return bloc_id
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        conference = await uow.votes.conference(bloc_id, bloc.year)
+        conference = await uow.votes.conference(bloc_id, bloc.year, lock=True)
         if conference is None:
             return Rejected(Reason.NO_CONFERENCE)
         changed = change(conference)
@@ -180,16 +181,25 @@ async def _add(
     )
 
 
+def handed_out_key(award: HandedOut) -> str:
+    """A short fingerprint of one award handed out: the console's remove button carries it,
+    so a list changed meanwhile (another secretary) never loses the wrong one."""
+    return hashlib.sha256(handed_out_json([award]).encode()).hexdigest()[:16]
+
+
 async def remove_handed_out(
-    services: Services, actor: Actor, number: int
+    services: Services, actor: Actor, number: int, *, key: str | None = None
 ) -> SummaryData | Rejected:
-    """Remove the award handed out listed as `number` (1, 2, … as the list shows them)."""
+    """Remove the award handed out listed as `number` (1, 2, … as the list shows them); with
+    `key`, only if it is still the one whose fingerprint that is."""
 
     def remove(c: Conference) -> Conference | Rejected:
         if not 1 <= number <= len(c.handed_out):
             return Rejected(
                 Reason.UNKNOWN_HANDED_OUT, {"number": number, "count": len(c.handed_out)}
             )
+        if key is not None and handed_out_key(c.handed_out[number - 1]) != key:
+            return Rejected(Reason.HANDED_OUT_CHANGED)
         kept = c.handed_out[: number - 1] + c.handed_out[number:]
         return replace(c, handed_out=kept)
 

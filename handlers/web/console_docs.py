@@ -198,6 +198,7 @@ async def summary_page(
         outcome=outcome,
         saved=done == "saved",
         handed_out=done if done in {"added", "removed"} else "",
+        keys=[hall_record.handed_out_key(a) for a in data.conference.handed_out],
         problem=problem,
     )
 
@@ -243,7 +244,10 @@ async def handed_out_post(request: web.Request) -> web.Response:
 async def handed_out_remove_post(request: web.Request) -> web.Response:
     form = await typed_form(request)
     removed = await hall_record.remove_handed_out(
-        services_of(request), actor_of(request), form_id(form.get("number"))
+        services_of(request),
+        actor_of(request),
+        form_id(form.get("number")),
+        key=form.get("key", ""),
     )
     if isinstance(removed, Rejected):
         return forbidden(request, removed) or await summary_page(request, problem=removed)

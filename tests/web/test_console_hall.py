@@ -5,6 +5,7 @@ representative refused (403) and nothing saved."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from bot.core.models import HandedOut
@@ -85,8 +86,20 @@ async def test_awards_handed_out_and_the_launch_round_trip(
     assert 'value="Giấy khen"' in shown
     assert len((await _stored(services))[0]) == 1
 
+    # Removed by its number and its fingerprint: a list changed meanwhile (another secretary
+    # removed or added one) removes nothing rather than the wrong one.
+    (key,) = re.findall(r'name="key" value="([0-9a-f]{16})"', page)
+    stale = await client.post(
+        "/web/console/summary/handed-out/remove",
+        data={"csrf": csrf_of(page), "number": "1", "key": "0" * 16},
+    )
+    assert stale.status == 400
+    assert "vừa được thay đổi" in await stale.text()
+    assert len((await _stored(services))[0]) == 1
     landing = await redirected(
-        client, "/web/console/summary/handed-out/remove", {"csrf": csrf_of(page), "number": "1"}
+        client,
+        "/web/console/summary/handed-out/remove",
+        {"csrf": csrf_of(page), "number": "1", "key": key},
     )
     assert landing == "/web/console/summary?done=removed#handed-out"
     page = await page_text(client, landing)
@@ -94,7 +107,8 @@ async def test_awards_handed_out_and_the_launch_round_trip(
     assert "Nhân dịp này" not in page
     assert await _stored(services) == ((), LAUNCH)
     gone = await client.post(
-        "/web/console/summary/handed-out/remove", data={"csrf": csrf_of(page), "number": "1"}
+        "/web/console/summary/handed-out/remove",
+        data={"csrf": csrf_of(page), "number": "1", "key": key},
     )
     assert gone.status == 400
     assert "Không có khen thưởng trao tại hội nghị số 1 (chưa nhập khen thưởng nào)." in (
