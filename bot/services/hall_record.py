@@ -24,7 +24,6 @@ from storage.vote_repos import Conference, handed_out_json
 
 MAX_COUNT = 9999  # collectives, individuals or households in one award handed out
 MAX_HANDED_OUT = 20  # awards handed out at one conference
-COUNTS = ("collectives", "individuals", "households")
 _NAME_BREAK = re.compile(r"[;\n]")
 
 
