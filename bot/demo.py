@@ -1183,6 +1183,19 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
         "/summary closing Khối thi đua Văn hóa - Xã hội trân trọng tiếp thu ý kiến chỉ đạo để "
         "phong trào thi đua năm 2023 tiếp tục đạt hiệu quả./.",
     )
+    t.note("những gì hội trường đã thấy: phát động thi đua, khen thưởng trao tại hội nghị")
+    await run.say(
+        SECRETARY,
+        "/summary launch Thi đua đoàn kết, sáng tạo, hoàn thành xuất sắc nhiệm vụ chính trị năm "
+        "2023; đẩy mạnh cải cách thủ tục hành chính trong công tác thi đua, khen thưởng; phát "
+        "hiện, bồi dưỡng và nhân rộng các điển hình tiên tiến.",
+    )
+    await run.say(
+        SECRETARY,
+        "/summary awards Ủy ban nhân dân tỉnh; Cờ thi đua; 1; -; -; Sở Văn hóa, Thể thao và Du "
+        "lịch",
+    )
+    await run.say(SECRETARY, "/summary awards Chủ tịch UBND tỉnh; Bằng khen; 7; 7")
     await run.say(SECRETARY, "/summary post")
     run.summaries = await _summaries(run)
 

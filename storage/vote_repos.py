@@ -231,6 +231,11 @@ def handed_out_json(awards: Sequence[HandedOut]) -> str:
     )
 
 
+# Set by `/summary awards`, `/summary launch` and the console's summary page (services
+# hall_record): `/conference new` again leaves them as they are.
+HALL_RECORD = frozenset({"launch", "handed_out"})
+
+
 def _conference_columns(conference: Conference) -> dict[str, Any]:
     """What `/conference new` and the console's form set (everything but the summary's
     paragraphs and the venue setting, which have their own commands)."""
@@ -280,9 +285,24 @@ class VoteRepo:
         ballots and paragraphs stay with it."""
         row = await self.s.get_one(ConferenceRow, conference.id)
         for name, value in _conference_columns(conference).items():
-            setattr(row, name, value)
+            if name not in HALL_RECORD:
+                setattr(row, name, value)
         await self.s.flush()
         return _conference(row)
+
+    async def set_hall_record(
+        self,
+        conference_id: int,
+        *,
+        handed_out: Sequence[HandedOut] | None = None,
+        launch: str | None = None,
+    ) -> None:
+        """The awards handed out and the launch: their own commands set them."""
+        row = await self.s.get_one(ConferenceRow, conference_id)
+        if handed_out is not None:
+            row.handed_out = handed_out_json(handed_out)
+        if launch is not None:
+            row.launch = launch
 
     async def set_summary_text(
         self, conference_id: int, *, movements: str | None = None, closing: str | None = None
@@ -297,14 +317,17 @@ class VoteRepo:
         row = await self.s.get(ConferenceRow, conference_id)
         return None if row is None else _conference(row)
 
-    async def conference(self, bloc_id: int, year: int) -> Conference | None:
-        row = (
-            await self.s.exec(
-                select(ConferenceRow)
-                .where(ConferenceRow.bloc_id == bloc_id, ConferenceRow.year == year)
-                .order_by(col(ConferenceRow.id).desc())
-            )
-        ).first()
+    async def conference(
+        self, bloc_id: int, year: int, *, lock: bool = False
+    ) -> Conference | None:
+        query = (
+            select(ConferenceRow)
+            .where(ConferenceRow.bloc_id == bloc_id, ConferenceRow.year == year)
+            .order_by(col(ConferenceRow.id).desc())
+        )
+        if lock:  # a read-modify-write of its JSON lists: one at a time
+            query = query.with_for_update().execution_options(populate_existing=True)
+        row = (await self.s.exec(query)).first()
         return None if row is None else _conference(row)
 
     async def check_in(

@@ -13,7 +13,17 @@ import pytest
 
 from bot.core.deadlines import QuietHours, ReminderSettings
 from bot.core.files import STORED_LIMITS, ContentProblem
-from bot.core.models import Bloc, BlocKind, BlocLevel, Identity, Locale, Platform, Role, Unit
+from bot.core.models import (
+    Bloc,
+    BlocKind,
+    BlocLevel,
+    HandedOut,
+    Identity,
+    Locale,
+    Platform,
+    Role,
+    Unit,
+)
 from bot.core.reports import Draft, LatePolicy, Period, PeriodKind, Submission, UnitStatus
 from bot.core.scoring import (
     GroupTotal,
@@ -261,9 +271,19 @@ STANDINGS = StandingsView(
     [{**BALLOT_CTX, "cast": 3}],
     12,
 )
+HANDED_OUT = (
+    HandedOut(HOSTILE, HOSTILE, 7, 1, 0, (HOSTILE, "Sở Y tế")),
+    HandedOut("Ủy ban nhân dân tỉnh", "Cờ thi đua", names=(HOSTILE,)),
+)
 SUMMARY = SummaryData(
     BLOC,
-    replace(CONFERENCE, summary_movements=HOSTILE, summary_closing=HOSTILE),
+    replace(
+        CONFERENCE,
+        summary_movements=HOSTILE,
+        summary_closing=HOSTILE,
+        launch=HOSTILE,
+        handed_out=HANDED_OUT,
+    ),
     HOSTILE,
     9,
     12,
@@ -362,6 +382,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "standings_chart": {"view": STANDINGS},
     "summary": {"s": SUMMARY},
     "summary_posted": {"members": 0},
+    "handed_out_list": {"s": SUMMARY},
+    "refused_handed_out_incomplete": {"missing": "award_form"},
+    "refused_bad_count": {"text": HOSTILE, "max": 9999},
+    "refused_too_many_handed_out": {"limit": 20},
+    "refused_unknown_handed_out": {"number": 3, "count": 2},
     "minutes_subject": {"s": SUMMARY},
     "zalo_welcome": {"name": HOSTILE},
     "zalo_pick_number": {"typed": HOSTILE, "choices": ["1", "2", "0"]},
@@ -692,6 +717,14 @@ VARIANTS: list[tuple[str, dict[str, Any], str, str]] = [
         CHOSEN,
     ),
     ("receipt_result", {**CHECKED, "found": None, "choice": None}, "❔", CHOSEN),
+    # No award handed out entered yet: the list says so and how to add one.
+    (
+        "handed_out_list",
+        {"s": replace(SUMMARY, conference=CONFERENCE)},
+        "/summary awards",
+        "1. ",
+    ),
+    ("refused_unknown_handed_out", {"number": 1, "count": 0}, " 1 ", " 0 "),
     # A bloc without a group (on Zalo): the summary went to each member in private.
     ("summary_posted", {"members": 6}, " 6 ", "lên nhóm"),
     # Without a rotation the only arrow is the published "receipt → choice".
@@ -879,7 +912,10 @@ def test_document_templates_keep_names_literally(kind: str) -> None:
         f"({name}); 02 đơn vị được tặng Bằng khen của Chủ tịch UBND tỉnh ({name}, Sở Y tế).",
         f"{name} được bầu làm đơn vị Trưởng khối năm 2025; {name} được bầu làm đơn vị "
         "Phó trưởng khối.",
+        f"Hội nghị đã phát động phong trào thi đua năm 2025: {name}",
         "Các cơ quan, đơn vị trong Khối ký kết giao ước thi đua năm 2025 (11/12 đơn vị đã ký).",
+        f"Nhân dịp này, {name} đã tặng {name} cho 7 tập thể, 1 cá nhân ({name}, Sở Y tế); "
+        f"Ủy ban nhân dân tỉnh đã tặng Cờ thi đua cho {name}.",
     ]
     agenda = renderer.plain(
         Locale.VI, "minutes_agenda", s=s, counted=[{"info": INFO}], bloc_kind="cum"

@@ -123,6 +123,10 @@ TEXT_LIMITS: dict[str, int] = {
     "ballot_title": 300,
     "cancel_reason": 1000,
     "other_opinion": 1000,
+    "award_by": 200,
+    "award_form": 200,
+    "award_names": 2000,
+    "launch": 2000,
 }
 
 

@@ -231,6 +231,9 @@ _FACTS = (
     "which",
     "kind",
     "reason",
+    "by",  # an award handed out at the conference: who gave it, its form, its number
+    "form",
+    "number",
 )
 
 

@@ -1,7 +1,8 @@
 """The console's covenant, summary and minutes, and the new year: set the covenant's text
 (typed, or from a .txt/.docx file with the chat's checks; its SHA-256 shown) and see who has
-signed; write the summary's two paragraphs, preview it in Vietnamese and English, post it to
-the group or, without one, to each member (a confirm first); download the minutes, the
+signed; write the summary's two paragraphs and the launch of next year's movement, list, add
+and remove the awards handed out at the conference, preview it in Vietnamese and English, post
+it to the group or, without one, to each member (a confirm first); download the minutes, the
 vote-count records and the memo (the DOCX files /minutes sends); start the new year (a confirm
 naming what happens first). The same services as `/covenant set`, `/summary`, `/minutes` and
 `/bloc newyear` in chat."""
@@ -14,7 +15,7 @@ from markupsafe import Markup
 from bot.core.models import Locale
 from bot.core.text import nfc
 from bot.services import covenant as cov
-from bot.services import minutes, newyear
+from bot.services import hall_record, minutes, newyear
 from bot.services import summary as svc
 from bot.services.actors import secretariat_bloc
 from bot.services.outcomes import Reason, Rejected
@@ -36,6 +37,7 @@ from handlers.web.console_deadlines import forbidden
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PARAGRAPHS = ("movements", "closing")
+HANDED_OUT_FIELDS = ("by", "form", "collectives", "individuals", "households", "names")
 CHUNK = 64 * 1024
 
 
@@ -45,6 +47,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/console/covenant/file", covenant_file_post)
     router.add_get("/console/summary", summary_page)
     router.add_post("/console/summary", summary_post)
+    router.add_post("/console/summary/handed-out", handed_out_post)
+    router.add_post("/console/summary/handed-out/remove", handed_out_remove_post)
     router.add_get("/console/summary/post", post_page)
     router.add_post("/console/summary/post", post_post)
     router.add_get(r"/console/minutes/{doc:minutes|records|memo}", minutes_download)
@@ -170,9 +174,11 @@ async def summary_page(
         locale.value: Markup(svc.render_summary(services, data, locale))
         for locale in (Locale.VI, Locale.EN)
     }
-    values = typed or {
+    values = {
         "movements": data.conference.summary_movements,
         "closing": data.conference.summary_closing,
+        "launch": data.conference.launch,
+        **(typed or {}),
     }
     done = "" if problem else request.query.get("done", "")
     outcome: tuple[str, dict[str, int]] | None = None
@@ -191,6 +197,8 @@ async def summary_page(
         values=values,
         outcome=outcome,
         saved=done == "saved",
+        handed_out=done if done in {"added", "removed"} else "",
+        keys=[hall_record.handed_out_key(a) for a in data.conference.handed_out],
         problem=problem,
     )
 
@@ -205,7 +213,7 @@ async def summary_post(request: web.Request) -> web.Response:
         "movements": current.conference.summary_movements,
         "closing": current.conference.summary_closing,
     }
-    typed = {which: form.get(which, "") for which in PARAGRAPHS}
+    typed = {which: form.get(which, "") for which in (*PARAGRAPHS, "launch")}
     for which in PARAGRAPHS:
         if typed[which] == stored[which]:
             continue  # unchanged: nothing saved, nothing audited
@@ -214,7 +222,36 @@ async def summary_post(request: web.Request) -> web.Response:
             return forbidden(request, changed) or await summary_page(
                 request, problem=changed, typed=typed
             )
+    if "launch" in form and typed["launch"] != current.conference.launch:
+        launched = await hall_record.set_launch(services, actor, typed["launch"])
+        if isinstance(launched, Rejected):
+            return forbidden(request, launched) or await summary_page(
+                request, problem=launched, typed=typed
+            )
     raise go(request, "/console/summary?done=saved")
+
+
+async def handed_out_post(request: web.Request) -> web.Response:
+    """Add an award handed out at the conference (the chat's `/summary awards …`)."""
+    form = await typed_form(request)
+    typed = {name: form.get(name, "") for name in HANDED_OUT_FIELDS}
+    added = await hall_record.add_handed_out(services_of(request), actor_of(request), **typed)
+    if isinstance(added, Rejected):
+        return forbidden(request, added) or await summary_page(request, problem=added, typed=typed)
+    raise go(request, "/console/summary?done=added#handed-out")
+
+
+async def handed_out_remove_post(request: web.Request) -> web.Response:
+    form = await typed_form(request)
+    removed = await hall_record.remove_handed_out(
+        services_of(request),
+        actor_of(request),
+        form_id(form.get("number")),
+        key=form.get("key", ""),
+    )
+    if isinstance(removed, Rejected):
+        return forbidden(request, removed) or await summary_page(request, problem=removed)
+    raise go(request, "/console/summary?done=removed#handed-out")
 
 
 async def post_page(request: web.Request) -> web.Response:

@@ -191,6 +191,14 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
     assert "Số: 01/BB-KTĐVHXH" in minutes
     assert "Điện Biên, ngày 20 tháng 12 năm 2022" in minutes
     assert "Đơn vị thành viên: có mặt 10/10 đơn vị" in minutes
+    # What the hall saw, as the secretariat entered it: the launch and the awards handed out.
+    handed_out = (
+        "Nhân dịp này, Ủy ban nhân dân tỉnh đã tặng Cờ thi đua cho 1 tập thể (Sở Văn hóa, Thể "
+        "thao và Du lịch); Chủ tịch UBND tỉnh đã tặng Bằng khen cho 7 tập thể, 7 cá nhân."
+    )
+    launched = "Hội nghị đã phát động phong trào thi đua năm 2023: Thi đua đoàn kết, sáng tạo"
+    assert handed_out in minutes
+    assert launched in minutes
     records = _text((demo / "bien-ban-kiem-phieu.docx").read_bytes())
     assert records.count("BIÊN BẢN") == 8
     memo = _text((demo / "to-trinh.docx").read_bytes())
@@ -207,3 +215,12 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
     assert sheet.print_title_rows == "$3:$3"
     summary = (demo / "summary.vi.md").read_text(encoding="utf-8")
     assert "được bầu làm đơn vị Trưởng khối năm 2023" in summary
+    assert handed_out in summary
+    assert launched in summary
+    english = (demo / "summary.en.md").read_text(encoding="utf-8")
+    assert (
+        "On this occasion, Ủy ban nhân dân tỉnh presented Cờ thi đua to 1 collective (Sở Văn "
+        "hóa, Thể thao và Du lịch); Chủ tịch UBND tỉnh presented Bằng khen to 7 collectives and "
+        "7 individuals."
+    ) in english
+    assert "The conference launched the 2023 emulation movement: Thi đua đoàn kết" in english

@@ -175,7 +175,7 @@ SUBCOMMANDS: dict[str, tuple[str, ...]] = {
     ),
     "deadlines": ("add", "cancel", "remind", "quiet"),
     "covenant": ("set",),
-    "summary": ("en", "movements", "closing", "post"),
+    "summary": ("en", "movements", "closing", "awards", "launch", "post"),
     "standings": ("biểu_đồ", "xlsx"),
     "minutes": ("en",),
     "lang": ("en", "vi"),
@@ -526,6 +526,9 @@ FREE_TEXT_COMMANDS = (
     "/covenant set 17:00 20/12/2024; {0}",
     "/summary movements {0}",
     "/summary closing {0}",
+    "/summary awards {0}; {1}; 3; 2; 0; {2}",
+    "/summary awards {0}; {1}; {2}",
+    "/summary launch {0}",
     "/return SGDĐT; 18/12/2024 17:00; {0}",
     "/review {0}",
 )

@@ -47,6 +47,14 @@ def test_the_facts_are_filled_in_and_an_unknown_action_reads_as_its_code() -> No
     assert describe(renderer, Locale.VI, "summary.sent", {"members": 6}) == (
         "Gửi bài tổng kết riêng cho 6 thành viên (khối chưa có nhóm)"
     )
+    # An award handed out at the conference: its form and who gave it, as typed.
+    details = {"by": "Chủ tịch UBND tỉnh", "form": "Bằng khen", "conference": 1}
+    assert describe(renderer, Locale.VI, "summary.handed_out_added", details) == (
+        "Thêm khen thưởng trao tại hội nghị: Bằng khen (Chủ tịch UBND tỉnh)"
+    )
+    assert describe(renderer, Locale.EN, "summary.handed_out_removed", {"number": 2}) == (
+        "Removed award handed out number 2"
+    )
     assert describe(renderer, Locale.VI, "something.new", {}) == "something.new"
     # A fact that looks like a format field is text, not a field.
     assert describe(renderer, Locale.VI, "deadline.added", {"title": "{year}"}) == (

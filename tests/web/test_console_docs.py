@@ -571,7 +571,13 @@ POSTS: dict[str, dict[str, Any]] = {
     "/web/console/announce/preview": {"text": "x", "target": "all"},
     "/web/console/announce/send": {"text": "x", "target": "all", "draft": "0" * 16},
     "/web/console/covenant": {"text": COVENANT},
-    "/web/console/summary": {"movements": "x", "closing": "y"},
+    "/web/console/summary": {"movements": "x", "closing": "y", "launch": "z"},
+    "/web/console/summary/handed-out": {
+        "by": "Chủ tịch UBND tỉnh",
+        "form": "Bằng khen",
+        "collectives": "7",
+    },
+    "/web/console/summary/handed-out/remove": {"number": "1"},
     "/web/console/summary/post": {},
     "/web/console/newyear": {"year": "2024"},
     "/web/console/audit/verify": {},
@@ -617,6 +623,7 @@ async def test_a_representative_is_refused_on_every_route(
     assert not deadline.cancelled
     assert conference is not None
     assert conference.summary_movements == ""
+    assert (conference.launch, conference.handed_out) == ("", ())
 
 
 async def test_every_form_needs_the_csrf_token(
