@@ -1310,7 +1310,11 @@ async def start_review(
         return bloc_id
     async with services.db.uow() as uow:
         periods = await uow.reports.periods(bloc_id)
-        period = _pick_period(periods, period_ref)
+        # Unnamed, the latest period with scores to review: an achievement period opened
+        # after the conference (files only) does not take the year-end period's place.
+        period = _pick_period(
+            periods if period_ref.strip() else [p for p in periods if p.kind.scored], period_ref
+        )
         if period is None:
             return Rejected(
                 Reason.NO_PERIOD if not periods else Reason.UNKNOWN_PERIOD,

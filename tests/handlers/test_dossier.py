@@ -7,12 +7,14 @@ score table and each proposed unit's report, the missing ones marked."""
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 
+import pytest
 from teremok import MockMessageText
 
 from bot.fakes.clock import FakeClock
-from bot.services import reports
+from bot.services import dossier, reports
 from bot.services.app import Services
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
@@ -29,8 +31,11 @@ from tests.handlers.support import (
     dispatch,
     documents,
     draft_id,
+    replies_of,
+    submitted,
 )
 from tests.handlers.test_minutes import HOSTILE, MINUTES_UNITS, _vote
+from tests.handlers.test_review import review_ask
 from tests.scheduler.test_reminders import Recording, local, ticker
 
 TITLE = "Báo cáo thành tích năm 2024"
@@ -218,3 +223,43 @@ async def test_reminders_reach_only_proposed_units_that_have_not_sent_one(
     clock.set(local(24, 17))
     await tick.tick()
     assert sent.take() == [(CUONG.id, reminder(3, SGD)), (GIANG.id, reminder(3, hostile))]
+
+
+async def test_a_dossier_over_the_limit_is_refused_with_the_sizes_stated(
+    tg: Harness, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ZIP must fit Telegram's upload: over the limit it is refused whole (never cut),
+    sizes stated, and the reports pointed to through the period's own export in parts."""
+    await proposals(tg, services)
+    await tg.say(SECRETARY, "/minutes collect 27/12/2024 17:00")
+    actor = await actor_of(services, AN)
+    step = await reports.start_report(
+        services, actor, period_id=await achievement_period(services)
+    )
+    assert isinstance(step, reports.AskFile), step
+    big = b"%PDF-1.7\n" + random.Random(20).randbytes(3 * 1024 * 1024)  # does not deflate
+    await reports.attach_file(
+        services, actor, draft_id=step.ctx.draft.id, filename="B.pdf", data=big
+    )
+    assert isinstance(
+        await reports.confirm(services, actor, draft_id=step.ctx.draft.id), reports.Receipt
+    )
+    monkeypatch.setattr(dossier, "DOSSIER_LIMIT", 2 * 1024 * 1024)
+    replies = await dispatch(tg, MockMessageText("/minutes dossier", user=SECRETARY))
+    assert documents(replies) == []
+    assert replies_of(replies)[-1].text == (
+        "Hồ sơ quá lớn để gửi thành một tệp: khoảng 4 MB, tối đa 2 MB. Hãy tải các báo cáo "
+        "thành tích riêng (chia thành nhiều phần) ở /export 2, và tờ trình, biên bản ở /minutes."
+    )
+
+
+async def test_review_without_a_number_still_takes_the_year_end_period(
+    tg: Harness, services: Services
+) -> None:
+    """The achievement period is the latest once opened; `/review UNIT` must not land on it
+    (nothing to score there) instead of the year-end scores the secretariat reviews."""
+    await proposals(tg, services)
+    await submitted(services, AN)  # Sở Y tế's year-end report and scores
+    await tg.say(SECRETARY, "/minutes collect 27/12/2024 17:00")
+    replies = await tg.say(SECRETARY, "/review SYT")
+    assert [r.text for r in replies] == [review_ask(0, "10")]
