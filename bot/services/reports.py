@@ -1435,6 +1435,8 @@ async def score_sheet(
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(status.view.period.bloc_id)
         _, table = await uow.tables.get(status.view.period.table_id)
+        if not status.view.period.kind.scored:  # achievement reports: who sent one, no scores
+            table = ScoringTable(table.title, ())
         values: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
         for line in status.lines:
             if line.latest is not None:

@@ -10,8 +10,9 @@ import io
 import random
 import zipfile
 
+import openpyxl
 import pytest
-from teremok import MockMessageText
+from teremok import MockCallbackQuery, MockMessageText
 
 from bot.fakes.clock import FakeClock
 from bot.services import dossier, reports
@@ -125,7 +126,7 @@ async def test_the_dossier_lists_what_was_collected_and_marks_what_is_missing(
         "PDF, DOC, DOCX, XLS, XLSX, ODT, tối đa 20 MB.\n"
         f"Đơn vị phải nộp (3): {SGD}; &lt;b&gt;Sở &amp; Ban&lt;/b&gt;; {SYT}. Đại diện các "
         "đơn vị này đã được thông báo; đơn vị chưa nộp được nhắc hạn.\n"
-        "Tình hình nộp: /period status 2. Hồ sơ: /minutes dossier."
+        "Tình hình nộp: /status 2. Hồ sơ: /minutes dossier."
     ]
     notice = next(r for r in replies if r.chat_id == AN.id)
     assert notice.text.startswith(
@@ -162,6 +163,13 @@ async def test_the_dossier_lists_what_was_collected_and_marks_what_is_missing(
     assert texts[AN.id].startswith("✅ <b>Biên nhận báo cáo</b>\nKỳ: " + TITLE)
     assert "điểm" not in texts[AN.id]
     assert texts[BINH.id] == (f"📋 Trần Văn An đã nộp «{TITLE}» của <b>{SYT}</b>: phiên bản 1.")
+
+    # The period's status lists the proposed units only, with no score.
+    status = (await tg.say(SECRETARY, "/status 2"))[0].text
+    assert f"<b>{TITLE}</b> — hạn 17:00 27/12/2024\nĐã nộp 1/3:" in status
+    assert "1. SYT — ✅ v1\n" in status
+    assert "SVH" not in status
+    assert "điểm" not in status
 
     # The dossier now holds Sở Y tế's report as sent; the other two are still marked missing.
     _, caption, archive = await dossier_of(tg)
@@ -251,6 +259,21 @@ async def test_a_dossier_over_the_limit_is_refused_with_the_sizes_stated(
         "Hồ sơ quá lớn để gửi thành một tệp: khoảng 4 MB, tối đa 2 MB. Hãy tải các báo cáo "
         "thành tích riêng (chia thành nhiều phần) ở /export 2, và tờ trình, biên bản ở /minutes."
     )
+    # … where they are: the proposed units' sheet (who sent one, no score columns), the ZIP.
+    sheet = documents(await dispatch(tg, MockMessageText("/export 2", user=SECRETARY)))
+    worksheet = openpyxl.load_workbook(io.BytesIO(sheet[0].data)).worksheets[0]
+    rows = list(worksheet.iter_rows(values_only=True))
+    assert [r[1] for r in rows[3:]] == [SYT, SGD, HOSTILE]
+    assert rows[2][:5] == ("STT", "Đơn vị", "Tên viết tắt", "Trạng thái", "Phiên bản")
+    assert len(rows[2]) == 9  # then the totals and the rank: no item's column
+    parts = documents(
+        await tg.dispatch(
+            MockCallbackQuery(
+                data="ex:2:zip", user=SECRETARY, message=MockMessageText("…", user=SECRETARY)
+            )
+        )
+    )
+    assert zipfile.ZipFile(io.BytesIO(parts[0].data)).namelist() == ["01-SYT-v1.pdf"]
 
 
 async def test_review_without_a_number_still_takes_the_year_end_period(
