@@ -57,12 +57,15 @@ class Ui:
     def refusal(self, rejected: Rejected) -> str:
         return self.text(f"refused_{rejected.reason.value}", **rejected.detail)
 
-    def fitting(self, template: str, forms: Sequence[str], /, **context: Any) -> str:
-        """The first of a template's forms (``form`` in it) that fits one message, for a text
-        that must not be split (it carries buttons); the last form must always fit."""
+    def fitting(
+        self, template: str, forms: Sequence[str], /, *, fit: int = MAX_MESSAGE, **context: Any
+    ) -> str:
+        """The first of a template's forms (``form`` in it) that fits one message (or `fit`
+        UTF-16 units: a file's caption), for a text that must not be split (it carries
+        buttons, or goes with a file); the last form must always fit."""
         for form in forms[:-1]:
             text = self.text(template, form=form, **context)
-            if utf16_len(text) <= MAX_MESSAGE:
+            if utf16_len(text) <= fit:
                 return text
         return self.text(template, form=forms[-1], **context)
 

@@ -13,6 +13,7 @@ from bot.core.reports import Draft, LatePolicy, Period, PeriodKind, Submission
 from bot.core.scoring import Item, ItemKind, ScoringTable
 from storage.tables import (
     PeriodRow,
+    PeriodTargetRow,
     ReportDraftRow,
     ScoreEntryRow,
     ScoringTableRow,
@@ -47,6 +48,7 @@ def _period(row: PeriodRow) -> Period:
         accepted_types=tuple(t for t in row.accepted_types.split(",") if t),
         table_id=row.table_id,
         created_at=row.created_at,
+        conference_id=row.conference_id,
     )
 
 
@@ -162,6 +164,7 @@ class ReportRepo:
         table_id: int,
         created_by: int,
         now: datetime,
+        conference_id: int | None = None,
     ) -> Period:
         row = PeriodRow(
             bloc_id=bloc_id,
@@ -174,10 +177,35 @@ class ReportRepo:
             table_id=table_id,
             created_by=created_by,
             created_at=now,
+            conference_id=conference_id,
         )
         self.s.add(row)
         await self.s.flush()
         return _period(row)
+
+    async def set_targets(self, period_id: int, unit_ids: set[int]) -> None:
+        """The units that owe a report in the period (an achievement period's proposed units)."""
+        for unit_id in sorted(unit_ids):
+            self.s.add(PeriodTargetRow(period_id=period_id, unit_id=unit_id))
+        await self.s.flush()
+
+    async def targets(self, period_id: int) -> set[int] | None:
+        """The units that owe a report in the period; None: every unit of the bloc."""
+        rows = await self.s.exec(
+            select(PeriodTargetRow.unit_id).where(PeriodTargetRow.period_id == period_id)
+        )
+        found = set(rows.all())
+        return found or None
+
+    async def of_conference(self, conference_id: int) -> Period | None:
+        """The conference's achievement period (the latest, if it was opened twice)."""
+        rows = await self.s.exec(
+            select(PeriodRow)
+            .where(PeriodRow.conference_id == conference_id)
+            .order_by(col(PeriodRow.id).desc())
+        )
+        row = rows.first()
+        return None if row is None else _period(row)
 
     async def period(self, period_id: int) -> Period | None:
         row = await self.s.get(PeriodRow, period_id)

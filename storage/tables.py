@@ -201,6 +201,19 @@ class PeriodRow(SQLModel, table=True):
     table_id: int = Field(foreign_key="scoring_table.id")
     created_by: int | None = Field(default=None, foreign_key="identity.id")
     created_at: datetime = Field(sa_column=_ts())
+    # An achievement period (báo cáo thành tích): the conference whose award ballots proposed
+    # the units that owe a report (its targets, `period_target`).
+    conference_id: int | None = Field(default=None, foreign_key="conference.id")
+
+
+class PeriodTargetRow(SQLModel, table=True):
+    """A unit that owes a report in a period limited to some units (an achievement period:
+    the units proposed for an award). A period without targets is every unit's."""
+
+    __tablename__ = "period_target"
+
+    period_id: int = Field(foreign_key="period.id", primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
 
 
 class ReportDraftRow(SQLModel, table=True):

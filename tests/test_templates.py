@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.core.deadlines import QuietHours, ReminderSettings
+from bot.core.dossier import Part, Wanted, plan
 from bot.core.files import STORED_LIMITS, ContentProblem
 from bot.core.models import (
     Bloc,
@@ -51,6 +52,7 @@ from bot.services.announce import Announced, Targets
 from bot.services.blocs import LevelView
 from bot.services.covenant import CovenantSet, CovenantView, Signed
 from bot.services.deadlines import Acknowledged, DeadlineLine, DeadlinesView, ToCancel
+from bot.services.dossier import CollectionOpened, Dossier
 from bot.services.exports import ScoreSheet
 from bot.services.filecheck import ContentRefused
 from bot.services.minutes import Paperwork
@@ -298,8 +300,43 @@ NEW_YEAR = NewYearPlan(
 )
 PAPERWORK = Paperwork(BLOC, CONFERENCE, b"", b"", b"", 7, 9, 12, 6, "ab" * 32)
 ACK = Acknowledged(HOSTILE, WHEN, TZ, HOSTILE, False, HOSTILE, WHEN)
+ACHIEVEMENT = replace(PERIOD, kind=PeriodKind.ACHIEVEMENT, conference_id=1)
+ACH_CTX = replace(CTX, period=ACHIEVEMENT, table=ScoringTable(HOSTILE, ()))
+DOSSIER_ENTRIES = plan(
+    [
+        Wanted(Part.MEMO, ("docx",)),
+        Wanted(Part.MINUTES, ("docx",)),
+        Wanted(Part.RECORDS, ("docx",)),
+        Wanted(Part.SCORES, ()),
+        Wanted(Part.ACHIEVEMENT, ("pdf",), unit=HOSTILE, slug="SGD", tier="chair_cert"),
+        Wanted(Part.ACHIEVEMENT, (), unit="Sở Y tế", slug="SYT", tier="gov_flag"),
+    ]
+)
+DOSSIER = Dossier("Ho_so.zip", b"", DOSSIER_ENTRIES, 2024, 3)
 
 SAMPLES: dict[str, dict[str, Any]] = {
+    "achievement_opened": {
+        "opened": CollectionOpened(replace(PVIEW, period=ACHIEVEMENT), (HOSTILE, "Sở Y tế"), 2024)
+    },
+    "achievement_opened_notice": {
+        "bloc": HOSTILE,
+        "title": HOSTILE,
+        "year": 2024,
+        "deadline": WHEN,
+        "tz": TZ,
+    },
+    "dossier_caption": {"d": DOSSIER, "form": "names"},
+    "dossier_contents": {
+        "bloc": BLOC,
+        "conference": CONFERENCE,
+        "entries": DOSSIER_ENTRIES,
+        "sent": {HOSTILE: SUBMISSION},
+        "tz": TZ,
+    },
+    "refused_not_proposed": {"unit": HOSTILE, "title": HOSTILE},
+    "refused_no_proposals": {"year": 2024},
+    "refused_achievement_open": {"number": 3, "title": HOSTILE},
+    "refused_dossier_too_large": {"max_mb": 45, "size_mb": 61, "number": 3},
     "conference_view": {"view": CONF_VIEW},
     "ballot_list": {"view": CONF_VIEW},
     "ballots_created": {"view": CONF_VIEW},
@@ -695,6 +732,21 @@ UNSET = LevelView(BLOC, (("gov_flag", 1), ("province_flag", 1), ("pm_cert", 1)))
 # Other branches of the templates above: (template, context, shown, hidden) — a text the
 # rendering must contain, and one it must not (a secret ballot's choice, above all).
 VARIANTS: list[tuple[str, dict[str, Any], str, str]] = [
+    # An achievement report: the file only, never a score.
+    (
+        "report_receipt",
+        {"ctx": ACH_CTX, "submission": SUBMISSION, "totals": SUMS, "tz": TZ},
+        "SHA-256",
+        "/22",
+    ),
+    ("report_ask_file", {"ctx": ACH_CTX, "timing": "on_time", "tz": TZ}, "MB", "90 "),
+    (
+        "dossier_caption",
+        {"d": replace(DOSSIER, entries=DOSSIER_ENTRIES[:4]), "form": "names"},
+        "2024",
+        "05",
+    ),
+    ("dossier_caption", {"d": DOSSIER, "form": "count"}, "2024", "06"),
     ("vote_done", SAMPLES["vote_done"], RECEIPT, CHOSEN),
     ("vote_done", {"view": VOTE_VIEW, "replaced": True, "receipt": None}, CHOSEN, "<code>"),
     ("vote_ballot", {"view": SEALED_VIEW}, "🗳", CHOSEN),

@@ -18,6 +18,14 @@ MAX_COMMENT = TEXT_LIMITS["comment"]  # the notice that carries it must fit one 
 class PeriodKind(enum.StrEnum):
     MID_YEAR = "mid_year"  # sơ kết 6 tháng
     YEAR_END = "year_end"  # tổng kết năm
+    # báo cáo thành tích: a file from each unit proposed for an award at the conference, for
+    # the award dossier; no scoring, and only the proposed units owe one (the period's targets)
+    ACHIEVEMENT = "achievement"
+
+    @property
+    def scored(self) -> bool:
+        """Whether a report of this kind is self-scored against the bloc's table."""
+        return self is not PeriodKind.ACHIEVEMENT
 
 
 class LatePolicy(enum.StrEnum):
@@ -37,6 +45,7 @@ class Period:
     accepted_types: tuple[str, ...]
     table_id: int
     created_at: datetime | None = None
+    conference_id: int | None = None  # an achievement period: the conference that proposed
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,6 +146,7 @@ def too_long(field: str, text: str) -> TooLong | None:
 
 
 MAX_MESSAGE = 4096  # Telegram's limit per message, in UTF-16 code units
+MAX_CAPTION = 1024  # … and per caption of a file
 
 
 def utf16_len(text: str) -> int:

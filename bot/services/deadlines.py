@@ -72,7 +72,10 @@ class ReportSource:
 
     async def pending(self, uow: UnitOfWork, deadline: Deadline) -> set[int]:
         period_id = int(deadline.key.split(":")[1])
-        units = {u.id for u in await uow.blocs.units(deadline.bloc_id)}
+        # An achievement period is owed by the units proposed for an award only.
+        units = await uow.reports.targets(period_id)
+        if units is None:
+            units = {u.id for u in await uow.blocs.units(deadline.bloc_id)}
         return units - set(await uow.reports.latest_by_unit(period_id))
 
     def action(self, deadline: Deadline) -> Button | None:

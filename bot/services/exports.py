@@ -289,15 +289,7 @@ class ArchivePart:
 
     def build(self) -> bytes:
         """The part's bytes: reads every member's file (blocking; run it off the event loop)."""
-        raw = BytesIO()
-        with ZipFile(raw, "w", ZIP_DEFLATED) as archive:
-            for name, entry in self.members:
-                with (
-                    entry.path.open("rb") as source,
-                    archive.open(_info(name, self.when), "w") as out,
-                ):
-                    shutil.copyfileobj(source, out, _CHUNK)
-        data = raw.getvalue()
+        data = build_zip([(name, entry.path) for name, entry in self.members], when=self.when)
         if len(data) >= self.limit:  # the bound rules this out; never send an oversized part
             raise RuntimeError(f"part {self.number} is {len(data)} bytes, over {self.limit}")
         return data
@@ -367,6 +359,28 @@ def export_files(entries: list[ArchiveEntry], directory: Path) -> list[Path]:
         shutil.copyfile(entry.path, target)
         written.append(target)
     return written
+
+
+def zip_bound(members: list[tuple[str, int]]) -> int:
+    """The most bytes a ZIP of these members (name, size) can take, deflate's bound
+    included: known before any file is read."""
+    return _END_RECORD + sum(_entry_bound(name, size) for name, size in members)
+
+
+def build_zip(members: list[tuple[str, bytes | Path]], *, when: datetime = FIXED_TIME) -> bytes:
+    """A ZIP of the members in their order, each a file's bytes or a stored file (read in
+    chunks), every member dated `when`: the same content gives the same bytes. Blocking:
+    run it off the event loop."""
+    raw = BytesIO()
+    with ZipFile(raw, "w", ZIP_DEFLATED) as archive:
+        for name, content in members:
+            with archive.open(_info(name, when), "w") as out:
+                if isinstance(content, bytes):
+                    out.write(content)
+                else:
+                    with content.open("rb") as source:
+                        shutil.copyfileobj(source, out, _CHUNK)
+    return raw.getvalue()
 
 
 # --- helpers ---------------------------------------------------------------------------

@@ -490,3 +490,12 @@ async def paperwork(
         sum(len(units) for _, units in facts.proposals),
         facts.head,
     )
+
+
+async def proposed_units(
+    uow: UnitOfWork, services: Services, bloc: Bloc, conference: Conference
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The units proposed for an award at the conference's counted ballots, by name, per tier
+    in the memo's order: who owes an achievement report for the award dossier."""
+    facts = await _facts(uow, services, bloc, conference, "vi")
+    return tuple((tier, tuple(p.unit for p in units)) for tier, units in facts.proposals)

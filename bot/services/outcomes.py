@@ -121,6 +121,10 @@ class Reason(enum.StrEnum):
     LINK_RATE_LIMITED = "link_rate_limited"
     VENUE_CODE_NEEDED = "venue_code_needed"
     VENUE_CODE_WRONG = "venue_code_wrong"
+    NOT_PROPOSED = "not_proposed"  # an achievement report from a unit no award ballot proposed
+    NO_PROPOSALS = "no_proposals"
+    ACHIEVEMENT_OPEN = "achievement_open"
+    DOSSIER_TOO_LARGE = "dossier_too_large"
 
 
 @dataclass(frozen=True, slots=True)

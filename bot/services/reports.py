@@ -403,13 +403,13 @@ async def list_periods(services: Services, actor: Actor) -> list[PeriodView] | R
         return Rejected(Reason.NO_BLOC if actor.memberships else Reason.NOT_MEMBER)
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(bloc_id)
-        units = await uow.blocs.units(bloc_id)
         views = []
         for number, period in enumerate(await uow.reports.periods(bloc_id), start=1):
             version, _ = await uow.tables.get(period.table_id)
             latest = await uow.reports.latest_by_unit(period.id)
+            owing = await owing_units(uow, period)
             views.append(
-                PeriodView(period, number, version, bloc.timezone, len(latest), len(units))
+                PeriodView(period, number, version, bloc.timezone, len(latest), len(owing))
             )
     return views
 
@@ -623,23 +623,29 @@ async def start_report(
                     Reason.NOT_REPRESENTATIVE, {"secretariat": membership.has(Role.SECRETARIAT)}
                 )
             unit = next(u for u in units if u.id == membership.unit_id)
-        periods = await uow.reports.periods(bloc_id)
-        if not periods:
-            return Rejected(Reason.NO_PERIOD)
-        if period_id is None:
-            if len(periods) > 1:
-                bloc = await uow.blocs.require(bloc_id)
-                views = []
-                for number, p in enumerate(periods, start=1):
-                    version, _ = await uow.tables.get(p.table_id)
-                    views.append(PeriodView(p, number, version, bloc.timezone))
-                return ChoosePeriod(tuple(views), unit, on_behalf)
-            period = periods[0]
-        else:
-            found = next((p for p in periods if p.id == period_id), None)
+        every = await uow.reports.periods(bloc_id)
+        # A period owed by some units only (an achievement report: the units proposed for an
+        # award) is not offered to the others, and refused when they name it.
+        periods = [p for p in every if await owes(uow, p, unit.id)]
+        if period_id is not None:
+            found = next((p for p in every if p.id == period_id), None)
             if found is None:
                 return Rejected(Reason.UNKNOWN_PERIOD, {"value": str(period_id)})
+            if found not in periods:
+                return Rejected(Reason.NOT_PROPOSED, {"unit": unit.name, "title": found.title})
             period = found
+        elif not periods:
+            return Rejected(Reason.NO_PERIOD)
+        elif len(periods) > 1:
+            bloc = await uow.blocs.require(bloc_id)
+            views = []
+            for number, p in enumerate(every, start=1):
+                if p in periods:
+                    version, _ = await uow.tables.get(p.table_id)
+                    views.append(PeriodView(p, number, version, bloc.timezone))
+            return ChoosePeriod(tuple(views), unit, on_behalf)
+        else:
+            period = periods[0]
         if not on_behalf:
             # Late under "refuse": say so before anything is stored (the secretariat may still
             # submit a unit's report on its behalf, marked late).
@@ -669,6 +675,20 @@ async def start_report(
         ctx = replace(await _context(uow, draft), kept=kept)
         await uow.commit()
     return _next_step(ctx, services.clock.now())
+
+
+async def owes(uow: UnitOfWork, period: Period, unit_id: int) -> bool:
+    """Whether the unit owes a report in the period: every unit does, except in a period
+    limited to some units (an achievement period: the units proposed for an award)."""
+    targets = await uow.reports.targets(period.id)
+    return targets is None or unit_id in targets
+
+
+async def owing_units(uow: UnitOfWork, period: Period) -> list[Unit]:
+    """The units that owe a report in the period, in the bloc's order."""
+    units = await uow.blocs.units(period.bloc_id)
+    targets = await uow.reports.targets(period.id)
+    return units if targets is None else [u for u in units if u.id in targets]
 
 
 async def _continue_units_draft(
@@ -722,6 +742,8 @@ async def _context(uow: UnitOfWork, draft: Draft) -> WalkContext:
     unit = await uow.blocs.unit(draft.unit_id)
     assert unit is not None
     version, table = await uow.tables.get(period.table_id)
+    if not period.kind.scored:  # an achievement report is a file only: nothing to score
+        table = ScoringTable(table.title, ())
     versions = await uow.reports.versions(period.id, unit.id)
     latest = versions[-1] if versions else None
     self_values: dict[str, int] = {}
@@ -1158,6 +1180,7 @@ async def _save_submission(
         "total_cp": sums.total_cp,
         "late": submission.late,
         "on_behalf": draft.on_behalf,
+        "scored": ctx.period.kind.scored,
     }
     notice = Notice(colleagues, "report_submitted_notice", context)
     await queue_notices(uow, services, [notice], audit=audit, bloc_id=ctx.bloc.id, now=now)
@@ -1258,7 +1281,7 @@ async def period_status(
             if not periods:
                 return Rejected(Reason.NO_PERIOD)
             return Rejected(Reason.UNKNOWN_PERIOD, {"value": clean(period_ref)})
-        units = await uow.blocs.units(bloc_id)
+        units = await owing_units(uow, period)
         latest = await uow.reports.latest_by_unit(period.id)
         version, _ = await uow.tables.get(period.table_id)
         covenant = await uow.covenants.of_year(bloc_id, bloc.year + 1)
@@ -1287,7 +1310,11 @@ async def start_review(
         return bloc_id
     async with services.db.uow() as uow:
         periods = await uow.reports.periods(bloc_id)
-        period = _pick_period(periods, period_ref)
+        # Unnamed, the latest period with scores to review: an achievement period opened
+        # after the conference (files only) does not take the year-end period's place.
+        period = _pick_period(
+            periods if period_ref.strip() else [p for p in periods if p.kind.scored], period_ref
+        )
         if period is None:
             return Rejected(
                 Reason.NO_PERIOD if not periods else Reason.UNKNOWN_PERIOD,
@@ -1408,6 +1435,8 @@ async def score_sheet(
     async with services.db.uow() as uow:
         bloc = await uow.blocs.require(status.view.period.bloc_id)
         _, table = await uow.tables.get(status.view.period.table_id)
+        if not status.view.period.kind.scored:  # achievement reports: who sent one, no scores
+            table = ScoringTable(table.title, ())
         values: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
         for line in status.lines:
             if line.latest is not None:

@@ -40,7 +40,7 @@ class StandingsView:
 def _period(periods: list[Period]) -> Period | None:
     """The year-end period if there is one (the conference's), else the latest."""
     year_end = [p for p in periods if p.kind is PeriodKind.YEAR_END]
-    chosen = year_end or periods
+    chosen = year_end or [p for p in periods if p.kind.scored]
     return chosen[-1] if chosen else None
 
 

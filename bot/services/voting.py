@@ -1800,7 +1800,8 @@ async def _create_runoff(
 
 async def _score_totals(uow: UnitOfWork, bloc_id: int) -> dict[int, int]:
     """The bloc's score total per unit from its latest report period (what counts)."""
-    periods = await uow.reports.periods(bloc_id)
+    # An achievement period (files only, no scores) is no scoring period.
+    periods = [p for p in await uow.reports.periods(bloc_id) if p.kind.scored]
     if not periods:
         return {}
     latest = await uow.reports.latest_by_unit(periods[-1].id)

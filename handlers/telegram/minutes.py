@@ -1,5 +1,7 @@
 """/minutes (secretariat): the conference's minutes, the vote-count records attached to them
-and the proposal memo, as three DOCX files (`/minutes en` in English)."""
+and the proposal memo, as three DOCX files (`/minutes en` in English); `/minutes collect
+DEADLINE` asks the proposed units for their achievement reports; `/minutes dossier` sends the
+whole award dossier as one ZIP."""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
-from bot.core.text import fold_diacritics
+from bot.core.text import MAX_CAPTION, fold_diacritics
+from bot.services import dossier
 from bot.services import minutes as svc
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.outcomes import Rejected
 from handlers.telegram.ui import Ui
+
+DOSSIER = {"dossier", "hoso"}
+COLLECT = {"collect", "thu"}
 
 
 def make_router() -> Router:
@@ -25,12 +31,22 @@ def make_router() -> Router:
 async def cmd_minutes(
     message: Message, command: CommandObject, actor: Actor, services: Services, ui: Ui
 ) -> None:
-    words = [fold_diacritics(w) for w in (command.args or "").split()]
+    args = (command.args or "").strip()
+    first, _, rest = args.partition(" ")
+    if fold_diacritics(first) in COLLECT and rest.strip():
+        await _collect(message, actor, services, ui, rest)
+        return
+    words = [fold_diacritics(w) for w in args.split()]
+    wants_dossier = bool(words) and words[0] in DOSSIER
+    words = words[1:] if wants_dossier else words
     if not all(w in {"vi", "en"} or (w.isdecimal() and len(w) == 4) for w in words):
         await message.answer(ui.text("minutes_usage"))
         return
     locale = "en" if "en" in words else "vi"  # official documents are Vietnamese by default
     year = next((int(w) for w in words if w.isdecimal()), None)
+    if wants_dossier:
+        await _dossier(message, actor, services, ui, locale, year)
+        return
     done = await svc.paperwork(services, actor, locale=locale, year=year)
     if isinstance(done, Rejected):
         await message.answer(ui.refusal(done))
@@ -44,3 +60,24 @@ async def cmd_minutes(
         await message.answer_document(
             BufferedInputFile(data, filename=name), caption=ui.text(caption, p=done)
         )
+
+
+async def _collect(message: Message, actor: Actor, services: Services, ui: Ui, when: str) -> None:
+    opened = await dossier.open_collection(services, actor, deadline_text=when)
+    if isinstance(opened, Rejected):
+        await message.answer(ui.refusal(opened))
+        return
+    await message.answer(ui.text("achievement_opened", opened=opened))
+
+
+async def _dossier(
+    message: Message, actor: Actor, services: Services, ui: Ui, locale: str, year: int | None
+) -> None:
+    done = await dossier.dossier(services, actor, locale=locale, year=year)
+    if isinstance(done, Rejected):
+        await message.answer(ui.refusal(done))
+        return
+    caption = ui.fitting("dossier_caption", ("names", "count"), fit=MAX_CAPTION, d=done)
+    await message.answer_document(
+        BufferedInputFile(done.data, filename=done.name), caption=caption
+    )

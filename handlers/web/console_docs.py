@@ -3,9 +3,10 @@
 signed; write the summary's two paragraphs and the launch of next year's movement, list, add
 and remove the awards handed out at the conference, preview it in Vietnamese and English, post
 it to the group or, without one, to each member (a confirm first); download the minutes, the
-vote-count records and the memo (the DOCX files /minutes sends); start the new year (a confirm
-naming what happens first). The same services as `/covenant set`, `/summary`, `/minutes` and
-`/bloc newyear` in chat."""
+vote-count records and the memo (the DOCX files /minutes sends); collect the proposed units'
+achievement reports and download the award dossier (ZIP); start the new year (a confirm
+naming what happens first). The same services as `/covenant set`, `/summary`, `/minutes`
+(`collect`, `dossier`) and `/bloc newyear` in chat."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from markupsafe import Markup
 from bot.core.models import Locale
 from bot.core.text import nfc
 from bot.services import covenant as cov
-from bot.services import hall_record, minutes, newyear
+from bot.services import dossier, hall_record, minutes, newyear
 from bot.services import summary as svc
 from bot.services.actors import secretariat_bloc
 from bot.services.outcomes import Reason, Rejected
@@ -52,6 +53,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/console/summary/post", post_page)
     router.add_post("/console/summary/post", post_post)
     router.add_get(r"/console/minutes/{doc:minutes|records|memo}", minutes_download)
+    router.add_get("/console/dossier", dossier_download)
+    router.add_post("/console/dossier/collect", collect_post)
     router.add_get("/console/newyear", newyear_page)
     router.add_post("/console/newyear", newyear_post)
 
@@ -181,6 +184,7 @@ async def summary_page(
         **(typed or {}),
     }
     done = "" if problem else request.query.get("done", "")
+    collecting = await dossier.collection(services, actor_of(request))
     outcome: tuple[str, dict[str, int]] | None = None
     if done == "posted":
         outcome = ("summary_posted", {"members": 0})
@@ -200,6 +204,8 @@ async def summary_page(
         handed_out=done if done in {"added", "removed"} else "",
         keys=[hall_record.handed_out_key(a) for a in data.conference.handed_out],
         problem=problem,
+        collecting=None if isinstance(collecting, Rejected) else collecting,
+        collect_opened=done == "collecting",
     )
 
 
@@ -296,6 +302,35 @@ async def minutes_download(request: web.Request) -> web.StreamResponse:
         body=data,
         content_type=DOCX,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def collect_post(request: web.Request) -> web.Response:
+    """Ask the proposed units for their achievement reports by the date typed (as `/minutes
+    collect`); the summary page then shows the collection, read from what is stored."""
+    form = await typed_form(request)
+    services = services_of(request)
+    opened = await dossier.open_collection(
+        services, actor_of(request), deadline_text=chat_time(form.get("deadline", ""))
+    )
+    if isinstance(opened, Rejected):
+        return forbidden(request, opened) or await summary_page(request, problem=opened)
+    await services.outbox_flush()
+    raise go(request, "/console/summary?done=collecting")
+
+
+async def dossier_download(request: web.Request) -> web.StreamResponse:
+    """The award dossier as /minutes dossier sends it (`?lang=en`, `?year=2024` as there)."""
+    locale = "en" if request.query.get("lang") == "en" else "vi"
+    year_text = request.query.get("year", "")
+    year = int(year_text) if year_text.isdecimal() and len(year_text) == 4 else None
+    done = await dossier.dossier(services_of(request), actor_of(request), locale=locale, year=year)
+    if isinstance(done, Rejected):
+        return _refused(request, done, back="/console/summary")
+    return web.Response(
+        body=done.data,
+        content_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{done.name}"'},
     )
 
 
