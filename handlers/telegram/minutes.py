@@ -1,18 +1,19 @@
 """/minutes (secretariat): the conference's minutes, the vote-count records attached to them
-and the proposal memo, as three DOCX files (`/minutes en` in English)."""
+and the proposal memo, as three DOCX files, each followed by its PDF for digital signing when
+LibreOffice is installed (`/minutes en` in English)."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import Message
 
 from bot.core.text import fold_diacritics
 from bot.services import minutes as svc
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.outcomes import Rejected
-from handlers.telegram.ui import Ui
+from handlers.telegram.ui import Ui, answer_documents
 
 
 def make_router() -> Router:
@@ -40,7 +41,6 @@ async def cmd_minutes(
     if done.records is not None:
         files.append((t(locale, "minutes.records_filename"), done.records, "records_caption"))
     files.append((t(locale, "memo.filename"), done.memo, "memo_caption"))
-    for name, data, caption in files:
-        await message.answer_document(
-            BufferedInputFile(data, filename=name), caption=ui.text(caption, p=done)
-        )
+    await answer_documents(
+        message, ui, services.pdf, [(n, d, ui.text(c, p=done)) for n, d, c in files]
+    )

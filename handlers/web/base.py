@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import segno
 from aiohttp import BodyPartReader, MultipartReader, web
@@ -165,6 +165,20 @@ def refused(
 ) -> web.Response:
     """A refusal in the person's words: the chat's own message, on a page with a way back."""
     return page(request, "refused", status=status, rejected=rejected, back=back)
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def attachment(data: bytes, content_type: str, name: str, original: str = "") -> web.Response:
+    """A file to download under `name` (ours, ASCII); `original`: the name as sent, for
+    browsers that take it (RFC 6266)."""
+    disposition = f'attachment; filename="{name}"'
+    if original:
+        disposition += f"; filename*=UTF-8''{quote(original, safe='')}"
+    return web.Response(
+        body=data, content_type=content_type, headers={"Content-Disposition": disposition}
+    )
 
 
 def go(request: web.Request, path: str) -> web.HTTPSeeOther:
