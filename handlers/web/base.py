@@ -21,6 +21,7 @@ from bot.core.text import nfc
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.outcomes import Rejected
+from bot.services.pdf import PDF_MIME, pdf_name
 from bot.services.web import SignedIn
 
 COOKIE = "thidua_s"  # the session
@@ -179,6 +180,18 @@ def attachment(data: bytes, content_type: str, name: str, original: str = "") ->
     return web.Response(
         body=data, content_type=content_type, headers={"Content-Disposition": disposition}
     )
+
+
+async def pdf_attachment(request: web.Request, docx_name: str, docx: bytes) -> web.Response:
+    """The PDF of a DOCX we serve, for digital signing; a page saying why there is none when
+    LibreOffice is not installed (404) or the conversion failed (503): the DOCX link stays."""
+    converter = services_of(request).pdf
+    if not converter.available:
+        return page(request, "console_note", status=404, note="pdf.not_installed")
+    made = await converter.convert(docx)
+    if made is None:
+        return page(request, "console_note", status=503, note="pdf.failed_one")
+    return attachment(made, PDF_MIME, pdf_name(docx_name))
 
 
 def go(request: web.Request, path: str) -> web.HTTPSeeOther:

@@ -12,9 +12,18 @@ from aiohttp import web
 
 from bot.services import voting as svc
 from bot.services.outcomes import Reason, Rejected
-from bot.services.pdf import PDF_MIME, pdf_name
 from bot.services.voting import RecordOut
-from handlers.web.base import DOCX, actor_of, attachment, go, locale_of, page, refused, services_of
+from handlers.web.base import (
+    DOCX,
+    actor_of,
+    attachment,
+    go,
+    locale_of,
+    page,
+    pdf_attachment,
+    refused,
+    services_of,
+)
 
 _LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}:\d{2})$")
 ACTIONS = (
@@ -210,10 +219,4 @@ async def record_pdf(request: web.Request) -> web.StreamResponse:
     out = await _record(request)
     if isinstance(out, web.Response):
         return out
-    converter = services_of(request).pdf
-    if not converter.available:
-        return page(request, "console_note", status=404, note="pdf.not_installed")
-    made = await converter.convert(out.docx)
-    if made is None:
-        return page(request, "console_note", status=503, note="pdf.failed_one")
-    return attachment(made, PDF_MIME, pdf_name(out.filename))
+    return await pdf_attachment(request, out.filename, out.docx)

@@ -18,7 +18,6 @@ from bot.services import minutes, newyear
 from bot.services import summary as svc
 from bot.services.actors import secretariat_bloc
 from bot.services.outcomes import Reason, Rejected
-from bot.services.pdf import PDF_MIME, pdf_name
 from handlers.telegram.covenant import MAX_FILE
 from handlers.web.base import (
     DOCX,
@@ -29,6 +28,7 @@ from handlers.web.base import (
     form_id,
     go,
     page,
+    pdf_attachment,
     refused,
     services_of,
     typed_form,
@@ -277,14 +277,8 @@ async def minutes_pdf(request: web.Request) -> web.StreamResponse:
     found = await _paperwork_file(request)
     if isinstance(found, web.Response):
         return found
-    converter = services_of(request).pdf
-    if not converter.available:
-        return page(request, "console_note", status=404, note="pdf.not_installed")
     name, data = found
-    made = await converter.convert(data)
-    if made is None:
-        return page(request, "console_note", status=503, note="pdf.failed_one")
-    return attachment(made, PDF_MIME, pdf_name(name))
+    return await pdf_attachment(request, name, data)
 
 
 # --- the new year ------------------------------------------------------------------------------

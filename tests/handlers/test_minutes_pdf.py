@@ -68,7 +68,8 @@ def files(requests: list[TelegramMethod[Any]]) -> dict[str, tuple[bytes, str]]:
     return found
 
 
-async def _counted(tg: Harness, services: Services) -> None:
+async def counted(tg: Harness, services: Services) -> None:
+    """A conference whose first ballot is counted: minutes, records and memo to send."""
     await conference_setup(tg)
     ballot = (await ballot_ids(services))[0]
     await tg.say(SECRETARY, "/ballot open 1")
@@ -78,7 +79,7 @@ async def _counted(tg: Harness, services: Services) -> None:
 
 
 async def test_minutes_send_each_docx_then_its_pdf(tg: Harness, services: Services) -> None:
-    await _counted(tg, services)
+    await counted(tg, services)
     services.pdf = FakePdf()
     requests = await dispatch(tg, MockMessageText("/minutes", user=SECRETARY))
     docx = ["bien-ban-hoi-nghi.docx", "bien-ban-kiem-phieu.docx", "to-trinh.docx"]
@@ -97,7 +98,7 @@ async def test_without_libreoffice_the_docx_go_and_the_bot_says_why(
 ) -> None:
     """DOCS__SOFFICE pointing at a program that is not there: no PDF, said once (in the
     secretary's language, whatever the documents' language); every DOCX still sent."""
-    await _counted(tg, services)
+    await counted(tg, services)
     monkeypatch.setenv("DOCS__SOFFICE", "/opt/nowhere/soffice")
     services.pdf = PdfConverter(find_soffice(load_settings().docs.soffice))
     requests = await dispatch(tg, MockMessageText("/minutes", user=SECRETARY))
@@ -116,7 +117,7 @@ async def test_without_libreoffice_the_docx_go_and_the_bot_says_why(
 async def test_a_pdf_that_cannot_be_made_is_named_and_its_docx_still_goes(
     tg: Harness, services: Services
 ) -> None:
-    await _counted(tg, services)
+    await counted(tg, services)
     services.pdf = FakePdf()
     memo = files(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))["to-trinh.docx"]
     services.pdf = FakePdf(failing=(memo[0],))
@@ -139,7 +140,7 @@ async def test_the_vote_count_record_through_the_real_libreoffice(
     tg: Harness, services: Services
 ) -> None:
     services.pdf = PdfConverter(soffice_path())
-    await _counted(tg, services)
+    await counted(tg, services)
     requests = await dispatch(tg, MockMessageText("/ballot record 1", user=SECRETARY))
     assert said(requests)[1:] == [
         ("file", "bien-ban-kiem-phieu-01.docx"),

@@ -8,8 +8,7 @@ from __future__ import annotations
 from bot.services.app import Services
 from bot.services.pdf import PdfConverter
 from tests.handlers.conftest import SECRETARY, Harness
-from tests.handlers.support import AN, CUONG, DUNG, ballot_ids, conference_setup, voted
-from tests.handlers.test_minutes_pdf import FakePdf
+from tests.handlers.test_minutes_pdf import FakePdf, counted
 from tests.web.support import Client, page_text, sign_in
 
 NOT_INSTALLED = (
@@ -24,12 +23,7 @@ FAILED = (
 
 
 async def _counted(client: Client, tg: Harness, services: Services) -> None:
-    await conference_setup(tg)
-    ballot = (await ballot_ids(services))[0]
-    await tg.say(SECRETARY, "/ballot open 1")
-    for user in (AN, CUONG, DUNG):
-        await voted(services, user, ballot, 0)
-    await tg.say(SECRETARY, "/ballot close 1")
+    await counted(tg, services)
     await sign_in(client, tg, SECRETARY)
 
 
