@@ -80,14 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             if not settings.has_token:
                 log.info("no TELEGRAM__TOKEN or ZALO__TOKEN: running the offline demo")
-                return _demo(Path("demo-out"))
+                return _demo(Path("demo-out"), soffice=settings.docs.soffice)
             if args.workers > 1:
                 from bot.supervisor import supervise
 
                 return supervise(settings, args.workers)
             return asyncio.run(_run(settings))
         if args.command == "demo":
-            return _demo(args.out, serve=args.serve, port=args.port)
+            return _demo(args.out, serve=args.serve, port=args.port, soffice=settings.docs.soffice)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
         if args.command == "export-files":
@@ -98,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _demo(out: Path, *, serve: bool = False, port: int = 8080) -> int:
+def _demo(out: Path, *, serve: bool = False, port: int = 8080, soffice: str | None = None) -> int:
     from bot.demo import run_demo
 
-    transcript = asyncio.run(run_demo(out, serve=serve, port=port))
+    transcript = asyncio.run(run_demo(out, serve=serve, port=port, soffice=soffice))
     print(f"demo: transcript written to {transcript}")  # noqa: T201
     return 0
 

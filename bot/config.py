@@ -139,6 +139,22 @@ class WebSettings(BaseModel):
         return f"{parsed.scheme}://{parsed.netloc}{path}"
 
 
+class DocsSettings(BaseModel):
+    """PDF copies of the documents (`DOCS__SOFFICE`: LibreOffice's program, a path or a name on
+    PATH; unset: `soffice` found on PATH; `off`: no PDFs)."""
+
+    soffice: str | None = None
+    # Seconds one conversion may take before it is stopped (the DOCX goes alone).
+    pdf_timeout: int = 120
+
+    @field_validator("pdf_timeout")
+    @classmethod
+    def _timeout_shape(cls, value: int) -> int:
+        if not 5 <= value <= 900:
+            raise SettingsError("DOCS__PDF_TIMEOUT must be between 5 and 900 seconds")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -152,6 +168,7 @@ class Settings(BaseSettings):
     zalo: ZaloSettings = ZaloSettings()
     webhook: WebhookSettings = WebhookSettings()
     web: WebSettings = WebSettings()
+    docs: DocsSettings = DocsSettings()
     bot_token: SecretStr | None = Field(default=None, alias="BOT_TOKEN")
     zalo_token: SecretStr | None = Field(default=None, alias="ZALO_TOKEN")
     database_url: str = "sqlite+aiosqlite:///./data/thidua.db"

@@ -29,6 +29,7 @@ from bot.fakes.telegram import FakeTelegram, FakeUser, SentMessage
 from bot.fakes.zalo import FakeZalo, ZaloSent, ZaloUser
 from bot.render import Renderer
 from bot.services.app import Services
+from bot.services.pdf import PdfConverter, find_soffice
 from storage.db import create_engine
 from storage.files import FileStore
 from storage.migrate import migrate
@@ -290,10 +291,13 @@ def _link_of(message: SentMessage) -> str:
     return match.group(1)
 
 
-async def run_demo(out: Path, *, serve: bool = False, port: int = 8080) -> Path:
+async def run_demo(
+    out: Path, *, serve: bool = False, port: int = 8080, soffice: str | None = None
+) -> Path:
     """Run the whole scripted demo; returns the transcript's path. The web companion is served
     on 127.0.0.1 throughout (a representative signs in from Zalo and votes there); `serve`
-    keeps it open afterwards, with sign-in links printed, until Ctrl+C."""
+    keeps it open afterwards, with sign-in links printed, until Ctrl+C. `soffice`: the
+    DOCS__SOFFICE setting (the documents' PDFs are written when LibreOffice is found)."""
     from aiohttp import web
 
     from bot.fakes.ratelimit import NoRateLimit
@@ -338,6 +342,7 @@ async def run_demo(out: Path, *, serve: bool = False, port: int = 8080) -> Path:
                 admins=frozenset({Account(Platform.TELEGRAM, str(SECRETARY.id))}),
                 token_bytes=rng.randbytes,
                 channels=frozenset({Platform.TELEGRAM, Platform.ZALO}),
+                pdf=PdfConverter(find_soffice(soffice)),
             )
             services.bot_username = (await bot.get_me()).username or ""
             # The web companion, as the bot serves it beside its webhooks (here on loopback).
@@ -1206,6 +1211,8 @@ async def _conference(run: DemoRunner, clock: FakeClock) -> None:
     run.exports["bien-ban-hoi-nghi.docx"] = files["bien-ban-hoi-nghi.docx"]
     run.exports["bien-ban-kiem-phieu.docx"] = files["bien-ban-kiem-phieu.docx"]
     run.exports["to-trinh.docx"] = files["to-trinh.docx"]
+    # Their PDFs for digital signing, when LibreOffice is installed (the transcript says if not).
+    run.exports.update({n: d for n, d in files.items() if n is not None and n.endswith(".pdf")})
 
     t.section("28. Kết thúc năm 2022: Trưởng khối, Phó trưởng khối năm 2023 nhận nhiệm vụ")
     clock.set(_local(31, 16, 0))

@@ -29,6 +29,7 @@ from bot.core.models import Platform
 from bot.core.ports import Clock
 from bot.render import Renderer
 from bot.services.app import Services
+from bot.services.pdf import PdfConverter, find_soffice
 from storage.broadcast import LocalBroadcast
 from storage.broadcast_workers import PostgresBroadcast, RedisBroadcast
 from storage.files import FileStore
@@ -61,6 +62,7 @@ def build_services(
         files=FileStore(settings.files_dir),
         admins=settings.admins,
         web_url=settings.web.url,
+        pdf=PdfConverter(find_soffice(settings.docs.soffice), timeout=settings.docs.pdf_timeout),
         channels=frozenset(
             platform
             for platform, token in (

@@ -480,6 +480,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "refused_no_such_year": {"year": 2023},
     "minutes_caption": {"p": PAPERWORK},
     "records_caption": {"p": PAPERWORK},
+    "pdf_note": {"note": "pdf_failed", "names": ["to-trinh.docx", "<b>x</b>.docx"]},
     "memo_caption": {"p": PAPERWORK},
     "minutes_agenda": {"s": SUMMARY, "counted": [{"info": INFO}], "bloc_kind": "khoi"},
     "minutes_ballot": {"ballot": BALLOT_CTX},

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.core.models import Account, Platform
 from bot.core.ports import Broadcast, Clock
 from bot.render import Renderer
+from bot.services.pdf import PdfConverter
 from storage.broadcast import LocalBroadcast
 from storage.files import FileStore
 from storage.uow import Database
@@ -41,3 +42,6 @@ class Services:
     # What changed at the conference, to the open hall screens (ids only): in this process
     # unless the runtime wires a cross-worker one.
     broadcast: Broadcast = field(default_factory=LocalBroadcast)
+    # PDF copies of the documents (LibreOffice); the composition root finds the program, the
+    # default makes none (and the bot says LibreOffice is not installed).
+    pdf: PdfConverter = field(default_factory=lambda: PdfConverter(None))

@@ -1,7 +1,8 @@
 """/minutes (secretariat): the conference's minutes, the vote-count records attached to them
-and the proposal memo, as three DOCX files (`/minutes en` in English); `/minutes collect
-DEADLINE` asks the proposed units for their achievement reports; `/minutes dossier` sends the
-whole award dossier as one ZIP."""
+and the proposal memo, as three DOCX files, each followed by its PDF for digital signing when
+LibreOffice is installed (`/minutes en` in English); `/minutes collect DEADLINE` asks the
+proposed units for their achievement reports; `/minutes dossier` sends the whole award
+dossier as one ZIP."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from bot.services import minutes as svc
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.outcomes import Rejected
-from handlers.telegram.ui import Ui
+from handlers.telegram.ui import Ui, answer_documents
 
 DOSSIER = {"dossier", "hoso"}
 COLLECT = {"collect", "thu"}
@@ -56,10 +57,9 @@ async def cmd_minutes(
     if done.records is not None:
         files.append((t(locale, "minutes.records_filename"), done.records, "records_caption"))
     files.append((t(locale, "memo.filename"), done.memo, "memo_caption"))
-    for name, data, caption in files:
-        await message.answer_document(
-            BufferedInputFile(data, filename=name), caption=ui.text(caption, p=done)
-        )
+    await answer_documents(
+        message, ui, services.pdf, [(n, d, ui.text(c, p=done)) for n, d, c in files]
+    )
 
 
 async def _collect(message: Message, actor: Actor, services: Services, ui: Ui, when: str) -> None:

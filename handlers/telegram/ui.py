@@ -9,10 +9,11 @@ from typing import Annotated
 
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
 from bot.core.text import split_message
+from bot.services.pdf import PdfConverter, beside
 from handlers.texts import Ui
 
 __all__ = ["Ui"]  # re-exported: every Telegram handler imports it from here
@@ -25,6 +26,30 @@ async def answer_long(
     parts = split_message(text)
     for index, part in enumerate(parts):
         await message.answer(part, reply_markup=reply_markup if index == len(parts) - 1 else None)
+
+
+async def answer_documents(
+    message: Message, ui: Ui, pdf: PdfConverter, files: Sequence[tuple[str, bytes, str]]
+) -> None:
+    """DOCX files (name, bytes, caption), then each one's PDF for digital signing, made while
+    the DOCX go out: a slow or failing LibreOffice never holds back or loses a DOCX. A word
+    when no PDF is made here (LibreOffice not installed) or one could not be made."""
+    docx = [(name, data) for name, data, _ in files]
+    converting = asyncio.create_task(beside(pdf, docx))
+    try:
+        for name, data, caption in files:
+            await message.answer_document(BufferedInputFile(data, filename=name), caption=caption)
+        made = await converting
+    finally:
+        converting.cancel()  # a send that failed: stop the conversions too
+    delivered, note, failed = made
+    for doc in delivered:
+        if doc.pdf is not None:
+            await message.answer_document(
+                BufferedInputFile(doc.pdf, filename=doc.pdf_name), caption=ui.text("pdf_caption")
+            )
+    if note is not None:
+        await message.answer(ui.text("pdf_note", note=note.value, names=failed))
 
 
 async def answer_paced(message: Message, texts: Sequence[str], *, attempts: int = 5) -> None:

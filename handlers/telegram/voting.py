@@ -12,7 +12,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
-    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -29,7 +28,7 @@ from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.conference import start_walk
-from handlers.telegram.ui import DbId, Ui, answer_long, keyboard
+from handlers.telegram.ui import DbId, Ui, answer_documents, answer_long, keyboard
 from handlers.texts import cast_text
 
 BLANK = -1  # the blank ballot (Phiếu trắng) in callback data
@@ -233,10 +232,8 @@ async def cmd_ballot(
             await message.answer(ui.refusal(out))
             return
         await answer_long(message, ui.text("ballot_result", **out.context))
-        await message.answer_document(
-            BufferedInputFile(out.docx, filename=out.filename),
-            caption=ui.text("record_caption", ballot=out.context["ballot"]),
-        )
+        caption = ui.text("record_caption", ballot=out.context["ballot"])
+        await answer_documents(message, ui, services.pdf, [(out.filename, out.docx, caption)])
     elif word in {"secret", "kin", "kín"} and len(parts) == 2 and _on_off(parts[1]) is not None:
         marked = await svc.set_secret(
             services, actor, ref=parts[0], secret=bool(_on_off(parts[1]))

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import segno
 from aiohttp import BodyPartReader, MultipartReader, web
@@ -21,6 +21,7 @@ from bot.core.text import nfc
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.outcomes import Rejected
+from bot.services.pdf import PDF_MIME, pdf_name
 from bot.services.web import SignedIn
 
 COOKIE = "thidua_s"  # the session
@@ -165,6 +166,32 @@ def refused(
 ) -> web.Response:
     """A refusal in the person's words: the chat's own message, on a page with a way back."""
     return page(request, "refused", status=status, rejected=rejected, back=back)
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def attachment(data: bytes, content_type: str, name: str, original: str = "") -> web.Response:
+    """A file to download under `name` (ours, ASCII); `original`: the name as sent, for
+    browsers that take it (RFC 6266)."""
+    disposition = f'attachment; filename="{name}"'
+    if original:
+        disposition += f"; filename*=UTF-8''{quote(original, safe='')}"
+    return web.Response(
+        body=data, content_type=content_type, headers={"Content-Disposition": disposition}
+    )
+
+
+async def pdf_attachment(request: web.Request, docx_name: str, docx: bytes) -> web.Response:
+    """The PDF of a DOCX we serve, for digital signing; a page saying why there is none when
+    LibreOffice is not installed (404) or the conversion failed (503): the DOCX link stays."""
+    converter = services_of(request).pdf
+    if not converter.available:
+        return page(request, "console_note", status=404, note="pdf.not_installed")
+    made = await converter.convert(docx)
+    if made is None:
+        return page(request, "console_note", status=503, note="pdf.failed_one")
+    return attachment(made, PDF_MIME, pdf_name(docx_name))
 
 
 def go(request: web.Request, path: str) -> web.HTTPSeeOther:

@@ -12,7 +12,18 @@ from aiohttp import web
 
 from bot.services import voting as svc
 from bot.services.outcomes import Reason, Rejected
-from handlers.web.base import actor_of, go, locale_of, page, refused, services_of
+from bot.services.voting import RecordOut
+from handlers.web.base import (
+    DOCX,
+    actor_of,
+    attachment,
+    go,
+    locale_of,
+    page,
+    pdf_attachment,
+    refused,
+    services_of,
+)
 
 _LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}:\d{2})$")
 ACTIONS = (
@@ -36,6 +47,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(r"/console/ballots/{number:\d{1,4}}/candidates", candidates_page)
     router.add_post(r"/console/ballots/{number:\d{1,4}}/{action}", action_post)
     router.add_get(r"/console/ballots/{number:\d{1,4}}/record", record_download)
+    router.add_get(r"/console/ballots/{number:\d{1,4}}/record/pdf", record_pdf)
 
 
 def chat_time(text: str) -> str:
@@ -75,6 +87,7 @@ async def ballots_page(request: web.Request, *, problem: Rejected | None = None)
         number=number if number.isdecimal() else "",
         result=result,
         problem=problem,
+        pdf_made=services.pdf.available,
     )
 
 
@@ -180,7 +193,7 @@ async def _act(request: web.Request, action: str, ref: str, form: dict[str, str]
     return await svc.close_ballot(services, actor, ref=ref)
 
 
-async def record_download(request: web.Request) -> web.StreamResponse:
+async def _record(request: web.Request) -> RecordOut | web.Response:
     out = await svc.vote_record(
         services_of(request),
         actor_of(request),
@@ -190,8 +203,20 @@ async def record_download(request: web.Request) -> web.StreamResponse:
     if isinstance(out, Rejected):
         status = 403 if out.reason is Reason.NOT_SECRETARIAT else 200
         return refused(request, out, status=status, back="/console/ballots")
-    return web.Response(
-        body=out.docx,
-        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        headers={"Content-Disposition": f'attachment; filename="{out.filename}"'},
-    )
+    return out
+
+
+async def record_download(request: web.Request) -> web.StreamResponse:
+    out = await _record(request)
+    if isinstance(out, web.Response):
+        return out
+    return attachment(out.docx, DOCX, out.filename)
+
+
+async def record_pdf(request: web.Request) -> web.StreamResponse:
+    """The vote-count record as PDF, for digital signing (LibreOffice, fonts embedded); a page
+    that says so when LibreOffice is not installed or the conversion failed."""
+    out = await _record(request)
+    if isinstance(out, web.Response):
+        return out
+    return await pdf_attachment(request, out.filename, out.docx)

@@ -3,10 +3,11 @@
 signed; write the summary's two paragraphs and the launch of next year's movement, list, add
 and remove the awards handed out at the conference, preview it in Vietnamese and English, post
 it to the group or, without one, to each member (a confirm first); download the minutes, the
-vote-count records and the memo (the DOCX files /minutes sends); collect the proposed units'
-achievement reports and download the award dossier (ZIP); start the new year (a confirm
-naming what happens first). The same services as `/covenant set`, `/summary`, `/minutes`
-(`collect`, `dossier`) and `/bloc newyear` in chat."""
+vote-count records and the memo (the DOCX files /minutes sends, each with its PDF for signing
+when LibreOffice is installed); collect the proposed units' achievement reports and download
+the award dossier (ZIP); start the new year (a confirm naming what happens first). The same
+services as `/covenant set`, `/summary`, `/minutes` (`collect`, `dossier`) and `/bloc newyear`
+in chat."""
 
 from __future__ import annotations
 
@@ -22,12 +23,15 @@ from bot.services.actors import secretariat_bloc
 from bot.services.outcomes import Reason, Rejected
 from handlers.telegram.covenant import MAX_FILE
 from handlers.web.base import (
+    DOCX,
     actor_of,
+    attachment,
     client_address,
     config_of,
     form_id,
     go,
     page,
+    pdf_attachment,
     refused,
     services_of,
     typed_form,
@@ -36,7 +40,6 @@ from handlers.web.base import (
 from handlers.web.console_ballots import chat_time
 from handlers.web.console_deadlines import forbidden
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PARAGRAPHS = ("movements", "closing")
 HANDED_OUT_FIELDS = ("by", "form", "collectives", "individuals", "households", "names")
 CHUNK = 64 * 1024
@@ -55,6 +58,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(r"/console/minutes/{doc:minutes|records|memo}", minutes_download)
     router.add_get("/console/dossier", dossier_download)
     router.add_post("/console/dossier/collect", collect_post)
+    router.add_get(r"/console/minutes/{doc:minutes|records|memo}/pdf", minutes_pdf)
     router.add_get("/console/newyear", newyear_page)
     router.add_post("/console/newyear", newyear_post)
 
@@ -206,6 +210,7 @@ async def summary_page(
         problem=problem,
         collecting=None if isinstance(collecting, Rejected) else collecting,
         collect_opened=done == "collecting",
+        pdf_made=services.pdf.available,
     )
 
 
@@ -277,9 +282,10 @@ async def post_post(request: web.Request) -> web.Response:
     raise go(request, "/console/summary?done=" + ("sent" if posted.members else "posted"))
 
 
-async def minutes_download(request: web.Request) -> web.StreamResponse:
+async def _paperwork_file(request: web.Request) -> tuple[str, bytes] | web.Response:
     """One of the three files /minutes sends (`?lang=en`: in English, as `/minutes en`;
-    `?year=2024`: an earlier year's, as `/minutes 2024` after the new year)."""
+    `?year=2024`: an earlier year's, as `/minutes 2024` after the new year), or the page
+    that says why not."""
     locale = "en" if request.query.get("lang") == "en" else "vi"
     year_text = request.query.get("year", "")
     year = int(year_text) if year_text.isdecimal() and len(year_text) == 4 else None
@@ -289,20 +295,34 @@ async def minutes_download(request: web.Request) -> web.StreamResponse:
     if isinstance(done, Rejected):
         return _refused(request, done, back="/console/summary")
     t = services_of(request).renderer.t
-    doc = request.match_info["doc"]
     files = {
         "minutes": (t(locale, "minutes.filename"), done.minutes),
         "records": (t(locale, "minutes.records_filename"), done.records),
         "memo": (t(locale, "memo.filename"), done.memo),
     }
-    name, data = files[doc]
+    name, data = files[request.match_info["doc"]]
     if data is None:  # no ballot counted yet: no records to attach
         return page(request, "console_note", status=404, note="web.console_no_records")
-    return web.Response(
-        body=data,
-        content_type=DOCX,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return name, data
+
+
+async def minutes_download(request: web.Request) -> web.StreamResponse:
+    """The minutes, the vote-count records or the memo, as DOCX."""
+    found = await _paperwork_file(request)
+    if isinstance(found, web.Response):
+        return found
+    name, data = found
+    return attachment(data, DOCX, name)
+
+
+async def minutes_pdf(request: web.Request) -> web.StreamResponse:
+    """The same file as PDF, for digital signing (LibreOffice, fonts embedded); a page that
+    says so when LibreOffice is not installed or the conversion failed (the DOCX link stays)."""
+    found = await _paperwork_file(request)
+    if isinstance(found, web.Response):
+        return found
+    name, data = found
+    return await pdf_attachment(request, name, data)
 
 
 async def collect_post(request: web.Request) -> web.Response:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import BodyPartReader, MultipartReader, web
 
@@ -24,6 +23,7 @@ from bot.services.scoring_files import TableRefused
 from bot.services.tabular import MAX_FILE_BYTES
 from handlers.web.base import (
     actor_of,
+    attachment,
     client_address,
     config_of,
     form_id,
@@ -312,7 +312,7 @@ async def xlsx_download(request: web.Request) -> web.StreamResponse:
     locale = locale_of(request).value
     data = await asyncio.to_thread(score_xlsx, sheet, locale=locale)
     name = "diem-thi-dua.xlsx" if locale == "vi" else "scores.xlsx"
-    return _attachment(data, XLSX, name)
+    return attachment(data, XLSX, name)
 
 
 async def zip_download(request: web.Request) -> web.StreamResponse:
@@ -327,16 +327,7 @@ async def zip_download(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     part = plan[index - 1]
     data = await asyncio.to_thread(part.build)
-    return _attachment(data, "application/zip", part.name)
-
-
-def _attachment(data: bytes, content_type: str, name: str, original: str = "") -> web.Response:
-    disposition = f'attachment; filename="{name}"'
-    if original:  # the name as sent, for browsers that take it (RFC 6266)
-        disposition += f"; filename*=UTF-8''{quote(original, safe='')}"
-    return web.Response(
-        body=data, content_type=content_type, headers={"Content-Disposition": disposition}
-    )
+    return attachment(data, "application/zip", part.name)
 
 
 # --- one unit's submission: review, return, on its behalf --------------------------------
@@ -389,7 +380,7 @@ async def file_download(request: web.Request) -> web.StreamResponse:
     )
     if isinstance(found, Rejected):
         return _refused(request, found, back=f"/console/periods/{number}")
-    return _attachment(found.data, "application/octet-stream", found.download_name, found.name)
+    return attachment(found.data, "application/octet-stream", found.download_name, found.name)
 
 
 async def review_post(request: web.Request) -> web.StreamResponse:

@@ -7,6 +7,7 @@ import asyncio
 import io
 import os
 import re
+import shutil
 import struct
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from docx import Document
 from openpyxl import load_workbook
 
 from bot.demo import CDSP, LATE_CDYT, REPRESENTATIVES, SECOND_SYT, SECRETARY
+from tests.rendered import fonts, layout_text, page_count, problems, soffice_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENS = (
@@ -35,6 +37,10 @@ FILES = (
     "bien-ban-kiem-phieu.docx",
     "to-trinh.docx",
 )
+# Written beside the DOCX when LibreOffice is installed (under CI it must be: see the end).
+PDFS = ("bien-ban-hoi-nghi.pdf", "bien-ban-kiem-phieu.pdf", "to-trinh.pdf")
+# Each document's most pages with the demo's data (issue 20: minutes 5 -> 4, records 13 -> 8).
+MOST_PAGES = {"bien-ban-hoi-nghi": 4, "bien-ban-kiem-phieu": 8, "to-trinh": 1}
 
 
 def _screen(transcript: str, name: str) -> list[str]:
@@ -83,7 +89,8 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
     assert proc.returncode == 0, err.decode()[-2000:]
     assert out.decode().strip() == "demo: transcript written to demo-out/transcript.txt"
     demo = tmp_path / "demo-out"
-    assert sorted(p.name for p in demo.iterdir()) == sorted(FILES)
+    pdfs = PDFS if shutil.which("soffice") else ()
+    assert sorted(p.name for p in demo.iterdir()) == sorted(FILES + pdfs)
     assert all((demo / name).stat().st_size > 0 for name in FILES)
 
     transcript = (demo / "transcript.txt").read_text(encoding="utf-8")
@@ -224,3 +231,18 @@ async def test_make_run_without_a_token_runs_the_whole_conference(tmp_path: Path
         "7 individuals."
     ) in english
     assert "The conference launched the 2023 emulation movement: Thi đua đoàn kết" in english
+
+    # The PDFs for digital signing, as the officer who signs them sees each page (CI fails
+    # without LibreOffice): fonts embedded, no blank or scrap page, page numbers from page 2,
+    # nothing outside the text area, every signer's name under room to sign.
+    soffice_path()
+    for name, most in MOST_PAGES.items():
+        pdf = demo / f"{name}.pdf"
+        assert 1 <= page_count(pdf) <= most, name
+        assert [font for font, embedded in fonts(pdf) if not embedded] == [], name
+        title = "TỜTRÌNH" if name == "to-trinh" else "BIÊNBẢN"
+        assert title in "".join(layout_text(pdf, 1).split()), name
+        docx = (demo / f"{name}.docx").read_bytes()
+        assert problems(pdf, docx, footer="Mã kiểm chứng nhật ký") == [], name
+    assert page_count(demo / "to-trinh.pdf") == 1
+    assert "[tệp to-trinh.pdf] ✍️ Bản PDF để ký số (phông chữ đã nhúng sẵn)." in transcript

@@ -823,3 +823,12 @@ async def voted(
         marked = Choice((choice,) if isinstance(choice, int) else tuple(choice))
     done = await voting_svc.cast_vote(services, actor, ballot_id=ballot, choice=marked)
     assert isinstance(done, voting_svc.Accepted), done
+
+
+# What the bot adds after the DOCX it sends where LibreOffice is not installed (the default of
+# the tests' Services: no PDFs).
+NO_PDF = (
+    "ℹ️ Máy chủ này không tạo bản PDF (để ký số) vì chưa cài LibreOffice; các tệp Word (DOCX) "
+    "vẫn đầy đủ. Người quản trị máy chủ cài LibreOffice (gói libreoffice-writer) thì bot gửi "
+    "kèm bản PDF."
+)

@@ -22,6 +22,7 @@ from tests.handlers.support import (
     LAN2,
     LEADER,
     LIST_FOOTER,
+    NO_PDF,
     OPEN_PERIOD,
     PROV,
     REPORT,
@@ -347,7 +348,7 @@ async def test_award_tie_runs_off_then_score_then_the_secretariat_decides(
 
     # The records: the first ballot names its run-off; the run-off the secretariat's choice.
     first = plain(replies_of(await raw_say(tg, SECRETARY, "/ballot record 5")))
-    assert first == [(S, tie_text)]
+    assert first == [(S, tie_text), (S, NO_PDF)]
     requests = await raw_say(tg, SECRETARY, "/ballot record 8")
     [sent] = documents(requests)
     paragraphs = [p.text for p in Document(io.BytesIO(sent.data)).paragraphs]
@@ -369,7 +370,8 @@ async def test_award_tie_runs_off_then_score_then_the_secretariat_decides(
                 f"Kết luận: đề nghị {SYT}, {SGD}, {STT} (thường trực quyết định).",
                 rule="bỏ phiếu lại, xếp theo số phiếu",
             ),
-        )
+        ),
+        (S, NO_PDF),
     ]
 
 
@@ -503,7 +505,7 @@ async def test_ballot_record_sends_the_text_and_the_docx(tg: Harness, services: 
         "Kết luận: thông qua.",
         rule="ngưỡng &gt;50%",
     )
-    assert plain(replies_of(requests)) == [(S, text)]
+    assert plain(replies_of(requests)) == [(S, text), (S, NO_PDF)]  # the DOCX still goes
     [sent] = documents(requests)
     assert (sent.chat_id, sent.name, sent.caption) == (
         S,
