@@ -453,19 +453,25 @@ async def paperwork(
         conference = await conference_of_year(uow, bloc, year)
         if isinstance(conference, Rejected):
             return conference
-        facts = await _facts(uow, services, bloc, conference, locale)
         # Who produced the documents, when (the console's conference form then says that a
-        # change made afterwards needs them produced again). The documents carry the head
-        # from before this row: the chain as it stood when they were made.
-        await record(
-            uow,
-            services,
-            bloc_id=bloc_id,
-            actor_identity_id=actor.identity.id,
-            action="minutes.produced",
-            conference=conference.id,
-            year=conference.year,
-        )
+        # change made afterwards needs them produced again): once until something else is
+        # logged, so the documents produced again from the same data — the DOCX and its PDF,
+        # the dossier — carry the same head, this row included.
+        last = await uow.audit.last(bloc_id)
+        if last is None or (last[0].action, last[0].details.get("conference")) != (
+            "minutes.produced",
+            conference.id,
+        ):
+            await record(
+                uow,
+                services,
+                bloc_id=bloc_id,
+                actor_identity_id=actor.identity.id,
+                action="minutes.produced",
+                conference=conference.id,
+                year=conference.year,
+            )
+        facts = await _facts(uow, services, bloc, conference, locale)
         await uow.commit()
     render = services.renderer
 

@@ -96,11 +96,17 @@ async def test_the_minutes_records_and_memo_state_the_conference(
     await _vote(services, tg, 6, {"SYT": "SVH", "SGD": "SVH", "SB": "SVH"})  # leader
     await _vote(services, tg, 7, {"SYT": "SGD", "SVH": "SGD", "SB": "SGD"})  # deputy
     bloc = await bloc_by_code(services, BLOC_CODE)
-    async with services.db.uow() as uow:
-        _, head = await uow.audit.head(bloc.id)
 
     requests = await dispatch(tg, MockMessageText("/minutes", user=SECRETARY))
     sent = documents(requests)
+    async with services.db.uow() as uow:
+        _, head = await uow.audit.head(bloc.id)  # the production itself logged, then stated
+        last = await uow.audit.last(bloc.id)
+    assert last is not None
+    assert last[0].action == "minutes.produced"
+    # Produced again from the same data: the same documents, nothing logged twice.
+    again = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
+    assert [d.data for d in again] == [d.data for d in sent]
     assert [(d.name, d.caption) for d in sent] == [
         (
             "bien-ban-hoi-nghi.docx",
