@@ -213,17 +213,9 @@ LISTENING = "import socket; socket.create_connection(('127.0.0.1', 8081), 2)"
 COMPOSE_TOKEN = "5000000003:AAHe2eE2Ee2eE2Ee2eE2Ee2eE2Ee2eE2Ee3"
 
 
-def start_the_stack(tmp_path: Path, compose: dict[str, Any]) -> None:
-    """`up -d --build --wait` with the guide's env file, /healthz from the host, then
-    `down -v` whatever happened."""
-    data = tmp_path / "data"
-    for folder in ("files", "keys"):
-        (data / folder).mkdir(parents=True)
-        if os.geteuid() == 0:
-            os.chown(data / folder, 10001, 10001)  # the image's user (deploy.md)
-        else:
-            (data / folder).chmod(0o777)
-    env_file = tmp_path / "thidua.env"
+def stack_env_file(tmp_path: Path) -> Path:
+    """The env file the started stack reads, as deploy.md writes one for Compose."""
+    env_file = tmp_path / "stack.env"
     env_file.write_text(
         f"TELEGRAM__TOKEN={COMPOSE_TOKEN}\n"
         "TELEGRAM__API_URL=http://telegram:8081\n"
@@ -237,6 +229,20 @@ def start_the_stack(tmp_path: Path, compose: dict[str, Any]) -> None:
         "REDIS_PASSWORD=compose-redis-password\n",
         encoding="utf-8",
     )
+    return env_file
+
+
+def start_the_stack(tmp_path: Path, compose: dict[str, Any]) -> None:
+    """`up -d --build --wait` with the guide's env file, /healthz from the host, then
+    `down -v` whatever happened."""
+    data = tmp_path / "data"
+    for folder in ("files", "keys"):
+        (data / folder).mkdir(parents=True)
+        if os.geteuid() == 0:
+            os.chown(data / folder, 10001, 10001)  # the image's user (deploy.md)
+        else:
+            (data / folder).chmod(0o777)
+    env_file = stack_env_file(tmp_path)
     override = tmp_path / "compose.test.yml"
     bot = compose["services"]["bot"]
     build = {"context": str(ROOT), "dockerfile": bot["build"]["dockerfile"]}
@@ -284,9 +290,19 @@ def start_the_stack(tmp_path: Path, compose: dict[str, Any]) -> None:
         assert down.returncode == 0, down.stderr
 
 
-def test_the_compose_file_is_valid(tmp_path: Path) -> None:
+def test_the_compose_file_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     compose: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
     check_the_compose_structure(compose)
+    # The settings the started stack gets are ones the bot accepts (checked without Docker).
+    for name in setting_names():
+        monkeypatch.delenv(name, raising=False)
+    for name, value in compose["services"]["bot"]["environment"].items():
+        monkeypatch.setenv(name, value)  # the Compose file's environment wins over env_file
+    stack = Settings(_env_file=stack_env_file(tmp_path))
+    assert stack.is_postgres
+    assert stack.webhook.url == "http://bot:8080/tg/webhook"
+    assert stack.redis_url is not None
+    compile(FAKE_TELEGRAM.format(token=COMPOSE_TOKEN), "fake-telegram", "exec")
     if not compose_plugin():
         return  # no docker compose here: the structure above is what can be checked
     if docker_daemon():
