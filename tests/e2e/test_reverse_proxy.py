@@ -155,7 +155,8 @@ async def nginx(
             await proc.wait()
 
 
-async def _sign_in(http: aiohttp.ClientSession, link: str) -> str:
+async def _sign_in(http: aiohttp.ClientSession, link: str, *, secure: bool = True) -> str:
+    """Signed in by a one-time link; `secure`: the session cookie only travels over https."""
     async with http.get(link) as page:
         assert page.status == 200, await page.text()
         csrf = _CSRF.search(await page.text())
@@ -165,12 +166,14 @@ async def _sign_in(http: aiohttp.ClientSession, link: str) -> str:
         assert done.status == 200, await done.text()
         cookie = done.history[0].headers.get("Set-Cookie", "") if done.history else ""
         cookie = cookie or done.headers.get("Set-Cookie", "")
-        assert "Secure" in cookie, cookie  # a session cookie that only travels over https
+        assert ("Secure" in cookie) is secure, cookie
         return await done.text()
 
 
-async def _link(fake: FakeTelegram, user: FakeUser, text: str, pattern: str) -> str:
-    reply = await _answer(fake, user, text, "https://")
+async def _link(
+    fake: FakeTelegram, user: FakeUser, text: str, pattern: str, wanted: str = "https://"
+) -> str:
+    reply = await _answer(fake, user, text, wanted)
     found = re.search(pattern, reply)
     assert found is not None, reply
     return found.group(0)

@@ -102,6 +102,32 @@ async def test_a_representative_checks_the_unit_in(
     assert replies[-1].text.startswith("✅ Đơn vị đã điểm danh trước đó: <b>Sở Y tế</b>")
 
 
+async def test_wrong_codes_on_the_page_count_toward_the_chat_s_lockout(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """Guessing the hall's code is one budget, whichever way it is typed: wrong codes on the
+    page and in chat add up to the same lockout as invite codes (five in ten minutes)."""
+    await conference_setup(tg, checked_in=(), defaults=False)
+    await sign_in(client, tg, AN)
+    code = await hall_code(services)
+    wrongs = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 6)]
+    csrf = csrf_of(await page_text(client, "/web/checkin"))
+    for wrong in wrongs[:3]:
+        html = await (await client.post("/web/checkin", data={"csrf": csrf, "code": wrong})).text()
+        assert "Mã điểm danh không đúng hoặc đã hết hạn." in html
+    for wrong in wrongs[3:]:
+        replies = await tg.say(AN, f"/checkin {wrong}")
+        assert replies[-1].text.startswith("Mã điểm danh không đúng hoặc đã hết hạn."), replies
+    # The right code now: refused on the page as in chat, beside the box; nobody present.
+    locked = "Bạn đã nhập sai mã quá nhiều lần. Vui lòng thử lại sau 10 phút."
+    refused = await client.post("/web/checkin", data={"csrf": csrf, "code": code})
+    html = await refused.text()
+    assert locked in html
+    assert 'aria-invalid="true"' in html
+    assert (await tg.say(AN, f"/checkin {code}"))[-1].text == locked
+    assert await attendance(services) == []
+
+
 async def test_no_conference_is_refused_in_the_chat_s_words(
     client: Client, tg: Harness, services: Services
 ) -> None:

@@ -42,6 +42,7 @@ from tests.handlers.support import (
     cast,
     conference_setup,
     receipt_of,
+    voted,
 )
 from tests.web.support import WEB_URL, Client
 
@@ -189,6 +190,46 @@ async def test_no_partial_result_then_the_count_as_stored(
     assert "Kết quả: đề nghị Sở Y tế." in part
     assert receipt not in html
     no_persons(html)
+
+
+async def test_a_tie_announces_the_run_off_which_then_ranks_without_a_threshold(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    await conference_setup(tg)
+    path = await screen_link(tg)
+    leader = (await ballot_ids(services))[5]
+    await tg.say(SECRETARY, "/ballot open 6")
+    for user, choice in ((AN, 1), (CUONG, 0), (DUNG, 0), (GIANG, 1)):
+        await voted(services, user, leader, choice)
+    closed = await tg.say(SECRETARY, "/ballot close 6")
+    assert "bỏ phiếu lại số 8" in closed[0].text
+    # The tie's count, then the run-off announced under it.
+    part = (await shown(client, f"{path}/live"))[1].split('<section class="result"')[1]
+    assert "Kết quả: 6. Bầu Trưởng khối năm sau</h2>" in part
+    assert '<td>Sở Y tế</td><td class="num">2</td>' in part
+    assert '<td>Sở Giáo dục và Đào tạo</td><td class="num">2</td>' in part
+    assert '<p class="runoff">Sẽ bỏ phiếu lại: cuộc biểu quyết số 8.</p>' in part
+    assert part.index("Kết quả: không có đơn vị nào đạt ngưỡng.") < part.index("Sẽ bỏ phiếu")
+
+    # The run-off open: its own title and rule, the tied units only, the line gone.
+    runoff = (await ballot_ids(services))[7]
+    await tg.say(SECRETARY, "/ballot open 8")
+    html = (await shown(client, path))[1]
+    assert "<h2>8. Bầu Trưởng khối năm sau — bỏ phiếu lại</h2>" in html
+    assert "Bỏ phiếu lại giữa các đơn vị hòa phiếu, đơn vị nhiều phiếu hơn được chọn" in html
+    assert "Sẽ bỏ phiếu lại" not in html
+    for user, choice in ((AN, 1), (CUONG, 0), (DUNG, 0), (GIANG, 0)):
+        await voted(services, user, runoff, choice)
+    await tg.say(SECRETARY, "/ballot close 8")
+    part = (await shown(client, path))[1].split('<section class="result"')[1]
+    rows = re.findall(r'<tr class="(pass)?"><td>([^<]+)</td><td class="num">(\d+)</td>', part)
+    assert rows == [("", "Sở Y tế", "3"), ("", "Sở Giáo dục và Đào tạo", "1")]
+    # Votes only rank in a run-off: no threshold stated, no tick, no further run-off.
+    assert '<p class="base">Tỷ lệ tính trên 4 (tổng số đơn vị thành viên)</p>' in part
+    assert "ngưỡng" not in part
+    assert "✔" not in part
+    assert "Kết quả: Sở Y tế trúng cử." in part
+    assert "Sẽ bỏ phiếu lại" not in part
 
 
 async def test_the_venue_code_is_shown_when_check_in_needs_it(
