@@ -482,8 +482,8 @@ def official_docx(
         text = _xml(block.text)
         gap = 6 if after_table else 0
         after_table = False
-        if block.style == "h":
-            _para(doc, text, bold=True, space_before=6)
+        if block.style == "h":  # a heading never ends a page: it goes with its section
+            _para(doc, text, bold=True, space_before=6, keep_with_next=True)
         elif block.style == "i":
             _para(doc, text, italic=True, space_before=6)
         else:

@@ -542,3 +542,53 @@ def test_added_elements_stand_where_the_schema_puts_them() -> None:
                     later = [sib.tag for sib in element.itersiblings()]
                     assert set(later) <= after, (name, later)
     assert set(seen) == set(allowed), seen  # each one checked, none missing
+
+
+def test_a_heading_goes_with_its_section_onto_the_next_page() -> None:
+    """A section heading is kept with what follows it: rendered, «V. KẾT LUẬN» ended alone at
+    the foot of a page when the conclusions did not fit under it (the PDF checks saw it)."""
+    docx = official_docx(
+        OfficialDocument(
+            issuer=BLOC_NAME,
+            number="01/BB-KTĐVHXH",
+            dated="Hà Nội, ngày 05 tháng 3 năm 2024",
+            title="BIÊN BẢN",
+            subject="Hội nghị tổng kết",
+            body=(Block("IV. KẾT QUẢ", "h"), Block("Đoạn văn"), Block("V. KẾT LUẬN", "h")),
+            sign_left=("THƯ KÝ", "", "Lò Thị Hương"),
+            sign_right=("CHỦ TỌA", "", "Nguyễn Văn Thành"),
+            recipients_title="Nơi nhận:",
+            recipients=("- Lưu: VT.",),
+        ),
+        t_vi,
+    )
+    paragraphs = {p.text: p for p in Document(io.BytesIO(docx)).paragraphs}
+    for heading in ("IV. KẾT QUẢ", "V. KẾT LUẬN"):
+        assert paragraphs[heading].paragraph_format.keep_with_next is True, heading
+    assert paragraphs["Đoạn văn"].paragraph_format.keep_with_next is not True
+
+
+def test_a_tie_is_said_where_it_happened_also_beside_the_units_decided() -> None:
+    """Issue 20, point 6: one unit passed and two tied for the last place; the record said
+    only «đề nghị A» — the tie at the quota boundary went unsaid."""
+    render = Renderer()
+    context = {
+        "ballot": {"kind": "award"},
+        "approved": False,
+        "decided": ["Sở Y tế"],
+        "decided_by": "vote",
+        "tie": ["Sở Giáo dục và Đào tạo", "Sở Tư pháp"],
+        "tie_votes": 3,
+        "tie_percent": 750,
+        "seats_left": 1,
+        "fewer_than_quota": False,
+        "quota": 2,
+    }
+    assert render.plain("vi", "record_conclusion", **context) == (
+        "Kết quả: đề nghị Sở Y tế; hòa phiếu giữa Sở Giáo dục và Đào tạo, Sở Tư pháp (cùng 3 "
+        "phiếu, 75,0%) cho 1 suất còn lại; bỏ phiếu lại."
+    )
+    assert render.plain("en", "record_conclusion", **context) == (
+        "Result: proposed: Sở Y tế; tie between Sở Giáo dục và Đào tạo, Sở Tư pháp (3 votes "
+        "each, 75.0%) for 1 remaining place(s); run-off."
+    )
