@@ -6,6 +6,7 @@ from the catalog (`[minutes]`, `[memo]`) and plain-text templates, names exactly
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,6 +88,10 @@ class _Facts:
     summary: SummaryData
     head: str
     signed: tuple[datetime, ...] = ()  # when next year's covenant was signed, by each unit
+    # What the dossier holds besides the minutes and records: the year-end score table, and
+    # how many proposed units have sent their achievement report (the memo's "Kèm theo").
+    scored: bool = False
+    reports: int = 0
 
     @property
     def present(self) -> int:
@@ -156,6 +161,8 @@ async def _facts(
         for sig in (await uow.covenants.signatures(covenant.id) if covenant else {}).values()
         if sig.at >= conference.held_at and sig.at.astimezone(zone).date() == day
     )
+    collected = await uow.reports.of_conference(conference.id)
+    reports = len(await uow.reports.latest_by_unit(collected.id)) if collected else 0
     return _Facts(
         bloc,
         conference,
@@ -165,7 +172,21 @@ async def _facts(
         summary,
         head,
         signed,
+        scored=bool(scores),
+        reports=reports,
     )
+
+
+def _enclosed(t: Callable[[str], str], facts: _Facts, minutes_no: str) -> str:
+    """«Hồ sơ kèm theo»: what the dossier holds, counted — never a part not collected."""
+    parts = [t("memo.enclosed_minutes").format(number=minutes_no)]
+    if facts.counted:
+        parts.append(t("memo.enclosed_records").format(count=pad2(len(facts.counted))))
+    if facts.scored:
+        parts.append(t("memo.enclosed_scores"))
+    if facts.reports:
+        parts.append(t("memo.enclosed_reports").format(count=pad2(facts.reports)))
+    return t("memo.enclosed").format(parts="; ".join(parts))
 
 
 def _unit_votes(item: Counted) -> dict[int, tuple[int, int]]:
@@ -402,9 +423,7 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
             for i, p in enumerate(units, start=1)
         ]
         body.append(Block(table=tuple(table), widths_mm=(15, 90, 25, 35)))
-    body.append(
-        Block(t("memo.dossier").format(records=pad2(len(facts.counted)), number=minutes_no))
-    )
+    body.append(Block(_enclosed(t, facts, minutes_no)))
     body.append(Block(t("memo.closing").format(body=body_name)))
     leader = t(f"officer.leader_{bloc.kind.value}").upper()
     # Signed for the bloc by a person — the leader unit's head, by title and name (issue 20,
