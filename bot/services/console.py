@@ -90,11 +90,13 @@ async def overview(services: Services, actor: Actor) -> Overview | Rejected:
 @dataclass(frozen=True, slots=True)
 class ConferenceForm:
     """The conference form: the bloc's units (for the chairing unit) and the conference as it
-    stands (None before it is set up)."""
+    stands (None before it is set up), with its check-ins as the chat's /conference gives them
+    (who is present, who not yet, the quorum)."""
 
     bloc: Bloc
     units: tuple[Unit, ...]
     conference: Conference | None
+    checkins: voting.ConferenceView | None = None
 
     @property
     def venue_checkin(self) -> bool:
@@ -150,7 +152,10 @@ async def conference_form(services: Services, actor: Actor) -> ConferenceForm | 
         bloc = await uow.blocs.require(bloc_id)
         units = await uow.blocs.units(bloc_id)
         conference = await uow.votes.conference(bloc_id, bloc.year)
-    return ConferenceForm(bloc, tuple(units), conference)
+    checkins = await voting.conference_view(services, actor) if conference else None
+    if isinstance(checkins, Rejected):  # gone since (a new year): the form alone
+        checkins = None
+    return ConferenceForm(bloc, tuple(units), conference, checkins)
 
 
 # --- units and invites ---------------------------------------------------------------
