@@ -16,6 +16,7 @@ from bot.core.reports import Period, Submission
 from bot.core.scoring import ScoringTable, Totals, totals
 from bot.core.text import list_items
 from bot.core.venue import venue_checkin_on
+from bot.services import covenant as covenant_svc
 from bot.services import reports, voting
 from bot.services import units as units_svc
 from bot.services.actors import Actor, secretariat_bloc
@@ -35,6 +36,7 @@ class Overview:
     periods: tuple[reports.PeriodView, ...]
     conference: voting.ConferenceView | None
     next_steps: tuple[str, ...]
+    covenant: covenant_svc.CovenantView | None = None  # next year's: set or not, who signed
 
 
 def next_steps(
@@ -65,6 +67,7 @@ async def overview(services: Services, actor: Actor) -> Overview | Rejected:
     deadlines = await deadlines_view(services, actor)
     periods = await reports.list_periods(services, actor)
     found = await voting.conference_view(services, actor)
+    covenant = await covenant_svc.covenant_view(services, actor)
     if isinstance(deadlines, Rejected):
         return deadlines
     if isinstance(periods, Rejected):
@@ -84,6 +87,7 @@ async def overview(services: Services, actor: Actor) -> Overview | Rejected:
         tuple(periods),
         conference,
         next_steps(units=units, table=table, periods=len(periods), conference=conference),
+        None if isinstance(covenant, Rejected) else covenant,
     )
 
 

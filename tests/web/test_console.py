@@ -9,6 +9,7 @@ import unicodedata
 from datetime import UTC, datetime
 
 from bot.services.app import Services
+from bot.services.covenant import text_hash
 from handlers.web.app import STREAMED_UPLOADS, make_web_app
 from handlers.web.base import WebConfig
 from storage.vote_repos import Conference
@@ -99,6 +100,41 @@ async def test_the_overview_shows_the_year_and_what_to_do_next(
     ) in html
     assert "Thiết lập hội nghị tổng kết" not in html
     assert "Telegram" not in html
+
+    # The deadlines: each with how many units have done it, and which have not.
+    assert '<h2 id="covenant">Giao ước thi đua năm 2025</h2>' in html
+    assert '<p id="covenant-count">Chưa có giao ước thi đua năm 2025.</p>' in html
+    await tg.say(SECRETARY, "/deadlines add Nộp danh sách khen thưởng; 10/12/2024 17:00")
+    bloc = await bloc_by_code(tg.services, BLOC_CODE)
+    async with tg.services.db.uow() as uow:
+        (deadline,) = await uow.deadlines.of_bloc(bloc.id)
+    await tg.tap(AN, f"dl:{deadline.id}:ack")
+    # Next year's covenant: set, and who has signed (n of N, the others named).
+    await tg.say(SECRETARY, "/covenant set 17:00 20/12/2024; Các đơn vị cam kết thi đua.")
+    async with tg.services.db.uow() as uow:
+        covenant = await uow.covenants.of_year(bloc.id, 2025)
+    assert covenant is not None
+    await tg.tap(AN, f"cv:{covenant.id}:ok:{text_hash(covenant.text)[:16]}")
+    html = await (await client.get("/web/console")).text()
+    card = html[html.index("Nộp danh sách khen thưởng") :]
+    card = card[: card.index("</li>")]
+    assert '<div class="state">1/4 đơn vị đã thực hiện</div>' in card
+    assert "<summary>3 đơn vị chưa thực hiện</summary>" in card
+    assert (
+        "<p>Sở Giáo dục và Đào tạo, Sở Văn hóa, Thể thao và Du lịch, "
+        "Sở Thông tin và Truyền thông</p>"
+    ) in card
+    assert (
+        '<p id="covenant-count">Đã có nội dung. Đã ký: 1/4 đơn vị. '
+        "Hạn ký: 17:00 thứ Sáu, 20/12/2024.</p>"
+    ) in html
+    assert "<summary>3 đơn vị chưa ký</summary>" in html
+    signed = html[html.index('id="covenant"') :]
+    assert (
+        "<p>Sở Giáo dục và Đào tạo, Sở Văn hóa, Thể thao và Du lịch, "
+        "Sở Thông tin và Truyền thông</p>"
+    ) in signed
+    assert '<a class="button" href="/web/console/covenant">Giao ước thi đua</a>' in signed
 
 
 async def test_the_conference_form_sets_it_up_and_edits_it(
