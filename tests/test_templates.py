@@ -596,6 +596,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "bloc_chosen": {"bloc": HOSTILE, "code": "KTĐ"},
     "bloc_pick": {"blocs": [(HOSTILE, "A"), ("B", "B")]},
     "bloc_view": {
+        "telegram": True,
         "bloc": BLOC,
         "kind": "khoi",
         "units": 3,

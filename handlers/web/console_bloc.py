@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.core.models import Platform
 from bot.services.blocs import (
     bloc_view,
     check_draft,
@@ -51,6 +52,8 @@ async def bloc_page(
         status=_status(problem) if problem else 200,
         nav="console",
         view=view,
+        # A group is linked in Telegram (/bloc link): said only where the bot runs there.
+        telegram=Platform.TELEGRAM in services_of(request).channels,
         done=done if done in DONE else "",
         problem=problem,
         typed=typed or {},
