@@ -20,7 +20,9 @@ from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
     AN,
     BINH,
+    BLOC,
     BLOC_CODE,
+    CUONG,
     UNITS,
     audit_trail,
     bloc_by_code,
@@ -375,6 +377,58 @@ async def test_invites_are_issued_printed_used_in_chat_and_revoked(
     assert page.count('<article class="invite">') == 2  # SYT has its representative
     assert "Đại diện Sở Giáo dục và Đào tạo" in page
     assert page.count('class="segno"') == 2
+
+
+async def test_a_secretariat_invite_from_the_console_is_used_in_chat(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """A second member of the secretariat, invited from the console: the printed invite
+    names the role, the person joins with it in chat, has no unit, and runs the console."""
+    csrf = await secretariat(client, tg)
+    printed = await client.post(
+        f"{PAGE}/invites", data={"csrf": csrf, "role": "secretariat", "uses": ""}
+    )
+    assert printed.status == 200
+    page = await printed.text()
+    assert "<h2>Thường trực</h2>" in page  # the role, where a unit's invite names the unit
+    code = code_on(page)
+    assert f'<a href="https://t.me/thidua_test_bot?start={code}">' in page
+    found = await invite(services, code)
+    assert (found.unit_id, found.role, found.max_uses, found.uses) == (
+        None,
+        Role.SECRETARIAT,
+        1,
+        0,
+    )
+    assert await actions(services, "invite.issued") == ["invite.issued"]
+
+    replies = await tg.say(CUONG, f"/start {code}")
+    assert replies[0].text.startswith(
+        f"✅ Bạn đã tham gia <b>{BLOC}</b> với vai trò thường trực."
+    ), replies[0].text
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    joined = await membership(services, CUONG, bloc)
+    assert joined is not None
+    assert (joined.unit_id, joined.roles) == (None, frozenset({Role.SECRETARIAT}))
+    assert (await invite(services, code)).uses == 1
+    html = await (await client.get(PAGE)).text()
+    assert "Phạm Văn Cường (thường trực)" in html  # listed with the staff, without a unit
+    # The code is spent: a second person is refused.
+    late = await tg.say(BINH, f"/start {code}")
+    assert not late[0].text.startswith("✅"), late[0].text
+    assert await membership(services, BINH, bloc) is None
+
+    # The new member runs the console in their own session.
+    await sign_in(client, tg, CUONG)
+    console = await client.get("/web/console/units")
+    assert console.status == 200
+    added = await client.post(
+        PAGE,
+        data={"csrf": csrf_of(await console.text()), "name": "Sở Tư pháp", "short_name": "STP"},
+        allow_redirects=False,
+    )
+    assert added.status == 303
+    assert [u.short_name for u in await units(services)][-1] == "STP"
 
 
 async def test_a_representative_is_taken_off_after_a_confirm(
