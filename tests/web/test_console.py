@@ -134,7 +134,8 @@ async def test_the_overview_shows_the_year_and_what_to_do_next(
         "<p>Sở Giáo dục và Đào tạo, Sở Văn hóa, Thể thao và Du lịch, "
         "Sở Thông tin và Truyền thông</p>"
     ) in signed
-    assert '<a class="button" href="/web/console/covenant">Giao ước thi đua</a>' in signed
+    link = '<a class="button" href="/web/console/covenant">Nội dung giao ước, các đơn vị đã ký</a>'
+    assert link in signed
 
 
 async def test_the_conference_form_sets_it_up_and_edits_it(
