@@ -227,7 +227,3 @@ class UnitTies:
 
     records: tuple[UnitTie, ...]
     members: int
-
-    @property
-    def free(self) -> bool:
-        return not self.records and not self.members
