@@ -30,20 +30,29 @@ from bot.core.models import (
     Unit,
 )
 from bot.core.text import name_key
-from bot.core.units import UnitDraft
+from bot.core.units import UnitDraft, UnitTie, UnitTies
 from storage.tables import (
     AccountRow,
+    AttendanceRow,
     AuditHeadRow,
     AuditRow,
+    BallotOptionRow,
     BlocRow,
+    ConferenceRow,
+    CovenantSignatureRow,
+    DeadlineAckRow,
     FailedCodeRow,
     IdentityRow,
     InviteRow,
     LinkCodeRow,
     MembershipRow,
+    OpenVoteRow,
     PendingJoinRow,
     ReportDraftRow,
     ScoreEntryRow,
+    SealedDraftRow,
+    SecretRegisterRow,
+    SubmissionRow,
     UnitRow,
     VoteDraftRow,
 )
@@ -496,6 +505,23 @@ class IdentityRepo:
         )
 
 
+# Every column that names a unit (a test reads the tables for any this misses): the records
+# that keep a unit (BlocRepo.unit_ties), the unfinished drafts removed with it, and its
+# invites, revoked and kept without it (BlocRepo.remove_unit); memberships are counted.
+UNIT_TIES = {
+    UnitTie.REPORTED: (col(SubmissionRow.unit_id),),
+    UnitTie.VOTED: (col(OpenVoteRow.unit_id), col(SecretRegisterRow.unit_id)),
+    UnitTie.CHECKED_IN: (col(AttendanceRow.unit_id),),
+    UnitTie.SIGNED: (col(CovenantSignatureRow.unit_id),),
+    UnitTie.ACKNOWLEDGED: (col(DeadlineAckRow.unit_id),),
+    UnitTie.CANDIDATE: (col(BallotOptionRow.unit_id),),
+    UnitTie.LEADER: (col(BlocRow.leader_unit_id),),
+    UnitTie.DEPUTY: (col(BlocRow.deputy_unit_id),),
+    UnitTie.CHAIR: (col(ConferenceRow.chair_unit_id),),
+}
+UNIT_DRAFTS = (ReportDraftRow, VoteDraftRow, SealedDraftRow)
+
+
 class BlocRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -645,6 +671,49 @@ class BlocRepo:
         row.contact = draft.contact
         await self.s.flush()
         return _unit(row)
+
+    async def unit_ties(self, unit_id: int, *, lock: bool = False) -> UnitTies:
+        """What keeps a unit (the one check of its removal): every table whose rows name it,
+        except its invites and unfinished drafts, which `remove_unit` clears with it. `lock`:
+        the unit's row is locked first, so a row naming it cannot arrive between this check
+        and the removal (it waits, then finds the unit gone)."""
+        if lock:
+            await self.s.exec(select(UnitRow.id).where(UnitRow.id == unit_id).with_for_update())
+        records: list[UnitTie] = []
+        for tie, columns in UNIT_TIES.items():
+            for column in columns:
+                found = await self.s.exec(select(column).where(column == unit_id).limit(1))
+                if found.first() is not None:
+                    records.append(tie)
+                    break
+        members = (
+            await self.s.exec(
+                select(func.count())
+                .select_from(MembershipRow)
+                .where(col(MembershipRow.unit_id) == unit_id)
+            )
+        ).one()
+        return UnitTies(tuple(records), members)
+
+    async def remove_unit(self, unit_id: int, now: datetime) -> int:
+        """Delete a unit `unit_ties` found free, with its unfinished drafts; its invites are
+        revoked (the open ones, reason «unit_removed») and kept without it, so a code still
+        in someone's hands is refused as revoked. Returns how many were open."""
+        draft_ids = select(ReportDraftRow.id).where(ReportDraftRow.unit_id == unit_id)
+        await self.s.exec(delete(ScoreEntryRow).where(col(ScoreEntryRow.draft_id).in_(draft_ids)))
+        for table in UNIT_DRAFTS:
+            await self.s.exec(delete(table).where(col(table.unit_id) == unit_id))
+        invites = (await self.s.exec(select(InviteRow).where(InviteRow.unit_id == unit_id))).all()
+        opened = 0
+        for row in invites:
+            if row.revoked_at is None and row.expires_at > now and row.uses < row.max_uses:
+                opened += 1
+            if row.revoked_at is None:
+                row.revoked_at, row.revoked_reason = now, "unit_removed"
+            row.unit_id = None
+        await self.s.flush()
+        await self.s.exec(delete(UnitRow).where(col(UnitRow.id) == unit_id))
+        return opened
 
     async def set_rotation(self, bloc_id: int, unit_ids: Sequence[int]) -> None:
         rows = (await self.s.exec(select(UnitRow).where(UnitRow.bloc_id == bloc_id))).all()

@@ -36,7 +36,7 @@ from bot.core.scoring import (
     Totals,
     ValueProblem,
 )
-from bot.core.units import BadRow, RowProblem
+from bot.core.units import BadRow, RowProblem, UnitTie
 from bot.core.voting import (
     Ballot,
     BallotKind,
@@ -674,6 +674,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "bloc_chosen": {"bloc": HOSTILE, "code": "KTĐ"},
     "bloc_pick": {"blocs": [(HOSTILE, "A"), ("B", "B")]},
     "bloc_view": {
+        "telegram": True,
         "bloc": BLOC,
         "kind": "khoi",
         "units": 3,
@@ -715,6 +716,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "invites_revoked": {"unit": HOSTILE, "count": 2},
     "member_removed": {"person": HOSTILE, "unit": HOSTILE},
+    "unit_remove_confirm": {"unit": HOSTILE, "invites": 2},
+    "unit_removed": {"unit": HOSTILE, "invites": 1},
+    "refused_unit_kept": {
+        "unit": HOSTILE,
+        "unit_id": 4,
+        "ties": [tie.value for tie in UnitTie],  # every one, in both languages
+    },
+    "refused_unit_has_members": {"unit": HOSTILE, "unit_id": 4, "members": 2},
     "refused_unknown_unit": {"value": HOSTILE},
     "refused_unknown_bloc": {"value": HOSTILE},
     "refused_bad_timezone": {"value": HOSTILE},

@@ -202,3 +202,28 @@ def rotation_proposal(units: list[Unit], leader_id: int | None) -> Unit | None:
 
 def _rotation_key(unit: Unit) -> int:
     return unit.rotation_order if unit.rotation_order is not None else 0
+
+
+class UnitTie(enum.StrEnum):
+    """A record that names a unit and must outlive any change to the bloc's list, so the
+    unit cannot be removed (its name can still be corrected). In the order a refusal says
+    them."""
+
+    REPORTED = "reported"  # a report submitted
+    VOTED = "voted"  # an open vote cast, or its name in a secret ballot's register
+    CHECKED_IN = "checked_in"  # present at a conference
+    SIGNED = "signed"  # the covenant signed
+    ACKNOWLEDGED = "acknowledged"  # a deadline acknowledged
+    CANDIDATE = "candidate"  # a choice on a ballot
+    LEADER = "leader"  # the bloc's leader (trưởng khối)
+    DEPUTY = "deputy"  # the bloc's deputy (phó khối)
+    CHAIR = "chair"  # a conference's chairing unit
+
+
+@dataclass(frozen=True, slots=True)
+class UnitTies:
+    """What keeps a unit in its bloc: records naming it, and its members (who must be taken
+    off first; they are people, told when they are)."""
+
+    records: tuple[UnitTie, ...]
+    members: int

@@ -16,6 +16,7 @@ from bot.core.reports import Period, Submission
 from bot.core.scoring import ScoringTable, Totals, totals
 from bot.core.text import list_items
 from bot.core.venue import venue_checkin_on
+from bot.services import covenant as covenant_svc
 from bot.services import reports, voting
 from bot.services import units as units_svc
 from bot.services.actors import Actor, secretariat_bloc
@@ -35,6 +36,7 @@ class Overview:
     periods: tuple[reports.PeriodView, ...]
     conference: voting.ConferenceView | None
     next_steps: tuple[str, ...]
+    covenant: covenant_svc.CovenantView | None = None  # next year's: set or not, who signed
 
 
 def next_steps(
@@ -65,6 +67,7 @@ async def overview(services: Services, actor: Actor) -> Overview | Rejected:
     deadlines = await deadlines_view(services, actor)
     periods = await reports.list_periods(services, actor)
     found = await voting.conference_view(services, actor)
+    covenant = await covenant_svc.covenant_view(services, actor)
     if isinstance(deadlines, Rejected):
         return deadlines
     if isinstance(periods, Rejected):
@@ -84,18 +87,21 @@ async def overview(services: Services, actor: Actor) -> Overview | Rejected:
         tuple(periods),
         conference,
         next_steps(units=units, table=table, periods=len(periods), conference=conference),
+        None if isinstance(covenant, Rejected) else covenant,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class ConferenceForm:
     """The conference form: the bloc's units (for the chairing unit) and the conference as it
-    stands (None before it is set up)."""
+    stands (None before it is set up), with its check-ins as the chat's /conference gives them
+    (who is present, who not yet, the quorum)."""
 
     bloc: Bloc
     units: tuple[Unit, ...]
     conference: Conference | None
     minutes_at: datetime | None = None  # the minutes last produced (a change: produce again)
+    checkins: voting.ConferenceView | None = None
 
     @property
     def venue_checkin(self) -> bool:
@@ -156,7 +162,10 @@ async def conference_form(services: Services, actor: Actor) -> ConferenceForm | 
         (e.at for e in produced if conference and e.details.get("conference") == conference.id),
         None,
     )
-    return ConferenceForm(bloc, tuple(units), conference, minutes_at)
+    checkins = await voting.conference_view(services, actor) if conference else None
+    if isinstance(checkins, Rejected):  # gone since (a new year): the form alone
+        checkins = None
+    return ConferenceForm(bloc, tuple(units), conference, minutes_at, checkins)
 
 
 # --- units and invites ---------------------------------------------------------------

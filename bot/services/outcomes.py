@@ -24,6 +24,8 @@ class Reason(enum.StrEnum):
     AMBIGUOUS_UNIT = "ambiguous_unit"
     UNKNOWN_BLOC = "unknown_bloc"
     UNKNOWN_MEMBER = "unknown_member"
+    UNIT_KEPT = "unit_kept"  # detail: unit, unit_id, ties (core.units.UnitTie values)
+    UNIT_HAS_MEMBERS = "unit_has_members"  # detail: unit, unit_id, members
     BAD_TIMEZONE = "bad_timezone"
     BAD_YEAR = "bad_year"
     BAD_KIND = "bad_kind"

@@ -1,4 +1,5 @@
-"""Member units: add in chat, import from a file, list with representatives, remove members."""
+"""Member units: add in chat, import from a file, list with representatives, remove members,
+remove a unit nothing refers to."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from dataclasses import dataclass
 from bot.core.models import Identity, Membership, Role, Unit
 from bot.core.reports import extension
 from bot.core.text import clean, name_key
-from bot.core.units import BadRow, ImportCheck, RowProblem, check_one, check_rows
+from bot.core.units import BadRow, ImportCheck, RowProblem, UnitTies, check_one, check_rows
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
-from bot.services.audit import record
+from bot.services.audit import last_done, record
 from bot.services.filecheck import ContentRefused, parse_checked, parse_problem
 from bot.services.notify import queue_notices
 from bot.services.outcomes import Notice, Reason, Rejected, pick_unit
 from bot.services.tabular import MAX_FILE_BYTES, TABLE_KINDS, Unreadable, read_table
+from storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,3 +363,103 @@ async def remove_member(
         await uow.commit()
     await services.outbox_flush()
     return MemberRemoved(person, unit)
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalPlan:
+    """A unit that may be removed, and what its removal does: its open invites revoked."""
+
+    unit: Unit
+    open_invites: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRemoved:
+    unit: Unit
+    invites_revoked: int
+
+
+def _kept(unit: Unit, ties: UnitTies) -> Rejected | None:
+    """Why a unit stays: the records naming it (kept whatever is done), else its members
+    (taken off first, each told, as the console and /units N do)."""
+    if ties.records:
+        return Rejected(
+            Reason.UNIT_KEPT,
+            {"unit": unit.name, "unit_id": unit.id, "ties": [t.value for t in ties.records]},
+        )
+    if ties.members:
+        return Rejected(
+            Reason.UNIT_HAS_MEMBERS,
+            {"unit": unit.name, "unit_id": unit.id, "members": ties.members},
+        )
+    return None
+
+
+async def _unit_of(uow: UnitOfWork, bloc_id: int, unit_id: int) -> Unit | Rejected:
+    unit = await uow.blocs.unit(unit_id)
+    if unit is None or unit.bloc_id != bloc_id:
+        return Rejected(Reason.UNKNOWN_UNIT, {"value": str(unit_id)})
+    return unit
+
+
+async def removal_plan(
+    services: Services, actor: Actor, *, unit_id: int
+) -> RemovalPlan | Rejected:
+    """What removing a unit would do, or why it may not be removed (nothing is changed): the
+    confirm step, in chat and on the console."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        unit = await _unit_of(uow, bloc_id, unit_id)
+        if isinstance(unit, Rejected):
+            return unit
+        kept = _kept(unit, await uow.blocs.unit_ties(unit.id))
+        if kept is not None:
+            return kept
+        invites = await uow.invites.active(bloc_id, services.clock.now())
+    return RemovalPlan(unit, sum(1 for i in invites if i.unit_id == unit.id))
+
+
+async def remove_unit(services: Services, actor: Actor, *, unit_id: int) -> UnitRemoved | Rejected:
+    """The secretariat removes a unit of its bloc entered by mistake: only while nothing
+    refers to it (no report, vote, check-in, signature, acknowledgement, ballot choice or
+    office; no member). A unit renamed or merged is corrected instead, keeping its records.
+    Its open invites are revoked with it."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    now = services.clock.now()
+    async with services.db.uow() as uow:
+        unit = await _unit_of(uow, bloc_id, unit_id)
+        if isinstance(unit, Rejected):
+            return unit
+        kept = _kept(unit, await uow.blocs.unit_ties(unit.id, lock=True))
+        if kept is not None:
+            return kept
+        revoked = await uow.blocs.remove_unit(unit.id, now)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            unit_id=unit.id,
+            action="unit.removed",
+            unit=unit.id,
+            name=unit.name,
+            short_name=unit.short_name,
+            invites_revoked=revoked,
+        )
+        await uow.commit()
+    return UnitRemoved(unit, revoked)
+
+
+async def removed_unit_name(services: Services, actor: Actor, unit_id: int) -> str | None:
+    """The name of a unit this bloc removed (from its audit row), for the page that says so;
+    None for any other id."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return None
+    async with services.db.uow() as uow:
+        entry = await last_done(uow, bloc_id, "unit.removed", unit=unit_id)
+    return None if entry is None else str(entry.details.get("name", ""))

@@ -202,6 +202,7 @@ def _view_text(ui: Ui, view: BlocView, *, others: int) -> str:
         representatives=view.representatives,
         joined_units=view.units_with_representative,
         group_linked=view.bloc.group_chat_id is not None,
+        telegram=True,  # a group is linked in Telegram, where this is read
         secretariat=view.is_secretariat,
         covenant=view.covenant,
         others=others,

@@ -105,7 +105,7 @@ class KindCb(CallbackData, prefix="kind"):
 
 
 class UnitCb(CallbackData, prefix="u"):
-    action: str  # "invite" | "revoke"
+    action: str  # "invite" | "revoke" | "del" (remove the unit, after /units remove asked)
     unit_id: DbId
 
 

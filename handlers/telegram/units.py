@@ -29,7 +29,9 @@ from bot.services.units import (
     add_unit,
     import_units,
     list_units,
+    removal_plan,
     remove_member,
+    remove_unit,
     unit_detail,
 )
 from handlers.telegram.ui import MemberCb, Ui, UnitCb, answer_long, answer_paced, keyboard
@@ -87,6 +89,8 @@ async def cmd_units(
             await message.answer(ui.refusal(added))
         else:
             await message.answer(ui.text("unit_refused", problem=added.problem.value))
+    elif sub.casefold() in {"remove", "xoa", "xóa"}:
+        await _ask_remove(message, services, actor, ui, rest.strip())
     elif sub.casefold() in {"import", "nhap", "nhập"}:
         listing = await list_units(services, actor)
         if isinstance(listing, Rejected):
@@ -100,6 +104,30 @@ async def cmd_units(
             await message.answer(ui.refusal(detail))
             return
         await _send_detail(message, ui, detail)
+
+
+async def _ask_remove(
+    message: Message, services: Services, actor: Actor, ui: Ui, ref: str
+) -> None:
+    """`/units remove N`: what removing the unit does, behind a confirm button (or why it
+    cannot be removed)."""
+    if not ref:
+        await message.answer(ui.text("units_remove_usage"))
+        return
+    detail = await unit_detail(services, actor, ref)
+    plan = (
+        detail
+        if isinstance(detail, Rejected)
+        else await removal_plan(services, actor, unit_id=detail.unit.id)
+    )
+    if isinstance(plan, Rejected):
+        await message.answer(ui.refusal(plan))
+        return
+    confirm = UnitCb(action="del", unit_id=plan.unit.id)
+    await message.answer(
+        ui.text("unit_remove_confirm", unit=plan.unit.name, invites=plan.open_invites),
+        reply_markup=keyboard([[(ui.t("button.remove_unit"), confirm)]]),
+    )
 
 
 async def _send_detail(message: Message, ui: Ui, detail: UnitView) -> None:
@@ -229,6 +257,9 @@ async def on_unit_action(
     query: CallbackQuery, callback_data: UnitCb, actor: Actor, services: Services, ui: Ui
 ) -> None:
     await query.answer()
+    if callback_data.action == "del":
+        await _remove(query, callback_data.unit_id, actor, services, ui)
+        return
     listing = await list_units(services, actor)
     if isinstance(listing, Rejected):
         text = ui.refusal(listing)
@@ -253,6 +284,22 @@ async def on_unit_action(
             )
     if isinstance(query.message, Message):
         await query.message.answer(text)
+
+
+async def _remove(
+    query: CallbackQuery, unit_id: int, actor: Actor, services: Services, ui: Ui
+) -> None:
+    # The service checks the unit is one of the actor's bloc, and checks again what keeps it.
+    removed = await remove_unit(services, actor, unit_id=unit_id)
+    if not isinstance(query.message, Message):
+        return
+    if isinstance(removed, Rejected):
+        gone = removed.reason is Reason.UNKNOWN_UNIT  # removed already, or not of this bloc
+        await query.message.edit_text(ui.text("stale_button") if gone else ui.refusal(removed))
+        return
+    await query.message.edit_text(
+        ui.text("unit_removed", unit=removed.unit.name, invites=removed.invites_revoked)
+    )
 
 
 async def on_member_action(

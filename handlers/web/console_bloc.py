@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.core.models import Platform
 from bot.core.text import TEXT_LIMITS
 from bot.services.blocs import (
     bloc_view,
@@ -61,6 +62,8 @@ async def bloc_page(
         view=view,
         level=level,
         limits=TEXT_LIMITS,
+        # A group is linked in Telegram (/bloc link): said only where the bot runs there.
+        telegram=Platform.TELEGRAM in services_of(request).channels,
         done=done if done in DONE else "",
         problem=problem,
         typed=typed or {},

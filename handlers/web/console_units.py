@@ -1,7 +1,8 @@
 """The secretariat's console, units: the list, adding and correcting a unit, importing a file
 (a preview first, saved only on a second «confirm»), invites (issued, revoked, printed with
-their QR codes) and taking a representative off a unit — each through the service the chat's
-`/units` and `/invite` use (same checks, audit and refusals). Representatives get 403.
+their QR codes), taking a representative off a unit and removing a unit nothing refers to (a
+page says what will happen, or why it cannot) — each through the service the chat's `/units`
+and `/invite` use (same checks, audit and refusals). Representatives get 403.
 
 An invite's code is stored hashed, as in chat: it exists only in the answer to the POST that
 issued it, so that answer is the printable page itself (not a redirect to a page that could
@@ -59,6 +60,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post(UNITS + r"/{unit:\d+}/invite", invite_post)
     router.add_get(UNITS + r"/{unit:\d+}/revoke", revoke_get)
     router.add_post(UNITS + r"/{unit:\d+}/revoke", revoke_post)
+    router.add_get(UNITS + r"/{unit:\d+}/delete", delete_get)
+    router.add_post(UNITS + r"/{unit:\d+}/delete", delete_post)
     router.add_get(UNITS + r"/{unit:\d+}/members/{member:\d+}", remove_get)
     router.add_post(UNITS + r"/{unit:\d+}/members/{member:\d+}", remove_post)
 
@@ -70,8 +73,11 @@ def _refused(request: web.Request, rejected: Rejected) -> web.Response:
         Reason.NOT_SECRETARIAT: 403,
         Reason.UNKNOWN_UNIT: 404,
         Reason.UNKNOWN_MEMBER: 404,
+        Reason.UNIT_KEPT: 409,
+        Reason.UNIT_HAS_MEMBERS: 409,
     }.get(rejected.reason, 400)
-    return refused(request, rejected, status=status, back=UNITS)
+    unit = rejected.detail.get("unit_id")
+    return refused(request, rejected, status=status, back=f"{UNITS}/{unit}" if unit else UNITS)
 
 
 def _text(form: MultiDictProxy[Any], name: str) -> str:
@@ -118,6 +124,11 @@ async def units_list(
         nav="console",
         view=found,
         added=form_id(request.query.get("added")),
+        deleted=await svc.removed_unit_name(
+            services_of(request), actor_of(request), form_id(request.query.get("deleted"))
+        )
+        if "deleted" in request.query
+        else None,
         imported=form_id(request.query.get("imported")),
         max_uses=inv.MAX_USES_LIMIT,
         **context,
@@ -350,3 +361,26 @@ async def remove_post(request: web.Request) -> web.StreamResponse:
     if isinstance(done, Rejected):
         return _refused(request, done)
     raise go(request, f"{UNITS}/{unit.id}?removed=1")
+
+
+# --- removing a unit: a page that says what will happen (or why it cannot), then POST ----
+
+
+async def delete_get(request: web.Request) -> web.Response:
+    services, actor = services_of(request), actor_of(request)
+    found = await console.unit_page(services, actor, _unit_id(request))
+    if isinstance(found, Rejected):
+        return _refused(request, found)
+    plan = await svc.removal_plan(services, actor, unit_id=found.view.unit.id)
+    if isinstance(plan, Rejected):
+        return _refused(request, plan)
+    return page(request, "console_confirm", nav="console", view=found, what="delete", plan=plan)
+
+
+async def delete_post(request: web.Request) -> web.StreamResponse:
+    done = await svc.remove_unit(
+        services_of(request), actor_of(request), unit_id=_unit_id(request)
+    )
+    if isinstance(done, Rejected):
+        return _refused(request, done)
+    raise go(request, f"{UNITS}?deleted={done.unit.id}")

@@ -12,14 +12,22 @@ from tests.handlers.support import (
     BINH,
     BLOC,
     BLOC_CODE,
+    CUONG,
+    DUNG,
+    OPEN_PERIOD,
+    TABLE_EXAMPLE,
     UNITS,
+    ballot_ids,
     bloc_by_code,
+    cast,
+    conference_setup,
     csv_bytes,
     identity,
     issued,
     join,
     membership,
     plain,
+    submitted,
     unit_names,
     units_of,
     xlsx_bytes,
@@ -453,4 +461,106 @@ async def test_a_unit_named_by_some_of_its_words(tg: Harness) -> None:
     ]
     assert plain(await tg.say(SECRETARY, "/units Hà Giang")) == [
         (S, "Không tìm thấy đơn vị «Hà Giang» trong khối. Xem danh sách: /units")
+    ]
+
+
+async def test_a_unit_entered_by_mistake_is_removed_after_a_confirm(
+    tg: Harness, services: Services
+) -> None:
+    """`/units remove N` says what will happen behind a button; the unit goes, its open
+    invite is revoked (a code still in someone's hands is refused as revoked), audited."""
+    await tg.admin_setup(units=UNITS)
+    await tg.say(SECRETARY, "/units add Sở Tư pháp; STP")
+    code = await tg.invite_code("STP")
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    stp = (await units_of(services, bloc))[3]
+    del_button = UnitCb(action="del", unit_id=stp.id).pack()
+
+    assert await tg.say(SECRETARY, "/units remove 4") == [
+        Reply(
+            S,
+            "Xóa đơn vị Sở Tư pháp khỏi danh sách của khối? 1 mã mời còn hiệu lực của đơn vị "
+            "sẽ bị thu hồi. Không hoàn tác được; nếu cần, thêm lại đơn vị.",
+            buttons=[["🗑 Xóa đơn vị"]],
+            callback_data=[[del_button]],
+        )
+    ]
+    assert await names(services) == [*NAMES, "Sở Tư pháp"]  # asking removes nothing
+    assert plain(await tg.say(SECRETARY, "/units remove")) == [
+        (
+            S,
+            "Cách dùng: <code>/units remove SỐ</code> (hoặc tên, tên viết tắt của đơn vị). "
+            "Chỉ xóa được đơn vị nhập nhầm, chưa có người đại diện và chưa có hồ sơ nào.",
+        )
+    ]
+    # A representative's forged button removes nothing.
+    await join(tg, AN, "1")
+    assert plain(await tg.tap(AN, del_button)) == [
+        (AN.id, "Chỉ thường trực khối mới dùng được lệnh này.")
+    ]
+    assert plain(await tg.say(AN, "/units remove 4")) == [
+        (AN.id, "Chỉ thường trực khối mới dùng được lệnh này.")
+    ]
+
+    assert plain(await tg.tap(SECRETARY, del_button)) == [
+        (S, "Đã xóa đơn vị Sở Tư pháp. Đã thu hồi 1 mã mời của đơn vị.")
+    ]
+    assert await names(services) == NAMES
+    assert plain(await tg.say(BINH, f"/start {code}")) == [
+        (BINH.id, "Mã mời này đã bị thu hồi. Hãy xin thường trực khối cấp mã mới.")
+    ]
+    async with services.db.uow() as uow:
+        trail = [(e.action, e.unit_id, e.details) for e, _, _ in await uow.audit.chain(bloc.id)]
+    assert trail[-1] == (
+        "unit.removed",
+        stp.id,
+        {"unit": stp.id, "name": "Sở Tư pháp", "short_name": "STP", "invites_revoked": 1},
+    )
+    assert plain(await tg.tap(SECRETARY, del_button)) == [
+        (S, "Nút này không còn dùng được. Hãy gửi lại lệnh.")
+    ]
+    # A unit with a representative: taken off first (each is told), then removed.
+    assert plain(await tg.say(SECRETARY, "/units remove SYT")) == [
+        (
+            S,
+            "Sở Y tế còn 1 người đại diện: chưa xóa được. Hãy đưa họ ra khỏi đơn vị trước "
+            "(gõ /units Sở Y tế; mỗi người được báo tin), rồi xóa đơn vị.",
+        )
+    ]
+    assert await names(services) == NAMES
+
+
+async def test_a_unit_with_records_is_kept_and_says_why(tg: Harness, services: Services) -> None:
+    """A unit that reported, voted, checked in, chairs, leads, or is on a ballot paper stays:
+    its records are kept; the secretariat is told what keeps it, and to correct the name
+    instead (records are said before members: taking them off would not help)."""
+    await conference_setup(tg, checked_in=(AN, CUONG, DUNG))
+    await tg.send_file(SECRETARY, "bang-cham-diem.yaml", TABLE_EXAMPLE.read_bytes(), "/criteria")
+    await tg.say(SECRETARY, OPEN_PERIOD)
+    await submitted(services, AN)
+    ids = await ballot_ids(services)
+    await tg.say(SECRETARY, "/ballot open 1")
+    await cast(tg, AN, ids[0], 0)
+    await tg.say(SECRETARY, "/bloc leader 2")
+    await tg.say(SECRETARY, "/bloc deputy 3")
+    kept = ": không xóa được, để giữ hồ sơ. Sửa tên đơn vị nếu đơn vị đổi tên/sáp nhập."
+    said = [plain(await tg.say(SECRETARY, f"/units remove {n}")) for n in ("1", "2", "3", "4")]
+    assert said == [
+        [(S, "Sở Y tế đã nộp báo cáo, đã biểu quyết, đã điểm danh tại hội nghị, có tên trên "
+             "phiếu bầu và là đơn vị chủ trì hội nghị" + kept)],
+        [(S, "Sở Giáo dục và Đào tạo đã điểm danh tại hội nghị, có tên trên phiếu bầu và đang "
+             "là trưởng khối" + kept)],
+        [(S, "Sở Văn hóa, Thể thao và Du lịch đã điểm danh tại hội nghị, có tên trên phiếu "
+             "bầu và đang là phó trưởng khối" + kept)],
+        [(S, "Sở Thông tin và Truyền thông có tên trên phiếu bầu" + kept)],
+    ]  # fmt: skip
+    assert len(await units_of(services, await bloc_by_code(services, BLOC_CODE))) == 4
+    en = await tg.say(SECRETARY, "/lang en")
+    assert en
+    assert plain(await tg.say(SECRETARY, "/units remove 4")) == [
+        (
+            S,
+            "Sở Thông tin và Truyền thông is on a ballot paper: it cannot be removed, so that "
+            "its records are kept. Correct the unit's name if it was renamed or merged.",
+        )
     ]

@@ -9,6 +9,7 @@ import unicodedata
 from datetime import UTC, datetime
 
 from bot.services.app import Services
+from bot.services.covenant import text_hash
 from handlers.web.app import STREAMED_UPLOADS, make_web_app
 from handlers.web.base import WebConfig
 from storage.vote_repos import Conference
@@ -18,6 +19,8 @@ from tests.handlers.support import (
     BLOC_CODE,
     CONFERENCE,
     CUONG,
+    DUNG,
+    GIANG,
     OPEN_PERIOD,
     TABLE_EXAMPLE,
     VOTE_UNITS,
@@ -97,6 +100,42 @@ async def test_the_overview_shows_the_year_and_what_to_do_next(
     ) in html
     assert "Thiết lập hội nghị tổng kết" not in html
     assert "Telegram" not in html
+
+    # The deadlines: each with how many units have done it, and which have not.
+    assert '<h2 id="covenant">Giao ước thi đua năm 2025</h2>' in html
+    assert '<p id="covenant-count">Chưa có giao ước thi đua năm 2025.</p>' in html
+    await tg.say(SECRETARY, "/deadlines add Nộp danh sách khen thưởng; 10/12/2024 17:00")
+    bloc = await bloc_by_code(tg.services, BLOC_CODE)
+    async with tg.services.db.uow() as uow:
+        (deadline,) = await uow.deadlines.of_bloc(bloc.id)
+    await tg.tap(AN, f"dl:{deadline.id}:ack")
+    # Next year's covenant: set, and who has signed (n of N, the others named).
+    await tg.say(SECRETARY, "/covenant set 17:00 20/12/2024; Các đơn vị cam kết thi đua.")
+    async with tg.services.db.uow() as uow:
+        covenant = await uow.covenants.of_year(bloc.id, 2025)
+    assert covenant is not None
+    await tg.tap(AN, f"cv:{covenant.id}:ok:{text_hash(covenant.text)[:16]}")
+    html = await (await client.get("/web/console")).text()
+    card = html[html.index("Nộp danh sách khen thưởng") :]
+    card = card[: card.index("</li>")]
+    assert '<div class="state">1/4 đơn vị đã thực hiện</div>' in card
+    assert "<summary>3 đơn vị chưa thực hiện</summary>" in card
+    assert (
+        "<p>Sở Giáo dục và Đào tạo, Sở Văn hóa, Thể thao và Du lịch, "
+        "Sở Thông tin và Truyền thông</p>"
+    ) in card
+    assert (
+        '<p id="covenant-count">Đã có nội dung. Đã ký: 1/4 đơn vị. '
+        "Hạn ký: 17:00 thứ Sáu, 20/12/2024.</p>"
+    ) in html
+    assert "<summary>3 đơn vị chưa ký</summary>" in html
+    signed = html[html.index('id="covenant"') :]
+    assert (
+        "<p>Sở Giáo dục và Đào tạo, Sở Văn hóa, Thể thao và Du lịch, "
+        "Sở Thông tin và Truyền thông</p>"
+    ) in signed
+    link = '<a class="button" href="/web/console/covenant">Nội dung giao ước, các đơn vị đã ký</a>'
+    assert link in signed
 
 
 async def test_the_conference_form_sets_it_up_and_edits_it(
@@ -185,6 +224,49 @@ async def test_the_conference_form_sets_it_up_and_edits_it(
     assert last.ended_at == datetime(2024, 12, 20, 9, 45, tzinfo=UTC)
     html = await (await client.get("/web/console/conference")).text()
     assert 'name="ended" value="16:45"' in html
+
+
+async def test_the_conference_page_lists_who_checked_in_and_who_not_yet(
+    client: Client, tg: Harness
+) -> None:
+    """Below the form: present/total, the quorum, and which units are present and which
+    are not yet — what the chat's /conference says, kept up as units check in."""
+    await tg.admin_setup(units=VOTE_UNITS)
+    await sign_in(client, tg, SECRETARY)
+    html = await (await client.get("/web/console/conference")).text()
+    assert 'id="checkins"' not in html  # nothing to check in to before the set-up
+
+    for user, unit in ((AN, "1"), (CUONG, "2"), (DUNG, "3"), (GIANG, "4")):
+        await join(tg, user, unit)
+    await tg.say(SECRETARY, CONFERENCE)
+    for user in (AN, CUONG):
+        await tg.say(user, f"/checkin {await hall_code(tg.services)}")
+    html = await (await client.get("/web/console/conference")).text()
+    assert '<h2 id="checkins">Điểm danh</h2>' in html
+    assert "Có mặt: 2/4 đơn vị — còn thiếu 1 đơn vị" in html
+    assert "<h3>Đã điểm danh (2)</h3>" in html
+    assert (
+        '<ul class="names" id="checkins-present"><li>Sở Y tế <span class="hint">(SYT)</span>'
+        '</li><li>Sở Giáo dục và Đào tạo <span class="hint">(SGDĐT)</span></li></ul>'
+    ) in html
+    assert "<h3>Chưa điểm danh (2)</h3>" in html
+    assert (
+        '<ul class="names" id="checkins-absent"><li>Sở Văn hóa, Thể thao và Du lịch '
+        '<span class="hint">(SVHTTDL)</span></li><li>Sở Thông tin và Truyền thông '
+        '<span class="hint">(STTTT)</span></li></ul>'
+    ) in html
+    assert html.index('id="checkins"') > html.index("</form>")  # below the form
+    # The chat says the same of who is missing.
+    chat = (await tg.say(SECRETARY, "/conference"))[0].text
+    assert "Chưa điểm danh: SVHTTDL, STTTT" in chat
+
+    await tg.say(DUNG, f"/checkin {await hall_code(tg.services)}")
+    await tg.say(GIANG, f"/checkin {await hall_code(tg.services)}")
+    html = await (await client.get("/web/console/conference")).text()
+    assert "Có mặt: 4/4 đơn vị — đủ điều kiện biểu quyết" in html
+    assert "<h3>Chưa điểm danh (0)</h3>" in html
+    assert "Tất cả đơn vị đã điểm danh." in html
+    assert 'id="checkins-absent"' not in html
 
 
 async def test_a_bad_field_is_said_and_nothing_typed_is_lost(

@@ -5,6 +5,7 @@ representatives are refused on every route."""
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
 
 from aiogram.methods import SendMessage
 
@@ -12,6 +13,7 @@ from bot.services.app import Services
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
     AN,
+    BINH,
     BLOC_CODE,
     CUONG,
     DUNG,
@@ -194,6 +196,50 @@ async def test_secrecy_schedule_and_cancel_with_a_confirm(
     )
     assert cancelled.status == 200
     assert (await statuses(services))[2] == "cancelled"
+
+
+async def test_extend_moves_the_closing_time_and_tells_the_voters(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """«Gia hạn» on an open ballot: the closing time moves, every representative is told as
+    after /ballot extend, the audit has it; a time not later than the current one is refused
+    above the list and changes nothing."""
+    await conference_setup(tg)
+    await tg.say(SECRETARY, "/ballot open 1; 25/11/2024 09:00")
+    html = await _console(client, tg)
+    assert 'action="/web/console/ballots/1/extend"' in html
+
+    since = len(tg.bot.mock_session.requests)
+    extended = await client.post(
+        "/web/console/ballots/1/extend",
+        data={"csrf": csrf_of(html), "closes": "2024-11-25T10:30"},
+    )
+    html = await extended.text()
+    assert extended.history[0].status == 303
+    assert extended.url.path_qs == "/web/console/ballots?done=extend&n=1"
+    assert "✅ Đã gia hạn nội dung số 1; các đơn vị được báo." in html
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    async with services.db.uow() as uow:
+        first = (await uow.votes.ballots(bloc.id))[0]
+    assert first.ballot.closes_at == datetime(2024, 11, 25, 3, 30, tzinfo=UTC)  # 10:30 Hà Nội
+    notice = f"🗳 <b>{REPORT}</b> được gia hạn đến 10:30 25/11/2024."
+    for user in (AN, BINH, CUONG, DUNG, GIANG):
+        assert _sent(tg, since, user.id) == [notice], user.first_name
+    extensions = [d for a, d in await audit_trail(services) if a == "ballot.extended"]
+    assert [d["closes_at"] for d in extensions] == ["2024-11-25T03:30:00+00:00"]
+
+    since = len(tg.bot.mock_session.requests)
+    earlier = await client.post(
+        "/web/console/ballots/1/extend",
+        data={"csrf": csrf_of(html), "closes": "2024-11-25T09:30"},
+    )
+    page = await earlier.text()
+    assert "Thời hạn «25/11/2024 09:30» đã qua hoặc không muộn hơn hạn hiện tại." in page
+    async with services.db.uow() as uow:
+        again = (await uow.votes.ballots(bloc.id))[0]
+    assert again.ballot.closes_at == datetime(2024, 11, 25, 3, 30, tzinfo=UTC)
+    assert _sent(tg, since, AN.id) == []
+    assert len([a for a, _ in await audit_trail(services) if a == "ballot.extended"]) == 1
 
 
 async def test_a_representative_is_refused_on_every_ballot_route(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import unicodedata
 
+from bot.core.models import Platform
 from bot.services.app import Services
-from tests.handlers.conftest import SECRETARY, Harness
+from tests.handlers.conftest import GROUP, SECRETARY, Harness
 from tests.handlers.support import (
     AN,
     BLOC_CODE,
@@ -57,6 +58,33 @@ async def test_officers_and_rotation(client: Client, tg: Harness, services: Serv
         key=lambda u: u.rotation_order or 0,
     )
     assert [u.short_name for u in ordered] == ["STTTT", "SYT", "SGDĐT", "SVHTTDL"]
+
+
+async def test_the_group_line_says_what_to_do_on_the_bots_channels(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """The Telegram command to link the group is shown only where the bot runs Telegram; a
+    bot on Zalo alone says a bloc there needs no group (the summary goes to each member)."""
+    await tg.admin_setup(units=VOTE_UNITS)
+    await sign_in(client, tg, SECRETARY)
+    services.channels = frozenset({Platform.TELEGRAM})
+    html = await (await client.get("/web/console/bloc")).text()
+    assert "Nhóm của khối: chưa liên kết (gửi /bloc link trong nhóm)\n" in html
+
+    services.bot_username, services.channels = "", frozenset({Platform.ZALO})
+    html = await (await client.get("/web/console/bloc")).text()
+    assert (
+        "Nhóm của khối: không cần — khối trên Zalo không cần nhóm: bài tổng kết được gửi "
+        "riêng cho từng thành viên\nPhiếu kín:"
+    ) in html
+    assert "/bloc link" not in html
+    assert "Telegram" not in html
+
+    services.channels = frozenset({Platform.TELEGRAM, Platform.ZALO})
+    await tg.say(SECRETARY, "/bloc link", chat=GROUP)
+    html = await (await client.get("/web/console/bloc")).text()
+    assert "Nhóm của khối: đã liên kết" in html
+    assert "/bloc link" not in html
 
 
 async def test_publishing_receipts_is_asked_first(

@@ -20,7 +20,9 @@ from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
     AN,
     BINH,
+    BLOC,
     BLOC_CODE,
+    CUONG,
     UNITS,
     audit_trail,
     bloc_by_code,
@@ -86,7 +88,7 @@ async def test_the_units_page_lists_adds_and_corrects_units(
         assert f">{label}</th>" in html, label
     assert 'data-label="Đại diện">Trần Văn An</td>' in html
     assert "Sở Giáo dục và Đào tạo" in html
-    assert "Không xóa được đơn vị" in html  # no removal, as in chat
+    assert "Chỉ xóa được đơn vị nhập nhầm" in html  # and how: on the unit's page
     assert "Nguyễn Thị Lan (thường trực)" in html  # the staff, without a unit
 
     added = await client.post(
@@ -377,6 +379,58 @@ async def test_invites_are_issued_printed_used_in_chat_and_revoked(
     assert page.count('class="segno"') == 2
 
 
+async def test_a_secretariat_invite_from_the_console_is_used_in_chat(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """A second member of the secretariat, invited from the console: the printed invite
+    names the role, the person joins with it in chat, has no unit, and runs the console."""
+    csrf = await secretariat(client, tg)
+    printed = await client.post(
+        f"{PAGE}/invites", data={"csrf": csrf, "role": "secretariat", "uses": ""}
+    )
+    assert printed.status == 200
+    page = await printed.text()
+    assert "<h2>Thường trực</h2>" in page  # the role, where a unit's invite names the unit
+    code = code_on(page)
+    assert f'<a href="https://t.me/thidua_test_bot?start={code}">' in page
+    found = await invite(services, code)
+    assert (found.unit_id, found.role, found.max_uses, found.uses) == (
+        None,
+        Role.SECRETARIAT,
+        1,
+        0,
+    )
+    assert await actions(services, "invite.issued") == ["invite.issued"]
+
+    replies = await tg.say(CUONG, f"/start {code}")
+    assert replies[0].text.startswith(
+        f"✅ Bạn đã tham gia <b>{BLOC}</b> với vai trò thường trực."
+    ), replies[0].text
+    bloc = await bloc_by_code(services, BLOC_CODE)
+    joined = await membership(services, CUONG, bloc)
+    assert joined is not None
+    assert (joined.unit_id, joined.roles) == (None, frozenset({Role.SECRETARIAT}))
+    assert (await invite(services, code)).uses == 1
+    html = await (await client.get(PAGE)).text()
+    assert "Phạm Văn Cường (thường trực)" in html  # listed with the staff, without a unit
+    # The code is spent: a second person is refused.
+    late = await tg.say(BINH, f"/start {code}")
+    assert not late[0].text.startswith("✅"), late[0].text
+    assert await membership(services, BINH, bloc) is None
+
+    # The new member runs the console in their own session.
+    await sign_in(client, tg, CUONG)
+    console = await client.get("/web/console/units")
+    assert console.status == 200
+    added = await client.post(
+        PAGE,
+        data={"csrf": csrf_of(await console.text()), "name": "Sở Tư pháp", "short_name": "STP"},
+        allow_redirects=False,
+    )
+    assert added.status == 303
+    assert [u.short_name for u in await units(services)][-1] == "STP"
+
+
 async def test_a_representative_is_taken_off_after_a_confirm(
     client: Client, tg: Harness, services: Services
 ) -> None:
@@ -468,7 +522,9 @@ async def test_a_representative_is_refused_on_every_units_route(
     an = await membership(services, AN, await bloc_by_code(services, BLOC_CODE))
     assert an is not None
     unit, member = f"{PAGE}/{syt.id}", f"{PAGE}/{syt.id}/members/{an.identity_id}"
-    for path in (PAGE, unit, f"{unit}/revoke", member):
+    await tg.say(SECRETARY, "/units add Sở Tư pháp; STP")  # a unit nothing refers to
+    stp = (await units(services))[3]
+    for path in (PAGE, unit, f"{unit}/revoke", member, f"{PAGE}/{stp.id}/delete"):
         page = await client.get(path)
         assert page.status == 403, path
         assert NOT_SECRETARIAT in await page.text(), path
@@ -482,13 +538,14 @@ async def test_a_representative_is_refused_on_every_units_route(
         f"{PAGE}/invites",
         f"{PAGE}/invites/missing",
         f"{PAGE}/import/confirm",
+        f"{PAGE}/{stp.id}/delete",
     ):
         forged = await client.post(path, data={"csrf": csrf, **form, "rows": "x.y"})
         assert forged.status == 403, path
     preview = await upload(client, csrf, "don-vi.csv", csv_bytes([("Sở Tư pháp", "STP")]))
     assert preview.status == 403
     assert NOT_SECRETARIAT in await preview.text()
-    assert len(await units(services)) == 3
+    assert len(await units(services)) == 4  # Sở Tư pháp was not removed
     assert await membership(services, AN, await bloc_by_code(services, BLOC_CODE)) is not None
     assert await actions(services, "invite.") == ["invite.issued"]  # the setup's join
     assert (await units(services))[0].name == "Sở Y tế"
@@ -514,6 +571,7 @@ async def test_every_units_form_needs_the_csrf_token(
         f"{PAGE}/invites",
         f"{PAGE}/invites/missing",
         f"{PAGE}/import/confirm",
+        f"{PAGE}/{(await units(services))[2].id}/delete",  # a unit nothing refers to
     ):
         for token in ({}, {"csrf": "x"}):
             refused = await client.post(path, data={**form, **token})
@@ -524,3 +582,78 @@ async def test_every_units_form_needs_the_csrf_token(
     assert len(await units(services)) == 3
     assert await actions(services, "invite.") == ["invite.issued"]
     assert await actions(services, "member.removed") == []
+
+
+async def test_a_unit_entered_by_mistake_is_removed_after_a_confirm(
+    client: Client, tg: Harness, services: Services
+) -> None:
+    """«Xóa đơn vị» on the unit's page: a page that says what will happen (its open invites
+    revoked), then the unit is gone, audited and said on the list; a printed code still in
+    someone's hands is refused as revoked. A unit with a representative is refused until
+    they are taken off; one with records is refused for good."""
+    csrf = await secretariat(client, tg)
+    await client.post(PAGE, data={"csrf": csrf, "name": "Sở Tư pháp", "short_name": "STP"})
+    stp = (await units(services))[3]
+    code = code_on(
+        await (await client.post(f"{PAGE}/{stp.id}/invite", data={"csrf": csrf})).text()
+    )
+    path = f"{PAGE}/{stp.id}/delete"
+    assert f'href="{path}"' in await (await client.get(f"{PAGE}/{stp.id}")).text()
+
+    confirm = await client.get(path)
+    assert confirm.status == 200
+    ask = await confirm.text()
+    assert "Xóa đơn vị Sở Tư pháp?" in ask
+    assert (
+        "Sở Tư pháp sẽ bị xóa khỏi danh sách đơn vị của khối. Không hoàn tác được; nếu cần, "
+        "thêm lại đơn vị. 1 mã mời còn hiệu lực của đơn vị sẽ bị thu hồi."
+    ) in ask
+    assert ">Xóa STP</button>" in ask
+    assert len(await units(services)) == 4  # asking removed nothing
+
+    done = await client.post(path, data={"csrf": csrf_of(ask)}, allow_redirects=False)
+    assert done.status == 303
+    assert done.headers["Location"] == f"{PAGE}?deleted={stp.id}"
+    assert [u.short_name for u in await units(services)] == ["SYT", "SGDĐT", "SVHTTDL"]
+    listing = await (await client.get(done.headers["Location"])).text()
+    assert "✅ Đã xóa đơn vị «Sở Tư pháp»." in listing
+    assert "Đã xóa đơn vị" not in await (await client.get(f"{PAGE}?deleted=999")).text()
+    gone = await invite(services, code)
+    assert gone.revoked_at is not None
+    assert gone.unit_id is None
+    assert await actions(services, "unit.removed") == ["unit.removed"]
+    audit = await (await client.get("/web/console/audit")).text()
+    assert "Xóa đơn vị «Sở Tư pháp» (STP)" in audit
+    replies = await tg.say(BINH, f"/start {code}")
+    assert replies[0].text == "Mã mời này đã bị thu hồi. Hãy xin thường trực khối cấp mã mới."
+    again = await client.post(path, data={"csrf": csrf_of(ask)})
+    assert again.status == 404
+    assert (await client.get(path)).status == 404
+
+    # A representative first: the page says so, with the way to take them off.
+    await join(tg, AN, "1")
+    syt = (await units(services))[0]
+    for kept in (
+        await client.get(f"{PAGE}/{syt.id}/delete"),
+        await client.post(f"{PAGE}/{syt.id}/delete", data={"csrf": csrf_of(ask)}),
+    ):
+        assert kept.status == 409
+        page = await kept.text()
+        assert (
+            "Sở Y tế còn 1 người đại diện: chưa xóa được. Hãy đưa họ ra khỏi đơn vị trước "
+            f'(mở trang <a href="/web/console/units/{syt.id}">Sở Y tế</a>; mỗi người được '
+            "báo tin), rồi xóa đơn vị."
+        ) in page
+        assert '/delete"' not in page  # no form to remove it
+    # Records: kept for good, and the page says why and where to correct the name.
+    await tg.say(SECRETARY, "/bloc leader 2")
+    sgd = (await units(services))[1]
+    kept = await client.get(f"{PAGE}/{sgd.id}/delete")
+    assert kept.status == 409
+    assert (
+        "Sở Giáo dục và Đào tạo đang là trưởng khối: không xóa được, để giữ hồ sơ. "
+        f'<a href="/web/console/units/{sgd.id}">Sửa tên đơn vị</a> nếu đơn vị đổi '
+        "tên/sáp nhập."
+    ) in await kept.text()
+    assert len(await units(services)) == 3
+    assert await actions(services, "unit.removed") == ["unit.removed"]

@@ -1,6 +1,6 @@
 """Every page of the secretariat's console on a phone (360 px, Chromium): nothing wider than
 the screen, a heading, and no script or CSP error — a bloc with a report period, a submitted
-report and the conference with its ballots, names with markup in them."""
+report and the conference with its ballots and check-ins, names with markup in them."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ PAGES = (
     "/console",
     "/console/bloc",
     "/console/units",
+    "/console/units/5",
+    "/console/units/5/delete",
     "/console/table",
     "/console/periods",
     "/console/periods/1",
@@ -42,6 +44,9 @@ SHOTS = os.environ.get("CONSOLE_SHOTS")  # a directory: each page's screenshot, 
 async def test_every_console_page_fits_a_phone(live: Live, phone: Page) -> None:
     tg = live.tg
     await conference_setup(tg)
+    # A fifth unit, not checked in (the conference page lists it), with a name that must wrap;
+    # nothing refers to it, so its page offers to remove it.
+    await tg.say(SECRETARY, f"/units add <b>Sở</b> {'TàiNguyênMôiTrường' * 4}; DAI")
     await tg.send_file(SECRETARY, "bang.yaml", TABLE_EXAMPLE.read_bytes(), "/criteria")
     await tg.say(SECRETARY, OPEN_PERIOD)
     await submitted(live.services, AN)
