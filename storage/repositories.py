@@ -48,6 +48,7 @@ from storage.tables import (
     MembershipRow,
     OpenVoteRow,
     PendingJoinRow,
+    PeriodTargetRow,
     ReportDraftRow,
     ScoreEntryRow,
     SealedDraftRow,
@@ -518,6 +519,7 @@ UNIT_TIES = {
     UnitTie.LEADER: (col(BlocRow.leader_unit_id),),
     UnitTie.DEPUTY: (col(BlocRow.deputy_unit_id),),
     UnitTie.CHAIR: (col(ConferenceRow.chair_unit_id),),
+    UnitTie.ACHIEVEMENT: (col(PeriodTargetRow.unit_id),),
 }
 UNIT_DRAFTS = (ReportDraftRow, VoteDraftRow, SealedDraftRow)
 
@@ -658,6 +660,20 @@ class BlocRepo:
             )
             for d in drafts
         ]
+        if self.s.get_bind().dialect.name == "sqlite":
+            # SQLite gives a new row the highest id plus one, so a unit added after the newest
+            # was removed would take its id — and the removed unit's audit rows and any old
+            # button with it. Its ids continue past every unit removed (the audit log keeps
+            # them); PostgreSQL's sequence never gives an id twice.
+            units = (await self.s.exec(select(func.max(UnitRow.id)))).one()
+            removed = (
+                await self.s.exec(
+                    select(func.max(AuditRow.unit_id)).where(AuditRow.action == "unit.removed")
+                )
+            ).one()
+            start = max(units or 0, removed or 0) + 1
+            for offset, row in enumerate(rows):
+                row.id = start + offset
         self.s.add_all(rows)
         await self.s.flush()
         return [_unit(r) for r in rows]

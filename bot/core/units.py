@@ -218,6 +218,8 @@ class UnitTie(enum.StrEnum):
     LEADER = "leader"  # the bloc's leader (trưởng khối)
     DEPUTY = "deputy"  # the bloc's deputy (phó khối)
     CHAIR = "chair"  # a conference's chairing unit
+    ACHIEVEMENT = "achievement"  # owes an achievement report (proposed for an award)
+    BALLOT_OPEN = "ballot_open"  # counted in the base of a ballot open now (not a record)
 
 
 @dataclass(frozen=True, slots=True)

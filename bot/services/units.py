@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from bot.core.models import Identity, Membership, Role, Unit
 from bot.core.reports import extension
 from bot.core.text import clean, name_key
-from bot.core.units import BadRow, ImportCheck, RowProblem, UnitTies, check_one, check_rows
+from bot.core.units import (
+    BadRow,
+    ImportCheck,
+    RowProblem,
+    UnitTie,
+    UnitTies,
+    check_one,
+    check_rows,
+)
+from bot.core.voting import BallotStatus
 from bot.services.actors import Actor, secretariat_bloc
 from bot.services.app import Services
 from bot.services.audit import last_done, record
@@ -379,13 +388,15 @@ class UnitRemoved:
     invites_revoked: int
 
 
-def _kept(unit: Unit, ties: UnitTies) -> Rejected | None:
-    """Why a unit stays: the records naming it (kept whatever is done), else its members
-    (taken off first, each told, as the console and /units N do)."""
-    if ties.records:
+def _kept(unit: Unit, ties: UnitTies, *, ballot_open: bool) -> Rejected | None:
+    """Why a unit stays: the records naming it (kept whatever is done) and a ballot open now
+    (its base counts every member: removed, the count would change under the voters), else
+    its members (taken off first, each told, as the console and /units N do)."""
+    records = [*ties.records, *((UnitTie.BALLOT_OPEN,) if ballot_open else ())]
+    if records:
         return Rejected(
             Reason.UNIT_KEPT,
-            {"unit": unit.name, "unit_id": unit.id, "ties": [t.value for t in ties.records]},
+            {"unit": unit.name, "unit_id": unit.id, "ties": [t.value for t in records]},
         )
     if ties.members:
         return Rejected(
@@ -393,6 +404,10 @@ def _kept(unit: Unit, ties: UnitTies) -> Rejected | None:
             {"unit": unit.name, "unit_id": unit.id, "members": ties.members},
         )
     return None
+
+
+async def _ballot_open(uow: UnitOfWork, bloc_id: int) -> bool:
+    return any(b.ballot.status is BallotStatus.OPEN for b in await uow.votes.ballots(bloc_id))
 
 
 async def _unit_of(uow: UnitOfWork, bloc_id: int, unit_id: int) -> Unit | Rejected:
@@ -414,7 +429,9 @@ async def removal_plan(
         unit = await _unit_of(uow, bloc_id, unit_id)
         if isinstance(unit, Rejected):
             return unit
-        kept = _kept(unit, await uow.blocs.unit_ties(unit.id))
+        kept = _kept(
+            unit, await uow.blocs.unit_ties(unit.id), ballot_open=await _ballot_open(uow, bloc_id)
+        )
         if kept is not None:
             return kept
         invites = await uow.invites.active(bloc_id, services.clock.now())
@@ -434,7 +451,11 @@ async def remove_unit(services: Services, actor: Actor, *, unit_id: int) -> Unit
         unit = await _unit_of(uow, bloc_id, unit_id)
         if isinstance(unit, Rejected):
             return unit
-        kept = _kept(unit, await uow.blocs.unit_ties(unit.id, lock=True))
+        kept = _kept(
+            unit,
+            await uow.blocs.unit_ties(unit.id, lock=True),
+            ballot_open=await _ballot_open(uow, bloc_id),
+        )
         if kept is not None:
             return kept
         revoked = await uow.blocs.remove_unit(unit.id, now)

@@ -519,6 +519,18 @@ async def test_a_unit_entered_by_mistake_is_removed_after_a_confirm(
     assert plain(await tg.tap(SECRETARY, del_button)) == [
         (S, "Nút này không còn dùng được. Hãy gửi lại lệnh.")
     ]
+    # The next unit added never takes the removed one's id (SQLite gave the highest id plus
+    # one: the old button above would then have removed the new unit).
+    await tg.say(SECRETARY, "/units add Sở Tài chính; STC")
+    stc = (await units_of(services, bloc))[3]
+    assert stc.name == "Sở Tài chính"
+    assert stc.id > stp.id
+    assert plain(await tg.tap(SECRETARY, del_button)) == [
+        (S, "Nút này không còn dùng được. Hãy gửi lại lệnh.")
+    ]
+    assert await names(services) == [*NAMES, "Sở Tài chính"]
+    await tg.say(SECRETARY, "/units remove STC")
+    await tg.tap(SECRETARY, UnitCb(action="del", unit_id=stc.id).pack())
     # A unit with a representative: taken off first (each is told), then removed.
     assert plain(await tg.say(SECRETARY, "/units remove SYT")) == [
         (
@@ -544,6 +556,12 @@ async def test_a_unit_with_records_is_kept_and_says_why(tg: Harness, services: S
     await tg.say(SECRETARY, "/bloc leader 2")
     await tg.say(SECRETARY, "/bloc deputy 3")
     kept = ": không xóa được, để giữ hồ sơ. Sửa tên đơn vị nếu đơn vị đổi tên/sáp nhập."
+    # While a ballot is open every member counts in its base: no unit leaves then.
+    assert plain(await tg.say(SECRETARY, "/units remove 4")) == [
+        (S, "Sở Thông tin và Truyền thông có tên trên phiếu bầu và đang được tính vào số đơn "
+            "vị của cuộc biểu quyết đang mở" + kept)
+    ]  # fmt: skip
+    await tg.say(SECRETARY, "/ballot close 1")
     said = [plain(await tg.say(SECRETARY, f"/units remove {n}")) for n in ("1", "2", "3", "4")]
     assert said == [
         [(S, "Sở Y tế đã nộp báo cáo, đã biểu quyết, đã điểm danh tại hội nghị, có tên trên "
