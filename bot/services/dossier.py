@@ -220,16 +220,26 @@ async def dossier(
     )
     scores = score_xlsx(sheet, locale=locale) if isinstance(sheet, ScoreSheet) else None
 
-    # What each part holds, as (extension, content) files. A PDF beside each DOCX (issue 20,
-    # point 9) joins its document here as ("pdf", bytes): same number, same name.
+    # What each part holds, as (extension, content) files: each document's DOCX, and beside
+    # it its PDF for digital signing when LibreOffice made one (issue 20, point 9) — same
+    # number, same name; a PDF that could not be made leaves the DOCX alone.
     held: dict[Wanted, list[tuple[str, bytes | Path]]] = {}
 
     def want(part: Part, files: list[tuple[str, bytes | Path]], **unit: str) -> None:
         held[Wanted(part, tuple(ext for ext, _ in files), **unit)] = files
 
-    want(Part.MEMO, [("docx", papers.memo)])
-    want(Part.MINUTES, [("docx", papers.minutes)])
-    want(Part.RECORDS, [("docx", papers.records)] if papers.records is not None else [])
+    async def signed(docx: bytes | None) -> list[tuple[str, bytes | Path]]:
+        if docx is None:
+            return []
+        pdf = await services.pdf.convert(docx)
+        return [("docx", docx), *((("pdf", pdf),) if pdf is not None else ())]
+
+    memo, minutes_files, records = await asyncio.gather(
+        signed(papers.memo), signed(papers.minutes), signed(papers.records)
+    )
+    want(Part.MEMO, memo)
+    want(Part.MINUTES, minutes_files)
+    want(Part.RECORDS, records)
     want(Part.SCORES, [("xlsx", scores)] if scores is not None else [])
     for tier, unit in proposed:
         sent = latest.get(unit.id)

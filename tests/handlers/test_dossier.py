@@ -286,3 +286,37 @@ async def test_review_without_a_number_still_takes_the_year_end_period(
     await tg.say(SECRETARY, "/minutes collect 27/12/2024 17:00")
     replies = await tg.say(SECRETARY, "/review SYT")
     assert [r.text for r in replies] == [review_ask(0, "10")]
+
+
+async def test_the_dossier_holds_each_documents_pdf_beside_its_docx(
+    tg: Harness, services: Services
+) -> None:
+    """Issue 20, point 9: where LibreOffice makes PDFs, the dossier holds each document's PDF
+    for digital signing beside its DOCX, under the same number; a PDF that could not be made
+    leaves its DOCX alone (nothing else is lost)."""
+    from tests.handlers.test_minutes_pdf import FakePdf
+
+    await proposals(tg, services)
+    services.pdf = FakePdf()
+    _, _, archive = await dossier_of(tg)
+    assert archive.namelist() == [
+        "00_Muc_luc.txt",
+        "01_To_trinh.docx",
+        "01_To_trinh.pdf",
+        "02_Bien_ban_hoi_nghi.docx",
+        "02_Bien_ban_hoi_nghi.pdf",
+        "03_Bien_ban_kiem_phieu.docx",
+        "03_Bien_ban_kiem_phieu.pdf",
+        "04_Bang_diem.xlsx",
+    ]
+    memo = archive.read("01_To_trinh.docx")
+    assert archive.read("01_To_trinh.pdf") == await FakePdf().convert(memo)  # its own PDF
+    contents = archive.read("00_Muc_luc.txt").decode("utf-8-sig")
+    assert "01_To_trinh.docx" in contents
+    assert "01_To_trinh.pdf" in contents
+
+    services.pdf = FakePdf(failing=(memo,))
+    _, _, archive = await dossier_of(tg)
+    assert "01_To_trinh.docx" in archive.namelist()
+    assert "01_To_trinh.pdf" not in archive.namelist()
+    assert "02_Bien_ban_hoi_nghi.pdf" in archive.namelist()
