@@ -303,6 +303,9 @@ class ConferenceRow(SQLModel, table=True):
     # Who signs the memo for the bloc (the leader unit's head); empty: the chair.
     signer: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     signer_title: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    # The deputy unit's representative (named in the minutes with the role).
+    deputy: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    deputy_title: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     launch: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     delegations: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

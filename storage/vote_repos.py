@@ -63,6 +63,8 @@ class Conference:
     chair_title: str = ""
     signer: str = ""  # who signs the memo for the bloc (the leader unit's head); "": the chair
     signer_title: str = ""
+    deputy: str = ""  # the deputy unit's representative (the minutes name the role)
+    deputy_title: str = ""
     ended_at: datetime | None = None  # entered by the secretary; None: the last event's time
     launch: str = ""  # the launch of next year's movement (phát động thi đua)
     delegations: str = ""  # groups of delegates beyond the member units, one per line
@@ -192,6 +194,8 @@ def _conference(row: ConferenceRow) -> Conference:
         chair_title=row.chair_title,
         signer=row.signer,
         signer_title=row.signer_title,
+        deputy=row.deputy,
+        deputy_title=row.deputy_title,
         ended_at=row.ended_at,
         launch=row.launch,
         delegations=row.delegations,
@@ -252,6 +256,8 @@ def _conference_columns(conference: Conference) -> dict[str, Any]:
         "chair_title": c.chair_title,
         "signer": c.signer,
         "signer_title": c.signer_title,
+        "deputy": c.deputy,
+        "deputy_title": c.deputy_title,
         "ended_at": c.ended_at,
         "launch": c.launch,
         "delegations": c.delegations,

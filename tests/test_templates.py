@@ -158,6 +158,8 @@ CONFERENCE = Conference(
     chair_title=HOSTILE,
     signer=HOSTILE,
     signer_title=HOSTILE,
+    deputy=HOSTILE,
+    deputy_title=HOSTILE,
     delegations=HOSTILE,
     ended_at=WHEN,
 )

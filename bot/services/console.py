@@ -137,6 +137,8 @@ class ConferenceForm:
             "locality": c.locality,
             "signer": c.signer,
             "signer_title": c.signer_title,
+            "deputy": c.deputy,
+            "deputy_title": c.deputy_title,
             "delegation_lines": "\n".join(list_items(c.delegations)),
             "ended": self._ended(local),
             "venue": {None: "auto", True: "on", False: "off"}[c.venue_checkin],
@@ -145,7 +147,8 @@ class ConferenceForm:
 
 FORM_FIELDS = (
     "date", "hour", "place", "chair_unit", "chair", "chair_title", "secretary", "board_lines",
-    "guest_lines", "locality", "signer", "signer_title", "delegation_lines", "ended", "venue",
+    "guest_lines", "locality", "signer", "signer_title", "deputy", "deputy_title",
+    "delegation_lines", "ended", "venue",
 )  # fmt: skip
 
 

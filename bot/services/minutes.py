@@ -92,6 +92,7 @@ class _Facts:
     # how many proposed units have sent their achievement report (the memo's "Kèm theo").
     scored: bool = False
     reports: int = 0
+    deputy_unit: str = ""  # the year's deputy unit, whose representative the minutes name
 
     @property
     def present(self) -> int:
@@ -174,6 +175,9 @@ async def _facts(
         signed,
         scored=bool(scores),
         reports=reports,
+        deputy_unit=(
+            names.get(bloc.deputy_unit_id or 0, "") if conference.year == bloc.year else ""
+        ),
     )
 
 
@@ -254,6 +258,17 @@ def minutes_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDo
         unit = f" ({s.chair_unit})" if s.chair_unit and s.chair_unit not in typed else ""
         name = with_title(person(c.chair), c.chair_title)
         body.append(Block(t("minutes.chair").format(name=name, unit=unit)))
+    if c.deputy:  # the deputy unit's representative, named with the role (issue 20)
+        unit = f" ({facts.deputy_unit})" if facts.deputy_unit else ""
+        body.append(
+            Block(
+                t("minutes.deputy").format(
+                    role=t(f"officer.deputy_{kind}"),
+                    unit=unit,
+                    name=with_title(person(c.deputy), c.deputy_title),
+                )
+            )
+        )
     if c.secretary:
         body.append(Block(t("minutes.secretary").format(name=person(c.secretary))))
     # Guests and delegations as lists, one line each (issue 20, 6).

@@ -128,6 +128,7 @@ CONFERENCE_FIELDS = (
     "guests",
     "locality",
     "signer",
+    "deputy",
     "delegations",
 )
 # The one-line form takes the first eight (a «;» typed inside the guests makes one too many
@@ -145,9 +146,11 @@ _FIELD_LIMITS = {
     "locality": "locality",
     "signer": "conference_chair",
     "signer_title": "person_title",
+    "deputy": "conference_chair",
+    "deputy_title": "person_title",
     "delegations": "delegations",
 }
-_PERSONS = {"chair": "chair_title", "signer": "signer_title"}
+_PERSONS = {"chair": "chair_title", "signer": "signer_title", "deputy": "deputy_title"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,8 @@ class ConferenceInput:
     locality: str = ""
     signer: str = ""
     signer_title: str = ""
+    deputy: str = ""
+    deputy_title: str = ""
     delegations: str = ""
     ended: str | None = None
 
@@ -320,6 +325,8 @@ async def save_conference(
             locality=text["locality"],
             signer=text["signer"],
             signer_title=text["signer_title"],
+            deputy=text["deputy"],
+            deputy_title=text["deputy_title"],
             delegations=text["delegations"],
             ended_at=ended_at,
         )
@@ -360,6 +367,8 @@ _FORM_COLUMNS = (
     "locality",
     "signer",
     "signer_title",
+    "deputy",
+    "deputy_title",
     "delegations",
 )
 

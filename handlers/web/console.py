@@ -93,6 +93,8 @@ def conference_fields(form: MultiDictProxy[Any]) -> dict[str, str]:
         "locality": text("locality"),
         "signer": text("signer"),
         "signer_title": text("signer_title"),
+        "deputy": text("deputy"),
+        "deputy_title": text("deputy_title"),
         "delegation_lines": text("delegations"),
         "ended": text("ended"),
         "venue": text("venue"),
@@ -112,6 +114,8 @@ def conference_input(typed: dict[str, str]) -> svc.ConferenceInput:
         locality=typed["locality"],
         signer=typed["signer"],
         signer_title=typed["signer_title"],
+        deputy=typed["deputy"],
+        deputy_title=typed["deputy_title"],
         delegations=typed["delegation_lines"],
         ended=typed["ended"],
     )

@@ -77,7 +77,7 @@ async def test_conference_new_alone_walks_step_by_step(tg: Harness, services: Se
         (
             S,
             "Thiết lập hội nghị tổng kết (gõ một lệnh bất kỳ để hủy).\n"
-            "Bước 1/10. Hội nghị họp lúc nào (giờ của khối)?\n"
+            "Bước 1/11. Hội nghị họp lúc nào (giờ của khối)?\n"
             "Ví dụ: 20/12/2024 08:00",
         )
     ]
@@ -85,13 +85,13 @@ async def test_conference_new_alone_walks_step_by_step(tg: Harness, services: Se
         (S, "Không hiểu thời hạn «32/12/2024». Nhập theo dạng 15/12/2022 17:00.")
     ]
     assert plain(await tg.say(SECRETARY, "20/12/2024 08:00")) == [
-        (S, "Bước 2/10. Địa điểm họp?\nVí dụ: Hội trường Sở Y tế")
+        (S, "Bước 2/11. Địa điểm họp?\nVí dụ: Hội trường Sở Y tế")
     ]
     assert plain(await tg.say(SECRETARY, "-")) == [(S, "Địa điểm không được để trống.")]
     assert plain(await tg.say(SECRETARY, "Hội trường Sở Y tế")) == [
         (
             S,
-            "Bước 3/10. Đơn vị chủ trì (số thứ tự trong /units, tên viết tắt hoặc tên đơn vị)? "
+            "Bước 3/11. Đơn vị chủ trì (số thứ tự trong /units, tên viết tắt hoặc tên đơn vị)? "
             "Gõ «-» để bỏ qua.\nVí dụ: SYT",
         )
     ]
@@ -103,7 +103,7 @@ async def test_conference_new_alone_walks_step_by_step(tg: Harness, services: Se
     assert plain(replies) == [
         (
             S,
-            "Bước 7/10. Khách mời (một tin nhắn; có thể dùng dấu «;»)? Gõ «-» để bỏ qua.\n"
+            "Bước 7/11. Khách mời (một tin nhắn; có thể dùng dấu «;»)? Gõ «-» để bỏ qua.\n"
             f"Ví dụ: {GUESTS}",
         )
     ]
@@ -112,18 +112,20 @@ async def test_conference_new_alone_walks_step_by_step(tg: Harness, services: Se
     assert plain(await tg.say(SECRETARY, "Điện Biên")) == [
         (
             S,
-            "Bước 9/10. Người ký tờ trình thay mặt khối (thủ trưởng đơn vị trưởng khối): họ "
+            "Bước 9/11. Người ký tờ trình thay mặt khối (thủ trưởng đơn vị trưởng khối): họ "
             "tên và chức vụ, cách nhau bởi dấu phẩy? Bỏ qua: chủ tọa ký. Gõ «-» để bỏ qua.\n"
             "Ví dụ: Nguyễn Văn Thành, Giám đốc Sở Y tế",
         )
     ]
     await tg.say(SECRETARY, "-")  # the chair signs the memo
+    await tg.say(SECRETARY, "Lê Văn Hùng, Phó Giám đốc Sở Giáo dục và Đào tạo")  # the deputy's
     # Delegations one a line (a message may hold several lines here).
     replies = await tg.say(SECRETARY, "Lãnh đạo Văn phòng UBND các huyện\nPhòng Nội vụ các huyện")
     head = HEAD.replace("Nguyễn Văn Thành", "Nguyễn Văn Thành, Giám đốc Sở Y tế")
     assert replies[0].text.startswith(
         head + f"Khách mời: {GUESTS}\n"
         "Thành phần đại biểu: Lãnh đạo Văn phòng UBND các huyện; Phòng Nội vụ các huyện\n"
+        "Đại diện đơn vị phó khối: Lê Văn Hùng, Phó Giám đốc Sở Giáo dục và Đào tạo\n"
         "Dòng địa danh, ngày tháng của biên bản: «Điện Biên, ngày 20 tháng 12 năm 2024»\n"
     )
     saved = await conference(services)
@@ -139,6 +141,10 @@ async def test_conference_new_alone_walks_step_by_step(tg: Harness, services: Se
         "Nguyễn Văn Thành",
         "Giám đốc Sở Y tế",
         "",
+    )
+    assert (saved.deputy, saved.deputy_title) == (
+        "Lê Văn Hùng",
+        "Phó Giám đốc Sở Giáo dục và Đào tạo",
     )
     assert saved.delegations == "Lãnh đạo Văn phòng UBND các huyện; Phòng Nội vụ các huyện"
     # The walk is over: plain text is no longer taken as an answer.

@@ -319,6 +319,7 @@ async def test_the_memo_is_signed_by_a_person_and_the_end_time_is_the_one_entere
         "-",
         "Hà Nội",
         "Bà Trần Thị Bình, Giám đốc Sở Giáo dục và Đào tạo, Trưởng khối",
+        "Lê Văn Hùng, Phó Giám đốc Sở Văn hóa, Thể thao và Du lịch",
         "-",
     ]
     await tg.say(SECRETARY, "/conference new")
@@ -339,6 +340,11 @@ async def test_the_memo_is_signed_by_a_person_and_the_end_time_is_the_one_entere
     minutes = lines_of(Document(io.BytesIO(sent[0].data)))
     assert "Chủ trì: ông Nguyễn Văn Thành, Phó Giám đốc Sở Y tế (Sở Y tế)." not in minutes
     assert "Chủ trì: ông Nguyễn Văn Thành, Phó Giám đốc Sở Y tế." in minutes
+    # The deputy unit's representative, named with the role (the unit: none set this year).
+    assert (
+        "Đại diện đơn vị Phó trưởng khối: đồng chí Lê Văn Hùng, Phó Giám đốc Sở Văn hóa, Thể "
+        "thao và Du lịch."
+    ) in minutes
     assert any(
         line.startswith("Hội nghị kết thúc vào hồi 11 giờ 30 cùng ngày.") for line in minutes
     )

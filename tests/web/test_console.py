@@ -47,6 +47,8 @@ FORM = {
     "delegations": "Lãnh đạo Văn phòng UBND các huyện\r\n\r\nPhòng Nội vụ các huyện",
     "signer": "Trần Văn Bình",
     "signer_title": "Giám đốc Sở Y tế, Khối trưởng",
+    "deputy": "Lê Văn Hùng",
+    "deputy_title": "Phó Giám đốc Sở Giáo dục và Đào tạo",
     "ended": "",
     "venue": "auto",
 }
@@ -176,6 +178,10 @@ async def test_the_conference_form_sets_it_up_and_edits_it(
     assert (found.chair, found.chair_title) == ("Nguyễn Văn Thành", "Giám đốc Sở Y tế")
     assert (found.signer, found.signer_title) == ("Trần Văn Bình", "Giám đốc Sở Y tế, Khối trưởng")
     assert found.delegations == "Lãnh đạo Văn phòng UBND các huyện; Phòng Nội vụ các huyện"
+    assert (found.deputy, found.deputy_title) == (
+        "Lê Văn Hùng",
+        "Phó Giám đốc Sở Giáo dục và Đào tạo",
+    )
     assert found.ended_at is None
     assert found.counting_board == ("Quàng Thị Mai", "Trần Đức Long")
     assert found.guests == "Lãnh đạo UBND tỉnh; Đại diện Ban Thi đua - Khen thưởng tỉnh"
@@ -322,6 +328,8 @@ async def test_markup_and_decomposed_letters_are_stored_clean_and_shown_as_text(
         found.chair_title,
         found.signer,
         found.signer_title,
+        found.deputy,
+        found.deputy_title,
         found.delegations,
         found.guests,
     ):
