@@ -77,10 +77,10 @@ async def test_discussion_is_entered_listed_and_written_under_its_agenda_item(
         "📝 <b>Ý kiến thảo luận ghi vào biên bản hội nghị năm 2024</b>\n"
         "\n"
         f"{REPORT} (<code>baocao</code>)\n"
-        "<i>Chưa ghi.</i>\n"
+        "(chưa ghi)\n"
         "\n"
         f"{AWARDS} (<code>khenthuong</code>)\n"
-        "<i>Chưa ghi.</i>\n"
+        "(chưa ghi)\n"
         "\n" + usage
     ]
     # The text goes on over the following lines; blank lines and runs of spaces tidied.
@@ -103,7 +103,7 @@ async def test_discussion_is_entered_listed_and_written_under_its_agenda_item(
         "Đồng chí Trần Thị B đề nghị bổ sung số liệu phong trào.\n"
         "\n"
         f"{AWARDS} (<code>khenthuong</code>)\n"
-        "<i>Chưa ghi.</i>\n"
+        "(chưa ghi)\n"
         "\n" + usage
     ]
     first = (
@@ -159,7 +159,7 @@ async def test_discussion_is_for_the_secretariat_within_its_limit(
     # Nothing counted: the report's review is the only item.
     assert (await tg.say(SECRETARY, "/minutes discussion"))[0].text.startswith(
         "📝 <b>Ý kiến thảo luận ghi vào biên bản hội nghị năm 2024</b>\n\n"
-        f"{REVIEW} (<code>baocao</code>)\n<i>Chưa ghi.</i>\n\n"
+        f"{REVIEW} (<code>baocao</code>)\n(chưa ghi)\n\n"
     )
     assert (await tg.say(AN, "/minutes discussion baocao Nhất trí."))[-1].text == ONLY
     assert (await tg.say(AN, "/minutes discussion baocao " + "x" * 4001))[-1].text == ONLY
