@@ -15,7 +15,7 @@ from aiohttp import BodyPartReader, web
 from markupsafe import Markup
 
 from bot.core.models import Locale
-from bot.core.text import nfc
+from bot.core.text import TEXT_LIMITS, nfc
 from bot.services import covenant as cov
 from bot.services import dossier, hall_record, minutes, newyear
 from bot.services import summary as svc
@@ -212,6 +212,7 @@ async def summary_page(
         handed_out=done if done in {"added", "removed"} else "",
         discussion=None if isinstance(said, Rejected) else said,
         discussion_saved=done == "discussed",
+        limits=TEXT_LIMITS,
         keys=[hall_record.handed_out_key(a) for a in data.conference.handed_out],
         problem=problem,
         problem_at=problem_at,

@@ -37,6 +37,7 @@ async def test_the_discussion_round_trips_into_the_minutes(
     html = await page_text(client, "/web/console/summary")
     assert '<h2 id="discussion">Ý kiến thảo luận (ghi vào biên bản)</h2>' in html
     assert f'<label for="discussion-report">{REVIEW}</label>' in html
+    assert "Mỗi mục tối đa 4.000 ký tự" in html  # the limit stated, no maxlength
     assert 'name="discussion_awards"' not in html  # no award ballot counted: not on the agenda
     assert "maxlength" not in html.split('id="discussion"')[1].split("</section>")[0]
 
