@@ -235,9 +235,9 @@ def handed_out_json(awards: Sequence[HandedOut]) -> str:
     )
 
 
-# Set by `/summary awards`, `/summary launch` and the console's summary page (services
-# hall_record): `/conference new` again leaves them as they are.
-HALL_RECORD = frozenset({"launch", "handed_out"})
+# Set by `/summary awards`, `/summary launch`, `/minutes discussion` and the console's summary
+# page (services hall_record, minutes): `/conference new` again leaves them as they are.
+HALL_RECORD = frozenset({"launch", "handed_out", "discussion"})
 
 
 def _conference_columns(conference: Conference) -> dict[str, Any]:
@@ -309,6 +309,13 @@ class VoteRepo:
             row.handed_out = handed_out_json(handed_out)
         if launch is not None:
             row.launch = launch
+
+    async def set_discussion(
+        self, conference_id: int, discussion: Sequence[tuple[str, str]]
+    ) -> None:
+        """The secretary's discussion text per agenda item (for the minutes): only that."""
+        row = await self.s.get_one(ConferenceRow, conference_id)
+        row.discussion = json.dumps(dict(discussion), ensure_ascii=False)
 
     async def set_summary_text(
         self, conference_id: int, *, movements: str | None = None, closing: str | None = None

@@ -55,7 +55,7 @@ from bot.services.deadlines import Acknowledged, DeadlineLine, DeadlinesView, To
 from bot.services.dossier import CollectionOpened, Dossier
 from bot.services.exports import ScoreSheet
 from bot.services.filecheck import ContentRefused
-from bot.services.minutes import Paperwork
+from bot.services.minutes import Discussion, DiscussionItem, Paperwork
 from bot.services.newyear import NewYearPlan
 from bot.services.outcomes import Reason
 from bot.services.reports import (
@@ -422,6 +422,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "summary": {"s": SUMMARY},
     "summary_posted": {"members": 0},
     "handed_out_list": {"s": SUMMARY},
+    "discussion_list": {
+        "d": Discussion(
+            2024,
+            (
+                DiscussionItem("report", "1. Tổng kết công tác thi đua.", f"{HOSTILE}\nÝ kiến 2"),
+                DiscussionItem("awards", "2. Bình xét, đề nghị khen thưởng.", ""),
+            ),
+        ),
+        "limit": 4000,
+    },
     "refused_handed_out_incomplete": {"missing": "award_form"},
     "refused_bad_count": {"text": HOSTILE, "max": 9999},
     "refused_too_many_handed_out": {"limit": 20},
@@ -484,7 +494,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "records_caption": {"p": PAPERWORK},
     "pdf_note": {"note": "pdf_failed", "names": ["to-trinh.docx", "<b>x</b>.docx"]},
     "memo_caption": {"p": PAPERWORK},
-    "minutes_agenda": {"s": SUMMARY, "counted": [{"info": INFO}], "bloc_kind": "khoi"},
+    "minutes_agenda": {
+        "s": SUMMARY,
+        "keys": ["report", "awards", "officers", "covenant"],
+        "approval": True,
+        "bloc_kind": "khoi",
+    },
     "minutes_ballot": {"ballot": BALLOT_CTX},
     "minutes_conclusions": {"s": SUMMARY, "bloc_kind": "khoi"},
     "covenant_set": {"done": CovenantSet(COVENANT, TZ, 9)},
@@ -982,7 +997,12 @@ def test_document_templates_keep_names_literally(kind: str) -> None:
         f"Ủy ban nhân dân tỉnh đã tặng Cờ thi đua cho {name}.",
     ]
     agenda = renderer.plain(
-        Locale.VI, "minutes_agenda", s=s, counted=[{"info": INFO}], bloc_kind="cum"
+        Locale.VI,
+        "minutes_agenda",
+        s=s,
+        keys=["report", "awards", "covenant"],
+        approval=False,
+        bloc_kind="cum",
     )
     assert agenda.splitlines() == [
         "1. Tổng kết công tác thi đua, khen thưởng năm 2024.",

@@ -127,6 +127,7 @@ TEXT_LIMITS: dict[str, int] = {
     "award_form": 200,
     "award_names": 2000,
     "launch": 2000,
+    "discussion": 4000,  # one agenda item's discussion in the minutes
 }
 
 

@@ -234,6 +234,7 @@ _FACTS = (
     "by",  # an award handed out at the conference: who gave it, its form, its number
     "form",
     "number",
+    "item",  # an agenda item of the minutes (its discussion)
 )
 
 
@@ -247,6 +248,8 @@ def describe(renderer: Renderer, locale: Locale, action: str, details: dict[str,
     facts = {k: str(details.get(k, "")) for k in _FACTS}
     if details.get("which") in ("movements", "closing"):
         facts["which"] = renderer.t(locale, f"web.action_paragraph_{details['which']}")
+    if details.get("item") in ("report", "awards", "officers", "covenant"):
+        facts["item"] = renderer.t(locale, f"web.action_item_{details['item']}")
     return words.format_map(facts)
 
 

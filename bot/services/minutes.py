@@ -6,8 +6,8 @@ from the catalog (`[minutes]`, `[memo]`) and plain-text templates, names exactly
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo
 from bot.core.levels import regulation_lines
 from bot.core.models import Bloc, Locale
 from bot.core.reports import PeriodKind
-from bot.core.text import addressed, bare_name, capitalize_first, list_items, with_title
+from bot.core.text import (
+    addressed,
+    bare_name,
+    capitalize_first,
+    clean,
+    list_items,
+    nfc,
+    with_title,
+)
 from bot.core.voting import BallotKind, BallotStatus
 from bot.render import Renderer, long_date, pad2, points
 from bot.services.actors import Actor, secretariat_bloc
@@ -30,7 +38,7 @@ from bot.services.documents import (
     official_docx,
     vote_records_docx,
 )
-from bot.services.outcomes import Rejected
+from bot.services.outcomes import Reason, Rejected, refuse_long
 from bot.services.summary import SummaryData, conference_of_year, summary_of
 from bot.services.voting import in_minutes_order, numbered, record_parts, record_sequence
 from storage.uow import UnitOfWork
@@ -231,6 +239,44 @@ def _clock(when: datetime, tz: str, locale: str) -> str:
     return f"{local:%H} giờ {local:%M}" if locale == "vi" else f"{local:%H:%M}"
 
 
+AGENDA_KEYS = ("report", "awards", "officers", "covenant")
+
+
+def agenda_keys(kinds: Collection[BallotKind], summary: SummaryData) -> list[str]:
+    """The minutes' agenda items, in order: the year's report always (its approval when an
+    approval ballot was counted, else its review: one item either way), the award proposals
+    when an award ballot was counted, the officers' election when a leader or deputy ballot
+    was, next year's covenant once a unit has signed it."""
+    keys = ["report"]
+    if BallotKind.AWARD in kinds:
+        keys.append("awards")
+    if BallotKind.LEADER in kinds or BallotKind.DEPUTY in kinds:
+        keys.append("officers")
+    if summary.covenant:
+        keys.append("covenant")
+    return keys
+
+
+def agenda_lines(
+    render: Renderer,
+    locale: str,
+    keys: Sequence[str],
+    kinds: Collection[BallotKind],
+    summary: SummaryData,
+    bloc_kind: str,
+) -> list[tuple[str, str]]:
+    """Each agenda item's key with its numbered line as the minutes write it."""
+    text = render.plain(
+        locale,
+        "minutes_agenda",
+        keys=keys,
+        approval=BallotKind.APPROVE_REPORT in kinds,
+        s=summary,
+        bloc_kind=bloc_kind,
+    )
+    return list(zip(keys, [line for line in text.splitlines() if line.strip()], strict=True))
+
+
 def minutes_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocument:
     """The biên bản hội nghị: time and place, attendance, agenda, each vote's result,
     conclusions, signatures, "Nơi nhận", the audit head."""
@@ -295,8 +341,13 @@ def minutes_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDo
     if c.counting_board:
         body.append(Block(t("minutes.board").format(names=", ".join(c.counting_board))))
     body.append(Block(t("minutes.agenda"), "h"))
-    agenda = render.plain(locale, "minutes_agenda", s=s, counted=facts.counted, bloc_kind=kind)
-    body += [Block(line, "li") for line in agenda.splitlines() if line.strip()]
+    kinds = {item.info.ballot.kind for item in facts.counted}
+    said = dict(c.discussion)
+    for key, line in agenda_lines(render, locale, agenda_keys(kinds, s), kinds, s, kind):
+        body.append(Block(line, "li"))
+        if text := said.get(key):  # the secretary's words under their item (issue 20, 6)
+            body.append(Block(t("minutes.discussion")))
+            body += [Block(paragraph) for paragraph in text.splitlines()]
     body.append(Block(t("minutes.results"), "h"))
     if not facts.counted:
         body.append(Block(t("minutes.no_results"), "i"))
@@ -539,3 +590,112 @@ async def proposed_units(
     in the memo's order: who owes an achievement report for the award dossier."""
     facts = await _facts(uow, services, bloc, conference, "vi")
     return tuple((tier, tuple(p.unit for p in units)) for tier, units in facts.proposals)
+
+
+# --- the discussion of each agenda item (issue 20, 6) ------------------------------------------
+
+CLEAR = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscussionItem:
+    """An agenda item of the minutes and the discussion the secretary entered for it."""
+
+    key: str  # one of AGENDA_KEYS
+    line: str  # the item as the minutes' agenda writes it ("1. Thông qua …")
+    text: str  # "" when nothing is entered; otherwise paragraphs, one per line
+
+
+@dataclass(frozen=True, slots=True)
+class Discussion:
+    """This year's agenda items, each with its discussion."""
+
+    year: int
+    items: tuple[DiscussionItem, ...]
+
+
+def discussion_text(typed: str) -> str:
+    """The discussion as stored: composed (NFC), each line tidied, a paragraph per non-empty
+    line; «-» or nothing clears it."""
+    body = "\n".join(p for p in (clean(line) for line in nfc(typed).splitlines()) if p)
+    return "" if body == CLEAR else body
+
+
+async def _agenda(
+    uow: UnitOfWork, render: Renderer, locale: str, bloc: Bloc, conference: Conference
+) -> list[tuple[str, str]]:
+    """The conference's agenda items (keys and lines) from its counted ballots, as the
+    minutes would write them now."""
+    kinds = set()
+    for info in await uow.votes.ballots(bloc.id, conference.id):
+        if info.ballot.status is BallotStatus.CLOSED and await uow.votes.result(info.ballot.id):
+            kinds.add(info.ballot.kind)
+    summary = await summary_of(uow, bloc, conference)
+    keys = agenda_keys(kinds, summary)
+    return agenda_lines(render, locale, keys, kinds, summary, bloc.kind.value)
+
+
+def _discussion(conference: Conference, agenda: list[tuple[str, str]]) -> Discussion:
+    said = dict(conference.discussion)
+    return Discussion(
+        conference.year,
+        tuple(DiscussionItem(key, line, said.get(key, "")) for key, line in agenda),
+    )
+
+
+async def discussion(
+    services: Services, actor: Actor, *, locale: str = "vi"
+) -> Discussion | Rejected:
+    """This year's agenda items with the discussion entered for each (secretariat)."""
+    bloc_id = secretariat_bloc(actor)
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        agenda = await _agenda(uow, services.renderer, locale, bloc, conference)
+    return _discussion(conference, agenda)
+
+
+async def set_discussion(
+    services: Services, actor: Actor, key: str, text: str, *, locale: str = "vi"
+) -> Discussion | Rejected:
+    """Write the discussion of one agenda item of this year's minutes (secretariat): an item
+    the agenda has, within its limit (refused, never cut); «-» or nothing clears it. Only
+    that column is written, so the conference's form and this never undo each other."""
+    bloc_id = secretariat_bloc(actor)  # who may comes before what was typed
+    if isinstance(bloc_id, Rejected):
+        return bloc_id
+    body = discussion_text(text)
+    if (long := refuse_long("discussion", body)) is not None:
+        return long
+    async with services.db.uow() as uow:
+        bloc = await uow.blocs.require(bloc_id)
+        conference = await uow.votes.conference(bloc_id, bloc.year, lock=True)
+        if conference is None:
+            return Rejected(Reason.NO_CONFERENCE)
+        agenda = await _agenda(uow, services.renderer, locale, bloc, conference)
+        said = dict(conference.discussion)
+        if body and key not in dict(agenda):
+            return Rejected(Reason.NOT_ON_AGENDA)
+        if said.get(key, "") == body:  # the same again (a form saved as it was): nothing to log
+            return _discussion(conference, agenda)
+        said.pop(key, None)
+        if body:
+            said[key] = body
+        ordered = tuple((k, said[k]) for k in AGENDA_KEYS if k in said)
+        await uow.votes.set_discussion(conference.id, ordered)
+        await record(
+            uow,
+            services,
+            bloc_id=bloc_id,
+            actor_identity_id=actor.identity.id,
+            action="minutes.discussion",
+            conference=conference.id,
+            item=key,
+            characters=len(body),
+        )
+        await uow.commit()
+    return _discussion(replace(conference, discussion=ordered), agenda)

@@ -70,6 +70,7 @@ class Reason(enum.StrEnum):
     TOO_MANY_HANDED_OUT = "too_many_handed_out"
     UNKNOWN_HANDED_OUT = "unknown_handed_out"
     HANDED_OUT_CHANGED = "handed_out_changed"
+    NOT_ON_AGENDA = "not_on_agenda"
     BALLOTS_STILL_OPEN = "ballots_still_open"
     YEAR_ALREADY_CLOSED = "year_already_closed"
     NO_SUCH_YEAR = "no_such_year"

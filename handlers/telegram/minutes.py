@@ -2,7 +2,8 @@
 and the proposal memo, as three DOCX files, each followed by its PDF for digital signing when
 LibreOffice is installed (`/minutes en` in English); `/minutes collect DEADLINE` asks the
 proposed units for their achievement reports; `/minutes dossier` sends the whole award
-dossier as one ZIP."""
+dossier as one ZIP; `/minutes discussion KEY TEXT` writes an agenda item's discussion into the
+minutes (`/minutes discussion` alone lists them)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,27 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
-from bot.core.text import MAX_CAPTION, fold_diacritics
+from bot.core.text import MAX_CAPTION, TEXT_LIMITS, fold_diacritics
 from bot.services import dossier
 from bot.services import minutes as svc
 from bot.services.actors import Actor
 from bot.services.app import Services
 from bot.services.outcomes import Rejected
-from handlers.telegram.ui import Ui, answer_documents
+from handlers.telegram.ui import Ui, answer_documents, answer_long
 
 DOSSIER = {"dossier", "hoso"}
 COLLECT = {"collect", "thu"}
+DISCUSSION = {"discussion", "thaoluan"}
+AGENDA_ITEMS = {
+    "report": "report",
+    "baocao": "report",
+    "awards": "awards",
+    "khenthuong": "awards",
+    "officers": "officers",
+    "bau": "officers",
+    "covenant": "covenant",
+    "giaouoc": "covenant",
+}
 
 
 def make_router() -> Router:
@@ -36,6 +48,10 @@ async def cmd_minutes(
     first, _, rest = args.partition(" ")
     if fold_diacritics(first) in COLLECT and rest.strip():
         await _collect(message, actor, services, ui, rest)
+        return
+    head, tail = [*args.split(maxsplit=1), "", ""][:2]  # the item may start the next line
+    if fold_diacritics(head) in DISCUSSION:
+        await _discussion(message, actor, services, ui, tail)
         return
     words = [fold_diacritics(w) for w in args.split()]
     wants_dossier = bool(words) and words[0] in DOSSIER
@@ -60,6 +76,27 @@ async def cmd_minutes(
     await answer_documents(
         message, ui, services.pdf, [(n, d, ui.text(c, p=done)) for n, d, c in files]
     )
+
+
+async def _discussion(
+    message: Message, actor: Actor, services: Services, ui: Ui, rest: str
+) -> None:
+    """Alone: what is entered per agenda item; `KEY TEXT`: write it (the text may go on over
+    the following lines); an unknown item: the usage."""
+    item, text = [*rest.split(maxsplit=1), "", ""][:2]
+    key = AGENDA_ITEMS.get(fold_diacritics(item)) if item else None
+    if item and key is None:
+        await message.answer(ui.text("minutes_usage"))
+        return
+    done = (
+        await svc.set_discussion(services, actor, key, text, locale=ui.locale)
+        if key
+        else await svc.discussion(services, actor, locale=ui.locale)
+    )
+    if isinstance(done, Rejected):
+        await message.answer(ui.refusal(done))
+        return
+    await answer_long(message, ui.text("discussion_list", d=done, limit=TEXT_LIMITS["discussion"]))
 
 
 async def _collect(message: Message, actor: Actor, services: Services, ui: Ui, when: str) -> None:

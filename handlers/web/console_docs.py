@@ -15,7 +15,7 @@ from aiohttp import BodyPartReader, web
 from markupsafe import Markup
 
 from bot.core.models import Locale
-from bot.core.text import nfc
+from bot.core.text import TEXT_LIMITS, nfc
 from bot.services import covenant as cov
 from bot.services import dossier, hall_record, minutes, newyear
 from bot.services import summary as svc
@@ -30,6 +30,7 @@ from handlers.web.base import (
     config_of,
     form_id,
     go,
+    locale_of,
     page,
     pdf_attachment,
     refused,
@@ -52,6 +53,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/console/summary", summary_page)
     router.add_post("/console/summary", summary_post)
     router.add_post("/console/summary/handed-out", handed_out_post)
+    router.add_post("/console/summary/discussion", discussion_post)
     router.add_post("/console/summary/handed-out/remove", handed_out_remove_post)
     router.add_get("/console/summary/post", post_page)
     router.add_post("/console/summary/post", post_post)
@@ -171,6 +173,7 @@ async def summary_page(
     *,
     problem: Rejected | None = None,
     typed: dict[str, str] | None = None,
+    problem_at: str = "",
 ) -> web.Response:
     services = services_of(request)
     data = await svc.summary(services, actor_of(request))
@@ -189,6 +192,7 @@ async def summary_page(
     }
     done = "" if problem else request.query.get("done", "")
     collecting = await dossier.collection(services, actor_of(request))
+    said = await minutes.discussion(services, actor_of(request), locale=locale_of(request))
     outcome: tuple[str, dict[str, int]] | None = None
     if done == "posted":
         outcome = ("summary_posted", {"members": 0})
@@ -206,8 +210,12 @@ async def summary_page(
         outcome=outcome,
         saved=done == "saved",
         handed_out=done if done in {"added", "removed"} else "",
+        discussion=None if isinstance(said, Rejected) else said,
+        discussion_saved=done == "discussed",
+        limits=TEXT_LIMITS,
         keys=[hall_record.handed_out_key(a) for a in data.conference.handed_out],
         problem=problem,
+        problem_at=problem_at,
         collecting=None if isinstance(collecting, Rejected) else collecting,
         collect_opened=done == "collecting",
         pdf_made=services.pdf.available,
@@ -250,6 +258,26 @@ async def handed_out_post(request: web.Request) -> web.Response:
     if isinstance(added, Rejected):
         return forbidden(request, added) or await summary_page(request, problem=added, typed=typed)
     raise go(request, "/console/summary?done=added#handed-out")
+
+
+async def discussion_post(request: web.Request) -> web.Response:
+    """The discussion of each agenda item, for the minutes (the chat's `/minutes discussion`):
+    each item whose text changed is saved; a refusal keeps what was typed."""
+    form = await typed_form(request)
+    services, actor = services_of(request), actor_of(request)
+    typed = {
+        f"discussion_{key}": form[f"discussion_{key}"]
+        for key in minutes.AGENDA_KEYS
+        if f"discussion_{key}" in form
+    }
+    for name, text in typed.items():
+        key = name.removeprefix("discussion_")
+        said = await minutes.set_discussion(services, actor, key, text, locale=locale_of(request))
+        if isinstance(said, Rejected):
+            return forbidden(request, said) or await summary_page(
+                request, problem=said, typed=typed, problem_at="discussion"
+            )
+    raise go(request, "/console/summary?done=discussed#discussion")
 
 
 async def handed_out_remove_post(request: web.Request) -> web.Response:

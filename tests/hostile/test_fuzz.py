@@ -177,7 +177,7 @@ SUBCOMMANDS: dict[str, tuple[str, ...]] = {
     "covenant": ("set",),
     "summary": ("en", "movements", "closing", "awards", "launch", "post"),
     "standings": ("biểu_đồ", "xlsx"),
-    "minutes": ("en",),
+    "minutes": ("en", "discussion"),
     "lang": ("en", "vi"),
 }
 BUTTONS: tuple[type[CallbackData], ...] = (
@@ -529,6 +529,8 @@ FREE_TEXT_COMMANDS = (
     "/summary awards {0}; {1}; 3; 2; 0; {2}",
     "/summary awards {0}; {1}; {2}",
     "/summary launch {0}",
+    "/minutes discussion baocao {0}\n{1}",
+    "/minutes discussion {0} {1}",
     "/return SGDĐT; 18/12/2024 17:00; {0}",
     "/review {0}",
 )
@@ -543,6 +545,7 @@ VIEWS = (
     (SECRETARY, "/covenant"),
     (SECRETARY, "/conference"),
     (SECRETARY, "/summary"),
+    (SECRETARY, "/minutes discussion"),
     (SECRETARY, "/ballot close 1"),
     (AN, "/vote"),
     (AN, "/deadlines"),
