@@ -488,13 +488,14 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
             )
             for i, p in enumerate(units, start=1)
         ]
-        body.append(Block(table=tuple(table), widths_mm=(15, 90, 25, 35)))
+        body.append(Block(table=tuple(table), widths_mm=(12, 66, 26, 61)))
     body.append(Block(_enclosed(t, facts, minutes_no)))
     body.append(Block(t("memo.closing").format(body=body_name)))
     leader = t(f"officer.leader_{bloc.kind.value}").upper()
     # Signed for the bloc by a person — the leader unit's head, by title and name (issue 20,
-    # 4): the signer entered with the conference, else its chair; the title in capitals under
-    # the office, as NĐ 30/2020 lays out a signature. Nobody entered: room to write the name.
+    # 4): the signer entered with the conference, else its chair; the agency title under
+    # the office (in its own case: a capitalised agency title overran the column). Nobody
+    # entered: room to write the name.
     signer, title = (c.signer, c.signer_title) if c.signer else (c.chair, c.chair_title)
     return OfficialDocument(
         issuer=bloc.name,
@@ -510,7 +511,7 @@ def memo_document(render: Renderer, locale: str, facts: _Facts) -> OfficialDocum
         sign_right=(
             t("memo.on_behalf").format(bloc=bloc.name.upper()),
             leader,
-            *((title.upper(),) if title else ()),
+            *((title,) if title else ()),
             "",
             "",
             "",

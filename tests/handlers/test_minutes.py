@@ -305,7 +305,7 @@ async def test_the_memo_is_signed_by_a_person_and_the_end_time_is_the_one_entere
     sent = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
     memo = lines_of(Document(io.BytesIO(sent[2].data)))
     assert memo[-1].endswith(
-        "| TM. KHỐI THI ĐUA VĂN HÓA - XÃ HỘI / TRƯỞNG KHỐI / GIÁM ĐỐC SỞ Y TẾ / Nguyễn Văn Thành"
+        "| TM. KHỐI THI ĐUA VĂN HÓA - XÃ HỘI / TRƯỞNG KHỐI / Giám đốc Sở Y tế / Nguyễn Văn Thành"
     )
 
     # The walk, again: the memo's signer is another person (the leader unit's head).
@@ -350,8 +350,8 @@ async def test_the_memo_is_signed_by_a_person_and_the_end_time_is_the_one_entere
     )
     memo = lines_of(Document(io.BytesIO(sent[2].data)))
     assert memo[-1].endswith(
-        "| TM. KHỐI THI ĐUA VĂN HÓA - XÃ HỘI / TRƯỞNG KHỐI / GIÁM ĐỐC SỞ GIÁO DỤC VÀ ĐÀO TẠO, "
-        "TRƯỞNG KHỐI / Trần Thị Bình"
+        "| TM. KHỐI THI ĐUA VĂN HÓA - XÃ HỘI / TRƯỞNG KHỐI / Giám đốc Sở Giáo dục và Đào tạo, "
+        "Trưởng khối / Trần Thị Bình"
     )
 
     # «-» clears the end: the minutes take the last count again.
