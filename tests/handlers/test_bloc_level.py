@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import io
 import unicodedata
+from pathlib import Path
 
 from docx import Document
 from teremok import MockMessageText
 
 from bot.core.models import BlocLevel
 from bot.services.app import Services
+from bot.services.pdf import PdfConverter
 from storage.uow import UnitOfWork
 from tests.handlers.conftest import SECRETARY, Harness
 from tests.handlers.support import (
@@ -34,6 +36,7 @@ from tests.handlers.support import (
     voted,
 )
 from tests.handlers.test_minutes import lines_of
+from tests.rendered import fonts, page_count, problems, soffice_path
 
 S = SECRETARY.id
 VOTERS = (AN, CUONG, DUNG, GIANG)  # the four units' representatives, in the units' order
@@ -133,7 +136,7 @@ async def _summary_awards(tg: Harness) -> str:
 
 
 async def test_a_cluster_of_provinces_proposes_the_governments_awards_to_the_centre(
-    tg: Harness, services: Services
+    tg: Harness, services: Services, tmp_path: Path
 ) -> None:
     await _cluster_setup(tg)
     assert plain(await tg.say(SECRETARY, "/bloc level trung ương")) == [(S, NATIONAL_REPLY)]
@@ -189,6 +192,22 @@ async def test_a_cluster_of_provinces_proposes_the_governments_awards_to_the_cen
         "Hội nghị đã bình xét, suy tôn, đề nghị 01 đơn vị được nhận Cờ thi đua của Chính phủ "
         "(Tỉnh Lào Cai); 01 đơn vị được tặng Bằng khen của Thủ tướng Chính phủ (Tỉnh Cao Bằng)."
     )
+
+    # As the officer sees them (issue 20's acceptance, on a cluster of provinces): rendered by
+    # LibreOffice, no blank or scrap page, page numbers, the text area kept, every signer's
+    # name under room to sign, fonts embedded; the memo on one page.
+    services.pdf = PdfConverter(soffice_path())
+    sent = documents(await dispatch(tg, MockMessageText("/minutes", user=SECRETARY)))
+    docx = {d.name: d.data for d in sent if d.name.endswith(".docx")}
+    pdfs = {d.name: d.data for d in sent if d.name.endswith(".pdf")}
+    assert sorted(pdfs) == ["bien-ban-hoi-nghi.pdf", "bien-ban-kiem-phieu.pdf", "to-trinh.pdf"]
+    for name, data in pdfs.items():
+        pdf = tmp_path / name
+        pdf.write_bytes(data)
+        assert problems(pdf, docx[name[:-4] + ".docx"], footer="Mã kiểm chứng nhật ký") == []
+        assert [font for font, embedded in fonts(pdf) if not embedded] == [], name
+    assert page_count(tmp_path / "to-trinh.pdf") == 1
+    services.pdf = PdfConverter(None)
 
     # Addressed to the central board itself: the board is not copied a second time.
     await tg.say(SECRETARY, "/bloc addressee Ban Thi đua - Khen thưởng Trung ương")
