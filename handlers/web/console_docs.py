@@ -263,8 +263,11 @@ async def handed_out_post(request: web.Request) -> web.Response:
 async def discussion_post(request: web.Request) -> web.Response:
     """The discussion of each agenda item, for the minutes (the chat's `/minutes discussion`):
     each item whose text changed is saved; a refusal keeps what was typed."""
-    form = await typed_form(request)
     services, actor = services_of(request), actor_of(request)
+    allowed = await minutes.discussion(services, actor, locale=locale_of(request))
+    if isinstance(allowed, Rejected):  # refused before the form is read, whatever it holds
+        return _refused(request, allowed)
+    form = await typed_form(request)
     typed = {
         f"discussion_{key}": form[f"discussion_{key}"]
         for key in minutes.AGENDA_KEYS

@@ -50,6 +50,7 @@ HELP_SECRETARIAT = (
     "/bloc link — gửi trong nhóm để liên kết nhóm của khối\n"
     "/units — danh sách đơn vị; /units SỐ — chi tiết một đơn vị\n"
     "/units add Tên; Tên viết tắt; Liên hệ — thêm đơn vị\n"
+    "/units remove SỐ — xóa đơn vị nhập nhầm (chưa có hồ sơ)\n"
     "/units import — nhập đơn vị từ tệp CSV/XLSX\n"
     "/invite ĐƠN_VỊ [số lần] — cấp mã mời; /invite all — cho mọi đơn vị chưa có đại diện\n"
     "/invite secretariat, /invite observer — mời thường trực, thành viên theo dõi\n"
